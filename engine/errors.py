@@ -1,0 +1,36 @@
+"""Session errors: one base class, specific subclasses, messages that say what to do."""
+
+from __future__ import annotations
+
+
+class SessionError(Exception):
+    """Base class for everything the engine raises on purpose."""
+
+
+class SessionNotFound(SessionError):
+    """No session has the given id or name."""
+
+
+class SessionAlreadyExists(SessionError):
+    """A session with that name or id is already registered."""
+
+
+class PtyError(SessionError):
+    """The pseudo-terminal could not be opened, read, written or resized."""
+
+
+class ProcessError(SessionError):
+    """The child process is missing, could not start, or is no longer running."""
+
+
+class PermissionDenied(SessionError):
+    """A policy or the operating system refused the operation."""
+
+
+class ResourceExhausted(SessionError):
+    """A buffer, queue or system resource is full."""
+
+
+# The seed's short names, so `from engine.errors import NotFound` reads like its docs.
+NotFound = SessionNotFound
+AlreadyExists = SessionAlreadyExists

@@ -1,0 +1,260 @@
+"""A child process on a pseudo-terminal, driven by the asyncio loop.
+
+ptyprocess forks and execs; from then on this module owns the master fd and the pid: reads and
+writes are non-blocking through `loop.add_reader`/`add_writer`, the exit is seen through a
+pidfd (no polling, no sleeps) and reaped here, so no zombie is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import os
+import signal
+import struct
+import termios
+from collections.abc import Callable
+
+from ptyprocess import PtyProcess
+
+from engine.errors import ProcessError, PtyError, ResourceExhausted
+
+READ_SIZE = 65536
+MAX_PENDING_WRITE = 16 * 1024 * 1024  # input queued for a child that does not read
+DRAIN_AFTER_EXIT = 0.2  # seconds to wait for output still in flight once the child exited
+
+
+def exit_code_from_status(status: int) -> int:
+    """A wait status as subprocess reports it: the exit code, or -signal when killed."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+class Pty:
+    """One child on one pseudo-terminal. Call `start()` inside a running event loop."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        cwd: str,
+        env: dict[str, str],
+        rows: int,
+        cols: int,
+        on_data: Callable[[bytes], None],
+        on_exit: Callable[[int], None],
+    ) -> None:
+        self.argv = argv
+        self.cwd = cwd
+        self.env = env
+        self.rows = rows
+        self.cols = cols
+        self.pid = -1
+        self.fd = -1
+        self.exit_code: int | None = None
+        self._on_data = on_data
+        self._on_exit = on_exit
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._proc: PtyProcess | None = None
+        self._pidfd = -1
+        self._pending = bytearray()
+        self._eof = False
+        self._reaped = False
+        self._finished = asyncio.Event()
+        self._drain_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.pid > 0 and not self._reaped
+
+    def start(self) -> None:
+        """Fork and exec the child; raise ProcessError or PtyError saying why it failed."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            proc = PtyProcess.spawn(
+                self.argv, cwd=self.cwd, env=self.env, dimensions=(self.rows, self.cols)
+            )
+        except FileNotFoundError as exc:
+            raise ProcessError(f"cannot run {self.argv[0]!r}: {exc}") from exc
+        except PermissionError as exc:
+            raise ProcessError(f"cannot run {self.argv[0]!r}: permission denied") from exc
+        except OSError as exc:
+            raise PtyError(f"cannot open a pseudo-terminal for {self.argv[0]!r}: {exc}") from exc
+        proc.delayafterclose = 0
+        proc.delayafterterminate = 0
+        self._proc = proc
+        self.pid = proc.pid
+        self.fd = proc.fd
+        os.set_blocking(self.fd, False)
+        self._pidfd = os.pidfd_open(self.pid)
+        self._loop.add_reader(self.fd, self._read_ready)
+        self._loop.add_reader(self._pidfd, self._child_exited)
+
+    # -- output and exit -----------------------------------------------------------------------
+
+    def _read_ready(self) -> None:
+        self._read_available(limit=4)
+
+    def _read_available(self, limit: int | None = None) -> None:
+        """Read what is there (up to `limit` chunks, so one flood cannot hog the loop)."""
+        count = 0
+        while not self._eof and (limit is None or count < limit):
+            try:
+                data = os.read(self.fd, READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError as exc:  # EIO: every writer of the slave side is gone
+                if exc.errno not in (errno.EIO, errno.EBADF):
+                    raise
+                data = b""
+            if not data:
+                self._eof = True
+                assert self._loop is not None
+                self._loop.remove_reader(self.fd)
+                self._maybe_finish()
+                return
+            count += 1
+            self._on_data(data)
+
+    def _child_exited(self) -> None:
+        assert self._loop is not None
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = self.pid, 0
+        if pid == 0:
+            return
+        self._loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        self._pidfd = -1
+        self._reaped = True
+        self.exit_code = exit_code_from_status(status)
+        if self._proc is not None:  # tell ptyprocess it is over, so it never waits itself
+            self._proc.terminated = True
+            self._proc.exitstatus = self.exit_code
+        self._read_available()
+        if not self._eof:  # someone else still holds the terminal, or output is in flight
+            self._drain_timer = self._loop.call_later(DRAIN_AFTER_EXIT, self._finish)
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if self._eof and self._reaped:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._finished.is_set():
+            return
+        if not self._eof:
+            self._read_available()
+        self._close_fd()
+        self._finished.set()
+        self._on_exit(self.exit_code if self.exit_code is not None else -1)
+
+    def _close_fd(self) -> None:
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+        if self.fd >= 0 and self._loop is not None:
+            if not self._eof:
+                self._loop.remove_reader(self.fd)
+            self._loop.remove_writer(self.fd)
+            self._eof = True
+            # Close through ptyprocess's file object: it owns the fd, and closing the number
+            # ourselves would let its finaliser later close whatever fd reuses that number.
+            try:
+                if self._proc is not None:
+                    self._proc.fileobj.close()
+                    self._proc.closed = True
+                else:
+                    os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = -1
+
+    async def wait(self) -> int:
+        """Wait until the child has exited and its output has been read; its exit code."""
+        await self._finished.wait()
+        return self.exit_code if self.exit_code is not None else -1
+
+    # -- input -------------------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Queue `data` for the child; written as fast as it reads, never dropped."""
+        if self.fd < 0 or self._reaped:
+            raise ProcessError("the process has exited; its terminal takes no more input")
+        if len(self._pending) + len(data) > MAX_PENDING_WRITE:
+            raise ResourceExhausted(
+                f"{len(self._pending)} bytes of input are already waiting for a program "
+                "that is not reading; try again once it reads"
+            )
+        if self._pending:
+            self._pending += data
+            return
+        written = self._write_some(data)
+        if written < len(data):
+            self._pending += data[written:]
+            assert self._loop is not None
+            self._loop.add_writer(self.fd, self._write_ready)
+
+    def _write_some(self, data: bytes | bytearray) -> int:
+        try:
+            return os.write(self.fd, data)
+        except BlockingIOError:
+            return 0
+        except OSError as exc:
+            raise PtyError(f"writing to the terminal failed: {exc}") from exc
+
+    def _write_ready(self) -> None:
+        try:
+            written = self._write_some(self._pending)
+        except PtyError:
+            written = len(self._pending)  # the child is gone: nothing will read it
+        del self._pending[:written]
+        if not self._pending and self._loop is not None and self.fd >= 0:
+            self._loop.remove_writer(self.fd)
+
+    @property
+    def pending_input(self) -> int:
+        """Bytes of input queued because the child has not read them yet."""
+        return len(self._pending)
+
+    # -- control ----------------------------------------------------------------------------------
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Set the window size (TIOCSWINSZ); the kernel sends the child SIGWINCH."""
+        self.rows, self.cols = rows, cols
+        if self.fd < 0:
+            return
+        try:
+            fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        except OSError as exc:
+            raise PtyError(f"resizing the terminal to {rows}x{cols} failed: {exc}") from exc
+
+    def signal(self, sig: int) -> None:
+        """Send `sig` to the child's process group (its foreground jobs too)."""
+        if not self.running:
+            return
+        for send in (os.killpg, os.kill):
+            try:
+                send(self.pid, sig)
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                pass
+
+    async def terminate(self, grace: float = 2.0) -> int:
+        """SIGHUP, then SIGKILL if the child is still there after `grace` seconds; reaps it."""
+        if self.pid <= 0:
+            return -1
+        if self.running:
+            self.signal(signal.SIGHUP)
+            try:
+                await asyncio.wait_for(self._finished.wait(), grace)
+            except TimeoutError:
+                self.signal(signal.SIGKILL)
+                self._close_fd()
+                try:
+                    await asyncio.wait_for(self._finished.wait(), grace)
+                except TimeoutError as exc:
+                    raise ProcessError(f"process {self.pid} survived SIGKILL") from exc
+        return await self.wait()

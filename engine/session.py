@@ -1,0 +1,341 @@
+"""`Session` (alias `AISession`): one program on one PTY, its terminal model and its output."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from engine.ansi import plain_text
+from engine.config import SessionConfig
+from engine.errors import ProcessError, SessionError
+from engine.pty import Pty
+from engine.terminal import Terminal
+
+DEFAULT_EXECUTE_TIMEOUT = 30.0
+# Variables of an enclosing multiplexer that would mislead programs inside our panes.
+_DROPPED_ENV = ("TMUX", "TMUX_PANE", "COLUMNS", "LINES", "STY", "ZELLIJ", "ZELLIJ_SESSION_NAME")
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """created, running, exited (with the exit code; -N when killed by signal N) or error."""
+
+    kind: Literal["created", "running", "exited", "error"]
+    exit_code: int | None = None
+    message: str | None = None
+
+    CREATED: ClassVar[SessionStatus]
+    RUNNING: ClassVar[SessionStatus]
+
+    @classmethod
+    def exited(cls, code: int) -> SessionStatus:
+        return cls("exited", exit_code=code)
+
+    @classmethod
+    def error(cls, message: str) -> SessionStatus:
+        return cls("error", message=message)
+
+    @property
+    def is_running(self) -> bool:
+        return self.kind == "running"
+
+    @property
+    def is_terminated(self) -> bool:
+        return self.kind in ("exited", "error")
+
+    def __str__(self) -> str:
+        if self.kind == "exited":
+            return f"exited({self.exit_code})"
+        if self.kind == "error":
+            return f"error({self.message})"
+        return self.kind
+
+
+SessionStatus.CREATED = SessionStatus("created")
+SessionStatus.RUNNING = SessionStatus("running")
+
+
+@dataclass(frozen=True)
+class OutputEvent:
+    """Bytes the program wrote (the terminal model has already been fed them)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ExitEvent:
+    """The program exited and all its output was read."""
+
+    exit_code: int
+
+
+SessionEvent = OutputEvent | ExitEvent
+
+
+@dataclass
+class ExecResult:
+    """What `execute()` saw: the exact exit code and the command's own output."""
+
+    command: str
+    exit_code: int | None
+    output: str  # escape sequences removed, newlines kept
+    raw_output: str  # as the program wrote it
+    duration_ms: float
+    timed_out: bool = False
+
+    @property
+    def success(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Collector:
+    """Watches a session's output for one `execute()` call's begin and end markers."""
+
+    begin: bytes
+    end: re.Pattern[bytes]
+    done: asyncio.Future[tuple[int | None, bytes]]
+    data: bytearray = field(default_factory=bytearray)
+
+    def __call__(self, event: SessionEvent) -> None:
+        if self.done.done():
+            return
+        if isinstance(event, ExitEvent):
+            self.done.set_result((event.exit_code, self._body(len(self.data))))
+            return
+        self.data += event.data
+        m = self.end.search(self.data)
+        if m is not None:
+            self.done.set_result((int(m.group(1)), self._body(m.start())))
+
+    def _body(self, stop: int) -> bytes:
+        start = self.data.find(self.begin)
+        return bytes(self.data[start + len(self.begin) : stop]) if start >= 0 else b""
+
+
+class Session:
+    """One program on a pseudo-terminal, seen through a `Terminal`.
+
+    Lifecycle: `Session(config)` (status created) -> `await start()` (running) ->
+    exit or `await stop()` (exited). Output is kept twice: as bytes for `read_output()` and
+    as a screen in `terminal`.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        *,
+        id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> None:
+        self.config = config or SessionConfig()
+        self.id = id or str(uuid.uuid4())
+        self.name = self.config.name or self.id[:8]
+        self.created_at = created_at or _now()
+        self.last_activity = self.created_at
+        self.metadata: dict[str, Any] = {}
+        self.status = SessionStatus.CREATED
+        rows, cols = self.config.pty_size
+        self.terminal = Terminal(columns=max(cols, 1), lines=max(rows, 1))
+        self._pty: Pty | None = None
+        self._output = bytearray()
+        self.output_dropped = 0  # bytes discarded from read_output()'s buffer when it was full
+        self._subscribers: list[Callable[[SessionEvent], None]] = []
+        self._exec_lock = asyncio.Lock()
+        self._exited = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"<Session {self.name!r} id={self.id} {self.status}>"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._pty.pid if self._pty is not None else None
+
+    async def start(self) -> None:
+        """Start the program; raises SessionError (or a subclass) saying what is wrong."""
+        if self.status.kind != "created":
+            raise SessionError(f"session {self.name!r} was already started ({self.status})")
+        try:
+            self.config.validate()
+            argv = self.config.argv()
+            rows, cols = self.config.pty_size
+            self._pty = Pty(
+                argv,
+                cwd=str(self.config.working_directory),
+                env=self._environment(),
+                rows=rows,
+                cols=cols,
+                on_data=self._on_data,
+                on_exit=self._on_exit,
+            )
+            self._pty.start()
+        except SessionError as exc:
+            self.status = SessionStatus.error(str(exc))
+            raise
+        self.status = SessionStatus.RUNNING
+        self.last_activity = _now()
+
+    def _environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+        env.update(TERM="xterm-256color", COLORTERM="truecolor")
+        env.update(self.config.environment)
+        env.update(AI_SESSION_ID=self.id, AI_SESSION_NAME=self.name)
+        return env
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """SIGHUP the program, SIGKILL it after `grace` seconds, and reap it."""
+        if self._pty is None or self.status.is_terminated:
+            return
+        await self._pty.terminate(grace)
+
+    async def wait(self) -> int:
+        """Wait for the program to exit; its exit code."""
+        if self._pty is None:
+            raise SessionError(f"session {self.name!r} was never started")
+        await self._exited.wait()
+        return self.status.exit_code if self.status.exit_code is not None else -1
+
+    def _require_running(self) -> Pty:
+        if self._pty is None or not self.status.is_running:
+            hint = "start() it first" if self.status.kind == "created" else "create a new session"
+            raise ProcessError(f"session {self.name!r} is not running ({self.status}); {hint}")
+        return self._pty
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _on_data(self, data: bytes) -> None:
+        self.last_activity = _now()
+        out = self._output
+        out += data
+        excess = len(out) - self.config.output_buffer_size
+        if excess > 0:
+            del out[:excess]
+            self.output_dropped += excess
+        self.terminal.feed(data)
+        replies = self.terminal.take_responses()
+        if replies and self._pty is not None and self._pty.running:
+            self._pty.write(replies)
+        self._emit(OutputEvent(data))
+
+    def _on_exit(self, code: int) -> None:
+        self.status = SessionStatus.exited(code)
+        self.last_activity = _now()
+        self._exited.set()
+        self._emit(ExitEvent(code))
+
+    def _emit(self, event: SessionEvent) -> None:
+        for callback in list(self._subscribers):
+            callback(event)
+
+    def subscribe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]:
+        """Call `callback` with every OutputEvent and the ExitEvent; returns an unsubscribe."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    async def read_output(self) -> bytes:
+        """Everything the program wrote since the last call (the newest
+        `output_buffer_size` bytes of it)."""
+        data = bytes(self._output)
+        self._output.clear()
+        return data
+
+    def capture_pane(
+        self, ansi: bool = False, start: int | str | None = None, end: int | str | None = None
+    ) -> str:
+        """The screen as text, like `tmux capture-pane -p` (see `Terminal.capture`)."""
+        return self.terminal.capture(ansi=ansi, start=start, end=end)
+
+    # -- input -------------------------------------------------------------------------------
+
+    async def send_input(self, data: str | bytes) -> None:
+        """Type `data` into the program (text is sent as UTF-8)."""
+        pty = self._require_running()
+        pty.write(data.encode() if isinstance(data, str) else bytes(data))
+        self.last_activity = _now()
+
+    async def resize(self, rows: int, cols: int) -> None:
+        """Resize the terminal and the PTY; the program gets SIGWINCH."""
+        if rows < 1 or cols < 1:
+            raise SessionError(f"size {rows}x{cols} is invalid: rows and cols must be >= 1")
+        self.config.pty_size = (rows, cols)
+        self.terminal.resize(cols, rows)
+        if self._pty is not None and self.status.is_running:
+            self._pty.resize(rows, cols)
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    def set_metadata(self, key: str, value: Any) -> None:
+        self.metadata[key] = value
+
+    def get_metadata(self, key: str, default: Any = None) -> Any:
+        return self.metadata.get(key, default)
+
+    # -- execute -----------------------------------------------------------------------------
+
+    async def execute(self, command: str, timeout: float | None = None) -> ExecResult:
+        """Run `command` in the session's shell and wait for it to finish.
+
+        The command is wrapped between two private OSC markers printed by the shell itself, so
+        completion and the exit code are exact, and the output is only what the command wrote
+        (no echo, no prompt). Needs a POSIX shell at its prompt (bash, zsh, dash). On timeout
+        the command is interrupted with C-c and `timed_out` is set.
+        """
+        if timeout is None:
+            timeout = self.config.timeout or DEFAULT_EXECUTE_TIMEOUT
+        async with self._exec_lock:
+            pty = self._require_running()
+            token = uuid.uuid4().hex[:16]
+            loop = asyncio.get_running_loop()
+            collector = _Collector(
+                begin=f"\x1b]777;ais-begin;{token}\x07".encode(),
+                end=re.compile(rb"\x1b\]777;ais-end;" + token.encode() + rb";(\d+)\x07"),
+                done=loop.create_future(),
+            )
+            line = (
+                f"printf '\\033]777;ais-begin;{token}\\007'; eval {shlex.quote(command)}; "
+                f"printf '\\033]777;ais-end;{token};%d\\007' \"$?\"\n"
+            )
+            unsubscribe = self.subscribe(collector)
+            started = time.perf_counter()
+            try:
+                pty.write(line.encode())
+                try:
+                    code, body = await asyncio.wait_for(asyncio.shield(collector.done), timeout)
+                    timed_out = False
+                except TimeoutError:
+                    code, body, timed_out = None, collector._body(len(collector.data)), True
+                    if pty.running:
+                        pty.write(b"\x03")
+            finally:
+                unsubscribe()
+            raw = body.decode("utf-8", "replace")
+            return ExecResult(
+                command=command,
+                exit_code=code,
+                output=plain_text(raw),
+                raw_output=raw,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                timed_out=timed_out,
+            )
+
+
+AISession = Session

@@ -1,0 +1,937 @@
+"""The terminal model: a pyte screen with the fixes a real multiplexer needs, behind `Terminal`.
+
+`Screen` subclasses `pyte.Screen` and keeps its method vocabulary (so stock pyte stays a usable
+oracle) while fixing what tmux users would notice: a real alternate screen (vim and less leave
+the shell exactly as it was), scrollback of its own, xterm SGR (dim, colon colours, 256-colour
+indexes 0-15 kept as palette names), scroll up/down, repeat, save/restore cursor as a single
+slot, soft reset, OSC 7 cwd, answers to DA/DSR queries, wide characters at the right margin and
+pending-wrap positions. `Terminal` is what the rest of the engine uses: bytes in, screen out.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pyte
+from pyte import graphics as g
+from pyte import modes as mo
+from pyte.screens import Margins, StaticDefaultDict
+from wcwidth import wcwidth
+
+from engine.scrollback import HistoryLine, Scrollback
+from engine.vt import Parser
+
+COLOR_NAMES = ("black", "red", "green", "brown", "blue", "magenta", "cyan", "white")
+PALETTE_NAMES = COLOR_NAMES + tuple("bright" + name for name in COLOR_NAMES)
+
+# Private modes, as pyte stores them (shifted left by 5 to keep them apart from ANSI modes).
+DECCKM = 1 << 5
+MOUSE_X10 = 9 << 5
+MOUSE_NORMAL = 1000 << 5
+MOUSE_BUTTON = 1002 << 5
+MOUSE_ANY = 1003 << 5
+FOCUS_EVENTS = 1004 << 5
+MOUSE_UTF8 = 1005 << 5
+MOUSE_SGR = 1006 << 5
+MOUSE_URXVT = 1015 << 5
+ALT_SCREEN_MODES = (47, 1047, 1049)
+BRACKETED_PASTE = 2004 << 5
+SYNC_OUTPUT = 2026 << 5
+
+
+class Cell(NamedTuple):
+    """One styled cell: pyte's `Char` fields plus `dim`. Wide characters own the next cell,
+    which holds an empty-data stub."""
+
+    data: str
+    fg: str = "default"
+    bg: str = "default"
+    bold: bool = False
+    italics: bool = False
+    underscore: bool = False
+    strikethrough: bool = False
+    reverse: bool = False
+    blink: bool = False
+    dim: bool = False
+
+
+DEFAULT_CELL = Cell(" ")
+_SGR_FLAGS = {
+    1: ("bold", True),
+    2: ("dim", True),
+    3: ("italics", True),
+    4: ("underscore", True),
+    5: ("blink", True),
+    6: ("blink", True),
+    7: ("reverse", True),
+    9: ("strikethrough", True),
+    21: ("underscore", True),
+    23: ("italics", False),
+    24: ("underscore", False),
+    25: ("blink", False),
+    27: ("reverse", False),
+    29: ("strikethrough", False),
+}
+
+
+def _color(index: int) -> str | None:
+    """A 256-colour index as the cell stores it: names for the 16 themed colours, else hex."""
+    if 0 <= index < 16:
+        return PALETTE_NAMES[index]
+    if 16 <= index < 256:
+        return g.FG_BG_256[index]
+    return None
+
+
+def _width(ch: str) -> int:
+    return 1 if " " <= ch < "\u0300" else wcwidth(ch)
+
+
+class Screen(pyte.Screen):
+    """pyte's screen with alternate screen, scrollback and xterm fixes. See the module doc."""
+
+    def __init__(self, columns: int, lines: int, history: Scrollback | None = None) -> None:
+        self.history = history if history is not None else Scrollback()
+        self.responses: list[str] = []  # replies the child asked for (DA, DSR), to be written back
+        self.cwd: str | None = None
+        self.cursor_style = 0
+        self.keypad_application = False
+        self.osc_events: list[tuple[str, str]] = []  # OSC codes we do not handle ourselves
+        self._alternate = False
+        self._main_buffer: Any = None
+        self._alt_saved: Any = None
+        self._last_char = ""
+        self._cells: dict[Cell, dict[str, Cell]] = {}
+        super().__init__(columns, lines)
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def default_char(self) -> Cell:  # type: ignore[override]
+        return Cell(" ", reverse=mo.DECSCNM in self.mode) if hasattr(self, "mode") else DEFAULT_CELL
+
+    @property
+    def alternate(self) -> bool:
+        """True while a full-screen program has the alternate screen."""
+        return self._alternate
+
+    def _new_buffer(self) -> Any:
+        return defaultdict(lambda: StaticDefaultDict(self.default_char))
+
+    def reset(self) -> None:
+        if self._alternate:
+            self._alternate = False
+            self._main_buffer = None
+        super().reset()
+        self.cursor.attrs = self.default_char
+        self.savepoints = []
+        self.cursor_style = 0
+        self.keypad_application = False
+        self._last_char = ""
+
+    def write_process_input(self, data: str) -> None:
+        self.responses.append(data)
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def _cell(self, attrs: Cell, ch: str) -> Cell:
+        by_char = self._cells.get(attrs)
+        if by_char is None:
+            if len(self._cells) > 4096:
+                self._cells.clear()
+            by_char = self._cells[attrs] = {}
+        cell = by_char.get(ch)
+        if cell is None:
+            cell = by_char[ch] = attrs._replace(data=ch)
+        return cell
+
+    def draw(self, data: str) -> None:
+        """Draw text at the cursor: wide characters wrap as a whole, zero-width characters
+        join the previous cell, unprintable ones are skipped (pyte stops drawing there)."""
+        if self.charset or self.g0_charset is not pyte.charsets.LAT1_MAP:
+            data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        cursor = self.cursor
+        columns = self.columns
+        autowrap = mo.DECAWM in self.mode
+        insert = mo.IRM in self.mode
+        attrs = cursor.attrs
+        dirty = self.dirty
+        line = self.buffer[cursor.y]
+        for ch in data:
+            width = _width(ch)
+            if width <= 0:
+                if width == 0:
+                    self._combine(ch)
+                continue
+            if cursor.x + width > columns:
+                if autowrap:
+                    dirty.add(cursor.y)
+                    cursor.x = 0
+                    self.index()
+                    line = self.buffer[cursor.y]
+                else:
+                    cursor.x = columns - width
+            if insert:
+                self.insert_characters(width)
+            x = cursor.x
+            old = line.get(x)
+            if old is not None:
+                if old.data == "" and x > 0:  # overwriting the right half of a wide char
+                    line[x - 1] = self._blank_like(line[x - 1])
+                elif width == 1 and x + 1 < columns and _width(old.data[:1] or " ") == 2:
+                    line[x + 1] = self._blank_like(line[x + 1])
+            line[x] = self._cell(attrs, ch)
+            if width == 2:
+                if x + 2 < columns:
+                    nxt = line.get(x + 2)
+                    if nxt is not None and nxt.data == "":
+                        line[x + 2] = self._blank_like(nxt)
+                line[x + 1] = self._cell(attrs, "")
+            cursor.x = x + width
+            self._last_char = ch
+        dirty.add(cursor.y)
+
+    @staticmethod
+    def _blank_like(cell: Cell) -> Cell:
+        return cell._replace(data=" ")
+
+    def _combine(self, ch: str) -> None:
+        if not unicodedata.combining(ch) and ch not in "\u200d\ufe0f\ufe0e":
+            return
+        x, y = min(self.cursor.x, self.columns) - 1, self.cursor.y
+        if x < 0:
+            if y == 0:
+                return
+            x, y = self.columns - 1, y - 1
+        line = self.buffer[y]
+        if line[x].data == "" and x > 0:
+            x -= 1
+        last = line[x]
+        line[x] = last._replace(data=unicodedata.normalize("NFC", last.data + ch))
+        self.dirty.add(y)
+
+    def repeat_last(self, count: int | None = None) -> None:
+        """REP (`CSI n b`): draw the last printed character `n` more times."""
+        if self._last_char:
+            self.draw(self._last_char * min(count or 1, self.columns * self.lines))
+
+    # -- scrolling and history ----------------------------------------------------------------
+
+    def _region(self) -> tuple[int, int]:
+        return self.margins or Margins(0, self.lines - 1)
+
+    def _to_history(self, y: int) -> None:
+        self.history.push(self._history_line(self.buffer.get(y)))
+
+    def _history_line(self, line: Any) -> HistoryLine:
+        if not line:
+            return HistoryLine("")
+        chars: list[str] = []
+        runs: list[list[Any]] = []
+        default = DEFAULT_CELL[1:]
+        last_key: Any = None
+        end = 0  # characters up to the last one that is not a default blank
+        for x in range(self.columns):
+            cell = line.get(x)
+            if cell is None:
+                ch, key = " ", default
+            else:
+                ch, key = cell.data, cell[1:]
+                if ch == "":
+                    continue
+            chars.append(ch)
+            if key == last_key:
+                runs[-1][0] += 1
+            else:
+                runs.append([1, key])
+                last_key = key
+            if ch != " " or key != default:
+                end = len(chars)
+        text = "".join(chars[:end])
+        out: list[tuple[int, Any]] = []
+        left = end
+        for count, key in runs:
+            if left <= 0:
+                break
+            take = min(count, left)
+            left -= take
+            out.append((take, None if key == default else Cell("", *key)))
+        if len(out) == 1 and out[0][1] is None:
+            return HistoryLine(text)
+        return HistoryLine(text, tuple(out))
+
+    def _shift_up(self, top: int, bottom: int, count: int, keep: bool = False) -> None:
+        """Move rows top..bottom up by `count`, blank rows entering at the bottom."""
+        count = min(count, bottom - top + 1)
+        buffer = self.buffer
+        if keep and top == 0 and not self._alternate:
+            for y in range(count):
+                self._to_history(y)
+        for y in range(top, bottom + 1):
+            src = buffer.pop(y + count, None) if y + count <= bottom else None
+            if src is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = src
+        self.dirty.update(range(top, bottom + 1))
+
+    def _shift_down(self, top: int, bottom: int, count: int) -> None:
+        """Move rows top..bottom down by `count`, blank rows entering at the top."""
+        count = min(count, bottom - top + 1)
+        buffer = self.buffer
+        for y in range(bottom, top - 1, -1):
+            src = buffer.pop(y - count, None) if y - count >= top else None
+            if src is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = src
+        self.dirty.update(range(top, bottom + 1))
+
+    def index(self) -> None:
+        top, bottom = self._region()
+        if self.cursor.y == bottom:
+            self._shift_up(top, bottom, 1, keep=True)
+        elif self.cursor.y < self.lines - 1:
+            self.cursor.y += 1
+
+    def reverse_index(self) -> None:
+        top, bottom = self._region()
+        if self.cursor.y == top:
+            self._shift_down(top, bottom, 1)
+        elif self.cursor.y > 0:
+            self.cursor.y -= 1
+
+    def scroll_up(self, count: int | None = None) -> None:
+        """SU (`CSI n S`): scroll the region up; full-screen scrolls feed the history (tmux)."""
+        top, bottom = self._region()
+        self._shift_up(top, bottom, count or 1, keep=True)
+
+    def scroll_down(self, count: int | None = None) -> None:
+        """SD (`CSI n T`): scroll the region down."""
+        top, bottom = self._region()
+        self._shift_down(top, bottom, count or 1)
+
+    def insert_lines(self, count: int | None = None) -> None:
+        top, bottom = self._region()
+        if top <= self.cursor.y <= bottom:
+            self._shift_down(self.cursor.y, bottom, count or 1)
+            self.carriage_return()
+
+    def delete_lines(self, count: int | None = None) -> None:
+        top, bottom = self._region()
+        if top <= self.cursor.y <= bottom:
+            self._shift_up(self.cursor.y, bottom, count or 1)
+            self.carriage_return()
+
+    def cursor_up(self, count: int | None = None) -> None:
+        top, _ = self._region()
+        floor = top if self.cursor.y >= top else 0
+        self.cursor.y = max(self.cursor.y - (count or 1), floor)
+
+    def cursor_down(self, count: int | None = None) -> None:
+        _, bottom = self._region()
+        ceiling = bottom if self.cursor.y <= bottom else self.lines - 1
+        self.cursor.y = min(self.cursor.y + (count or 1), ceiling)
+
+    def cursor_to_line(self, line: int | None = None) -> None:
+        self.cursor.y = (line or 1) - 1
+        if mo.DECOM in self.mode and self.margins is not None:
+            self.cursor.y += self.margins.top
+        self.ensure_vbounds()
+
+    def set_margins(self, top: int | None = None, bottom: int | None = None) -> None:
+        """DECSTBM with xterm defaults: a missing top is 1, a missing bottom the last line."""
+        t = max(0, min((top or 1) - 1, self.lines - 1))
+        b = max(0, min((bottom or self.lines) - 1, self.lines - 1))
+        if b <= t:
+            return
+        self.margins = None if (t, b) == (0, self.lines - 1) else Margins(t, b)
+        self.cursor_position()
+
+    # -- erasing (erased cells take only the background colour, as in xterm and tmux) ------------
+
+    def _blank(self) -> Cell:
+        attrs = self.cursor.attrs
+        if attrs.bg == "default" and not attrs.reverse:
+            return self.default_char
+        return self.default_char._replace(bg=attrs.bg)
+
+    def _erase(self, y: int, start: int, stop: int) -> None:
+        line = self.buffer[y]
+        blank = self._blank()
+        if blank == self.default_char:
+            for x in range(start, stop):
+                line.pop(x, None)
+        else:
+            for x in range(start, stop):
+                line[x] = blank
+        self.dirty.add(y)
+
+    def erase_characters(self, count: int | None = None) -> None:
+        x = min(self.cursor.x, self.columns - 1)
+        self._erase(self.cursor.y, x, min(x + (count or 1), self.columns))
+
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        x = min(self.cursor.x, self.columns - 1)
+        start, stop = {0: (x, self.columns), 1: (0, x + 1), 2: (0, self.columns)}.get(how, (0, 0))
+        self._erase(self.cursor.y, start, stop)
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        if how == 3:  # xterm: clear the scrollback
+            self.history.clear()
+            return
+        if how == 2 and not self._alternate:
+            self._clear_into_history()
+        rows = {
+            0: range(self.cursor.y + 1, self.lines),
+            1: range(self.cursor.y),
+            2: range(self.lines),
+        }
+        for y in rows.get(how, ()):
+            self._erase(y, 0, self.columns)
+        if how in (0, 1):
+            self.erase_in_line(how)
+
+    def _clear_into_history(self) -> None:
+        """tmux's scroll-on-clear: a full clear keeps the screen's lines in the history."""
+        filled = [
+            y
+            for y in range(self.lines)
+            if any(c.data != " " for c in self.buffer.get(y, {}).values())
+        ]
+        for y in range(filled[-1] + 1 if filled else 0):
+            self._to_history(y)
+
+    # -- modes ------------------------------------------------------------------------------
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        if kwargs.get("private"):
+            for mode in modes:
+                if mode in ALT_SCREEN_MODES:
+                    self._enter_alternate(save_cursor=mode == 1049)
+            if 3 in modes:  # DECCOLM: no 132-column resize, clear and home (as tmux)
+                self.erase_in_display(2)
+                self.cursor_position()
+                modes = tuple(m for m in modes if m != 3)
+        super().set_mode(*modes, **kwargs)
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        if kwargs.get("private"):
+            for mode in modes:
+                if mode in ALT_SCREEN_MODES:
+                    self._leave_alternate(restore_cursor=mode == 1049)
+            if 3 in modes:
+                self.erase_in_display(2)
+                self.cursor_position()
+                modes = tuple(m for m in modes if m != 3)
+        super().reset_mode(*modes, **kwargs)
+
+    def _enter_alternate(self, save_cursor: bool) -> None:
+        if self._alternate:
+            return
+        if save_cursor:
+            self._alt_saved = (self.cursor.x, self.cursor.y, self.cursor.attrs)
+        self._main_buffer = self.buffer
+        self.buffer = self._new_buffer()
+        self._alternate = True
+        self.dirty.update(range(self.lines))
+
+    def _leave_alternate(self, restore_cursor: bool) -> None:
+        if not self._alternate:
+            return
+        self.buffer = self._main_buffer
+        self._main_buffer = None
+        self._alternate = False
+        if restore_cursor and self._alt_saved is not None:
+            x, y, attrs = self._alt_saved
+            self.cursor.x = min(x, self.columns - 1)
+            self.cursor.y = min(y, self.lines - 1)
+            self.cursor.attrs = attrs
+        self.dirty.update(range(self.lines))
+
+    def set_keypad_application(self, on: bool) -> None:
+        self.keypad_application = on
+
+    def set_cursor_style(self, style: int = 0) -> None:
+        """DECSCUSR: 0/1 blinking block, 2 block, 3/4 underline, 5/6 bar."""
+        self.cursor_style = style
+
+    def save_cursor(self) -> None:
+        """DECSC: one saved slot (xterm), not pyte's stack."""
+        super().save_cursor()
+        del self.savepoints[:-1]
+
+    def restore_cursor(self) -> None:
+        """DECRC: restore the saved slot; restoring twice gives the same place."""
+        if self.savepoints:
+            point = self.savepoints[-1]
+            super().restore_cursor()
+            self.savepoints.append(point._replace(cursor=_copy_cursor(point.cursor)))
+            self.cursor.x = min(self.cursor.x, self.columns - 1)
+        else:
+            super().restore_cursor()
+
+    def soft_reset(self) -> None:
+        """DECSTR (`CSI ! p`): modes, margins, attributes and saved cursor to defaults; the
+        screen content stays (xterm)."""
+        self.mode.difference_update({mo.IRM, mo.DECOM, DECCKM})
+        self.mode.update({mo.DECAWM, mo.DECTCEM})
+        self.cursor.hidden = False
+        self.margins = None
+        self.charset = 0
+        self.g0_charset = pyte.charsets.LAT1_MAP
+        self.g1_charset = pyte.charsets.VT100_MAP
+        self.keypad_application = False
+        self.cursor.attrs = self.default_char
+        self.savepoints = []
+
+    def forward_tab(self, count: int | None = None) -> None:
+        for _ in range(min(count or 1, self.columns)):
+            self.tab()
+
+    def back_tab(self, count: int | None = None) -> None:
+        for _ in range(min(count or 1, self.columns)):
+            stops = [s for s in self.tabstops if s < self.cursor.x]
+            self.cursor.x = max(stops) if stops else 0
+
+    def tab(self) -> None:
+        if self.cursor.x >= self.columns:
+            return
+        super().tab()
+
+    # -- attributes ---------------------------------------------------------------------------
+
+    def select_graphic_rendition(self, *attrs: int) -> None:
+        """SGR with dim (2), strike (9), 22 clearing bold and dim, 256 and true colours,
+        and underline colour (58) consumed without side effects."""
+        if not attrs:
+            self.cursor.attrs = self.default_char
+            return
+        replace: dict[str, Any] = {}
+        i, n = 0, len(attrs)
+        while i < n:
+            p = attrs[i]
+            i += 1
+            if p == 0:
+                replace = self.default_char._asdict()
+                del replace["data"]
+            elif p in _SGR_FLAGS:
+                name, value = _SGR_FLAGS[p]
+                replace[name] = value
+            elif p == 22:
+                replace["bold"] = replace["dim"] = False
+            elif 30 <= p <= 37:
+                replace["fg"] = COLOR_NAMES[p - 30]
+            elif 40 <= p <= 47:
+                replace["bg"] = COLOR_NAMES[p - 40]
+            elif 90 <= p <= 97:
+                replace["fg"] = PALETTE_NAMES[p - 82]
+            elif 100 <= p <= 107:
+                replace["bg"] = PALETTE_NAMES[p - 92]
+            elif p == 39:
+                replace["fg"] = "default"
+            elif p == 49:
+                replace["bg"] = "default"
+            elif p in (38, 48, 58):
+                color, i = _extended_color(attrs, i)
+                if color is not None and p != 58:
+                    replace["fg" if p == 38 else "bg"] = color
+        self.cursor.attrs = self.cursor.attrs._replace(**replace)
+
+    # -- reports -------------------------------------------------------------------------------
+
+    def report_device_attributes(self, mode: int = 0, **kwargs: bool) -> None:
+        if mode == 0 and not kwargs.get("private"):
+            self.write_process_input("\x1b[?1;2c")  # VT100 with advanced video, as tmux
+
+    def report_terminal_version(self) -> None:
+        self.write_process_input("\x1b[>0;10;1c")
+
+    def report_device_status(self, mode: int = 0) -> None:
+        if mode == 5:
+            self.write_process_input("\x1b[0n")
+        elif mode == 6:
+            y, x = self._report_position()
+            self.write_process_input(f"\x1b[{y};{x}R")
+
+    def report_private_device_status(self, mode: int = 0) -> None:
+        if mode == 6:
+            y, x = self._report_position()
+            self.write_process_input(f"\x1b[?{y};{x}R")
+
+    def _report_position(self) -> tuple[int, int]:
+        y = self.cursor.y + 1
+        if mo.DECOM in self.mode and self.margins is not None:
+            y -= self.margins.top
+        return y, min(self.cursor.x, self.columns - 1) + 1
+
+    def set_cwd(self, uri: str) -> None:
+        """OSC 7: `file://host/path` (or a bare path) becomes `cwd`."""
+        from urllib.parse import unquote, urlparse
+
+        path = urlparse(uri).path if uri.startswith("file:") else uri
+        self.cwd = unquote(path) or None
+
+    def osc(self, code: str, text: str) -> None:
+        """Other OSC strings (52 clipboard, 133 prompts, …) are kept for the host to read."""
+        if len(self.osc_events) < 256:
+            self.osc_events.append((code, text))
+
+    # -- size -------------------------------------------------------------------------------
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        """Resize like tmux: shrinking drops blank rows below the cursor first and scrolls the
+        rest into the history; growing pulls history lines back down."""
+        lines = lines or self.lines
+        columns = columns or self.columns
+        if lines == self.lines and columns == self.columns:
+            return
+        if lines < self.lines:
+            self._shrink(self.lines - lines)
+        elif lines > self.lines and not self._alternate:
+            self._grow(lines - self.lines)
+        if columns < self.columns:
+            for buffer in (self.buffer, self._main_buffer):
+                for line in (buffer or {}).values():
+                    for x in [x for x in line if x >= columns]:
+                        del line[x]
+        old_columns = self.columns
+        self.lines, self.columns = lines, columns
+        self.margins = None
+        self.tabstops = {s for s in self.tabstops if s < columns}
+        self.tabstops |= {s for s in range(8, columns, 8) if s >= old_columns}
+        self.cursor.x = min(self.cursor.x, columns - 1)
+        self.cursor.y = min(self.cursor.y, lines - 1)
+        self.dirty.clear()
+        self.dirty.update(range(lines))
+
+    def _shrink(self, excess: int) -> None:
+        buffer = self._main_buffer if self._alternate else self.buffer
+        cursor_y = self._alt_saved[1] if self._alternate and self._alt_saved else self.cursor.y
+        rows = self.lines
+        blank_below = 0
+        for y in range(rows - 1, cursor_y, -1):
+            if any(c.data != " " for c in buffer.get(y, {}).values()):
+                break
+            blank_below += 1
+        scroll = max(0, excess - blank_below)
+        if scroll:
+            for y in range(scroll):
+                self.history.push(self._history_line(buffer.get(y)))
+            for y in range(rows):
+                src = buffer.pop(y + scroll, None) if y + scroll < rows else None
+                if src is None:
+                    buffer.pop(y, None)
+                else:
+                    buffer[y] = src
+        for y in range(rows - excess, rows):
+            buffer.pop(y, None)
+        if self._alternate:
+            if self._alt_saved:
+                x, y, attrs = self._alt_saved
+                self._alt_saved = (x, max(0, y - scroll), attrs)
+            for y in range(rows - excess, rows):
+                self.buffer.pop(y, None)
+        else:
+            self.cursor.y = max(0, self.cursor.y - scroll)
+
+    def _grow(self, extra: int) -> None:
+        pull = min(extra, len(self.history))
+        if not pull:
+            return
+        self._shift_down_unbounded(pull)
+        for y in range(pull - 1, -1, -1):
+            self.buffer[y] = self._line_from_history(self.history.pop_newest())
+        self.cursor.y += pull
+
+    def _shift_down_unbounded(self, count: int) -> None:
+        buffer = self.buffer
+        for y in range(self.lines - 1, -1, -1):
+            src = buffer.pop(y, None)
+            if src is not None:
+                buffer[y + count] = src
+
+    def _line_from_history(self, hist: HistoryLine) -> Any:
+        line = StaticDefaultDict(self.default_char)
+        runs = hist.runs or ((len(hist.text), None),)
+        x = 0
+        chars = iter(hist.text)
+        for count, attrs in runs:
+            base = attrs or DEFAULT_CELL
+            for _ in range(count):
+                ch = next(chars)
+                line[x] = base._replace(data=ch)
+                x += 1
+                if _width(ch) == 2:
+                    line[x] = base._replace(data="")
+                    x += 1
+        return line
+
+
+def _copy_cursor(cursor: Any) -> Any:
+    clone = pyte.screens.Cursor(cursor.x, cursor.y, cursor.attrs)
+    clone.hidden = cursor.hidden
+    return clone
+
+
+def _extended_color(attrs: tuple[int, ...], i: int) -> tuple[str | None, int]:
+    """Parse the arguments after 38/48/58: `5;n` or `2;r;g;b`. Returns (colour, next index)."""
+    if i >= len(attrs):
+        return None, i
+    kind = attrs[i]
+    if kind == 5:
+        if i + 1 < len(attrs):
+            return _color(attrs[i + 1]), i + 2
+        return None, len(attrs)
+    if kind == 2:
+        if i + 3 < len(attrs):
+            r, gr, b = (min(v, 255) for v in attrs[i + 1 : i + 4])
+            return f"{r:02x}{gr:02x}{b:02x}", i + 4
+        return None, len(attrs)
+    return None, i + 1
+
+
+@dataclass(frozen=True)
+class CursorState:
+    """Where the cursor is and whether the program wants it shown."""
+
+    x: int
+    y: int
+    hidden: bool
+    style: int
+
+
+class Terminal:
+    """A terminal: feed it the bytes a program writes, read back what a person would see.
+
+    `capture()` follows `tmux capture-pane -p [-e] [-S start] [-E end]`: row 0 is the first
+    visible row, negative rows are history (-1 the newest), each row's trailing blanks trimmed.
+    """
+
+    def __init__(
+        self,
+        columns: int = 80,
+        lines: int = 24,
+        scrollback: int = 10_000,
+        scrollback_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        if columns < 1 or lines < 1:
+            raise ValueError(f"terminal size {columns}x{lines} is invalid: both must be >= 1")
+        self.scrollback = Scrollback(scrollback, scrollback_bytes)
+        self.screen = Screen(columns, lines, self.scrollback)
+        self.parser = Parser(self.screen)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    # -- input --------------------------------------------------------------------------------
+
+    def feed(self, data: bytes | str) -> None:
+        """Feed output from the program; a UTF-8 character split across calls is kept whole."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            data = self._decoder.decode(bytes(data))
+        if data:
+            self.parser.feed(data)
+
+    def take_responses(self) -> bytes:
+        """Replies the program asked for (device attributes, cursor position), to write back."""
+        if not self.screen.responses:
+            return b""
+        out = "".join(self.screen.responses).encode()
+        self.screen.responses.clear()
+        return out
+
+    def take_dirty(self) -> set[int]:
+        """Rows changed since the last call."""
+        rows = set(self.screen.dirty)
+        self.screen.dirty.clear()
+        return rows
+
+    def resize(self, columns: int, lines: int) -> None:
+        if columns < 1 or lines < 1:
+            raise ValueError(f"terminal size {columns}x{lines} is invalid: both must be >= 1")
+        self.screen.resize(lines=lines, columns=columns)
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> int:
+        return self.screen.columns
+
+    @property
+    def lines(self) -> int:
+        return self.screen.lines
+
+    @property
+    def dirty(self) -> set[int]:
+        """Rows changed since `take_dirty()` was last called (a live view, do not keep)."""
+        return self.screen.dirty
+
+    @property
+    def display(self) -> list[str]:
+        """Visible rows as strings, each `columns` cells wide (like pyte)."""
+        return [self._row_text(y, trim=False) for y in range(self.lines)]
+
+    @property
+    def cursor(self) -> CursorState:
+        c = self.screen.cursor
+        return CursorState(min(c.x, self.columns - 1), c.y, c.hidden, self.screen.cursor_style)
+
+    @property
+    def title(self) -> str:
+        return self.screen.title
+
+    @property
+    def cwd(self) -> str | None:
+        return self.screen.cwd
+
+    @property
+    def alternate_screen(self) -> bool:
+        return self.screen.alternate
+
+    @property
+    def cursor_keys_application(self) -> bool:
+        """DECCKM: arrows send `ESC O A` instead of `ESC [ A`."""
+        return DECCKM in self.screen.mode
+
+    @property
+    def keypad_application(self) -> bool:
+        return self.screen.keypad_application
+
+    @property
+    def bracketed_paste(self) -> bool:
+        return BRACKETED_PASTE in self.screen.mode
+
+    @property
+    def synchronized_output(self) -> bool:
+        """Mode 2026: the program asks the host to hold paints until it is done."""
+        return SYNC_OUTPUT in self.screen.mode
+
+    @property
+    def focus_events(self) -> bool:
+        return FOCUS_EVENTS in self.screen.mode
+
+    @property
+    def mouse_tracking(self) -> str | None:
+        """None, or "x10", "normal", "button" or "any" (which mouse events to report)."""
+        mode = self.screen.mode
+        for flag, name in (
+            (MOUSE_ANY, "any"),
+            (MOUSE_BUTTON, "button"),
+            (MOUSE_NORMAL, "normal"),
+            (MOUSE_X10, "x10"),
+        ):
+            if flag in mode:
+                return name
+        return None
+
+    @property
+    def mouse_encoding(self) -> str:
+        """ "sgr", "urxvt", "utf8" or "default" (X10 bytes)."""
+        mode = self.screen.mode
+        for flag, name in ((MOUSE_SGR, "sgr"), (MOUSE_URXVT, "urxvt"), (MOUSE_UTF8, "utf8")):
+            if flag in mode:
+                return name
+        return "default"
+
+    def cell(self, x: int, y: int) -> Cell:
+        return self.screen.buffer[y][x]
+
+    # -- capture ----------------------------------------------------------------------------------
+
+    def capture(
+        self, ansi: bool = False, start: int | str | None = None, end: int | str | None = None
+    ) -> str:
+        """Rows `start`..`end` (inclusive) as text, like `tmux capture-pane -p`.
+
+        `start`/`end` default to the visible screen; `"-"` means the oldest history line
+        (start) or the last visible row (end); out-of-range values are clamped.
+        """
+        history = len(self.scrollback)
+        first = -history if start == "-" else (0 if start is None else int(start))
+        last = self.lines - 1 if end in (None, "-") else int(end)
+        first = max(-history, min(first, self.lines - 1))
+        last = max(-history, min(last, self.lines - 1))
+        if last < first:
+            first, last = last, first
+        row = self._row_ansi if ansi else self._row_text
+        return "\n".join(row(y) for y in range(first, last + 1))
+
+    def _row_text(self, y: int, trim: bool = True) -> str:
+        if y < 0:
+            text = self.scrollback[len(self.scrollback) + y].text
+            return text.rstrip(" ") if trim else text.ljust(self.columns)
+        line = self.screen.buffer.get(y)
+        if not line:
+            return "" if trim else " " * self.columns
+        out = []
+        for x in range(self.columns):
+            cell = line.get(x)
+            if cell is None:
+                out.append(" ")
+            elif cell.data:
+                out.append(cell.data)
+        text = "".join(out)
+        return text.rstrip(" ") if trim else text
+
+    def _row_ansi(self, y: int) -> str:
+        if y < 0:
+            hist = self.scrollback[len(self.scrollback) + y]
+            pieces: list[tuple[str, Cell | None]] = []
+            pos = 0
+            for count, attrs in hist.runs or ((len(hist.text), None),):
+                pieces.append((hist.text[pos : pos + count], attrs))
+                pos += count
+        else:
+            line = self.screen.buffer.get(y) or {}
+            cells = [line.get(x, DEFAULT_CELL) for x in range(self.columns)]
+            while cells and cells[-1] == DEFAULT_CELL:
+                cells.pop()
+            pieces = [(c.data, c) for c in cells if c.data]
+        out: list[str] = []
+        current: tuple[Any, ...] = DEFAULT_CELL[1:]
+        for text, attrs in pieces:
+            key = attrs[1:] if attrs is not None else DEFAULT_CELL[1:]
+            if key != current:
+                out.append(sgr(Cell("", *key)))
+                current = key
+            out.append(text)
+        if current != DEFAULT_CELL[1:]:
+            out.append("\x1b[0m")
+        return "".join(out)
+
+
+def _color_sgr(color: str, base: int) -> str:
+    if color == "default":
+        return ""
+    if color in PALETTE_NAMES:
+        index = PALETTE_NAMES.index(color)
+        return str(base + index) if index < 8 else str(base + 60 + index - 8)
+    try:
+        r, gr, b = (int(color[i : i + 2], 16) for i in (0, 2, 4))
+    except ValueError:
+        return ""
+    return f"{base + 8};2;{r};{gr};{b}"
+
+
+def sgr(cell: Cell) -> str:
+    """The SGR sequence that selects `cell`'s attributes from a reset state."""
+    codes = ["0"]
+    for flag, code in (
+        ("bold", "1"),
+        ("dim", "2"),
+        ("italics", "3"),
+        ("underscore", "4"),
+        ("blink", "5"),
+        ("reverse", "7"),
+        ("strikethrough", "9"),
+    ):
+        if getattr(cell, flag):
+            codes.append(code)
+    for color, base in ((cell.fg, 30), (cell.bg, 40)):
+        code = _color_sgr(color, base)
+        if code:
+            codes.append(code)
+    return "\x1b[" + ";".join(codes) + "m"

@@ -1,0 +1,339 @@
+"""VT/xterm escape-sequence parser: decoded text in, pyte-style screen method calls out.
+
+pyte's own stream walks a generator per character, raises on some private sequences and draws
+the body of DCS/APC strings. This parser tokenises with regular expressions (a run of printable
+text is one `draw()` call), never raises, keeps a sequence split across feeds, swallows
+DCS/APC/PM/SOS strings, and routes private markers (`CSI ? …`, `CSI > …`), intermediates
+(`CSI ! p`) and colon sub-parameters (`38:2::r:g:b`) to the right place or nowhere.
+
+It speaks pyte's method vocabulary (`draw`, `linefeed`, `cursor_position`,
+`select_graphic_rendition`, …), so the same parser can drive a stock `pyte.Screen` as an
+oracle. Methods stock pyte lacks (`scroll_up`, `repeat_last`, `soft_reset`, `set_cwd`, …)
+are called only when the screen has them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ESC = "\x1b"
+MAX_PARAM = 9999  # larger numeric parameters are clamped (a `CSI 999999999 b` must not hang)
+MAX_SEQUENCE = 512  # an unfinished CSI/ESC sequence longer than this is dropped
+MAX_STRING = 1 << 20  # OSC text kept; the rest of a longer string is swallowed
+
+_TEXT = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
+_CSI = re.compile(r"\x1b\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])")
+_CSI_PREFIX = re.compile(r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*")
+_ESC_SEQ = re.compile(r"\x1b([\x20-\x2f]*)([\x30-\x7e])")
+_ESC_PREFIX = re.compile(r"\x1b[\x20-\x2f]*")
+_STRING_STOP = re.compile(r"[\x07\x18\x1a\x1b]")
+_STRING_STARTERS = {"]": "osc", "P": "dcs", "_": "apc", "^": "pm", "X": "sos"}
+
+BASIC = {
+    "\x07": "bell",
+    "\x08": "backspace",
+    "\x09": "tab",
+    "\x0a": "linefeed",
+    "\x0b": "linefeed",
+    "\x0c": "linefeed",
+    "\x0d": "carriage_return",
+    "\x0e": "shift_out",
+    "\x0f": "shift_in",
+}
+
+ESCAPES = {
+    "c": "reset",
+    "D": "index",
+    "M": "reverse_index",
+    "H": "set_tab_stop",
+    "7": "save_cursor",
+    "8": "restore_cursor",
+}
+
+CSI = {
+    "@": "insert_characters",
+    "A": "cursor_up",
+    "B": "cursor_down",
+    "C": "cursor_forward",
+    "D": "cursor_back",
+    "E": "cursor_down1",
+    "F": "cursor_up1",
+    "G": "cursor_to_column",
+    "`": "cursor_to_column",
+    "H": "cursor_position",
+    "f": "cursor_position",
+    "I": "forward_tab",
+    "J": "erase_in_display",
+    "K": "erase_in_line",
+    "L": "insert_lines",
+    "M": "delete_lines",
+    "P": "delete_characters",
+    "S": "scroll_up",
+    "T": "scroll_down",
+    "X": "erase_characters",
+    "Z": "back_tab",
+    "a": "cursor_forward",
+    "b": "repeat_last",
+    "c": "report_device_attributes",
+    "d": "cursor_to_line",
+    "e": "cursor_down",
+    "g": "clear_tab_stop",
+    "h": "set_mode",
+    "l": "reset_mode",
+    "m": "select_graphic_rendition",
+    "n": "report_device_status",
+    "r": "set_margins",
+}
+
+
+def _int(field: str) -> int:
+    return min(int(field), MAX_PARAM) if field.isdigit() else 0
+
+
+def parse_params(text: str) -> list[int]:
+    """`"1;;5:3"` -> `[1, 0, 5]`: empty fields are 0, colon sub-parameters dropped."""
+    if not text:
+        return []
+    return [_int(field.split(":", 1)[0]) for field in text.split(";")]
+
+
+def parse_sgr(text: str) -> list[int]:
+    """SGR parameters with colon forms turned into their semicolon equivalents.
+
+    `38:2::r:g:b` and `38:2:r:g:b` -> `38;2;r;g;b`, `38:5:n` -> `38;5;n`, `4:3` (curly
+    underline) -> `4`, `4:0` -> `24`; other colon fields keep their first number.
+    """
+    if not text:
+        return []
+    out: list[int] = []
+    for field in text.split(";"):
+        if ":" not in field:
+            out.append(_int(field))
+            continue
+        subs = field.split(":")
+        head = _int(subs[0])
+        if head in (38, 48, 58) and len(subs) > 1:
+            if subs[1] == "5" and len(subs) > 2:
+                out += [head, 5, _int(subs[2])]
+            elif subs[1] == "2":
+                rgb = subs[3:6] if len(subs) >= 6 else subs[2:5]
+                rgb += ["0"] * (3 - len(rgb))
+                out += [head, 2, *(_int(v) for v in rgb)]
+        elif head == 4 and len(subs) > 1:
+            out.append(24 if subs[1] == "0" else 4)
+        else:
+            out.append(head)
+    return out
+
+
+class Parser:
+    """Feeds decoded text to a pyte-style screen; keeps state between feeds."""
+
+    def __init__(self, screen: Any) -> None:
+        self.screen = screen
+        self.errors = 0  # handler exceptions swallowed (each one is a bug worth a test)
+        self._pending = ""  # an unfinished escape sequence from the previous feed
+        self._string: str | None = None  # "osc", "dcs", "apc", "pm", "sos" while inside one
+        self._string_parts: list[str] = []
+        self._string_len = 0
+
+    def feed(self, data: str) -> None:
+        """Parse `data`, calling the screen's methods; never raises."""
+        buf = self._pending + data if self._pending else data
+        self._pending = ""
+        i = 0
+        n = len(buf)
+        text_match = _TEXT.match
+        while i < n:
+            if self._string is not None:
+                i = self._continue_string(buf, i)
+                if i < 0:
+                    return
+                continue
+            m = text_match(buf, i)
+            if m is not None:
+                i = m.end()
+                self._call("draw", m.group())
+                continue
+            ch = buf[i]
+            if ch != ESC:
+                name = BASIC.get(ch)
+                if name is not None:
+                    self._call(name)
+                i += 1
+                continue
+            if i + 1 >= n:
+                self._pending = buf[i:]
+                return
+            kind = buf[i + 1]
+            if kind == "[":
+                m = _CSI.match(buf, i)
+                if m is not None:
+                    i = m.end()
+                    self._csi(m.group(1), m.group(2), m.group(3))
+                    continue
+                buf, i, n, done = self._broken(buf, i, _CSI_PREFIX)
+                if done:
+                    return
+            elif kind in _STRING_STARTERS:
+                self._string = _STRING_STARTERS[kind]
+                self._string_parts = []
+                self._string_len = 0
+                i += 2
+            else:
+                m = _ESC_SEQ.match(buf, i)
+                if m is not None:
+                    i = m.end()
+                    self._esc(m.group(1), m.group(2))
+                    continue
+                buf, i, n, done = self._broken(buf, i, _ESC_PREFIX)
+                if done:
+                    return
+
+    # -- pieces of feed() ------------------------------------------------------------------
+
+    def _broken(self, buf: str, i: int, prefix: re.Pattern[str]) -> tuple[str, int, int, bool]:
+        """An escape sequence at `i` that did not match: unfinished, interrupted or garbage.
+
+        Returns the (possibly edited) buffer, where to go on, its length, and whether the
+        feed is over (the rest was kept for the next feed).
+        """
+        j = prefix.match(buf, i).end()  # type: ignore[union-attr]
+        n = len(buf)
+        if j >= n:
+            if n - i <= MAX_SEQUENCE:
+                self._pending = buf[i:]
+            return buf, n, n, True
+        ch = buf[j]
+        if ch in "\x18\x1a":  # CAN/SUB cancel the sequence
+            return buf, j + 1, n, False
+        if ch < " " and ch != ESC:  # a C0 control inside a sequence is executed in place
+            name = BASIC.get(ch)
+            if name is not None:
+                self._call(name)
+            buf = buf[:j] + buf[j + 1 :]
+            return buf, i, n - 1, False
+        return buf, j, n, False  # anything else aborts the sequence; go on from there
+
+    def _continue_string(self, buf: str, i: int) -> int:
+        """Inside OSC/DCS/APC/PM/SOS: collect (OSC) or skip until BEL, ST, CAN or SUB."""
+        n = len(buf)
+        m = _STRING_STOP.search(buf, i)
+        end = m.start() if m is not None else n
+        if self._string == "osc" and self._string_len < MAX_STRING:
+            part = buf[i:end][: MAX_STRING - self._string_len]
+            self._string_parts.append(part)
+            self._string_len += len(part)
+        if m is None:
+            return -1
+        stop = buf[end]
+        if stop == ESC:
+            if end + 1 >= n:
+                self._pending = ESC
+                return -1
+            if buf[end + 1] == "\\":
+                self._finish_string(dispatch=True)
+                return end + 2
+            self._finish_string(dispatch=True)  # ESC starts a new sequence: the string ends
+            return end
+        self._finish_string(dispatch=stop == "\x07")
+        return end + 1
+
+    def _finish_string(self, dispatch: bool) -> None:
+        kind, self._string = self._string, None
+        text = "".join(self._string_parts)
+        self._string_parts = []
+        if kind == "osc" and dispatch:
+            self._osc(text)
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> None:
+        handler = getattr(self.screen, name, None)
+        if handler is None:
+            return
+        try:
+            handler(*args, **kwargs)
+        except Exception:  # one bad sequence must never take the terminal down
+            self.errors += 1
+            log.debug("terminal handler %s%r failed", name, args, exc_info=True)
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _esc(self, intermediates: str, final: str) -> None:
+        if not intermediates:
+            if final == "E":  # NEL: new line, column 0 (pyte forgets the carriage return)
+                self._call("carriage_return")
+                self._call("index")
+            elif final in "=>":
+                self._call("set_keypad_application", final == "=")
+            elif final == "Z":
+                self._call("report_device_attributes")
+            else:
+                name = ESCAPES.get(final)
+                if name is not None:
+                    self._call(name)
+        elif intermediates == "#" and final == "8":
+            self._call("alignment_display")
+        elif intermediates in ("(", ")"):
+            self._call("define_charset", final, intermediates)
+
+    def _csi(self, params: str, intermediates: str, final: str) -> None:
+        private = params[:1] if params[:1] in ("?", ">", "<", "=") else ""
+        if private:
+            params = params[1:]
+        if intermediates:
+            if intermediates == "!" and final == "p" and not private:
+                self._call("soft_reset")
+            elif intermediates == " " and final == "q" and not private:
+                self._call("set_cursor_style", *parse_params(params)[:1])
+            return
+        if private == "?":
+            if final in "hl":
+                name = "set_mode" if final == "h" else "reset_mode"
+                self._call(name, *parse_params(params), private=True)
+            elif final in "JK":  # selective erase: erase as usual
+                name = "erase_in_display" if final == "J" else "erase_in_line"
+                self._call(name, *parse_params(params)[:1])
+            elif final == "n":
+                self._call("report_private_device_status", *parse_params(params)[:1])
+            return
+        if private == ">":
+            if final == "c":
+                self._call("report_terminal_version")
+            return
+        if private:
+            return
+        if final == "m":
+            self._call("select_graphic_rendition", *parse_sgr(params))
+            return
+        args = parse_params(params)
+        if final == "T" and len(args) > 1:  # xterm mouse highlight tracking, not scroll down
+            return
+        if final in "su":
+            if not args:  # SCOSC / SCORC; with parameters these are other things
+                self._call("save_cursor" if final == "s" else "restore_cursor")
+            return
+        if final == "r":
+            top = args[0] if args else 0
+            bottom = args[1] if len(args) > 1 else 0
+            self._call("set_margins", top or None, bottom or None)
+            return
+        name = CSI.get(final)
+        if name is not None:
+            self._call(name, *args)
+
+    def _osc(self, text: str) -> None:
+        code, _, rest = text.partition(";")
+        if code in ("0", "1", "2"):
+            rest = "".join(ch for ch in rest if ch >= " ")[:1024]
+            if code in ("0", "1"):
+                self._call("set_icon_name", rest)
+            if code in ("0", "2"):
+                self._call("set_title", rest)
+        elif code == "7":
+            self._call("set_cwd", rest)
+        else:
+            self._call("osc", code, rest)
