@@ -268,8 +268,8 @@ class Screen(pyte.Screen):
         """Move rows top..bottom up by `count`, blank rows entering at the bottom."""
         count = min(count, bottom - top + 1)
         buffer = self.buffer
-        if keep and top == 0 and not self._alternate:
-            for y in range(count):
+        if keep and not self._alternate:  # tmux keeps lines leaving any region's top
+            for y in range(top, top + count):
                 self._to_history(y)
         for y in range(top, bottom + 1):
             src = buffer.pop(y + count, None) if y + count <= bottom else None
@@ -306,7 +306,7 @@ class Screen(pyte.Screen):
             self.cursor.y -= 1
 
     def scroll_up(self, count: int | None = None) -> None:
-        """SU (`CSI n S`): scroll the region up; full-screen scrolls feed the history (tmux)."""
+        """SU (`CSI n S`): scroll the region up; the lines leaving it go to the history (tmux)."""
         top, bottom = self._region()
         self._shift_up(top, bottom, count or 1, keep=True)
 
@@ -336,6 +336,14 @@ class Screen(pyte.Screen):
         _, bottom = self._region()
         ceiling = bottom if self.cursor.y <= bottom else self.lines - 1
         self.cursor.y = min(self.cursor.y + (count or 1), ceiling)
+
+    def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
+        """CUP; in origin mode rows count from the top margin and stay inside the region."""
+        y = (line or 1) - 1
+        if mo.DECOM in self.mode and self.margins is not None:
+            y = min(y + self.margins.top, self.margins.bottom)
+        self.cursor.x = min(max((column or 1) - 1, 0), self.columns - 1)
+        self.cursor.y = min(max(y, 0), self.lines - 1)
 
     def cursor_to_line(self, line: int | None = None) -> None:
         self.cursor.y = (line or 1) - 1
@@ -371,13 +379,16 @@ class Screen(pyte.Screen):
                 line[x] = blank
         self.dirty.add(y)
 
+    # A cursor in the pending-wrap position (x == columns) erases nothing to its right (tmux).
+
     def erase_characters(self, count: int | None = None) -> None:
-        x = min(self.cursor.x, self.columns - 1)
+        x = self.cursor.x
         self._erase(self.cursor.y, x, min(x + (count or 1), self.columns))
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
-        x = min(self.cursor.x, self.columns - 1)
-        start, stop = {0: (x, self.columns), 1: (0, x + 1), 2: (0, self.columns)}.get(how, (0, 0))
+        x = self.cursor.x
+        spans = {0: (x, self.columns), 1: (0, min(x, self.columns - 1) + 1), 2: (0, self.columns)}
+        start, stop = spans.get(how, (0, 0))
         self._erase(self.cursor.y, start, stop)
 
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:

@@ -33,7 +33,7 @@ def tmux_view(data: bytes, columns: int = 80, lines: int = 24) -> TmuxView:
         feed.write_bytes(data)
         base = [TMUX, "-L", socket, "-f", str(conf)]
         env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        script = f"stty -echo; cat {feed}; tmux wait-for -S fed; exec sleep 600"
+        script = f"stty -echo -opost; cat {feed}; tmux wait-for -S fed; exec sleep 600"
         try:
             subprocess.run(
                 [*base, "new-session", "-d", "-x", str(columns), "-y", str(lines), script],
@@ -50,7 +50,7 @@ def tmux_view(data: bytes, columns: int = 80, lines: int = 24) -> TmuxView:
 
             text = tmux("capture-pane", "-p", "-S", "-")
             screen = tmux("capture-pane", "-p")
-            ansi = tmux("capture-pane", "-p", "-e")
+            ansi = tmux("capture-pane", "-p", "-e", "-N")
             x, y, alt = tmux("display", "-p", "#{cursor_x} #{cursor_y} #{alternate_on}").split()
         finally:
             subprocess.run([*base, "kill-server"], env=env, capture_output=True, timeout=20)

@@ -1,0 +1,52 @@
+"""Shared helpers: real bash sessions and polling with a deadline (never a fixed sleep)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from engine import Session, SessionConfig, SessionManager
+
+BASH = "bash --norc --noprofile"
+
+
+def bash_config(**kwargs: object) -> SessionConfig:
+    """A plain bash with a predictable prompt, as every engine test uses."""
+    environment = {"PS1": "$ ", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    environment.update(kwargs.pop("environment", {}))  # type: ignore[arg-type]
+    return SessionConfig(shell_command=BASH, environment=environment, **kwargs)  # type: ignore[arg-type]
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Poll `predicate` until it holds; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        await asyncio.sleep(0.01)
+
+
+async def wait_for_screen(session: Session, text: str, timeout: float = 10.0) -> None:
+    await wait_until(
+        lambda: text in "\n".join(session.terminal.display),
+        timeout,
+        f"{text!r} on screen; screen is:\n{session.capture_pane()}",
+    )
+
+
+@pytest.fixture
+async def manager() -> AsyncIterator[SessionManager]:
+    async with SessionManager() as m:
+        yield m
+
+
+@pytest.fixture
+async def bash(manager: SessionManager) -> Session:
+    """A started bash session sitting at its `$ ` prompt."""
+    session = await manager.create_session_with_config(bash_config())
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    return session

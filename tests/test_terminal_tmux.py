@@ -1,0 +1,89 @@
+"""tmux as the oracle: the same bytes shown by tmux and by our terminal must look the same.
+
+Recordings of real programs (tests/fixtures/record.py) and short synthetic streams are fed to
+a fresh tmux pane and to `Terminal`; text, history, cursor, alternate screen and each cell's
+attributes (read back by replaying `capture-pane -e`) are compared.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+from tmux_oracle import TMUX, tmux_view, trim
+from wcwidth import wcswidth
+
+from engine.ansi import strip_ansi
+
+from engine.terminal import Terminal
+
+RECORDINGS = sorted((Path(__file__).parent / "fixtures" / "recordings").glob("*.bin"))
+
+SYNTHETIC = {
+    "scroll-region": b"\x1b[2J\x1b[H" + b"".join(b"row %d\r\n" % i for i in range(30))
+    + b"\x1b[5;10r\x1b[10;1H" + b"in region\n" * 8 + b"\x1b[r\x1b[24;1Hend",
+    "insert-delete-lines": b"".join(b"%d\r\n" % i for i in range(20)) + b"\x1b[5;1H\x1b[3L\x1b[10;1H\x1b[2M",
+    "insert-delete-chars": b"abcdefghij\x1b[1;3H\x1b[2@XY\x1b[1;8H\x1b[3P\r\n0123456789\x1b[2;2H\x1b[4X",
+    "erase-variants": b"\x1b[44m" + b"fill " * 100 + b"\x1b[5;10H\x1b[1K\x1b[7;10H\x1b[0J\x1b[2;1H\x1b[2K\x1b[0m",
+    "tabs": b"a\tb\tc\r\n\x1b[5G\x1bH\x1b[1G\tX\x1b[3g\r\n\tY\x1b[Z\x1b[Zz",
+    "wide-at-margin": "x" * 79 + "日本語" + "\r\n" + "ab" + "語" * 40 + "\r\nend",
+    "autowrap-off": b"\x1b[?7l" + b"y" * 100 + b"\x1b[?7h\r\n" + b"z" * 85,
+    "origin-mode": b"\x1b[5;15r\x1b[?6h\x1b[1;1Htop of region\x1b[20;1Hclamped\x1b[?6l\x1b[r",
+    "reverse-index": b"top\x1b[H\x1bM\x1bMnew first",
+    "scroll-up-down": b"".join(b"%d\r\n" % i for i in range(30)) + b"\x1b[3S\x1b[2T",
+    "repeat": b"ab\x1b[5b\r\n-\x1b[30b",
+    "save-restore": b"\x1b[10;10Hhere\x1b[s\x1b[1;1Hthere\x1b[uback\x1b7\x1b[20;1H\x1b8again",
+    "sgr-zoo": b"\x1b[1mB\x1b[2mD\x1b[3mI\x1b[4mU\x1b[5mK\x1b[7mR\x1b[9mS\x1b[0m"
+    b"\x1b[31;42mc\x1b[91;102mC\x1b[38;5;33;48;5;250mx\x1b[38;2;1;2;3;48;2;250;0;10my\x1b[0m"
+    b"\x1b[22;23;24;25;27;29;39;49mn",
+    "cursor-moves": b"\x1b[10;10H\x1b[3A1\x1b[2B2\x1b[5C3\x1b[20D4\x1b[3E5\x1b[2F6\x1b[40G7\x1b[15d8",
+    "clear-scrolls-into-history": b"".join(b"before %d\r\n" % i for i in range(5)) + b"\x1b[H\x1b[2Jafter",
+    "nel-ind-ri": b"one\x1bEtwo\x1bDthree\x1bMfour",
+}
+
+
+def _diff(theirs: str, ours: str) -> str:
+    return "\n".join(difflib.unified_diff(theirs.split("\n"), ours.split("\n"), "tmux", "ours", lineterm=""))
+
+
+def _compare(data: bytes, columns: int = 80, lines: int = 24) -> None:
+    view = tmux_view(data, columns, lines)
+    ours = Terminal(columns, lines)
+    ours.feed(data)
+    assert ours.parser.errors == 0
+    assert trim(ours.capture()) == trim(view.screen), _diff(trim(view.screen), trim(ours.capture()))
+    assert trim(ours.capture(start="-")) == trim(view.text), _diff(trim(view.text), trim(ours.capture(start="-")))
+    assert (ours.cursor.x, ours.cursor.y) == (min(view.cursor[0], columns - 1), view.cursor[1])
+    assert ours.alternate_screen == view.alternate
+    # Attributes: replay tmux's `capture-pane -e -N` into a fresh terminal. tmux prints nothing
+    # for a line it cleared, so only the cells it printed are compared.
+    ansi_rows = view.ansi.rstrip("\n").split("\n")
+    replay = Terminal(columns, lines)
+    replay.feed("\r\n".join(ansi_rows))
+    mismatched = [
+        (x, y, ours.cell(x, y), replay.cell(x, y))
+        for y, row in enumerate(ansi_rows)
+        for x in range(min(wcswidth(strip_ansi(row)), columns))
+        if ours.cell(x, y) != replay.cell(x, y)
+    ]
+    assert mismatched == [], mismatched[:5]
+
+
+pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+
+
+@pytest.mark.parametrize("recording", RECORDINGS, ids=[p.stem for p in RECORDINGS])
+def test_recorded_program_renders_as_in_tmux(recording: Path) -> None:
+    _compare(recording.read_bytes())
+
+
+@pytest.mark.parametrize("name", sorted(SYNTHETIC))
+def test_synthetic_stream_renders_as_in_tmux(name: str) -> None:
+    data = SYNTHETIC[name]
+    _compare(data.encode() if isinstance(data, str) else data)
+
+
+def test_recordings_exist() -> None:
+    names = {p.name.split(".")[0] for p in RECORDINGS}
+    assert {"bash", "vim", "less", "top", "man", "textual"} <= names
