@@ -167,9 +167,12 @@ class Screen(pyte.Screen):
                 if width == 0:
                     self._combine(ch)
                 continue
+            if width > columns:  # a wide character cannot fit a one-column terminal
+                continue
             if cursor.x + width > columns:
                 if autowrap:
                     dirty.add(cursor.y)
+                    line.wrapped = True  # the row continues on the next one
                     cursor.x = 0
                     self.index()
                     line = self.buffer[cursor.y]
@@ -315,27 +318,46 @@ class Screen(pyte.Screen):
         top, bottom = self._region()
         self._shift_down(top, bottom, count or 1)
 
+    # IL/DL leave the cursor where it is (tmux, alacritty); pyte moves it to column 0.
+
     def insert_lines(self, count: int | None = None) -> None:
         top, bottom = self._region()
         if top <= self.cursor.y <= bottom:
             self._shift_down(self.cursor.y, bottom, count or 1)
-            self.carriage_return()
 
     def delete_lines(self, count: int | None = None) -> None:
         top, bottom = self._region()
         if top <= self.cursor.y <= bottom:
             self._shift_up(self.cursor.y, bottom, count or 1)
-            self.carriage_return()
+
+    # Cursor movement ends a pending wrap (x == columns) by clamping x, as tmux does;
+    # LF, RI and IND keep it.
 
     def cursor_up(self, count: int | None = None) -> None:
         top, _ = self._region()
         floor = top if self.cursor.y >= top else 0
         self.cursor.y = max(self.cursor.y - (count or 1), floor)
+        self.cursor.x = min(self.cursor.x, self.columns - 1)
 
     def cursor_down(self, count: int | None = None) -> None:
         _, bottom = self._region()
         ceiling = bottom if self.cursor.y <= bottom else self.lines - 1
         self.cursor.y = min(self.cursor.y + (count or 1), ceiling)
+        self.cursor.x = min(self.cursor.x, self.columns - 1)
+
+    def cursor_back(self, count: int | None = None) -> None:
+        self.cursor.x = max(0, min(self.cursor.x - (count or 1), self.columns - 1))
+
+    def backspace(self) -> None:
+        """BS; at column 0 it goes back to the end of the row above if that row wrapped (tmux)."""
+        cursor = self.cursor
+        if cursor.x == 0 and cursor.y > 0:
+            above = self.buffer.get(cursor.y - 1)
+            if above is not None and getattr(above, "wrapped", False):
+                cursor.y -= 1
+                cursor.x = self.columns - 1
+            return
+        self.cursor_back()
 
     def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
         """CUP; in origin mode rows count from the top margin and stay inside the region."""
@@ -346,6 +368,7 @@ class Screen(pyte.Screen):
         self.cursor.y = min(max(y, 0), self.lines - 1)
 
     def cursor_to_line(self, line: int | None = None) -> None:
+        self.cursor.x = min(self.cursor.x, self.columns - 1)
         self.cursor.y = (line or 1) - 1
         if mo.DECOM in self.mode and self.margins is not None:
             self.cursor.y += self.margins.top
@@ -395,7 +418,8 @@ class Screen(pyte.Screen):
         if how == 3:  # xterm: clear the scrollback
             self.history.clear()
             return
-        if how == 2 and not self._alternate:
+        whole = how == 2 or (how == 0 and self.cursor.x == 0 and self.cursor.y == 0)
+        if whole and not self._alternate:
             self._clear_into_history()
         rows = {
             0: range(self.cursor.y + 1, self.lines),
@@ -610,6 +634,9 @@ class Screen(pyte.Screen):
                 for line in (buffer or {}).values():
                     for x in [x for x in line if x >= columns]:
                         del line[x]
+                    last = line.get(columns - 1)
+                    if last is not None and _width(last.data[:1] or " ") == 2:
+                        line[columns - 1] = self._blank_like(last)  # its right half is gone
         old_columns = self.columns
         self.lines, self.columns = lines, columns
         self.margins = None
@@ -668,19 +695,39 @@ class Screen(pyte.Screen):
 
     def _line_from_history(self, hist: HistoryLine) -> Any:
         line = StaticDefaultDict(self.default_char)
-        runs = hist.runs or ((len(hist.text), None),)
         x = 0
-        chars = iter(hist.text)
-        for count, attrs in runs:
+        for data, attrs in history_cells(hist):
             base = attrs or DEFAULT_CELL
-            for _ in range(count):
-                ch = next(chars)
-                line[x] = base._replace(data=ch)
+            line[x] = base._replace(data=data)
+            x += 1
+            if _width(data[0]) == 2:
+                line[x] = base._replace(data="")
                 x += 1
-                if _width(ch) == 2:
-                    line[x] = base._replace(data="")
-                    x += 1
         return line
+
+
+def split_cells(text: str) -> list[str]:
+    """A history line's text cut into cells: zero-width characters stay with the cell before."""
+    cells: list[str] = []
+    for ch in text:
+        if cells and _width(ch) <= 0:
+            cells[-1] += ch
+        else:
+            cells.append(ch)
+    return cells
+
+
+def history_cells(hist: HistoryLine) -> list[tuple[str, Cell | None]]:
+    """(cell text, attributes or None for default) for each cell of a history line."""
+    cells = split_cells(hist.text)
+    if not hist.runs:
+        return [(data, None) for data in cells]
+    out: list[tuple[str, Cell | None]] = []
+    pos = 0
+    for count, attrs in hist.runs:
+        out += [(data, attrs) for data in cells[pos : pos + count]]
+        pos += count
+    return out
 
 
 def _copy_cursor(cursor: Any) -> Any:
@@ -889,18 +936,13 @@ class Terminal:
 
     def _row_ansi(self, y: int) -> str:
         if y < 0:
-            hist = self.scrollback[len(self.scrollback) + y]
-            pieces: list[tuple[str, Cell | None]] = []
-            pos = 0
-            for count, attrs in hist.runs or ((len(hist.text), None),):
-                pieces.append((hist.text[pos : pos + count], attrs))
-                pos += count
+            pieces = history_cells(self.scrollback[len(self.scrollback) + y])
         else:
             line = self.screen.buffer.get(y) or {}
             cells = [line.get(x, DEFAULT_CELL) for x in range(self.columns)]
             while cells and cells[-1] == DEFAULT_CELL:
                 cells.pop()
-            pieces = [(c.data, c) for c in cells if c.data]
+            pieces: list[tuple[str, Cell | None]] = [(c.data, c) for c in cells if c.data]
         out: list[str] = []
         current: tuple[Any, ...] = DEFAULT_CELL[1:]
         for text, attrs in pieces:

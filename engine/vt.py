@@ -312,9 +312,8 @@ class Parser:
         args = parse_params(params)
         if final == "T" and len(args) > 1:  # xterm mouse highlight tracking, not scroll down
             return
-        if final in "su":
-            if not args:  # SCOSC / SCORC; with parameters these are other things
-                self._call("save_cursor" if final == "s" else "restore_cursor")
+        if final in "su":  # SCOSC / SCORC (parameters ignored, as tmux does)
+            self._call("save_cursor" if final == "s" else "restore_cursor")
             return
         if final == "r":
             top = args[0] if args else 0
@@ -323,7 +322,8 @@ class Parser:
             return
         name = CSI.get(final)
         if name is not None:
-            self._call(name, *args)
+            # Extra parameters are ignored, as terminals do: `CSI 0;0 @` is `CSI 0 @`.
+            self._call(name, *(args if final in "hl" else args[: 2 if final in "Hf" else 1]))
 
     def _osc(self, text: str) -> None:
         code, _, rest = text.partition(";")

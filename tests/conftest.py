@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from hypothesis import settings
 
 from engine import Session, SessionConfig, SessionManager
 
 BASH = "bash --norc --noprofile"
+
+# HYPOTHESIS_PROFILE=deep runs the property tests much longer than CI does.
+settings.register_profile("default", max_examples=300)
+settings.register_profile("deep", max_examples=5000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def bash_config(**kwargs: object) -> SessionConfig:

@@ -21,7 +21,9 @@ def test_engine_sources_never_import_the_ui() -> None:
                 names = [node.module]
             else:
                 continue
-            offenders += [f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+            offenders += [
+                f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] in FORBIDDEN
+            ]
     assert offenders == []
 
 

@@ -116,7 +116,9 @@ def test_invalid_utf8_becomes_replacement_characters() -> None:
         b"\x1b[99999999999999999999X",  # absurd parameter
     ],
 )
-def test_unknown_or_private_sequences_are_swallowed_and_text_after_them_survives(sequence: bytes) -> None:
+def test_unknown_or_private_sequences_are_swallowed_and_text_after_them_survives(
+    sequence: bytes,
+) -> None:
     t = term(b"ab" + sequence + b"cd")
     assert rows(t)[0] == "abcd"
     assert t.parser.errors == 0
@@ -154,7 +156,13 @@ def test_underline_colour_is_consumed_without_side_effects() -> None:
     t = term(b"\x1b[58;5;1ma\x1b[58;2;10;20;30mb\x1b[58:2::1:2:3mc")
     for x in range(3):
         cell = t.cell(x, 0)
-        assert (cell.fg, cell.bg, cell.blink, cell.bold, cell.dim) == ("default", "default", False, False, False)
+        assert (cell.fg, cell.bg, cell.blink, cell.bold, cell.dim) == (
+            "default",
+            "default",
+            False,
+            False,
+            False,
+        )
 
 
 def test_sgr_dim_strike_and_reset_by_22() -> None:
