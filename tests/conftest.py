@@ -27,12 +27,16 @@ def bash_config(**kwargs: object) -> SessionConfig:
     return SessionConfig(shell_command=BASH, environment=environment, **kwargs)  # type: ignore[arg-type]
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Poll `predicate` until it holds; fail with `what` after `timeout` seconds."""
+async def wait_until(
+    predicate: Callable[[], bool], timeout: float = 10.0, what: str | Callable[[], str] = ""
+) -> None:
+    """Poll `predicate` until it holds; fail with `what` (text, or a function giving it at the
+    moment of failure) after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+            detail = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout}s waiting for {detail or predicate}")
         await asyncio.sleep(0.01)
 
 
@@ -40,7 +44,7 @@ async def wait_for_screen(session: Session, text: str, timeout: float = 10.0) ->
     await wait_until(
         lambda: text in "\n".join(session.terminal.display),
         timeout,
-        f"{text!r} on screen; screen is:\n{session.capture_pane()}",
+        lambda: f"{text!r} on screen; screen is:\n{session.capture_pane()}",
     )
 
 

@@ -1,0 +1,377 @@
+"""Sessions on real PTYs running real bash: lifecycle, execute(), input/output, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import bash_config, wait_for_screen, wait_until
+
+from engine import (
+    ExitEvent,
+    OutputEvent,
+    PermissionDenied,
+    ProcessError,
+    Session,
+    SessionConfig,
+    SessionError,
+    SessionManager,
+    SessionStatus,
+)
+
+# -- execute ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "true",
+        "false",
+        "ls /nonexistent-path",
+        "(exit 42)",
+        "f() { return 7; }; f",
+        "test 1 -gt 2",
+        "grep -q x /dev/null",
+    ],
+)
+async def test_execute_reports_the_exact_exit_code(bash: Session, command: str) -> None:
+    expected = subprocess.run(["bash", "--norc", "-c", command], capture_output=True).returncode
+    result = await bash.execute(command, timeout=10)
+    assert result.exit_code == expected
+    assert result.success is (expected == 0)
+    assert not result.timed_out
+    assert result.duration_ms > 0
+
+
+async def test_execute_output_keeps_newlines_without_echo_or_prompt(bash: Session) -> None:
+    result = await bash.execute("printf 'one\\ntwo\\n'; echo three >&2")
+    assert result.output == "one\ntwo\nthree\n"
+    assert result.raw_output == "one\r\ntwo\r\nthree\r\n"
+
+
+async def test_execute_handles_quotes_multiline_and_heredocs(bash: Session) -> None:
+    result = await bash.execute("echo \"it's 'quoted'\" $((6*7))")
+    assert result.output == "it's 'quoted' 42\n"
+    result = await bash.execute("cat <<'EOF'\nline 1\n  line 2 $HOME\nEOF")
+    assert result.output == "line 1\n  line 2 $HOME\n"
+
+
+async def test_execute_strips_colours_but_raw_output_keeps_them(bash: Session) -> None:
+    result = await bash.execute("printf '\\033[31mred\\033[0m\\n'")
+    assert result.output == "red\n"
+    assert "\x1b[31m" in result.raw_output
+
+
+async def test_execute_keeps_shell_state_between_commands(bash: Session, tmp_path: Path) -> None:
+    await bash.execute(f"cd {tmp_path} && export GREETING=hello")
+    result = await bash.execute('pwd; echo "$GREETING"')
+    assert result.output == f"{tmp_path}\nhello\n"
+
+
+async def test_execute_large_output_is_complete(bash: Session) -> None:
+    result = await bash.execute("seq 1 20000")
+    assert result.output.split("\n")[:-1] == [str(i) for i in range(1, 20001)]
+    assert result.exit_code == 0
+
+
+async def test_concurrent_executes_are_serialised(bash: Session) -> None:
+    results = await asyncio.gather(*(bash.execute(f"echo {i}; (exit {i})") for i in range(5)))
+    assert [(r.output, r.exit_code) for r in results] == [(f"{i}\n", i) for i in range(5)]
+
+
+async def test_execute_timeout_interrupts_and_the_shell_recovers(bash: Session) -> None:
+    result = await bash.execute("echo started; sleep 30", timeout=0.5)
+    assert result.timed_out and result.exit_code is None and not result.success
+    assert result.output == "started\n"
+    after = await bash.execute("echo recovered")
+    assert (after.output, after.exit_code) == ("recovered\n", 0)
+
+
+async def test_execute_default_timeout_comes_from_the_config(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(bash_config(timeout=0.3))
+    await session.start()
+    result = await session.execute("sleep 5")
+    assert result.timed_out
+
+
+async def test_execute_that_exits_the_shell_reports_its_code(bash: Session) -> None:
+    result = await bash.execute("exit 5")
+    assert result.exit_code == 5
+    assert await bash.wait() == 5
+    assert bash.status == SessionStatus.exited(5)
+
+
+async def test_execute_needs_a_running_session(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(bash_config())
+    with pytest.raises(ProcessError, match="not running"):
+        await session.execute("true")
+
+
+# -- input, output, screen ----------------------------------------------------------------------
+
+
+async def test_send_input_and_read_output(bash: Session) -> None:
+    await bash.read_output()
+    await bash.send_input("echo hi-there\r")
+    seen = bytearray()
+
+    async def read() -> bool:
+        seen.extend(await bash.read_output())
+        return b"hi-there\r\n" in seen
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while not await read():
+        assert asyncio.get_running_loop().time() < deadline, seen
+        await asyncio.sleep(0.01)
+    assert await bash.read_output() == b"" or b"$" in seen  # nothing is returned twice
+
+
+async def test_read_output_is_bounded_by_output_buffer_size(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(bash_config(output_buffer_size=1000))
+    await session.start()
+    result = await session.execute("seq 1 5000")
+    assert result.exit_code == 0
+    data = await session.read_output()
+    assert len(data) <= 1000
+    assert b"5000\r\n" in data
+    assert session.output_dropped > 0
+
+
+async def test_screen_shows_what_a_person_would_see(bash: Session) -> None:
+    await bash.send_input("printf 'a\\tb\\n\\033[1mbold\\033[0m\\n'\r")
+    await wait_for_screen(bash, "bold")
+    lines = bash.capture_pane().split("\n")
+    assert "a       b" in lines
+    row = lines.index("bold")
+    assert bash.terminal.cell(0, row).bold
+
+
+async def test_resize_reaches_the_program(bash: Session) -> None:
+    await bash.resize(30, 100)
+    assert (bash.terminal.lines, bash.terminal.columns) == (30, 100)
+    result = await bash.execute("stty size")
+    assert result.output == "30 100\n"
+
+
+async def test_terminal_answers_cursor_position_queries(bash: Session) -> None:
+    result = await bash.execute(
+        "printf '\\033[5;9H\\033[6n'; read -rs -d R -t 5 pos; echo \"${pos#*[}\""
+    )
+    assert result.output.strip() == "5;9"
+
+
+async def test_utf8_from_the_program_arrives_whole(bash: Session) -> None:
+    result = await bash.execute("for i in $(seq 3000); do printf '日本語✓'; done; echo")
+    assert result.output == "日本語✓" * 3000 + "\n"
+
+
+async def test_environment_and_working_directory(manager: SessionManager, tmp_path: Path) -> None:
+    config = bash_config(
+        working_directory=tmp_path, name="env-check", environment={"MY_VAR": "x y"}
+    )
+    session = await manager.create_session_with_config(config)
+    await session.start()
+    result = await session.execute(
+        'echo "$PWD|$TERM|$COLORTERM|$MY_VAR|$AI_SESSION_NAME|$AI_SESSION_ID|${TMUX:-none}"'
+    )
+    assert result.output == f"{tmp_path}|xterm-256color|truecolor|x y|env-check|{session.id}|none\n"
+
+
+async def test_subscribers_get_output_and_exit_events(bash: Session) -> None:
+    events: list[object] = []
+    unsubscribe = bash.subscribe(events.append)
+    await bash.send_input("echo bye; exit 3\r")
+    assert await bash.wait() == 3
+    assert any(isinstance(e, OutputEvent) and b"bye" in e.data for e in events)
+    assert events[-1] == ExitEvent(3)
+    unsubscribe()
+
+
+async def test_all_output_is_read_before_the_exit_event(manager: SessionManager) -> None:
+    script = "import sys; sys.stdout.write('x' * 200000 + 'END'); sys.stdout.flush()"
+    config = SessionConfig(shell_command=f'{sys.executable} -c "{script}"')
+    session = await manager.create_session_with_config(config)
+    await session.start()
+    assert await session.wait() == 0
+    data = await session.read_output()
+    assert data.endswith(b"END") and data.count(b"x") == 200000
+
+
+async def test_full_screen_program_leaves_the_shell_screen_intact(
+    bash: Session, tmp_path: Path
+) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("first line\nsecond line\n")
+    await bash.execute(f"cd {tmp_path}; echo before-vim")
+    before = bash.capture_pane()
+    await bash.send_input("vim -u NONE -i NONE notes.txt\r")
+    await wait_for_screen(bash, "second line")
+    assert bash.terminal.alternate_screen
+    await bash.send_input("\x1b:q!\r")
+    await wait_until(lambda: not bash.terminal.alternate_screen, 10, "vim to quit")
+    await wait_for_screen(bash, "$ vim -u NONE -i NONE notes.txt")
+    after = bash.capture_pane()
+    assert after.startswith(before.rstrip())
+    assert "second line" not in after
+
+
+# -- lifecycle and errors -----------------------------------------------------------------------
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting for its new parent counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def test_stop_hangs_up_the_shell_and_its_jobs_and_leaves_no_zombie(bash: Session) -> None:
+    result = await bash.execute("sleep 300 & echo $!")
+    job = int(result.output.split()[-1])  # after bash's "[1] PID" job notice
+    await bash.send_input("sleep 400\r")
+    pid = bash.pid
+    assert pid is not None
+    await bash.stop()
+    assert bash.status.kind == "exited"
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left
+    await wait_until(lambda: _gone(job), 5, "the background job to get SIGHUP")
+
+
+async def test_stop_kills_a_program_that_ignores_sighup(manager: SessionManager) -> None:
+    script = "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); print('ready', flush=True); time.sleep(100)"
+    session = await manager.create_session_with_config(
+        SessionConfig(shell_command=f'{sys.executable} -c "{script}"')
+    )
+    await session.start()
+    await wait_for_screen(session, "ready")
+    await session.stop(grace=0.3)
+    assert session.status == SessionStatus.exited(-9)
+
+
+async def test_stop_is_idempotent_and_input_after_stop_fails_clearly(bash: Session) -> None:
+    await bash.stop()
+    await bash.stop()
+    with pytest.raises(ProcessError, match="not running"):
+        await bash.send_input("echo hi\r")
+
+
+async def test_missing_shell_is_a_clear_error(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(SessionConfig(shell="/no/such/shell"))
+    with pytest.raises(ProcessError, match="/no/such/shell"):
+        await session.start()
+    assert session.status.kind == "error"
+
+
+async def test_missing_working_directory_is_a_clear_error(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    missing = tmp_path / "gone"
+    session = await manager.create_session_with_config(bash_config(working_directory=missing))
+    with pytest.raises(SessionError, match="gone"):
+        await session.start()
+
+
+async def test_unreadable_working_directory_is_permission_denied(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root can enter any directory")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o000)
+    session = await manager.create_session_with_config(bash_config(working_directory=locked))
+    with pytest.raises(PermissionDenied):
+        await session.start()
+
+
+@pytest.mark.parametrize("size", [(0, 80), (24, 0), (-1, -1)])
+async def test_zero_pty_size_is_a_clear_error(
+    manager: SessionManager, size: tuple[int, int]
+) -> None:
+    session = await manager.create_session_with_config(bash_config(pty_size=size))
+    with pytest.raises(SessionError, match="pty_size"):
+        await session.start()
+
+
+async def test_bad_resize_and_double_start_are_errors(bash: Session) -> None:
+    with pytest.raises(SessionError, match="invalid"):
+        await bash.resize(0, 10)
+    with pytest.raises(SessionError, match="already started"):
+        await bash.start()
+
+
+async def test_a_stopped_session_never_disturbs_the_next_one(manager: SessionManager) -> None:
+    # Regression: a finaliser closing a recycled fd number once hung up the next session.
+    for _ in range(3):
+        first = await manager.create_session_with_config(bash_config())
+        await first.start()
+        await first.stop()
+        del first
+        gc.collect()
+    second = await manager.create_session_with_config(bash_config())
+    await second.start()
+    gc.collect()
+    result = await second.execute("echo alive")
+    assert result.output == "alive\n" and second.status.is_running
+
+
+# -- manager ----------------------------------------------------------------------------------------
+
+
+async def test_manager_names_finds_lists_and_removes(manager: SessionManager) -> None:
+    a = await manager.create_session()
+    b = await manager.create_session()
+    named = await manager.create_session_with_config(bash_config(name="build"))
+    assert (a.name, b.name) == ("0", "1")
+    assert manager.find_session("build") is named
+    assert manager.get_session(a.id) is a
+    assert manager.list_sessions() == [a.id, b.id, named.id]
+    with pytest.raises(SessionError, match="already exists"):
+        await manager.create_session_with_config(bash_config(name="build"))
+    await named.start()
+    await manager.remove_session(named.id)
+    assert named.status.kind == "exited"
+    assert manager.find_session("build") is None
+    with pytest.raises(SessionError, match="no session"):
+        await manager.remove_session(named.id)
+
+
+async def test_cleanup_terminated_removes_only_dead_sessions(manager: SessionManager) -> None:
+    alive = await manager.create_session_with_config(bash_config())
+    dead = await manager.create_session_with_config(bash_config())
+    await alive.start()
+    await dead.start()
+    await dead.execute("exit 0")
+    await dead.wait()
+    assert await manager.cleanup_terminated() == 1
+    assert manager.list_sessions() == [alive.id]
+
+
+async def test_restore_session_keeps_id_and_creation_time(manager: SessionManager) -> None:
+    from datetime import UTC, datetime
+
+    created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    restored = await manager.restore_session(
+        "550e8400-e29b-41d4-a716-446655440000", bash_config(name="old"), created
+    )
+    assert (restored.id, restored.created_at, restored.name) == (
+        "550e8400-e29b-41d4-a716-446655440000",
+        created,
+        "old",
+    )
+    await restored.start()
+    assert (await restored.execute("echo back")).output == "back\n"
+    with pytest.raises(SessionError, match="already registered"):
+        await manager.restore_session(restored.id, bash_config(), created)
+
+
+async def test_metadata(bash: Session) -> None:
+    bash.set_metadata("project", {"name": "my-app"})
+    assert bash.get_metadata("project") == {"name": "my-app"}
+    assert bash.get_metadata("missing") is None
