@@ -1,0 +1,113 @@
+"""Keys and pastes as the bytes an xterm would send the program (key names as Textual gives them,
+but no UI import: any front end can use this)."""
+
+from __future__ import annotations
+
+CSI = "\x1b["
+SS3 = "\x1bO"
+
+_CURSOR = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
+_TILDE = {
+    "insert": 2,
+    "delete": 3,
+    "pageup": 5,
+    "pagedown": 6,
+    "f5": 15,
+    "f6": 17,
+    "f7": 18,
+    "f8": 19,
+    "f9": 20,
+    "f10": 21,
+    "f11": 23,
+    "f12": 24,
+}
+_SS3_FKEYS = {"f1": "P", "f2": "Q", "f3": "R", "f4": "S"}
+_PLAIN = {
+    "enter": "\r",
+    "tab": "\t",
+    "escape": "\x1b",
+    "backspace": "\x7f",
+    "space": " ",
+    "ctrl+@": "\x00",
+    "ctrl+space": "\x00",
+}
+_MODIFIERS = {"shift": 1, "alt": 2, "meta": 2, "ctrl": 4}
+_CTRL_PUNCT = {
+    "[": "\x1b",
+    "\\": "\x1c",
+    "]": "\x1d",
+    "^": "\x1e",
+    "_": "\x1f",
+    "?": "\x7f",
+    "2": "\x00",
+    "3": "\x1b",
+    "4": "\x1c",
+    "5": "\x1d",
+    "6": "\x1e",
+    "7": "\x1f",
+    "8": "\x7f",
+}
+
+
+def encode_key(
+    key: str, character: str | None = None, *, cursor_keys_application: bool = False
+) -> bytes:
+    """The bytes for one key press, or b"" for a key that sends nothing.
+
+    Args:
+        key: a key name like "a", "ctrl+c", "shift+up", "f5", "enter".
+        character: the text the key produced, if any (used for everything not named).
+        cursor_keys_application: DECCKM is set, so unmodified arrows send `ESC O A`.
+    """
+    if key in _PLAIN:
+        return _PLAIN[key].encode()
+    *mods, base = key.split("+") if key != "+" else ["+"]
+    mod = 1 + sum(_MODIFIERS.get(m, 0) for m in mods)
+    if base in _CURSOR:
+        if mod > 1:
+            return f"{CSI}1;{mod}{_CURSOR[base]}".encode()
+        prefix = SS3 if cursor_keys_application else CSI
+        return f"{prefix}{_CURSOR[base]}".encode()
+    if base in _TILDE:
+        suffix = f";{mod}" if mod > 1 else ""
+        return f"{CSI}{_TILDE[base]}{suffix}~".encode()
+    if base in _SS3_FKEYS:
+        return (
+            f"{CSI}1;{mod}{_SS3_FKEYS[base]}" if mod > 1 else f"{SS3}{_SS3_FKEYS[base]}"
+        ).encode()
+    if base == "tab" and mods == ["shift"]:
+        return f"{CSI}Z".encode()
+    if base in ("enter", "tab", "escape", "backspace", "space"):
+        text = _PLAIN[base]
+        if "ctrl" in mods and base == "backspace":
+            text = "\x08"
+        return (("\x1b" if "alt" in mods else "") + text).encode()
+    alt = "alt" in mods or "meta" in mods
+    if "ctrl" in mods and len(base) == 1:
+        if base.isalpha():
+            text = chr(ord(base.lower()) - 96)
+        elif base in _CTRL_PUNCT:
+            text = _CTRL_PUNCT[base]
+        else:
+            text = character or ""
+        return (("\x1b" if alt else "") + text).encode()
+    if character:
+        if alt and not character.startswith("\x1b"):
+            character = "\x1b" + character
+        return character.encode()
+    if len(base) == 1:
+        return (("\x1b" if alt else "") + base).encode()
+    return b""
+
+
+def encode_paste(text: str, *, bracketed: bool) -> bytes:
+    """Pasted text; wrapped in `ESC [200~ … ESC [201~` when the program asked (mode 2004).
+
+    Newlines become carriage returns, as a terminal sends Enter; an end marker inside the
+    text is removed so a paste cannot break out of the brackets.
+    """
+    text = text.replace("\r\n", "\r").replace("\n", "\r")
+    if bracketed:
+        text = text.replace("\x1b[201~", "")
+        return f"\x1b[200~{text}\x1b[201~".encode()
+    return text.encode()
