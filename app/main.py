@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from engine import SessionConfig, SessionManager
@@ -24,7 +26,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
     Screen { layout: vertical; }
     #hints { height: 1; background: $panel; color: $text-muted; }
     """
-    BINDINGS = [Binding(PREFIX, "prefix", "prefix", show=False, priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(PREFIX, "prefix", "prefix", show=False, priority=True)
+    ]
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, config: SessionConfig | None = None, *, show_hints: bool = True) -> None:
