@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shlex
@@ -18,6 +19,8 @@ from engine.config import SessionConfig
 from engine.errors import ProcessError, SessionError
 from engine.pty import Pty
 from engine.terminal import Terminal
+
+log = logging.getLogger(__name__)
 
 DEFAULT_EXECUTE_TIMEOUT = 30.0
 # Variables of an enclosing multiplexer that would mislead programs inside our panes.
@@ -228,7 +231,10 @@ class Session:
         self.terminal.feed(data)
         replies = self.terminal.take_responses()
         if replies and self._pty is not None and self._pty.running:
-            self._pty.write(replies)
+            try:
+                self._pty.write(replies)
+            except SessionError:
+                log.warning("session %s: could not answer a terminal query", self.name)
         self._emit(OutputEvent(data))
 
     def _on_exit(self, code: int) -> None:
@@ -239,7 +245,10 @@ class Session:
 
     def _emit(self, event: SessionEvent) -> None:
         for callback in list(self._subscribers):
-            callback(event)
+            try:
+                callback(event)
+            except Exception:  # one broken subscriber must not stop the session or the others
+                log.exception("session %s: subscriber %r failed", self.name, callback)
 
     def subscribe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]:
         """Call `callback` with every OutputEvent and the ExitEvent; returns an unsubscribe."""
@@ -303,16 +312,19 @@ class Session:
             timeout = self.config.timeout or DEFAULT_EXECUTE_TIMEOUT
         async with self._exec_lock:
             pty = self._require_running()
-            token = uuid.uuid4().hex[:16]
+            token = uuid.uuid4().hex[:12]
             loop = asyncio.get_running_loop()
             collector = _Collector(
-                begin=f"\x1b]777;ais-begin;{token}\x07".encode(),
-                end=re.compile(rb"\x1b\]777;ais-end;" + token.encode() + rb";(\d+)\x07"),
+                begin=f"\x1b]777;ais;{token}\x07".encode(),
+                end=re.compile(rb"\x1b\]777;ais;" + token.encode() + rb";(\d+)\x07"),
                 done=loop.create_future(),
             )
+            # The shell prints the markers itself (its echo of this line shows `\033`, never a
+            # real ESC, so the echo cannot match). A leading space keeps the line out of history
+            # where HISTCONTROL ignores spaces (Debian's default).
             line = (
-                f"printf '\\033]777;ais-begin;{token}\\007'; eval {shlex.quote(command)}; "
-                f"printf '\\033]777;ais-end;{token};%d\\007' \"$?\"\n"
+                f" printf '\\033]777;ais;{token}\\007';eval {shlex.quote(command)};"
+                f"printf '\\033]777;ais;{token};%d\\007' $?\n"
             )
             unsubscribe = self.subscribe(collector)
             started = time.perf_counter()

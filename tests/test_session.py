@@ -375,3 +375,30 @@ async def test_metadata(bash: Session) -> None:
     bash.set_metadata("project", {"name": "my-app"})
     assert bash.get_metadata("project") == {"name": "my-app"}
     assert bash.get_metadata("missing") is None
+
+
+async def test_a_failing_subscriber_does_not_stop_output_or_other_subscribers(
+    bash: Session,
+) -> None:
+    seen: list[bytes] = []
+
+    def broken(event: object) -> None:
+        raise RuntimeError("subscriber bug")
+
+    bash.subscribe(broken)
+    bash.subscribe(lambda e: seen.append(getattr(e, "data", b"")))
+    result = await bash.execute("echo still-flowing")
+    assert result.output == "still-flowing\n"
+    assert any(b"still-flowing" in chunk for chunk in seen)
+
+
+async def test_the_execute_wrapper_is_short_and_stays_out_of_history(
+    manager: SessionManager,
+) -> None:
+    session = await manager.create_session_with_config(
+        bash_config(environment={"HISTCONTROL": "ignorespace", "HISTFILE": "/dev/null"})
+    )
+    await session.start()
+    await session.execute("echo one")
+    result = await session.execute("history")
+    assert "printf" not in result.output
