@@ -168,9 +168,15 @@ class Layout:
         for other, r in rects.items():
             if other == pane:
                 continue
-            if (side == "left" and r.right == me.x - 1) or (side == "right" and r.x == me.right + 1):
+            beside = (side == "left" and r.right == me.x - 1) or (
+                side == "right" and r.x == me.right + 1
+            )
+            stacked = (side == "up" and r.bottom == me.y - 1) or (
+                side == "down" and r.y == me.bottom + 1
+            )
+            if beside:
                 overlap = min(r.bottom, me.bottom) - max(r.y, me.y)
-            elif (side == "up" and r.bottom == me.y - 1) or (side == "down" and r.y == me.bottom + 1):
+            elif stacked:
                 overlap = min(r.right, me.right) - max(r.x, me.x)
             else:
                 continue
