@@ -1,34 +1,99 @@
-"""The Textual app: panes of engine sessions, driven by tmux's prefix keys."""
+"""The Textual app: windows of split panes over engine sessions, driven by tmux's prefix keys."""
 
 from __future__ import annotations
 
+import itertools
+import shlex
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
-from textual.widgets import Static
+from textual.binding import BindingType
+from textual.containers import Container
+from textual.widgets import Input, Static
 
-from engine import SessionConfig, SessionManager
+from app.keymap import HINTS, PREFIX, PREFIX_KEYS, REPEAT_SECONDS, REPEATABLE
+from engine import SessionConfig, SessionError, SessionManager
+from engine.layout import PRESETS, Side
 from widgets.terminal_pane import TerminalPane
+from widgets.window_view import WindowView
 
-PREFIX = "ctrl+b"
-HINT = " C-b d quit · C-b C-b send C-b "
+_SIDES: dict[str, Side] = {"-L": "left", "-R": "right", "-U": "up", "-D": "down"}
+
+
+class PromptBar(Input):
+    """tmux's command line at the bottom: commands, y/n confirmations, window names."""
+
+    DEFAULT_CSS = """
+    PromptBar { dock: bottom; height: 1; border: none; padding: 0 1; display: none; }
+    PromptBar:focus { border: none; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="prompt")
+        self._done: Callable[[str], Awaitable[None]] | None = None
+        self._single_key = False
+
+    def ask(
+        self,
+        label: str,
+        done: Callable[[str], Awaitable[None]],
+        value: str = "",
+        single_key: bool = False,
+    ) -> None:
+        self.placeholder = label
+        self.value = value
+        self._done = done
+        self._single_key = single_key
+        self.display = True
+        self.focus()
+
+    async def on_key(self, event: events.Key) -> None:
+        if event.key == "escape":
+            event.stop()
+            self._close()
+        elif self._single_key and event.character:
+            event.stop()
+            await self._finish(event.character)
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        await self._finish(event.value)
+
+    async def _finish(self, value: str) -> None:
+        done = self._done
+        self._close()
+        if done is not None:
+            await done(value)
+
+    def _close(self) -> None:
+        self.display = False
+        self._done = None
+        app = self.app
+        if isinstance(app, AiSessionApp):
+            app.focus_active()
 
 
 class AiSessionApp(App[int], inherit_bindings=False):
-    """One pane running the user's shell (split panes arrive with the multiplexer issue).
+    """A tmux for people who also watch AI agents: windows, split panes, tmux keys.
 
     Nothing but the prefix is bound: Ctrl-Q, Ctrl-P, Tab and Ctrl-C all reach the program.
     """
 
     CSS = """
     Screen { layout: vertical; }
+    #windows { height: 1fr; }
+    #status { height: 1; background: $primary-darken-2; color: $text; }
     #hints { height: 1; background: $panel; color: $text-muted; }
+    #message { dock: bottom; height: 1; background: $warning; color: $text; display: none; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(PREFIX, "prefix", "prefix", show=False, priority=True)
-    ]
+    # No bindings at all: the prefix is read by the panes in order with every other key (a
+    # priority binding would jump ahead of keys the pane has not processed yet).
+    BINDINGS: ClassVar[list[BindingType]] = []
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, config: SessionConfig | None = None, *, show_hints: bool = True) -> None:
@@ -36,42 +101,392 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.manager = SessionManager()
         self.config = config or SessionConfig()
         self.show_hints = show_hints
+        self.windows: list[WindowView] = []
+        self.current = 0
+        self.last_window: int | None = None
         self.prefix_armed = False
-        self._pane: TerminalPane | None = None
+        self.paste_buffers: list[str] = []
+        self._pane_ids = itertools.count()
+        self._window_ids = itertools.count()
+        self._repeat_until = 0.0
+
+    # -- composition -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        return iter(())
+        yield Container(id="windows")
+        yield Static("", id="status")
+        yield Static(HINTS["normal"], id="hints")
+        yield Static("", id="message")
+        yield PromptBar()
 
     async def on_mount(self) -> None:
-        session = await self.manager.create_session_with_config(self.config)
-        rows = max(1, self.size.height - (1 if self.show_hints else 0))
-        session.config.pty_size = (rows, max(1, self.size.width))
-        session.terminal.resize(session.config.pty_size[1], rows)
-        await session.start()
-        self._pane = TerminalPane(session)
-        await self.mount(self._pane)
-        if self.show_hints:
-            await self.mount(Static(HINT, id="hints"))
-        self._pane.focus()
-        self.title = session.name
+        self.query_one("#hints").display = self.show_hints
+        self.set_interval(0.5, self.update_status)
+        await self.new_window()
 
     async def on_unmount(self) -> None:
         await self.manager.close()
 
-    def action_prefix(self) -> None:
-        """C-b arms the prefix; C-b C-b sends one C-b to the program."""
-        if self.prefix_armed and self._pane is not None:
-            self.run_worker(self._pane.session.send_input(b"\x02"))
-        self.prefix_armed = not self.prefix_armed
+    @property
+    def window(self) -> WindowView:
+        return self.windows[self.current]
 
-    def check_prefixed(self, event: events.Key) -> bool:
-        """Called by panes before sending a key: True when the key was a prefix command."""
-        if not self.prefix_armed:
-            return False
-        self.prefix_armed = False
-        if event.key == "d":
+    @property
+    def pane(self) -> TerminalPane | None:
+        return self.window.active_pane if self.windows else None
+
+    def focus_active(self) -> None:
+        pane = self.pane
+        if pane is not None:
+            pane.focus()
+
+    # -- panes and windows ------------------------------------------------------------------------
+
+    async def _new_pane(self) -> TerminalPane:
+        """A started session in a new pane, in the active pane's directory (like tmux -c)."""
+        config = replace(self.config, name=None, environment=dict(self.config.environment))
+        current = self.pane
+        if (
+            current is not None
+            and current.session.terminal.cwd
+            and Path(current.session.terminal.cwd).is_dir()
+        ):
+            config.working_directory = Path(current.session.terminal.cwd)
+        session = await self.manager.create_session_with_config(config)
+        size = self.query_one("#windows").size
+        session.config.pty_size = (max(1, size.height), max(1, size.width))
+        session.terminal.resize(max(1, size.width), max(1, size.height))
+        await session.start()
+        pane = TerminalPane(session, pane_id=f"%{next(self._pane_ids)}")
+        pane.key_filter = self._key_filter
+        pane.set_palette(self.palette())
+        return pane
+
+    def palette(self) -> tuple | None:
+        """The 16 terminal colours of the current theme (None: the terminal's own)."""
+        return None
+
+    async def new_window(self, name: str | None = None) -> None:
+        window = WindowView(name or "")
+        container = self.query_one("#windows")
+        await container.mount(window)
+        self.windows.append(window)
+        self._show_window(len(self.windows) - 1)
+        try:
+            pane = await self._new_pane()
+        except SessionError as exc:
+            await window.remove()
+            self.windows.pop()
+            self._show_window(max(0, len(self.windows) - 1))
+            self.show_message(f"cannot start a shell: {exc}")
+            if not self.windows:
+                self.exit(1)
+            return
+        window.window_name = name or pane.title_text
+        await window.add_pane(pane)
+        self.update_status()
+
+    def _show_window(self, index: int) -> None:
+        if not self.windows:
+            return
+        index %= len(self.windows)
+        if index != self.current and self.current < len(self.windows):
+            self.last_window = self.current
+        self.current = index
+        for i, window in enumerate(self.windows):
+            window.display = i == index
+        self.window.place()
+        self.focus_active()
+        self.update_status()
+
+    async def split(self, direction: str) -> None:
+        try:
+            pane = await self._new_pane()
+        except SessionError as exc:
+            self.show_message(f"cannot split: {exc}")
+            return
+        await self.window.add_pane(pane, direction="row" if direction == "-h" else "column")
+
+    async def kill_pane(self, pane: TerminalPane | None = None) -> None:
+        pane = pane or self.pane
+        if pane is None:
+            return
+        window = next((w for w in self.windows if pane.pane_id in w.panes), None)
+        if window is None:
+            return
+        await pane.session.stop(grace=0.5)
+        await window.remove_pane(pane.pane_id)
+        if not window.panes:
+            await self._close_window(window)
+        self.update_status()
+
+    async def _close_window(self, window: WindowView) -> None:
+        index = self.windows.index(window)
+        self.windows.pop(index)
+        await window.remove()
+        if not self.windows:
             self.exit(0)
-        return True
+            return
+        self.last_window = None
+        self._show_window(min(index, len(self.windows) - 1))
+
+    async def kill_window(self) -> None:
+        window = self.window
+        for pane in list(window.panes.values()):
+            await pane.session.stop(grace=0.5)
+        await self._close_window(window)
+
+    async def break_pane(self) -> None:
+        """Move the active pane into a window of its own (the program keeps running)."""
+        window, pane = self.window, self.pane
+        if pane is None or len(window.panes) < 2:
+            return
+        session = pane.session
+        await window.remove_pane(pane.pane_id)
+        moved = TerminalPane(session, pane_id=pane.pane_id)
+        moved.key_filter = self._key_filter
+        moved.set_palette(self.palette())
+        new = WindowView(moved.title_text)
+        await self.query_one("#windows").mount(new)
+        self.windows.append(new)
+        self._show_window(len(self.windows) - 1)
+        await new.add_pane(moved)
+
+    async def respawn_pane(self) -> None:
+        pane = self.pane
+        if pane is None:
+            return
+        if pane.session.status.is_running:
+            self.show_message("pane is still running; C-b x closes it")
+            return
+        config = replace(pane.session.config, name=None)
+        session = await self.manager.create_session_with_config(config)
+        await session.start()
+        pane.attach(session)
 
     def on_terminal_pane_exited(self, message: TerminalPane.Exited) -> None:
-        self.exit(message.exit_code)
+        self.update_status()
+
+    def on_terminal_pane_focused(self, message: TerminalPane.Focused) -> None:
+        window = next((w for w in self.windows if message.pane.pane_id in w.panes), None)
+        if window is not None and window.active != message.pane.pane_id:
+            window.select(message.pane.pane_id)
+        self.update_status()
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def _arm(self, on: bool) -> None:
+        self.prefix_armed = on
+        self.query_one("#hints", Static).update(HINTS["prefix" if on else "normal"])
+
+    def _key_filter(self, event: events.Key) -> bool:
+        """Panes ask this first: True when the key was a multiplexer command."""
+        key = (
+            event.character
+            if event.character and event.character.isprintable() and event.key != "space"
+            else event.key
+        )
+        if event.key == PREFIX:  # C-b arms the prefix; C-b C-b sends one C-b to the program
+            if self.prefix_armed:
+                self._arm(False)
+                return False
+            self._arm(True)
+            return True
+        repeating = key in REPEATABLE and time.monotonic() < self._repeat_until
+        if not self.prefix_armed and not repeating:
+            return False
+        self._arm(False)
+        command = PREFIX_KEYS.get(key)
+        if command is None:
+            return True  # an unbound key after the prefix is swallowed, as in tmux
+        if key in REPEATABLE:
+            self._repeat_until = time.monotonic() + REPEAT_SECONDS
+        self.run_worker(self.run_command(command), group="commands")
+        return True
+
+    # -- commands --------------------------------------------------------------------------------
+
+    async def run_command(self, line: str) -> None:
+        """Run one tmux-style command line (what keys are bound to and `C-b :` accepts)."""
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            self.show_message(f"bad command: {exc}")
+            return
+        if not words:
+            return
+        name, args = words[0], words[1:]
+        handler = self._commands().get(name)
+        if handler is None:
+            self.show_message(f"unknown command: {name}")
+            return
+        try:
+            await handler(args)
+        except (SessionError, ValueError, IndexError) as exc:
+            self.show_message(f"{name}: {exc}")
+        self.update_status()
+
+    def _commands(self) -> dict[str, Callable[[list[str]], Awaitable[None]]]:
+        async def split_window(args: list[str]) -> None:
+            await self.split("-h" if "-h" in args else "-v")
+
+        async def select_pane(args: list[str]) -> None:
+            for flag, side in _SIDES.items():
+                if flag in args:
+                    self.window.select_direction(side)
+                    return
+            if "-t" in args and args[args.index("-t") + 1 :][:1] == [":.+"]:
+                self.window.select_next()
+
+        async def resize_pane(args: list[str]) -> None:
+            if "-Z" in args:
+                self.window.toggle_zoom()
+                return
+            cells = int(args[-1]) if args and args[-1].isdigit() else 1
+            for flag, side in _SIDES.items():
+                if flag in args:
+                    self.window.resize_active(side, cells)
+
+        async def swap_pane(args: list[str]) -> None:
+            self.window.swap_active(-1 if "-U" in args else 1)
+
+        async def next_layout(args: list[str]) -> None:
+            current = self.window.preset
+            following = PRESETS[
+                (PRESETS.index(current) + 1) % len(PRESETS) if current in PRESETS else 0
+            ]
+            self.window.apply_preset(following)
+            self.show_message(following, seconds=1.0)
+
+        async def select_layout(args: list[str]) -> None:
+            self.window.apply_preset(args[0] if args else "tiled")
+
+        async def new_window(args: list[str]) -> None:
+            name = args[args.index("-n") + 1] if "-n" in args[:-1] else None
+            await self.new_window(name)
+
+        async def select_window(args: list[str]) -> None:
+            target = args[args.index("-t") + 1] if "-t" in args[:-1] else ""
+            if target.isdigit() and int(target) < len(self.windows):
+                self._show_window(int(target))
+
+        async def rename_window(args: list[str]) -> None:
+            if args:
+                self.window.window_name = " ".join(args)
+                self.update_status()
+                return
+
+            async def done(value: str) -> None:
+                if value.strip():
+                    self.window.window_name = value.strip()
+                    self.update_status()
+
+            self.query_one(PromptBar).ask("(rename-window)", done, value=self.window.window_name)
+
+        async def confirm_before(args: list[str]) -> None:
+            prompt = args[args.index("-p") + 1] if "-p" in args[:-1] else "confirm? (y/n)"
+            command = args[-1]
+
+            async def done(value: str) -> None:
+                if value.lower().startswith("y"):
+                    await self.run_command(command)
+
+            self.query_one(PromptBar).ask(prompt, done, single_key=True)
+
+        async def command_prompt(args: list[str]) -> None:
+            self.query_one(PromptBar).ask(":", self.run_command)
+
+        async def detach_client(args: list[str]) -> None:
+            self.exit(0)
+
+        async def paste_buffer(args: list[str]) -> None:
+            if self.paste_buffers and self.pane is not None:
+                await self.pane.paste(self.paste_buffers[-1])
+
+        async def set_buffer(args: list[str]) -> None:
+            if args:
+                self.paste_buffers.append(args[-1])
+
+        async def list_keys(args: list[str]) -> None:
+            lines = [f"C-b {key:<12} {command}" for key, command in PREFIX_KEYS.items()]
+            self.show_message("  ".join(lines[:6]) + "  …  (see README for all keys)", seconds=4)
+
+        async def simple(fn: Callable[[], object]) -> None:
+            result = fn()
+            if isinstance(result, Awaitable):
+                await result
+
+        table: dict[str, Callable[[list[str]], Awaitable[None]]] = {
+            "split-window": split_window,
+            "splitw": split_window,
+            "select-pane": select_pane,
+            "selectp": select_pane,
+            "last-pane": lambda a: simple(self.window.select_last),
+            "resize-pane": resize_pane,
+            "resizep": resize_pane,
+            "kill-pane": lambda a: self.kill_pane(),
+            "killp": lambda a: self.kill_pane(),
+            "break-pane": lambda a: self.break_pane(),
+            "swap-pane": swap_pane,
+            "next-layout": next_layout,
+            "select-layout": select_layout,
+            "selectl": select_layout,
+            "new-window": new_window,
+            "neww": new_window,
+            "next-window": lambda a: simple(lambda: self._show_window(self.current + 1)),
+            "previous-window": lambda a: simple(lambda: self._show_window(self.current - 1)),
+            "last-window": lambda a: simple(
+                lambda: (
+                    self._show_window(self.last_window) if self.last_window is not None else None
+                )
+            ),
+            "select-window": select_window,
+            "selectw": select_window,
+            "rename-window": rename_window,
+            "renamew": rename_window,
+            "kill-window": lambda a: self.kill_window(),
+            "confirm-before": confirm_before,
+            "command-prompt": command_prompt,
+            "detach-client": detach_client,
+            "detach": detach_client,
+            "kill-server": detach_client,
+            "paste-buffer": paste_buffer,
+            "set-buffer": set_buffer,
+            "list-keys": list_keys,
+            "respawn-pane": lambda a: self.respawn_pane(),
+            "copy-mode": lambda a: simple(lambda: None),
+        }
+        return table
+
+    # -- status ----------------------------------------------------------------------------------
+
+    def show_message(self, text: str, seconds: float = 3.0) -> None:
+        message = self.query_one("#message", Static)
+        message.update(" " + text)
+        message.display = True
+        self.set_timer(seconds, lambda: setattr(message, "display", False))
+
+    def update_status(self) -> None:
+        """tmux's status line: the windows, the current one marked `*`, the last one `-`."""
+        status = self.query("#status")
+        if not self.windows or not status:
+            return
+        parts = []
+        for i, window in enumerate(self.windows):
+            pane = window.active_pane
+            name = window.window_name or (pane.title_text if pane else "")
+            flag = "*" if i == self.current else "-" if i == self.last_window else " "
+            zoom = "Z" if window.zoomed else ""
+            parts.append(f"{i}:{name}{flag}{zoom}")
+        pane = self.pane
+        right = ""
+        if pane is not None:
+            right = pane.title_text
+            if pane.exit_code is not None:
+                right += f" [exited {pane.exit_code}]"
+        left = " ".join(parts)
+        width = self.size.width
+        line = f" {left}"
+        if len(line) + len(right) + 2 < width:
+            line = line + " " * (width - len(line) - len(right) - 1) + right
+        status.first(Static).update(line[:width])

@@ -283,6 +283,10 @@ class Session:
 
     async def resize(self, rows: int, cols: int) -> None:
         """Resize the terminal and the PTY; the program gets SIGWINCH."""
+        self.set_size(rows, cols)
+
+    def set_size(self, rows: int, cols: int) -> None:
+        """`resize()` for callers that are not coroutines (a widget's resize handler)."""
         if rows < 1 or cols < 1:
             raise SessionError(f"size {rows}x{cols} is invalid: rows and cols must be >= 1")
         self.config.pty_size = (rows, cols)

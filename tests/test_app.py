@@ -1,62 +1,221 @@
-"""The app as a person drives it: keys go to the shell in the pane, C-b d quits."""
+"""The multiplexer as a tmux user drives it: real bash in every pane, tmux's prefix keys."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from conftest import BASH, wait_until
+from textual.pilot import Pilot
 
 from app.main import AiSessionApp
 from engine import SessionConfig
 from widgets.terminal_pane import TerminalPane
+
+SIZE = (100, 30)
 
 
 def _app() -> AiSessionApp:
     return AiSessionApp(SessionConfig(shell_command=BASH, environment={"PS1": "$ "}))
 
 
-async def test_typing_runs_commands_in_the_pane_and_keys_are_not_stolen() -> None:
+@pytest.fixture
+async def running() -> AsyncIterator[tuple[AiSessionApp, Pilot]]:
     app = _app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = app.query_one(TerminalPane)
-        session = pane.session
-        await wait_until(lambda: "$" in session.capture_pane(), what="the prompt")
-        assert (session.terminal.columns, session.terminal.lines) == (
-            80,
-            23,
-        )  # hint bar takes one row
-        await pilot.press(*"echo hi", "ctrl+q", "tab", "enter")  # ctrl+q and tab reach bash
-        await wait_until(
-            lambda: "\nhi" in session.capture_pane(), what=lambda: session.capture_pane()
-        )
-        assert app.is_running
-        await pilot.press(*"sleep 30", "enter", "ctrl+c")
-        await wait_until(
-            lambda: "^C" in session.capture_pane(), what=lambda: session.capture_pane()
-        )
-        await pilot.press(*"cat -v", "enter", "ctrl+b", "ctrl+b", "enter")  # C-b C-b sends one C-b
-        await wait_until(
-            lambda: "^B\n^B" in session.capture_pane(), what=lambda: session.capture_pane()
-        )
-        await pilot.press("ctrl+c")
-        await pilot.pause()
-        lines = [pane.render_line(y).text for y in range(3)]
-        assert lines[0].startswith("$ echo hi") and lines[1] == "hi".ljust(80)
+    async with app.run_test(size=SIZE) as pilot:
+        await _prompt(app.pane)
+        yield app, pilot
 
 
-async def test_prefix_d_quits_and_the_shell_is_stopped() -> None:
+async def _prompt(pane: TerminalPane | None) -> None:
+    assert pane is not None
+    await wait_until(
+        lambda: "$" in pane.session.capture_pane(), what=lambda: pane.session.capture_pane()
+    )
+
+
+async def _split(app: AiSessionApp, pilot: Pilot, key: str) -> TerminalPane:
+    before = set(app.window.panes)
+    await pilot.press("ctrl+b", key)
+    await wait_until(lambda: set(app.window.panes) - before, what="a new pane")
+    (new,) = set(app.window.panes) - before
+    pane = app.window.panes[new]
+    await _prompt(pane)
+    await pilot.pause()
+    return pane
+
+
+async def _stty(pane: TerminalPane) -> tuple[int, int]:
+    rows, cols = (await pane.session.execute("stty size")).output.split()
+    return int(rows), int(cols)
+
+
+def _size_matches(pane: TerminalPane) -> bool:
+    region = pane.region
+    top = 1 if pane.show_title else 0
+    return (pane.session.terminal.columns, pane.session.terminal.lines) == (
+        region.width,
+        region.height - top,
+    )
+
+
+async def test_keys_reach_the_program_and_are_not_stolen(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    session = app.pane.session  # type: ignore[union-attr]
+    assert (session.terminal.columns, session.terminal.lines) == (100, 28)  # status and hint rows
+    await pilot.press(*"echo hi", "ctrl+q", "tab", "enter")  # Ctrl-Q and Tab go to bash
+    await wait_until(lambda: "\nhi" in session.capture_pane(), what=session.capture_pane)
+    await pilot.press(*"sleep 30", "enter", "ctrl+c")
+    await wait_until(lambda: "^C" in session.capture_pane(), what=session.capture_pane)
+    await pilot.press(*"cat -v", "enter", "ctrl+b", "ctrl+b", "enter")  # C-b C-b sends one C-b
+    await wait_until(lambda: "^B\n^B" in session.capture_pane(), what=session.capture_pane)
+    await pilot.press("ctrl+c")
+    assert app.is_running and len(app.windows) == 1 and len(app.window.panes) == 1
+
+
+async def test_splits_place_panes_and_size_their_terminals(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    first = app.pane
+    right = await _split(app, pilot, "percent_sign")
+    assert right.region.x > first.region.x and right.region.y == first.region.y  # type: ignore[union-attr]
+    below = await _split(app, pilot, "quotation_mark")
+    assert below.region.x == right.region.x and below.region.y > right.region.y
+    assert app.pane is below and below.has_focus
+    for pane in (first, right, below):
+        assert _size_matches(pane)  # type: ignore[arg-type]
+    rows, cols = await _stty(below)
+    assert (cols, rows + 1) == (below.region.width, below.region.height)  # one row of title
+
+
+async def test_focus_moves_by_arrow_last_next_and_click(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    first = app.pane
+    second = await _split(app, pilot, "percent_sign")
+    await pilot.press("ctrl+b", "left")
+    await wait_until(lambda: app.pane is first and first.has_focus)  # type: ignore[union-attr]
+    await pilot.press("ctrl+b", "semicolon")
+    await wait_until(lambda: app.pane is second)
+    await pilot.press("ctrl+b", "o")
+    await wait_until(lambda: app.pane is first)
+    await pilot.click(offset=(second.region.x + 5, second.region.y + 3))
+    await wait_until(lambda: app.pane is second and second.has_focus)
+
+
+async def test_zoom_gives_one_pane_the_whole_window_and_back(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    await _split(app, pilot, "percent_sign")
+    pane = app.pane
+    await pilot.press("ctrl+b", "z")
+    await wait_until(lambda: pane.region.width == 100, what="zoom")  # type: ignore[union-attr]
+    assert await _stty(pane) == (28, 100)  # type: ignore[arg-type]
+    assert "0:bash*Z" in app.query_one("#status").render().plain
+    await pilot.press("ctrl+b", "z")
+    await wait_until(lambda: pane.region.width < 100, what="unzoom")  # type: ignore[union-attr]
+
+
+async def test_resize_by_key_repeats_without_prefix_and_by_dragging(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    left = app.pane
+    right = await _split(app, pilot, "percent_sign")
+    width = right.region.width
+    await pilot.press("ctrl+b", "ctrl+left", "ctrl+left", "ctrl+left")  # tmux's repeat: one prefix
+    await wait_until(lambda: right.region.width == width + 3, what=lambda: right.region)
+    await wait_until(lambda: _size_matches(right), what="the PTY to follow")
+    divider_x = right.region.x - 1
+    await pilot.mouse_down(offset=(divider_x, 5))
+    await pilot.hover(offset=(divider_x - 4, 5))
+    await pilot.mouse_up(offset=(divider_x - 4, 5))
+    await wait_until(lambda: right.region.width == width + 7, what=lambda: right.region)
+    assert left.region.width + right.region.width + 1 == 100  # type: ignore[union-attr]
+
+
+async def test_kill_pane_asks_first(running: tuple[AiSessionApp, Pilot]) -> None:
+    app, pilot = running
+    keep = app.pane
+    doomed = await _split(app, pilot, "percent_sign")
+    await pilot.press("ctrl+b", "x", "n")
+    await pilot.pause()
+    assert doomed.pane_id in app.window.panes
+    await pilot.press("ctrl+b", "x", "y")
+    await wait_until(lambda: doomed.pane_id not in app.window.panes)
+    assert doomed.session.status.kind == "exited"
+    await wait_until(lambda: app.pane is keep and keep.has_focus)  # type: ignore[union-attr]
+    assert keep.region.width == 100  # type: ignore[union-attr]
+
+
+async def test_windows_create_switch_rename_and_close(running: tuple[AiSessionApp, Pilot]) -> None:
+    app, pilot = running
+    await pilot.press("ctrl+b", "c")
+    await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
+    await _prompt(app.pane)
+    await pilot.press("ctrl+b", "comma", "ctrl+u", *"logs", "enter")
+    await wait_until(lambda: app.window.window_name == "logs")
+    await pilot.press("ctrl+b", "p")
+    await wait_until(lambda: app.current == 0)
+    status = app.query_one("#status").render().plain
+    assert "0:bash*" in status and "1:logs-" in status
+    await pilot.press("ctrl+b", "1")
+    await wait_until(lambda: app.current == 1 and app.pane is not None and app.pane.has_focus)
+    await pilot.press("ctrl+b", "ampersand", "y")
+    await wait_until(lambda: len(app.windows) == 1)
+    assert app.current == 0
+
+
+async def test_break_pane_moves_the_running_program_to_its_own_window(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    pane = await _split(app, pilot, "percent_sign")
+    session = pane.session
+    await pilot.press("ctrl+b", "exclamation_mark")
+    await wait_until(lambda: len(app.windows) == 2)
+    assert app.pane is not None and app.pane.session is session and session.status.is_running
+    assert len(app.windows[0].panes) == 1
+
+
+async def test_exited_pane_stays_until_respawned(running: tuple[AiSessionApp, Pilot]) -> None:
+    app, pilot = running
+    pane = app.pane
+    await pilot.press(*"exit 4", "enter")
+    await wait_until(lambda: pane.exit_code == 4)  # type: ignore[union-attr]
+    await pilot.pause()
+    assert "[exited 4]" in pane.render_line(pane.region.height - 1).text  # type: ignore[union-attr]
+    assert app.is_running
+    await pilot.press("ctrl+b", "R")
+    await wait_until(lambda: pane.exit_code is None and pane.session.status.is_running)  # type: ignore[union-attr]
+    await _prompt(pane)
+
+
+async def test_layout_cycle_and_command_prompt(running: tuple[AiSessionApp, Pilot]) -> None:
+    app, pilot = running
+    await _split(app, pilot, "percent_sign")
+    await _split(app, pilot, "percent_sign")
+    await pilot.press("ctrl+b", "colon", *"select-layout even-vertical", "enter")
+    await wait_until(
+        lambda: len({p.region.x for p in app.window.panes.values()}) == 1, what="stacked panes"
+    )
+    await pilot.press("ctrl+b", "space")
+    await wait_until(
+        lambda: len({p.region.x for p in app.window.panes.values()}) > 1, what="another layout"
+    )
+    assert all(_size_matches(p) for p in app.window.panes.values())
+
+
+async def test_detach_asks_then_quits() -> None:
     app = _app()
-    async with app.run_test(size=(60, 20)) as pilot:
-        session = app.query_one(TerminalPane).session
-        await wait_until(lambda: "$" in session.capture_pane(), what="the prompt")
-        await pilot.press("ctrl+b", "d")
-        await pilot.pause()
+    async with app.run_test(size=SIZE) as pilot:
+        session = app.pane.session  # type: ignore[union-attr]
+        await _prompt(app.pane)
+        await pilot.press("ctrl+b", "d", "y")
+        await wait_until(lambda: not app.is_running)
     assert session.status.kind == "exited"
-
-
-async def test_the_app_ends_when_the_shell_exits() -> None:
-    app = _app()
-    async with app.run_test(size=(60, 20)) as pilot:
-        session = app.query_one(TerminalPane).session
-        await wait_until(lambda: "$" in session.capture_pane(), what="the prompt")
-        await pilot.press(*"exit 4", "enter")
-        await wait_until(lambda: not app.is_running, what="the app to exit")
-    assert app.return_value == 4

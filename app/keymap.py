@@ -1,0 +1,67 @@
+"""tmux's default prefix key table, as commands the command prompt understands too."""
+
+from __future__ import annotations
+
+PREFIX = "ctrl+b"
+REPEAT_SECONDS = 0.5  # tmux's repeat-time: C-b C-Up C-Up … resizes without the prefix again
+
+# What follows the prefix: a typed character or a Textual key name -> a command line.
+PREFIX_KEYS: dict[str, str] = {
+    "%": "split-window -h",
+    '"': "split-window -v",
+    "up": "select-pane -U",
+    "down": "select-pane -D",
+    "left": "select-pane -L",
+    "right": "select-pane -R",
+    "o": "select-pane -t :.+",
+    ";": "last-pane",
+    "ctrl+up": "resize-pane -U 1",
+    "ctrl+down": "resize-pane -D 1",
+    "ctrl+left": "resize-pane -L 1",
+    "ctrl+right": "resize-pane -R 1",
+    "alt+up": "resize-pane -U 5",
+    "alt+down": "resize-pane -D 5",
+    "alt+left": "resize-pane -L 5",
+    "alt+right": "resize-pane -R 5",
+    "z": "resize-pane -Z",
+    "x": "confirm-before -p 'kill-pane? (y/n)' kill-pane",
+    "!": "break-pane",
+    "{": "swap-pane -U",
+    "}": "swap-pane -D",
+    "space": "next-layout",
+    "c": "new-window",
+    "n": "next-window",
+    "p": "previous-window",
+    "l": "last-window",
+    ",": "rename-window",
+    "&": "confirm-before -p 'kill-window? (y/n)' kill-window",
+    "d": "confirm-before -p 'quit ai-session? (y/n)' detach-client",
+    "[": "copy-mode",
+    "]": "paste-buffer",
+    ":": "command-prompt",
+    "?": "list-keys",
+    "R": "respawn-pane",
+    **{str(n): f"select-window -t {n}" for n in range(10)},
+}
+
+# Commands that may repeat without the prefix within REPEAT_SECONDS (tmux's `bind -r`).
+REPEATABLE = {
+    k
+    for k in PREFIX_KEYS
+    if k.startswith(("ctrl+", "alt+")) and k.split("+")[1] in ("up", "down", "left", "right")
+}
+
+HINTS = {
+    "normal": (
+        'C-b prefix  C-b % split │  C-b " split ─  C-b arrows focus  C-b z zoom'
+        "  C-b c window  C-b [ copy  C-b ? keys"
+    ),
+    "prefix": (
+        '% │split  " ─split  ←↑→↓ focus  o next  z zoom  x kill  c new  n/p window'
+        "  , rename  [ copy  ] paste  : command  ? keys"
+    ),
+    "copy": (
+        "hjkl/arrows move  w b 0 $ g G  C-u C-d page  / ? search  n N next"
+        "  v V select  y copy  q quit"
+    ),
+}
