@@ -267,6 +267,26 @@ class AiSessionApp(App[int], inherit_bindings=False):
     def on_terminal_pane_exited(self, message: TerminalPane.Exited) -> None:
         self.update_status()
 
+    def on_terminal_pane_copied(self, message: TerminalPane.Copied) -> None:
+        """`y` in copy mode: a paste buffer for C-b ], and the system clipboard (OSC 52)."""
+        self.paste_buffers.append(message.text)
+        del self.paste_buffers[:-50]
+        self.copy_to_clipboard(message.text)
+        self.show_message(f"copied {len(message.text)} characters", seconds=1.5)
+        self.update_status()
+
+    def on_terminal_pane_search_requested(self, message: TerminalPane.SearchRequested) -> None:
+        pane = message.pane
+
+        async def done(text: str) -> None:
+            if pane.copy is not None and text:
+                if not pane.copy.find(text, message.forward):
+                    self.show_message(f"not found: {text}", seconds=1.5)
+                pane.refresh()
+
+        label = "(search down)" if message.forward else "(search up)"
+        self.query_one(PromptBar).ask(label, done, value=pane.copy.search if pane.copy else "")
+
     def on_terminal_pane_focused(self, message: TerminalPane.Focused) -> None:
         window = next((w for w in self.windows if message.pane.pane_id in w.panes), None)
         if window is not None and window.active != message.pane.pane_id:
@@ -411,6 +431,10 @@ class AiSessionApp(App[int], inherit_bindings=False):
             lines = [f"C-b {key:<12} {command}" for key, command in PREFIX_KEYS.items()]
             self.show_message("  ".join(lines[:6]) + "  …  (see README for all keys)", seconds=4)
 
+        async def copy_mode(args: list[str]) -> None:
+            if self.pane is not None:
+                self.pane.enter_copy_mode()
+
         async def simple(fn: Callable[[], object]) -> None:
             result = fn()
             if isinstance(result, Awaitable):
@@ -454,7 +478,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             "set-buffer": set_buffer,
             "list-keys": list_keys,
             "respawn-pane": lambda a: self.respawn_pane(),
-            "copy-mode": lambda a: simple(lambda: None),
+            "copy-mode": copy_mode,
         }
         return table
 
@@ -479,6 +503,11 @@ class AiSessionApp(App[int], inherit_bindings=False):
             zoom = "Z" if window.zoomed else ""
             parts.append(f"{i}:{name}{flag}{zoom}")
         pane = self.pane
+        hints = self.query("#hints")
+        if hints and not self.prefix_armed:
+            hints.first(Static).update(
+                HINTS["copy" if pane is not None and pane.copy else "normal"]
+            )
         right = ""
         if pane is not None:
             right = pane.title_text

@@ -111,3 +111,40 @@ def encode_paste(text: str, *, bracketed: bool) -> bytes:
         text = text.replace("\x1b[201~", "")
         return f"\x1b[200~{text}\x1b[201~".encode()
     return text.encode()
+
+
+def encode_mouse(
+    button: int,
+    x: int,
+    y: int,
+    *,
+    pressed: bool = True,
+    motion: bool = False,
+    shift: bool = False,
+    meta: bool = False,
+    ctrl: bool = False,
+    encoding: str = "default",
+) -> bytes:
+    """A mouse report as xterm sends it (x, y are 0-based cells).
+
+    `button` is 0 left, 1 middle, 2 right, 64 wheel up, 65 wheel down. `encoding` is the
+    terminal's mouse encoding: "sgr" (1006), "urxvt" (1015), "utf8" (1005) or "default".
+    """
+    code = (
+        button
+        + (4 if shift else 0)
+        + (8 if meta else 0)
+        + (16 if ctrl else 0)
+        + (32 if motion else 0)
+    )
+    if encoding == "sgr":
+        return f"\x1b[<{code};{x + 1};{y + 1}{'M' if pressed else 'm'}".encode()
+    if not pressed:
+        code = 3 + (code & ~3)  # X10 and friends report any release as button 3
+    if encoding == "urxvt":
+        return f"\x1b[{code + 32};{x + 1};{y + 1}M".encode()
+    if encoding == "utf8":
+        return ("\x1b[M" + "".join(chr(v + 32) for v in (code, x + 1, y + 1))).encode()
+    if x + 1 + 32 > 255 or y + 1 + 32 > 255:
+        return b""  # the classic encoding cannot say where: send nothing rather than garbage
+    return bytes([0x1B, ord("["), ord("M"), code + 32, x + 33, y + 33])

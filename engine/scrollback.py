@@ -17,6 +17,7 @@ class HistoryLine(NamedTuple):
 
     text: str
     runs: tuple[Run, ...] = ()
+    wrapped: bool = False  # the line continues on the next one (autowrap, not a newline)
 
     def nbytes(self) -> int:
         """A fair estimate of the memory this line holds, for the byte cap."""

@@ -233,6 +233,7 @@ class Screen(pyte.Screen):
     def _history_line(self, line: Any) -> HistoryLine:
         if not line:
             return HistoryLine("")
+        wrapped = getattr(line, "wrapped", False)
         chars: list[str] = []
         runs: list[list[Any]] = []
         default = DEFAULT_CELL[1:]
@@ -264,8 +265,8 @@ class Screen(pyte.Screen):
             left -= take
             out.append((take, None if key == default else Cell("", *key)))
         if len(out) == 1 and out[0][1] is None:
-            return HistoryLine(text)
-        return HistoryLine(text, tuple(out))
+            return HistoryLine(text, (), wrapped)
+        return HistoryLine(text, tuple(out), wrapped)
 
     def _shift_up(self, top: int, bottom: int, count: int, keep: bool = False) -> None:
         """Move rows top..bottom up by `count`, blank rows entering at the bottom."""
@@ -293,6 +294,13 @@ class Screen(pyte.Screen):
             else:
                 buffer[y] = src
         self.dirty.update(range(top, bottom + 1))
+
+    def linefeed(self) -> None:
+        """LF ends a row for good: it no longer counts as wrapped (as in tmux)."""
+        line = self.buffer.get(self.cursor.y)
+        if line is not None and getattr(line, "wrapped", False):
+            line.wrapped = False
+        super().linefeed()
 
     def index(self) -> None:
         top, bottom = self._region()
@@ -695,6 +703,8 @@ class Screen(pyte.Screen):
 
     def _line_from_history(self, hist: HistoryLine) -> Any:
         line = StaticDefaultDict(self.default_char)
+        if hist.wrapped:
+            line.wrapped = True
         x = 0
         for data, attrs in history_cells(hist):
             base = attrs or DEFAULT_CELL
@@ -916,6 +926,30 @@ class Terminal:
             first, last = last, first
         row = self._row_ansi if ansi else self._row_text
         return "\n".join(row(y) for y in range(first, last + 1))
+
+    @property
+    def history_size(self) -> int:
+        """Lines in the scrollback now (row -history_size is the oldest)."""
+        return len(self.scrollback)
+
+    def row_text(self, y: int) -> str:
+        """Row `y` as text, trailing blanks trimmed (0 = first visible row, negative = history)."""
+        return self._row_text(y)
+
+    def row_wrapped(self, y: int) -> bool:
+        """Whether row `y` continues on row `y + 1` (it was wrapped, not ended by a newline)."""
+        if y < 0:
+            return self.scrollback[len(self.scrollback) + y].wrapped
+        return bool(getattr(self.screen.buffer.get(y), "wrapped", False))
+
+    def row_cells(self, y: int) -> list[tuple[str, Cell]]:
+        """Row `y` as (text, attributes) per character cell, wide characters once."""
+        if y < 0:
+            hist = self.scrollback[len(self.scrollback) + y]
+            return [(data, attrs or DEFAULT_CELL) for data, attrs in history_cells(hist)]
+        line = self.screen.buffer.get(y) or {}
+        cells = (line.get(x, DEFAULT_CELL) for x in range(self.columns))
+        return [(c.data, c) for c in cells if c.data]
 
     def _row_text(self, y: int, trim: bool = True) -> str:
         if y < 0:

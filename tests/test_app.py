@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from conftest import BASH, wait_until
+from textual import events
 from textual.pilot import Pilot
 
 from app.main import AiSessionApp
@@ -43,6 +44,11 @@ async def _split(app: AiSessionApp, pilot: Pilot, key: str) -> TerminalPane:
     await _prompt(pane)
     await pilot.pause()
     return pane
+
+
+async def _wheel(pilot: Pilot, event: type[events.MouseEvent], offset: tuple[int, int]) -> None:
+    """One wheel step (Pilot has no public wheel helper)."""
+    await pilot._post_mouse_events([event], offset=offset)
 
 
 async def _stty(pane: TerminalPane) -> tuple[int, int]:
@@ -219,3 +225,75 @@ async def test_detach_asks_then_quits() -> None:
         await pilot.press("ctrl+b", "d", "y")
         await wait_until(lambda: not app.is_running)
     assert session.status.kind == "exited"
+
+
+async def test_copy_mode_select_copy_and_paste(running: tuple[AiSessionApp, Pilot]) -> None:
+    app, pilot = running
+    pane = app.pane
+    assert pane is not None
+    await pilot.press(*"seq 1 200", "enter")
+    await wait_until(
+        lambda: "200\n$" in pane.session.capture_pane(), what=pane.session.capture_pane
+    )
+    await pilot.press("ctrl+b", "left_square_bracket")
+    await wait_until(lambda: pane.copy is not None)
+    await pilot.press(
+        "k", "k", "k", "0", "v", "j", "$", "y"
+    )  # from the start of 198 to the end of 199
+    await wait_until(lambda: pane.copy is None and app.paste_buffers, what="the copy")
+    assert app.paste_buffers[-1] == "198\n199"
+    await pilot.press(*"echo ", "ctrl+b", "right_square_bracket")
+    await wait_until(
+        lambda: "$ echo 198" in pane.session.capture_pane(), what=pane.session.capture_pane
+    )
+
+
+async def test_copy_mode_search_and_history_position(running: tuple[AiSessionApp, Pilot]) -> None:
+    app, pilot = running
+    pane = app.pane
+    assert pane is not None
+    await pilot.press(*"seq 1000 1300", "enter")
+    await wait_until(
+        lambda: "1300\n$" in pane.session.capture_pane(), what=pane.session.capture_pane
+    )
+    await pilot.press("ctrl+b", "left_square_bracket", "question_mark", *"1042", "enter")
+    await wait_until(
+        lambda: pane.copy is not None and pane.copy.text(pane.copy.line) == "1042", what="the match"
+    )
+    assert pane.copy.position[0] > 200  # the view went back into history
+    row = pane.copy.line - pane.copy.top
+    assert "1042" in pane.render_line(row).text
+    await pilot.press("q")
+    await wait_until(lambda: pane.copy is None)
+
+
+async def test_wheel_scrolls_history_and_leaves_at_the_bottom(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    pane = app.pane
+    assert pane is not None
+    await pilot.press(*"seq 1 100", "enter")
+    await wait_until(
+        lambda: "100\n$" in pane.session.capture_pane(), what=pane.session.capture_pane
+    )
+    await _wheel(pilot, events.MouseScrollUp, (10, 10))
+    await wait_until(lambda: pane.copy is not None and pane.copy.position[0] == 3)
+    await _wheel(pilot, events.MouseScrollDown, (10, 10))
+    await wait_until(lambda: pane.copy is None, what="copy mode to end at the bottom")
+
+
+async def test_mouse_reports_reach_programs_that_ask(running: tuple[AiSessionApp, Pilot]) -> None:
+    app, pilot = running
+    pane = app.pane
+    assert pane is not None
+    await pilot.press(*"printf '\\e[?1000h\\e[?1006h'; cat -v", "enter")
+    await wait_until(lambda: pane.session.terminal.mouse_tracking == "normal")
+    await pilot.click(offset=(4, 6))
+    await _wheel(pilot, events.MouseScrollUp, (4, 6))
+    await pilot.press("enter")
+    await wait_until(
+        lambda: "^[[<0;5;7M^[[<0;5;7m^[[<64;5;7M" in pane.session.capture_pane(),
+        what=pane.session.capture_pane,
+    )
+    assert pane.copy is None

@@ -354,3 +354,10 @@ def test_invalid_sizes_raise() -> None:
         Terminal(0, 24)
     with pytest.raises(ValueError):
         term().resize(80, 0)
+
+
+def test_wrapped_rows_are_remembered_into_history() -> None:
+    t = term("x" * 25 + "\r\nshort\r\n" + "\r\n" * 5, columns=20, lines=3)
+    texts = [(t.row_text(y), t.row_wrapped(y)) for y in range(-t.history_size, 0)]
+    assert texts[:3] == [("x" * 20, True), ("xxxxx", False), ("short", False)]
+    assert [data for data, _ in t.row_cells(-t.history_size)][:3] == ["x", "x", "x"]

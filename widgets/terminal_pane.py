@@ -16,7 +16,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from engine.keys import encode_key, encode_paste
+from engine.copymode import CopyMode
+from engine.keys import encode_key, encode_mouse, encode_paste
 from engine.session import ExitEvent, Session, SessionEvent
 from engine.terminal import DEFAULT_CELL, PALETTE_NAMES, Cell
 
@@ -86,8 +87,21 @@ class TerminalPane(Widget, can_focus=True):
         background: $warning;
         color: $text;
     }
+    TerminalPane > .terminal-pane--match {
+        background: $warning 60%;
+    }
+    TerminalPane > .terminal-pane--position {
+        background: $warning;
+        color: $text;
+    }
     """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"terminal-pane--title", "terminal-pane--exited"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "terminal-pane--title",
+        "terminal-pane--exited",
+        "terminal-pane--match",
+        "terminal-pane--position",
+    }
+    WHEEL_LINES = 3
 
     class Exited(Message):
         """The pane's program exited."""
@@ -104,6 +118,22 @@ class TerminalPane(Widget, can_focus=True):
             super().__init__()
             self.pane = pane
 
+    class Copied(Message):
+        """Copy mode copied `text` (for the paste buffer and the clipboard)."""
+
+        def __init__(self, pane: TerminalPane, text: str) -> None:
+            super().__init__()
+            self.pane = pane
+            self.text = text
+
+    class SearchRequested(Message):
+        """Copy mode wants a search string (`/` forward, `?` backward)."""
+
+        def __init__(self, pane: TerminalPane, forward: bool) -> None:
+            super().__init__()
+            self.pane = pane
+            self.forward = forward
+
     def __init__(self, session: Session, *, pane_id: str = "", show_title: bool = False) -> None:
         super().__init__()
         self.pane_id = pane_id
@@ -112,6 +142,7 @@ class TerminalPane(Widget, can_focus=True):
         self.exit_code: int | None = None
         self.palette: Palette | None = None
         self.key_filter: Callable[[events.Key], bool] | None = None
+        self.copy: CopyMode | None = None  # set while in copy mode
         self._pending = False
         self._versions: dict[int, int] = {}
         self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}
@@ -164,6 +195,9 @@ class TerminalPane(Widget, can_focus=True):
         if not self._pending:
             return
         self._pending = False
+        if self.copy is not None:  # the view moves through history: repaint it whole
+            self.refresh()
+            return
         terminal = self.session.terminal
         rows = terminal.take_dirty()
         rows.update((self._cursor_row, terminal.cursor.y))
@@ -216,6 +250,8 @@ class TerminalPane(Widget, can_focus=True):
             return Strip([Segment(title[:width].ljust(width), style)])
         row = y - top
         terminal = self.session.terminal
+        if self.copy is not None:
+            return self._copy_line(row, width)
         if row >= terminal.lines:
             return Strip.blank(width)
         cursor = terminal.cursor
@@ -256,6 +292,110 @@ class TerminalPane(Widget, can_focus=True):
             segments.append(Segment("".join(text), cell_style(run_attrs, run_cursor, palette)))
         return segments
 
+    # -- copy mode ---------------------------------------------------------------------------
+
+    def enter_copy_mode(self, exit_at_bottom: bool = False) -> CopyMode:
+        """Freeze the view on the history; move through it with vi keys (C-b [)."""
+        if self.copy is None:
+            height = max(1, self.size.height - self._top)
+            self.copy = CopyMode(
+                self.session.terminal, height=height, exit_at_bottom=exit_at_bottom
+            )
+            self.refresh()
+        return self.copy
+
+    def exit_copy_mode(self) -> None:
+        self.copy = None
+        self._strips.clear()
+        self.refresh()
+
+    def _copy_action(self, action: str | None) -> None:
+        if action == "exit":
+            self.exit_copy_mode()
+        elif action == "copy" and self.copy is not None:
+            text = self.copy.selected_text()
+            self.exit_copy_mode()
+            if text:
+                self.post_message(self.Copied(self, text))
+        elif action in ("search-forward", "search-backward"):
+            self.post_message(self.SearchRequested(self, action == "search-forward"))
+        self.refresh()
+
+    def _copy_line(self, row: int, width: int) -> Strip:
+        copy = self.copy
+        assert copy is not None
+        line = copy.top + row
+        if row >= copy.height or line > copy.last:
+            return Strip.blank(width)
+        cells = self.session.terminal.row_cells(copy.row(line))
+        cells += [(" ", DEFAULT_CELL)] * (self.session.terminal.columns - len(cells))
+        span = copy.selection_span(line)
+        marked = {i for m in copy.matches_on(line) for i in range(m.start, m.end)}
+        match_style = self.get_component_rich_style("terminal-pane--match")
+        segments = []
+        for x, (data, attrs) in enumerate(cells):
+            selected = span is not None and span[0] <= x < span[1]
+            cursor = "block" if (line == copy.line and x == copy.column) != selected else ""
+            style = cell_style(attrs[1:], cursor, self.palette)
+            if x in marked and not cursor:
+                style = style + match_style
+            segments.append(Segment(data, style))
+        if row == 0:
+            back, size = copy.position
+            label = f"[{back}/{size}]"
+            segments = next(iter(Segment.divide(segments, [max(0, width - len(label)), width])))
+            segments.append(
+                Segment(label, self.get_component_rich_style("terminal-pane--position"))
+            )
+        return Strip(segments).crop(0, width)
+
+    # -- mouse --------------------------------------------------------------------------------
+
+    def _mouse_report(self, button: int, event: events.MouseEvent, pressed: bool = True) -> bool:
+        """Send the event to the program if it asked for mouse reports; True when sent."""
+        terminal = self.session.terminal
+        row = event.y - self._top
+        if terminal.mouse_tracking is None or not self.session.status.is_running or row < 0:
+            return False
+        data = encode_mouse(
+            button,
+            event.x,
+            row,
+            pressed=pressed,
+            shift=event.shift,
+            meta=event.meta,
+            ctrl=event.ctrl,
+            encoding=terminal.mouse_encoding,
+        )
+        if data:
+            self.run_worker(self.session.send_input(data), group="mouse")
+        return True
+
+    def _wheel(self, event: events.MouseEvent, up: bool) -> None:
+        event.stop()
+        if self.copy is None and self._mouse_report(64 if up else 65, event):
+            return
+        terminal = self.session.terminal
+        if self.copy is None and terminal.alternate_screen:  # less, man, vim without the mouse
+            if self.session.status.is_running:
+                key = encode_key(
+                    "up" if up else "down", cursor_keys_application=terminal.cursor_keys_application
+                )
+                self.run_worker(self.session.send_input(key * self.WHEEL_LINES), group="mouse")
+            return
+        if self.copy is None:
+            if not up:
+                return
+            self.enter_copy_mode(exit_at_bottom=True)
+        assert self.copy is not None
+        self._copy_action(self.copy.scroll(-self.WHEEL_LINES if up else self.WHEEL_LINES))
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, up=True)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, up=False)
+
     def on_resize(self, event: events.Resize) -> None:
         self.sync_size()
 
@@ -280,6 +420,9 @@ class TerminalPane(Widget, can_focus=True):
         event.prevent_default()
         if self.key_filter is not None and self.key_filter(event):
             return  # a multiplexer command (C-b …), not input for the program
+        if self.copy is not None:
+            self._copy_action(self.copy.key(event.key, event.character))
+            return
         if not self.session.status.is_running:
             return
         data = encode_key(
@@ -302,3 +445,9 @@ class TerminalPane(Widget, can_focus=True):
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         self.focus()
+        if self.copy is None:
+            self._mouse_report(event.button - 1, event)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self.copy is None:
+            self._mouse_report(event.button - 1, event, pressed=False)
