@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.keymap import parse_key
 from engine import SessionConfig
+from themes import DEFAULT_THEME, THEMES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", help="program to run in the pane (default: $SHELL)")
     parser.add_argument("-c", "--cwd", type=Path, default=None, help="working directory")
     parser.add_argument("--no-hints", action="store_true", help="hide the key hint bar")
+    parser.add_argument("--prefix", default="C-b", help="prefix key in tmux notation (default C-b)")
+    parser.add_argument(
+        "--theme", default=DEFAULT_THEME, choices=sorted(THEMES), help="colour theme"
+    )
     args = parser.parse_args(argv)
     config = SessionConfig(shell_command=args.command)
     if args.cwd is not None:
@@ -27,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from app.main import AiSessionApp
 
-    result = AiSessionApp(config, show_hints=not args.no_hints).run()
+    app = AiSessionApp(
+        config, show_hints=not args.no_hints, prefix=parse_key(args.prefix), theme=args.theme
+    )
+    result = app.run()
     return result or 0
 
 

@@ -51,6 +51,25 @@ REPEATABLE = {
     if k.startswith(("ctrl+", "alt+")) and k.split("+")[1] in ("up", "down", "left", "right")
 }
 
+_NAMES = {"space": "Space", "up": "Up", "down": "Down", "left": "Left", "right": "Right"}
+
+
+def key_label(key: str) -> str:
+    """A Textual key name in tmux's notation: "ctrl+up" -> "C-Up", "ctrl+b" -> "C-b"."""
+    *mods, base = key.split("+") if len(key) > 1 else [key]
+    prefix = "".join({"ctrl": "C-", "alt": "M-", "shift": "S-"}.get(m, "") for m in mods)
+    return prefix + _NAMES.get(base, base)
+
+
+def parse_key(text: str) -> str:
+    """tmux's notation to a Textual key name: "C-a" -> "ctrl+a", "M-x" -> "alt+x"."""
+    mods = []
+    while len(text) > 2 and text[1] == "-" and text[0] in "CMS":
+        mods.append({"C": "ctrl", "M": "alt", "S": "shift"}[text[0]])
+        text = text[2:]
+    return "+".join([*mods, text.lower() if len(text) > 1 else text])
+
+
 HINTS = {
     "normal": (
         'C-b prefix  C-b % split │  C-b " split ─  C-b arrows focus  C-b z zoom'

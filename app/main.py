@@ -5,20 +5,23 @@ from __future__ import annotations
 import itertools
 import shlex
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
+from rich.color import Color
 from textual import events
-from textual.app import App, ComposeResult
-from textual.binding import BindingType
-from textual.containers import Container
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Container, VerticalScroll
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
-from app.keymap import HINTS, PREFIX, PREFIX_KEYS, REPEAT_SECONDS, REPEATABLE
+from app.keymap import HINTS, PREFIX, PREFIX_KEYS, REPEAT_SECONDS, REPEATABLE, key_label
 from engine import SessionConfig, SessionError, SessionManager
 from engine.layout import PRESETS, Side
+from themes import DEFAULT_THEME, THEMES
 from widgets.terminal_pane import TerminalPane
 from widgets.window_view import WindowView
 
@@ -78,6 +81,35 @@ class PromptBar(Input):
             app.focus_active()
 
 
+class KeysScreen(ModalScreen[None]):
+    """`C-b ?`: every prefix key and the command it runs; q or Esc closes."""
+
+    DEFAULT_CSS = """
+    KeysScreen { align: center middle; }
+    KeysScreen > VerticalScroll {
+        width: 76; height: 80%; border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def compose(self) -> ComposeResult:
+        rows = [f"{key_label(self.prefix)} {key_label(k):<10} {c}" for k, c in PREFIX_KEYS.items()]
+        with VerticalScroll():
+            yield Static("\n".join(["keys (q or Esc closes)", "", *rows]))
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        if event.key in ("q", "escape", "enter"):
+            self.dismiss()
+        elif event.key in ("down", "j"):
+            self.query_one(VerticalScroll).scroll_down()
+        elif event.key in ("up", "k"):
+            self.query_one(VerticalScroll).scroll_up()
+
+
 class AiSessionApp(App[int], inherit_bindings=False):
     """A tmux for people who also watch AI agents: windows, split panes, tmux keys.
 
@@ -91,13 +123,27 @@ class AiSessionApp(App[int], inherit_bindings=False):
     #hints { height: 1; background: $panel; color: $text-muted; }
     #message { dock: bottom; height: 1; background: $warning; color: $text; display: none; }
     """
-    # No bindings at all: the prefix is read by the panes in order with every other key (a
-    # priority binding would jump ahead of keys the pane has not processed yet).
-    BINDINGS: ClassVar[list[BindingType]] = []
-    ENABLE_COMMAND_PALETTE = False
+    # No priority bindings: the prefix is read by the panes in order with every other key (a
+    # priority binding would jump ahead of keys the pane has not processed yet). Ctrl-P is
+    # bound without priority, so it opens the palette only when no pane has focus; in panes
+    # it is C-b C-p.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+p", "command_palette", "palette", show=False)
+    ]
 
-    def __init__(self, config: SessionConfig | None = None, *, show_hints: bool = True) -> None:
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        *,
+        show_hints: bool = True,
+        prefix: str = PREFIX,
+        theme: str = DEFAULT_THEME,
+    ) -> None:
         super().__init__()
+        for pane_theme in THEMES.values():
+            self.register_theme(pane_theme.theme)
+        self.theme = theme
+        self.prefix = prefix
         self.manager = SessionManager()
         self.config = config or SessionConfig()
         self.show_hints = show_hints
@@ -115,7 +161,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
     def compose(self) -> ComposeResult:
         yield Container(id="windows")
         yield Static("", id="status")
-        yield Static(HINTS["normal"], id="hints")
+        yield Static(self._hint("normal"), id="hints")
         yield Static("", id="message")
         yield PromptBar()
 
@@ -146,12 +192,10 @@ class AiSessionApp(App[int], inherit_bindings=False):
         """A started session in a new pane, in the active pane's directory (like tmux -c)."""
         config = replace(self.config, name=None, environment=dict(self.config.environment))
         current = self.pane
-        if (
-            current is not None
-            and current.session.terminal.cwd
-            and Path(current.session.terminal.cwd).is_dir()
-        ):
-            config.working_directory = Path(current.session.terminal.cwd)
+        if current is not None:
+            cwd = current.session.terminal.cwd or current.session.current_path
+            if cwd and Path(cwd).is_dir():
+                config.working_directory = Path(cwd)
         session = await self.manager.create_session_with_config(config)
         size = self.query_one("#windows").size
         session.config.pty_size = (max(1, size.height), max(1, size.width))
@@ -162,9 +206,40 @@ class AiSessionApp(App[int], inherit_bindings=False):
         pane.set_palette(self.palette())
         return pane
 
-    def palette(self) -> tuple | None:
-        """The 16 terminal colours of the current theme (None: the terminal's own)."""
-        return None
+    def palette(self) -> tuple[Color, ...]:
+        """The 16 terminal colours of the current theme (Textual's ANSI theme for others)."""
+        ours = THEMES.get(self.theme)
+        if ours is not None:
+            return ours.colors()
+        return tuple(Color.from_triplet(c) for c in self.ansi_theme.ansi_colors)
+
+    def watch_theme(self, theme: str) -> None:
+        palette = self.palette()
+        for window in getattr(self, "windows", []):
+            for pane in window.panes.values():
+                pane.set_palette(palette)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette (C-b C-p): multiplexer commands, themes, then Textual's own."""
+        for title, help_text, line in (
+            ("Split pane side by side", "split-window -h (C-b %)", "split-window -h"),
+            ("Split pane top and bottom", 'split-window -v (C-b ")', "split-window -v"),
+            ("New window", "new-window (C-b c)", "new-window"),
+            ("Zoom pane", "resize-pane -Z (C-b z)", "resize-pane -Z"),
+            ("Copy mode", "copy-mode (C-b [)", "copy-mode"),
+            ("Next layout", "next-layout (C-b Space)", "next-layout"),
+            ("Show keys", "list-keys (C-b ?)", "list-keys"),
+        ):
+            yield SystemCommand(
+                title, help_text, lambda line=line: self.run_worker(self.run_command(line))
+            )
+        for name in THEMES:
+            yield SystemCommand(
+                f"Theme: {name}",
+                "switch the theme and the pane colours",
+                lambda name=name: setattr(self, "theme", name),
+            )
+        yield from super().get_system_commands(screen)
 
     async def new_window(self, name: str | None = None) -> None:
         window = WindowView(name or "")
@@ -295,9 +370,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     # -- keys ------------------------------------------------------------------------------------
 
+    def _hint(self, mode: str) -> str:
+        return HINTS[mode].replace("C-b", key_label(self.prefix))
+
     def _arm(self, on: bool) -> None:
         self.prefix_armed = on
-        self.query_one("#hints", Static).update(HINTS["prefix" if on else "normal"])
+        self.query_one("#hints", Static).update(self._hint("prefix" if on else "normal"))
 
     def _key_filter(self, event: events.Key) -> bool:
         """Panes ask this first: True when the key was a multiplexer command."""
@@ -306,7 +384,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             if event.character and event.character.isprintable() and event.key != "space"
             else event.key
         )
-        if event.key == PREFIX:  # C-b arms the prefix; C-b C-b sends one C-b to the program
+        if event.key == self.prefix:  # C-b arms the prefix; C-b C-b sends one C-b to the program
             if self.prefix_armed:
                 self._arm(False)
                 return False
@@ -316,7 +394,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if not self.prefix_armed and not repeating:
             return False
         self._arm(False)
-        command = PREFIX_KEYS.get(key)
+        command = "command-palette" if event.key == "ctrl+p" else PREFIX_KEYS.get(key)
         if command is None:
             return True  # an unbound key after the prefix is swallowed, as in tmux
         if key in REPEATABLE:
@@ -428,8 +506,10 @@ class AiSessionApp(App[int], inherit_bindings=False):
                 self.paste_buffers.append(args[-1])
 
         async def list_keys(args: list[str]) -> None:
-            lines = [f"C-b {key:<12} {command}" for key, command in PREFIX_KEYS.items()]
-            self.show_message("  ".join(lines[:6]) + "  …  (see README for all keys)", seconds=4)
+            self.push_screen(KeysScreen(self.prefix), callback=lambda _: self.focus_active())
+
+        async def command_palette(args: list[str]) -> None:
+            self.action_command_palette()
 
         async def copy_mode(args: list[str]) -> None:
             if self.pane is not None:
@@ -477,6 +557,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             "paste-buffer": paste_buffer,
             "set-buffer": set_buffer,
             "list-keys": list_keys,
+            "command-palette": command_palette,
             "respawn-pane": lambda a: self.respawn_pane(),
             "copy-mode": copy_mode,
         }

@@ -230,6 +230,16 @@ class Pty:
         except OSError as exc:
             raise PtyError(f"resizing the terminal to {rows}x{cols} failed: {exc}") from exc
 
+    def foreground_pid(self) -> int | None:
+        """The process group leader in the terminal's foreground (the command the user
+        is running), as tmux's pane_current_command reads it."""
+        if self.fd < 0:
+            return None
+        try:
+            return os.tcgetpgrp(self.fd)
+        except OSError:
+            return None
+
     def signal(self, sig: int) -> None:
         """Send `sig` to the child's process group (its foreground jobs too)."""
         if not self.running:

@@ -168,6 +168,28 @@ class Session:
     def pid(self) -> int | None:
         return self._pty.pid if self._pty is not None else None
 
+    @property
+    def current_command(self) -> str | None:
+        """Name of the program in the foreground (`vim`, `bash`), like tmux's
+        #{pane_current_command}; None when it cannot be known."""
+        pid = self._pty.foreground_pid() if self._pty is not None else None
+        if pid is None:
+            return None
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                return f.read().strip() or None
+        except OSError:
+            return None
+
+    @property
+    def current_path(self) -> str | None:
+        """Working directory of the foreground program (#{pane_current_path})."""
+        pid = self._pty.foreground_pid() if self._pty is not None else None
+        try:
+            return os.readlink(f"/proc/{pid}/cwd") if pid is not None else None
+        except OSError:
+            return None
+
     async def start(self) -> None:
         """Start the program; raises SessionError (or a subclass) saying what is wrong."""
         if self.status.kind != "created":

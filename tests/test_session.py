@@ -402,3 +402,15 @@ async def test_the_execute_wrapper_is_short_and_stays_out_of_history(
     await session.execute("echo one")
     result = await session.execute("history")
     assert "printf" not in result.output
+
+
+async def test_current_command_and_path_follow_the_foreground_program(
+    bash: Session, tmp_path: Path
+) -> None:
+    assert bash.current_command == "bash"
+    await bash.execute(f"cd {tmp_path}")
+    assert bash.current_path == str(tmp_path)
+    await bash.send_input("sleep 30\r")
+    await wait_until(lambda: bash.current_command == "sleep", what="sleep in the foreground")
+    await bash.send_input("\x03")
+    await wait_until(lambda: bash.current_command == "bash", what="bash back in the foreground")

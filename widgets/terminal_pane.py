@@ -165,9 +165,12 @@ class TerminalPane(Widget, can_focus=True):
 
     @property
     def title_text(self) -> str:
-        """The program's title (OSC 0/2), else the command it runs."""
+        """The program's title (OSC 0/2), else the command in the foreground."""
         if self.session.terminal.title:
             return self.session.terminal.title
+        running = self.session.current_command
+        if running:
+            return running
         config = self.session.config
         command = config.shell_command or config.shell or os.environ.get("SHELL", "sh")
         return os.path.basename(command.split()[0]) if command.split() else self.session.name
