@@ -280,7 +280,11 @@ class AiSessionApp(App[int], inherit_bindings=False):
         except SessionError as exc:
             self.show_message(f"cannot split: {exc}")
             return
-        await self.window.add_pane(pane, direction="row" if direction == "-h" else "column")
+        try:
+            await self.window.add_pane(pane, direction="row" if direction == "-h" else "column")
+        except ValueError as exc:
+            await pane.session.stop(grace=0.2)
+            self.show_message(str(exc))
 
     async def kill_pane(self, pane: TerminalPane | None = None) -> None:
         pane = pane or self.pane

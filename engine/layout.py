@@ -62,29 +62,43 @@ class Divider:
         return self.split.direction
 
 
-def _sizes(total: int, weights: list[float]) -> list[int]:
-    """Split `total` cells by `weights` (largest remainder), each at least 1 where possible."""
+def _sizes(total: int, weights: list[float], minimums: list[int] | None = None) -> list[int]:
+    """Split `total` cells by `weights` (largest remainder), each child getting at least its
+    minimum where the total allows (a nested split needs room for its own panes)."""
     n = len(weights)
     if n == 0:
         return []
+    floor = minimums or [1] * n
     wsum = sum(weights) or float(n)
     raw = [total * w / wsum for w in weights]
-    sizes = [max(1, math.floor(r)) for r in raw]
-    rest = total - sum(sizes)
+    sizes = [max(lo, math.floor(r)) for r, lo in zip(raw, floor, strict=True)]
     order = sorted(range(n), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True)
+    rest = total - sum(sizes)
     i = 0
-    while rest > 0 and n:
+    while rest > 0:
         sizes[order[i % n]] += 1
         rest -= 1
         i += 1
-    i = 0
-    while rest < 0 and any(s > 1 for s in sizes):
-        j = order[::-1][i % n]
-        if sizes[j] > 1:
-            sizes[j] -= 1
-            rest += 1
-        i += 1
+    while rest < 0:  # too big: take from whoever has the most above its minimum
+        j = max(range(n), key=lambda k: sizes[k] - floor[k])
+        if sizes[j] - floor[j] <= 0:
+            j = max(range(n), key=lambda k: sizes[k])
+            if sizes[j] <= 1:
+                break
+        sizes[j] -= 1
+        rest += 1
     return sizes
+
+
+def _need(node: Node) -> tuple[int, int]:
+    """The smallest (width, height) in which every pane under `node` gets a cell."""
+    if isinstance(node, str):
+        return 1, 1
+    sizes = [_need(child) for child in node.children]
+    gaps = len(sizes) - 1
+    if node.direction == "row":
+        return sum(w for w, _ in sizes) + gaps, max(h for _, h in sizes)
+    return max(w for w, _ in sizes), sum(h for _, h in sizes) + gaps
 
 
 class Layout:
@@ -139,7 +153,9 @@ class Layout:
                 rects[node] = area
                 return
             along = area.width if node.direction == "row" else area.height
-            sizes = _sizes(max(0, along - (len(node.children) - 1)), node.weights)
+            axis = 0 if node.direction == "row" else 1
+            minimums = [_need(child)[axis] for child in node.children]
+            sizes = _sizes(max(0, along - (len(node.children) - 1)), node.weights, minimums)
             pos = area.x if node.direction == "row" else area.y
             for i, (child, size) in enumerate(zip(node.children, sizes, strict=True)):
                 if node.direction == "row":
@@ -157,6 +173,14 @@ class Layout:
         if self.root is not None:
             place(self.root, Rect(0, 0, width, height))
         return rects, dividers
+
+    def fits(self, width: int, height: int) -> bool:
+        """Whether every pane gets at least one cell in a `width` x `height` area (tmux
+        refuses a split that would break this: "no space for new pane")."""
+        if self.root is None:
+            return True
+        w, h = _need(self.root)
+        return w <= width and h <= height
 
     def neighbour(self, pane: str, side: Side, width: int, height: int) -> str | None:
         """The pane next to `pane` on `side` (the one overlapping most), as tmux's select-pane."""
@@ -276,9 +300,11 @@ class Layout:
             return
         along = extent.width if split.direction == "row" else extent.height
         usable = max(1, along - (len(split.children) - 1))
-        sizes = _sizes(usable, split.weights)
+        axis = 0 if split.direction == "row" else 1
+        minimums = [_need(child)[axis] for child in split.children]
+        sizes = _sizes(usable, split.weights, minimums)
         a, b = sizes[index], sizes[index + 1]
-        cells = max(1 - a, min(cells, b - 1))
+        cells = max(minimums[index] - a, min(cells, b - minimums[index + 1]))
         sizes[index], sizes[index + 1] = a + cells, b - cells
         split.weights = [float(s) for s in sizes]
 

@@ -125,6 +125,9 @@ class WindowView(Widget):
             self.splits.root = pane.pane_id
         else:
             self.splits.split(target, pane.pane_id, direction)
+            if self.size.width and not self.splits.fits(self.size.width, self.size.height):
+                self.splits.remove(pane.pane_id)
+                raise ValueError("no space for new pane")
         self.panes[pane.pane_id] = pane
         self.zoomed = False
         await self.mount(pane)
