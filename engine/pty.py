@@ -87,9 +87,50 @@ class Pty:
         self.pid = proc.pid
         self.fd = proc.fd
         os.set_blocking(self.fd, False)
-        self._pidfd = os.pidfd_open(self.pid)
-        self._loop.add_reader(self.fd, self._read_ready)
-        self._loop.add_reader(self._pidfd, self._child_exited)
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+            self._loop.add_reader(self.fd, self._read_ready)
+            self._loop.add_reader(self._pidfd, self._child_exited)
+        except OSError as exc:  # out of file descriptors, most likely: leave nothing behind
+            self._abandon()
+            raise PtyError(f"cannot watch {self.argv[0]!r}: {exc}") from exc
+
+    def _abandon(self) -> None:
+        """Kill and reap the child and release every fd (start failed, or the loop is gone)."""
+        if self.pid > 0 and not self._reaped:
+            for send in (os.killpg, os.kill):
+                try:
+                    send(self.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self._reaped = True
+            if self._proc is not None:
+                self._proc.terminated = True
+        if self._pidfd >= 0:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+        if self.fd >= 0:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(self.fd)
+                self._loop.remove_writer(self.fd)
+            if self._proc is not None:
+                self._proc.fileobj.close()
+                self._proc.closed = True
+            self.fd = -1
+
+    def __del__(self) -> None:
+        # A session still running when its event loop ended: do not leak the child or fds.
+        if self.pid > 0 and (self._pidfd >= 0 or self.fd >= 0):
+            try:
+                self._abandon()
+            except Exception:
+                pass
 
     # -- output and exit -----------------------------------------------------------------------
 
@@ -133,7 +174,7 @@ class Pty:
         if self._proc is not None:  # tell ptyprocess it is over, so it never waits itself
             self._proc.terminated = True
             self._proc.exitstatus = self.exit_code
-        self._read_available()
+        self._read_available(limit=4)  # bounded: a leftover writer could never run dry
         if not self._eof:  # someone else still holds the terminal, or output is in flight
             self._drain_timer = self._loop.call_later(DRAIN_AFTER_EXIT, self._finish)
         self._maybe_finish()
@@ -146,7 +187,7 @@ class Pty:
         if self._finished.is_set():
             return
         if not self._eof:
-            self._read_available()
+            self._read_available(limit=16)
         self._close_fd()
         self._finished.set()
         self._on_exit(self.exit_code if self.exit_code is not None else -1)
@@ -261,10 +302,13 @@ class Pty:
             try:
                 await asyncio.wait_for(self._finished.wait(), grace)
             except TimeoutError:
-                self.signal(signal.SIGKILL)
-                self._close_fd()
-                try:
-                    await asyncio.wait_for(self._finished.wait(), grace)
-                except TimeoutError as exc:
-                    raise ProcessError(f"process {self.pid} survived SIGKILL") from exc
+                if self._reaped:  # the child is gone; a leftover process holds the terminal
+                    self._finish()
+                else:
+                    self.signal(signal.SIGKILL)
+                    self._close_fd()
+                    try:
+                        await asyncio.wait_for(self._finished.wait(), max(grace, 1.0))
+                    except TimeoutError as exc:
+                        raise ProcessError(f"process {self.pid} survived SIGKILL") from exc
         return await self.wait()

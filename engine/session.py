@@ -18,7 +18,7 @@ from engine.ansi import plain_text
 from engine.config import SessionConfig
 from engine.errors import ProcessError, SessionError
 from engine.pty import Pty
-from engine.terminal import Terminal
+from engine.terminal import MAX_SIZE, Terminal
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ class ExecResult:
     raw_output: str  # as the program wrote it
     duration_ms: float
     timed_out: bool = False
+    truncated: bool = False  # the output was longer than output_buffer_size: its end is kept
 
     @property
     def success(self) -> bool:
@@ -103,29 +104,55 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_MARKER_ROOM = 64  # longest marker; searches overlap the previous chunk by this much
+
+
 @dataclass
 class _Collector:
-    """Watches a session's output for one `execute()` call's begin and end markers."""
+    """Watches a session's output for one `execute()` call's begin and end markers.
+
+    Each chunk is searched once (with a small overlap), and the body kept is bounded by
+    `limit`: the newest bytes win, as in `read_output()`.
+    """
 
     begin: bytes
     end: re.Pattern[bytes]
     done: asyncio.Future[tuple[int | None, bytes]]
+    limit: int
     data: bytearray = field(default_factory=bytearray)
+    started: bool = False
+    truncated: bool = False
 
     def __call__(self, event: SessionEvent) -> None:
         if self.done.done():
             return
         if isinstance(event, ExitEvent):
-            self.done.set_result((event.exit_code, self._body(len(self.data))))
+            self.done.set_result((event.exit_code, self.body(len(self.data))))
             return
+        scanned = max(0, len(self.data) - _MARKER_ROOM)
         self.data += event.data
-        m = self.end.search(self.data)
+        if not self.started:
+            at = self.data.find(self.begin, scanned)
+            if at < 0:
+                del self.data[: max(0, len(self.data) - _MARKER_ROOM)]
+                return
+            del self.data[: at + len(self.begin)]
+            self.started, scanned = True, 0
+        m = self.end.search(self.data, scanned)
         if m is not None:
-            self.done.set_result((int(m.group(1)), self._body(m.start())))
+            self.done.set_result((int(m.group(1)), self.body(m.start())))
+        elif len(self.data) > self.limit + _MARKER_ROOM:
+            del self.data[: len(self.data) - self.limit - _MARKER_ROOM]
+            self.truncated = True
 
-    def _body(self, stop: int) -> bytes:
-        start = self.data.find(self.begin)
-        return bytes(self.data[start + len(self.begin) : stop]) if start >= 0 else b""
+    def body(self, stop: int) -> bytes:
+        if not self.started:
+            return b""
+        body = bytes(self.data[:stop])
+        if len(body) > self.limit:
+            self.truncated = True
+            body = body[-self.limit :]
+        return body
 
 
 class Session:
@@ -309,8 +336,10 @@ class Session:
 
     def set_size(self, rows: int, cols: int) -> None:
         """`resize()` for callers that are not coroutines (a widget's resize handler)."""
-        if rows < 1 or cols < 1:
-            raise SessionError(f"size {rows}x{cols} is invalid: rows and cols must be >= 1")
+        if not (1 <= rows <= MAX_SIZE and 1 <= cols <= MAX_SIZE):
+            raise SessionError(
+                f"size {rows}x{cols} is invalid: rows and cols must be 1 to {MAX_SIZE}"
+            )
         self.config.pty_size = (rows, cols)
         self.terminal.resize(cols, rows)
         if self._pty is not None and self.status.is_running:
@@ -344,6 +373,7 @@ class Session:
                 begin=f"\x1b]777;ais;{token}\x07".encode(),
                 end=re.compile(rb"\x1b\]777;ais;" + token.encode() + rb";(\d+)\x07"),
                 done=loop.create_future(),
+                limit=self.config.output_buffer_size,
             )
             # The shell prints the markers itself (its echo of this line shows `\033`, never a
             # real ESC, so the echo cannot match). A leading space keeps the line out of history
@@ -360,7 +390,7 @@ class Session:
                     code, body = await asyncio.wait_for(asyncio.shield(collector.done), timeout)
                     timed_out = False
                 except TimeoutError:
-                    code, body, timed_out = None, collector._body(len(collector.data)), True
+                    code, body, timed_out = None, collector.body(len(collector.data)), True
                     if pty.running:
                         pty.write(b"\x03")
             finally:
@@ -373,6 +403,7 @@ class Session:
                 raw_output=raw,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 timed_out=timed_out,
+                truncated=collector.truncated,
             )
 
 

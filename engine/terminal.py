@@ -123,9 +123,14 @@ class Screen(pyte.Screen):
         return defaultdict(lambda: StaticDefaultDict(self.default_char))
 
     def reset(self) -> None:
+        """RIS: like tmux, the screen's lines go to the history before it is cleared."""
         if self._alternate:
+            self.buffer = self._main_buffer
             self._alternate = False
             self._main_buffer = None
+        if self.buffer:
+            self._clear_into_history()
+        self._alt_saved = None
         super().reset()
         self.cursor.attrs = self.default_char
         self.savepoints = []
@@ -509,14 +514,26 @@ class Screen(pyte.Screen):
         del self.savepoints[:-1]
 
     def restore_cursor(self) -> None:
-        """DECRC: restore the saved slot; restoring twice gives the same place."""
-        if self.savepoints:
-            point = self.savepoints[-1]
-            super().restore_cursor()
-            self.savepoints.append(point._replace(cursor=_copy_cursor(point.cursor)))
-            self.cursor.x = min(self.cursor.x, self.columns - 1)
-        else:
-            super().restore_cursor()
+        """DECRC: back to the saved slot (restoring twice gives the same place) with its
+        origin and wrap modes; unlike pyte, the cursor is not pulled into the scroll region."""
+        if not self.savepoints:
+            self.mode.discard(mo.DECOM)
+            self.cursor.x = self.cursor.y = 0
+            return
+        point = self.savepoints[-1]
+        self.g0_charset, self.g1_charset, self.charset = (
+            point.g0_charset,
+            point.g1_charset,
+            point.charset,
+        )
+        for flag, on in ((mo.DECOM, point.origin), (mo.DECAWM, point.wrap)):
+            if on:
+                self.mode.add(flag)
+            else:
+                self.mode.discard(flag)
+        self.cursor = _copy_cursor(point.cursor)
+        self.cursor.x = min(self.cursor.x, self.columns - 1)
+        self.cursor.y = min(self.cursor.y, self.lines - 1)
 
     def soft_reset(self) -> None:
         """DECSTR (`CSI ! p`): modes, margins, attributes and saved cursor to defaults; the
@@ -531,6 +548,62 @@ class Screen(pyte.Screen):
         self.keypad_application = False
         self.cursor.attrs = self.default_char
         self.savepoints = []
+
+    def set_tab_stop(self) -> None:
+        if self.cursor.x < self.columns:  # not at the pending-wrap position
+            self.tabstops.add(self.cursor.x)
+
+    def insert_characters(self, count: int | None = None) -> None:
+        """ICH: blanks at the cursor push the rest right; what passes the margin is gone."""
+        x, y = self.cursor.x, self.cursor.y
+        if x >= self.columns:
+            return
+        count = min(count or 1, self.columns - x)
+        line = self.buffer[y]
+        for i in range(self.columns - 1, x + count - 1, -1):
+            src = line.get(i - count)
+            if src is None:
+                line.pop(i, None)
+            else:
+                line[i] = src
+        self._erase(y, x, x + count)
+        self._fix_wide(line, x)
+        self._fix_wide(line, x + count)
+        self._fix_wide(line, self.columns)
+
+    def delete_characters(self, count: int | None = None) -> None:
+        """DCH: characters at the cursor go, the rest moves left, blanks come in at the right."""
+        x, y = self.cursor.x, self.cursor.y
+        if x >= self.columns:
+            return
+        count = min(count or 1, self.columns - x)
+        line = self.buffer[y]
+        for i in range(x, self.columns - count):
+            src = line.get(i + count)
+            if src is None:
+                line.pop(i, None)
+            else:
+                line[i] = src
+        self._erase(y, self.columns - count, self.columns)
+        self._fix_wide(line, x)
+
+    def _fix_wide(self, line: Any, x: int) -> None:
+        """Blank half a wide character left alone at the boundary before column `x`."""
+        left = line.get(x - 1) if x > 0 else None
+        right = line.get(x) if x < self.columns else None
+        if (
+            left is not None
+            and left.data
+            and _width(left.data[0]) == 2
+            and (right is None or right.data != "")
+        ):
+            line[x - 1] = self._blank_like(left)
+        if (
+            right is not None
+            and right.data == ""
+            and (left is None or not left.data or _width(left.data[0]) != 2)
+        ):
+            line[x] = self._blank_like(right)
 
     def forward_tab(self, count: int | None = None) -> None:
         for _ in range(min(count or 1, self.columns)):
@@ -635,7 +708,7 @@ class Screen(pyte.Screen):
             return
         if lines < self.lines:
             self._shrink(self.lines - lines)
-        elif lines > self.lines and not self._alternate:
+        elif lines > self.lines:
             self._grow(lines - self.lines)
         if columns < self.columns:
             for buffer in (self.buffer, self._main_buffer):
@@ -656,8 +729,22 @@ class Screen(pyte.Screen):
         self.dirty.update(range(lines))
 
     def _shrink(self, excess: int) -> None:
-        buffer = self._main_buffer if self._alternate else self.buffer
-        cursor_y = self._alt_saved[1] if self._alternate and self._alt_saved else self.cursor.y
+        """Fewer rows: the main screen keeps what leaves the top in its history; the alternate
+        screen (if up) loses it. Both keep the row their cursor is on."""
+        if self._alternate:
+            saved_y = self._alt_saved[1] if self._alt_saved else self.lines - 1
+            moved = self._shrink_buffer(self._main_buffer, saved_y, excess, keep=True)
+            if self._alt_saved:
+                x, y, attrs = self._alt_saved
+                self._alt_saved = (x, max(0, y - moved), attrs)
+            moved = self._shrink_buffer(self.buffer, self.cursor.y, excess, keep=False)
+        else:
+            moved = self._shrink_buffer(self.buffer, self.cursor.y, excess, keep=True)
+        self.cursor.y = max(0, self.cursor.y - moved)
+
+    def _shrink_buffer(self, buffer: Any, cursor_y: int, excess: int, keep: bool) -> int:
+        """Drop blank rows below `cursor_y` first, then scroll the rest off the top; returns
+        how many rows the content moved up."""
         rows = self.lines
         blank_below = 0
         for y in range(rows - 1, cursor_y, -1):
@@ -666,8 +753,9 @@ class Screen(pyte.Screen):
             blank_below += 1
         scroll = max(0, excess - blank_below)
         if scroll:
-            for y in range(scroll):
-                self.history.push(self._history_line(buffer.get(y)))
+            if keep:
+                for y in range(scroll):
+                    self.history.push(self._history_line(buffer.get(y)))
             for y in range(rows):
                 src = buffer.pop(y + scroll, None) if y + scroll < rows else None
                 if src is None:
@@ -676,30 +764,26 @@ class Screen(pyte.Screen):
                     buffer[y] = src
         for y in range(rows - excess, rows):
             buffer.pop(y, None)
-        if self._alternate:
-            if self._alt_saved:
-                x, y, attrs = self._alt_saved
-                self._alt_saved = (x, max(0, y - scroll), attrs)
-            for y in range(rows - excess, rows):
-                self.buffer.pop(y, None)
-        else:
-            self.cursor.y = max(0, self.cursor.y - scroll)
+        return scroll
 
     def _grow(self, extra: int) -> None:
+        """More rows: the main screen pulls its newest history lines back down (tmux)."""
         pull = min(extra, len(self.history))
         if not pull:
             return
-        self._shift_down_unbounded(pull)
-        for y in range(pull - 1, -1, -1):
-            self.buffer[y] = self._line_from_history(self.history.pop_newest())
-        self.cursor.y += pull
-
-    def _shift_down_unbounded(self, count: int) -> None:
-        buffer = self.buffer
+        buffer = self._main_buffer if self._alternate else self.buffer
         for y in range(self.lines - 1, -1, -1):
             src = buffer.pop(y, None)
             if src is not None:
-                buffer[y + count] = src
+                buffer[y + pull] = src
+        for y in range(pull - 1, -1, -1):
+            buffer[y] = self._line_from_history(self.history.pop_newest())
+        if self._alternate:
+            if self._alt_saved:
+                x, y, attrs = self._alt_saved
+                self._alt_saved = (x, y + pull, attrs)
+        else:
+            self.cursor.y += pull
 
     def _line_from_history(self, hist: HistoryLine) -> Any:
         line = StaticDefaultDict(self.default_char)
@@ -763,6 +847,16 @@ def _extended_color(attrs: tuple[int, ...], i: int) -> tuple[str | None, int]:
     return None, i + 1
 
 
+MAX_SIZE = 10_000  # columns or lines; a PTY's window size is 16 bits, and memory is finite
+
+
+def _check_size(columns: int, lines: int) -> None:
+    if columns < 1 or lines < 1:
+        raise ValueError(f"terminal size {columns}x{lines} is invalid: both must be >= 1")
+    if columns > MAX_SIZE or lines > MAX_SIZE:
+        raise ValueError(f"terminal size {columns}x{lines} is too large ({MAX_SIZE} at most)")
+
+
 @dataclass(frozen=True)
 class CursorState:
     """Where the cursor is and whether the program wants it shown."""
@@ -787,8 +881,7 @@ class Terminal:
         scrollback: int = 10_000,
         scrollback_bytes: int = 64 * 1024 * 1024,
     ) -> None:
-        if columns < 1 or lines < 1:
-            raise ValueError(f"terminal size {columns}x{lines} is invalid: both must be >= 1")
+        _check_size(columns, lines)
         self.scrollback = Scrollback(scrollback, scrollback_bytes)
         self.screen = Screen(columns, lines, self.scrollback)
         self.parser = Parser(self.screen)
@@ -818,8 +911,7 @@ class Terminal:
         return rows
 
     def resize(self, columns: int, lines: int) -> None:
-        if columns < 1 or lines < 1:
-            raise ValueError(f"terminal size {columns}x{lines} is invalid: both must be >= 1")
+        _check_size(columns, lines)
         self.screen.resize(lines=lines, columns=columns)
 
     # -- state ----------------------------------------------------------------------------------

@@ -28,6 +28,9 @@ MAX_STRING = 1 << 20  # OSC text kept; the rest of a longer string is swallowed
 _TEXT = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 _CSI = re.compile(r"\x1b\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])")
 _CSI_PREFIX = re.compile(r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*")
+# Out-of-order parameter and intermediate bytes: a malformed sequence, ignored whole (xterm).
+_CSI_MALFORMED = re.compile(r"\x1b\[[\x20-\x3f]*[\x40-\x7e]")
+_CSI_MALFORMED_PREFIX = re.compile(r"\x1b\[[\x20-\x3f]*")
 _ESC_SEQ = re.compile(r"\x1b([\x20-\x2f]*)([\x30-\x7e])")
 _ESC_PREFIX = re.compile(r"\x1b[\x20-\x2f]*")
 _STRING_STOP = re.compile(r"[\x07\x18\x1a\x1b]")
@@ -176,7 +179,11 @@ class Parser:
                     i = m.end()
                     self._csi(m.group(1), m.group(2), m.group(3))
                     continue
-                buf, i, n, done = self._broken(buf, i, _CSI_PREFIX)
+                m = _CSI_MALFORMED.match(buf, i)
+                if m is not None:
+                    i = m.end()
+                    continue
+                buf, i, n, done = self._broken(buf, i, _CSI_MALFORMED_PREFIX)
                 if done:
                     return
             elif kind in _STRING_STARTERS:
@@ -211,7 +218,7 @@ class Parser:
         ch = buf[j]
         if ch in "\x18\x1a":  # CAN/SUB cancel the sequence
             return buf, j + 1, n, False
-        if ch < " " and ch != ESC:  # a C0 control inside a sequence is executed in place
+        if (ch < " " and ch != ESC) or ch == "\x7f":  # C0 (and DEL) inside run in place
             name = BASIC.get(ch)
             if name is not None:
                 self._call(name)

@@ -414,3 +414,68 @@ async def test_current_command_and_path_follow_the_foreground_program(
     await wait_until(lambda: bash.current_command == "sleep", what="sleep in the foreground")
     await bash.send_input("\x03")
     await wait_until(lambda: bash.current_command == "bash", what="bash back in the foreground")
+
+
+# -- found in review: processes that outlive the shell, floods, leaks ---------------------------
+
+
+async def test_a_leftover_writer_cannot_freeze_the_loop_after_the_shell_exits(
+    manager: SessionManager,
+) -> None:
+    command = "sh -c '(trap \"\" HUP; exec yes) & sleep 0.3; exit 3'"
+    session = await manager.create_session_with_config(SessionConfig(shell_command=command))
+    await session.start()
+    assert await asyncio.wait_for(session.wait(), 10) == 3
+
+
+async def test_short_grace_stop_finishes_even_when_a_grandchild_holds_the_terminal(
+    manager: SessionManager,
+) -> None:
+    command = "sh -c '(trap \"\" HUP; exec sleep 3) & exec sleep 30'"
+    session = await manager.create_session_with_config(SessionConfig(shell_command=command))
+    await session.start()
+    await wait_until(lambda: session.current_command == "sleep")
+    await session.stop(grace=0.1)
+    assert session.status.kind == "exited"
+    assert await asyncio.wait_for(session.wait(), 5) == session.status.exit_code
+
+
+async def test_execute_with_huge_output_is_bounded_and_fast_enough(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(bash_config(output_buffer_size=100_000))
+    await session.start()
+    result = await asyncio.wait_for(
+        session.execute("head -c 4000000 /dev/zero | tr '\\0' x; echo; echo END"), 60
+    )
+    assert result.exit_code == 0 and result.truncated
+    assert len(result.raw_output) <= 100_000 and result.output.endswith("END\n")
+
+
+def test_sessions_left_running_when_their_loop_ends_leak_no_fds() -> None:
+    import threading
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def start_and_forget() -> int | None:
+        session = Session(bash_config())
+        await session.start()
+        return session.pid
+
+    before = fds()
+    pids: list[int | None] = []
+    for _ in range(3):
+        thread = threading.Thread(target=lambda: pids.append(asyncio.run(start_and_forget())))
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert fds() <= before
+    for pid in pids:
+        assert pid is not None and _gone(pid)
+
+
+async def test_resize_beyond_what_a_pty_can_hold_is_refused_without_changing_anything(
+    bash: Session,
+) -> None:
+    with pytest.raises(SessionError, match="1 to 10000"):
+        await bash.resize(24, 70_000)
+    assert bash.config.pty_size == (24, 80) and bash.terminal.columns == 80

@@ -361,3 +361,31 @@ def test_wrapped_rows_are_remembered_into_history() -> None:
     texts = [(t.row_text(y), t.row_wrapped(y)) for y in range(-t.history_size, 0)]
     assert texts[:3] == [("x" * 20, True), ("xxxxx", False), ("short", False)]
     assert [data for data, _ in t.row_cells(-t.history_size)][:3] == ["x", "x", "x"]
+
+
+def test_insert_and_delete_characters_never_leave_cells_past_the_margin() -> None:
+    t = term(b"abcdef\x1b[1G\x1b[@\x1b[1G\x1b[P", columns=6)
+    assert rows(t)[0] == "abcde"
+    t.resize(10, 5)
+    assert rows(t)[0] == "abcde"
+    t = term("a中cd\x1b[1G\x1b[4@", columns=6)
+    assert rows(t)[0] == "    a" and t.display[0] == "    a "
+
+
+def test_alternate_screen_shrink_keeps_the_cursor_row_and_grow_restores_history() -> None:
+    t = term(b"\x1b[?1049h\x1b[6;1Hbottom", columns=20, lines=6)
+    t.resize(20, 3)
+    assert "bottom" in t.capture()
+    shell = term("".join(f"{i}\r\n" for i in range(10)) + "$ ", columns=20, lines=4)
+    shell.feed(b"\x1b[?1049h")
+    shell.resize(20, 8)
+    shell.feed(b"\x1b[?1049l")
+    assert rows(shell) == ["3", "4", "5", "6", "7", "8", "9", "$"]
+    assert shell.cursor.y == 7
+
+
+def test_sizes_are_bounded() -> None:
+    with pytest.raises(ValueError, match="too large"):
+        Terminal(70_000, 24)
+    with pytest.raises(ValueError, match="too large"):
+        term().resize(24, 100_000_000)

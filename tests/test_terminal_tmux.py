@@ -49,6 +49,14 @@ SYNTHETIC = {
     "clear-scrolls-into-history": b"".join(b"before %d\r\n" % i for i in range(5))
     + b"\x1b[H\x1b[2Jafter",
     "nel-ind-ri": b"one\x1bEtwo\x1bDthree\x1bMfour",
+    # Found in review, fixed, and kept here against tmux:
+    "del-inside-csi": b"abc\x1b[1\x7fAx",
+    "param-after-intermediate": b"abc\x1b[1;2 3qZ",
+    "ich-dch-at-margin": b"a" * 79 + b"b\x1b[1G\x1b[@\x1b[1G\x1b[P",
+    "ris-keeps-history": b"one\r\ntwo\r\nthree\x1bcX",
+    "decrc-outside-region": b"\x1b[3;5r\x1b[1;1H\x1b7\x1b[4;1Hxx\x1b8AB",
+    "decrc-resets-origin": b"\x1b[3;5r\x1b7\x1b[?6h\x1b8\x1b[1;1HZ",
+    "hts-at-pending-wrap": b"ab\tc\x1b[3g\tD\x1bH\x1b[1;1H\tE",
 }
 
 
