@@ -8,6 +8,7 @@ pidfd (no polling, no sleeps) and reaped here, so no zombie is left behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import fcntl
 import os
@@ -99,14 +100,10 @@ class Pty:
         """Kill and reap the child and release every fd (start failed, or the loop is gone)."""
         if self.pid > 0 and not self._reaped:
             for send in (os.killpg, os.kill):
-                try:
+                with contextlib.suppress(OSError):
                     send(self.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
             self._reaped = True
             if self._proc is not None:
                 self._proc.terminated = True
@@ -127,10 +124,8 @@ class Pty:
     def __del__(self) -> None:
         # A session still running when its event loop ended: do not leak the child or fds.
         if self.pid > 0 and (self._pidfd >= 0 or self.fd >= 0):
-            try:
+            with contextlib.suppress(Exception):
                 self._abandon()
-            except Exception:
-                pass
 
     # -- output and exit -----------------------------------------------------------------------
 
