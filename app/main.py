@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.color import Color
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -161,7 +162,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
     def compose(self) -> ComposeResult:
         yield Container(id="windows")
         yield Static("", id="status")
-        yield Static(self._hint("normal"), id="hints")
+        yield Static(Text(self._hint("normal")), id="hints")
         yield Static("", id="message")
         yield PromptBar()
 
@@ -379,7 +380,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     def _arm(self, on: bool) -> None:
         self.prefix_armed = on
-        self.query_one("#hints", Static).update(self._hint("prefix" if on else "normal"))
+        self.query_one("#hints", Static).update(Text(self._hint("prefix" if on else "normal")))
 
     def _key_filter(self, event: events.Key) -> bool:
         """Panes ask this first: True when the key was a multiplexer command."""
@@ -571,7 +572,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     def show_message(self, text: str, seconds: float = 3.0) -> None:
         message = self.query_one("#message", Static)
-        message.update(" " + text)
+        message.update(Text(" " + text))
         message.display = True
         self.set_timer(seconds, lambda: setattr(message, "display", False))
 
@@ -590,9 +591,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
         pane = self.pane
         hints = self.query("#hints")
         if hints and not self.prefix_armed:
-            hints.first(Static).update(
-                HINTS["copy" if pane is not None and pane.copy else "normal"]
-            )
+            mode = "copy" if pane is not None and pane.copy else "normal"
+            hints.first(Static).update(Text(self._hint(mode)))
         right = ""
         if pane is not None:
             right = pane.title_text
@@ -603,4 +603,4 @@ class AiSessionApp(App[int], inherit_bindings=False):
         line = f" {left}"
         if len(line) + len(right) + 2 < width:
             line = line + " " * (width - len(line) - len(right) - 1) + right
-        status.first(Static).update(line[:width])
+        status.first(Static).update(Text(line[:width]))
