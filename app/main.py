@@ -258,7 +258,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             if not self.windows:
                 self.exit(1)
             return
-        window.window_name = name or pane.title_text
+        window.window_name = name or ""  # empty: named after its active program (tmux)
         await window.add_pane(pane)
         self.update_status()
 
@@ -326,7 +326,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         moved = TerminalPane(session, pane_id=pane.pane_id)
         moved.key_filter = self._key_filter
         moved.set_palette(self.palette())
-        new = WindowView(moved.title_text)
+        new = WindowView("")
         await self.query_one("#windows").mount(new)
         self.windows.append(new)
         self._show_window(len(self.windows) - 1)
