@@ -84,3 +84,32 @@ HINTS = {
         "  v V select  y copy  q quit"
     ),
 }
+
+
+class _Key(str):
+    """A key name where Textual's table expects a `Keys` member (it reads `.value`)."""
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+def pass_keys_through() -> None:
+    """Make Textual's input parser report keys as a terminal would send them on.
+
+    Textual reads some sequences the way an editor wants them: C-h as Backspace, M-b and
+    M-f as C-Left and C-Right (iTerm's "natural editing"), M-Backspace as C-w, M-Enter as
+    Enter. A terminal multiplexer must hand the program exactly what was typed, so those
+    entries are changed (Textual's table is a module-level dict read at parse time).
+    """
+    from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
+
+    table = dict(ANSI_SEQUENCES_KEYS)
+    table["\x08"] = (_Key("ctrl+h"),)
+    table["\x1b\x7f"] = (_Key("alt+backspace"),)
+    table["\x1b\x08"] = (_Key("alt+ctrl+h"),)
+    table["\x1b\r"] = (_Key("alt+enter"),)
+    for sequence in ("\x1bb", "\x1bf"):
+        table.pop(sequence, None)
+    ANSI_SEQUENCES_KEYS.clear()  # type: ignore[attr-defined]
+    ANSI_SEQUENCES_KEYS.update(table)  # type: ignore[attr-defined]

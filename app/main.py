@@ -19,7 +19,15 @@ from textual.containers import Container, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
-from app.keymap import HINTS, PREFIX, PREFIX_KEYS, REPEAT_SECONDS, REPEATABLE, key_label
+from app.keymap import (
+    HINTS,
+    PREFIX,
+    PREFIX_KEYS,
+    REPEAT_SECONDS,
+    REPEATABLE,
+    key_label,
+    pass_keys_through,
+)
 from engine import SessionConfig, SessionError, SessionManager
 from engine.layout import PRESETS, Side
 from themes import DEFAULT_THEME, THEMES
@@ -141,6 +149,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         theme: str = DEFAULT_THEME,
     ) -> None:
         super().__init__()
+        pass_keys_through()
         for pane_theme in THEMES.values():
             self.register_theme(pane_theme.theme)
         self.theme = theme

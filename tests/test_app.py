@@ -299,7 +299,12 @@ async def test_mouse_reports_reach_programs_that_ask(running: tuple[AiSessionApp
     assert pane.copy is None
 
 
-async def test_window_names_with_brackets_are_shown_literally(running: tuple[AiSessionApp, Pilot]) -> None:
+async def test_window_names_with_brackets_are_shown_literally(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
     app, pilot = running
     await pilot.press("ctrl+b", "comma", "ctrl+u", *"[bold]x[/]", "enter")
-    await wait_until(lambda: "0:[bold]x[/]*" in app.query_one("#status").render().plain, what=lambda: app.query_one("#status").render().plain)
+    await wait_until(
+        lambda: "0:[bold]x[/]*" in app.query_one("#status").render().plain,
+        what=lambda: app.query_one("#status").render().plain,
+    )

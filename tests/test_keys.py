@@ -51,3 +51,38 @@ def test_arrows_follow_cursor_key_mode() -> None:
 def test_paste_is_bracketed_only_when_asked_and_cannot_break_out() -> None:
     assert encode_paste("a\nb", bracketed=False) == b"a\rb"
     assert encode_paste("x\x1b[201~y", bracketed=True) == b"\x1b[200~xy\x1b[201~"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "\x1bb",
+        "\x1bf",
+        "\x1bx",
+        "\x08",
+        "\x7f",
+        "\x1b\x7f",
+        "\x1b\r",
+        "\x1b[1;5D",
+        "\x1b[Z",
+        "\x1bOP",
+        "\x1b[15;2~",
+        "\x01",
+        "\x00",
+        "é",
+    ],
+)
+def test_what_the_user_types_reaches_the_program_unchanged(typed: str) -> None:
+    """Through Textual's real input parser (as patched by the app) and back to bytes."""
+    from textual import events
+    from textual._xterm_parser import XTermParser
+
+    from app.keymap import pass_keys_through
+
+    pass_keys_through()
+    parser = XTermParser()
+    keys = [e for e in [*parser.feed(typed), *parser.feed("")] if isinstance(e, events.Key)]
+    keys += (
+        [e for e in parser.tick() if isinstance(e, events.Key)] if hasattr(parser, "tick") else []
+    )
+    assert b"".join(encode_key(k.key, k.character) for k in keys) == typed.encode()
