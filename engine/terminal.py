@@ -22,6 +22,7 @@ from pyte import modes as mo
 from pyte.screens import Margins, StaticDefaultDict
 from wcwidth import wcwidth
 
+from engine.fastpath import cached_history_line, scroll_lines
 from engine.scrollback import HistoryLine, Scrollback
 from engine.vt import Parser
 
@@ -106,6 +107,8 @@ class Screen(pyte.Screen):
         self._alt_saved: Any = None
         self._last_char = ""
         self._cells: dict[Cell, dict[str, Cell]] = {}
+        self.sgr_cache: dict[tuple[Cell, str], Cell] = {}  # (attrs, SGR params) -> attrs
+        self.empty_attrs: dict[Cell, Cell] = {}  # attrs -> the same with empty data
         super().__init__(columns, lines)
 
     # -- state ------------------------------------------------------------------------------
@@ -235,9 +238,16 @@ class Screen(pyte.Screen):
     def _to_history(self, y: int) -> None:
         self.history.push(self._history_line(self.buffer.get(y)))
 
+    def fast_lines(self, buf: str, i: int) -> int:
+        """The parser's hook for the line fast path (engine/fastpath.py)."""
+        return scroll_lines(self, buf, i)
+
     def _history_line(self, line: Any) -> HistoryLine:
         if not line:
             return HistoryLine("")
+        cached = cached_history_line(line)
+        if cached is not None:
+            return cached
         wrapped = getattr(line, "wrapped", False)
         chars: list[str] = []
         runs: list[list[Any]] = []
@@ -446,11 +456,7 @@ class Screen(pyte.Screen):
 
     def _clear_into_history(self) -> None:
         """tmux's scroll-on-clear: a full clear keeps the screen's lines in the history."""
-        filled = [
-            y
-            for y in range(self.lines)
-            if any(c.data != " " for c in self.buffer.get(y, {}).values())
-        ]
+        filled = [y for y in range(self.lines) if self.buffer.get(y)]  # rows with written cells
         for y in range(filled[-1] + 1 if filled else 0):
             self._to_history(y)
 

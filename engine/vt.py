@@ -143,12 +143,15 @@ class Parser:
         self._string: str | None = None  # "osc", "dcs", "apc", "pm", "sos" while inside one
         self._string_parts: list[str] = []
         self._string_len = 0
+        # A screen may offer a fast path for whole plain lines after a line feed.
+        self.fast: Any = getattr(screen, "fast_lines", None)
 
     def feed(self, data: str) -> None:
         """Parse `data`, calling the screen's methods; never raises."""
         buf = self._pending + data if self._pending else data
         self._pending = ""
-        i = 0
+        fast = self.fast
+        i = fast(buf, 0) if fast is not None and self._string is None else 0
         n = len(buf)
         text_match = _TEXT.match
         while i < n:
@@ -168,6 +171,8 @@ class Parser:
                 if name is not None:
                     self._call(name)
                 i += 1
+                if ch == "\n" and fast is not None:
+                    i = fast(buf, i)
                 continue
             if i + 1 >= n:
                 self._pending = buf[i:]

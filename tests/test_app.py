@@ -316,17 +316,30 @@ async def test_vim_and_less_in_panes(running: tuple[AiSessionApp, Pilot], tmp_pa
     assert pane is not None
     (tmp_path / "notes.txt").write_text("".join(f"line {i}\n" for i in range(1, 201)))
     await pilot.press(*f"cd {tmp_path}", "enter", *"vim -u NONE -i NONE notes.txt", "enter")
-    await wait_until(lambda: "line 1\n" in pane.session.capture_pane(), what=pane.session.capture_pane)
-    await pilot.press("down", "down", "down", "x")  # arrows in vim's cursor-key mode, then delete a char
-    await wait_until(lambda: "\nine 4\n" in pane.session.capture_pane(), what=pane.session.capture_pane)
+    await wait_until(
+        lambda: "line 1\n" in pane.session.capture_pane(), what=pane.session.capture_pane
+    )
+    await pilot.press(
+        "down", "down", "down", "x"
+    )  # arrows in vim's cursor-key mode, then delete a char
+    await wait_until(
+        lambda: "\nine 4\n" in pane.session.capture_pane(), what=pane.session.capture_pane
+    )
     await pilot.press("escape", *":q!", "enter")
     await wait_until(lambda: not pane.session.terminal.alternate_screen)
     await pilot.press(*"less notes.txt", "enter")
-    await wait_until(lambda: "line 1\n" in pane.session.capture_pane(), what=pane.session.capture_pane)
+    await wait_until(
+        lambda: "line 1\n" in pane.session.capture_pane(), what=pane.session.capture_pane
+    )
     await _wheel(pilot, events.MouseScrollDown, (10, 10))  # arrows for less, not copy mode
-    await wait_until(lambda: pane.session.capture_pane().startswith("line 4\n"), what=pane.session.capture_pane)
+    await wait_until(
+        lambda: pane.session.capture_pane().startswith("line 4\n"), what=pane.session.capture_pane
+    )
     assert pane.copy is None
     await pilot.press("slash", *"line 150", "enter")
-    await wait_until(lambda: "line 150" in pane.session.capture_pane().split("\n")[0], what=pane.session.capture_pane)
+    await wait_until(
+        lambda: "line 150" in pane.session.capture_pane().split("\n")[0],
+        what=pane.session.capture_pane,
+    )
     await pilot.press("q")
     await wait_until(lambda: not pane.session.terminal.alternate_screen)

@@ -32,6 +32,7 @@ async def _shown(pilot: Pilot, panes: int = 1) -> None:
             len(app.window.panes) == panes
             and all("wide:" in p.session.capture_pane() for p in app.window.panes.values())
         ),
+        30,
         what="every pane's sample",
     )
     app.update_status()
