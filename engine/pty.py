@@ -22,6 +22,7 @@ from ptyprocess import PtyProcess
 from engine.errors import ProcessError, PtyError, ResourceExhausted
 
 READ_SIZE = 65536
+READ_BUDGET = 256 * 1024  # bytes read per wake-up before other panes and keys get a turn
 MAX_PENDING_WRITE = 16 * 1024 * 1024  # input queued for a child that does not read
 DRAIN_AFTER_EXIT = 0.2  # seconds to wait for output still in flight once the child exited
 
@@ -130,16 +131,20 @@ class Pty:
     # -- output and exit -----------------------------------------------------------------------
 
     def _read_ready(self) -> None:
-        self._read_available(limit=4)
+        self._read_available(limit=64)
 
     def _read_available(self, limit: int | None = None) -> None:
-        """Read what is there (up to `limit` chunks, so one flood cannot hog the loop)."""
+        """Read what is there, up to `limit` reads (so one flood cannot hog the loop), and hand
+        it over as one piece: the terminal draws a big piece much faster than many small ones
+        (a PTY gives at most a few KiB per read)."""
+        chunks: list[bytes] = []
+        budget = READ_BUDGET
         count = 0
-        while not self._eof and (limit is None or count < limit):
+        while not self._eof and (limit is None or count < limit) and budget > 0:
             try:
                 data = os.read(self.fd, READ_SIZE)
             except BlockingIOError:
-                return
+                break
             except OSError as exc:  # EIO: every writer of the slave side is gone
                 if exc.errno not in (errno.EIO, errno.EBADF):
                     raise
@@ -148,10 +153,14 @@ class Pty:
                 self._eof = True
                 assert self._loop is not None
                 self._loop.remove_reader(self.fd)
-                self._maybe_finish()
-                return
+                break
             count += 1
-            self._on_data(data)
+            budget -= len(data)
+            chunks.append(data)
+        if chunks:
+            self._on_data(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        if self._eof:
+            self._maybe_finish()
 
     def _child_exited(self) -> None:
         assert self._loop is not None
