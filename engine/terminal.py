@@ -11,6 +11,7 @@ pending-wrap positions. `Terminal` is what the rest of the engine uses: bytes in
 from __future__ import annotations
 
 import codecs
+import time
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ class Screen(pyte.Screen):
         self.cwd: str | None = None
         self.cursor_style = 0
         self.keypad_application = False
+        self.synchronized_since = 0.0  # when the program last began a synchronized update
         self.osc_events: list[tuple[str, str]] = []  # OSC codes we do not handle ourselves
         self._alternate = False
         self._main_buffer: Any = None
@@ -463,6 +465,8 @@ class Screen(pyte.Screen):
     # -- modes ------------------------------------------------------------------------------
 
     def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        if kwargs.get("private") and 2026 in modes:
+            self.synchronized_since = time.monotonic()
         if kwargs.get("private"):
             for mode in modes:
                 if mode in ALT_SCREEN_MODES:
@@ -974,6 +978,11 @@ class Terminal:
     def synchronized_output(self) -> bool:
         """Mode 2026: the program asks the host to hold paints until it is done."""
         return SYNC_OUTPUT in self.screen.mode
+
+    @property
+    def synchronized_since(self) -> float:
+        """`time.monotonic()` when the current synchronized update began (mode 2026)."""
+        return self.screen.synchronized_since
 
     @property
     def focus_events(self) -> bool:

@@ -343,3 +343,24 @@ async def test_vim_and_less_in_panes(running: tuple[AiSessionApp, Pilot], tmp_pa
     )
     await pilot.press("q")
     await wait_until(lambda: not pane.session.terminal.alternate_screen)
+
+
+async def test_paints_wait_for_the_end_of_a_synchronized_update(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, _pilot = running
+    pane = app.pane
+    assert pane is not None
+    terminal = pane.session.terminal
+    terminal.feed(b"\x1b[?2026hhalf a frame")
+    pane._pending = True
+    pane._paint()
+    assert pane._pending  # held: the program is mid-frame
+    terminal.feed(b" and the rest\x1b[?2026l")
+    pane._paint()
+    assert not pane._pending
+    terminal.feed(b"\x1b[?2026hnever finished")
+    terminal.screen.synchronized_since -= 1.0  # a program that died mid-frame
+    pane._pending = True
+    pane._paint()
+    assert not pane._pending

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import ClassVar
@@ -22,6 +23,7 @@ from engine.session import ExitEvent, Session, SessionEvent
 from engine.terminal import DEFAULT_CELL, PALETTE_NAMES, Cell
 
 FRAME_INTERVAL = 1 / 60  # paint at most 60 times a second
+SYNC_TIMEOUT = 0.15  # longest a synchronized update may hold paints (a program may die mid-frame)
 Palette = tuple[Color, ...]  # the 16 ANSI colours, from the theme
 
 
@@ -197,11 +199,16 @@ class TerminalPane(Widget, can_focus=True):
         """Refresh only the rows that changed since the last frame, plus the cursor rows."""
         if not self._pending:
             return
+        terminal = self.session.terminal
+        if (
+            terminal.synchronized_output
+            and time.monotonic() - terminal.synchronized_since < SYNC_TIMEOUT
+        ):
+            return  # the program is mid-frame (mode 2026): paint once it is done
         self._pending = False
         if self.copy is not None:  # the view moves through history: repaint it whole
             self.refresh()
             return
-        terminal = self.session.terminal
         rows = terminal.take_dirty()
         rows.update((self._cursor_row, terminal.cursor.y))
         self._cursor_row = terminal.cursor.y

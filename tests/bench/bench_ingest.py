@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine import Session, SessionConfig  # noqa: E402
-from engine.terminal import Terminal  # noqa: E402
+from engine import Session, SessionConfig
+from engine.terminal import Terminal
 
 COLUMNS, LINES = 200, 50
 
@@ -34,8 +34,30 @@ COLUMNS, LINES = 200, 50
 def colour_log(size: int) -> bytes:
     """A deterministic build/service log: timestamps, levels, workers, 256-colour counters."""
     rnd = random.Random(1)
-    levels = ["\x1b[32mINFO\x1b[0m"] * 6 + ["\x1b[33mWARN\x1b[0m"] * 2 + ["\x1b[1;31mERROR\x1b[0m", "\x1b[36mDEBUG\x1b[0m"]
-    words = "request handled user session token cache miss hit backend latency ms upstream retry connection pool worker queue".split()
+    levels = (
+        ["\x1b[32mINFO\x1b[0m"] * 6
+        + ["\x1b[33mWARN\x1b[0m"] * 2
+        + ["\x1b[1;31mERROR\x1b[0m", "\x1b[36mDEBUG\x1b[0m"]
+    )
+    words = [
+        "request",
+        "handled",
+        "user",
+        "session",
+        "token",
+        "cache",
+        "miss",
+        "hit",
+        "backend",
+        "latency",
+        "ms",
+        "upstream",
+        "retry",
+        "connection",
+        "pool",
+        "worker",
+        "queue",
+    ]
     out, n, i = [], 0, 0
     while n < size:
         msg = " ".join(rnd.choice(words) for _ in range(rnd.randint(5, 25)))
@@ -74,21 +96,29 @@ async def ours_cat(path: Path) -> float:
 
 
 def ours_memory(path: Path, lines: int) -> int:
-    code = (
-        "import sys; sys.path.insert(0, %r)\n"
-        "from engine.terminal import Terminal\n"
-        "from pathlib import Path\n"
-        "data = Path(%r).read_bytes().replace(b'\\n', b'\\r\\n')\n"
-        "t = Terminal(%d, %d, scrollback=%d)\n"
-        "def rss():\n"
-        "    return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])\n"
-        "before = rss()\n"
-        "while len(t.scrollback) < %d:\n"
-        "    for i in range(0, len(data), 65536):\n"
-        "        t.feed(data[i:i + 65536])\n"
-        "print(rss() - before)\n"
-    ) % (str(Path(__file__).resolve().parents[2]), str(path), COLUMNS, LINES, lines, lines)
-    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    """KiB of resident memory a Terminal adds while filling `lines` of scrollback (measured in
+    a fresh process, so nothing else here counts)."""
+    root = str(Path(__file__).resolve().parents[2])
+    code = f"""
+import sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from engine.terminal import Terminal
+data = Path({str(path)!r}).read_bytes().replace(b"\\n", b"\\r\\n")
+t = Terminal({COLUMNS}, {LINES}, scrollback={lines})
+def rss():
+    return int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1])
+before = rss()
+while len(t.scrollback) < {lines}:
+    for i in range(0, len(data), 65536):
+        t.feed(data[i:i + 65536])
+print(rss() - before)
+"""
+    return int(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
 
 
 def tmux_cat(path: Path) -> tuple[float, int]:
@@ -97,12 +127,35 @@ def tmux_cat(path: Path) -> tuple[float, int]:
         conf = Path(tmp, "tmux.conf")
         conf.write_text("set -g status off\nset -g history-limit 10000\n")
         base = ["tmux", "-L", f"bench-{uuid.uuid4().hex[:6]}", "-f", str(conf)]
-        subprocess.run([*base, "new-session", "-d", "-s", "idle", "-x", str(COLUMNS), "-y", str(LINES)], env=env, check=True)
+        subprocess.run(
+            [*base, "new-session", "-d", "-s", "idle", "-x", str(COLUMNS), "-y", str(LINES)],
+            env=env,
+            check=True,
+        )
         try:
-            server = subprocess.run([*base, "display", "-p", "#{pid}"], env=env, capture_output=True, text=True, check=True).stdout.strip()
+            server = subprocess.run(
+                [*base, "display", "-p", "#{pid}"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
             before = rss_kib(server)
             start = time.perf_counter()
-            subprocess.run([*base, "new-session", "-d", "-x", str(COLUMNS), "-y", str(LINES), f"cat {path}; tmux wait-for -S fed; sleep 60"], env=env, check=True)
+            subprocess.run(
+                [
+                    *base,
+                    "new-session",
+                    "-d",
+                    "-x",
+                    str(COLUMNS),
+                    "-y",
+                    str(LINES),
+                    f"cat {path}; tmux wait-for -S fed; sleep 60",
+                ],
+                env=env,
+                check=True,
+            )
             subprocess.run([*base, "wait-for", "fed"], env=env, check=True)
             elapsed = time.perf_counter() - start
             return elapsed, rss_kib(server) - before
@@ -125,11 +178,19 @@ def main() -> None:
     tmux_speed = mb / tmux_time
     print(f"colour-heavy log: {mb:.1f} MB, {COLUMNS}x{LINES}, scrollback 10k lines")
     print(f"{'':26} {'ours':>10} {'tmux':>10} {'ratio':>8}")
-    print(f"{'Terminal.feed MB/s':26} {mb / feed:10.2f} {tmux_speed:10.2f} {mb / feed / tmux_speed:7.2f}x")
-    print(f"{'session cat MB/s':26} {mb / cat:10.2f} {tmux_speed:10.2f} {mb / cat / tmux_speed:7.2f}x")
-    print(f"{'10k-line scrollback MiB':26} {mem_10k / 1024:10.1f} {tmux_mem / 1024:10.1f} {mem_10k / max(tmux_mem, 1):7.2f}x")
+    print(
+        f"{'Terminal.feed MB/s':26} {mb / feed:10.2f} {tmux_speed:10.2f} {mb / feed / tmux_speed:7.2f}x"
+    )
+    print(
+        f"{'session cat MB/s':26} {mb / cat:10.2f} {tmux_speed:10.2f} {mb / cat / tmux_speed:7.2f}x"
+    )
+    print(
+        f"{'10k-line scrollback MiB':26} {mem_10k / 1024:10.1f} {tmux_mem / 1024:10.1f} {mem_10k / max(tmux_mem, 1):7.2f}x"
+    )
     if mem_100k:
-        print(f"{'100k lines vs tmux 10k MiB':26} {mem_100k / 1024:10.1f} {tmux_mem / 1024:10.1f} {mem_100k / max(tmux_mem, 1):7.2f}x")
+        print(
+            f"{'100k lines vs tmux 10k MiB':26} {mem_100k / 1024:10.1f} {tmux_mem / 1024:10.1f} {mem_100k / max(tmux_mem, 1):7.2f}x"
+        )
 
 
 if __name__ == "__main__":
