@@ -130,12 +130,13 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
     above = rows - 1  # rows over the bottom one; C = those rows + the new entries
     k = len(entries)  # the first k rows of C leave the screen
     old = [buffer.get(y) for y in range(above)]
-    for y in range(min(k, above)):
-        history.push(screen._history_line(old[y]))
+    leaving = [screen._history_line(old[y]) for y in range(min(k, above))]
     first_kept = max(0, k - above)  # entries before this go straight to history
     empty = screen.empty_attrs
-    for pieces, wrapped in entries[:first_kept]:
-        history.push(_history(pieces, default, wrapped, empty))
+    leaving += [
+        _history(pieces, default, wrapped, empty) for pieces, wrapped in entries[:first_kept]
+    ]
+    history.push_many(leaving)
     new_rows = [
         _row(screen, pieces, wrapped, default, empty) for pieces, wrapped in entries[first_kept:]
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -20,8 +19,9 @@ class HistoryLine(NamedTuple):
     wrapped: bool = False  # the line continues on the next one (autowrap, not a newline)
 
     def nbytes(self) -> int:
-        """A fair estimate of the memory this line holds, for the byte cap."""
-        return sys.getsizeof(self.text) + 72 + 16 * len(self.runs)
+        """A fair estimate of the memory this line holds, for the byte cap (an ASCII str is
+        49 bytes plus one per character; the tuple and each run add the rest)."""
+        return len(self.text) + 121 + 16 * len(self.runs)
 
 
 class Scrollback:
@@ -49,14 +49,17 @@ class Scrollback:
 
     def push(self, line: HistoryLine) -> None:
         """Append the newest line, evicting the oldest ones past either cap."""
-        if self.max_lines == 0:
+        self.push_many([line])
+
+    def push_many(self, lines: list[HistoryLine]) -> None:
+        """Append lines (oldest first) in one go: what a flood of output does."""
+        if self.max_lines == 0 or not lines:
             return
-        self._lines.append(line)
-        self.nbytes += line.nbytes()
-        while len(self._lines) > self.max_lines or (
-            self.nbytes > self.max_bytes and len(self._lines) > 1
-        ):
-            self.nbytes -= self._lines.popleft().nbytes()
+        self._lines.extend(lines)
+        self.nbytes += sum([len(h.text) + 121 + 16 * len(h.runs) for h in lines])
+        kept = self._lines
+        while len(kept) > self.max_lines or (self.nbytes > self.max_bytes and len(kept) > 1):
+            self.nbytes -= kept.popleft().nbytes()
             self.dropped += 1
 
     def pop_newest(self) -> HistoryLine:
