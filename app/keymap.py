@@ -67,7 +67,9 @@ def parse_key(text: str) -> str:
     while len(text) > 2 and text[1] == "-" and text[0] in "CMS":
         mods.append({"C": "ctrl", "M": "alt", "S": "shift"}[text[0]])
         text = text[2:]
-    return "+".join([*mods, text.lower() if len(text) > 1 else text])
+    if len(text) > 1 or "ctrl" in mods:  # "Up" -> "up"; C-B is C-b, as in tmux
+        text = text.lower()
+    return "+".join([*mods, text])
 
 
 HINTS = {

@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from app.keymap import (
@@ -71,6 +72,19 @@ class PromptBar(Input):
         elif self._single_key and event.character:
             event.stop()
             await self._finish(event.character)
+
+    async def take_key(self, event: events.Key) -> None:
+        """A key that was already on its way to a pane when the prompt opened."""
+        if event.key == "escape":
+            self._close()
+        elif event.key == "enter":
+            await self._finish(self.value)
+        elif self._single_key and event.character:
+            await self._finish(event.character)
+        elif event.key == "backspace":
+            self.action_delete_left()
+        elif event.character and event.character.isprintable():
+            self.insert_text_at_cursor(event.character)
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -165,6 +179,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self._pane_ids = itertools.count()
         self._window_ids = itertools.count()
         self._repeat_until = 0.0
+        self._message_timer: Timer | None = None
 
     # -- composition -----------------------------------------------------------------------------
 
@@ -253,6 +268,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     async def new_window(self, name: str | None = None) -> None:
         window = WindowView(name or "")
+        window.display = False  # mounted hidden: the current window keeps its whole size
         container = self.query_one("#windows")
         await container.mount(window)
         self.windows.append(window)
@@ -336,6 +352,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         moved.key_filter = self._key_filter
         moved.set_palette(self.palette())
         new = WindowView("")
+        new.display = False
         await self.query_one("#windows").mount(new)
         self.windows.append(new)
         self._show_window(len(self.windows) - 1)
@@ -348,10 +365,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if pane.session.status.is_running:
             self.show_message("pane is still running; C-b x closes it")
             return
-        config = replace(pane.session.config, name=None)
+        old = pane.session
+        config = replace(old.config, name=None, environment=dict(old.config.environment))
         session = await self.manager.create_session_with_config(config)
         await session.start()
         pane.attach(session)
+        if self.manager.get_session(old.id) is old:
+            await self.manager.remove_session(old.id)
 
     def on_terminal_pane_exited(self, message: TerminalPane.Exited) -> None:
         self.update_status()
@@ -393,6 +413,10 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     def _key_filter(self, event: events.Key) -> bool:
         """Panes ask this first: True when the key was a multiplexer command."""
+        prompt = self.query_one(PromptBar)
+        if prompt.display:  # typed ahead of the prompt opening: it is the prompt's
+            self.run_worker(prompt.take_key(event), group="prompt")
+            return True
         key = (
             event.character
             if event.character and event.character.isprintable() and event.key != "space"
@@ -405,6 +429,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
             self._arm(True)
             return True
         repeating = key in REPEATABLE and time.monotonic() < self._repeat_until
+        if not repeating:
+            self._repeat_until = 0.0  # any other key ends a repeat, as in tmux
         if not self.prefix_armed and not repeating:
             return False
         self._arm(False)
@@ -413,7 +439,39 @@ class AiSessionApp(App[int], inherit_bindings=False):
             return True  # an unbound key after the prefix is swallowed, as in tmux
         if key in REPEATABLE:
             self._repeat_until = time.monotonic() + REPEAT_SECONDS
-        self.run_worker(self.run_command(command), group="commands")
+        if not self._open_prompt(shlex.split(command)):
+            self.run_worker(self.run_command(command), group="commands")
+        return True
+
+    def _open_prompt(self, words: list[str]) -> bool:
+        """Open the prompt a command asks for, at once (keys already typed must land in it).
+
+        Returns False when `words` is not a prompting command.
+        """
+        name, args = words[0], words[1:]
+        prompt = self.query_one(PromptBar)
+        if name == "confirm-before" and args:
+            label = args[args.index("-p") + 1] if "-p" in args[:-1] else "confirm? (y/n)"
+            command = args[-1]
+
+            async def confirmed(value: str) -> None:
+                if value.lower().startswith("y"):
+                    await self.run_command(command)
+
+            prompt.ask(label, confirmed, single_key=True)
+        elif name == "command-prompt":
+            prompt.ask(":", self.run_command)
+        elif name == "rename-window" and not args:
+            window = self.window
+
+            async def renamed(value: str) -> None:
+                if value.strip():
+                    window.window_name = value.strip()
+                    self.update_status()
+
+            prompt.ask("(rename-window)", renamed, value=window.window_name)
+        else:
+            return False
         return True
 
     # -- commands --------------------------------------------------------------------------------
@@ -486,27 +544,11 @@ class AiSessionApp(App[int], inherit_bindings=False):
             if args:
                 self.window.window_name = " ".join(args)
                 self.update_status()
-                return
+            else:
+                self._open_prompt(["rename-window"])
 
-            async def done(value: str) -> None:
-                if value.strip():
-                    self.window.window_name = value.strip()
-                    self.update_status()
-
-            self.query_one(PromptBar).ask("(rename-window)", done, value=self.window.window_name)
-
-        async def confirm_before(args: list[str]) -> None:
-            prompt = args[args.index("-p") + 1] if "-p" in args[:-1] else "confirm? (y/n)"
-            command = args[-1]
-
-            async def done(value: str) -> None:
-                if value.lower().startswith("y"):
-                    await self.run_command(command)
-
-            self.query_one(PromptBar).ask(prompt, done, single_key=True)
-
-        async def command_prompt(args: list[str]) -> None:
-            self.query_one(PromptBar).ask(":", self.run_command)
+        async def prompting(args: list[str], name: str) -> None:
+            self._open_prompt([name, *args])
 
         async def detach_client(args: list[str]) -> None:
             self.exit(0)
@@ -563,8 +605,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
             "rename-window": rename_window,
             "renamew": rename_window,
             "kill-window": lambda a: self.kill_window(),
-            "confirm-before": confirm_before,
-            "command-prompt": command_prompt,
+            "confirm-before": lambda a: prompting(a, "confirm-before"),
+            "command-prompt": lambda a: prompting(a, "command-prompt"),
             "detach-client": detach_client,
             "detach": detach_client,
             "kill-server": detach_client,
@@ -583,7 +625,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
         message = self.query_one("#message", Static)
         message.update(Text(" " + text))
         message.display = True
-        self.set_timer(seconds, lambda: setattr(message, "display", False))
+        if self._message_timer is not None:
+            self._message_timer.stop()
+        self._message_timer = self.set_timer(seconds, lambda: setattr(message, "display", False))
 
     def update_status(self) -> None:
         """tmux's status line: the windows, the current one marked `*`, the last one `-`."""

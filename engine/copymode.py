@@ -80,6 +80,14 @@ class CopyMode:
 
     # -- moving --------------------------------------------------------------------------------
 
+    def follow(self, height: int | None = None) -> None:
+        """Keep the view valid after the pane was resized or old history was dropped."""
+        if height is not None:
+            self.height = max(1, height)
+        self._clamp()
+        self.anchor = (max(self.first, self.anchor[0]), self.anchor[1])
+        self.matches = [m for m in self.matches if m.line >= self.first]
+
     def _clamp(self) -> None:
         self.line = max(self.first, min(self.line, self.last))
         self.column = max(0, min(self.column, self.terminal.columns - 1))
@@ -151,7 +159,7 @@ class CopyMode:
             self._word(forward=True)
         elif ch == "b":
             self._word(forward=False)
-        elif ch in ("v", "space"):
+        elif ch in ("v", " ", "space"):
             self.selecting = not self.selecting or self.line_select
             self.line_select = False
             self.anchor = (self.line, self.column)

@@ -364,3 +364,32 @@ async def test_paints_wait_for_the_end_of_a_synchronized_update(
     pane._pending = True
     pane._paint()
     assert not pane._pending
+
+
+async def test_prompt_keys_typed_ahead_land_in_the_prompt(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    doomed = await _split(app, pilot, "percent_sign")
+    await pilot.press("ctrl+b", "x", "y")  # all three queued before the prompt opens
+    await wait_until(lambda: doomed.pane_id not in app.window.panes, what="the kill")
+    assert "y" not in app.pane.session.capture_pane().split("\n")[-1]  # type: ignore[union-attr]
+
+
+async def test_new_window_leaves_the_current_programs_their_size(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    first = app.pane
+    assert first is not None
+    sizes: list[tuple[int, int]] = []
+    original = first.session.set_size
+    first.session.set_size = lambda r, c: (sizes.append((r, c)), original(r, c))[1]  # type: ignore[method-assign]
+    await pilot.press("ctrl+b", "c")
+    await wait_until(lambda: len(app.windows) == 2 and app.pane is not first)
+    await _prompt(app.pane)
+    assert all(r == 28 for r, _ in sizes), sizes  # never squeezed to half height
+    new = await _split(app, pilot, "percent_sign")
+    assert all(
+        min(r, c) > 1 for r, c in [(new.session.terminal.lines, new.session.terminal.columns)]
+    )

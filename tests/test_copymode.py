@@ -83,3 +83,24 @@ def test_wheel_mode_exits_at_the_bottom() -> None:
     mode = CopyMode(_term(), height=5, exit_at_bottom=True)
     assert mode.scroll(-3) is None and mode.position == (3, 46)
     assert mode.scroll(3) == "exit"
+
+
+def test_history_dropped_under_the_view_is_followed_not_crashed() -> None:
+    t = Terminal(20, 5)
+    t.scrollback.max_lines = 10
+    t.feed(b"".join(b"line %d\r\n" % i for i in range(30)))
+    mode = CopyMode(t, height=5)
+    mode.key("g")
+    t.feed(b"".join(b"more %d\r\n" % i for i in range(8)))
+    mode.follow()
+    assert mode.top >= mode.first and mode.line >= mode.first
+    assert mode.text(mode.top) == t.row_text(-t.history_size)
+    assert mode.position[0] <= t.history_size
+
+
+def test_space_starts_a_selection_and_height_follows_a_resize() -> None:
+    mode = CopyMode(_term(), height=5)
+    mode.key("space", " ")
+    assert mode.selecting
+    mode.follow(height=2)
+    assert mode.height == 2 and mode.top <= mode.line < mode.top + 2

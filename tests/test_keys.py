@@ -86,3 +86,15 @@ def test_what_the_user_types_reaches_the_program_unchanged(typed: str) -> None:
         [e for e in parser.tick() if isinstance(e, events.Key)] if hasattr(parser, "tick") else []
     )
     assert b"".join(encode_key(k.key, k.character) for k in keys) == typed.encode()
+
+
+def test_prefix_notation() -> None:
+    from app.keymap import key_label, parse_key
+
+    assert parse_key("C-a") == parse_key("C-A") == "ctrl+a"
+    assert parse_key("M-Up") == "alt+up" and parse_key("F1") == "f1"
+    assert (
+        key_label("ctrl+b") == "C-b"
+        and key_label("ctrl+up") == "C-Up"
+        and key_label("space") == "Space"
+    )

@@ -225,6 +225,8 @@ class TerminalPane(Widget, can_focus=True):
     def sync_size(self) -> None:
         """Give the program the pane's size, less the title bar."""
         width, height = self.size.width, self.size.height - self._top
+        if self.copy is not None:
+            self.copy.follow(height)
         if (
             width > 0
             and height > 0
@@ -334,8 +336,10 @@ class TerminalPane(Widget, can_focus=True):
     def _copy_line(self, row: int, width: int) -> Strip:
         copy = self.copy
         assert copy is not None
+        if copy.top < copy.first:  # the history limit dropped lines the view was on
+            copy.follow()
         line = copy.top + row
-        if row >= copy.height or line > copy.last:
+        if row >= copy.height or not copy.first <= line <= copy.last:
             return Strip.blank(width)
         cells = self.session.terminal.row_cells(copy.row(line))
         cells += [(" ", DEFAULT_CELL)] * (self.session.terminal.columns - len(cells))

@@ -189,6 +189,7 @@ class WindowView(Widget):
             self.place()
 
     def resize_active(self, side: Side, cells: int) -> None:
+        self.zoomed = False  # tmux unzooms before resizing, swapping or moving between panes
         if self.active is not None:
             self.splits.resize(self.active, side, cells, self.size.width, self.size.height)
             self.place()
@@ -200,6 +201,7 @@ class WindowView(Widget):
         self.place()
 
     def swap_active(self, step: int) -> None:
+        self.zoomed = False
         order = self.splits.panes()
         if self.active in order and len(order) > 1:
             other = order[(order.index(self.active) + step) % len(order)]
@@ -233,11 +235,15 @@ class WindowView(Widget):
             pane.display = rect is not None
             if rect is None:
                 continue
-            pane.show_title = many and not self.zoomed
+            title = many and not self.zoomed
+            same_size = (pane.size.width, pane.size.height) == (rect.width, rect.height)
+            changed_title = pane.show_title != title
+            pane.show_title = title
             pane.styles.offset = (rect.x, rect.y)
             pane.styles.width = rect.width
             pane.styles.height = rect.height
-            pane.sync_size()
+            if same_size and changed_title:  # otherwise on_resize syncs, at the real size
+                pane.sync_size()
         self._place_dividers(dividers)
 
     def _place_dividers(self, dividers: list[Divider]) -> None:
