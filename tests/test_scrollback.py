@@ -1,0 +1,73 @@
+"""Scrollback: hot lines and zstd-compressed cold blocks behave as one list of lines."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.scrollback import HistoryLine, Scrollback
+from engine.terminal import Cell, Terminal
+
+RED = Cell("", fg="red")
+
+
+def _line(i: int) -> HistoryLine:
+    if i % 3 == 0:
+        return HistoryLine(f"plain {i}")
+    return HistoryLine(f"red {i} rest", ((3, RED), (len(str(i)) + 6, None)), wrapped=i % 5 == 0)
+
+
+def _small(max_lines: int = 1000, max_bytes: int = 10**9) -> Scrollback:
+    sb = Scrollback(max_lines, max_bytes)
+    sb.HOT, sb.BLOCK = 4, 3  # tiny, so cold blocks appear
+    return sb
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(1, 9).map(lambda n: ("push", n)), st.just(("pop", 0))), max_size=60
+    ),
+    st.integers(1, 40),
+)
+def test_behaves_like_a_capped_list(ops: list[tuple[str, int]], cap: int) -> None:
+    sb, model = _small(max_lines=cap), []
+    counter = evicted = 0
+    for op, n in ops:
+        if op == "push":
+            lines = [_line(counter + k) for k in range(n)]
+            counter += n
+            sb.push_many(lines)
+            model += lines
+            evicted += max(0, len(model) - cap)
+            del model[: max(0, len(model) - cap)]
+        elif model:
+            assert sb.pop_newest() == model.pop()
+        assert len(sb) == len(model)
+        assert list(sb) == model
+        assert [sb[i] for i in range(-len(model), 0)] == model
+    assert sb.dropped == evicted
+
+
+def test_cold_blocks_are_compressed_and_counted_by_bytes() -> None:
+    sb = Scrollback(100_000)
+    sb.push_many([HistoryLine("x" * 150 + str(i)) for i in range(20_000)])
+    assert len(sb) == 20_000 and sb[5].text.endswith("5") and sb[-1].text.endswith("19999")
+    assert sb.nbytes < 20_000 * 20  # 150-character lines compress far below their size
+    assert sb.search("x19998") == [19998]
+
+
+def test_byte_cap_drops_whole_old_blocks() -> None:
+    sb = _small(max_bytes=2_000)
+    sb.push_many([_line(i) for i in range(500)])
+    assert sb.nbytes <= 2_000 and 0 < len(sb) < 500
+    assert sb[-1] == _line(499) and sb.dropped == 500 - len(sb)
+
+
+def test_a_terminal_with_a_long_history_reads_back_the_same() -> None:
+    t = Terminal(30, 5, scrollback=5000)
+    t.feed(b"".join(b"\x1b[3%dmline %d\x1b[0m\r\n" % (i % 8, i) for i in range(4000)))
+    assert t.row_text(-t.history_size) == "line 0"
+    back = t.history_size - 1000
+    assert t.capture(start=-back, end=-back + 1) == "line 1000\nline 1001"
+    oldest = -t.history_size
+    assert t.capture(ansi=True, start=oldest + 3, end=oldest + 3) == "\x1b[0;33mline 3\x1b[0m"
