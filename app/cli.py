@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -15,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ai-session", description="A terminal multiplexer for watching AI agents work."
     )
-    parser.add_argument("command", nargs="?", help="program to run in the pane (default: $SHELL)")
+    parser.add_argument(
+        "command", nargs=argparse.REMAINDER, help="program and arguments to run (default: $SHELL)"
+    )
     parser.add_argument("-c", "--cwd", type=Path, default=None, help="working directory")
     parser.add_argument("--no-hints", action="store_true", help="hide the key hint bar")
     parser.add_argument("--prefix", default="C-b", help="prefix key in tmux notation (default C-b)")
@@ -23,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         "--theme", default=DEFAULT_THEME, choices=sorted(THEMES), help="colour theme"
     )
     args = parser.parse_args(argv)
-    config = SessionConfig(shell_command=args.command)
+    config = SessionConfig(shell_command=shlex.join(args.command) if args.command else None)
     if args.cwd is not None:
         config.working_directory = args.cwd
     try:

@@ -393,3 +393,12 @@ async def test_new_window_leaves_the_current_programs_their_size(
     assert all(
         min(r, c) > 1 for r, c in [(new.session.terminal.lines, new.session.terminal.columns)]
     )
+
+
+def test_cli_rejects_a_bad_program_or_directory_before_taking_the_screen(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from app.cli import main
+
+    assert main(["--cwd", str(tmp_path / "missing"), "true"]) == 2
+    assert "missing" in capsys.readouterr().err
+    assert main(["no-such-program-xyz", "--flag"]) == 2
+    assert "no-such-program-xyz" in capsys.readouterr().err
