@@ -198,6 +198,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
     async def on_unmount(self) -> None:
         await self.manager.close()
 
+    def on_window_view_resized(self, message: WindowView.Resized) -> None:
+        size = self.query_one("#windows").size
+        for window in self.windows:
+            if not window.display:
+                window.size_programs(size.width, size.height)
+
     @property
     def window(self) -> WindowView:
         return self.windows[self.current]

@@ -402,3 +402,19 @@ def test_cli_rejects_a_bad_program_or_directory_before_taking_the_screen(tmp_pat
     assert "missing" in capsys.readouterr().err
     assert main(["no-such-program-xyz", "--flag"]) == 2
     assert "no-such-program-xyz" in capsys.readouterr().err
+
+
+async def test_programs_in_hidden_windows_follow_a_terminal_resize(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    hidden = app.pane
+    assert hidden is not None
+    await pilot.press("ctrl+b", "c")
+    await wait_until(lambda: len(app.windows) == 2 and app.pane is not hidden)
+    await pilot.resize_terminal(80, 20)
+    await wait_until(
+        lambda: (hidden.session.terminal.columns, hidden.session.terminal.lines) == (80, 18),
+        what=lambda: str(hidden.session.config.pty_size),
+    )
+    assert await _stty(hidden) == (18, 80)

@@ -7,6 +7,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -37,6 +38,21 @@ class DividerBar(Widget):
         self.window = window
         self.divider = divider
         self._drag_from: int | None = None
+
+    def size_programs(self, width: int, height: int) -> None:
+        """Tell the programs of a hidden window their new size (tmux resizes every window with
+        the terminal, not only the one on screen)."""
+        if width <= 0 or height <= 0:
+            return
+        if self.zoomed and self.active in self.panes:
+            rects = {self.active: Rect(0, 0, width, height)}
+        else:
+            rects, _ = self.splits.geometry(width, height)
+        top = 1 if len(self.panes) > 1 and not self.zoomed else 0
+        for pane_id, rect in rects.items():
+            pane = self.panes.get(pane_id)
+            if pane is not None and rect.width > 0 and rect.height - top > 0:
+                pane.session.set_size(rect.height - top, rect.width)
 
     def render_line(self, y: int) -> Strip:
         rect = self.divider.rect
@@ -216,8 +232,12 @@ class WindowView(Widget):
 
     # -- placing ------------------------------------------------------------------------------
 
+    class Resized(Message):
+        """The window area changed size (the app resizes the programs of hidden windows)."""
+
     def on_resize(self, event: events.Resize) -> None:
         self.place()
+        self.post_message(self.Resized())
 
     def place(self) -> None:
         """Place panes and dividers for the current size, layout and zoom."""
@@ -261,6 +281,21 @@ class WindowView(Widget):
             bar.styles.width = divider.rect.width
             bar.styles.height = divider.rect.height
             bar.refresh()
+
+    def size_programs(self, width: int, height: int) -> None:
+        """Tell the programs of a hidden window their new size (tmux resizes every window with
+        the terminal, not only the one on screen)."""
+        if width <= 0 or height <= 0:
+            return
+        if self.zoomed and self.active in self.panes:
+            rects = {self.active: Rect(0, 0, width, height)}
+        else:
+            rects, _ = self.splits.geometry(width, height)
+        top = 1 if len(self.panes) > 1 and not self.zoomed else 0
+        for pane_id, rect in rects.items():
+            pane = self.panes.get(pane_id)
+            if pane is not None and rect.width > 0 and rect.height - top > 0:
+                pane.session.set_size(rect.height - top, rect.width)
 
     def render_line(self, y: int) -> Strip:
         return Strip.blank(self.size.width, Style())
