@@ -22,7 +22,7 @@ from ptyprocess import PtyProcess
 from engine.errors import ProcessError, PtyError, ResourceExhausted
 
 READ_SIZE = 65536
-READ_BUDGET = 256 * 1024  # bytes read per wake-up before other panes and keys get a turn
+READ_BUDGET = 32 * 1024  # bytes read per wake-up before other panes and keys get a turn
 MAX_PENDING_WRITE = 16 * 1024 * 1024  # input queued for a child that does not read
 DRAIN_AFTER_EXIT = 0.2  # seconds to wait for output still in flight once the child exited
 

@@ -526,9 +526,15 @@ class Screen(pyte.Screen):
     def restore_cursor(self) -> None:
         """DECRC: back to the saved slot (restoring twice gives the same place) with its
         origin and wrap modes; unlike pyte, the cursor is not pulled into the scroll region."""
-        if not self.savepoints:
+        if (
+            not self.savepoints
+        ):  # nothing saved: home, default attributes and charsets (xterm, tmux)
             self.mode.discard(mo.DECOM)
             self.cursor.x = self.cursor.y = 0
+            self.cursor.attrs = self.default_char
+            self.charset = 0
+            self.g0_charset = pyte.charsets.LAT1_MAP
+            self.g1_charset = pyte.charsets.VT100_MAP
             return
         point = self.savepoints[-1]
         self.g0_charset, self.g1_charset, self.charset = (

@@ -56,6 +56,7 @@ SYNTHETIC = {
     "ris-keeps-history": b"one\r\ntwo\r\nthree\x1bcX",
     "decrc-outside-region": b"\x1b[3;5r\x1b[1;1H\x1b7\x1b[4;1Hxx\x1b8AB",
     "decrc-resets-origin": b"\x1b[3;5r\x1b7\x1b[?6h\x1b8\x1b[1;1HZ",
+    "decrc-without-decsc": b"\x1b[1;31m\x1b[5;5H\x1b8X",
     "hts-at-pending-wrap": b"ab\tc\x1b[3g\tD\x1bH\x1b[1;1H\tE",
 }
 

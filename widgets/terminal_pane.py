@@ -23,6 +23,7 @@ from engine.session import ExitEvent, Session, SessionEvent
 from engine.terminal import DEFAULT_CELL, PALETTE_NAMES, Cell
 
 FRAME_INTERVAL = 1 / 60  # paint at most 60 times a second
+BACKGROUND_INTERVAL = 1 / 15  # unfocused panes paint at most 15 times a second
 SYNC_TIMEOUT = 0.15  # longest a synchronized update may hold paints (a program may die mid-frame)
 Palette = tuple[Color, ...]  # the 16 ANSI colours, from the theme
 
@@ -149,6 +150,7 @@ class TerminalPane(Widget, can_focus=True):
         self._versions: dict[int, int] = {}
         self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}
         self._cursor_row = 0
+        self._painted = 0.0
         self._unsubscribe = session.subscribe(self._on_session_event)
         if session.status.is_terminated:
             self.exit_code = session.status.exit_code
@@ -200,11 +202,12 @@ class TerminalPane(Widget, can_focus=True):
         if not self._pending:
             return
         terminal = self.session.terminal
-        if (
-            terminal.synchronized_output
-            and time.monotonic() - terminal.synchronized_since < SYNC_TIMEOUT
-        ):
+        now = time.monotonic()
+        if terminal.synchronized_output and now - terminal.synchronized_since < SYNC_TIMEOUT:
             return  # the program is mid-frame (mode 2026): paint once it is done
+        if not self.has_focus and now - self._painted < BACKGROUND_INTERVAL:
+            return  # panes you are not typing in paint less often, so yours stays quick
+        self._painted = now
         self._pending = False
         if self.copy is not None:  # the view moves through history: repaint it whole
             self.refresh()
