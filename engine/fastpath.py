@@ -87,11 +87,13 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
     match = _LINE.match
     split = _SGR.split
     lines: list[list[str]] = []
+    starts: list[int] = []
     pos = i
     while True:
         m = match(buf, pos)
         if m is None:
             break
+        starts.append(pos)
         lines.append(split(buf[pos : m.end() - 2]))
         pos = m.end()
     if len(lines) < MIN_BATCH:
@@ -102,7 +104,8 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
     sgr_cache: dict[tuple[Any, str], Any] = screen.sgr_cache
     entries: list[tuple[list[tuple[str, Any]], bool]] = []  # screen rows: pieces, wrapped
     last_char = ""
-    for parts in lines:
+    for index, parts in enumerate(lines):
+        before = attrs
         first = parts[0]
         pieces: list[tuple[str, Any]] = [(first, attrs)] if first else []
         width = len(first)
@@ -118,12 +121,19 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
             if text:
                 pieces.append((text, attrs))
                 width += len(text)
+        if attrs.bg != "default" or (width > columns and any(a.bg != "default" for _, a in pieces)):
+            # A row scrolled in under a background colour is filled with it (xterm's and
+            # tmux's back colour erase): the general path does that; stop the batch here.
+            attrs, pos = before, starts[index]
+            break
         if pieces:
             last_char = pieces[-1][0][-1]
         if width <= columns:
             entries.append((pieces, False))
         else:
             entries += _wrap(pieces, columns)
+    if not entries:
+        return i
 
     history = screen.history
     buffer = screen.buffer

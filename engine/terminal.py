@@ -298,6 +298,7 @@ class Screen(pyte.Screen):
                 buffer.pop(y, None)
             else:
                 buffer[y] = src
+        self._fill_background(range(bottom - count + 1, bottom + 1))
         self.dirty.update(range(top, bottom + 1))
 
     def _shift_down(self, top: int, bottom: int, count: int) -> None:
@@ -310,7 +311,18 @@ class Screen(pyte.Screen):
                 buffer.pop(y, None)
             else:
                 buffer[y] = src
+        self._fill_background(range(top, top + count))
         self.dirty.update(range(top, bottom + 1))
+
+    def _fill_background(self, rows: range) -> None:
+        """Rows scrolled in take the current background colour (back colour erase)."""
+        blank = self._blank()
+        if blank == self.default_char:
+            return
+        for y in rows:
+            line = self.buffer[y]
+            for x in range(self.columns):
+                line[x] = blank
 
     def linefeed(self) -> None:
         """LF ends a row for good: it no longer counts as wrapped (as in tmux)."""
@@ -393,7 +405,7 @@ class Screen(pyte.Screen):
         self.cursor.y = min(max(y, 0), self.lines - 1)
 
     def cursor_to_line(self, line: int | None = None) -> None:
-        self.cursor.x = min(self.cursor.x, self.columns - 1)
+        """VPA keeps the column, a pending wrap included (tmux moves only the row)."""
         self.cursor.y = (line or 1) - 1
         if mo.DECOM in self.mode and self.margins is not None:
             self.cursor.y += self.margins.top
