@@ -39,21 +39,6 @@ class DividerBar(Widget):
         self.divider = divider
         self._drag_from: int | None = None
 
-    def size_programs(self, width: int, height: int) -> None:
-        """Tell the programs of a hidden window their new size (tmux resizes every window with
-        the terminal, not only the one on screen)."""
-        if width <= 0 or height <= 0:
-            return
-        if self.zoomed and self.active in self.panes:
-            rects = {self.active: Rect(0, 0, width, height)}
-        else:
-            rects, _ = self.splits.geometry(width, height)
-        top = 1 if len(self.panes) > 1 and not self.zoomed else 0
-        for pane_id, rect in rects.items():
-            pane = self.panes.get(pane_id)
-            if pane is not None and rect.width > 0 and rect.height - top > 0:
-                pane.session.set_size(rect.height - top, rect.width)
-
     def render_line(self, y: int) -> Strip:
         rect = self.divider.rect
         active = self.window.active_rect()
@@ -244,11 +229,7 @@ class WindowView(Widget):
         width, height = self.size.width, self.size.height
         if width <= 0 or height <= 0:
             return
-        if self.zoomed and self.active in self.panes:
-            rects = {self.active: Rect(0, 0, width, height)}
-            dividers: list[Divider] = []
-        else:
-            rects, dividers = self.splits.geometry(width, height)
+        rects, dividers = self._geometry(width, height)
         many = len(self.panes) > 1
         for pane_id, pane in self.panes.items():
             rect = rects.get(pane_id)
@@ -282,15 +263,18 @@ class WindowView(Widget):
             bar.styles.height = divider.rect.height
             bar.refresh()
 
+    def _geometry(self, width: int, height: int) -> tuple[dict[str, Rect], list[Divider]]:
+        """Where panes and dividers go, the zoomed pane taking the whole window."""
+        if self.zoomed and self.active in self.panes:
+            return {self.active: Rect(0, 0, width, height)}, []  # type: ignore[dict-item]
+        return self.splits.geometry(width, height)
+
     def size_programs(self, width: int, height: int) -> None:
         """Tell the programs of a hidden window their new size (tmux resizes every window with
         the terminal, not only the one on screen)."""
         if width <= 0 or height <= 0:
             return
-        if self.zoomed and self.active in self.panes:
-            rects = {self.active: Rect(0, 0, width, height)}
-        else:
-            rects, _ = self.splits.geometry(width, height)
+        rects, _ = self._geometry(width, height)
         top = 1 if len(self.panes) > 1 and not self.zoomed else 0
         for pane_id, rect in rects.items():
             pane = self.panes.get(pane_id)
