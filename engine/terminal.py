@@ -483,10 +483,7 @@ class Screen(pyte.Screen):
             for mode in modes:
                 if mode in ALT_SCREEN_MODES:
                     self._enter_alternate(save_cursor=mode == 1049)
-            if 3 in modes:  # DECCOLM: no 132-column resize, clear and home (as tmux)
-                self.erase_in_display(2)
-                self.cursor_position()
-                modes = tuple(m for m in modes if m != 3)
+            modes = self._column_mode(modes)
         super().set_mode(*modes, **kwargs)
 
     def reset_mode(self, *modes: int, **kwargs: Any) -> None:
@@ -494,11 +491,17 @@ class Screen(pyte.Screen):
             for mode in modes:
                 if mode in ALT_SCREEN_MODES:
                     self._leave_alternate(restore_cursor=mode == 1049)
-            if 3 in modes:
-                self.erase_in_display(2)
-                self.cursor_position()
-                modes = tuple(m for m in modes if m != 3)
+            modes = self._column_mode(modes)
         super().reset_mode(*modes, **kwargs)
+
+    def _column_mode(self, modes: tuple[int, ...]) -> tuple[int, ...]:
+        """DECCOLM (3), set or reset: no 132-column resize, just clear and home (as tmux);
+        returns the other modes for pyte."""
+        if 3 not in modes:
+            return modes
+        self.erase_in_display(2)
+        self.cursor_position()
+        return tuple(m for m in modes if m != 3)
 
     def _enter_alternate(self, save_cursor: bool) -> None:
         if self._alternate:
