@@ -228,9 +228,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
             if cwd and Path(cwd).is_dir():
                 config.working_directory = Path(cwd)
         session = await self.manager.create_session_with_config(config)
-        size = self.query_one("#windows").size
-        session.config.pty_size = (max(1, size.height), max(1, size.width))
-        session.terminal.resize(max(1, size.width), max(1, size.height))
+        width, height = self.query_one("#windows").size
+        if width < 1 or height < 1:  # not laid out yet (the first pane): the screen less the
+            width, height = self.size.width, self.size.height - 1  # status line
+        width, height = max(1, width), max(1, height)
+        session.config.pty_size = (height, width)
+        session.terminal.resize(width, height)
         await session.start()
         pane = TerminalPane(session, pane_id=f"%{next(self._pane_ids)}")
         pane.key_filter = self._key_filter
@@ -334,12 +337,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
     async def _close_window(self, window: WindowView) -> None:
         index = self.windows.index(window)
         self.windows.pop(index)
-        await window.remove()
         if not self.windows:
+            await window.remove()
             self.exit(0)
             return
         self.last_window = None
-        self._show_window(min(index, len(self.windows) - 1))
+        self._show_window(min(index, len(self.windows) - 1))  # before awaiting: keep it valid
+        await window.remove()
 
     async def kill_window(self) -> None:
         window = self.window

@@ -2,9 +2,10 @@
 
 `cat bigfile` and build logs are whole lines of printable text and SGR colours, each ending in
 CR LF, written while the cursor sits at column 0 of the bottom row. Drawing them cell by cell
-only to scroll them away is where a pyte screen spends its time, so here a batch of such lines
-is turned straight into history lines (text + style runs); only the lines that stay on screen
-become cells. The result is identical to the slow path (a differential test holds it to that).
+only to scroll them away is where a pyte screen spends its time. Here a batch of such lines is
+found with one regex match; the lines that scroll straight off go to the history as they are
+(`RawLines`, decoded only when someone looks), only the lines that stay on screen become cells.
+The result is identical to the slow path (a differential test holds it to that).
 """
 
 from __future__ import annotations
@@ -16,15 +17,21 @@ from pyte import charsets
 from pyte import modes as mo
 from pyte.screens import StaticDefaultDict
 
-from engine.scrollback import HistoryLine
+from engine.cells import DEFAULT_CELL, Cell, HistoryLine, RawLines, apply_sgr
 from engine.vt import parse_sgr
 
-# One whole line: printable ASCII and SGR sequences, then CR LF. Possessive quantifiers: the
-# two alternatives never start alike, and without them a long line that fails to match
-# would backtrack exponentially.
-_LINE = re.compile(r"(?:[\x20-\x7e]++|\x1b\[[0-9;]*+m)*+\r\n")
+# Whole lines: printable ASCII and SGR sequences, each ending in CR LF. Possessive
+# quantifiers: the alternatives never start alike, and without them a long line that fails
+# to match would backtrack exponentially.
+_LINES = re.compile(r"(?:(?:[\x20-\x7e]++|\x1b\[[0-9;]*+m)*+\r\n)*+")
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
+# SGRs with a parameter that may set a background colour (40-48, 100-107; it may also be a
+# colour index, as in 38;5;41, which `_sets_bg` tells apart).
+_BG = re.compile(r"\x1b\[((?:[0-9]*;)*(?:4[0-8]|10[0-7])(?:;[0-9]*)*)m")
+_BG_CACHE: dict[str, bool] = {}
 MIN_BATCH = 2  # fewer lines than this are not worth leaving the general parser for
+_SGR_CACHE: dict[tuple[Cell, str], Cell] = {}  # (attrs, SGR params) -> attrs, DECSCNM off
+_EMPTY: dict[Cell, Cell] = {}  # attrs -> the same with empty data (how history runs keep it)
 
 
 class FastRow(StaticDefaultDict):  # type: ignore[type-arg]
@@ -72,95 +79,241 @@ def eligible(screen: Any) -> bool:
         and mo.IRM not in screen.mode
         and mo.LNM not in screen.mode
         and mo.DECSCNM not in screen.mode
-        and not screen.buffer.get(cursor.y)
+        and not screen._buffer.get(cursor.y)
     )
 
 
+class Deferred:
+    """Lines the fast path accepted but has not drawn: the ones that would stay on screen.
+
+    The next flood pushes most of them off unseen, so they are drawn only when someone looks
+    (the screen calls `apply_deferred` on any access to its rows or history). The cursor
+    stays on the empty bottom row, so drawing there or moving the cursor does not need them.
+    """
+
+    __slots__ = ("attrs", "blank", "columns", "lines")
+
+    def __init__(self, lines: list[str], attrs: Cell, columns: int, blank: bool) -> None:
+        self.lines = lines
+        self.attrs = attrs  # the style before the first line
+        self.columns = columns
+        self.blank = blank  # the rows above them are already in history (left blank)
+
+
 def scroll_lines(screen: Any, buf: str, i: int) -> int:
-    """Apply as many whole plain lines from `buf[i:]` as possible; returns where to go on.
+    """Take as many whole plain lines from `buf[i:]` as possible; returns where to go on.
 
     A line wider than the screen wraps onto several rows, as autowrap would draw it.
     """
     if not eligible(screen):
         return i
-    columns, rows = screen.columns, screen.lines
-    match = _LINE.match
-    split = _SGR.split
-    lines: list[list[str]] = []
-    starts: list[int] = []
-    pos = i
-    while True:
-        m = match(buf, pos)
-        if m is None:
-            break
-        starts.append(pos)
-        lines.append(split(buf[pos : m.end() - 2]))
-        pos = m.end()
-    if len(lines) < MIN_BATCH:
+    end = _LINES.match(buf, i).end()  # type: ignore[union-attr]  # it matches "" at worst
+    if end == i:
         return i
+    chunk = buf[i:end]
+    lines = chunk.split("\r\n")
+    lines.pop()  # what follows the last CR LF: nothing
+    deferred: Deferred | None = screen._deferred
+    new_lines = lines
+    if deferred is None and len(lines) < MIN_BATCH:
+        return i
+    cursor = screen.cursor
+    if cursor.attrs.bg != "default" or any(_sets_bg(p) for p in set(_BG.findall(chunk))):
+        if deferred is not None:
+            screen.settle()
+        return _draw_lines(screen, lines, i)
 
-    default = screen.default_char  # cursor attributes always carry data " ", like this
+    columns, above = screen.columns, screen.lines - 1
+    if deferred is not None and deferred.columns == columns:
+        lines = deferred.lines + lines
+        attrs, blank = deferred.attrs, deferred.blank
+    else:
+        if deferred is not None:
+            screen.settle()
+        attrs, blank = cursor.attrs, False
+    # The tail: the last lines, just enough to fill the rows above the cursor. Everything
+    # before it scrolls off, unparsed, with what is on screen now.
+    t, tail_rows = len(lines), 0
+    while t > 0 and tail_rows < above:
+        t -= 1
+        tail_rows += _rows(lines[t], columns)
+    if t > 0:
+        head = lines[:t]
+        lines = lines[t:]
+        text = "\r\n".join(head) + "\r\n"
+        rows = t + sum([_rows(line, columns) - 1 for line in head if len(line) > columns])
+        buffer = screen._buffer
+        leaving: list[Any] = []
+        if not blank:
+            leaving = [screen._history_line(buffer.get(y)) for y in range(above)]
+            for y in range(above):
+                buffer.pop(y, None)
+        leaving.append(RawLines(text, attrs, columns, rows))
+        screen._history.push_many(leaving)
+        attrs, blank = _fold(text, attrs), True
+    screen._deferred = Deferred(lines, attrs, columns, blank) if lines else None
+    screen._settle_needed = True
+    cursor.attrs = _fold(chunk, cursor.attrs)
+    last_char = _last_char(new_lines)
+    if last_char:
+        screen._last_char = last_char
+    screen.dirty.update(range(screen.lines))
+    return end
+
+
+def apply_deferred(screen: Any) -> None:
+    """Draw the deferred lines (someone is looking at the screen)."""
+    deferred: Deferred | None = screen._deferred
+    if deferred is None:
+        return
+    screen._deferred = None
+    attrs, columns = deferred.attrs, deferred.columns
+    entries: list[tuple[list[tuple[str, Any]], bool]] = []
+    for line in deferred.lines:
+        pieces, attrs, width = _pieces(line, attrs)
+        if width <= columns:
+            entries.append((pieces, False))
+        else:
+            entries += _wrap(pieces, columns)
+    _place(screen, entries, deferred.blank)
+
+
+def _draw_lines(screen: Any, lines: list[str], i: int) -> int:
+    """Draw lines row by row, stopping before one that ends under a background colour."""
     attrs = screen.cursor.attrs
-    sgr_cache: dict[tuple[Any, str], Any] = screen.sgr_cache
     entries: list[tuple[list[tuple[str, Any]], bool]] = []  # screen rows: pieces, wrapped
-    last_char = ""
-    for index, parts in enumerate(lines):
+    pos, done, columns = i, 0, screen.columns
+    for line in lines:
         before = attrs
-        first = parts[0]
-        pieces: list[tuple[str, Any]] = [(first, attrs)] if first else []
-        width = len(first)
-        for n in range(1, len(parts), 2):
-            key = (attrs, parts[n])
-            following = sgr_cache.get(key)
-            if following is None:
-                following = _apply_sgr(screen, attrs, parts[n])
-                if len(sgr_cache) < 4096:
-                    sgr_cache[key] = following
-            attrs = following
-            text = parts[n + 1]
-            if text:
-                pieces.append((text, attrs))
-                width += len(text)
+        pieces, attrs, width = _pieces(line, attrs)
         if attrs.bg != "default" or (width > columns and any(a.bg != "default" for _, a in pieces)):
             # A row scrolled in under a background colour is filled with it (xterm's and
             # tmux's back colour erase): the general path does that; stop the batch here.
-            attrs, pos = before, starts[index]
+            attrs = before
             break
-        if pieces:
-            last_char = pieces[-1][0][-1]
+        pos += len(line) + 2
+        done += 1
         if width <= columns:
             entries.append((pieces, False))
         else:
             entries += _wrap(pieces, columns)
     if not entries:
         return i
-
-    history = screen.history
-    buffer = screen.buffer
-    above = rows - 1  # rows over the bottom one; C = those rows + the new entries
-    k = len(entries)  # the first k rows of C leave the screen
-    old = [buffer.get(y) for y in range(above)]
-    leaving = [screen._history_line(old[y]) for y in range(min(k, above))]
-    first_kept = max(0, k - above)  # entries before this go straight to history
-    empty = screen.empty_attrs
-    leaving += [
-        _history(pieces, default, wrapped, empty) for pieces, wrapped in entries[:first_kept]
-    ]
-    history.push_many(leaving)
-    new_rows = [
-        _row(screen, pieces, wrapped, default, empty) for pieces, wrapped in entries[first_kept:]
-    ]
-    kept = old[k:] if k < above else []
-    for y in range(rows):
-        buffer.pop(y, None)
-    for y, row in enumerate((kept + new_rows)[-above:] if above else []):
-        if row:
-            buffer[y] = row
+    _place(screen, entries, False)
     screen.cursor.attrs = attrs
+    last_char = _last_char(lines[:done])
     if last_char:
         screen._last_char = last_char
-    screen.dirty.update(range(rows))
+    screen.dirty.update(range(screen.lines))
     return pos
+
+
+def _place(screen: Any, entries: list[tuple[list[tuple[str, Any]], bool]], blank: bool) -> None:
+    """Scroll rows for `entries` in above the cursor row; what leaves goes to history (the
+    rows now above go too unless `blank`: they are already there)."""
+    above = screen.lines - 1
+    buffer = screen._buffer
+    k = len(entries)
+    old = [buffer.get(y) for y in range(above)]
+    leaving: list[Any] = []
+    if not blank:
+        leaving = [screen._history_line(old[y]) for y in range(min(k, above))]
+    first_kept = max(0, k - above)  # entries before this go straight to history
+    leaving += [_history(pieces, wrapped) for pieces, wrapped in entries[:first_kept]]
+    screen._history.push_many(leaving)
+    rows = [_row(screen, pieces, wrapped) for pieces, wrapped in entries[first_kept:]]
+    kept = old[k:] if k < above and not blank else []
+    for y in range(above):
+        buffer.pop(y, None)
+    for y, row in enumerate((kept + rows)[-above:] if above else []):
+        if row:
+            buffer[y] = row
+
+
+def decode_raw(raw: RawLines) -> list[HistoryLine]:
+    """The history lines `raw` stands for, as the per-line path would have made them."""
+    out: list[HistoryLine] = []
+    attrs, columns = raw.attrs, raw.columns
+    lines = raw.text.split("\r\n")
+    lines.pop()
+    for line in lines:
+        pieces, attrs, width = _pieces(line, attrs)
+        if width <= columns:
+            out.append(_history(pieces, False))
+        else:
+            out += [_history(p, wrapped) for p, wrapped in _wrap(pieces, columns)]
+    return out
+
+
+def _pieces(line: str, attrs: Cell) -> tuple[list[tuple[str, Cell]], Cell, int]:
+    """A line's text runs with their attributes, the attributes after it, and its width."""
+    parts = _SGR.split(line)
+    first = parts[0]
+    pieces = [(first, attrs)] if first else []
+    width = len(first)
+    cache = _SGR_CACHE
+    for n in range(1, len(parts), 2):
+        key = (attrs, parts[n])
+        following = cache.get(key)
+        if following is None:
+            following = _sgr(attrs, parts[n])
+        attrs = following
+        text = parts[n + 1]
+        if text:
+            pieces.append((text, attrs))
+            width += len(text)
+    return pieces, attrs, width
+
+
+def _sgr(attrs: Cell, params: str) -> Cell:
+    """`CSI params m` applied to `attrs` (DECSCNM is off on the fast path), remembered."""
+    following = apply_sgr(attrs, parse_sgr(params), DEFAULT_CELL)
+    if len(_SGR_CACHE) >= 4096:
+        _SGR_CACHE.clear()
+    _SGR_CACHE[(attrs, params)] = following
+    return following
+
+
+def _fold(text: str, attrs: Cell) -> Cell:
+    """The attributes after every SGR in `text`. SGR 0 and an empty SGR set every field, so
+    only what follows the last of them counts."""
+    reset = max(text.rfind("\x1b[0m"), text.rfind("\x1b[m"))
+    if reset >= 0:
+        text = text[reset:]
+    cache = _SGR_CACHE
+    for params in _SGR.findall(text):
+        following = cache.get((attrs, params))
+        attrs = following if following is not None else _sgr(attrs, params)
+    return attrs
+
+
+def _sets_bg(params: str) -> bool:
+    """Whether `CSI params m` sets a background colour other than the default."""
+    known = _BG_CACHE.get(params)
+    if known is None:
+        if len(_BG_CACHE) >= 4096:
+            _BG_CACHE.clear()
+        known = _BG_CACHE[params] = (
+            apply_sgr(DEFAULT_CELL, parse_sgr(params), DEFAULT_CELL).bg != "default"
+        )
+    return known
+
+
+def _rows(line: str, columns: int) -> int:
+    """Screen rows a raw line takes at `columns` wide."""
+    if len(line) <= columns:
+        return 1
+    width = len(_SGR.sub("", line))
+    return max(1, -(-width // columns))
+
+
+def _last_char(lines: list[str]) -> str:
+    """The last character drawn by these lines (what REP would repeat), or ""."""
+    for line in reversed(lines):
+        text = _SGR.sub("", line)
+        if text:
+            return text[-1]
+    return ""
 
 
 def _wrap(pieces: list[tuple[str, Any]], columns: int) -> list[tuple[list[tuple[str, Any]], bool]]:
@@ -184,48 +337,23 @@ def _wrap(pieces: list[tuple[str, Any]], columns: int) -> list[tuple[list[tuple[
     return out
 
 
-def _row(
-    screen: Any, pieces: list[tuple[str, Any]], wrapped: bool, default: Any, empty: dict[Any, Any]
-) -> FastRow:
+def _row(screen: Any, pieces: list[tuple[str, Any]], wrapped: bool) -> FastRow:
     """Cells for a row that stays on screen, remembering the history line it will become."""
-    row = FastRow(default, _history(list(pieces), default, wrapped, empty))
+    row = FastRow(DEFAULT_CELL, _history(list(pieces), wrapped))
     if wrapped:
         row.wrapped = True
-    cells = screen._cells
     x = 0
-    store = dict.__setitem__
+    update = dict.update  # not FastRow's own setters: they would drop the cached line
+    glyphs = screen.glyphs
     for text, a in pieces:
-        by_char = cells.get(a)
-        if by_char is None:
-            screen._cell(a, " ")
-            by_char = cells[a]
-        for ch in text:
-            cell = by_char.get(ch)
-            if cell is None:
-                cell = screen._cell(a, ch)
-            store(row, x, cell)
-            x += 1
+        update(row, enumerate(map(glyphs(a).__getitem__, text), x))
+        x += len(text)
     return row
 
 
-def _apply_sgr(screen: Any, attrs: Any, params: str) -> Any:
-    """What `CSI params m` does to `attrs`, computed by the screen's own SGR handler."""
-    saved = screen.cursor.attrs
-    screen.cursor.attrs = attrs
-    try:
-        screen.select_graphic_rendition(*parse_sgr(params))
-        return screen.cursor.attrs
-    finally:
-        screen.cursor.attrs = saved
-
-
-def _history(
-    pieces: list[tuple[str, Any]], default: Any, wrapped: bool, empty: dict[Any, Any]
-) -> HistoryLine:
-    """Text and style runs, trailing default blanks trimmed, as `Screen._history_line` does.
-
-    `empty` caches each attribute set as a cell with empty data (how history runs keep it).
-    """
+def _history(pieces: list[tuple[str, Any]], wrapped: bool) -> HistoryLine:
+    """Text and style runs, trailing default blanks trimmed, as `Screen._history_line` does."""
+    default = DEFAULT_CELL
     while pieces:
         text, a = pieces[-1]
         if a != default:
@@ -241,7 +369,7 @@ def _history(
         text, a = pieces[0]
         if a == default:
             return HistoryLine(text, (), wrapped)
-        return HistoryLine(text, ((len(text), _empty(a, empty)),), wrapped)
+        return HistoryLine(text, ((len(text), _empty(a)),), wrapped)
     runs: list[list[Any]] = []
     last = None
     for text, a in pieces:
@@ -253,12 +381,14 @@ def _history(
     text = "".join([t for t, _ in pieces])
     if len(runs) == 1 and last == default:
         return HistoryLine(text, (), wrapped)
-    out = tuple((n, None if a == default else _empty(a, empty)) for n, a in runs)
+    out = tuple((n, None if a == default else _empty(a)) for n, a in runs)
     return HistoryLine(text, out, wrapped)
 
 
-def _empty(attrs: Any, cache: dict[Any, Any]) -> Any:
-    cell = cache.get(attrs)
+def _empty(attrs: Cell) -> Cell:
+    cell = _EMPTY.get(attrs)
     if cell is None:
-        cell = cache[attrs] = attrs._replace(data="")
+        if len(_EMPTY) >= 4096:
+            _EMPTY.clear()
+        cell = _EMPTY[attrs] = attrs._replace(data="")
     return cell

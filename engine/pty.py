@@ -65,6 +65,7 @@ class Pty:
         self._reaped = False
         self._finished = asyncio.Event()
         self._drain_timer: asyncio.TimerHandle | None = None
+        self._paused = False  # the reader is off: what was read is still being parsed
 
     @property
     def running(self) -> bool:
@@ -133,6 +134,19 @@ class Pty:
     def _read_ready(self) -> None:
         self._read_available(limit=64)
 
+    def pause_reading(self) -> None:
+        """Stop reading until `resume_reading()`: the child blocks once the PTY is full."""
+        if not self._paused and self._loop is not None and self.fd >= 0 and not self._eof:
+            self._loop.remove_reader(self.fd)
+        self._paused = True
+
+    def resume_reading(self) -> None:
+        if not self._paused:
+            return
+        self._paused = False
+        if self._loop is not None and self.fd >= 0 and not self._eof:
+            self._loop.add_reader(self.fd, self._read_ready)
+
     def _read_available(self, limit: int | None = None) -> None:
         """Read what is there, up to `limit` reads (so one flood cannot hog the loop), and hand
         it over as one piece: the terminal draws a big piece much faster than many small ones
@@ -140,7 +154,9 @@ class Pty:
         chunks: list[bytes] = []
         budget = READ_BUDGET
         count = 0
-        while not self._eof and (limit is None or count < limit) and budget > 0:
+        while (
+            not self._paused and not self._eof and (limit is None or count < limit) and budget > 0
+        ):
             try:
                 data = os.read(self.fd, READ_SIZE)
             except BlockingIOError:
@@ -180,8 +196,16 @@ class Pty:
             self._proc.exitstatus = self.exit_code
         self._read_available(limit=4)  # bounded: a leftover writer could never run dry
         if not self._eof:  # someone else still holds the terminal, or output is in flight
-            self._drain_timer = self._loop.call_later(DRAIN_AFTER_EXIT, self._finish)
+            self._drain_timer = self._loop.call_later(DRAIN_AFTER_EXIT, self._drain_timeout)
         self._maybe_finish()
+
+    def _drain_timeout(self) -> None:
+        """No end of file soon after the exit: a leftover process holds the terminal. Finish,
+        unless reading is paused for parsing (then wait for the reader to be back on)."""
+        if self._paused and self._loop is not None:
+            self._drain_timer = self._loop.call_later(DRAIN_AFTER_EXIT, self._drain_timeout)
+            return
+        self._finish()
 
     def _maybe_finish(self) -> None:
         if self._eof and self._reaped:
@@ -191,6 +215,7 @@ class Pty:
         if self._finished.is_set():
             return
         if not self._eof:
+            self._paused = False  # the end: read what is left (bounded), whatever is queued
             self._read_available(limit=16)
         self._close_fd()
         self._finished.set()

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import zstandard
 
-# One style run: how many characters of the line's text share `attrs` (a terminal cell with
-# empty data, or None for the default style).
-Run = tuple[int, Any]
+from engine.cells import HistoryLine, RawLines, Run
+from engine.fastpath import decode_raw
+
+__all__ = ["HistoryLine", "RawLines", "Run", "Scrollback"]
+
+Entry = HistoryLine | RawLines
 
 
-class HistoryLine(NamedTuple):
-    """One line that scrolled off the top: its text (wide characters once) and style runs."""
-
-    text: str
-    runs: tuple[Run, ...] = ()
-    wrapped: bool = False  # the line continues on the next one (autowrap, not a newline)
-
-    def nbytes(self) -> int:
-        """A fair estimate of the memory this line holds, for the byte cap (an ASCII str is
-        49 bytes plus one per character; the tuple and each run add the rest)."""
-        return len(self.text) + 121 + 16 * len(self.runs)
+def _count(entry: Entry) -> int:
+    return entry.count if type(entry) is RawLines else 1
 
 
 class _Block:
@@ -41,23 +35,26 @@ class _Block:
 
 
 class Scrollback:
-    """Scrolled-off lines, oldest first: the newest `hot` lines as objects, older ones in
+    """Scrolled-off lines, oldest first: the newest `hot` lines in memory, older ones in
     zstd-compressed blocks that are decompressed on demand (scrolling, search, capture).
 
-    Capped both by line count and by bytes (compressed blocks count at their compressed size):
-    a flood of very long lines drops old lines instead of growing memory without end (the
-    line-count-only cap of zellij's #2104).
+    A flood arrives as `RawLines` (the program's own text, parsed only when looked at); hot
+    entries are decoded into `HistoryLine`s on first access. Capped both by line count and by
+    bytes (compressed blocks count at their compressed size): a flood of very long lines drops
+    old lines instead of growing memory without end (the line-count-only cap of zellij's #2104).
     """
 
-    HOT = 1024  # newest lines kept as objects (what a resize pulls back, what is shown first)
-    BLOCK = 512  # lines per compressed block
+    HOT = 1024  # newest lines kept uncompressed (what a resize pulls back, what is shown first)
+    BLOCK = 512  # lines per compressed block (at least; a block never splits a RawLines)
 
     def __init__(self, max_lines: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_lines = max(0, max_lines)
         self.max_bytes = max(0, max_bytes)
         self.nbytes = 0
         self.dropped = 0  # lines gone from the oldest end since creation (evicted or cleared)
-        self._hot: deque[HistoryLine] = deque()
+        self._hot: deque[Entry] = deque()
+        self._hot_lines = 0  # lines the hot entries stand for
+        self._hot_raw = 0  # hot entries still raw
         self._cold: deque[_Block] = deque()
         self._cold_lines = 0  # lines in cold blocks, less those skipped in the oldest block
         self._skip = 0  # lines of the oldest block already evicted
@@ -68,7 +65,7 @@ class Scrollback:
         self._decompressor = zstandard.ZstdDecompressor()
 
     def __len__(self) -> int:
-        return self._cold_lines + len(self._hot)
+        return self._cold_lines + self._hot_lines
 
     def __getitem__(self, index: int) -> HistoryLine:
         size = len(self)
@@ -77,7 +74,8 @@ class Scrollback:
         if not 0 <= index < size:
             raise IndexError("scrollback index out of range")
         if index >= self._cold_lines:
-            return self._hot[index - self._cold_lines]
+            self._decode_hot()
+            return self._hot[index - self._cold_lines]  # type: ignore[return-value]
         index += self._skip
         for block in self._cold:
             if index < block.count:
@@ -90,27 +88,42 @@ class Scrollback:
         for block in list(self._cold):
             yield from self._thaw(block)[skip:]
             skip = 0
-        yield from list(self._hot)
+        self._decode_hot()
+        yield from list(self._hot)  # type: ignore[misc]
 
     def push(self, line: HistoryLine) -> None:
         """Append the newest line, evicting the oldest ones past either cap."""
         self.push_many([line])
 
-    def push_many(self, lines: list[HistoryLine]) -> None:
-        """Append lines (oldest first) in one go: what a flood of output does."""
-        if self.max_lines == 0 or not lines:
+    def push_many(self, entries: Iterable[Entry]) -> None:
+        """Append lines and raw runs of lines (oldest first) in one go: what a flood does."""
+        if self.max_lines == 0:
             return
-        self._hot.extend(lines)
-        self.nbytes += sum([len(h.text) + 121 + 16 * len(h.runs) for h in lines])
-        while len(self._hot) >= self.HOT + self.BLOCK:
+        for entry in entries:
+            self._hot.append(entry)
+            self.nbytes += entry.nbytes()
+            if type(entry) is RawLines:
+                self._hot_lines += entry.count
+                self._hot_raw += 1
+            else:
+                self._hot_lines += 1
+        while self._hot_lines >= self.HOT + self.BLOCK:
             self._freeze()
         self._evict()
 
     def _freeze(self) -> None:
-        """Compress the oldest BLOCK hot lines into a cold block."""
-        lines = [self._hot.popleft() for _ in range(self.BLOCK)]
-        self.nbytes -= sum(h.nbytes() for h in lines)
-        block = _Block(self._compressor.compress(self._encode(lines)), len(lines))
+        """Compress the oldest BLOCK (or a few more) hot lines into a cold block."""
+        entries: list[Entry] = []
+        count = 0
+        while count < self.BLOCK:
+            entry = self._hot.popleft()
+            entries.append(entry)
+            count += _count(entry)
+            self.nbytes -= entry.nbytes()
+            if type(entry) is RawLines:
+                self._hot_raw -= 1
+        self._hot_lines -= count
+        block = _Block(self._compressor.compress(self._encode(entries)), count)
         self._cold.append(block)
         self._cold_lines += block.count
         self.nbytes += block.nbytes
@@ -118,20 +131,59 @@ class Scrollback:
     def _evict(self) -> None:
         while len(self) > self.max_lines or (self.nbytes > self.max_bytes and len(self) > 1):
             if not self._cold:
-                self.nbytes -= self._hot.popleft().nbytes()
-                self.dropped += 1
+                oldest = self._hot[0]
+                if type(oldest) is RawLines:
+                    if oldest.count <= len(self) - self.max_lines:
+                        self._drop_hot()  # all of it goes: no need to decode it
+                    else:
+                        self._decode_oldest()
+                    continue
+                self._drop_hot()
                 continue
-            oldest = self._cold[0]
-            left = oldest.count - self._skip
+            block = self._cold[0]
+            left = block.count - self._skip
             # Bytes come back only when a whole block goes; the line cap can nibble.
             take = left if self.nbytes > self.max_bytes else min(left, len(self) - self.max_lines)
             self._skip += take
             self._cold_lines -= take
             self.dropped += take
-            if self._skip >= oldest.count:
+            if self._skip >= block.count:
                 self._cold.popleft()
-                self.nbytes -= oldest.nbytes
+                self.nbytes -= block.nbytes
                 self._skip = 0
+
+    def _drop_hot(self) -> None:
+        entry = self._hot.popleft()
+        count = _count(entry)
+        self.nbytes -= entry.nbytes()
+        self._hot_lines -= count
+        self.dropped += count
+        if type(entry) is RawLines:
+            self._hot_raw -= 1
+
+    def _decode_oldest(self) -> None:
+        """Decode the oldest hot entry, a raw one (part of it is about to be evicted)."""
+        raw = self._hot.popleft()
+        assert type(raw) is RawLines
+        lines = decode_raw(raw)
+        self._hot.extendleft(reversed(lines))
+        self.nbytes += sum(line.nbytes() for line in lines) - raw.nbytes()
+        self._hot_raw -= 1
+
+    def _decode_hot(self) -> None:
+        """Turn the hot raw entries into history lines (someone is looking at them)."""
+        if not self._hot_raw:
+            return
+        decoded: deque[Entry] = deque()
+        for entry in self._hot:
+            if type(entry) is RawLines:
+                lines = decode_raw(entry)
+                self.nbytes += sum(line.nbytes() for line in lines) - entry.nbytes()
+                decoded.extend(lines)
+            else:
+                decoded.append(entry)
+        self._hot = decoded
+        self._hot_raw = 0
 
     def pop_newest(self) -> HistoryLine:
         """Take back the newest line (a pane grew taller and pulls history down)."""
@@ -143,16 +195,19 @@ class Scrollback:
             if not self._cold:
                 self._skip = 0
             self._hot.extend(lines)
+            self._hot_lines += len(lines)
             self.nbytes += sum(h.nbytes() for h in lines)
+        self._decode_hot()
         line = self._hot.pop()
+        self._hot_lines -= 1
         self.nbytes -= line.nbytes()
-        return line
+        return line  # type: ignore[return-value]
 
     def clear(self) -> None:
         self.dropped += len(self)
         self._hot.clear()
         self._cold.clear()
-        self._cold_lines = self._skip = 0
+        self._hot_lines = self._hot_raw = self._cold_lines = self._skip = 0
         self._cached = None
         self.nbytes = 0
 
@@ -160,32 +215,41 @@ class Scrollback:
         """Indexes (oldest = 0) of the lines whose text contains `needle`."""
         return [i for i, line in enumerate(self) if needle in line.text]
 
-    # -- block encoding: text \x1f runs \x1f wrapped, lines joined by \x1e (terminal cells
-    # never hold C0 controls, so these separators cannot occur in the text)
+    # -- block encoding: records joined by \x1e; a line is text \x1f runs \x1f wrapped, a raw
+    # run is \x1d attrs.columns \x1f its text (terminal cells never hold C0 controls and raw
+    # text is printable, ESC and CR LF, so the separators cannot occur inside)
 
-    def _encode(self, lines: list[HistoryLine]) -> bytes:
-        index = self._attr_index
+    def _index(self, attrs: Any) -> int:
+        i = self._attr_index.get(attrs)
+        if i is None:
+            i = self._attr_index[attrs] = len(self._attrs)
+            self._attrs.append(attrs)
+        return i
+
+    def _encode(self, entries: list[Entry]) -> bytes:
         out = []
-        for line in lines:
-            runs = []
-            for count, attrs in line.runs:
-                if attrs is None:
-                    runs.append(f"{count}.")
-                else:
-                    i = index.get(attrs)
-                    if i is None:
-                        i = index[attrs] = len(self._attrs)
-                        self._attrs.append(attrs)
-                    runs.append(f"{count}.{i}")
-            out.append(f"{line.text}\x1f{','.join(runs)}\x1f{'1' if line.wrapped else ''}")
+        for entry in entries:
+            if type(entry) is RawLines:
+                out.append(f"\x1d{self._index(entry.attrs)}.{entry.columns}\x1f{entry.text}")
+                continue
+            runs = [
+                f"{count}." if attrs is None else f"{count}.{self._index(attrs)}"
+                for count, attrs in entry.runs
+            ]
+            out.append(f"{entry.text}\x1f{','.join(runs)}\x1f{'1' if entry.wrapped else ''}")
         return "\x1e".join(out).encode()
 
     def _thaw(self, block: _Block) -> list[HistoryLine]:
         if self._cached is not None and self._cached[0] is block:
             return self._cached[1]
         attrs = self._attrs
-        lines = []
+        lines: list[HistoryLine] = []
         for record in self._decompressor.decompress(block.data).decode().split("\x1e"):
+            if record.startswith("\x1d"):
+                head, text = record[1:].split("\x1f", 1)
+                index, columns = head.split(".")
+                lines += decode_raw(RawLines(text, attrs[int(index)], int(columns), 0))
+                continue
             text, runs_text, wrapped = record.split("\x1f")
             runs = []
             if runs_text:

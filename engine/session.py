@@ -17,12 +17,15 @@ from typing import Any, ClassVar, Literal
 from engine.ansi import plain_text
 from engine.config import SessionConfig
 from engine.errors import ProcessError, SessionError
+from engine.ingest import queue_for
 from engine.pty import Pty
 from engine.terminal import MAX_SIZE, Terminal
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EXECUTE_TIMEOUT = 30.0
+IMMEDIATE = 16 * 1024  # output up to this size (and nothing queued) is parsed when it arrives
+MAX_BACKLOG = 1024 * 1024  # queued output at which the PTY stops being read until parsed
 # Variables of an enclosing multiplexer that would mislead programs inside our panes.
 _DROPPED_ENV = ("TMUX", "TMUX_PANE", "COLUMNS", "LINES", "STY", "ZELLIJ", "ZELLIJ_SESSION_NAME")
 
@@ -185,6 +188,9 @@ class Session:
         self._subscribers: list[Callable[[SessionEvent], None]] = []
         self._exec_lock = asyncio.Lock()
         self._exited = asyncio.Event()
+        self._backlog = bytearray()  # read but not yet parsed (see engine/ingest.py)
+        self._exit_code: int | None = None  # the child exited; reported once parsed
+        self._parse_rate = 8e6  # bytes per second, a running estimate for ingest slices
 
     def __repr__(self) -> str:
         return f"<Session {self.name!r} id={self.id} {self.status}>"
@@ -253,6 +259,7 @@ class Session:
         if self._pty is None or self.status.is_terminated:
             return
         await self._pty.terminate(grace)
+        await self._exited.wait()  # output still queued is parsed first
 
     async def wait(self) -> int:
         """Wait for the program to exit; its exit code."""
@@ -277,6 +284,34 @@ class Session:
         if excess > 0:
             del out[:excess]
             self.output_dropped += excess
+        if not self._backlog and len(data) <= IMMEDIATE:
+            self._parse(data)
+            return
+        self._backlog += data
+        queue_for(asyncio.get_running_loop()).add(self)
+        if len(self._backlog) >= MAX_BACKLOG and self._pty is not None:
+            self._pty.pause_reading()
+
+    def ingest_some(self, seconds: float) -> bool:
+        """Parse about `seconds` worth of the backlog (the ingest queue calls this), sized by
+        how fast this session's output has parsed so far; True while some is left."""
+        limit = min(max(int(self._parse_rate * seconds), 4096), 1 << 20)
+        data = bytes(self._backlog[:limit])
+        del self._backlog[:limit]
+        start = time.perf_counter()
+        self._parse(data)
+        elapsed = time.perf_counter() - start
+        if elapsed > 0:
+            self._parse_rate = (self._parse_rate + len(data) / elapsed) / 2
+        if len(self._backlog) <= MAX_BACKLOG // 4 and self._pty is not None:
+            self._pty.resume_reading()
+        if self._backlog:
+            return True
+        if self._exit_code is not None:
+            self._exit(self._exit_code)
+        return False
+
+    def _parse(self, data: bytes) -> None:
         self.terminal.feed(data)
         replies = self.terminal.take_responses()
         if replies and self._pty is not None and self._pty.running:
@@ -287,6 +322,12 @@ class Session:
         self._emit(OutputEvent(data))
 
     def _on_exit(self, code: int) -> None:
+        if self._backlog:  # the screen is not finished yet: exit once it is
+            self._exit_code = code
+        else:
+            self._exit(code)
+
+    def _exit(self, code: int) -> None:
         self.status = SessionStatus.exited(code)
         self.last_activity = _now()
         self._exited.set()

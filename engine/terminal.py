@@ -15,20 +15,17 @@ import time
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import pyte
-from pyte import graphics as g
 from pyte import modes as mo
 from pyte.screens import Margins, StaticDefaultDict
 from wcwidth import wcwidth
 
-from engine.fastpath import cached_history_line, scroll_lines
-from engine.scrollback import HistoryLine, Scrollback
+from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
+from engine.fastpath import apply_deferred, cached_history_line, scroll_lines
+from engine.scrollback import Scrollback
 from engine.vt import Parser
-
-COLOR_NAMES = ("black", "red", "green", "brown", "blue", "magenta", "cyan", "white")
-PALETTE_NAMES = COLOR_NAMES + tuple("bright" + name for name in COLOR_NAMES)
 
 # Private modes, as pyte stores them (shifted left by 5 to keep them apart from ANSI modes).
 DECCKM = 1 << 5
@@ -45,59 +42,32 @@ BRACKETED_PASTE = 2004 << 5
 SYNC_OUTPUT = 2026 << 5
 
 
-class Cell(NamedTuple):
-    """One styled cell: pyte's `Char` fields plus `dim`. Wide characters own the next cell,
-    which holds an empty-data stub."""
-
-    data: str
-    fg: str = "default"
-    bg: str = "default"
-    bold: bool = False
-    italics: bool = False
-    underscore: bool = False
-    strikethrough: bool = False
-    reverse: bool = False
-    blink: bool = False
-    dim: bool = False
-
-
-DEFAULT_CELL = Cell(" ")
-_SGR_FLAGS = {
-    1: ("bold", True),
-    2: ("dim", True),
-    3: ("italics", True),
-    4: ("underscore", True),
-    5: ("blink", True),
-    6: ("blink", True),
-    7: ("reverse", True),
-    9: ("strikethrough", True),
-    21: ("underscore", True),
-    23: ("italics", False),
-    24: ("underscore", False),
-    25: ("blink", False),
-    27: ("reverse", False),
-    29: ("strikethrough", False),
-}
-
-
-def _color(index: int) -> str | None:
-    """A 256-colour index as the cell stores it: names for the 16 themed colours, else hex."""
-    if 0 <= index < 16:
-        return PALETTE_NAMES[index]
-    if 16 <= index < 256:
-        return g.FG_BG_256[index]
-    return None
-
-
 def _width(ch: str) -> int:
     return 1 if " " <= ch < "\u0300" else wcwidth(ch)
+
+
+class Glyphs(dict[str, Cell]):
+    """Cells of one style by character, made on first use (so `map(glyphs.__getitem__, text)`
+    turns a run of text into cells at C speed)."""
+
+    def __init__(self, attrs: Cell) -> None:
+        super().__init__()
+        self.attrs = attrs
+
+    def __missing__(self, ch: str) -> Cell:
+        cell = self[ch] = self.attrs._replace(data=ch)
+        return cell
 
 
 class Screen(pyte.Screen):
     """pyte's screen with alternate screen, scrollback and xterm fixes. See the module doc."""
 
+    _deferred: Any = None  # lines the fast path took but has not drawn (engine/fastpath.py)
+    _settle_needed = False  # deferred lines, or text the parser held back, wait to be drawn
+    flush_held: Any = None  # the parser's: draw the text it held back
+
     def __init__(self, columns: int, lines: int, history: Scrollback | None = None) -> None:
-        self.history = history if history is not None else Scrollback()
+        self._history = history if history is not None else Scrollback()
         self.responses: list[str] = []  # replies the child asked for (DA, DSR), to be written back
         self.cwd: str | None = None
         self.cursor_style = 0
@@ -108,12 +78,36 @@ class Screen(pyte.Screen):
         self._main_buffer: Any = None
         self._alt_saved: Any = None
         self._last_char = ""
-        self._cells: dict[Cell, dict[str, Cell]] = {}
-        self.sgr_cache: dict[tuple[Cell, str], Cell] = {}  # (attrs, SGR params) -> attrs
-        self.empty_attrs: dict[Cell, Cell] = {}  # attrs -> the same with empty data
+        self._cells: dict[Cell, Glyphs] = {}
         super().__init__(columns, lines)
 
     # -- state ------------------------------------------------------------------------------
+
+    @property
+    def buffer(self) -> Any:
+        """The rows, with anything the fast path deferred drawn first."""
+        if self._settle_needed:
+            self.settle()
+        return self._buffer
+
+    @buffer.setter
+    def buffer(self, value: Any) -> None:
+        if self._settle_needed:
+            self.settle()
+        self._buffer = value
+
+    @property
+    def history(self) -> Scrollback:
+        if self._settle_needed:
+            self.settle()
+        return self._history
+
+    def settle(self) -> None:
+        """Draw what the fast path deferred and what the parser held back, in that order."""
+        self._settle_needed = False
+        apply_deferred(self)
+        if self.flush_held is not None:
+            self.flush_held()
 
     @property
     def default_char(self) -> Cell:  # type: ignore[override]
@@ -149,15 +143,16 @@ class Screen(pyte.Screen):
     # -- drawing ----------------------------------------------------------------------------
 
     def _cell(self, attrs: Cell, ch: str) -> Cell:
+        return self.glyphs(attrs)[ch]
+
+    def glyphs(self, attrs: Cell) -> Glyphs:
+        """The shared cells of one style, by character (a screen holds few distinct cells)."""
         by_char = self._cells.get(attrs)
         if by_char is None:
             if len(self._cells) > 4096:
                 self._cells.clear()
-            by_char = self._cells[attrs] = {}
-        cell = by_char.get(ch)
-        if cell is None:
-            cell = by_char[ch] = attrs._replace(data=ch)
-        return cell
+            by_char = self._cells[attrs] = Glyphs(attrs)
+        return by_char
 
     def draw(self, data: str) -> None:
         """Draw text at the cursor: wide characters wrap as a whole, zero-width characters
@@ -170,7 +165,8 @@ class Screen(pyte.Screen):
         insert = mo.IRM in self.mode
         attrs = cursor.attrs
         dirty = self.dirty
-        line = self.buffer[cursor.y]
+        # Deferred lines sit above the bottom row: drawing on it does not need them yet.
+        line = (self._buffer if cursor.y == self.lines - 1 else self.buffer)[cursor.y]
         for ch in data:
             width = _width(ch)
             if width <= 0:
@@ -655,39 +651,7 @@ class Screen(pyte.Screen):
     def select_graphic_rendition(self, *attrs: int) -> None:
         """SGR with dim (2), strike (9), 22 clearing bold and dim, 256 and true colours,
         and underline colour (58) consumed without side effects."""
-        if not attrs:
-            self.cursor.attrs = self.default_char
-            return
-        replace: dict[str, Any] = {}
-        i, n = 0, len(attrs)
-        while i < n:
-            p = attrs[i]
-            i += 1
-            if p == 0:
-                replace = self.default_char._asdict()
-                del replace["data"]
-            elif p in _SGR_FLAGS:
-                name, value = _SGR_FLAGS[p]
-                replace[name] = value
-            elif p == 22:
-                replace["bold"] = replace["dim"] = False
-            elif 30 <= p <= 37:
-                replace["fg"] = COLOR_NAMES[p - 30]
-            elif 40 <= p <= 47:
-                replace["bg"] = COLOR_NAMES[p - 40]
-            elif 90 <= p <= 97:
-                replace["fg"] = PALETTE_NAMES[p - 82]
-            elif 100 <= p <= 107:
-                replace["bg"] = PALETTE_NAMES[p - 92]
-            elif p == 39:
-                replace["fg"] = "default"
-            elif p == 49:
-                replace["bg"] = "default"
-            elif p in (38, 48, 58):
-                color, i = _extended_color(attrs, i)
-                if color is not None and p != 58:
-                    replace["fg" if p == 38 else "bg"] = color
-        self.cursor.attrs = self.cursor.attrs._replace(**replace)
+        self.cursor.attrs = apply_sgr(self.cursor.attrs, attrs, self.default_char)
 
     # -- reports -------------------------------------------------------------------------------
 
@@ -737,6 +701,7 @@ class Screen(pyte.Screen):
         columns = columns or self.columns
         if lines == self.lines and columns == self.columns:
             return
+        self.settle()
         if lines < self.lines:
             self._shrink(self.lines - lines)
         elif lines > self.lines:
@@ -861,23 +826,6 @@ def _copy_cursor(cursor: Any) -> Any:
     return clone
 
 
-def _extended_color(attrs: tuple[int, ...], i: int) -> tuple[str | None, int]:
-    """Parse the arguments after 38/48/58: `5;n` or `2;r;g;b`. Returns (colour, next index)."""
-    if i >= len(attrs):
-        return None, i
-    kind = attrs[i]
-    if kind == 5:
-        if i + 1 < len(attrs):
-            return _color(attrs[i + 1]), i + 2
-        return None, len(attrs)
-    if kind == 2:
-        if i + 3 < len(attrs):
-            r, gr, b = (min(v, 255) for v in attrs[i + 1 : i + 4])
-            return f"{r:02x}{gr:02x}{b:02x}", i + 4
-        return None, len(attrs)
-    return None, i + 1
-
-
 MAX_SIZE = 10_000  # columns or lines; a PTY's window size is 16 bits, and memory is finite
 
 
@@ -913,9 +861,10 @@ class Terminal:
         scrollback_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         _check_size(columns, lines)
-        self.scrollback = Scrollback(scrollback, scrollback_bytes)
-        self.screen = Screen(columns, lines, self.scrollback)
+        self._scrollback = Scrollback(scrollback, scrollback_bytes)
+        self.screen = Screen(columns, lines, self._scrollback)
         self.parser = Parser(self.screen)
+        self.screen.flush_held = self.parser.flush
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     # -- input --------------------------------------------------------------------------------
@@ -937,6 +886,7 @@ class Terminal:
 
     def take_dirty(self) -> set[int]:
         """Rows changed since the last call."""
+        self.settle()
         rows = set(self.screen.dirty)
         self.screen.dirty.clear()
         return rows
@@ -944,6 +894,17 @@ class Terminal:
     def resize(self, columns: int, lines: int) -> None:
         _check_size(columns, lines)
         self.screen.resize(lines=lines, columns=columns)
+
+    def settle(self) -> None:
+        """Bring the screen up to date with everything fed (a flood defers some drawing until
+        someone looks; every reader here calls this)."""
+        if self.screen._settle_needed:
+            self.screen.settle()
+
+    @property
+    def scrollback(self) -> Scrollback:
+        self.settle()
+        return self._scrollback
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -967,6 +928,7 @@ class Terminal:
 
     @property
     def cursor(self) -> CursorState:
+        self.settle()
         c = self.screen.cursor
         return CursorState(min(c.x, self.columns - 1), c.y, c.hidden, self.screen.cursor_style)
 

@@ -34,6 +34,10 @@ _CSI_MALFORMED_PREFIX = re.compile(r"\x1b\[[\x20-\x3f]*")
 _ESC_SEQ = re.compile(r"\x1b([\x20-\x2f]*)([\x30-\x7e])")
 _ESC_PREFIX = re.compile(r"\x1b[\x20-\x2f]*")
 _STRING_STOP = re.compile(r"[\x07\x18\x1a\x1b]")
+# The start of a plain line (text and SGR, perhaps an SGR cut short): what a flood's last,
+# unfinished line looks like at the end of a feed.
+_PARTIAL_LINE = re.compile(r"(?:[\x20-\x7e]++|\x1b\[[0-9;]*+m)*+(?:\x1b(?:\[[0-9;]*+)?+)?+")
+MAX_HELD = 4096
 _STRING_STARTERS = {"]": "osc", "P": "dcs", "_": "apc", "^": "pm", "X": "sos"}
 
 BASIC = {
@@ -143,6 +147,7 @@ class Parser:
         self._string: str | None = None  # "osc", "dcs", "apc", "pm", "sos" while inside one
         self._string_parts: list[str] = []
         self._string_len = 0
+        self._held = False  # `_pending` is the start of a line, held back (see `_hold`)
         # A screen may offer a fast path for whole plain lines after a line feed.
         self.fast: Any = getattr(screen, "fast_lines", None)
 
@@ -150,8 +155,11 @@ class Parser:
         """Parse `data`, calling the screen's methods; never raises."""
         buf = self._pending + data if self._pending else data
         self._pending = ""
+        self._held = False
         fast = self.fast
         i = fast(buf, 0) if fast is not None and self._string is None else 0
+        if i and self._hold(buf, i):
+            return
         n = len(buf)
         text_match = _TEXT.match
         while i < n:
@@ -172,7 +180,10 @@ class Parser:
                     self._call(name)
                 i += 1
                 if ch == "\n" and fast is not None:
-                    i = fast(buf, i)
+                    j = fast(buf, i)
+                    if j != i and self._hold(buf, j):
+                        return
+                    i = j
                 continue
             if i + 1 >= n:
                 self._pending = buf[i:]
@@ -206,7 +217,24 @@ class Parser:
                 if done:
                     return
 
+    def flush(self) -> None:
+        """Draw the text `_hold` kept back (someone is looking at the screen)."""
+        if self._held:
+            self.feed("")
+
     # -- pieces of feed() ------------------------------------------------------------------
+
+    def _hold(self, buf: str, i: int) -> bool:
+        """After the fast path took whole lines, keep the unfinished last one for the next
+        feed, which will most likely complete it and take it the fast way too. The screen
+        is told, and draws it (`flush`) if it is looked at before then."""
+        if len(buf) - i > MAX_HELD or _PARTIAL_LINE.match(buf, i).end() != len(buf):  # type: ignore[union-attr]
+            return False
+        self._pending = buf[i:]
+        self._held = bool(self._pending)
+        if self._held:
+            self.screen._settle_needed = True
+        return True
 
     def _broken(self, buf: str, i: int, prefix: re.Pattern[str]) -> tuple[str, int, int, bool]:
         """An escape sequence at `i` that did not match: unfinished, interrupted or garbage.

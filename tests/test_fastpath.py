@@ -65,30 +65,73 @@ def _state(t: Terminal) -> tuple[object, ...]:
     )
 
 
-def _both(data: bytes, columns: int, lines: int, chunk: int) -> tuple[Terminal, Terminal]:
+def _both(
+    data: bytes, columns: int, lines: int, chunk: int, peek: int = 0, blocks: bool = False
+) -> tuple[Terminal, Terminal]:
+    """The same bytes through the fast and the general path. `peek`: look at the fast one's
+    screen after every peek-th chunk (drawing what it deferred); `blocks`: tiny scrollback
+    blocks, so raw lines are compressed and decoded again."""
     fast, slow = Terminal(columns, lines, scrollback=100), Terminal(columns, lines, scrollback=100)
     slow.parser.fast = None
     for t in (fast, slow):
-        for i in range(0, len(data), chunk):
+        if blocks:
+            t._scrollback.HOT, t._scrollback.BLOCK = 6, 4
+        for n, i in enumerate(range(0, len(data), chunk)):
             t.feed(data[i : i + chunk])
+            if t is fast and peek and n % peek == 0:
+                t.cursor  # noqa: B018  # reading anything settles the screen
     return fast, slow
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_STREAM, st.integers(1, 30), st.integers(1, 8), st.integers(1, 200))
+@given(
+    _STREAM,
+    st.integers(1, 30),
+    st.integers(1, 8),
+    st.integers(1, 200),
+    st.integers(0, 3),
+    st.booleans(),
+)
 def test_fast_path_matches_the_general_path(
-    stream: str, columns: int, lines: int, chunk: int
+    stream: str, columns: int, lines: int, chunk: int, peek: int, blocks: bool
 ) -> None:
-    fast, slow = _both(stream.encode(), columns, lines, chunk)
+    fast, slow = _both(stream.encode(), columns, lines, chunk, peek, blocks)
     assert _state(fast) == _state(slow)
     assert fast.parser.errors == slow.parser.errors == 0
 
 
 def test_fast_path_is_taken_for_a_flood_of_lines() -> None:
     data = b"".join(b"\x1b[32mok\x1b[0m line %d\r\n" % i for i in range(500))
+    t = Terminal(20, 5)
+    t.feed(data)
+    # It really ran: lines went to history unparsed, the last ones wait to be drawn.
+    assert any(type(e).__name__ == "RawLines" for e in t._scrollback._hot)
+    assert t.screen._deferred is not None
+    assert t.capture().splitlines()[-1] == "ok line 499"
     fast, slow = _both(data, 20, 5, 4096)
     assert _state(fast) == _state(slow)
-    assert type(fast.screen.buffer[0]).__name__ == "FastRow"  # it really ran
+    assert type(fast.screen.buffer[0]).__name__ == "FastRow"
+
+
+def test_a_line_cut_between_feeds_is_held_until_looked_at() -> None:
+    t = Terminal(20, 5)
+    t.feed(b"".join(b"line %d\r\n" % i for i in range(10)) + b"\x1b[31mpart")
+    assert t.parser._held  # the unfinished line waits for the rest
+    assert t.cursor.x == 4  # ...unless someone looks: then it is drawn
+    assert t.capture().splitlines()[-1] == "part"
+    t.feed(b"ial\r\n")
+    assert t.capture().splitlines()[-1] == "partial"
+    assert t.cursor.x == 0 and t.cursor.y == 4
+    assert t.screen.cursor.attrs.fg == "red"
+
+
+def test_a_flood_into_a_small_scrollback_keeps_the_newest_lines() -> None:
+    t = Terminal(30, 5, scrollback=50)
+    for n in range(20):
+        t.feed(b"".join(b"\x1b[1mrow\x1b[0m %d\r\n" % (n * 100 + i) for i in range(100)))
+    history = [line.text for line in t.scrollback]
+    assert len(history) == 50
+    assert history[-1] == "row 1995" and history[0] == "row 1946"
 
 
 def test_a_fast_row_written_over_is_not_taken_from_its_cache() -> None:

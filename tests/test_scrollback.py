@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.scrollback import HistoryLine, Scrollback
-from engine.terminal import Cell, Terminal
+from engine.cells import Cell, HistoryLine
+from engine.scrollback import Scrollback
+from engine.terminal import Terminal
 
 RED = Cell("", fg="red")
 

@@ -479,3 +479,41 @@ async def test_resize_beyond_what_a_pty_can_hold_is_refused_without_changing_any
     with pytest.raises(SessionError, match="1 to 10000"):
         await bash.resize(24, 70_000)
     assert bash.config.pty_size == (24, 80) and bash.terminal.columns == 80
+
+
+async def test_a_flood_is_drawn_completely_with_a_bounded_backlog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cat` of output slower to parse than to read (not plain ASCII): parsed in slices
+    (engine/ingest.py), the PTY paused while too much waits, every line drawn by the time
+    wait() returns."""
+    import engine.session
+    from engine.pty import READ_BUDGET, READ_SIZE
+
+    monkeypatch.setattr(engine.session, "MAX_BACKLOG", 64 * 1024)
+    path = tmp_path / "big.log"
+    path.write_text("".join(f"\x1b[32mligne\x1b[0m n° {i}\n" for i in range(40_000)))
+    session = Session(SessionConfig(shell_command=f"cat {path}", pty_size=(24, 80)))
+    peak = pauses = 0
+
+    def watch(event: object) -> None:
+        nonlocal peak
+        peak = max(peak, len(session._backlog))
+
+    session.subscribe(watch)
+    await session.start()
+    assert session._pty is not None
+    pause = session._pty.pause_reading
+
+    def counted_pause() -> None:
+        nonlocal pauses
+        pauses += 1
+        pause()
+
+    session._pty.pause_reading = counted_pause  # type: ignore[method-assign]
+    assert await session.wait() == 0
+    assert pauses > 0 and 0 < peak <= 64 * 1024 + READ_BUDGET + READ_SIZE
+    rows = [row for row in session.capture_pane().splitlines() if row]
+    assert rows[-1] == "ligne n° 39999" and rows[0] == "ligne n° 39977"
+    assert session.terminal.history_size == 10_000
+    assert session.terminal.scrollback[-1].text == "ligne n° 39976"

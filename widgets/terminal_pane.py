@@ -17,10 +17,10 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell
 from engine.copymode import CopyMode
 from engine.keys import encode_key, encode_mouse, encode_paste
 from engine.session import ExitEvent, Session, SessionEvent
-from engine.terminal import DEFAULT_CELL, PALETTE_NAMES, Cell
 
 FRAME_INTERVAL = 1 / 60  # paint at most 60 times a second
 BACKGROUND_INTERVAL = 1 / 15  # unfocused panes paint at most 15 times a second
