@@ -1,0 +1,8 @@
+"""The Textual app: the multiplexer UI, its key map and the command-line entry points."""
+
+import os
+
+# Textual composes the screen at most TEXTUAL_FPS times a second (60 by default) and a change
+# waits for the next slot, so an echo could wait up to 17 ms behind a background pane's frame.
+# Panes limit their own paints (60 Hz focused, 15 Hz others), so let the screen follow them.
+os.environ.setdefault("TEXTUAL_FPS", "240")

@@ -91,10 +91,13 @@ class Deferred:
     stays on the empty bottom row, so drawing there or moving the cursor does not need them.
     """
 
-    __slots__ = ("attrs", "blank", "columns", "lines")
+    __slots__ = ("attrs", "blank", "columns", "lines", "rows")
 
-    def __init__(self, lines: list[str], attrs: Cell, columns: int, blank: bool) -> None:
+    def __init__(
+        self, lines: list[str], rows: list[int], attrs: Cell, columns: int, blank: bool
+    ) -> None:
         self.lines = lines
+        self.rows = rows  # screen rows each line takes (long lines wrap)
         self.attrs = attrs  # the style before the first line
         self.columns = columns
         self.blank = blank  # the rows above them are already in history (left blank)
@@ -124,8 +127,10 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
         return _draw_lines(screen, lines, i)
 
     columns, above = screen.columns, screen.lines - 1
+    rows = _row_counts(chunk, lines, columns)
     if deferred is not None and deferred.columns == columns:
         lines = deferred.lines + lines
+        rows = deferred.rows + rows
         attrs, blank = deferred.attrs, deferred.blank
     else:
         if deferred is not None:
@@ -136,22 +141,21 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
     t, tail_rows = len(lines), 0
     while t > 0 and tail_rows < above:
         t -= 1
-        tail_rows += _rows(lines[t], columns)
+        tail_rows += rows[t]
     if t > 0:
-        head = lines[:t]
-        lines = lines[t:]
-        text = "\r\n".join(head) + "\r\n"
-        rows = t + sum([_rows(line, columns) - 1 for line in head if len(line) > columns])
+        text = "\r\n".join(lines[:t]) + "\r\n"
+        head_rows = sum(rows[:t])
+        lines, rows = lines[t:], rows[t:]
         buffer = screen._buffer
         leaving: list[Any] = []
         if not blank:
             leaving = [screen._history_line(buffer.get(y)) for y in range(above)]
             for y in range(above):
                 buffer.pop(y, None)
-        leaving.append(RawLines(text, attrs, columns, rows))
+        leaving.append(RawLines(text, attrs, columns, head_rows))
         screen._history.push_many(leaving)
         attrs, blank = _fold(text, attrs), True
-    screen._deferred = Deferred(lines, attrs, columns, blank) if lines else None
+    screen._deferred = Deferred(lines, rows, attrs, columns, blank) if lines else None
     screen._settle_needed = True
     cursor.attrs = _fold(chunk, cursor.attrs)
     last_char = _last_char(new_lines)
@@ -299,12 +303,13 @@ def _sets_bg(params: str) -> bool:
     return known
 
 
-def _rows(line: str, columns: int) -> int:
-    """Screen rows a raw line takes at `columns` wide."""
-    if len(line) <= columns:
-        return 1
-    width = len(_SGR.sub("", line))
-    return max(1, -(-width // columns))
+def _row_counts(chunk: str, lines: list[str], columns: int) -> list[int]:
+    """Screen rows each line of `chunk` takes at `columns` wide (long lines wrap)."""
+    if max(map(len, lines), default=0) <= columns:
+        return [1] * len(lines)
+    visible = _SGR.sub("", chunk).split("\r\n")
+    visible.pop()
+    return [(len(v) - 1) // columns + 1 if v else 1 for v in visible]
 
 
 def _last_char(lines: list[str]) -> str:

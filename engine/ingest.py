@@ -18,6 +18,23 @@ from collections import deque
 from typing import Protocol
 
 SLICE = 0.003  # seconds of parsing before the loop gets a turn
+TYPING_SLICE = 0.001  # ... while someone is typing (see `typing()`)
+TYPING_WINDOW = 1.0  # seconds after a key during which floods yield to it
+
+_last_input = -1e9
+
+
+def note_input() -> None:
+    """Someone typed into a session: for a moment, floods get smaller slices."""
+    global _last_input
+    _last_input = time.monotonic()
+
+
+def typing() -> bool:
+    """Whether a key went to any session within `TYPING_WINDOW` seconds: then floods are parsed
+    in thinner slices and read less far ahead, and background panes paint less, so each key
+    is echoed quickly (the flood catches up as soon as the typing stops)."""
+    return time.monotonic() - _last_input < TYPING_WINDOW
 
 
 class Backlogged(Protocol):
@@ -41,12 +58,13 @@ class IngestQueue:
             asyncio.get_running_loop().call_soon(self._run)
 
     def _run(self) -> None:
-        deadline = time.perf_counter() + SLICE
+        budget = TYPING_SLICE if typing() else SLICE
+        deadline = time.perf_counter() + budget
         ready = self._ready
         try:
             while ready:
                 session = ready.popleft()
-                if session.ingest_some(max(deadline - time.perf_counter(), SLICE / 4)):
+                if session.ingest_some(max(deadline - time.perf_counter(), budget / 4)):
                     ready.append(session)
                 if time.perf_counter() >= deadline:
                     break

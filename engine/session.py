@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from engine.ansi import plain_text
 from engine.config import SessionConfig
 from engine.errors import ProcessError, SessionError
-from engine.ingest import queue_for
+from engine.ingest import queue_for, typing
 from engine.pty import Pty
 from engine.terminal import MAX_SIZE, Terminal
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 DEFAULT_EXECUTE_TIMEOUT = 30.0
 IMMEDIATE = 16 * 1024  # output up to this size (and nothing queued) is parsed when it arrives
 MAX_BACKLOG = 1024 * 1024  # queued output at which the PTY stops being read until parsed
+TYPING_BACKLOG = 64 * 1024  # ... while someone is typing: read less far ahead of the parser
 # Variables of an enclosing multiplexer that would mislead programs inside our panes.
 _DROPPED_ENV = ("TMUX", "TMUX_PANE", "COLUMNS", "LINES", "STY", "ZELLIJ", "ZELLIJ_SESSION_NAME")
 
@@ -289,7 +290,8 @@ class Session:
             return
         self._backlog += data
         queue_for(asyncio.get_running_loop()).add(self)
-        if len(self._backlog) >= MAX_BACKLOG and self._pty is not None:
+        limit = TYPING_BACKLOG if typing() else MAX_BACKLOG
+        if len(self._backlog) >= limit and self._pty is not None:
             self._pty.pause_reading()
 
     def ingest_some(self, seconds: float) -> bool:
@@ -303,7 +305,8 @@ class Session:
         elapsed = time.perf_counter() - start
         if elapsed > 0:
             self._parse_rate = (self._parse_rate + len(data) / elapsed) / 2
-        if len(self._backlog) <= MAX_BACKLOG // 4 and self._pty is not None:
+        limit = TYPING_BACKLOG if typing() else MAX_BACKLOG
+        if len(self._backlog) <= limit // 4 and self._pty is not None:
             self._pty.resume_reading()
         if self._backlog:
             return True

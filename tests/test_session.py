@@ -517,3 +517,59 @@ async def test_a_flood_is_drawn_completely_with_a_bounded_backlog(
     assert rows[-1] == "ligne n° 39999" and rows[0] == "ligne n° 39977"
     assert session.terminal.history_size == 10_000
     assert session.terminal.scrollback[-1].text == "ligne n° 39976"
+
+
+async def test_floods_read_less_far_ahead_while_someone_types(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While keys are being typed (engine.ingest.typing), a flood's backlog stays small, so
+    the loop gets back to the keys sooner; the output is still complete."""
+    import engine.session
+    from engine import ingest
+    from engine.pty import READ_BUDGET, READ_SIZE
+
+    monkeypatch.setattr(engine.session, "TYPING_BACKLOG", 16 * 1024)
+    path = tmp_path / "big.log"
+    path.write_text("".join(f"\x1b[32mligne\x1b[0m n° {i}\n" for i in range(20_000)))
+    session = Session(SessionConfig(shell_command=f"cat {path}", pty_size=(24, 80)))
+    peak = 0
+
+    def watch(event: object) -> None:
+        nonlocal peak
+        ingest.note_input()  # someone keeps typing
+        peak = max(peak, len(session._backlog))
+
+    ingest.note_input()
+    session.subscribe(watch)
+    await session.start()
+    assert await session.wait() == 0
+    assert ingest.typing()
+    assert 0 < peak <= 16 * 1024 + READ_BUDGET + READ_SIZE
+    assert [row for row in session.capture_pane().splitlines() if row][-1] == "ligne n° 19999"
+
+
+async def test_cat_of_100_mb_keeps_memory_flat(tmp_path: Path) -> None:
+    """Issue 4's check: 100 MB through a pane, memory bounded by the caps, not the input."""
+    block = "".join(f"\x1b[36m{i:06d}\x1b[0m {'log line text ' * 8}\n" for i in range(8000))
+    path = tmp_path / "100mb.log"
+    with path.open("w") as f:
+        size = 0
+        while size < 100_000_000:
+            f.write(block)
+            size += len(block)
+        f.write("the end\n")
+    session = Session(SessionConfig(shell_command=f"cat {path}", pty_size=(50, 200)))
+
+    def rss() -> int:
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("VmRSS:"))
+        return int(line.split()[1]) * 1024
+
+    gc.collect()
+    before = rss()
+    await session.start()
+    assert await session.wait() == 0
+    grown = rss() - before
+    assert [row for row in session.capture_pane().splitlines() if row][-1] == "the end"
+    assert session.terminal.history_size == 10_000
+    assert grown < 64 * 1024 * 1024, f"memory grew by {grown / 2**20:.0f} MiB"

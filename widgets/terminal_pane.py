@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable
@@ -17,13 +18,17 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell
+from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine
 from engine.copymode import CopyMode
+from engine.fastpath import cached_history_line
+from engine.ingest import note_input, typing
 from engine.keys import encode_key, encode_mouse, encode_paste
 from engine.session import ExitEvent, Session, SessionEvent
 
 FRAME_INTERVAL = 1 / 60  # paint at most 60 times a second
 BACKGROUND_INTERVAL = 1 / 15  # unfocused panes paint at most 15 times a second
+TITLE_INTERVAL = 0.5  # seconds between looks at the foreground program for the title
+TYPING_BACKGROUND_INTERVAL = 1 / 4  # ... and 4 times while you type (engine.ingest.typing)
 SYNC_TIMEOUT = 0.15  # longest a synchronized update may hold paints (a program may die mid-frame)
 Palette = tuple[Color, ...]  # the 16 ANSI colours, from the theme
 
@@ -62,6 +67,24 @@ def cell_style(
         blink=cell.blink or None,
         reverse=(cell.reverse != (cursor == "block")) or None,
     )
+
+
+def _history_segments(hist: HistoryLine, columns: int, palette: Palette | None) -> list[Segment]:
+    """Segments for a row held as text + style runs (ASCII, one cell per character)."""
+    default = DEFAULT_CELL[1:]
+    text = hist.text
+    if not hist.runs:
+        segments = [Segment(text, cell_style(default, "", palette))] if text else []
+    else:
+        segments = []
+        pos = 0
+        for count, attrs in hist.runs:
+            style = cell_style(default if attrs is None else attrs[1:], "", palette)
+            segments.append(Segment(text[pos : pos + count], style))
+            pos += count
+    if columns > len(text):
+        segments.append(Segment(" " * (columns - len(text)), cell_style(default, "", palette)))
+    return segments
 
 
 class TerminalPane(Widget, can_focus=True):
@@ -147,10 +170,13 @@ class TerminalPane(Widget, can_focus=True):
         self.key_filter: Callable[[events.Key], bool] | None = None
         self.copy: CopyMode | None = None  # set while in copy mode
         self._pending = False
+        self._paint_handle: asyncio.Handle | None = None
         self._versions: dict[int, int] = {}
         self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}
         self._cursor_row = 0
         self._painted = 0.0
+        self._title = ""  # as last drawn in the title bar
+        self._title_checked = 0.0
         self._unsubscribe = session.subscribe(self._on_session_event)
         if session.status.is_terminated:
             self.exit_code = session.status.exit_code
@@ -180,17 +206,56 @@ class TerminalPane(Widget, can_focus=True):
         return os.path.basename(command.split()[0]) if command.split() else self.session.name
 
     def _on_session_event(self, event: SessionEvent) -> None:
-        self._pending = True
+        self._request_paint()
         if isinstance(event, ExitEvent):
             self.exit_code = event.exit_code
             self.post_message(self.Exited(self, event.exit_code))
 
     def on_mount(self) -> None:
-        self.set_interval(FRAME_INTERVAL, self._paint)
-        self._pending = True
+        self._request_paint()
 
     def on_unmount(self) -> None:
         self._unsubscribe()
+        if self._paint_handle is not None:
+            self._paint_handle.cancel()
+            self._paint_handle = None
+
+    def _request_paint(self) -> None:
+        """Paint soon: at once if the last frame is old enough (an echo shows without waiting
+        for a tick), else when the frame interval is up. Coalesces everything until then."""
+        self._pending = True
+        if self._paint_handle is not None:
+            return
+        if self.has_focus:
+            interval = FRAME_INTERVAL
+        else:  # panes you are not typing in paint less often, so yours stays quick
+            interval = TYPING_BACKGROUND_INTERVAL if typing() else BACKGROUND_INTERVAL
+        delay = self._painted + interval - time.monotonic()
+        loop = asyncio.get_running_loop()
+        if delay > 0:
+            self._paint_handle = loop.call_later(delay, self._paint_due)
+        elif self.has_focus and self.is_attached:
+            self._paint()  # an echo: no extra turn of the loop...
+            self._compose_now()  # ...nor the four Textual takes from refresh to screen
+        else:
+            self._paint_handle = loop.call_soon(self._paint_due)
+
+    def _compose_now(self) -> None:
+        """Put this pane's refreshed rows on the terminal now. Textual would get there through
+        four message hops (widget idle, screen update, screen idle, update timer), each a turn
+        of the event loop: milliseconds apiece while other panes flood. Uses the screen's own
+        update step; if a Textual release renames it, the normal path still paints."""
+        screen = self.screen
+        dirty = getattr(screen, "_dirty_widgets", None)
+        update = getattr(screen, "_on_timer_update", None)
+        if isinstance(dirty, set) and callable(update) and screen.is_current:
+            dirty.add(self)
+            update()
+
+    def _paint_due(self) -> None:
+        self._paint_handle = None
+        if self.is_attached:
+            self._paint()
 
     @property
     def _top(self) -> int:
@@ -204,9 +269,12 @@ class TerminalPane(Widget, can_focus=True):
         terminal = self.session.terminal
         now = time.monotonic()
         if terminal.synchronized_output and now - terminal.synchronized_since < SYNC_TIMEOUT:
-            return  # the program is mid-frame (mode 2026): paint once it is done
-        if not self.has_focus and now - self._painted < BACKGROUND_INTERVAL:
-            return  # panes you are not typing in paint less often, so yours stays quick
+            # The program is mid-frame (mode 2026): paint once it is done (its next output),
+            # or when the hold times out.
+            if self._paint_handle is None:
+                wait = terminal.synchronized_since + SYNC_TIMEOUT - now
+                self._paint_handle = asyncio.get_running_loop().call_later(wait, self._paint_due)
+            return
         self._painted = now
         self._pending = False
         if self.copy is not None:  # the view moves through history: repaint it whole
@@ -219,9 +287,19 @@ class TerminalPane(Widget, can_focus=True):
         top = self._top
         for y in rows:
             self._versions[y] = self._versions.get(y, 0) + 1
-            self.refresh(Region(0, y + top, width, 1))
-        if top:
-            self.refresh(Region(0, 0, width, 1))
+        if len(rows) > 2:  # one region: Textual renders each region's widgets separately
+            first, last = min(rows), max(rows)
+            self.refresh(Region(0, first + top, width, last - first + 1))
+        else:
+            for y in rows:
+                self.refresh(Region(0, y + top, width, 1))
+        if top and now - self._title_checked > TITLE_INTERVAL:
+            # The title names the foreground program (read from /proc): look twice a second.
+            self._title_checked = now
+            title = self.title_text
+            if title != self._title:
+                self._title = title
+                self.refresh(Region(0, 0, width, 1))
         if self.exit_code is not None:
             self.refresh(Region(0, self.size.height - 1, width, 1))
 
@@ -237,7 +315,7 @@ class TerminalPane(Widget, can_focus=True):
         ):
             self.session.set_size(height, width)
         self._strips.clear()
-        self._pending = True
+        self._request_paint()
 
     # -- drawing ---------------------------------------------------------------------------------
 
@@ -258,9 +336,9 @@ class TerminalPane(Widget, can_focus=True):
             )
         top = self._top
         if top and y == 0:
-            title = (
-                f" {self.pane_id} {self.title_text} " if self.pane_id else f" {self.title_text} "
-            )
+            if not self._title:
+                self._title = self.title_text
+            title = f" {self.pane_id} {self._title} " if self.pane_id else f" {self._title} "
             style = self.get_component_rich_style("terminal-pane--title")
             return Strip([Segment(title[:width].ljust(width), style)])
         row = y - top
@@ -285,6 +363,9 @@ class TerminalPane(Widget, can_focus=True):
     def _segments(self, y: int, cursor_x: int, shape: str) -> list[Segment]:
         line = self.session.terminal.screen.buffer.get(y) or {}
         palette = self.palette
+        hist = cached_history_line(line) if cursor_x < 0 else None
+        if hist is not None:  # a row of a flood, still as the fast path made it: use its runs
+            return _history_segments(hist, self.session.terminal.columns, palette)
         segments: list[Segment] = []
         text: list[str] = []
         run_attrs: tuple[object, ...] = DEFAULT_CELL[1:]
@@ -417,12 +498,12 @@ class TerminalPane(Widget, can_focus=True):
         self.sync_size()
 
     def on_focus(self) -> None:
-        self._pending = True
+        self._request_paint()
         self.refresh()
         self.post_message(self.Focused(self))
 
     def on_blur(self) -> None:
-        self._pending = True
+        self._request_paint()
         self.refresh()
 
     def set_palette(self, palette: Palette | None) -> None:
@@ -448,6 +529,7 @@ class TerminalPane(Widget, can_focus=True):
             cursor_keys_application=self.session.terminal.cursor_keys_application,
         )
         if data:
+            note_input()  # floods elsewhere yield while you type
             await self.session.send_input(data)
 
     async def on_paste(self, event: events.Paste) -> None:
