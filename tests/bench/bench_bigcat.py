@@ -11,16 +11,14 @@ process; tmux: its server). Prints the time the cat took, echo median/max, and p
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_echo import Outer, env
+from bench_echo import Outer, attached_tmux, env
 from bench_ingest import colour_log, rss_kib
 
 
@@ -53,30 +51,15 @@ def ours(log: Path, done: Path) -> tuple[float, list[float], int, int]:
 
 
 def tmux(log: Path, done: Path) -> tuple[float, list[float], int, int]:
-    with tempfile.TemporaryDirectory() as tmp:
-        conf = Path(tmp, "tmux.conf")
-        conf.write_text("set -g escape-time 0\nset -g history-limit 10000\n")
-        cmd = ["tmux", "-L", f"big-{uuid.uuid4().hex[:6]}", "-f", str(conf)]
-        outer = Outer([*cmd, "new-session", "-s", "b", "bash --norc"], env())
-
-        def run(*args: str) -> str:
-            return subprocess.run(
-                [*cmd, *args], env=env(), capture_output=True, text=True, check=True
-            ).stdout
-
-        try:
-            time.sleep(1.0)
-            server = int(run("display", "-p", "#{pid}").strip())
-            base = rss_kib(server)
-            left = run("display", "-p", "-t", "b", "#{pane_id}").strip()
-            run("split-window", "-h", "-t", "b", "cat")
-            time.sleep(0.3)
-            run("send-keys", "-t", left, f"cat {log}; touch {done}", "Enter")
-            took, delays, peak = stream(outer, done, server)
-            return took, delays, base, peak
-        finally:
-            outer.close()
-            subprocess.run([*cmd, "kill-server"], env=env(), capture_output=True)
+    with attached_tmux("big") as (outer, run):
+        server = int(run("display", "-p", "#{pid}").strip())
+        base = rss_kib(server)
+        left = run("display", "-p", "-t", "s", "#{pane_id}").strip()
+        run("split-window", "-h", "-t", "s", "cat")
+        time.sleep(0.3)
+        run("send-keys", "-t", left, f"cat {log}; touch {done}", "Enter")
+        took, delays, peak = stream(outer, done, server)
+        return took, delays, base, peak
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ echo within 50 ms). Prints medians, p99s and ratios; not part of the test suite.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ptyprocess import PtyProcess
@@ -128,12 +130,15 @@ def ours(log: Path, samples: int) -> tuple[list[float], list[float], float]:
         outer.close()
 
 
-def tmux(log: Path, samples: int) -> tuple[list[float], list[float], float]:
+@contextlib.contextmanager
+def attached_tmux(name: str) -> Iterator[tuple[Outer, Callable[..., str]]]:
+    """A tmux server with one session ("s", running bash) attached in an `Outer`, and a
+    function running tmux commands against that server; history as ours (10k lines)."""
     with tempfile.TemporaryDirectory() as tmp:
         conf = Path(tmp, "tmux.conf")
-        conf.write_text("set -g escape-time 0\n")
-        base = ["tmux", "-L", f"echo-{uuid.uuid4().hex[:6]}", "-f", str(conf)]
-        outer = Outer([*base, "new-session", "-s", "e", "bash --norc"], env())
+        conf.write_text("set -g escape-time 0\nset -g history-limit 10000\n")
+        base = ["tmux", "-L", f"{name}-{uuid.uuid4().hex[:6]}", "-f", str(conf)]
+        outer = Outer([*base, "new-session", "-s", "s", "bash --norc"], env())
 
         def run(*args: str) -> str:
             return subprocess.run(
@@ -142,23 +147,28 @@ def tmux(log: Path, samples: int) -> tuple[list[float], list[float], float]:
 
         try:
             time.sleep(1.0)
-            panes = []
-            for _ in range(4):
-                panes.append(run("display", "-p", "-t", "e", "#{pane_id}").strip())
-                run("split-window", "-t", "e", "bash --norc")
-                run("select-layout", "-t", "e", "tiled")
-            outer.type("cat\r", 0.2)
-
-            def floods() -> None:
-                for pane in panes:
-                    run("send-keys", "-t", pane, FLOOD.format(log=log), "Enter")
-
-            before = outer.bytes
-            quiet, flooding = measure(outer, floods, samples)
-            return quiet, flooding, outer.bytes - before
+            yield outer, run
         finally:
             outer.close()
             subprocess.run([*base, "kill-server"], env=env(), capture_output=True)
+
+
+def tmux(log: Path, samples: int) -> tuple[list[float], list[float], float]:
+    with attached_tmux("echo") as (outer, run):
+        panes = []
+        for _ in range(4):
+            panes.append(run("display", "-p", "-t", "s", "#{pane_id}").strip())
+            run("split-window", "-t", "s", "bash --norc")
+            run("select-layout", "-t", "s", "tiled")
+        outer.type("cat\r", 0.2)
+
+        def floods() -> None:
+            for pane in panes:
+                run("send-keys", "-t", pane, FLOOD.format(log=log), "Enter")
+
+        before = outer.bytes
+        quiet, flooding = measure(outer, floods, samples)
+        return quiet, flooding, outer.bytes - before
 
 
 def main() -> None:
