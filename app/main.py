@@ -30,8 +30,9 @@ from app.keymap import (
     key_label,
     pass_keys_through,
 )
-from engine import SessionConfig, SessionError, SessionManager
+from engine import Session, SessionConfig, SessionError, SessionManager
 from engine.layout import PRESETS, Side
+from engine.server import Server, create_app, default_socket_path
 from themes import DEFAULT_THEME, THEMES
 from widgets.terminal_pane import TerminalPane
 from widgets.window_view import WindowView
@@ -170,6 +171,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.theme = theme
         self.prefix = prefix
         self.manager = SessionManager()
+        self.control: Server | None = None  # the API on this instance's control socket
         self.config = config or SessionConfig()
         self.show_hints = show_hints
         self.windows: list[WindowView] = []
@@ -205,12 +207,15 @@ class AiSessionApp(App[int], inherit_bindings=False):
     async def on_mount(self) -> None:
         self.query_one("#hints").display = self.show_hints
         self.set_interval(0.5, self.update_status)
+        await self._serve_control_socket()
         await self.new_window()
         # Everything made so far (modules, Textual's machinery) lives as long as the app: keep
         # it out of the collector's full passes, which would otherwise stall keys for ~50 ms.
         gc.freeze()
 
     async def on_unmount(self) -> None:
+        if self.control is not None:
+            await self.control.close()
         await self.manager.close()
 
     def on_window_view_resized(self, message: WindowView.Resized) -> None:
@@ -250,10 +255,42 @@ class AiSessionApp(App[int], inherit_bindings=False):
         session.config.pty_size = (height, width)
         session.terminal.resize(width, height)
         await session.start()
+        return self._pane_for(session)
+
+    def _pane_for(self, session: Session) -> TerminalPane:
         pane = TerminalPane(session, pane_id=f"%{next(self._pane_ids)}")
         pane.key_filter = self._key_filter
         pane.set_palette(self.palette())
         return pane
+
+    def _adopt(self, session: Session) -> None:
+        """A session created through the API gets a window of its own, in the background
+        (like `tmux new-session -d`): the status line shows it, the user's view stays."""
+        self.call_later(self._adopt_window, session)
+
+    async def _adopt_window(self, session: Session) -> None:
+        window = WindowView(session.name)
+        window.display = False
+        container = self.query_one("#windows")
+        await container.mount(window)
+        self.windows.append(window)
+        await window.add_pane(self._pane_for(session))
+        window.size_programs(container.size.width, container.size.height)
+        self.update_status()
+
+    async def _serve_control_socket(self) -> None:
+        """Answer the API on this instance's control socket, so scripts and programs in the
+        panes ($AI_SESSION_SOCKET) drive the sessions shown here. The UI runs without it if
+        the socket cannot be made."""
+        try:
+            path = default_socket_path()
+            control = Server(create_app(self.manager, on_created=self._adopt))
+            await control.start(path)
+        except OSError as exc:
+            self.show_message(f"no control socket: {exc}")
+            return
+        self.control = control
+        self.manager.socket_path = str(path)
 
     def palette(self) -> tuple[Color, ...]:
         """The 16 terminal colours of the current theme (Textual's ANSI theme for others)."""

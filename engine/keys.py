@@ -148,3 +148,66 @@ def encode_mouse(
     if x + 1 + 32 > 255 or y + 1 + 32 > 255:
         return b""  # the classic encoding cannot say where: send nothing rather than garbage
     return bytes([0x1B, ord("["), ord("M"), code + 32, x + 33, y + 33])
+
+
+# tmux's key names (send-keys) as the names above; anything else is sent as text.
+_TMUX_NAMES = {
+    "enter": "enter",
+    "escape": "escape",
+    "tab": "tab",
+    "btab": "shift+tab",
+    "bspace": "backspace",
+    "space": "space",
+    "up": "up",
+    "down": "down",
+    "left": "left",
+    "right": "right",
+    "home": "home",
+    "end": "end",
+    "ic": "insert",
+    "insert": "insert",
+    "dc": "delete",
+    "delete": "delete",
+    "npage": "pagedown",
+    "pagedown": "pagedown",
+    "pgdn": "pagedown",
+    "ppage": "pageup",
+    "pageup": "pageup",
+    "pgup": "pageup",
+    **{f"f{n}": f"f{n}" for n in range(1, 13)},
+}
+
+
+def tmux_key(name: str) -> str | None:
+    """A tmux key name ("Enter", "C-c", "M-Up", "BSpace", "F5") as a key name for
+    `encode_key`, or None when `name` is not a key name (then it is text to type)."""
+    mods: list[str] = []
+    text = name
+    while len(text) > 2 and text[1] == "-" and text[0] in "CMS":
+        mods.append({"C": "ctrl", "M": "alt", "S": "shift"}[text[0]])
+        text = text[2:]
+    base = _TMUX_NAMES.get(text.lower())
+    if base is None:
+        if len(text) != 1 or not mods:
+            return None if len(text) != 1 else text
+        base = text.lower() if "ctrl" in mods else text
+    if base == "shift+tab":
+        return "+".join([*mods, "shift", "tab"])
+    return "+".join([*mods, base])
+
+
+def encode_tmux_keys(
+    keys: list[str], *, literal: bool = False, cursor_keys_application: bool = False
+) -> bytes:
+    """What `tmux send-keys [-l] KEY...` types: key names become their bytes, anything else
+    is sent as text (with `literal`, everything is text)."""
+    out = bytearray()
+    for arg in keys:
+        key = None if literal else tmux_key(arg)
+        if key is None:
+            out += arg.encode()
+            continue
+        base = key.rsplit("+", 1)[-1]
+        character = base if len(base) == 1 else None
+        out += encode_key(key, character, cursor_keys_application=cursor_keys_application)
+    return bytes(out)

@@ -23,6 +23,9 @@ class SessionManager:
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        # The control socket of the instance these sessions belong to: every session gets it
+        # as AI_SESSION_SOCKET (like $TMUX), so programs inside can call back.
+        self.socket_path: str | None = None
 
     async def __aenter__(self) -> SessionManager:
         return self
@@ -41,6 +44,8 @@ class SessionManager:
 
     async def create_session_with_config(self, config: SessionConfig) -> Session:
         config = replace(config, name=self._claim_name(config.name))
+        if self.socket_path is not None:
+            config.environment = {"AI_SESSION_SOCKET": self.socket_path, **config.environment}
         session = Session(config)
         self._sessions[session.id] = session
         return session

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import stat
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from conftest import BASH, wait_until
@@ -418,3 +424,53 @@ async def test_programs_in_hidden_windows_follow_a_terminal_resize(
         what=lambda: str(hidden.session.config.pty_size),
     )
     assert await _stty(hidden) == (18, 80)
+
+
+async def test_scripts_and_programs_in_panes_drive_this_instance(tmp_path: Path) -> None:
+    """Every pane gets AI_SESSION_SOCKET: `ai-session list-sessions` inside a pane talks to
+    the instance it runs in, and a script outside types into the pane the user watches."""
+    bin_dir = Path(sys.executable).parent
+    app = AiSessionApp(
+        SessionConfig(
+            shell_command=BASH,
+            environment={"PS1": "$ ", "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        )
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        await _prompt(pane)
+        assert pane is not None
+        socket = pane.session.config.environment["AI_SESSION_SOCKET"]
+        assert stat.S_IMODE(Path(socket).stat().st_mode) == 0o600
+        await pane.session.send_input("ai-session list-sessions\r")
+        await wait_until(
+            lambda: "0: ai-session [100x28] (running)" in pane.session.capture_pane(),
+            15,
+            what=pane.session.capture_pane,
+        )
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            env = {k: v for k, v in os.environ.items() if k != "AI_SESSION_SOCKET"}
+            return subprocess.run(
+                [str(bin_dir / "ai-session"), args[0], "--socket", socket, *args[1:]],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=30,
+            )
+
+        done = await asyncio.to_thread(cli, "send-keys", "-t", "0", "echo from-a-script", "Enter")
+        assert done.returncode == 0, done.stderr
+
+        def painted() -> list[str]:  # what the pane draws, row by row
+            return [pane.render_line(y).text for y in range(pane.size.height)]
+
+        await wait_until(lambda: "from-a-script" in [r.strip() for r in painted()], what=painted)
+        done = await asyncio.to_thread(cli, "create", "made-by-api", "-c", str(tmp_path))
+        assert done.returncode == 0 and done.stdout.strip() == "made-by-api", done.stderr
+        await wait_until(lambda: len(app.windows) == 2, what="a window for the new session")
+        assert app.current == 0  # the user's view stays
+        assert app.windows[1].active_pane is not None
+        assert app.windows[1].active_pane.session.name == "made-by-api"
+        await pilot.pause()
+    assert not Path(socket).exists()  # removed on the way out
