@@ -100,11 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ai-session")
     sub = parser.add_subparsers(dest="subcommand", required=True)
 
-    p = sub.add_parser("create", parents=[common], help="create and start a session")
+    p = sub.add_parser(
+        "create",
+        parents=[common],
+        help="create and start a session",
+        usage="ai-session create [NAME] [-c DIR] [--shell SHELL] [-- COMMAND ...]",
+    )
     p.add_argument("name", nargs="?")
     p.add_argument("-c", "--cwd", help="working directory")
     p.add_argument("--shell", help="shell to run")
-    p.add_argument("command", nargs="*", help="program to run instead (after --)")
 
     sub.add_parser("list", parents=[common], help="sessions as a table")
     sub.add_parser("list-sessions", parents=[common], help="sessions, one line each (tmux)")
@@ -140,7 +144,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def command_main(argv: list[str]) -> int:
     argv = [SUBCOMMANDS[argv[0]], *argv[1:]]
+    command: list[str] = []
+    if argv[0] == "create" and "--" in argv:  # what follows `--` is the program to run
+        cut = argv.index("--")
+        argv, command = argv[:cut], argv[cut + 1 :]
     args = _parser().parse_args(argv)
+    if args.subcommand == "create":
+        args.command = command
     if args.subcommand == "server":
         return _serve(args)
     from app.client import ClientError

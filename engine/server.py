@@ -675,6 +675,15 @@ def _answers(ok: str, *errors: int, status: str = "200") -> dict[str, Any]:
     return out
 
 
+def _op(
+    summary: str, answers: dict[str, Any], body: str | None = None, required: bool = True
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "responses": answers}
+    if body is not None:
+        operation["requestBody"] = _json_body(_schema_ref(body), required)
+    return operation
+
+
 _NAME_PARAM = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 
 OPENAPI: dict[str, Any] = {
@@ -727,44 +736,45 @@ OPENAPI: dict[str, Any] = {
         }
     },
     "paths": {
-        "/health": {"get": {"summary": "Service health", "responses": _answers("healthy")}},
-        "/openapi.json": {"get": {"summary": "This document", "responses": _answers("OpenAPI")}},
+        "/health": {"get": _op("Service health", _answers("healthy"))},
+        "/openapi.json": {"get": _op("This document", _answers("OpenAPI"))},
         "/sessions": {
-            "get": {"summary": "List sessions", "responses": _answers("sessions and total")},
-            "post": {
-                "summary": "Create and start a session",
-                "requestBody": _json_body(_schema_ref("CreateSession"), required=False),
-                "responses": _answers("the new session", 400, 403, 409, status="201"),
-            },
+            "get": _op("List sessions", _answers("sessions and total")),
+            "post": _op(
+                "Create and start a session",
+                _answers("the new session", 400, 403, 409, status="201"),
+                "CreateSession",
+                required=False,
+            ),
         },
         "/sessions/{name}": {
             "parameters": [_NAME_PARAM],
-            "get": {"summary": "One session", "responses": _answers("the session", 404)},
-            "delete": {"summary": "Stop and forget", "responses": _answers("deleted", 404)},
+            "get": _op("One session", _answers("the session", 404)),
+            "delete": _op("Stop and forget", _answers("deleted", 404)),
         },
         "/sessions/{name}/status": {
             "parameters": [_NAME_PARAM],
-            "get": {"summary": "Status and config", "responses": _answers("status", 404)},
+            "get": _op("Status and config", _answers("status", 404)),
         },
         "/sessions/{name}/execute": {
             "parameters": [_NAME_PARAM],
-            "post": {
-                "summary": "Run a shell command, wait for its exit code",
-                "requestBody": _json_body(_schema_ref("Execute")),
-                "responses": _answers("exit code and output", 400, 403, 404, 409),
-            },
+            "post": _op(
+                "Run a shell command, wait for its exit code",
+                _answers("exit code and output", 400, 403, 404, 409),
+                "Execute",
+            ),
         },
         "/sessions/{name}/output": {
             "parameters": [_NAME_PARAM],
-            "get": {"summary": "Output since the last read", "responses": _answers("output", 404)},
+            "get": _op("Output since the last read", _answers("output", 404)),
         },
         "/sessions/{name}/input": {
             "parameters": [_NAME_PARAM],
-            "post": {
-                "summary": "Type keys (tmux names) or text",
-                "requestBody": _json_body(_schema_ref("Input")),
-                "responses": _answers("bytes sent", 400, 403, 404, 409),
-            },
+            "post": _op(
+                "Type keys (tmux names) or text",
+                _answers("bytes sent", 400, 403, 404, 409),
+                "Input",
+            ),
         },
         "/sessions/{name}/screen": {
             "parameters": [
@@ -773,25 +783,20 @@ OPENAPI: dict[str, Any] = {
                 {"name": "start", "in": "query", "schema": {"type": "string"}},
                 {"name": "end", "in": "query", "schema": {"type": "string"}},
             ],
-            "get": {
-                "summary": "The screen, like capture-pane",
-                "responses": _answers("screen", 400, 404),
-            },
+            "get": _op("The screen, like capture-pane", _answers("screen", 400, 404)),
         },
         "/sessions/{name}/resize": {
             "parameters": [_NAME_PARAM],
-            "post": {
-                "summary": "Resize the pseudo-terminal",
-                "requestBody": _json_body(_schema_ref("Resize")),
-                "responses": _answers("new size", 400, 404, 409),
-            },
+            "post": _op(
+                "Resize the pseudo-terminal", _answers("new size", 400, 404, 409), "Resize"
+            ),
         },
         "/sessions/{name}/stream": {
             "parameters": [_NAME_PARAM],
-            "get": {
-                "summary": "WebSocket: the screen, then live output, then the exit",
-                "responses": _answers("switching protocols", 404, status="101"),
-            },
+            "get": _op(
+                "WebSocket: the screen, then live output, then the exit",
+                _answers("switching protocols", 404, status="101"),
+            ),
         },
     },
 }
