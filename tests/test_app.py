@@ -427,7 +427,7 @@ async def test_programs_in_hidden_windows_follow_a_terminal_resize(
 
 
 async def test_scripts_and_programs_in_panes_drive_this_instance(tmp_path: Path) -> None:
-    """Every pane gets AI_SESSION_SOCKET: `ai-session list-sessions` inside a pane talks to
+    """Every pane gets AI_SESSION_SOCKET: `ai-session list` inside a pane talks to
     the instance it runs in, and a script outside types into the pane the user watches."""
     bin_dir = Path(sys.executable).parent
     app = AiSessionApp(
@@ -442,9 +442,12 @@ async def test_scripts_and_programs_in_panes_drive_this_instance(tmp_path: Path)
         assert pane is not None
         socket = pane.session.config.environment["AI_SESSION_SOCKET"]
         assert stat.S_IMODE(Path(socket).stat().st_mode) == 0o600
-        await pane.session.send_input("ai-session list-sessions\r")
-        await wait_until(
-            lambda: "0: ai-session [100x28] (running)" in pane.session.capture_pane(),
+        await pane.session.send_input("ai-session list\r")
+        await wait_until(  # while it runs, the pane's foreground program is ai-session itself
+            lambda: any(
+                row.split()[:4] == ["0", "running", str(pane.session.pid), "ai-session"]
+                for row in pane.session.capture_pane().splitlines()
+            ),
             15,
             what=pane.session.capture_pane,
         )

@@ -350,10 +350,16 @@ def test_openapi_describes_every_route() -> None:
 # -- the real command: the seed's curl walkthrough, the CLI, and fuzzing ---------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _port() -> int:
+    """3000, the seed's port, when it is free (its walkthrough then runs verbatim), else any."""
+    for port in (3000, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise AssertionError("no free port")  # pragma: no cover
 
 
 @pytest.fixture(scope="module")
@@ -366,7 +372,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     config.write_text(
         f'[security]\nallowed_directories = ["{home}"]\ndenied_commands = ["rm ", "^(?!cargo build$|echo |true$).*"]\n'
     )
-    port = _free_port()
+    port = _port()
     env = {**os.environ, "XDG_RUNTIME_DIR": str(home), "XDG_STATE_HOME": str(home)}
     env.pop("AI_SESSION_TOKEN", None)
     proc = subprocess.Popen(
@@ -387,8 +393,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    assert f"http://127.0.0.1:{port}" in line, line
-    yield f"http://127.0.0.1:{port}", home
+    assert f"http://127.0.0.1:{port} and " in line, line
+    yield f"http://localhost:{port}", home
     proc.terminate()
     proc.wait(timeout=10)
 
