@@ -139,3 +139,25 @@ def test_a_fast_row_written_over_is_not_taken_from_its_cache() -> None:
     fast, slow = _both(data + b"\x1b[2;1HXY\x1b[5;1H" + b"\r\n" * 5, 20, 5, 64)
     assert _state(fast) == _state(slow)
     assert any(line.text.startswith("XY") for line in fast.scrollback)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    _STREAM,
+    _STREAM,
+    st.integers(2, 30),
+    st.integers(2, 8),
+    st.integers(1, 30),
+    st.integers(1, 8),
+)
+def test_a_resize_between_floods_matches_the_general_path(
+    before: str, after: str, columns: int, lines: int, new_columns: int, new_lines: int
+) -> None:
+    """Deferred lines and a held partial line are drawn before a resize, not after it."""
+    fast, slow = Terminal(columns, lines, scrollback=100), Terminal(columns, lines, scrollback=100)
+    slow.parser.fast = None
+    for t in (fast, slow):
+        t.feed(before.encode())
+        t.resize(new_columns, new_lines)
+        t.feed(after.encode())
+    assert _state(fast) == _state(slow)

@@ -540,6 +540,7 @@ class TerminalPane(Widget, can_focus=True):
         """Paste `text` into the program (bracketed when it asked for it)."""
         if self.session.status.is_running:
             data = encode_paste(text, bracketed=self.session.terminal.bracketed_paste)
+            note_input()
             await self.session.send_input(data)
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
