@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from conftest import BASH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,7 +70,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
 
 
 async def _create(api: Api, name: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    body = {"name": name, "working_directory": str(tmp_path), "shell": "bash", **extra}
+    body = {"name": name, "working_directory": str(tmp_path), "command": BASH, **extra}
     status, data = await api.call("POST", "/sessions", body)
     assert status == 201, data
     return data
@@ -373,7 +374,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         f'[security]\nallowed_directories = ["{home}"]\ndenied_commands = ["rm ", "^(?!cargo build$|echo |true$).*"]\n'
     )
     port = _port()
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(home), "XDG_STATE_HOME": str(home)}
+    # HOME too: the default shell's rc files are the user's, not the test's to depend on.
+    env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(home)}
     env.pop("AI_SESSION_TOKEN", None)
     proc = subprocess.Popen(
         [
