@@ -16,6 +16,7 @@ import os
 import shlex
 import signal
 import sys
+import urllib.parse
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,14 @@ async def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _path(name: str) -> str:
+    """A session name as one URL path segment, whatever it holds."""
+    return "/sessions/" + urllib.parse.quote(name, safe="")
+
+
 async def _exec(args: argparse.Namespace) -> int:
+    if args.command[:1] == ["--"]:
+        args.command = args.command[1:]
     if not args.command:
         print("ai-session exec: give a command to run", file=sys.stderr)
         return 2
@@ -221,7 +229,7 @@ async def _exec(args: argparse.Namespace) -> int:
     if args.timeout is not None:
         body["timeout_ms"] = max(1, int(args.timeout * 1000))
     async with _client(args) as client:
-        result = await client.request("POST", f"/sessions/{args.name}/execute", body)
+        result = await client.request("POST", _path(args.name) + "/execute", body)
     out = result["output"]
     sys.stdout.write(out if not out or out.endswith("\n") else out + "\n")
     if result["timed_out"]:
@@ -232,14 +240,14 @@ async def _exec(args: argparse.Namespace) -> int:
 
 async def _kill(args: argparse.Namespace) -> int:
     async with _client(args) as client:
-        await client.request("DELETE", f"/sessions/{args.name}")
+        await client.request("DELETE", _path(args.name))
     return 0
 
 
 async def _send_keys(args: argparse.Namespace) -> int:
     async with _client(args) as client:
         await client.request(
-            "POST", f"/sessions/{args.target}/input", {"keys": args.keys, "literal": args.literal}
+            "POST", _path(args.target) + "/input", {"keys": args.keys, "literal": args.literal}
         )
     return 0
 
@@ -251,7 +259,7 @@ async def _capture(args: argparse.Namespace) -> int:
     if args.end is not None:
         params["end"] = args.end
     async with _client(args) as client:
-        data = await client.request("GET", f"/sessions/{args.target}/screen", **params)
+        data = await client.request("GET", _path(args.target) + "/screen", **params)
     print(data["screen"])
     return 0
 
@@ -268,10 +276,14 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from platformdirs import user_config_dir, user_state_dir
-
     from engine import SessionManager
-    from engine.security import AuditLog, RateLimit, SecurityPolicy
+    from engine.security import (
+        AuditLog,
+        RateLimit,
+        SecurityPolicy,
+        default_audit_path,
+        default_config_path,
+    )
     from engine.server import Server, check_bind, create_app, default_socket_path
 
     token = args.token or os.environ.get("AI_SESSION_TOKEN")
@@ -279,12 +291,11 @@ def _serve(args: argparse.Namespace) -> int:
         check_bind(args.host, token)
         if args.rate <= 0:
             raise ValueError("--rate must be more than 0")
-        config = args.config or Path(user_config_dir("ai-session")) / "config.toml"
-        policy = SecurityPolicy.load(config)
+        policy = SecurityPolicy.load(args.config or default_config_path())
     except ValueError as exc:
         print(f"ai-session server: {exc}", file=sys.stderr)
         return 2
-    audit = AuditLog(Path(user_state_dir("ai-session")) / "audit.jsonl")
+    audit = AuditLog(default_audit_path())
 
     async def run() -> int:
         manager = SessionManager()

@@ -54,7 +54,10 @@ class Client:
     async def __aenter__(self) -> Client:
         connector = aiohttp.UnixConnector(path=str(self.socket)) if self.socket else None
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        self._session = aiohttp.ClientSession(connector=connector, headers=headers)
+        # No overall timeout: `exec` waits as long as its command (the server bounds that).
+        self._session = aiohttp.ClientSession(
+            connector=connector, headers=headers, timeout=aiohttp.ClientTimeout(total=None)
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -77,5 +80,7 @@ class Client:
                     code = data.get("code", "") if isinstance(data, dict) else ""
                     raise ClientError(str(error), code, response.status)
                 return data
-        except aiohttp.ClientConnectionError as exc:
-            raise ClientError(f"cannot reach the instance at {where}: {exc}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ClientError(
+                f"cannot reach the instance at {where}: {exc or type(exc).__name__}"
+            ) from None

@@ -32,6 +32,7 @@ from app.keymap import (
 )
 from engine import Session, SessionConfig, SessionError, SessionManager
 from engine.layout import PRESETS, Side
+from engine.security import AuditLog, SecurityPolicy, default_audit_path, default_config_path
 from engine.server import Server, create_app, default_socket_path
 from themes import DEFAULT_THEME, THEMES
 from widgets.terminal_pane import TerminalPane
@@ -283,8 +284,16 @@ class AiSessionApp(App[int], inherit_bindings=False):
         panes ($AI_SESSION_SOCKET) drive the sessions shown here. The UI runs without it if
         the socket cannot be made."""
         try:
+            policy = SecurityPolicy.load(default_config_path())
+        except ValueError as exc:  # a broken policy must not mean no policy
+            self.show_message(f"no control socket: {exc}")
+            return
+        audit = AuditLog(default_audit_path())
+        try:
             path = default_socket_path()
-            control = Server(create_app(self.manager, on_created=self._adopt))
+            control = Server(
+                create_app(self.manager, policy=policy, audit=audit, on_created=self._adopt)
+            )
             await control.start(path)
         except OSError as exc:
             self.show_message(f"no control socket: {exc}")

@@ -19,9 +19,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_config_dir, user_state_dir
+
 from engine.errors import PermissionDenied
 
 log = logging.getLogger(__name__)
+
+
+def default_config_path() -> Path:
+    """Where the `[security]` table is read from (~/.config/ai-session/config.toml)."""
+    return Path(user_config_dir("ai-session")) / "config.toml"
+
+
+def default_audit_path() -> Path:
+    """Where API commands are recorded (~/.local/state/ai-session/audit.jsonl)."""
+    return Path(user_state_dir("ai-session")) / "audit.jsonl"
 
 
 class PolicyDenied(PermissionDenied):
@@ -30,6 +42,34 @@ class PolicyDenied(PermissionDenied):
     def __init__(self, message: str, rule: str) -> None:
         super().__init__(message)
         self.rule = rule
+
+
+# Variables whose values the shell or the loader run as code: with `denied_commands` set they
+# would be a way around it, so they are refused unless `allowed_environment` names them.
+CODE_VARIABLES = frozenset(
+    {
+        "BASH_ENV",
+        "ENV",
+        "PROMPT_COMMAND",
+        "PS0",
+        "PS1",
+        "PS2",
+        "PS3",
+        "PS4",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "IFS",
+        "PATH",
+        "HISTFILE",
+        "LD_PRELOAD",
+        "LD_LIBRARY_PATH",
+        "LD_AUDIT",
+        "PYTHONSTARTUP",
+        "PYTHONPATH",
+        "PERL5OPT",
+        "NODE_OPTIONS",
+    }
+)
 
 
 def _within(path: Path, root: Path) -> bool:
@@ -49,6 +89,7 @@ class SecurityPolicy:
     denied_directories: list[Path] = field(default_factory=list)
     denied_commands: list[str] = field(default_factory=list)  # regular expressions (search)
     allowed_environment: list[str] | None = None
+    allow_input: bool = True  # typed input (send-keys); readline editing defeats any denylist
 
     def __post_init__(self) -> None:
         self.allowed_directories = [
@@ -103,6 +144,13 @@ class SecurityPolicy:
                 "allowed_directories",
             )
 
+    def check_input(self, typed: str) -> None:
+        """Keys typed into a session: refused outright when `allow_input` is off, else checked
+        like a command (best effort: a client can edit the line with the keys it sends)."""
+        if not self.allow_input:
+            raise PolicyDenied("typed input is turned off by the security policy", "allow_input")
+        self.check_command(typed)
+
     def check_command(self, command: str) -> None:
         for pattern in self._patterns:
             if pattern.search(command):
@@ -111,14 +159,25 @@ class SecurityPolicy:
                 )
 
     def check_environment(self, environment: dict[str, str]) -> None:
-        if self.allowed_environment is None:
-            return
-        extra = sorted(set(environment) - set(self.allowed_environment))
-        if extra:
-            raise PolicyDenied(
-                f"environment variables not allowed by the security policy: {', '.join(extra)}",
-                "allowed_environment",
+        named = set(self.allowed_environment or ())
+        if self.allowed_environment is not None:
+            extra = sorted(set(environment) - named)
+            if extra:
+                raise PolicyDenied(
+                    "environment variables not allowed by the security policy: " + ", ".join(extra),
+                    "allowed_environment",
+                )
+            return  # the ones named were allowed on purpose
+        if self.denied_commands:
+            code = sorted(
+                k for k in environment if k in CODE_VARIABLES or k.startswith("BASH_FUNC_")
             )
+            if code:
+                raise PolicyDenied(
+                    f"environment variables that run code ({', '.join(code)}) would get around "
+                    "denied_commands; name them in allowed_environment to allow them",
+                    "denied_commands",
+                )
 
 
 class RateLimit:

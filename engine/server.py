@@ -39,7 +39,6 @@ from engine.keys import encode_tmux_keys
 from engine.manager import SessionManager
 from engine.security import AuditLog, PolicyDenied, RateLimit, SecurityPolicy
 from engine.session import ExitEvent, OutputEvent, Session, SessionEvent
-from engine.terminal import MAX_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +47,9 @@ SERVICE = "ai-session-server"
 MAX_BODY = 1024 * 1024  # bytes in a request body
 MAX_COMMAND = 64 * 1024  # characters in a command or a piece of input
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_API_SIZE = 1000  # columns or lines a client may ask for (a capture grows with their product)
+LOOPBACK_HOST = re.compile(r"(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?", re.IGNORECASE)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # C0 but tab and newline, and DEL
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -78,6 +80,7 @@ def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:
 
 _HTTP_CODES = {
     400: "INVALID_REQUEST",
+    415: "INVALID_REQUEST",
     401: "UNAUTHORIZED",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
@@ -110,12 +113,32 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The token, on TCP (on the control socket the file mode decides who may connect)."""
     token = request.app.get(TOKEN)
-    if token:
-        given = request.headers.get("Authorization", "")
-        expected = f"Bearer {token}"
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+    if token and not _on_unix_socket(request):
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        expected = f"Bearer {token}".encode()
+        if not hmac.compare_digest(given, expected):
             raise ApiError(401, "UNAUTHORIZED", "missing or wrong 'Authorization: Bearer' token")
+    return await handler(request)
+
+
+@web.middleware
+async def _browsers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Keep web pages out: a page the user visits could otherwise post to 127.0.0.1 (a form
+    needs no CORS), or reach it under its own name after DNS rebinding."""
+    if not _on_unix_socket(request):
+        if "Origin" in request.headers:
+            raise ApiError(403, "PERMISSION_DENIED", "requests from web pages are refused")
+        host = request.headers.get("Host", "")
+        if not request.app.get(TOKEN) and not LOOPBACK_HOST.fullmatch(host):
+            raise ApiError(
+                403,
+                "PERMISSION_DENIED",
+                f"Host {host!r} is not this machine; without a token only localhost is served",
+            )
+    if request.body_exists and request.content_type != "application/json":
+        raise ApiError(415, "INVALID_REQUEST", "send the body as Content-Type: application/json")
     return await handler(request)
 
 
@@ -132,15 +155,25 @@ async def _rate(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
-def _client(request: web.Request) -> str:
-    """Who is asking: the peer address, or the peer process on the unix socket."""
+def _socket(request: web.Request) -> socket.socket | None:
     transport = request.transport
-    sock = transport.get_extra_info("socket") if transport is not None else None
+    return transport.get_extra_info("socket") if transport is not None else None
+
+
+def _on_unix_socket(request: web.Request) -> bool:
+    sock = _socket(request)
+    return sock is not None and sock.family == socket.AF_UNIX
+
+
+def _client(request: web.Request) -> str:
+    """Who is asking (what the rate limit counts): the peer address, or on the control socket
+    the peer's user (a new process per CLI call must not mean a fresh allowance)."""
+    sock = _socket(request)
     if sock is not None and sock.family == socket.AF_UNIX:
         with contextlib.suppress(OSError):
             creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-            pid, uid, _ = struct.unpack("3i", creds)
-            return f"unix:pid={pid},uid={uid}"
+            _, uid, _ = struct.unpack("3i", creds)
+            return f"unix:uid={uid}"
         return "unix"
     return request.remote or "unknown"
 
@@ -154,8 +187,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "INVALID_REQUEST", f"malformed JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, "INVALID_REQUEST", f"malformed JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "INVALID_REQUEST", "the request body must be a JSON object")
     return data
@@ -184,13 +217,22 @@ def _int_field(
     return value
 
 
+def _text(value: str, key: str) -> str:
+    """A string from a request that can be typed: not too long, valid Unicode, no NUL."""
+    if len(value) > MAX_COMMAND or "\x00" in value:
+        raise ApiError(400, "INVALID_REQUEST", f"{key!r} is too long or holds a NUL")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ApiError(400, "INVALID_REQUEST", f"{key!r} is not valid Unicode text") from None
+    return value
+
+
 def _text_field(data: dict[str, Any], key: str, required: bool = False) -> str | None:
     value = _field(data, key, str)
     if value is None and required:
         raise ApiError(400, "INVALID_REQUEST", f"{key!r} is required")
-    if value is not None and (len(value) > MAX_COMMAND or "\x00" in value):
-        raise ApiError(400, "INVALID_REQUEST", f"{key!r} is too long or holds a NUL")
-    return value
+    return None if value is None else _text(value, key)
 
 
 def _session(request: web.Request) -> Session:
@@ -277,18 +319,24 @@ async def create_session(request: web.Request) -> web.Response:
         )
     if name is not None and manager.find_session(name) is not None:
         raise ApiError(409, "SESSION_EXISTS", f"a session named {name!r} already exists")
-    directory = _text_field(data, "working_directory") or str(Path.home())
+    given = _text_field(data, "working_directory") or str(Path.home())
+    if not Path(given).is_absolute():
+        raise ApiError(400, "INVALID_REQUEST", "'working_directory' must be an absolute path")
+    directory = str(Path(given).resolve())  # checked and used as one path
     shell = _text_field(data, "shell")
     command = _text_field(data, "command")
     environment = _field(data, "environment", dict, {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in environment.items()):
         raise ApiError(400, "INVALID_REQUEST", "'environment' must map strings to strings")
+    for key, value in environment.items():
+        _text(key, "environment")
+        _text(value, "environment")
     ai = _field(data, "enable_ai_features", bool, False)
-    columns = _int_field(data, "columns", 1, MAX_SIZE, 80)
-    lines = _int_field(data, "lines", 1, MAX_SIZE, 24)
+    columns = _int_field(data, "columns", 1, MAX_API_SIZE, 80)
+    lines = _int_field(data, "lines", 1, MAX_API_SIZE, 24)
     label = name or "(new)"
     policy = request.app[POLICY]
-    _check(request, "create", label, directory, lambda: policy.check_directory(directory))
+    _check(request, "create", label, given, lambda: policy.check_directory(directory))
     _check(
         request, "create", label, str(environment), lambda: policy.check_environment(environment)
     )
@@ -359,6 +407,8 @@ async def execute(request: web.Request) -> web.Response:
     data = await _body(request)
     command = _text_field(data, "command", required=True)
     assert command is not None
+    if _CONTROLS.search(command):  # they would edit the line the shell reads (C-u, DEL, ...)
+        raise ApiError(400, "INVALID_REQUEST", "'command' holds control characters")
     timeout_ms = _int_field(data, "timeout_ms", 1, 3_600_000)
     _running(session)
     policy = request.app[POLICY]
@@ -407,20 +457,21 @@ async def send_input(request: web.Request) -> web.Response:
     session = _session(request)
     data = await _body(request)
     keys = _field(data, "keys", list, [])
-    if not all(isinstance(k, str) and len(k) <= MAX_COMMAND for k in keys):
+    if not all(isinstance(k, str) for k in keys):
         raise ApiError(400, "INVALID_REQUEST", "'keys' must be a list of strings")
+    keys = [_text(k, "keys") for k in keys]
     text = _text_field(data, "text")
     literal = _field(data, "literal", bool, False)
     if not keys and text is None:
         raise ApiError(400, "INVALID_REQUEST", "send 'keys' (tmux key names) or 'text'")
     _running(session)
-    typed = (text or "") + " ".join(keys)
-    policy = request.app[POLICY]
-    _check(request, "input", session.name, typed, lambda: policy.check_command(typed))
     payload = text.encode() if text is not None else b""
     payload += encode_tmux_keys(
         keys, literal=literal, cursor_keys_application=session.terminal.cursor_keys_application
     )
+    typed = payload.decode("utf-8", "replace")  # what reaches the program, not the key names
+    policy = request.app[POLICY]
+    _check(request, "input", session.name, typed, lambda: policy.check_input(typed))
     await session.send_input(payload)
     _audit(request, "input", session.name, True, typed)
     return web.json_response({"session_name": session.name, "bytes": len(payload)})
@@ -459,8 +510,8 @@ async def screen(request: web.Request) -> web.Response:
 async def resize(request: web.Request) -> web.Response:
     session = _session(request)
     data = await _body(request)
-    columns = _int_field(data, "columns", 1, MAX_SIZE)
-    lines = _int_field(data, "lines", 1, MAX_SIZE)
+    columns = _int_field(data, "columns", 1, MAX_API_SIZE)
+    lines = _int_field(data, "lines", 1, MAX_API_SIZE)
     if columns is None or lines is None:
         raise ApiError(400, "INVALID_REQUEST", "'columns' and 'lines' are required")
     _running(session)
@@ -473,15 +524,15 @@ async def stream(request: web.Request) -> web.StreamResponse:
     session = _session(request)
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_BODY)
     await ws.prepare(request)
-    queue: asyncio.Queue[SessionEvent | None] = asyncio.Queue(maxsize=1024)
+    queue: asyncio.Queue[SessionEvent | None] = asyncio.Queue()
     lagged = False
 
     def on_event(event: SessionEvent) -> None:
         nonlocal lagged
-        try:
-            queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if isinstance(event, OutputEvent) and queue.qsize() >= 1024:
             lagged = True  # the client reads slowly: send it a fresh screen when it catches up
+            return
+        queue.put_nowait(event)  # the exit always gets through
 
     def snapshot() -> dict[str, Any]:
         cursor = session.terminal.cursor
@@ -512,17 +563,15 @@ async def stream(request: web.Request) -> web.StreamResponse:
             event = await queue.get()
             if event is None:
                 break
-            if lagged and queue.empty():
-                lagged = False
-                await ws.send_json(snapshot())
-                continue
-            if isinstance(event, OutputEvent):
-                text = decoder.decode(event.data)
-                if text:
-                    await ws.send_json({"type": "output", "data": text})
-            elif isinstance(event, ExitEvent):
+            if isinstance(event, ExitEvent):
                 await ws.send_json({"type": "exit", "exit_code": event.exit_code})
                 break
+            text = decoder.decode(event.data)
+            if text:
+                await ws.send_json({"type": "output", "data": text})
+            if lagged and queue.empty():  # output was dropped: the screen as it is now
+                lagged = False
+                await ws.send_json(snapshot())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -549,7 +598,8 @@ def create_app(
     on_created: Callable[[Session], None] | None = None,
 ) -> web.Application:
     """The API over `manager` (shared with the TUI, if any: the same sessions)."""
-    app = web.Application(middlewares=[_errors, _auth, _rate], client_max_size=MAX_BODY)
+    # Rate before auth: wrong tokens are counted too.
+    app = web.Application(middlewares=[_errors, _rate, _browsers, _auth], client_max_size=MAX_BODY)
     app[MANAGER] = manager
     app[POLICY] = policy or SecurityPolicy()
     app[LIMIT] = rate_limit or RateLimit()
@@ -705,8 +755,8 @@ OPENAPI: dict[str, Any] = {
                     "command": {"type": "string"},
                     "environment": {"type": "object", "additionalProperties": {"type": "string"}},
                     "enable_ai_features": {"type": "boolean"},
-                    "columns": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
-                    "lines": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
+                    "columns": {"type": "integer", "minimum": 1, "maximum": MAX_API_SIZE},
+                    "lines": {"type": "integer", "minimum": 1, "maximum": MAX_API_SIZE},
                 },
             },
             "Execute": {
@@ -729,8 +779,8 @@ OPENAPI: dict[str, Any] = {
                 "type": "object",
                 "required": ["columns", "lines"],
                 "properties": {
-                    "columns": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
-                    "lines": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
+                    "columns": {"type": "integer", "minimum": 1, "maximum": MAX_API_SIZE},
+                    "lines": {"type": "integer", "minimum": 1, "maximum": MAX_API_SIZE},
                 },
             },
         }

