@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import shlex
+import shutil
 import signal
 import sys
 import urllib.parse
@@ -81,6 +82,7 @@ def tui_main(argv: list[str]) -> int:
     except Exception as exc:  # a clear message, not a traceback, before the screen is taken
         print(f"ai-session: {exc}", file=sys.stderr)
         return 2
+    _reachable_from_panes()
     from app.main import AiSessionApp
 
     app = AiSessionApp(
@@ -88,6 +90,14 @@ def tui_main(argv: list[str]) -> int:
     )
     result = app.run()
     return result or 0
+
+
+def _reachable_from_panes() -> None:
+    """Programs in the panes call `ai-session list`, `send-keys`, ... (like tmux inside tmux):
+    if this command is not on PATH (a venv not activated), its directory goes at the end."""
+    here = Path(sys.argv[0]).resolve().parent
+    if shutil.which("ai-session") is None and (here / "ai-session").exists():
+        os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + str(here)
 
 
 # -- subcommands -------------------------------------------------------------------------------
