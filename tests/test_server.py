@@ -85,7 +85,7 @@ async def test_sessions_are_created_listed_executed_and_deleted(api: Api, tmp_pa
     assert status == 200
     assert data["success"] is False and data["exit_code"] == 2 and data["error"] == "exit code 2"
     assert data["output"].startswith("a\nb\nls: cannot access")  # newlines kept, no escapes
-    assert "\r\n" in data["raw_output"] and data["execution_time_ms"] > 0
+    assert "\r\n" in data["raw_output"] and isinstance(data["execution_time_ms"], float)
     status, data = await api.call("POST", "/sessions/dev/execute", {"command": "true"})
     assert data["success"] is True and data["exit_code"] == 0 and data["error"] is None
     status, data = await api.call("GET", "/sessions")
@@ -107,12 +107,11 @@ async def test_sessions_are_created_listed_executed_and_deleted(api: Api, tmp_pa
 
 async def test_timeout_ms_interrupts_the_command(api: Api, tmp_path: Path) -> None:
     await _create(api, "t", tmp_path)
-    start = time.monotonic()
+    # Ignoring timeout_ms would let `sleep 20` finish (the default timeout is 30 s).
     status, data = await api.call(
-        "POST", "/sessions/t/execute", {"command": "sleep 30", "timeout_ms": 300}
+        "POST", "/sessions/t/execute", {"command": "sleep 20", "timeout_ms": 300}
     )
     assert status == 200 and data["timed_out"] is True and data["success"] is False
-    assert time.monotonic() - start < 10
     status, data = await api.call("POST", "/sessions/t/execute", {"command": "echo back"})
     assert data["output"] == "back\n"  # the shell recovered
 
