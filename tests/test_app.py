@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from conftest import BASH, wait_until
 from textual import events
@@ -477,3 +479,28 @@ async def test_scripts_and_programs_in_panes_drive_this_instance(tmp_path: Path)
         assert app.windows[1].active_pane.session.name == "made-by-api"
         await pilot.pause()
     assert not Path(socket).exists()  # removed on the way out
+
+
+async def test_the_instance_socket_enforces_the_configured_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TUI's own control socket applies ~/.config/ai-session/config.toml and audits."""
+    (tmp_path / "config" / "ai-session").mkdir(parents=True)
+    (tmp_path / "config" / "ai-session" / "config.toml").write_text(
+        '[security]\ndenied_commands = ["forbidden"]\n'
+    )
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = _app()
+    async with app.run_test(size=SIZE):
+        await _prompt(app.pane)
+        assert app.control is not None and app.control.socket_path is not None
+        connector = aiohttp.UnixConnector(path=str(app.control.socket_path))
+        async with aiohttp.ClientSession(connector=connector) as http:
+            for command, status in (("echo forbidden", 403), ("echo allowed", 200)):
+                async with http.post(
+                    "http://localhost/sessions/0/execute", json={"command": command}
+                ) as r:
+                    assert r.status == status, await r.text()
+    audit = (tmp_path / "state" / "ai-session" / "audit.jsonl").read_text().splitlines()
+    assert [json.loads(line)["allowed"] for line in audit] == [False, True]
