@@ -116,13 +116,9 @@ class Scrollback:
         entries: list[Entry] = []
         count = 0
         while count < self.BLOCK:
-            entry = self._hot.popleft()
+            entry = self._pop_oldest_hot()
             entries.append(entry)
             count += _count(entry)
-            self.nbytes -= entry.nbytes()
-            if type(entry) is RawLines:
-                self._hot_raw -= 1
-        self._hot_lines -= count
         block = _Block(self._compressor.compress(self._encode(entries)), count)
         self._cold.append(block)
         self._cold_lines += block.count
@@ -152,23 +148,30 @@ class Scrollback:
                 self.nbytes -= block.nbytes
                 self._skip = 0
 
-    def _drop_hot(self) -> None:
+    def _pop_oldest_hot(self) -> Entry:
+        """Take the oldest hot entry out of the hot lines' books."""
         entry = self._hot.popleft()
-        count = _count(entry)
         self.nbytes -= entry.nbytes()
-        self._hot_lines -= count
-        self.dropped += count
+        self._hot_lines -= _count(entry)
         if type(entry) is RawLines:
             self._hot_raw -= 1
+        return entry
+
+    def _drop_hot(self) -> None:
+        self.dropped += _count(self._pop_oldest_hot())
 
     def _decode_oldest(self) -> None:
         """Decode the oldest hot entry, a raw one (part of it is about to be evicted)."""
         raw = self._hot.popleft()
         assert type(raw) is RawLines
+        self._hot.extendleft(reversed(self._decode(raw)))
+
+    def _decode(self, raw: RawLines) -> list[HistoryLine]:
+        """The lines a hot raw entry stands for, the books moved over to them."""
         lines = decode_raw(raw)
-        self._hot.extendleft(reversed(lines))
         self.nbytes += sum(line.nbytes() for line in lines) - raw.nbytes()
         self._hot_raw -= 1
+        return lines
 
     def _decode_hot(self) -> None:
         """Turn the hot raw entries into history lines (someone is looking at them)."""
@@ -177,13 +180,10 @@ class Scrollback:
         decoded: deque[Entry] = deque()
         for entry in self._hot:
             if type(entry) is RawLines:
-                lines = decode_raw(entry)
-                self.nbytes += sum(line.nbytes() for line in lines) - entry.nbytes()
-                decoded.extend(lines)
+                decoded.extend(self._decode(entry))
             else:
                 decoded.append(entry)
         self._hot = decoded
-        self._hot_raw = 0
 
     def pop_newest(self) -> HistoryLine:
         """Take back the newest line (a pane grew taller and pulls history down)."""

@@ -27,6 +27,13 @@ DEFAULT_EXECUTE_TIMEOUT = 30.0
 IMMEDIATE = 16 * 1024  # output up to this size (and nothing queued) is parsed when it arrives
 MAX_BACKLOG = 1024 * 1024  # queued output at which the PTY stops being read until parsed
 TYPING_BACKLOG = 64 * 1024  # ... while someone is typing: read less far ahead of the parser
+
+
+def _backlog_limit() -> int:
+    """Output read ahead of the parser at which reading stops (less while someone types)."""
+    return TYPING_BACKLOG if typing() else MAX_BACKLOG
+
+
 # Variables of an enclosing multiplexer that would mislead programs inside our panes.
 _DROPPED_ENV = ("TMUX", "TMUX_PANE", "COLUMNS", "LINES", "STY", "ZELLIJ", "ZELLIJ_SESSION_NAME")
 
@@ -290,8 +297,7 @@ class Session:
             return
         self._backlog += data
         queue_for(asyncio.get_running_loop()).add(self)
-        limit = TYPING_BACKLOG if typing() else MAX_BACKLOG
-        if len(self._backlog) >= limit and self._pty is not None:
+        if len(self._backlog) >= _backlog_limit() and self._pty is not None:
             self._pty.pause_reading()
 
     def ingest_some(self, seconds: float) -> bool:
@@ -305,8 +311,7 @@ class Session:
         elapsed = time.perf_counter() - start
         if elapsed > 0:
             self._parse_rate = (self._parse_rate + len(data) / elapsed) / 2
-        limit = TYPING_BACKLOG if typing() else MAX_BACKLOG
-        if len(self._backlog) <= limit // 4 and self._pty is not None:
+        if len(self._backlog) <= _backlog_limit() // 4 and self._pty is not None:
             self._pty.resume_reading()
         if self._backlog:
             return True
