@@ -314,19 +314,30 @@ class Pty:
         """Send `sig` to the child's process group (its foreground jobs too)."""
         if not self.running:
             return
+        # Once: a second SIGHUP landing while bash handles the first kills it before it has
+        # passed the hangup on to its jobs. The plain kill is for a child not leading a group.
         for send in (os.killpg, os.kill):
             try:
                 send(self.pid, sig)
+                return
             except ProcessLookupError:
-                pass
+                continue
             except PermissionError:
-                pass
+                return
 
     async def terminate(self, grace: float = 2.0) -> int:
         """SIGHUP, then SIGKILL if the child is still there after `grace` seconds; reaps it."""
         if self.pid <= 0:
             return -1
         if self.running:
+            # What closing a terminal does: the hangup reaches the foreground job as well as
+            # the shell (in its own process group under job control, the job would otherwise
+            # keep the shell waiting, and a shell hung up while waiting may not pass the
+            # hangup on to its background jobs).
+            foreground = self.foreground_pid()
+            if foreground is not None and foreground != self.pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(foreground, signal.SIGHUP)
             self.signal(signal.SIGHUP)
             try:
                 await asyncio.wait_for(self._finished.wait(), grace)

@@ -235,6 +235,9 @@ async def test_stop_hangs_up_the_shell_and_its_jobs_and_leaves_no_zombie(bash: S
     result = await bash.execute("sleep 300 & echo $!")
     job = int(result.output.split()[-1])  # after bash's "[1] PID" job notice
     await bash.send_input("sleep 400\r")
+    # Hang up once bash waits on it: a SIGHUP that lands while bash is still forking it races
+    # with bash's own job bookkeeping (it then may not pass the hangup on).
+    await wait_until(lambda: bash.current_command == "sleep", 5, "sleep 400 in the foreground")
     pid = bash.pid
     assert pid is not None
     await bash.stop()
