@@ -3,6 +3,8 @@ but no UI import: any front end can use this)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 CSI = "\x1b["
 SS3 = "\x1bO"
 
@@ -113,6 +115,25 @@ def encode_paste(text: str, *, bracketed: bool) -> bytes:
     return text.encode()
 
 
+NO_BUTTON = 3  # the button code of a motion report with no button held (and of X10 releases)
+MouseEventKind = Literal["press", "release", "drag", "motion"]
+
+
+def mouse_wants(tracking: str | None, kind: MouseEventKind) -> bool:
+    """Whether a program in mouse mode `tracking` (as `Terminal.mouse_tracking` names it) is
+    sent this event: x10 (9) gets presses only, normal (1000) presses and releases, button
+    (1002) also motion while a button is held (a drag), any (1003) all motion."""
+    if tracking is None:
+        return False
+    if kind == "press":
+        return True
+    if kind == "release":
+        return tracking != "x10"
+    if kind == "drag":
+        return tracking in ("button", "any")
+    return tracking == "any"
+
+
 def encode_mouse(
     button: int,
     x: int,
@@ -127,8 +148,10 @@ def encode_mouse(
 ) -> bytes:
     """A mouse report as xterm sends it (x, y are 0-based cells).
 
-    `button` is 0 left, 1 middle, 2 right, 64 wheel up, 65 wheel down. `encoding` is the
-    terminal's mouse encoding: "sgr" (1006), "urxvt" (1015), "utf8" (1005) or "default".
+    `button` is 0 left, 1 middle, 2 right, 64 wheel up, 65 wheel down, or NO_BUTTON for
+    motion with no button held. `motion` makes it a motion report (the code plus 32, sent as
+    a press). `encoding` is the terminal's mouse encoding: "sgr" (1006), "urxvt" (1015),
+    "utf8" (1005) or "default".
     """
     code = (
         button
@@ -137,6 +160,7 @@ def encode_mouse(
         + (16 if ctrl else 0)
         + (32 if motion else 0)
     )
+    pressed = pressed or motion  # motion is reported as a press, whatever is held
     if encoding == "sgr":
         return f"\x1b[<{code};{x + 1};{y + 1}{'M' if pressed else 'm'}".encode()
     if not pressed:

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shlex
+import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -36,6 +37,17 @@ def _backlog_limit() -> int:
 
 # Variables of an enclosing multiplexer that would mislead programs inside our panes.
 _DROPPED_ENV = ("TMUX", "TMUX_PANE", "COLUMNS", "LINES", "STY", "ZELLIJ", "ZELLIJ_SESSION_NAME")
+
+
+def describe_exit(code: int) -> str:
+    """How a program ended, as the pane and the status line say it: `exited 3`, or
+    `killed by SIGKILL` for a signal death (an exit code of -9, as subprocess reports it)."""
+    if code >= 0:
+        return f"exited {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:  # a real-time or unknown signal number
+        return f"killed by signal {-code}"
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,10 @@ class Screen(pyte.Screen):
     """pyte's screen with alternate screen, scrollback and xterm fixes. See the module doc."""
 
     _deferred: Any = None  # lines the fast path took but has not drawn (engine/fastpath.py)
+
+    def bell(self, *args: Any) -> None:
+        self.bells += 1
+
     _settle_needed = False  # deferred lines, or text the parser held back, wait to be drawn
     flush_held: Any = None  # the parser's: draw the text it held back
 
@@ -70,6 +74,7 @@ class Screen(pyte.Screen):
         self._history = history if history is not None else Scrollback()
         self.responses: list[str] = []  # replies the child asked for (DA, DSR), to be written back
         self.cwd: str | None = None
+        self.bells = 0  # BEL characters received (the UI rings and flags windows)
         self.cursor_style = 0
         self.keypad_application = False
         self.synchronized_since = 0.0  # when the program last began a synchronized update
@@ -526,8 +531,10 @@ class Screen(pyte.Screen):
         self.keypad_application = on
 
     def set_cursor_style(self, style: int = 0) -> None:
-        """DECSCUSR: 0/1 blinking block, 2 block, 3/4 underline, 5/6 bar."""
-        self.cursor_style = style
+        """DECSCUSR: 0 the terminal's default, 1/2 block, 3/4 underline, 5/6 bar (odd blinks).
+        Other values are ignored, as xterm does."""
+        if style in CURSOR_SHAPES:
+            self.cursor_style = style
 
     def save_cursor(self) -> None:
         """DECSC: one saved slot (xterm), not pyte's stack."""
@@ -836,14 +843,23 @@ def _check_size(columns: int, lines: int) -> None:
         raise ValueError(f"terminal size {columns}x{lines} is too large ({MAX_SIZE} at most)")
 
 
+# DECSCUSR's values and the shape each asks for (0 is the terminal's default, a block in xterm).
+CURSOR_SHAPES = dict(enumerate(["block"] * 3 + ["underline"] * 2 + ["bar"] * 2))
+
+
 @dataclass(frozen=True)
 class CursorState:
-    """Where the cursor is and whether the program wants it shown."""
+    """Where the cursor is, whether the program wants it shown, and its DECSCUSR `style`."""
 
     x: int
     y: int
     hidden: bool
     style: int
+
+    @property
+    def shape(self) -> str:
+        """`block`, `underline` or `bar`: what the program asked for (vim's insert mode: bar)."""
+        return CURSOR_SHAPES.get(self.style, "block")
 
 
 class Terminal:
@@ -911,6 +927,12 @@ class Terminal:
     @property
     def columns(self) -> int:
         return self.screen.columns
+
+    @property
+    def bells(self) -> int:
+        """How many bells (BEL) the program has rung."""
+        self.settle()
+        return self.screen.bells
 
     @property
     def lines(self) -> int:

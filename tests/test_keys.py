@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from engine.keys import encode_key, encode_paste
+from engine.keys import (
+    NO_BUTTON,
+    MouseEventKind,
+    encode_key,
+    encode_mouse,
+    encode_paste,
+    mouse_wants,
+)
 
 
 @pytest.mark.parametrize(
@@ -73,19 +80,12 @@ def test_paste_is_bracketed_only_when_asked_and_cannot_break_out() -> None:
     ],
 )
 def test_what_the_user_types_reaches_the_program_unchanged(typed: str) -> None:
-    """Through Textual's real input parser (as patched by the app) and back to bytes."""
-    from textual import events
-    from textual._xterm_parser import XTermParser
+    """Through the app's input parser (app/input.py): every key keeps the exact bytes."""
+    from app.input import InputParser
 
-    from app.keymap import pass_keys_through
-
-    pass_keys_through()
-    parser = XTermParser()
-    keys = [e for e in [*parser.feed(typed), *parser.feed("")] if isinstance(e, events.Key)]
-    keys += (
-        [e for e in parser.tick() if isinstance(e, events.Key)] if hasattr(parser, "tick") else []
-    )
-    assert b"".join(encode_key(k.key, k.character) for k in keys) == typed.encode()
+    parser = InputParser(escape_delay=0.0)
+    keys = [*parser.feed(typed), *parser.tick()]
+    assert "".join(k.raw for k in keys) == typed  # type: ignore[attr-defined]
 
 
 def test_prefix_notation() -> None:
@@ -98,3 +98,46 @@ def test_prefix_notation() -> None:
         and key_label("ctrl+up") == "C-Up"
         and key_label("space") == "Space"
     )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [
+        ("sgr", [b"\x1b[<32;5;3M", b"\x1b[<34;5;3M", b"\x1b[<35;5;3M", b"\x1b[<51;5;3M"]),
+        ("urxvt", [b"\x1b[64;5;3M", b"\x1b[66;5;3M", b"\x1b[67;5;3M", b"\x1b[83;5;3M"]),
+        ("utf8", [b"\x1b[M@%#", b"\x1b[MB%#", b"\x1b[MC%#", b"\x1b[MS%#"]),
+        ("default", [b"\x1b[M@%#", b"\x1b[MB%#", b"\x1b[MC%#", b"\x1b[MS%#"]),
+    ],
+)
+def test_mouse_motion_adds_32_to_the_button_held_or_to_no_button(
+    encoding: str, expected: list[bytes]
+) -> None:
+    """A left drag is 32, a right drag 34, motion with no button 35 (3 + 32), ctrl adds 16:
+    at cell (4, 2), in every encoding, always as a press."""
+    reports = [
+        encode_mouse(0, 4, 2, motion=True, encoding=encoding),
+        encode_mouse(2, 4, 2, motion=True, encoding=encoding),
+        encode_mouse(NO_BUTTON, 4, 2, motion=True, pressed=False, encoding=encoding),
+        encode_mouse(NO_BUTTON, 4, 2, motion=True, ctrl=True, encoding=encoding),
+    ]
+    assert reports == expected
+
+
+def test_mouse_motion_far_right_in_utf8_and_nothing_past_the_x10_limit() -> None:
+    assert encode_mouse(0, 300, 0, motion=True, encoding="utf8") == "\x1b[M@ō!".encode()  # 333
+    assert encode_mouse(0, 300, 0, motion=True, encoding="default") == b""
+
+
+@pytest.mark.parametrize(
+    ("tracking", "wanted"),
+    [
+        (None, set()),
+        ("x10", {"press"}),
+        ("normal", {"press", "release"}),
+        ("button", {"press", "release", "drag"}),
+        ("any", {"press", "release", "drag", "motion"}),
+    ],
+)
+def test_each_mouse_mode_gets_its_events(tracking: str | None, wanted: set[str]) -> None:
+    kinds: list[MouseEventKind] = ["press", "release", "drag", "motion"]
+    assert {kind for kind in kinds if mouse_wants(tracking, kind)} == wanted
