@@ -1,7 +1,9 @@
 """Textual themes for ai-session, each with the 16-colour palette its terminal panes use.
 
-A program that prints `ESC[31m` gets the theme's red, as in a terminal emulator whose colour
-scheme you switch; 256-colour indexes above 15 and true colours stay as the program asked.
+The default, `ai-session-terminal`, passes the 16 colours through as tmux does: a program that
+prints `ESC[31m` gets your terminal's own red. The others replace them with their palette, as a
+terminal emulator whose colour scheme you switch; 256-colour indexes above 15 and true colours
+stay as the program asked.
 """
 
 from __future__ import annotations
@@ -17,8 +19,54 @@ class PaneTheme:
     theme: Theme
     palette: tuple[str, ...]  # black red green yellow blue magenta cyan white, then bright
 
-    def colors(self) -> tuple[Color, ...]:
-        return tuple(Color.parse(c) for c in self.palette)
+    def colors(self) -> tuple[Color, ...] | None:
+        """The palette as Rich colours; None passes the 16 colours through to your terminal."""
+        return tuple(Color.parse(c) for c in self.palette) if self.palette else None
+
+
+# Your terminal's colours, as tmux shows them: panes send SGR 31 for red, never an RGB value,
+# and the chrome is drawn in ANSI colours too (tmux's green status line), so it suits any
+# palette, dark or light. Text stays your terminal's default colour, so backgrounds are the
+# darker ANSI colours (a warning is magenta, not a yellow that light text would vanish on).
+TERMINAL = PaneTheme(
+    Theme(
+        name="ai-session-terminal",
+        ansi=True,
+        primary="ansi_blue",
+        secondary="ansi_magenta",
+        accent="ansi_green",
+        warning="ansi_magenta",
+        error="ansi_red",
+        success="ansi_green",
+        foreground="ansi_default",
+        background="ansi_default",
+        surface="ansi_default",
+        panel="ansi_default",
+        boost="ansi_default",
+        dark=True,
+        variables={
+            "ansi-background": "ansi_default",
+            "ansi-foreground": "ansi_default",
+            "text": "ansi_default",
+            "text-muted": "ansi_default",
+            "primary-darken-2": "ansi_green",
+            "panel-lighten-2": "ansi_default",
+            "accent-lighten-1": "ansi_bright_green",
+            "border": "ansi_green",
+            "border-blurred": "ansi_default",
+            "block-cursor-foreground": "ansi_black",
+            "block-cursor-background": "ansi_white",
+            "input-cursor-background": "ansi_white",
+            "input-cursor-foreground": "ansi_black",
+            "input-cursor-text-style": "none",
+            "input-selection-background": "ansi_blue",
+            "input-selection-foreground": "ansi_default",
+            "screen-selection-background": "ansi_blue",
+            "screen-selection-foreground": "ansi_default",
+        },
+    ),
+    (),
+)
 
 
 DARK = PaneTheme(
@@ -126,5 +174,5 @@ HIGH_CONTRAST = PaneTheme(
     ),
 )
 
-THEMES: dict[str, PaneTheme] = {t.theme.name: t for t in (DARK, LIGHT, HIGH_CONTRAST)}
-DEFAULT_THEME = DARK.theme.name
+THEMES: dict[str, PaneTheme] = {t.theme.name: t for t in (TERMINAL, DARK, LIGHT, HIGH_CONTRAST)}
+DEFAULT_THEME = TERMINAL.theme.name

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import ClassVar
 
+from rich.cells import cell_len, get_character_cell_size
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
@@ -16,14 +18,22 @@ from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine
 from engine.copymode import CopyMode
 from engine.fastpath import cached_history_line
 from engine.ingest import note_input, typing
-from engine.keys import encode_key, encode_mouse, encode_paste
-from engine.session import ExitEvent, Session, SessionEvent
+from engine.keys import (
+    NO_BUTTON,
+    MouseEventKind,
+    encode_key,
+    encode_mouse,
+    encode_paste,
+    mouse_wants,
+)
+from engine.session import ExitEvent, Session, SessionEvent, describe_exit
 
 FRAME_INTERVAL = 1 / 60  # paint at most 60 times a second
 BACKGROUND_INTERVAL = 1 / 15  # unfocused panes paint at most 15 times a second
@@ -31,6 +41,9 @@ TITLE_INTERVAL = 0.5  # seconds between looks at the foreground program for the 
 TYPING_BACKGROUND_INTERVAL = 1 / 4  # ... and 4 times while you type (engine.ingest.typing)
 SYNC_TIMEOUT = 0.15  # longest a synchronized update may hold paints (a program may die mid-frame)
 Palette = tuple[Color, ...]  # the 16 ANSI colours, from the theme
+SHOW_CURSOR, HIDE_CURSOR = "\x1b[?25h", "\x1b[?25l"
+RESET_CURSOR_SHAPE = "\x1b[0 q"  # DECSCUSR 0: the outer terminal's own default shape
+ZWJ, VS16 = "\u200d", "\ufe0f"  # the two characters Rich measures across cell boundaries
 
 
 @lru_cache(maxsize=8192)
@@ -52,8 +65,10 @@ def cell_style(
 ) -> Style:
     """A Rich style for a cell's attributes (`Cell[1:]`).
 
-    `cursor` is "" (no cursor here), "block" (reversed) or "hollow" (underlined: the cursor
-    of a pane without focus).
+    `cursor` is "" (no cursor here), a shape the program asked for with DECSCUSR, drawn when
+    the outer terminal's own cursor cannot show it: "block" (reversed), "underline"
+    (underlined), "bar" (underlined and overlined), or "hollow" (underlined: the cursor of a
+    pane without focus).
     """
     cell = Cell("", *attrs)  # type: ignore[arg-type]
     return Style(
@@ -62,11 +77,34 @@ def cell_style(
         bold=cell.bold or None,
         dim=cell.dim or None,
         italic=cell.italics or None,
-        underline=(cell.underscore or cursor == "hollow") or None,
+        underline=(cell.underscore or cursor in ("hollow", "underline", "bar")) or None,
+        overline=(cursor == "bar") or None,
         strike=cell.strikethrough or None,
         blink=cell.blink or None,
         reverse=(cell.reverse != (cursor == "block")) or None,
     )
+
+
+@lru_cache(maxsize=4096)
+def fit_cell(data: str, width: int) -> str:
+    """A cell's text as Rich will measure it: exactly `width` cells, whatever the terminal
+    model put in it (an emoji with its modifier, half a ZWJ family, a lone combining mark).
+
+    Textual lays a pane's row out by Rich's widths; one cell off and the divider beside the
+    pane moves. So joiners go (they would fuse with the next cell), as do control characters
+    and leading zero-width marks; what is too wide is cut, what is too narrow is padded.
+    """
+    text = "".join(c for c in data if c != ZWJ and unicodedata.category(c) != "Cc")
+    while text and (text[0] == VS16 or get_character_cell_size(text[0]) == 0):
+        text = text[1:]
+    if cell_len(text) > width:
+        kept = ""
+        for char in text:
+            if cell_len(kept + char) > width:
+                break
+            kept += char
+        text = kept or "?"
+    return text + " " * (width - cell_len(text))
 
 
 def _history_segments(hist: HistoryLine, columns: int, palette: Palette | None) -> list[Segment]:
@@ -85,6 +123,39 @@ def _history_segments(hist: HistoryLine, columns: int, palette: Palette | None) 
     if columns > len(text):
         segments.append(Segment(" " * (columns - len(text)), cell_style(default, "", palette)))
     return segments
+
+
+class OuterCursor:
+    """The outer terminal's own cursor, shown where the focused pane's program has its cursor
+    and in the shape it asked for (DECSCUSR: vim's insert-mode bar), as tmux does.
+
+    Textual hides the cursor for the whole run and, after each frame, moves it to
+    `App.cursor_position`. The app asks `begin()` for what to write before a frame (hide the
+    cursor, so it does not run along the text being drawn) and `end()` after it (put it at
+    the pane's cursor and show it). `reset()` gives the terminal its own shape back on exit.
+    """
+
+    def __init__(self) -> None:
+        self.shown = False
+        self.style = 0  # the DECSCUSR style last sent (0: the terminal's own default)
+
+    def begin(self) -> str:
+        return HIDE_CURSOR if self.shown else ""
+
+    def end(self, pane: TerminalPane | None) -> str:
+        place = pane.outer_cursor_place() if pane is not None else None
+        self.shown = place is not None
+        if place is None:
+            return ""
+        x, y, style = place
+        codes = f"\x1b[{y + 1};{x + 1}H"
+        if style != self.style:
+            self.style = style
+            codes += f"\x1b[{style} q"
+        return codes + SHOW_CURSOR
+
+    def reset(self) -> str:
+        return RESET_CURSOR_SHAPE if self.style else ""
 
 
 class TerminalPane(Widget, can_focus=True):
@@ -177,6 +248,11 @@ class TerminalPane(Widget, can_focus=True):
         self._painted = 0.0
         self._title = ""  # as last drawn in the title bar
         self._title_checked = 0.0
+        self.remain_on_exit = False  # keep the pane when its program exits (API sessions)
+        self.bells_seen = 0  # the terminal's bell count when the app last looked
+        self.on_output: Callable[[TerminalPane], None] | None = None  # bells, activity
+        # The other panes typed keys also go to (tmux's synchronize-panes), asked per key.
+        self.synchronized: Callable[[], list[TerminalPane]] | None = None
         self._unsubscribe = session.subscribe(self._on_session_event)
         if session.status.is_terminated:
             self.exit_code = session.status.exit_code
@@ -198,15 +274,19 @@ class TerminalPane(Widget, can_focus=True):
         """The program's title (OSC 0/2), else the command in the foreground."""
         if self.session.terminal.title:
             return self.session.terminal.title
-        running = self.session.current_command
-        if running:
-            return running
+        return self.session.current_command or self.program_name
+
+    @property
+    def program_name(self) -> str:
+        """The name of the program the pane was started with (`bash`, `vim`)."""
         config = self.session.config
         command = config.shell_command or config.shell or os.environ.get("SHELL", "sh")
         return os.path.basename(command.split()[0]) if command.split() else self.session.name
 
     def _on_session_event(self, event: SessionEvent) -> None:
         self._request_paint()
+        if self.on_output is not None:
+            self.on_output(self)
         if isinstance(event, ExitEvent):
             self.exit_code = event.exit_code
             self.post_message(self.Exited(self, event.exit_code))
@@ -323,42 +403,69 @@ class TerminalPane(Widget, can_focus=True):
         return self.session.terminal.columns
 
     def render_line(self, y: int) -> Strip:
+        """Row `y`, exactly as wide as the pane (Textual places the next pane by it)."""
         width = self.size.width
         if self.exit_code is not None and y == self.size.height - 1:
-            text = f" [exited {self.exit_code}] C-b R respawn, C-b x close "
-            return Strip(
-                [
-                    Segment(
-                        text[:width].ljust(width),
-                        self.get_component_rich_style("terminal-pane--exited"),
-                    )
-                ]
-            )
+            text = f" [{describe_exit(self.exit_code)}] C-b R respawn, C-b x close "
+            style = self.get_component_rich_style("terminal-pane--exited")
+            return Strip([Segment(text[:width].ljust(width), style)])
         top = self._top
         if top and y == 0:
             if not self._title:
                 self._title = self.title_text
             title = f" {self.pane_id} {self._title} " if self.pane_id else f" {self._title} "
+            if not title.isprintable():  # a program's title may hold control characters
+                title = "".join(c for c in title if unicodedata.category(c) != "Cc")
             style = self.get_component_rich_style("terminal-pane--title")
-            return Strip([Segment(title[:width].ljust(width), style)])
+            return Strip([Segment(title, style)]).adjust_cell_length(width, style)
         row = y - top
         terminal = self.session.terminal
         if self.copy is not None:
-            return self._copy_line(row, width)
+            return self._copy_line(row, width).adjust_cell_length(width)
         if row >= terminal.lines:
             return Strip.blank(width)
         cursor = terminal.cursor
-        cursor_x = (
-            cursor.x if (cursor.y == row and not cursor.hidden and self.exit_code is None) else -1
-        )
-        shape = "block" if self.has_focus else "hollow"
-        key = (self._versions.get(row, 0), cursor_x, shape, terminal.columns, self.palette)
+        shown = cursor.y == row and not cursor.hidden and self.exit_code is None
+        if not self.has_focus:
+            shape = "hollow"
+        elif self.outer_cursor_in_use:
+            shape, shown = "", False  # the outer terminal's own cursor is there
+        else:
+            shape = cursor.shape
+        cursor_x = cursor.x if shown else -1
+        columns = terminal.columns
+        key = (self._versions.get(row, 0), cursor_x, shape, columns, width, self.palette)
         cached = self._strips.get(row)
         if cached is not None and cached[0] == key:
             return cached[1]
-        strip = Strip(self._segments(row, cursor_x, shape), terminal.columns)
+        strip = Strip(self._segments(row, cursor_x, shape), columns)
+        if columns != width:  # the program has not been given the new size yet
+            strip = strip.adjust_cell_length(width)
         self._strips[row] = (key, strip)
         return strip
+
+    @property
+    def outer_cursor_in_use(self) -> bool:
+        """True when the outer terminal's own cursor shows this pane's (the app moves it
+        there after each frame: see `OuterCursor`); headless, the pane draws it instead."""
+        return (
+            self.has_focus
+            and getattr(self.app, "outer_cursor", None) is not None
+            and not self.app.is_headless
+        )
+
+    def outer_cursor_place(self) -> tuple[int, int, int] | None:
+        """Where on the screen the outer terminal's cursor goes for this pane, and its
+        DECSCUSR style; None when it should be hidden (the program hid it, copy mode draws
+        its own, the program exited, the cursor is outside the pane)."""
+        if self.copy is not None or self.exit_code is not None or not self.is_attached:
+            return None
+        cursor = self.session.terminal.cursor
+        region = self.content_region
+        x, y = region.x + cursor.x, region.y + self._top + cursor.y
+        if cursor.hidden or not region.contains(x, y):
+            return None
+        return x, y, cursor.style
 
     def _segments(self, y: int, cursor_x: int, shape: str) -> list[Segment]:
         line = self.session.terminal.screen.buffer.get(y) or {}
@@ -370,10 +477,17 @@ class TerminalPane(Widget, can_focus=True):
         text: list[str] = []
         run_attrs: tuple[object, ...] = DEFAULT_CELL[1:]
         run_cursor = ""
-        for x in range(self.session.terminal.columns):
+        columns = self.session.terminal.columns
+        covered = False  # this cell is the right half of the wide character just drawn
+        for x in range(columns):
+            if covered:
+                covered = False
+                continue
             cell = line.get(x, DEFAULT_CELL)
-            if cell.data == "":
-                continue  # right half of a wide character
+            data = cell.data
+            if data == "" or not data.isascii():  # make Rich's width the model's
+                covered = x + 1 < columns and line.get(x + 1, DEFAULT_CELL).data == ""
+                data = fit_cell(data, 2 if covered else 1)
             attrs = cell[1:]
             on_cursor = shape if x == cursor_x else ""
             if attrs != run_attrs or on_cursor or run_cursor:
@@ -383,7 +497,7 @@ class TerminalPane(Widget, can_focus=True):
                     )
                 text = []
                 run_attrs, run_cursor = attrs, on_cursor
-            text.append(cell.data)
+            text.append(data)
         if text:
             segments.append(Segment("".join(text), cell_style(run_attrs, run_cursor, palette)))
         return segments
@@ -399,6 +513,11 @@ class TerminalPane(Widget, can_focus=True):
             )
             self.refresh()
         return self.copy
+
+    def copy_mode_page_up(self) -> None:
+        """C-b PgUp (tmux's `copy-mode -u`): copy mode, one page up."""
+        self.enter_copy_mode().page(up=True)
+        self.refresh()
 
     def exit_copy_mode(self) -> None:
         self.copy = None
@@ -449,24 +568,61 @@ class TerminalPane(Widget, can_focus=True):
 
     # -- mouse --------------------------------------------------------------------------------
 
-    def _mouse_report(self, button: int, event: events.MouseEvent, pressed: bool = True) -> bool:
-        """Send the event to the program if it asked for mouse reports; True when sent."""
+    ALLOW_SELECT = False  # a drag selects in copy mode (below), not with Textual's selection
+    # The program gets the mouse (it asked, and copy mode is off): the button it was told
+    # went down, and the cell it was last told about, so motion in one cell is sent once.
+    _held: int | None = None
+    _reported: tuple[int, int] | None = None
+    # No program mouse: where the left button went down, and whether it has dragged from there
+    # (then copy mode selects from the press to the pointer, and the release copies).
+    _press: tuple[int, int] | None = None
+    _dragging = False
+    _pointer: tuple[int, int] = (0, 0)  # the pointer's cell (x, row), row unclamped
+    _drag_scroll: Timer | None = None  # scrolls while a drag is held at the top or bottom
+    _click_copy: Timer | None = None  # copies a double or triple click's selection
+    CLICK_COPY_DELAY = 0.3  # tmux shows a clicked word selected this long before copying it
+    DRAG_SCROLL_INTERVAL = 0.05  # tmux's drag repeat: a line a tick at the top or bottom row
+
+    def _cell(self, event: events.MouseEvent) -> tuple[int, int]:
+        """The terminal cell under the pointer, clamped to the terminal: a drag that left the
+        pane (the mouse is captured) reports its nearest edge, as terminals do."""
         terminal = self.session.terminal
-        row = event.y - self._top
-        if terminal.mouse_tracking is None or not self.session.status.is_running or row < 0:
-            return False
+        x = max(0, min(event.x, terminal.columns - 1))
+        return x, max(0, min(event.y - self._top, terminal.lines - 1))
+
+    def _program_mouse(self) -> bool:
+        """Whether mouse events go to the program: it asked for them and copy mode is off."""
+        return (
+            self.copy is None
+            and self.session.terminal.mouse_tracking is not None
+            and self.session.status.is_running
+        )
+
+    def _send_mouse(
+        self, button: int, cell: tuple[int, int], event: events.MouseEvent, kind: MouseEventKind
+    ) -> None:
+        terminal = self.session.terminal
+        if not mouse_wants(terminal.mouse_tracking, kind) or not self.session.status.is_running:
+            return
         data = encode_mouse(
             button,
-            event.x,
-            row,
-            pressed=pressed,
+            *cell,
+            pressed=kind != "release",
+            motion=kind in ("drag", "motion"),
             shift=event.shift,
             meta=event.meta,
             ctrl=event.ctrl,
             encoding=terminal.mouse_encoding,
         )
+        self._reported = cell
         if data:
-            self.run_worker(self.session.send_input(data), group="mouse")
+            self.run_worker(self.session.send_input(data), group="mouse", exit_on_error=False)
+
+    def _mouse_report(self, button: int, event: events.MouseEvent) -> bool:
+        """Send a press (a wheel step) to the program if it asked for the mouse; True if so."""
+        if not self._program_mouse() or event.y < self._top:
+            return False
+        self._send_mouse(button, self._cell(event), event, "press")
         return True
 
     def _wheel(self, event: events.MouseEvent, up: bool) -> None:
@@ -521,20 +677,32 @@ class TerminalPane(Widget, can_focus=True):
         if self.copy is not None:
             self._copy_action(self.copy.key(event.key, event.character))
             return
+        for pane in [self, *(self.synchronized() if self.synchronized else [])]:
+            await pane.type_key(event)
+
+    async def type_key(self, event: events.Key) -> None:
+        """Write a typed key to the program."""
         if not self.session.status.is_running:
             return
-        data = encode_key(
-            event.key,
-            event.character,
-            cursor_keys_application=self.session.terminal.cursor_keys_application,
-        )
+        # What the terminal sent, byte for byte (app/input.py), as tmux hands it on; plain
+        # arrows, Home and End are written the way the program asked for (DECCKM), as tmux does.
+        raw: str | None = getattr(event, "raw", None)
+        if raw is not None and event.key not in ("up", "down", "left", "right", "home", "end"):
+            data = raw.encode("utf-8", "surrogateescape")
+        else:  # a key made in the app (tests, pilot): xterm's bytes for its name
+            data = encode_key(
+                event.key,
+                event.character,
+                cursor_keys_application=self.session.terminal.cursor_keys_application,
+            )
         if data:
             note_input()  # floods elsewhere yield while you type
             await self.session.send_input(data)
 
     async def on_paste(self, event: events.Paste) -> None:
         event.stop()
-        await self.paste(event.text)
+        for pane in [self, *(self.synchronized() if self.synchronized else [])]:
+            await pane.paste(event.text)
 
     async def paste(self, text: str) -> None:
         """Paste `text` into the program (bracketed when it asked for it)."""
@@ -544,10 +712,113 @@ class TerminalPane(Widget, can_focus=True):
             await self.session.send_input(data)
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
+        """A press goes to the program if it asked for the mouse; else the left button may
+        start a selection. Either way the pane keeps the mouse until the release."""
         self.focus()
-        if self.copy is None:
-            self._mouse_report(event.button - 1, event)
+        if event.y < self._top:  # the title bar
+            return
+        cell = self._cell(event)
+        if self._program_mouse():
+            self._held = event.button - 1
+            self._send_mouse(self._held, cell, event, "press")
+            self.capture_mouse()
+        elif event.button == 1:
+            self._press, self._dragging, self._pointer = cell, False, (cell[0], event.y - self._top)
+            self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """Motion for the program (1002: while a button is held; 1003: always), at most once a
+        cell; or the drag of a selection."""
+        cell = self._cell(event)
+        if self._held is not None:
+            if cell != self._reported:
+                self._send_mouse(self._held, cell, event, "drag")
+        elif self._press is not None:
+            self._pointer = (cell[0], event.y - self._top)
+            self._drag_select()
+        elif self._program_mouse() and event.y >= self._top and cell != self._reported:
+            self._send_mouse(NO_BUTTON, cell, event, "motion")
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
-        if self.copy is None:
-            self._mouse_report(event.button - 1, event, pressed=False)
+        """The release: to the program if it had the press; the end of a drag copies the
+        selection and leaves copy mode (tmux with `mouse on`); a click does nothing more."""
+        self.release_mouse()
+        self._stop_drag_scroll()
+        if self._held is not None:
+            self._send_mouse(self._held, self._cell(event), event, "release")
+            self._held = None
+        elif self._press is not None:
+            dragged, self._press, self._dragging = self._dragging, None, False
+            if dragged and self.copy is not None:
+                self._copy_action("copy")
+
+    def on_click(self, event: events.Click) -> None:
+        """A double click selects the word under the pointer, a triple click the line; the
+        selection is shown briefly, then copied, as tmux does. Not when the program has the
+        mouse: it got the clicks themselves."""
+        if event.chain < 2 or event.button != 1 or event.y < self._top:
+            return
+        if self.copy is None and self.session.terminal.mouse_tracking is not None:
+            return
+        x, row = self._cell(event)
+        copy = self.enter_copy_mode()
+        line = min(copy.top + row, copy.last)
+        if event.chain == 2:
+            copy.select_word(line, x)
+        else:
+            copy.select_line(line)
+        self.refresh()
+        if self._click_copy is not None:
+            self._click_copy.stop()
+        self._click_copy = self.set_timer(self.CLICK_COPY_DELAY, self._copy_click)
+
+    def _copy_click(self) -> None:
+        self._click_copy = None
+        if self.copy is not None and self.copy.selecting:
+            self._copy_action("copy")
+
+    def _drag_select(self) -> None:
+        """Select from the press to the pointer; once the pointer has left the press's cell
+        (a plain click does not enter copy mode)."""
+        assert self._press is not None
+        x, row = self._pointer
+        if not self._dragging:
+            height = self.copy.height if self.copy is not None else self.session.terminal.lines
+            if (x, max(0, min(row, height - 1))) == self._press:
+                return
+            copy = self.enter_copy_mode()
+            copy.drag_start(min(copy.top + self._press[1], copy.last), self._press[0])
+            self._dragging = True
+        copy = self.copy
+        assert copy is not None
+        before = (copy.line - copy.top, copy.column)
+        row = max(0, min(row, copy.height - 1))
+        copy.move_to(min(copy.top + row, copy.last), x)
+        # As tmux: reaching (or staying on) the top or bottom row scrolls the view that way,
+        # a line at a time while the pointer stays there, even outside the pane.
+        if row in (0, copy.height - 1) and (row != before[0] or x == before[1]):
+            self._drag_scroll_step()
+            if self._drag_scroll is None:
+                self._drag_scroll = self.set_interval(
+                    self.DRAG_SCROLL_INTERVAL, self._drag_scroll_step
+                )
+        else:
+            self._stop_drag_scroll()
+        self.refresh()
+
+    def _drag_scroll_step(self) -> None:
+        copy = self.copy
+        row = copy.line - copy.top if copy is not None else -1
+        if copy is None or self._press is None or row not in (0, copy.height - 1):
+            self._stop_drag_scroll()
+            return
+        top = copy.top
+        copy.scroll(-1 if row == 0 else 1)
+        if copy.top != top:  # at either end of the history there is nothing more to show
+            copy.move_to(min(copy.top + row, copy.last), copy.column)
+            self.refresh()
+
+    def _stop_drag_scroll(self) -> None:
+        if self._drag_scroll is not None:
+            self._drag_scroll.stop()
+            self._drag_scroll = None

@@ -9,10 +9,40 @@ from rich.style import Style
 from textual import events
 from textual.message import Message
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 from engine.layout import Direction, Divider, Layout, Rect, Side
 from widgets.terminal_pane import TerminalPane
+
+DISPLAY_PANES_TIME = 1.0  # tmux's display-panes-time: how long C-b q shows the numbers
+# tmux's big digits (window_clock_table), five cells square, as display-panes draws them.
+DIGITS = {
+    "0": ("#####", "#   #", "#   #", "#   #", "#####"),
+    "1": ("    #", "    #", "    #", "    #", "    #"),
+    "2": ("#####", "    #", "#####", "#    ", "#####"),
+    "3": ("#####", "    #", "#####", "    #", "#####"),
+    "4": ("#   #", "#   #", "#####", "    #", "    #"),
+    "5": ("#####", "#    ", "#####", "    #", "#####"),
+    "6": ("#####", "#    ", "#####", "#   #", "#####"),
+    "7": ("#####", "    #", "    #", "    #", "    #"),
+    "8": ("#####", "#   #", "#####", "#   #", "#####"),
+    "9": ("#####", "#   #", "#####", "    #", "#####"),
+}
+
+
+def _touches(rect: Rect | None, x: int, y: int, vertical: bool, corners: bool) -> bool:
+    """Whether the divider cell (x, y) borders `rect`; with `corners`, the cells where its
+    border meets another count too (tmux reverses those for the marked pane)."""
+    if rect is None:
+        return False
+    if vertical:
+        beside, pos, low, high = rect.right == x or rect.x == x + 1, y, rect.y, rect.bottom
+    else:
+        beside, pos, low, high = rect.bottom == y or rect.y == y + 1, x, rect.x, rect.right
+    if corners:
+        low, high = low - 1, high + 1
+    return beside and low <= pos < high
 
 
 class DividerBar(Widget):
@@ -42,24 +72,21 @@ class DividerBar(Widget):
     def render_line(self, y: int) -> Strip:
         rect = self.divider.rect
         active = self.window.active_rect()
+        marked = self.window.marked_rect()
         base = self.rich_style
         accent = self.get_component_rich_style("divider--active")
-        if self.divider.direction == "row":  # a vertical line
-            touching = (
-                active is not None
-                and active.y <= rect.y + y < active.bottom
-                and (active.right == rect.x or active.x == rect.x + 1)
-            )
-            return Strip([Segment("│", accent if touching else base)])
+        vertical = self.divider.direction == "row"
+        if vertical:
+            cells = [(rect.x, rect.y + y)]
+        else:
+            cells = [(rect.x + x, rect.y) for x in range(rect.width)]
         segments = []
-        for x in range(rect.width):
-            touching = (
-                active is not None
-                and active.x <= rect.x + x < active.right
-                and (active.bottom == rect.y or active.y == rect.y + 1)
-            )
-            segments.append(Segment("─", accent if touching else base))
-        return Strip(segments)
+        for x, row in cells:
+            style = accent if _touches(active, x, row, vertical, corners=False) else base
+            if _touches(marked, x, row, vertical, corners=True):
+                style += Style(reverse=True)  # tmux draws the marked pane's border reversed
+            segments.append(Segment("│" if vertical else "─", style))
+        return Strip(segments).simplify()
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         self._drag_from = event.screen_x if self.divider.direction == "row" else event.screen_y
@@ -81,6 +108,56 @@ class DividerBar(Widget):
         event.stop()
 
 
+class PaneNumber(Widget):
+    """One mark of display-panes (C-b q): a pane's number in big digits, or in plain digits
+    where the pane is small, or its size; red on the active pane, blue on the others."""
+
+    DEFAULT_CSS = """
+    PaneNumber {
+        position: absolute;
+    }
+    """
+
+    def __init__(self, pane_id: str, rows: list[str], colour: str, big: bool) -> None:
+        super().__init__()
+        self.pane_id = pane_id
+        self.rows = rows
+        self.big = big
+        self.colour = Style(bgcolor=colour) if big else Style(color=colour)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.rows)
+
+    def render_line(self, y: int) -> Strip:
+        row = self.rows[y] if y < len(self.rows) else ""
+        if not self.big:
+            return Strip([Segment(row, self.rich_style + self.colour)])
+        return Strip(
+            [Segment(" ", self.colour if c == "#" else self.rich_style) for c in row]
+        ).simplify()
+
+
+def pane_number_marks(index: int, area: Rect) -> list[tuple[Rect, list[str], bool]]:
+    """Where display-panes draws pane `index` in a pane's program `area`, as tmux's
+    cmd_display_panes_draw_pane: (place, rows, big) for the number and the size label."""
+    number = str(index)
+    width, height = area.width, area.height
+    if width < len(number):
+        return []
+    px, py = width // 2, height // 2
+    if width < len(number) * 6 or height < 5:
+        text = number + " " if width >= len(number) + 1 else number
+        return [(Rect(area.x + px - len(text) // 2, area.y + py, len(text), 1), [text], False)]
+    glyphs = [" ".join(DIGITS[d][row] for d in number) for row in range(5)]
+    left, top = area.x + px - len(number) * 3, area.y + py - 2
+    marks = [(Rect(left, top, len(glyphs[0]), 5), glyphs, True)]
+    label = f"{width}x{height}"
+    if height > 6 and width >= len(label):
+        marks.append((Rect(area.right - len(label), area.y, len(label), 1), [label], False))
+    return marks
+
+
 class WindowView(Widget):
     """Panes of one window. Pane ids are tmux-style strings ("%3"), unique in the app."""
 
@@ -97,13 +174,32 @@ class WindowView(Widget):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.window_name = name
+        self.number = 0  # tmux's window index: kept when other windows close
+        self.window_id = ""  # tmux's @N, never reused
+        self.options: dict[str, bool] = {}  # window options set with set-option -w
+        self.bell = False  # a bell rang while the window was not shown (status `!`)
+        self.activity = False  # output while not shown, with monitor-activity (status `#`)
         self.splits = Layout()
         self.panes: dict[str, TerminalPane] = {}
         self.active: str | None = None
         self.last: str | None = None
         self.zoomed = False
         self.preset: str | None = None  # the last layout preset applied (next-layout cycles on)
+        self.marked: str | None = None  # the marked pane (select-pane -m), border reversed
+        self._recent: list[str] = []  # panes by when they were last made active, newest first
         self._dividers: list[DividerBar] = []
+        self._numbers: list[PaneNumber] = []  # display-panes marks while they show
+        self._numbers_timer: Timer | None = None
+
+    @property
+    def display_name(self) -> str:
+        """The name given, else the program in the active pane (tmux's automatic-rename)."""
+        if self.window_name:
+            return self.window_name
+        pane = self.active_pane
+        if pane is None:
+            return ""
+        return pane.session.current_command or pane.program_name
 
     # -- panes -------------------------------------------------------------------------------
 
@@ -112,45 +208,94 @@ class WindowView(Widget):
         return self.panes.get(self.active) if self.active else None
 
     def active_rect(self) -> Rect | None:
-        if self.active is None or len(self.panes) < 2:
+        return self._rect_of(self.active)
+
+    def marked_rect(self) -> Rect | None:
+        return self._rect_of(self.marked)
+
+    def _rect_of(self, pane_id: str | None) -> Rect | None:
+        if pane_id is None or len(self.panes) < 2:
             return None
         rects, _ = self.splits.geometry(self.size.width, self.size.height)
-        return rects.get(self.active)
+        return rects.get(pane_id)
+
+    def _area(self) -> tuple[int, int]:
+        """The window's size in cells; a hidden window has its container's size (tmux gives
+        every window the terminal's size), so its layout edits are the same."""
+        width, height = self.size
+        if (width <= 0 or height <= 0) and isinstance(self.parent, Widget):
+            width, height = self.parent.size
+        if width <= 0 or height <= 0:
+            width, height = self.app.size
+        return max(1, width), max(1, height)
+
+    def pane_ids_in_order(self) -> list[str]:
+        """Pane ids by tmux's pane number (pane_index), 0 first."""
+        return self.splits.panes()
+
+    def pane_by_index(self, index: int) -> TerminalPane | None:
+        """The pane tmux numbers `index` (display-panes, `-t .N`), None past the last."""
+        order = self.splits.panes()
+        return self.panes.get(order[index]) if 0 <= index < len(order) else None
 
     async def add_pane(
-        self, pane: TerminalPane, beside: str | None = None, direction: Direction = "row"
+        self,
+        pane: TerminalPane,
+        beside: str | None = None,
+        direction: Direction = "row",
+        *,
+        before: bool = False,
+        size: int | None = None,
+        full: bool = False,
+        detached: bool = False,
     ) -> None:
-        """Mount `pane`; split `beside` (default: the active pane) in `direction`."""
+        """split-window: mount `pane` after (`before`: ahead of) `beside` (default: the
+        active pane), beside it (`row`, -h) or below (`column`, -v); `size` cells (-l), else
+        half; `full` across the whole window (-f); focus it unless `detached` (-d). Raises
+        ValueError("no space for new pane") as tmux refuses, leaving everything as it was."""
         target = beside or self.active
         if target is None or self.splits.root is None:
             self.splits.root = pane.pane_id
         else:
-            self.splits.split(target, pane.pane_id, direction)
-            if self.size.width and not self.splits.fits(self.size.width, self.size.height):
-                self.splits.remove(pane.pane_id)
-                raise ValueError("no space for new pane")
+            width, height = self._area()
+            self.splits.split(
+                target, pane.pane_id, direction, width, height, before=before, size=size, full=full
+            )
         self.panes[pane.pane_id] = pane
         self.zoomed = False
         await self.mount(pane)
         self.place()
-        self.select(pane.pane_id)
+        if not detached or self.active not in self.panes:
+            self.select(pane.pane_id)
 
     async def remove_pane(self, pane_id: str) -> None:
-        """Unmount a pane; focus goes to the last pane, else the first."""
+        """Unmount a pane; its space goes to the pane before it (after, for the first),
+        the focus to the last active pane, else the one before, else after (tmux)."""
+        order = self.splits.panes()
         pane = self.panes.pop(pane_id)
-        self.splits.remove(pane_id)
+        self.splits.remove(pane_id, *self._area())
+        self._recent = [p for p in self._recent if p != pane_id]
+        if self.marked == pane_id:
+            self.marked = None
         if self.last == pane_id:
             self.last = None
         if self.active == pane_id:
             self.active = None
-            following = (
-                self.last if self.last in self.panes else next(iter(self.splits.panes()), None)
-            )
-            if following is not None:
-                self.select(following)
+            if self.panes:
+                self._take_over(self.last if self.last in self.panes else order, pane_id)
         self.zoomed = False
         await pane.remove()
         self.place()
+
+    def _take_over(self, heir: str | list[str], gone: str) -> None:
+        """Focus the heir of the closed pane `gone`: the last pane, else the one before it in
+        `heir` (the old pane order), else after; tmux gives the heir no turn as most recent."""
+        if isinstance(heir, list):
+            i = heir.index(gone)
+            heir = heir[i - 1] if i else heir[1]
+        recent = self._recent
+        self.select(heir)
+        self._recent = recent
 
     def select(self, pane_id: str) -> None:
         """Make `pane_id` the active pane and give it focus."""
@@ -158,16 +303,25 @@ class WindowView(Widget):
             return
         if self.active != pane_id:
             self.last, self.active = self.active, pane_id
+            self._recent = [pane_id, *[p for p in self._recent if p != pane_id]]
         if self.zoomed:
             self.place()
         self.panes[pane_id].focus()
         for bar in self._dividers:
             bar.refresh()
 
+    def neighbour(self, side: Side, pane_id: str | None = None) -> str | None:
+        """The pane on `side` of `pane_id` (default: the active pane), round the edge of the
+        window if there is none; of several, the one used most recently (tmux's
+        select-pane -L/-R/-U/-D and the {left-of} targets)."""
+        pane_id = pane_id or self.active
+        if pane_id is None:
+            return None
+        return self.splits.neighbour(pane_id, side, *self._area(), recent=self._recent)
+
     def select_direction(self, side: Side) -> None:
-        if self.active is None:
-            return
-        other = self.splits.neighbour(self.active, side, self.size.width, self.size.height)
+        """select-pane -L/-R/-U/-D: focus the neighbour() on that side."""
+        other = self.neighbour(side)
         if other is not None:
             self.zoomed = False
             self.select(other)
@@ -189,31 +343,119 @@ class WindowView(Widget):
             self.zoomed = not self.zoomed
             self.place()
 
-    def resize_active(self, side: Side, cells: int) -> None:
+    def resize_pane(self, pane_id: str, side: Side, cells: int) -> None:
+        """resize-pane -L/-R/-U/-D: move the pane's border on that side by `cells`; a pane at
+        the window's edge moves its other border, as tmux does."""
         self.zoomed = False  # tmux unzooms before resizing, swapping or moving between panes
-        if self.active is not None:
-            self.splits.resize(self.active, side, cells, self.size.width, self.size.height)
+        if pane_id in self.panes:
+            self.splits.resize(pane_id, side, cells, *self._area())
             self.place()
 
-    def move_divider(self, divider: Divider, cells: int) -> None:
-        self.splits.move_divider(
-            divider.split, divider.index, cells, self.size.width, self.size.height
-        )
+    def resize_active(self, side: Side, cells: int) -> None:
+        if self.active is not None:
+            self.resize_pane(self.active, side, cells)
+
+    def resize_to(self, pane_id: str, width: int | None = None, height: int | None = None) -> None:
+        """resize-pane -x/-y: make the pane `width` cells wide and/or `height` high (the
+        caller turns `N%` into cells of the window), as far as the other panes allow."""
+        self.zoomed = False
+        if pane_id not in self.panes:
+            return
+        if width is not None:
+            self.splits.resize_to(pane_id, "row", width, *self._area())
+        if height is not None:
+            self.splits.resize_to(pane_id, "column", height, *self._area())
         self.place()
 
-    def swap_active(self, step: int) -> None:
+    def move_divider(self, divider: Divider, cells: int) -> None:
+        self.splits.move_divider(divider.split, divider.index, cells, *self._area())
+        self.place()
+
+    def swap(self, a: str, b: str) -> None:
+        """swap-pane -s a -t b: the two panes exchange places and numbers; which one is
+        active is the caller's choice (tmux makes it the target, -t)."""
         self.zoomed = False
+        if a in self.panes and b in self.panes:
+            self.splits.swap(a, b)
+            self.place()
+
+    def swap_active(self, step: int) -> None:
+        """swap-pane -U (`step` -1) / -D (1): the active pane and the one before/after it."""
         order = self.splits.panes()
         if self.active in order and len(order) > 1:
-            other = order[(order.index(self.active) + step) % len(order)]
-            self.splits.swap(self.active, other)  # type: ignore[arg-type]
+            self.swap(self.active, order[(order.index(self.active) + step) % len(order)])  # type: ignore[arg-type]
+
+    def rotate(self, reverse: bool = False) -> None:
+        """rotate-window (C-o; -D, M-o, the other way): every pane moves one place on through
+        the layout; the focus stays in place, on the pane that rotated into it (tmux)."""
+        order = self.splits.panes()
+        if len(order) < 2:
+            return
+        self.zoomed = False
+        place = order.index(self.active) if self.active in order else 0
+        self.splits.rotate(reverse)
+        self.select(self.splits.panes()[place])
+        self.place()
+
+    def spread_evenly(self, pane_id: str) -> None:
+        """select-layout -E: the pane and its siblings get equal shares of their space."""
+        self.zoomed = False
+        if pane_id in self.panes:
+            self.splits.spread_out(pane_id, *self._area())
             self.place()
 
     def apply_preset(self, name: str) -> None:
-        self.splits.apply_preset(name)
+        """select-layout NAME (M-1..M-5): tmux's preset for all panes, in pane order."""
+        self.splits.apply_preset(name, *self._area())
         self.preset = name
         self.zoomed = False
         self.place()
+
+    # -- display-panes ---------------------------------------------------------------------
+
+    @property
+    def showing_pane_numbers(self) -> bool:
+        return bool(self._numbers)
+
+    def show_pane_numbers(self, seconds: float = DISPLAY_PANES_TIME) -> None:
+        """display-panes (C-b q): every pane's number large in its middle (red on the active
+        pane, blue on the others) for `seconds`, or until hide_pane_numbers()."""
+        self._draw_numbers()
+        if self._numbers_timer is not None:
+            self._numbers_timer.stop()
+        self._numbers_timer = self.set_timer(seconds, self.hide_pane_numbers)
+
+    def hide_pane_numbers(self) -> None:
+        if self._numbers_timer is not None:
+            self._numbers_timer.stop()
+            self._numbers_timer = None
+        for mark in self._numbers:
+            mark.remove()
+        self._numbers = []
+
+    def _draw_numbers(self) -> None:
+        for mark in self._numbers:
+            mark.remove()
+        self._numbers = []
+        width, height = self.size
+        if width <= 0 or height <= 0:
+            return
+        rects, _ = self._geometry(width, height)
+        top = 1 if len(self.panes) > 1 and not self.zoomed else 0  # the title row
+        for index, pane_id in enumerate(self.splits.panes()):
+            rect = rects.get(pane_id)
+            if rect is None or rect.height - top <= 0:
+                continue
+            area = Rect(rect.x, rect.y + top, rect.width, rect.height - top)
+            colour = "red" if pane_id == self.active else "blue"
+            for place, rows, big in pane_number_marks(index, area):
+                mark = PaneNumber(pane_id, rows, colour, big)
+                mark.styles.offset = (place.x, place.y)
+                mark.styles.width = place.width
+                mark.styles.height = place.height
+                self._numbers.append(mark)
+        if self._numbers:
+            self.mount_all(self._numbers)
 
     # -- placing ------------------------------------------------------------------------------
 
@@ -246,6 +488,8 @@ class WindowView(Widget):
             if same_size and changed_title:  # otherwise on_resize syncs, at the real size
                 pane.sync_size()
         self._place_dividers(dividers)
+        if self._numbers:
+            self._draw_numbers()
 
     def _place_dividers(self, dividers: list[Divider]) -> None:
         while len(self._dividers) > len(dividers):
