@@ -5,9 +5,18 @@ import os
 # Textual composes the screen at most TEXTUAL_FPS times a second (60 by default) and a change
 # waits for the next slot, so an echo could wait up to 17 ms behind a background pane's frame.
 # Panes limit their own paints (60 Hz focused, 15 Hz others), so let the screen follow them.
-# Textual reads the variable once, on import; it is not left for the programs in the panes.
+# Keys are read raw and handed on byte-exact (app/input.py), as by tmux 3.3a, which does not use
+# the kitty keyboard protocol either: Textual must not ask the terminal for it.
+# Textual reads the variables once, on import; they are not left for the programs in the panes.
+_SETTINGS = {"TEXTUAL_DISABLE_KITTY_KEY": "1"}
 if "TEXTUAL_FPS" not in os.environ:
-    os.environ["TEXTUAL_FPS"] = "240"
-    import textual.constants  # noqa: F401
+    _SETTINGS["TEXTUAL_FPS"] = "240"
+_BEFORE = {name: os.environ.get(name) for name in _SETTINGS}
+os.environ.update(_SETTINGS)
+import textual.constants  # noqa: E402, F401
 
-    del os.environ["TEXTUAL_FPS"]
+for _name, _value in _BEFORE.items():
+    if _value is None:
+        del os.environ[_name]
+    else:
+        os.environ[_name] = _value

@@ -41,15 +41,34 @@ PREFIX_KEYS: dict[str, str] = {
     ":": "command-prompt",
     "?": "list-keys",
     "R": "respawn-pane",
-    **{str(n): f"select-window -t {n}" for n in range(10)},
+    "pageup": "copy-mode -u",
+    "alt+1": "select-layout even-horizontal",
+    "alt+2": "select-layout even-vertical",
+    "alt+3": "select-layout main-horizontal",
+    "alt+4": "select-layout main-vertical",
+    "alt+5": "select-layout tiled",
+    "E": "select-layout -E",
+    "ctrl+o": "rotate-window",
+    "alt+o": "rotate-window -D",
+    "q": "display-panes",
+    "w": "choose-tree -Zw",
+    "s": "choose-tree -Zs",
+    "t": "clock-mode",
+    "'": "command-prompt -p index 'select-window -t :%%'",
+    "#": "list-buffers",
+    "=": "choose-buffer -Z",
+    "-": "delete-buffer",
+    "m": "select-pane -m",
+    "M": "select-pane -M",
+    "~": "show-messages",
+    "f": "command-prompt -p find-window \"find-window -Z -- '%%'\"",
+    "i": "display-message",
+    **{str(n): f"select-window -t :{n}" for n in range(10)},
 }
 
-# Commands that may repeat without the prefix within REPEAT_SECONDS (tmux's `bind -r`).
-REPEATABLE = {
-    k
-    for k in PREFIX_KEYS
-    if k.startswith(("ctrl+", "alt+")) and k.split("+")[1] in ("up", "down", "left", "right")
-}
+# Commands that may repeat without the prefix within REPEAT_SECONDS (tmux's `bind -r`):
+# the arrows (focus), C-arrows and M-arrows (resize).
+REPEATABLE = {k for k in PREFIX_KEYS if k.split("+")[-1] in ("up", "down", "left", "right")}
 
 _NAMES = {"space": "Space", "up": "Up", "down": "Down", "left": "Left", "right": "Right"}
 
@@ -86,32 +105,3 @@ HINTS = {
         "  v V select  y copy  q quit"
     ),
 }
-
-
-class _Key(str):
-    """A key name where Textual's table expects a `Keys` member (it reads `.value`)."""
-
-    @property
-    def value(self) -> str:
-        return str(self)
-
-
-def pass_keys_through() -> None:
-    """Make Textual's input parser report keys as a terminal would send them on.
-
-    Textual reads some sequences the way an editor wants them: C-h as Backspace, M-b and
-    M-f as C-Left and C-Right (iTerm's "natural editing"), M-Backspace as C-w, M-Enter as
-    Enter. A terminal multiplexer must hand the program exactly what was typed, so those
-    entries are changed (Textual's table is a module-level dict read at parse time).
-    """
-    from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
-
-    table = dict(ANSI_SEQUENCES_KEYS)
-    table["\x08"] = (_Key("ctrl+h"),)
-    table["\x1b\x7f"] = (_Key("alt+backspace"),)
-    table["\x1b\x08"] = (_Key("alt+ctrl+h"),)
-    table["\x1b\r"] = (_Key("alt+enter"),)
-    for sequence in ("\x1bb", "\x1bf"):
-        table.pop(sequence, None)
-    ANSI_SEQUENCES_KEYS.clear()  # type: ignore[attr-defined]
-    ANSI_SEQUENCES_KEYS.update(table)  # type: ignore[attr-defined]

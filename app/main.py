@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import itertools
+import os
+import re
 import shlex
+import signal
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -16,11 +22,14 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Container, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.containers import Container
+from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
+from app import commands
+from app.commands import OPTIONS
+from app.input import RawInputDriver
 from app.keymap import (
     HINTS,
     PREFIX,
@@ -28,112 +37,50 @@ from app.keymap import (
     REPEAT_SECONDS,
     REPEATABLE,
     key_label,
-    pass_keys_through,
 )
+from app.targets import SESSION_NAME, CommandError
 from engine import Session, SessionConfig, SessionError, SessionManager
-from engine.layout import PRESETS, Side
+from engine.layout import Direction
 from engine.security import AuditLog, SecurityPolicy, default_audit_path, default_config_path
 from engine.server import Server, create_app, default_socket_path
+from engine.session import describe_exit
 from themes import DEFAULT_THEME, THEMES
-from widgets.terminal_pane import TerminalPane
+from widgets.choose_tree import ChooseTreeScreen, PaneEntry, TreeChoice, WindowEntry
+from widgets.clock import ClockView
+from widgets.keys_screen import KeysScreen
+from widgets.messages_screen import MessagesScreen
+from widgets.prompt_bar import PromptBar
+from widgets.status_line import StatusLine, WindowLabel
+from widgets.terminal_pane import OuterCursor, TerminalPane
 from widgets.window_view import WindowView
 
-_SIDES: dict[str, Side] = {"-L": "left", "-R": "right", "-U": "up", "-D": "down"}
+HANGUP_GRACE = 5.0  # seconds the app may take to stop its programs after a SIGHUP
+MESSAGE_LIMIT = 100  # messages kept for C-b ~ (tmux's message-limit)
+BUFFER_LIMIT = 50  # automatic paste buffers kept (tmux's buffer-limit)
+DISPLAY_PANES_SECONDS = 1.0  # how long C-b q shows pane numbers (tmux's display-panes-time)
 
-
-class PromptBar(Input):
-    """tmux's command line at the bottom: commands, y/n confirmations, window names."""
-
-    DEFAULT_CSS = """
-    PromptBar { dock: bottom; height: 1; border: none; padding: 0 1; display: none; }
-    PromptBar:focus { border: none; }
-    """
-
-    def __init__(self) -> None:
-        super().__init__(id="prompt")
-        self._done: Callable[[str], Awaitable[None]] | None = None
-        self._single_key = False
-
-    def ask(
-        self,
-        label: str,
-        done: Callable[[str], Awaitable[None]],
-        value: str = "",
-        single_key: bool = False,
-    ) -> None:
-        self.placeholder = label
-        self.value = value
-        self._done = done
-        self._single_key = single_key
-        self.display = True
-        self.focus()
-
-    async def on_key(self, event: events.Key) -> None:
-        if event.key == "escape":
-            event.stop()
-            self._close()
-        elif self._single_key and event.character:
-            event.stop()
-            await self._finish(event.character)
-
-    async def take_key(self, event: events.Key) -> None:
-        """A key that was already on its way to a pane when the prompt opened."""
-        if event.key == "escape":
-            self._close()
-        elif event.key == "enter":
-            await self._finish(self.value)
-        elif self._single_key and event.character:
-            await self._finish(event.character)
-        elif event.key == "backspace":
-            self.action_delete_left()
-        elif event.character and event.character.isprintable():
-            self.insert_text_at_cursor(event.character)
-
-    async def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        await self._finish(event.value)
-
-    async def _finish(self, value: str) -> None:
-        done = self._done
-        self._close()
-        if done is not None:
-            await done(value)
-
-    def _close(self) -> None:
-        self.display = False
-        self._done = None
-        app = self.app
-        if isinstance(app, AiSessionApp):
-            app.focus_active()
-
-
-class KeysScreen(ModalScreen[None]):
-    """`C-b ?`: every prefix key and the command it runs; q or Esc closes."""
-
-    DEFAULT_CSS = """
-    KeysScreen { align: center middle; }
-    KeysScreen > VerticalScroll {
-        width: 76; height: 80%; border: round $accent; background: $surface; padding: 0 1;
-    }
-    """
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.prefix = prefix
-
-    def compose(self) -> ComposeResult:
-        rows = [f"{key_label(self.prefix)} {key_label(k):<10} {c}" for k, c in PREFIX_KEYS.items()]
-        with VerticalScroll():
-            yield Static("\n".join(["keys (q or Esc closes)", "", *rows]))
-
-    def on_key(self, event: events.Key) -> None:
-        event.stop()
-        if event.key in ("q", "escape", "enter"):
-            self.dismiss()
-        elif event.key in ("down", "j"):
-            self.query_one(VerticalScroll).scroll_down()
-        elif event.key in ("up", "k"):
-            self.query_one(VerticalScroll).scroll_up()
+# The command palette (C-b C-p): title, help, command line.
+PALETTE_COMMANDS = (
+    ("Split pane side by side", "split-window -h (C-b %)", "split-window -h"),
+    ("Split pane top and bottom", 'split-window -v (C-b ")', "split-window -v"),
+    ("New window", "new-window (C-b c)", "new-window"),
+    ("Zoom pane", "resize-pane -Z (C-b z)", "resize-pane -Z"),
+    ("Copy mode", "copy-mode (C-b [)", "copy-mode"),
+    ("Next layout", "next-layout (C-b Space)", "next-layout"),
+    ("Choose a window", "choose-tree -w (C-b w)", "choose-tree -w"),
+    (
+        "Synchronize panes",
+        "type into every pane of the window",
+        "set-window-option synchronize-panes",
+    ),
+    ("Show keys", "list-keys (C-b ?)", "list-keys"),
+    ("Show messages", "show-messages (C-b ~)", "show-messages"),
+    (
+        "Kill the server",
+        "end every session (asks first)",
+        "confirm-before -p 'kill-server: end every session? (y/n)' kill-server",
+    ),
+)
 
 
 class AiSessionApp(App[int], inherit_bindings=False):
@@ -143,7 +90,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
     """
 
     CSS = """
-    Screen { layout: vertical; }
+    Screen { layout: vertical; layers: default clock prompt-candidates prompt; }
     #windows { height: 1fr; }
     #status { height: 1; background: $primary-darken-2; color: $text; }
     #hints { height: 1; background: $panel; color: $text-muted; }
@@ -165,11 +112,14 @@ class AiSessionApp(App[int], inherit_bindings=False):
         prefix: str = PREFIX,
         theme: str = DEFAULT_THEME,
     ) -> None:
-        super().__init__()
-        pass_keys_through()
+        super().__init__(driver_class=RawInputDriver)  # keys read raw: see app/input.py
         for pane_theme in THEMES.values():
             self.register_theme(pane_theme.theme)
         self.theme = theme
+        # The focused pane's cursor is the terminal's own, in the program's shape (DECSCUSR),
+        # when Textual has the frame hooks it is drawn from (else panes draw their cursor).
+        hooks = hasattr(App, "_begin_update") and hasattr(App, "_end_update")
+        self.outer_cursor: OuterCursor | None = OuterCursor() if hooks else None
         self.prefix = prefix
         self.manager = SessionManager()
         self.control: Server | None = None  # the API on this instance's control socket
@@ -179,27 +129,43 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.current = 0
         self.last_window: int | None = None
         self.prefix_armed = False
-        self.paste_buffers: list[str] = []
+        self.buffers: dict[str, str] = {}  # tmux's paste buffers by name, oldest first
+        self.options: dict[str, bool] = {name: d for name, (_, d) in OPTIONS.items()}
+        self.marked: tuple[WindowView, TerminalPane] | None = None  # tmux's marked pane
+        self.messages: list[tuple[float, str]] = []  # what show_message said (C-b ~)
+        self.info_format = '"#S" #I:#P [#W] #{pane_id} "#{pane_title}"'
         self._pane_ids = itertools.count()
         self._window_ids = itertools.count()
+        self._buffer_ids = itertools.count()
         self._repeat_until = 0.0
+        self._pane_numbers_until = 0.0
+        self._hint_mode = ""
         self._message_timer: Timer | None = None
 
     # -- composition -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Container(id="windows")
-        yield Static("", id="status")
+        yield StatusLine(id="status")
         yield Static(Text(self._hint("normal")), id="hints")
         yield Static("", id="message")
         yield PromptBar()
 
     async def on_event(self, event: events.Event) -> None:
         # A key for a pane goes straight to it, not through the pane's own message queue:
-        # one turn of the event loop less per key, which counts while other panes flood.
+        # one turn of the event loop less per key, which counts while other panes flood. It
+        # goes to the active pane of the window shown, as in tmux, whichever pane Textual's
+        # focus is on (a focus change is applied later; it could lag or land in a hidden window).
         if isinstance(event, events.Key) and not event.is_forwarded:
-            pane = self.focused
-            if isinstance(pane, TerminalPane) and pane.screen is self.screen:
+            pane = self.pane
+            focused = self.focused
+            if (
+                pane is not None
+                and (focused is None or isinstance(focused, TerminalPane))
+                and pane.screen is self.screen
+            ):
+                if focused is not pane:
+                    pane.focus()
                 self.app_focus = True
                 await pane.on_key(event)
                 return
@@ -208,13 +174,41 @@ class AiSessionApp(App[int], inherit_bindings=False):
     async def on_mount(self) -> None:
         self.query_one("#hints").display = self.show_hints
         self.set_interval(0.5, self.update_status)
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
         await self._serve_control_socket()
         await self.new_window()
         # Everything made so far (modules, Textual's machinery) lives as long as the app: keep
         # it out of the collector's full passes, which would otherwise stall keys for ~50 ms.
         gc.freeze()
 
+    def _hang_up(self) -> None:
+        """The outer terminal closed (SIGHUP): end as a quit does — the control socket removed
+        at once, the programs hung up — and leave even if the dead terminal blocks the exit."""
+        if self.control is not None and self.control.socket_path is not None:
+            self.control.socket_path.unlink(missing_ok=True)
+        self.exit(0)
+        timer = threading.Timer(HANGUP_GRACE, os._exit, (0,))
+        timer.daemon = True
+        timer.start()
+
+    def _begin_update(self) -> None:
+        """Textual's frame start: hide the outer cursor while the frame is drawn."""
+        super()._begin_update()
+        if self.outer_cursor is not None and self._driver is not None:
+            self._driver.write(self.outer_cursor.begin())
+
+    def _end_update(self) -> None:
+        """Textual's frame end: the outer cursor to the focused pane's, in its shape."""
+        if self.outer_cursor is not None and self._driver is not None:
+            focused = self.focused
+            pane = focused if isinstance(focused, TerminalPane) else None
+            self._driver.write(self.outer_cursor.end(pane))
+        super()._end_update()
+
     async def on_unmount(self) -> None:
+        if self.outer_cursor is not None and self._driver is not None:
+            self._driver.write(self.outer_cursor.reset())  # the terminal's own shape back
         if self.control is not None:
             await self.control.close()
         await self.manager.close()
@@ -240,14 +234,19 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     # -- panes and windows ------------------------------------------------------------------------
 
-    async def _new_pane(self) -> TerminalPane:
+    async def _new_pane(
+        self, command: str | None = None, directory: Path | None = None
+    ) -> TerminalPane:
         """A started session in a new pane, in the active pane's directory (like tmux -c)."""
         config = replace(self.config, name=None, environment=dict(self.config.environment))
+        if command is not None:
+            config.shell_command = command
         current = self.pane
-        if current is not None:
+        if directory is None and current is not None:
             cwd = current.session.terminal.cwd or current.session.current_path
-            if cwd and Path(cwd).is_dir():
-                config.working_directory = Path(cwd)
+            directory = Path(cwd) if cwd else None
+        if directory is not None and directory.is_dir():  # else the default, as tmux falls back
+            config.working_directory = directory
         session = await self.manager.create_session_with_config(config)
         width, height = self.query_one("#windows").size
         if width < 1 or height < 1:  # not laid out yet (the first pane): the screen less the
@@ -255,12 +254,18 @@ class AiSessionApp(App[int], inherit_bindings=False):
         width, height = max(1, width), max(1, height)
         session.config.pty_size = (height, width)
         session.terminal.resize(width, height)
-        await session.start()
+        try:
+            await session.start()
+        except SessionError:
+            await self.manager.remove_session(session.id)
+            raise
         return self._pane_for(session)
 
-    def _pane_for(self, session: Session) -> TerminalPane:
-        pane = TerminalPane(session, pane_id=f"%{next(self._pane_ids)}")
+    def _pane_for(self, session: Session, pane_id: str | None = None) -> TerminalPane:
+        pane = TerminalPane(session, pane_id=pane_id or f"%{next(self._pane_ids)}")
         pane.key_filter = self._key_filter
+        pane.on_output = self._on_output
+        pane.synchronized = lambda: self._synchronized(pane)
         pane.set_palette(self.palette())
         return pane
 
@@ -270,13 +275,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.call_later(self._adopt_window, session)
 
     async def _adopt_window(self, session: Session) -> None:
-        window = WindowView(session.name)
-        window.display = False
-        container = self.query_one("#windows")
-        await container.mount(window)
-        self.windows.append(window)
-        await window.add_pane(self._pane_for(session))
-        window.size_programs(container.size.width, container.size.height)
+        window = self._make_window(session.name)
+        await self.query_one("#windows").mount(window)
+        pane = self._pane_for(session)
+        pane.remain_on_exit = True  # a script that made it reads its exit status
+        await window.add_pane(pane)
+        size = self.query_one("#windows").size
+        window.size_programs(size.width, size.height)
         self.update_status()
 
     async def _serve_control_socket(self) -> None:
@@ -301,11 +306,14 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.control = control
         self.manager.socket_path = str(path)
 
-    def palette(self) -> tuple[Color, ...]:
-        """The 16 terminal colours of the current theme (Textual's ANSI theme for others)."""
+    def palette(self) -> tuple[Color, ...] | None:
+        """The 16 terminal colours of the current theme (Textual's ANSI theme for others).
+        None passes them through to your terminal (the default theme, Textual's ANSI ones)."""
         ours = THEMES.get(self.theme)
         if ours is not None:
             return ours.colors()
+        if self.native_ansi_color:
+            return None
         return tuple(Color.from_triplet(c) for c in self.ansi_theme.ansi_colors)
 
     def watch_theme(self, theme: str) -> None:
@@ -315,16 +323,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
                 pane.set_palette(palette)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette (C-b C-p): multiplexer commands, themes, then Textual's own."""
-        for title, help_text, line in (
-            ("Split pane side by side", "split-window -h (C-b %)", "split-window -h"),
-            ("Split pane top and bottom", 'split-window -v (C-b ")', "split-window -v"),
-            ("New window", "new-window (C-b c)", "new-window"),
-            ("Zoom pane", "resize-pane -Z (C-b z)", "resize-pane -Z"),
-            ("Copy mode", "copy-mode (C-b [)", "copy-mode"),
-            ("Next layout", "next-layout (C-b Space)", "next-layout"),
-            ("Show keys", "list-keys (C-b ?)", "list-keys"),
-        ):
+        """The command palette (C-b C-p): multiplexer commands and themes. Textual's own
+        entries (maximize, keys, quit) are left out: they do not fit a multiplexer."""
+        for title, help_text, line in PALETTE_COMMANDS:
             yield SystemCommand(
                 title, help_text, lambda line=line: self.run_worker(self.run_command(line))
             )
@@ -334,28 +335,56 @@ class AiSessionApp(App[int], inherit_bindings=False):
                 "switch the theme and the pane colours",
                 lambda name=name: setattr(self, "theme", name),
             )
-        yield from super().get_system_commands(screen)
 
-    async def new_window(self, name: str | None = None) -> None:
-        window = WindowView(name or "")
+    def _make_window(self, name: str, number: int | None = None) -> WindowView:
+        """A hidden window with tmux's numbering: the lowest free index unless one is given."""
+        window = WindowView(name)
         window.display = False  # mounted hidden: the current window keeps its whole size
-        container = self.query_one("#windows")
-        await container.mount(window)
+        taken = {w.number for w in self.windows}
+        window.number = (
+            number if number is not None else next(n for n in itertools.count() if n not in taken)
+        )
+        window.window_id = f"@{next(self._window_ids)}"
+        shown = self.windows[self.current] if self.windows else None
+        last = self.windows[self.last_window] if self.last_window is not None else None
         self.windows.append(window)
-        self._show_window(len(self.windows) - 1)
+        self.windows.sort(key=lambda w: w.number)
+        if shown is not None:  # indexes shift when a window is numbered below them
+            self.current = self.windows.index(shown)
+        self.last_window = self.windows.index(last) if last is not None else None
+        return window
+
+    async def new_window(
+        self,
+        name: str | None = None,
+        *,
+        command: str | None = None,
+        directory: Path | None = None,
+        detached: bool = False,
+        number: int | None = None,
+    ) -> None:
         try:
-            pane = await self._new_pane()
+            pane = await self._new_pane(command, directory)
         except SessionError as exc:
-            await window.remove()
-            self.windows.pop()
-            self._show_window(max(0, len(self.windows) - 1))
-            self.show_message(f"cannot start a shell: {exc}")
+            self.show_message(f"create window failed: {exc}")
             if not self.windows:
                 self.exit(1)
             return
-        window.window_name = name or ""  # empty: named after its active program (tmux)
+        window = self._make_window(name or "", number)  # empty name: named after its program
+        await self.query_one("#windows").mount(window)
+        if not detached or len(self.windows) == 1:
+            self.show_window(window)
         await window.add_pane(pane)
+        if not detached:
+            self.focus_active()
         self.update_status()
+
+    def show_window(self, window: WindowView) -> None:
+        self._show_window(self.windows.index(window))
+
+    def show_window_at(self, index: int) -> None:
+        """The window at list position `index` (wrapping), for next/previous."""
+        self._show_window(index)
 
     def _show_window(self, index: int) -> None:
         if not self.windows:
@@ -366,91 +395,332 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.current = index
         for i, window in enumerate(self.windows):
             window.display = i == index
+        self.window.bell = self.window.activity = False  # seen now
         self.window.place()
         self.focus_active()
         self.update_status()
 
-    async def split(self, direction: str) -> None:
+    def _window_of(self, pane: TerminalPane) -> WindowView | None:
+        return next((w for w in self.windows if w.panes.get(pane.pane_id) is pane), None)
+
+    async def split(
+        self,
+        window: WindowView,
+        target: TerminalPane,
+        direction: Direction,
+        *,
+        before: bool = False,
+        full: bool = False,
+        size: int | None = None,
+        command: str | None = None,
+        directory: Path | None = None,
+        detached: bool = False,
+    ) -> None:
+        """tmux's split-window: a new pane beside `target` (or across the window with -f)."""
+        if directory is None:
+            cwd = target.session.terminal.cwd or target.session.current_path
+            directory = Path(cwd) if cwd else None
+        pane = await self._new_pane(command, directory)
         try:
-            pane = await self._new_pane()
-        except SessionError as exc:
-            self.show_message(f"cannot split: {exc}")
-            return
-        try:
-            await self.window.add_pane(pane, direction="row" if direction == "-h" else "column")
+            await window.add_pane(
+                pane,
+                beside=target.pane_id,
+                direction=direction,
+                before=before,
+                size=size,
+                full=full,
+                detached=detached,
+            )
         except ValueError as exc:
             await pane.session.stop(grace=0.2)
-            self.show_message(str(exc))
+            await self.manager.remove_session(pane.session.id)
+            raise CommandError(str(exc)) from None
+        if window is self.window:
+            self.focus_active()
 
-    async def kill_pane(self, pane: TerminalPane | None = None) -> None:
-        pane = pane or self.pane
-        if pane is None:
-            return
-        window = next((w for w in self.windows if pane.pane_id in w.panes), None)
+    def select_pane(self, window: WindowView, pane: TerminalPane) -> None:
+        """Make `pane` the active pane of `window`, and show that window."""
+        if window is not self.window:
+            self.show_window(window)
+        window.zoomed = window.zoomed and window.active == pane.pane_id
+        window.select(pane.pane_id)
+        window.place()
+        self.focus_active()
+
+    def mark(self, target: tuple[WindowView, TerminalPane] | None) -> None:
+        """select-pane -m marks a pane (again: unmarks it); -M clears the mark."""
+        if target is not None and self.marked is not None and self.marked[1] is target[1]:
+            target = None
+        old = self.marked
+        self.marked = target
+        for window in {w for w, _ in (old, target) if w is not None} if old or target else ():
+            window.marked = target[1].pane_id if target and target[0] is window else None
+            window.place()
+        self.update_status()
+
+    async def kill_pane(self, pane: TerminalPane) -> None:
+        window = self._window_of(pane)
         if window is None:
             return
+        if self.marked is not None and self.marked[1] is pane:
+            self.mark(None)
         await pane.session.stop(grace=0.5)
         await window.remove_pane(pane.pane_id)
+        await self.manager.remove_session(pane.session.id)  # `ai-session list` forgets it
         if not window.panes:
             await self._close_window(window)
+        elif window is self.window:
+            self.focus_active()
         self.update_status()
 
     async def _close_window(self, window: WindowView) -> None:
         index = self.windows.index(window)
+        shown = self.windows[self.current]
+        last = self.windows[self.last_window] if self.last_window is not None else None
         self.windows.pop(index)
         if not self.windows:
             await window.remove()
             self.exit(0)
             return
-        self.last_window = None
-        self._show_window(min(index, len(self.windows) - 1))  # before awaiting: keep it valid
+        if self.option("renumber-windows", None):
+            for number, other in enumerate(self.windows):
+                other.number = number
+        self.last_window = self.windows.index(last) if last in self.windows else None
+        if shown is window:
+            following = self.last_window if self.last_window is not None else index
+            self.last_window = None
+            self._show_window(min(following, len(self.windows) - 1))
+        else:
+            self.current = self.windows.index(shown)
         await window.remove()
+        self.update_status()
 
-    async def kill_window(self) -> None:
-        window = self.window
+    async def kill_window(self, window: WindowView | None = None) -> None:
+        window = window or self.window
         for pane in list(window.panes.values()):
             await pane.session.stop(grace=0.5)
+            await self.manager.remove_session(pane.session.id)
+        if self.marked is not None and self.marked[0] is window:
+            self.marked = None
         await self._close_window(window)
 
-    async def break_pane(self) -> None:
-        """Move the active pane into a window of its own (the program keeps running)."""
-        window, pane = self.window, self.pane
+    async def break_pane(
+        self,
+        window: WindowView | None = None,
+        pane: TerminalPane | None = None,
+        *,
+        name: str | None = None,
+        detached: bool = False,
+    ) -> None:
+        """Move a pane into a window of its own (the program keeps running)."""
+        window = window or self.window
+        pane = pane or window.active_pane
         if pane is None or len(window.panes) < 2:
             return
         session = pane.session
+        remain = pane.remain_on_exit
         await window.remove_pane(pane.pane_id)
-        moved = TerminalPane(session, pane_id=pane.pane_id)
-        moved.key_filter = self._key_filter
-        moved.set_palette(self.palette())
-        new = WindowView("")
-        new.display = False
+        moved = self._pane_for(session, pane_id=pane.pane_id)
+        moved.remain_on_exit = remain
+        new = self._make_window(name or "")
         await self.query_one("#windows").mount(new)
-        self.windows.append(new)
-        self._show_window(len(self.windows) - 1)
+        if not detached:
+            self.show_window(new)
         await new.add_pane(moved)
+        if detached:
+            size = self.query_one("#windows").size
+            new.size_programs(size.width, size.height)
+            self.focus_active()
+        self.update_status()
 
-    async def respawn_pane(self) -> None:
-        pane = self.pane
+    async def respawn_pane(
+        self,
+        pane: TerminalPane | None = None,
+        *,
+        command: str | None = None,
+        directory: Path | None = None,
+    ) -> None:
+        pane = pane or self.pane
         if pane is None:
             return
-        if pane.session.status.is_running:
-            self.show_message("pane is still running; C-b x closes it")
-            return
         old = pane.session
+        if old.status.is_running:
+            await old.stop(grace=0.5)
         config = replace(old.config, name=None, environment=dict(old.config.environment))
+        if command is not None:
+            config.shell_command = command
+        if directory is not None and directory.is_dir():
+            config.working_directory = directory
         session = await self.manager.create_session_with_config(config)
         await session.start()
         pane.attach(session)
         if self.manager.get_session(old.id) is old:
             await self.manager.remove_session(old.id)
+        self.update_status()
 
-    def on_terminal_pane_exited(self, message: TerminalPane.Exited) -> None:
+    def option(self, name: str, window: WindowView | None) -> bool:
+        """An option's value: the window's own setting, else the global one."""
+        if window is not None and name in window.options:
+            return window.options[name]
+        return self.options.get(name, False)
+
+    def add_buffer(self, text: str, name: str | None = None) -> None:
+        """A paste buffer: named, or tmux's automatic `bufferN` (the newest 50 are kept)."""
+        if name is None:
+            name = f"buffer{next(self._buffer_ids)}"
+            automatic = [n for n in self.buffers if n.startswith("buffer")]
+            for old in automatic[: max(0, len(automatic) - BUFFER_LIMIT + 1)]:
+                del self.buffers[old]
+        self.buffers.pop(name, None)
+        self.buffers[name] = text
+
+    def newest_buffer(self) -> str | None:
+        return next(reversed(self.buffers), None) if self.buffers else None
+
+    @property
+    def paste_buffers(self) -> list[str]:
+        """The buffers' texts, oldest first."""
+        return list(self.buffers.values())
+
+    def expand_format(self, template: str, window: WindowView, pane: TerminalPane) -> str:
+        """The few tmux formats display-message knows: #S #I #P #W #T #D #{name}."""
+        values = {
+            "session_name": SESSION_NAME,
+            "window_index": str(window.number),
+            "window_id": window.window_id,
+            "window_name": window.display_name,
+            "pane_index": str(window.splits.panes().index(pane.pane_id)),
+            "pane_id": pane.pane_id,
+            "pane_title": pane.title_text,
+            "pane_current_command": pane.session.current_command or "",
+            "pane_current_path": pane.session.current_path or "",
+            "pane_pid": str(pane.session.pid or ""),
+            "pane_width": str(pane.session.terminal.columns),
+            "pane_height": str(pane.session.terminal.lines),
+            "pane_dead": "1" if not pane.session.status.is_running else "0",
+        }
+        short = {
+            "S": "session_name",
+            "I": "window_index",
+            "P": "pane_index",
+            "W": "window_name",
+            "T": "pane_title",
+            "D": "pane_id",
+        }
+
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1) or short.get(match.group(2) or "", "")
+            if match.group(0) == "##":
+                return "#"
+            return values.get(name, "")
+
+        return re.sub(r"##|#\{([a-z_]+)\}|#([SIPWTD])", one, template)
+
+    # -- screens over the panes ---------------------------------------------------------------
+
+    def display_panes(self) -> None:
+        """C-b q: each pane's number on it; a digit typed meanwhile selects that pane."""
+        self.window.show_pane_numbers()
+        self._pane_numbers_until = time.monotonic() + DISPLAY_PANES_SECONDS
+
+    def clock_mode(self, window: WindowView, pane: TerminalPane) -> None:
+        """tmux's clock over the pane (the program keeps running); any key puts it away."""
+        self.select_pane(window, pane)
+        clock = ClockView()
+        clock.styles.position = "absolute"
+        clock.styles.offset = (pane.region.x, pane.region.y)
+        clock.styles.width = pane.region.width
+        clock.styles.height = pane.region.height
+        clock.styles.layer = "clock"
+        self.screen.mount(clock)
+        clock.focus()
+
+    def on_clock_view_done(self, message: ClockView.Done) -> None:
+        message.clock.remove()
+        self.focus_active()
+
+    def _window_entries(self, only: list[WindowView] | None = None) -> list[WindowEntry]:
+        entries = []
+        for window in only or self.windows:
+            panes = [
+                PaneEntry(
+                    p,
+                    window.panes[p].title_text,
+                    window.panes[p].session.terminal,
+                    p == window.active,
+                )
+                for p in window.splits.panes()
+            ]
+            entries.append(
+                WindowEntry(window.number, window.display_name, self._flags(window), panes)
+            )
+        return entries
+
+    def choose_tree(self, mode: str, only: list[WindowView] | None = None) -> None:
+        """C-b w / C-b s: windows and panes over a live preview; Enter goes there."""
+
+        async def chosen(choice: TreeChoice | None) -> None:
+            window = next((w for w in self.windows if choice and w.number == choice.window), None)
+            if choice is None or window is None:
+                self.focus_active()
+                return
+            pane = window.panes.get(choice.pane_id)
+            if choice.action == "kill-window":
+                await self.kill_window(window)
+            elif choice.action == "kill-pane" and pane is not None:
+                await self.kill_pane(pane)
+            elif pane is not None:
+                self.select_pane(window, pane)
+            else:
+                self.show_window(window)
+
+        screen = ChooseTreeScreen(
+            self._window_entries(only),
+            sessions=mode == "sessions",
+            session_name=SESSION_NAME,
+            palette=self.palette(),
+        )
+        self.push_screen(screen, callback=chosen)
+
+    def choose_buffer(self, list_only: bool = False) -> None:
+        """C-b # lists the paste buffers, C-b = picks one to paste (newest first)."""
+        names = list(reversed(self.buffers))
+        if list_only or not names:
+            rows = [
+                (f"{n}:", f"{len(self.buffers[n])} bytes: {self.buffers[n][:60]!r}") for n in names
+            ]
+            self.push_screen(
+                KeysScreen(rows or [("", "no buffers")]), callback=lambda _: self.focus_active()
+            )
+            return
+
+        async def picked(value: str) -> None:
+            if value.isdigit() and int(value) < len(names):
+                await self.run_command(f"paste-buffer -b {shlex.quote(names[int(value)])}")
+
+        listing = "  ".join(f"{i}:{n}" for i, n in enumerate(names[:10]))
+        self.query_one(PromptBar).ask(f"(paste which? {listing})", picked, single_key=True)
+
+    def show_messages(self) -> None:
+        self.push_screen(MessagesScreen(self.messages), callback=lambda _: self.focus_active())
+
+    def list_keys(self) -> None:
+        rows = [(f"{key_label(self.prefix)} {key_label(k)}", c) for k, c in PREFIX_KEYS.items()]
+        self.push_screen(KeysScreen(rows), callback=lambda _: self.focus_active())
+
+    async def on_terminal_pane_exited(self, message: TerminalPane.Exited) -> None:
+        """tmux closes a pane whose program exits, unless remain-on-exit keeps it."""
+        pane = message.pane
+        window = self._window_of(pane)
+        keep = pane.remain_on_exit or self.option("remain-on-exit", window)
+        if window is not None and not keep:
+            await self.kill_pane(pane)
+            return
         self.update_status()
 
     def on_terminal_pane_copied(self, message: TerminalPane.Copied) -> None:
         """`y` in copy mode: a paste buffer for C-b ], and the system clipboard (OSC 52)."""
-        self.paste_buffers.append(message.text)
-        del self.paste_buffers[:-50]
+        self.add_buffer(message.text)
         self.copy_to_clipboard(message.text)
         self.show_message(f"copied {len(message.text)} characters", seconds=1.5)
         self.update_status()
@@ -465,9 +735,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
                 pane.refresh()
 
         label = "(search down)" if message.forward else "(search up)"
-        self.query_one(PromptBar).ask(label, done, value=pane.copy.search if pane.copy else "")
+        self.query_one(PromptBar).ask(
+            label, done, value=pane.copy.search if pane.copy else "", history="search"
+        )
 
     def on_terminal_pane_focused(self, message: TerminalPane.Focused) -> None:
+        if not message.pane.has_focus:  # stale: focus moved on (a split, a new window) since
+            return
         window = next((w for w in self.windows if message.pane.pane_id in w.panes), None)
         if window is not None and window.active != message.pane.pane_id:
             window.select(message.pane.pane_id)
@@ -480,7 +754,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     def _arm(self, on: bool) -> None:
         self.prefix_armed = on
-        self.query_one("#hints", Static).update(Text(self._hint("prefix" if on else "normal")))
+        self._show_hint("prefix" if on else "normal")
+
+    def _show_hint(self, mode: str) -> None:
+        if mode != self._hint_mode:  # write to the terminal only when the hint changes
+            self._hint_mode = mode
+            self.query_one("#hints", Static).update(Text(self._hint(mode)))
 
     def _key_filter(self, event: events.Key) -> bool:
         """Panes ask this first: True when the key was a multiplexer command."""
@@ -493,6 +772,14 @@ class AiSessionApp(App[int], inherit_bindings=False):
             if event.character and event.character.isprintable() and event.key != "space"
             else event.key
         )
+        if time.monotonic() < self._pane_numbers_until:  # C-b q showing: a digit picks
+            self._pane_numbers_until = 0.0
+            self.window.hide_pane_numbers()
+            if key.isdigit() and not self.prefix_armed:
+                order = self.window.splits.panes()
+                if int(key) < len(order):
+                    self.select_pane(self.window, self.window.panes[order[int(key)]])
+                return True
         if event.key == self.prefix:  # C-b arms the prefix; C-b C-b sends one C-b to the program
             if self.prefix_armed:
                 self._arm(False)
@@ -510,189 +797,83 @@ class AiSessionApp(App[int], inherit_bindings=False):
             return True  # an unbound key after the prefix is swallowed, as in tmux
         if key in REPEATABLE:
             self._repeat_until = time.monotonic() + REPEAT_SECONDS
-        if not self._open_prompt(shlex.split(command)):
+        if not self._open_prompt(command):
             self.run_worker(self.run_command(command), group="commands")
         return True
 
-    def _open_prompt(self, words: list[str]) -> bool:
+    def _open_prompt(self, line: str) -> bool:
         """Open the prompt a command asks for, at once (keys already typed must land in it).
 
-        Returns False when `words` is not a prompting command.
+        Returns False when `line` is not a prompting command.
         """
-        name, args = words[0], words[1:]
-        prompt = self.query_one(PromptBar)
-        if name == "confirm-before" and args:
-            label = args[args.index("-p") + 1] if "-p" in args[:-1] else "confirm? (y/n)"
-            command = args[-1]
-
-            async def confirmed(value: str) -> None:
-                if value.lower().startswith("y"):
-                    await self.run_command(command)
-
-            prompt.ask(label, confirmed, single_key=True)
-        elif name == "command-prompt":
-            prompt.ask(":", self.run_command)
-        elif name == "rename-window" and not args:
-            window = self.window
-
-            async def renamed(value: str) -> None:
-                if value.strip():
-                    window.window_name = value.strip()
-                    self.update_status()
-
-            prompt.ask("(rename-window)", renamed, value=window.window_name)
-        else:
+        words = shlex.split(line)
+        if words[0] not in ("confirm-before", "command-prompt", "rename-window"):
             return False
+        if words[0] == "rename-window" and len(words) > 1:
+            return False
+        try:  # opened here and now, not in a worker: keys typed ahead must land in it
+            command = commands.lookup(words[0])
+            commands.prompt(self, commands.parse(command, words[1:]))
+        except CommandError as exc:
+            self.show_message(str(exc))
         return True
+
+    def confirm(self, label: str, line: str) -> None:
+        """confirm-before: run `line` if the answer is y."""
+
+        async def confirmed(value: str) -> None:
+            if value.lower().startswith("y"):
+                await self.run_command(line)
+
+        self.query_one(PromptBar).ask(label, confirmed, single_key=True)
+
+    def command_prompt(
+        self, template: str | None = None, label: str | None = None, initial: str | None = None
+    ) -> None:
+        """The `C-b :` prompt; with a template, the answer replaces its `%%` (or `%1`)."""
+
+        async def done(value: str) -> None:
+            if template is None:
+                await self.run_command(value)
+            elif value:
+                await self.run_command(template.replace("%%", value).replace("%1", value))
+
+        self.query_one(PromptBar).ask(
+            f"({label})" if label else ":",
+            done,
+            value=initial or "",
+            complete=sorted(commands.commands()) if template is None else (),
+            history="command" if template is None else label,
+        )
+
+    def prompt_rename(self, window: WindowView) -> None:
+        """rename-window with no name: a prompt holding the current name, as tmux's `C-b ,`."""
+
+        async def renamed(value: str) -> None:
+            if value.strip():
+                window.window_name = value.strip()
+                self.update_status()
+
+        self.query_one(PromptBar).ask("(rename-window)", renamed, value=window.display_name)
 
     # -- commands --------------------------------------------------------------------------------
 
     async def run_command(self, line: str) -> None:
-        """Run one tmux-style command line (what keys are bound to and `C-b :` accepts)."""
+        """Run one tmux command line (what keys are bound to and `C-b :` accepts); a refusal
+        is shown in the message line with tmux's wording."""
         try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            self.show_message(f"bad command: {exc}")
-            return
-        if not words:
-            return
-        name, args = words[0], words[1:]
-        handler = self._commands().get(name)
-        if handler is None:
-            self.show_message(f"unknown command: {name}")
-            return
-        try:
-            await handler(args)
-        except (SessionError, ValueError, IndexError) as exc:
-            self.show_message(f"{name}: {exc}")
+            await commands.run(self, line)
+        except CommandError as exc:
+            self.show_message(str(exc))
+        except SessionError as exc:
+            self.show_message(str(exc))
         self.update_status()
-
-    def _commands(self) -> dict[str, Callable[[list[str]], Awaitable[None]]]:
-        async def split_window(args: list[str]) -> None:
-            await self.split("-h" if "-h" in args else "-v")
-
-        async def select_pane(args: list[str]) -> None:
-            for flag, side in _SIDES.items():
-                if flag in args:
-                    self.window.select_direction(side)
-                    return
-            if "-t" in args and args[args.index("-t") + 1 :][:1] == [":.+"]:
-                self.window.select_next()
-
-        async def resize_pane(args: list[str]) -> None:
-            if "-Z" in args:
-                self.window.toggle_zoom()
-                return
-            cells = int(args[-1]) if args and args[-1].isdigit() else 1
-            for flag, side in _SIDES.items():
-                if flag in args:
-                    self.window.resize_active(side, cells)
-
-        async def swap_pane(args: list[str]) -> None:
-            self.window.swap_active(-1 if "-U" in args else 1)
-
-        async def next_layout(args: list[str]) -> None:
-            current = self.window.preset
-            following = PRESETS[
-                (PRESETS.index(current) + 1) % len(PRESETS) if current in PRESETS else 0
-            ]
-            self.window.apply_preset(following)
-            self.show_message(following, seconds=1.0)
-
-        async def select_layout(args: list[str]) -> None:
-            self.window.apply_preset(args[0] if args else "tiled")
-
-        async def new_window(args: list[str]) -> None:
-            name = args[args.index("-n") + 1] if "-n" in args[:-1] else None
-            await self.new_window(name)
-
-        async def select_window(args: list[str]) -> None:
-            target = args[args.index("-t") + 1] if "-t" in args[:-1] else ""
-            if target.isdigit() and int(target) < len(self.windows):
-                self._show_window(int(target))
-
-        async def rename_window(args: list[str]) -> None:
-            if args:
-                self.window.window_name = " ".join(args)
-                self.update_status()
-            else:
-                self._open_prompt(["rename-window"])
-
-        async def prompting(args: list[str], name: str) -> None:
-            self._open_prompt([name, *args])
-
-        async def detach_client(args: list[str]) -> None:
-            self.exit(0)
-
-        async def paste_buffer(args: list[str]) -> None:
-            if self.paste_buffers and self.pane is not None:
-                await self.pane.paste(self.paste_buffers[-1])
-
-        async def set_buffer(args: list[str]) -> None:
-            if args:
-                self.paste_buffers.append(args[-1])
-
-        async def list_keys(args: list[str]) -> None:
-            self.push_screen(KeysScreen(self.prefix), callback=lambda _: self.focus_active())
-
-        async def command_palette(args: list[str]) -> None:
-            self.action_command_palette()
-
-        async def copy_mode(args: list[str]) -> None:
-            if self.pane is not None:
-                self.pane.enter_copy_mode()
-
-        async def simple(fn: Callable[[], object]) -> None:
-            result = fn()
-            if isinstance(result, Awaitable):
-                await result
-
-        table: dict[str, Callable[[list[str]], Awaitable[None]]] = {
-            "split-window": split_window,
-            "splitw": split_window,
-            "select-pane": select_pane,
-            "selectp": select_pane,
-            "last-pane": lambda a: simple(self.window.select_last),
-            "resize-pane": resize_pane,
-            "resizep": resize_pane,
-            "kill-pane": lambda a: self.kill_pane(),
-            "killp": lambda a: self.kill_pane(),
-            "break-pane": lambda a: self.break_pane(),
-            "swap-pane": swap_pane,
-            "next-layout": next_layout,
-            "select-layout": select_layout,
-            "selectl": select_layout,
-            "new-window": new_window,
-            "neww": new_window,
-            "next-window": lambda a: simple(lambda: self._show_window(self.current + 1)),
-            "previous-window": lambda a: simple(lambda: self._show_window(self.current - 1)),
-            "last-window": lambda a: simple(
-                lambda: (
-                    self._show_window(self.last_window) if self.last_window is not None else None
-                )
-            ),
-            "select-window": select_window,
-            "selectw": select_window,
-            "rename-window": rename_window,
-            "renamew": rename_window,
-            "kill-window": lambda a: self.kill_window(),
-            "confirm-before": lambda a: prompting(a, "confirm-before"),
-            "command-prompt": lambda a: prompting(a, "command-prompt"),
-            "detach-client": detach_client,
-            "detach": detach_client,
-            "kill-server": detach_client,
-            "paste-buffer": paste_buffer,
-            "set-buffer": set_buffer,
-            "list-keys": list_keys,
-            "command-palette": command_palette,
-            "respawn-pane": lambda a: self.respawn_pane(),
-            "copy-mode": copy_mode,
-        }
-        return table
 
     # -- status ----------------------------------------------------------------------------------
 
     def show_message(self, text: str, seconds: float = 3.0) -> None:
+        self.messages.append((time.time(), text))
+        del self.messages[:-MESSAGE_LIMIT]
         message = self.query_one("#message", Static)
         message.update(Text(" " + text))
         message.display = True
@@ -700,31 +881,62 @@ class AiSessionApp(App[int], inherit_bindings=False):
             self._message_timer.stop()
         self._message_timer = self.set_timer(seconds, lambda: setattr(message, "display", False))
 
+    def _on_output(self, pane: TerminalPane) -> None:
+        """Output in a pane: a bell rings and marks its window `!`, activity marks it `#`."""
+        window = self._window_of(pane)
+        if window is None:
+            return
+        bells = pane.session.terminal.bells
+        rang = bells != pane.bells_seen
+        pane.bells_seen = bells
+        changed = False
+        if rang and self.option("bell-action", None):
+            self.bell()
+        if window is self.window:
+            return
+        if rang and self.option("monitor-bell", window) and not window.bell:
+            window.bell = changed = True
+        if self.option("monitor-activity", window) and not window.activity:
+            window.activity = changed = True
+        if changed:
+            self.update_status()
+
+    def _synchronized(self, pane: TerminalPane) -> list[TerminalPane]:
+        """With synchronize-panes on, the other panes of `pane`'s window type what it gets."""
+        window = self._window_of(pane)
+        if window is None or not self.option("synchronize-panes", window):
+            return []
+        return [p for p in window.panes.values() if p is not pane]
+
+    def on_status_line_window_clicked(self, message: StatusLine.WindowClicked) -> None:
+        window = next((w for w in self.windows if w.number == message.number), None)
+        if window is not None:
+            self.show_window(window)
+
+    def _flags(self, window: WindowView) -> str:
+        """tmux's #{window_flags}: * current, - last, # activity, ! bell, M marked, Z zoomed."""
+        i = self.windows.index(window)
+        flags = "*" if i == self.current else "-" if i == self.last_window else ""
+        flags += "#" if window.activity else ""
+        flags += "!" if window.bell else ""
+        flags += "M" if self.marked is not None and self.marked[0] is window else ""
+        return flags + ("Z" if window.zoomed else "")
+
     def update_status(self) -> None:
-        """tmux's status line: the windows, the current one marked `*`, the last one `-`."""
+        """tmux's status line: windows with their flags, the pane's title on the right.
+        Called often; the widgets write to the terminal only when their text changed."""
         status = self.query("#status")
         if not self.windows or not status:
             return
-        parts = []
-        for i, window in enumerate(self.windows):
-            pane = window.active_pane
-            name = window.window_name or (pane.title_text if pane else "")
-            flag = "*" if i == self.current else "-" if i == self.last_window else " "
-            zoom = "Z" if window.zoomed else ""
-            parts.append(f"{i}:{name}{flag}{zoom}")
+        labels = [WindowLabel(w.number, w.display_name, self._flags(w)) for w in self.windows]
         pane = self.pane
         hints = self.query("#hints")
         if hints and not self.prefix_armed:
             mode = "copy" if pane is not None and pane.copy else "normal"
-            hints.first(Static).update(Text(self._hint(mode)))
+            self._show_hint(mode)
         right = ""
         if pane is not None:
             right = pane.title_text
             if pane.exit_code is not None:
-                right += f" [exited {pane.exit_code}]"
-        left = " ".join(parts)
-        width = self.size.width
-        line = f" {left}"
-        if len(line) + len(right) + 2 < width:
-            line = line + " " * (width - len(line) - len(right) - 1) + right
-        status.first(Static).update(Text(line[:width]))
+                right += f" [{describe_exit(pane.exit_code)}]"
+        status.first(StatusLine).show(labels, right, self.size.width)

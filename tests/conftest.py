@@ -6,11 +6,18 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
 
 from engine import Session, SessionConfig, SessionManager
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from app.main import AiSessionApp
+    from widgets.terminal_pane import TerminalPane
 
 BASH = "bash --norc --noprofile"
 
@@ -61,3 +68,35 @@ async def bash(manager: SessionManager) -> Session:
     await session.start()
     await wait_for_screen(session, "$ ")
     return session
+
+
+# -- the app, as a user drives it ------------------------------------------------------------
+
+
+@pytest.fixture
+async def running(request: pytest.FixtureRequest) -> AsyncIterator[tuple[AiSessionApp, Pilot]]:
+    """The app with a real bash at its prompt, sized by the test module's SIZE (100x30)."""
+    from app.main import AiSessionApp
+
+    app = AiSessionApp(SessionConfig(shell_command=BASH, environment={"PS1": "$ "}))
+    async with app.run_test(size=getattr(request.module, "SIZE", (100, 30))) as pilot:
+        await at_prompt(app.pane)
+        yield app, pilot
+
+
+async def at_prompt(pane: TerminalPane | None) -> None:
+    """Wait for bash's `$` prompt in `pane`."""
+    assert pane is not None
+    await wait_until(lambda: "$" in pane.session.capture_pane(), what=pane.session.capture_pane)
+
+
+async def split(app: AiSessionApp, pilot: Pilot, key: str) -> TerminalPane:
+    """C-b `key` (percent_sign, quotation_mark): the new pane, at its prompt."""
+    before = set(app.window.panes)
+    await pilot.press("ctrl+b", key)
+    await wait_until(lambda: set(app.window.panes) - before, what="a new pane")
+    (new,) = set(app.window.panes) - before
+    pane = app.window.panes[new]
+    await at_prompt(pane)
+    await pilot.pause()
+    return pane

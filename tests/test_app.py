@@ -8,12 +8,11 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import BASH, wait_until
+from conftest import BASH, at_prompt, split, wait_until
 from textual import events
 from textual.pilot import Pilot
 
@@ -26,32 +25,6 @@ SIZE = (100, 30)
 
 def _app() -> AiSessionApp:
     return AiSessionApp(SessionConfig(shell_command=BASH, environment={"PS1": "$ "}))
-
-
-@pytest.fixture
-async def running() -> AsyncIterator[tuple[AiSessionApp, Pilot]]:
-    app = _app()
-    async with app.run_test(size=SIZE) as pilot:
-        await _prompt(app.pane)
-        yield app, pilot
-
-
-async def _prompt(pane: TerminalPane | None) -> None:
-    assert pane is not None
-    await wait_until(
-        lambda: "$" in pane.session.capture_pane(), what=lambda: pane.session.capture_pane()
-    )
-
-
-async def _split(app: AiSessionApp, pilot: Pilot, key: str) -> TerminalPane:
-    before = set(app.window.panes)
-    await pilot.press("ctrl+b", key)
-    await wait_until(lambda: set(app.window.panes) - before, what="a new pane")
-    (new,) = set(app.window.panes) - before
-    pane = app.window.panes[new]
-    await _prompt(pane)
-    await pilot.pause()
-    return pane
 
 
 async def _wheel(pilot: Pilot, event: type[events.MouseEvent], offset: tuple[int, int]) -> None:
@@ -94,9 +67,9 @@ async def test_splits_place_panes_and_size_their_terminals(
 ) -> None:
     app, pilot = running
     first = app.pane
-    right = await _split(app, pilot, "percent_sign")
+    right = await split(app, pilot, "percent_sign")
     assert right.region.x > first.region.x and right.region.y == first.region.y  # type: ignore[union-attr]
-    below = await _split(app, pilot, "quotation_mark")
+    below = await split(app, pilot, "quotation_mark")
     assert below.region.x == right.region.x and below.region.y > right.region.y
     assert app.pane is below and below.has_focus
     for pane in (first, right, below):
@@ -110,7 +83,7 @@ async def test_focus_moves_by_arrow_last_next_and_click(
 ) -> None:
     app, pilot = running
     first = app.pane
-    second = await _split(app, pilot, "percent_sign")
+    second = await split(app, pilot, "percent_sign")
     await pilot.press("ctrl+b", "left")
     await wait_until(lambda: app.pane is first and first.has_focus)  # type: ignore[union-attr]
     await pilot.press("ctrl+b", "semicolon")
@@ -125,7 +98,7 @@ async def test_zoom_gives_one_pane_the_whole_window_and_back(
     running: tuple[AiSessionApp, Pilot],
 ) -> None:
     app, pilot = running
-    await _split(app, pilot, "percent_sign")
+    await split(app, pilot, "percent_sign")
     pane = app.pane
     await pilot.press("ctrl+b", "z")
     await wait_until(lambda: pane.region.width == 100, what="zoom")  # type: ignore[union-attr]
@@ -140,7 +113,7 @@ async def test_resize_by_key_repeats_without_prefix_and_by_dragging(
 ) -> None:
     app, pilot = running
     left = app.pane
-    right = await _split(app, pilot, "percent_sign")
+    right = await split(app, pilot, "percent_sign")
     width = right.region.width
     await pilot.press("ctrl+b", "ctrl+left", "ctrl+left", "ctrl+left")  # tmux's repeat: one prefix
     await wait_until(lambda: right.region.width == width + 3, what=lambda: right.region)
@@ -156,7 +129,7 @@ async def test_resize_by_key_repeats_without_prefix_and_by_dragging(
 async def test_kill_pane_asks_first(running: tuple[AiSessionApp, Pilot]) -> None:
     app, pilot = running
     keep = app.pane
-    doomed = await _split(app, pilot, "percent_sign")
+    doomed = await split(app, pilot, "percent_sign")
     await pilot.press("ctrl+b", "x", "n")
     await pilot.pause()
     assert doomed.pane_id in app.window.panes
@@ -171,7 +144,7 @@ async def test_windows_create_switch_rename_and_close(running: tuple[AiSessionAp
     app, pilot = running
     await pilot.press("ctrl+b", "c")
     await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
-    await _prompt(app.pane)
+    await at_prompt(app.pane)
     await pilot.press("ctrl+b", "comma", "ctrl+u", *"logs", "enter")
     await wait_until(lambda: app.window.window_name == "logs")
     await pilot.press("ctrl+b", "p")
@@ -189,7 +162,7 @@ async def test_break_pane_moves_the_running_program_to_its_own_window(
     running: tuple[AiSessionApp, Pilot],
 ) -> None:
     app, pilot = running
-    pane = await _split(app, pilot, "percent_sign")
+    pane = await split(app, pilot, "percent_sign")
     session = pane.session
     await pilot.press("ctrl+b", "exclamation_mark")
     await wait_until(lambda: len(app.windows) == 2)
@@ -200,6 +173,8 @@ async def test_break_pane_moves_the_running_program_to_its_own_window(
 async def test_exited_pane_stays_until_respawned(running: tuple[AiSessionApp, Pilot]) -> None:
     app, pilot = running
     pane = app.pane
+    await pilot.press("ctrl+b", "colon", *"set remain-on-exit on", "enter")
+    await wait_until(lambda: app.option("remain-on-exit", app.window))
     await pilot.press(*"exit 4", "enter")
     await wait_until(lambda: pane.exit_code == 4)  # type: ignore[union-attr]
     await pilot.pause()
@@ -207,13 +182,13 @@ async def test_exited_pane_stays_until_respawned(running: tuple[AiSessionApp, Pi
     assert app.is_running
     await pilot.press("ctrl+b", "R")
     await wait_until(lambda: pane.exit_code is None and pane.session.status.is_running)  # type: ignore[union-attr]
-    await _prompt(pane)
+    await at_prompt(pane)
 
 
 async def test_layout_cycle_and_command_prompt(running: tuple[AiSessionApp, Pilot]) -> None:
     app, pilot = running
-    await _split(app, pilot, "percent_sign")
-    await _split(app, pilot, "percent_sign")
+    await split(app, pilot, "percent_sign")
+    await split(app, pilot, "percent_sign")
     await pilot.press("ctrl+b", "colon", *"select-layout even-vertical", "enter")
     await wait_until(
         lambda: len({p.region.x for p in app.window.panes.values()}) == 1, what="stacked panes"
@@ -229,7 +204,7 @@ async def test_detach_asks_then_quits() -> None:
     app = _app()
     async with app.run_test(size=SIZE) as pilot:
         session = app.pane.session  # type: ignore[union-attr]
-        await _prompt(app.pane)
+        await at_prompt(app.pane)
         await pilot.press("ctrl+b", "d", "y")
         await wait_until(lambda: not app.is_running)
     assert session.status.kind == "exited"
@@ -378,7 +353,7 @@ async def test_prompt_keys_typed_ahead_land_in_the_prompt(
     running: tuple[AiSessionApp, Pilot],
 ) -> None:
     app, pilot = running
-    doomed = await _split(app, pilot, "percent_sign")
+    doomed = await split(app, pilot, "percent_sign")
     await pilot.press("ctrl+b", "x", "y")  # all three queued before the prompt opens
     await wait_until(lambda: doomed.pane_id not in app.window.panes, what="the kill")
     assert "y" not in app.pane.session.capture_pane().split("\n")[-1]  # type: ignore[union-attr]
@@ -395,9 +370,9 @@ async def test_new_window_leaves_the_current_programs_their_size(
     first.session.set_size = lambda r, c: (sizes.append((r, c)), original(r, c))[1]  # type: ignore[method-assign]
     await pilot.press("ctrl+b", "c")
     await wait_until(lambda: len(app.windows) == 2 and app.pane is not first)
-    await _prompt(app.pane)
+    await at_prompt(app.pane)
     assert all(r == 28 for r, _ in sizes), sizes  # never squeezed to half height
-    new = await _split(app, pilot, "percent_sign")
+    new = await split(app, pilot, "percent_sign")
     assert all(
         min(r, c) > 1 for r, c in [(new.session.terminal.lines, new.session.terminal.columns)]
     )
@@ -440,7 +415,7 @@ async def test_scripts_and_programs_in_panes_drive_this_instance(tmp_path: Path)
     )
     async with app.run_test(size=SIZE) as pilot:
         pane = app.pane
-        await _prompt(pane)
+        await at_prompt(pane)
         assert pane is not None
         socket = pane.session.config.environment["AI_SESSION_SOCKET"]
         assert stat.S_IMODE(Path(socket).stat().st_mode) == 0o600
@@ -493,7 +468,7 @@ async def test_the_instance_socket_enforces_the_configured_policy(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     app = _app()
     async with app.run_test(size=SIZE):
-        await _prompt(app.pane)
+        await at_prompt(app.pane)
         assert app.control is not None and app.control.socket_path is not None
         connector = aiohttp.UnixConnector(path=str(app.control.socket_path))
         async with aiohttp.ClientSession(connector=connector) as http:
