@@ -453,9 +453,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
             target = None
         old = self.marked
         self.marked = target
-        for window in {w for w, _ in (old, target) if w is not None} if old or target else ():
-            window.marked = target[1].pane_id if target and target[0] is window else None
-            window.place()
+        if old is not None:
+            old[0].marked = None
+            old[0].place()
+        if target is not None:
+            target[0].marked = target[1].pane_id
+            target[0].place()
         self.update_status()
 
     async def kill_pane(self, pane: TerminalPane) -> None:

@@ -334,3 +334,54 @@ async def test_kill_server_asks_first(running: tuple[AiSessionApp, Pilot]) -> No
     await pilot.press("n")
     await pilot.pause()
     assert app.is_running
+
+
+async def test_tmux_default_keys_for_layouts_marks_info_and_copy_mode(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    await pilot.press("ctrl+b", "percent_sign")
+    await pilot.press("ctrl+b", "percent_sign")
+    a, b, c = await _panes(app, 3)
+    assert app.pane is c
+    await pilot.press("ctrl+b", "left", "left")  # the arrow repeats without the prefix
+    await wait_until(lambda: app.pane is a, what=lambda: str(app.pane))
+    await pilot.press("ctrl+b", "left")  # wraps round to the rightmost pane
+    await wait_until(lambda: app.pane is c)
+    await pilot.press("ctrl+b", "alt+2")  # M-2: even-vertical
+    await wait_until(lambda: len({p.region.x for p in (a, b, c)}) == 1)
+    await pilot.press("ctrl+b", "alt+1")  # M-1: even-horizontal
+    await wait_until(lambda: len({p.region.y for p in (a, b, c)}) == 1)
+    order = app.window.splits.panes()
+    await pilot.press("ctrl+b", "ctrl+o")  # rotate: every pane moves one place
+    await wait_until(lambda: app.window.splits.panes() == [*order[1:], order[0]])
+    await pilot.press("ctrl+b", "m")  # mark
+    await wait_until(lambda: app.marked is not None and app.marked[1] is app.pane)
+    assert "0:bash*M" in app.query_one("#status").render().plain
+    await pilot.press("ctrl+b", "M")
+    await wait_until(lambda: app.marked is None)
+    await pilot.press("ctrl+b", "i")  # tmux's display-message: where am I
+    await wait_until(
+        lambda: _last_message(app).startswith('"0" 0:'), what=lambda: _last_message(app)
+    )
+    assert app.pane is not None and app.pane.pane_id in _last_message(app)
+    await app.pane.session.send_input(b"seq 1 200\r")
+    await wait_until(lambda: "200" in app.pane.session.capture_pane())  # type: ignore[union-attr]
+    await pilot.press("ctrl+b", "pageup")
+    await wait_until(lambda: app.pane.copy is not None and app.pane.copy.position[0] > 0)  # type: ignore[union-attr]
+    await pilot.press("q")
+
+
+async def test_window_index_prompt_and_find_window(running: tuple[AiSessionApp, Pilot]) -> None:
+    app, pilot = running
+    await app.pane.session.send_input(b"echo needle-in-window-zero\r")  # type: ignore[union-attr]
+    await pilot.press("ctrl+b", "c")
+    await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
+    await at_prompt(app.pane)
+    await pilot.press("ctrl+b", "apostrophe", "0", "enter")
+    await wait_until(lambda: app.current == 0)
+    await pilot.press("ctrl+b", "2")
+    await pilot.press("ctrl+b", "1")
+    await wait_until(lambda: app.current == 1)
+    await pilot.press("ctrl+b", "f", *"needle-in", "enter")
+    await wait_until(lambda: app.current == 0)
