@@ -253,6 +253,17 @@ class TerminalPane(Widget, can_focus=True):
         self.on_output: Callable[[TerminalPane], None] | None = None  # bells, activity
         # The other panes typed keys also go to (tmux's synchronize-panes), asked per key.
         self.synchronized: Callable[[], list[TerminalPane]] | None = None
+        # The program gets the mouse (it asked, and copy mode is off): the button it was told
+        # went down, and the cell it was last told about, so motion in one cell is sent once.
+        self._held: int | None = None
+        self._reported: tuple[int, int] | None = None
+        # No program mouse: where the left button went down and whether it has dragged from
+        # there (then copy mode selects from the press to the pointer; the release copies).
+        self._press: tuple[int, int] | None = None
+        self._dragging = False
+        self._pointer: tuple[int, int] = (0, 0)  # the pointer's cell (x, row), row unclamped
+        self._drag_scroll: Timer | None = None  # scrolls while a drag is held at an edge
+        self._click_copy: Timer | None = None  # copies a double or triple click's selection
         self._unsubscribe = session.subscribe(self._on_session_event)
         if session.status.is_terminated:
             self.exit_code = session.status.exit_code
@@ -569,17 +580,6 @@ class TerminalPane(Widget, can_focus=True):
     # -- mouse --------------------------------------------------------------------------------
 
     ALLOW_SELECT = False  # a drag selects in copy mode (below), not with Textual's selection
-    # The program gets the mouse (it asked, and copy mode is off): the button it was told
-    # went down, and the cell it was last told about, so motion in one cell is sent once.
-    _held: int | None = None
-    _reported: tuple[int, int] | None = None
-    # No program mouse: where the left button went down, and whether it has dragged from there
-    # (then copy mode selects from the press to the pointer, and the release copies).
-    _press: tuple[int, int] | None = None
-    _dragging = False
-    _pointer: tuple[int, int] = (0, 0)  # the pointer's cell (x, row), row unclamped
-    _drag_scroll: Timer | None = None  # scrolls while a drag is held at the top or bottom
-    _click_copy: Timer | None = None  # copies a double or triple click's selection
     CLICK_COPY_DELAY = 0.3  # tmux shows a clicked word selected this long before copying it
     DRAG_SCROLL_INTERVAL = 0.05  # tmux's drag repeat: a line a tick at the top or bottom row
 
