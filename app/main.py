@@ -133,7 +133,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.options: dict[str, bool] = {name: d for name, (_, d) in OPTIONS.items()}
         self.marked: tuple[WindowView, TerminalPane] | None = None  # tmux's marked pane
         self.messages: list[tuple[float, str]] = []  # what show_message said (C-b ~)
-        self.info_format = '"#S" #I:#P [#W] #{pane_id} "#{pane_title}"'
+        # tmux's display-message default, and the pane's id (C-b i)
+        self.info_format = "[#S] #I:#W, current pane #P #{pane_id} - (%H:%M %d-%b-%y)"
         self._pane_ids = itertools.count()
         self._window_ids = itertools.count()
         self._buffer_ids = itertools.count()
@@ -586,7 +587,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         return list(self.buffers.values())
 
     def expand_format(self, template: str, window: WindowView, pane: TerminalPane) -> str:
-        """The few tmux formats display-message knows: #S #I #P #W #T #D #{name}."""
+        """The tmux formats display-message knows: #S #I #P #W #T #D, #{name}, strftime's %."""
         values = {
             "session_name": SESSION_NAME,
             "window_index": str(window.number),
@@ -617,6 +618,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
                 return "#"
             return values.get(name, "")
 
+        if "%" in template:  # tmux's strftime pass comes first, on the template alone
+            template = time.strftime(template)
         return re.sub(r"##|#\{([a-z_]+)\}|#([SIPWTD])", one, template)
 
     # -- screens over the panes ---------------------------------------------------------------

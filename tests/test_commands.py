@@ -362,7 +362,8 @@ async def test_tmux_default_keys_for_layouts_marks_info_and_copy_mode(
     await wait_until(lambda: app.marked is None)
     await pilot.press("ctrl+b", "i")  # tmux's display-message: where am I
     await wait_until(
-        lambda: _last_message(app).startswith('"0" 0:'), what=lambda: _last_message(app)
+        lambda: _last_message(app).startswith("[0] 0:bash, current pane "),
+        what=lambda: _last_message(app),
     )
     assert app.pane is not None and app.pane.pane_id in _last_message(app)
     await app.pane.session.send_input(b"seq 1 200\r")
