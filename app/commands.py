@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["AiSessionApp", "Args"], Awaitable[None]]
 
+TITLE_ROWS = 1  # each pane of a split window has a title row above its program
 _SIDES: dict[str, Side] = {"L": "left", "R": "right", "U": "up", "D": "down"}
 
 # Options a user can set (set-option / set-window-option), with their kind and default.
@@ -170,11 +171,13 @@ async def split_window(app: AiSessionApp, args: Args) -> None:
     size = None
     if args.get("l") is not None or args.get("p") is not None:
         box = window.size if args.has("f") else pane.size  # -f: of the whole window
-        along = box.width if row else box.height
+        # Sizes count the program's lines, as tmux's; a pane here also has its title row.
+        along = box.width if row else box.height - TITLE_ROWS
         if args.get("p") is not None:
             size = _size(f"{args.get('p')}%", along, "percentage")
         else:
             size = _size(args.get("l") or "", along, "lines" if not row else "width")
+        size += 0 if row else TITLE_ROWS
     await app.split(
         window,
         pane,
@@ -232,7 +235,7 @@ async def resize_pane(app: AiSessionApp, args: Args) -> None:
     if args.get("x") is not None:
         width = _size(args.get("x") or "", window.size.width, "width")
     if args.get("y") is not None:
-        height = _size(args.get("y") or "", window.size.height, "height")
+        height = _size(args.get("y") or "", window.size.height, "height") + TITLE_ROWS
     if width is not None or height is not None:
         window.resize_to(pane.pane_id, width=width, height=height)
     try:

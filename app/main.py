@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import gc
 import itertools
 import os
@@ -140,6 +141,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self._buffer_ids = itertools.count()
         self._repeat_until = 0.0
         self._pane_numbers_until = 0.0
+        self._closing: set[WindowView] = set()  # windows being killed
         self._hint_mode = ""
         self._message_timer: Timer | None = None
 
@@ -236,9 +238,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
     # -- panes and windows ------------------------------------------------------------------------
 
     async def _new_pane(
-        self, command: str | None = None, directory: Path | None = None
+        self,
+        command: str | None = None,
+        directory: Path | None = None,
+        size: tuple[int, int] | None = None,
     ) -> TerminalPane:
-        """A started session in a new pane, in the active pane's directory (like tmux -c)."""
+        """A started session in a new pane, in the active pane's directory (like tmux -c),
+        its program started at `size` (columns, lines: the place it gets), else the window's."""
         config = replace(self.config, name=None, environment=dict(self.config.environment))
         if command is not None:
             config.shell_command = command
@@ -249,7 +255,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if directory is not None and directory.is_dir():  # else the default, as tmux falls back
             config.working_directory = directory
         session = await self.manager.create_session_with_config(config)
-        width, height = self.query_one("#windows").size
+        width, height = size or self.query_one("#windows").size
         if width < 1 or height < 1:  # not laid out yet (the first pane): the screen less the
             width, height = self.size.width, self.size.height - 1  # status line
         width, height = max(1, width), max(1, height)
@@ -421,7 +427,26 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if directory is None:
             cwd = target.session.terminal.cwd or target.session.current_path
             directory = Path(cwd) if cwd else None
-        pane = await self._new_pane(command, directory)
+        # Where the pane will go, worked out first: its program starts at its real size (a
+        # program that reads its size at once must not see the whole window) and a split with
+        # no room is refused before anything starts.
+        width, height = window.size if window.size.width else self.query_one("#windows").size
+        probe = copy.deepcopy(window.splits)
+        try:
+            probe.split(
+                target.pane_id,
+                "%new",
+                direction,
+                width,
+                height,
+                before=before,
+                size=size,
+                full=full,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        place = probe.geometry(width, height)[0]["%new"]
+        pane = await self._new_pane(command, directory, (place.width, max(1, place.height - 1)))
         try:
             await window.add_pane(
                 pane,
@@ -434,7 +459,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             )
         except ValueError as exc:
             await pane.session.stop(grace=0.2)
-            await self.manager.remove_session(pane.session.id)
+            await self._forget(pane.session)
             raise CommandError(str(exc)) from None
         if window is self.window:
             self.focus_active()
@@ -469,8 +494,10 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if self.marked is not None and self.marked[1] is pane:
             self.mark(None)
         await pane.session.stop(grace=0.5)
+        if pane.pane_id not in window.panes:  # its exit closed it meanwhile
+            return
         await window.remove_pane(pane.pane_id)
-        await self.manager.remove_session(pane.session.id)  # `ai-session list` forgets it
+        await self._forget(pane.session)
         if not window.panes:
             await self._close_window(window)
         elif window is self.window:
@@ -501,12 +528,22 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     async def kill_window(self, window: WindowView | None = None) -> None:
         window = window or self.window
+        if window in self._closing:
+            return
+        self._closing.add(window)  # its programs' exits must not close it pane by pane
         for pane in list(window.panes.values()):
             await pane.session.stop(grace=0.5)
-            await self.manager.remove_session(pane.session.id)
+            await self._forget(pane.session)
         if self.marked is not None and self.marked[0] is window:
             self.marked = None
-        await self._close_window(window)
+        if window in self.windows:
+            await self._close_window(window)
+        self._closing.discard(window)
+
+    async def _forget(self, session: Session) -> None:
+        """Drop a closed pane's session from the manager (`ai-session list` forgets it)."""
+        if self.manager.get_session(session.id) is session:
+            await self.manager.remove_session(session.id)
 
     async def break_pane(
         self,
@@ -719,7 +756,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         pane = message.pane
         window = self._window_of(pane)
         keep = pane.remain_on_exit or self.option("remain-on-exit", window)
-        if window is not None and not keep:
+        if window is not None and window not in self._closing and not keep:
             await self.kill_pane(pane)
             return
         self.update_status()
@@ -746,11 +783,14 @@ class AiSessionApp(App[int], inherit_bindings=False):
         )
 
     def on_terminal_pane_focused(self, message: TerminalPane.Focused) -> None:
-        if not message.pane.has_focus:  # stale: focus moved on (a split, a new window) since
-            return
-        window = next((w for w in self.windows if message.pane.pane_id in w.panes), None)
-        if window is not None and window.active != message.pane.pane_id:
-            window.select(message.pane.pane_id)
+        """A click makes a pane active; any other focus move (Textual refocusing when a
+        focused pane is removed) goes back to the active pane: it decides, as in tmux."""
+        pane = message.pane
+        window = self._window_of(pane)
+        if message.clicked and window is not None and window.active != pane.pane_id:
+            window.select(pane.pane_id)
+        elif pane.has_focus and pane is not self.pane:
+            self.focus_active()
         self.update_status()
 
     # -- keys ------------------------------------------------------------------------------------

@@ -386,3 +386,47 @@ async def test_window_index_prompt_and_find_window(running: tuple[AiSessionApp, 
     await wait_until(lambda: app.current == 1)
     await pilot.press("ctrl+b", "f", *"needle-in", "enter")
     await wait_until(lambda: app.current == 0)
+
+
+async def test_killing_a_window_of_several_panes_leaves_the_others(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    await pilot.press("ctrl+b", "c")
+    await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
+    await at_prompt(app.pane)
+    await pilot.press("ctrl+b", "quotation_mark")
+    doomed = await _panes(app, 2)
+    await pilot.press("ctrl+b", "ampersand", "y")
+    await wait_until(lambda: len(app.windows) == 1 and app.current == 0)
+    await pilot.pause()
+    assert app.is_running and app.pane is not None and app.pane.session.status.is_running
+    assert all(app.manager.get_session(p.session.id) is None for p in doomed)
+
+
+async def test_when_a_pane_closes_the_last_pane_gets_the_focus(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    await _run(app, pilot, "split-window -h")
+    await _run(app, pilot, "split-window -v")
+    _, second, _ = await _panes(app, 3)
+    await _run(app, pilot, f"select-pane -t {second.pane_id}")
+    await wait_until(lambda: app.pane is second)
+    await _run(app, pilot, "split-window 'exec sleep 1'")
+    await wait_until(lambda: len(app.window.panes) == 4)
+    await wait_until(lambda: len(app.window.panes) == 3)
+    await pilot.pause()
+    assert app.pane is second and second.has_focus
+
+
+async def test_a_split_program_starts_at_its_size_and_l_counts_its_lines(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    await _run(app, pilot, "split-window -l 8 'stty size; exec cat'")
+    await wait_until(lambda: len(app.window.panes) == 2)
+    pane = app.pane
+    assert pane is not None
+    await wait_until(lambda: "8 120" in pane.session.capture_pane(), what=pane.session.capture_pane)
+    assert pane.session.capture_pane().split()[:2] == ["8", "120"]  # the first size it saw

@@ -209,11 +209,13 @@ class TerminalPane(Widget, can_focus=True):
             self.exit_code = exit_code
 
     class Focused(Message):
-        """The pane got focus (by key or click), so the window can remember it."""
+        """The pane got focus: `clicked` by the user (the window makes it active), or moved
+        by Textual (a focused pane was removed), which the app corrects to the active pane."""
 
-        def __init__(self, pane: TerminalPane) -> None:
+        def __init__(self, pane: TerminalPane, clicked: bool = False) -> None:
             super().__init__()
             self.pane = pane
+            self.clicked = clicked
 
     class Copied(Message):
         """Copy mode copied `text` (for the paste buffer and the clipboard)."""
@@ -715,6 +717,7 @@ class TerminalPane(Widget, can_focus=True):
         """A press goes to the program if it asked for the mouse; else the left button may
         start a selection. Either way the pane keeps the mouse until the release."""
         self.focus()
+        self.post_message(self.Focused(self, clicked=True))
         if event.y < self._top:  # the title bar
             return
         cell = self._cell(event)
