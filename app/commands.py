@@ -8,6 +8,7 @@ flags tmux has that are not built here are refused as unknown rather than ignore
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -138,12 +139,15 @@ async def run(app: AiSessionApp, line: str) -> None:
         group = []
 
 
-def _program(values: list[str]) -> str | None:
-    """tmux's shell-command: one word runs through `sh -c`; several are the argv."""
+def _program(app: AiSessionApp, values: list[str]) -> str | None:
+    """tmux's shell-command: one word runs through the shell's `-c` (tmux's default-shell:
+    the user's shell, which execs a lone command, so the window is named after it); several
+    words are the argv."""
     if not values:
         return None
     if len(values) == 1:
-        return shlex.join(["/bin/sh", "-c", values[0]])
+        shell = app.config.shell or os.environ.get("SHELL") or "/bin/sh"
+        return shlex.join([shell, "-c", values[0]])
     return shlex.join(values)
 
 
@@ -185,7 +189,7 @@ async def split_window(app: AiSessionApp, args: Args) -> None:
         before=args.has("b"),
         full=args.has("f"),
         size=size,
-        command=_program(args.values),
+        command=_program(app, args.values),
         directory=_directory(args),
         detached=args.has("d"),
     )
@@ -290,7 +294,7 @@ async def respawn_pane(app: AiSessionApp, args: Args) -> None:
         raise CommandError(
             f"pane {SESSION_NAME}:{window.number}.{pane_index(window, pane.pane_id)} still active"
         )
-    await app.respawn_pane(pane, command=_program(args.values), directory=_directory(args))
+    await app.respawn_pane(pane, command=_program(app, args.values), directory=_directory(args))
 
 
 async def display_panes(app: AiSessionApp, args: Args) -> None:
@@ -308,7 +312,7 @@ async def select_layout(app: AiSessionApp, args: Args) -> None:
         return
     name = args.values[0] if args.values else "tiled"
     if name not in PRESETS:
-        raise CommandError(f"can't set layout: {name}")
+        raise CommandError(f"invalid layout: {name}")
     window.apply_preset(name)
 
 
@@ -371,7 +375,7 @@ async def new_window(app: AiSessionApp, args: Args) -> None:
                 raise CommandError(f"create window failed: index {number} in use")
     await app.new_window(
         args.get("n"),
-        command=_program(args.values),
+        command=_program(app, args.values),
         directory=_directory(args),
         detached=args.has("d"),
         number=number,
@@ -388,7 +392,25 @@ async def select_window(app: AiSessionApp, args: Args) -> None:
 
 
 async def next_window(app: AiSessionApp, args: Args) -> None:
-    app.show_window_at(app.current + (-1 if args.name == "previous-window" else 1))
+    step = -1 if args.name == "previous-window" else 1
+    if not args.has("a"):
+        app.show_window_at(app.current + step)
+        return
+    count = len(app.windows)  # -a: the next window with a bell or activity flag
+    for offset in range(1, count):
+        window = app.windows[(app.current + step * offset) % count]
+        if window.bell or window.activity:
+            app.show_window(window)
+            return
+    raise CommandError("no next window" if step > 0 else "no previous window")
+
+
+async def refresh_client(app: AiSessionApp, args: Args) -> None:
+    app.screen.refresh(repaint=True, layout=True)
+
+
+async def suspend_client(app: AiSessionApp, args: Args) -> None:
+    app.action_suspend_process()
 
 
 async def last_window(app: AiSessionApp, args: Args) -> None:
@@ -408,9 +430,6 @@ async def kill_window(app: AiSessionApp, args: Args) -> None:
 
 async def rename_window(app: AiSessionApp, args: Args) -> None:
     window = find_window(app, args.get("t"))
-    if not args.values:
-        prompt(app, args)
-        return
     window.window_name = args.values[0]
     app.update_status()
 
@@ -429,10 +448,7 @@ async def find_window_command(app: AiSessionApp, args: Args) -> None:
                 break
     if not found:
         raise CommandError(f"no windows matching: {text}")
-    if len(found) == 1:
-        app.show_window(found[0])
-        return
-    app.choose_tree("windows", only=found)
+    app.choose_tree("windows", only=found)  # as tmux: a tree of the matches, even of one
 
 
 async def choose_tree(app: AiSessionApp, args: Args) -> None:
@@ -475,7 +491,6 @@ async def delete_buffer(app: AiSessionApp, args: Args) -> None:
     if name not in app.buffers:
         raise CommandError(f"unknown buffer: {name}")
     del app.buffers[name]
-    app.show_message(f"Deleted buffer {name}", seconds=1.5)
 
 
 async def list_buffers(app: AiSessionApp, args: Args) -> None:
@@ -544,11 +559,9 @@ def prompt(app: AiSessionApp, args: Args) -> None:
     """The verbs that open the prompt, opened at once: keys typed ahead must land in it."""
     if args.name == "confirm-before":
         app.confirm(args.get("p") or f"{args.values[0].split()[0]}? (y/n)", args.values[0])
-    elif args.name == "command-prompt":
+    else:
         template = args.values[0] if args.values else None
         app.command_prompt(template, label=args.get("p"), initial=args.get("I"))
-    else:
-        app.prompt_rename(find_window(app, args.get("t")))
 
 
 async def command_prompt(app: AiSessionApp, args: Args) -> None:
@@ -607,11 +620,13 @@ _TABLE: dict[str, Command] = {
         _c("send-prefix", None, "t:", 0, 0, send_prefix),
         _c("new-window", "neww", "c:dn:t:", 0, -1, new_window),
         _c("select-window", "selectw", "lnpt:", 0, 0, select_window),
-        _c("next-window", "next", "", 0, 0, next_window),
-        _c("previous-window", "prev", "", 0, 0, next_window),
+        _c("next-window", "next", "a", 0, 0, next_window),
+        _c("previous-window", "prev", "a", 0, 0, next_window),
+        _c("refresh-client", "refresh", "", 0, 0, refresh_client),
+        _c("suspend-client", "suspendc", "", 0, 0, suspend_client),
         _c("last-window", "last", "", 0, 0, last_window),
         _c("kill-window", "killw", "at:", 0, 0, kill_window),
-        _c("rename-window", "renamew", "t:", 0, 1, rename_window),
+        _c("rename-window", "renamew", "t:", 1, 1, rename_window),
         _c("find-window", "findw", "CNTZ", 1, 1, find_window_command),
         _c("choose-tree", None, "swZ", 0, 0, choose_tree),
         _c("set-buffer", "setb", "ab:", 0, 1, set_buffer),

@@ -48,7 +48,7 @@ from engine.session import describe_exit
 from themes import DEFAULT_THEME, THEMES
 from widgets.choose_tree import ChooseTreeScreen, PaneEntry, TreeChoice, WindowEntry
 from widgets.clock import ClockView
-from widgets.keys_screen import KeysScreen
+from widgets.keys_screen import KeysScreen, PagerScreen
 from widgets.messages_screen import MessagesScreen
 from widgets.prompt_bar import PromptBar
 from widgets.status_line import StatusLine, WindowLabel
@@ -128,14 +128,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.show_hints = show_hints
         self.windows: list[WindowView] = []
         self.current = 0
-        self.last_window: int | None = None
+        self._visited: list[WindowView] = []  # windows by when they were shown, newest first
         self.prefix_armed = False
         self.buffers: dict[str, str] = {}  # tmux's paste buffers by name, oldest first
         self.options: dict[str, bool] = {name: d for name, (_, d) in OPTIONS.items()}
         self.marked: tuple[WindowView, TerminalPane] | None = None  # tmux's marked pane
         self.messages: list[tuple[float, str]] = []  # what show_message said (C-b ~)
-        # tmux's display-message default, and the pane's id (C-b i)
-        self.info_format = "[#S] #I:#W, current pane #P #{pane_id} - (%H:%M %d-%b-%y)"
+        self.info_format = "[#S] #I:#W, current pane #P - (%H:%M %d-%b-%y)"  # tmux's
         self._pane_ids = itertools.count()
         self._window_ids = itertools.count()
         self._buffer_ids = itertools.count()
@@ -353,13 +352,18 @@ class AiSessionApp(App[int], inherit_bindings=False):
         )
         window.window_id = f"@{next(self._window_ids)}"
         shown = self.windows[self.current] if self.windows else None
-        last = self.windows[self.last_window] if self.last_window is not None else None
         self.windows.append(window)
         self.windows.sort(key=lambda w: w.number)
         if shown is not None:  # indexes shift when a window is numbered below them
             self.current = self.windows.index(shown)
-        self.last_window = self.windows.index(last) if last is not None else None
         return window
+
+    @property
+    def last_window(self) -> int | None:
+        """The index of the window shown before the current one (tmux's `-` flag)."""
+        shown = self.windows[self.current] if self.windows else None
+        last = next((w for w in self._visited if w is not shown and w in self.windows), None)
+        return self.windows.index(last) if last is not None else None
 
     async def new_window(
         self,
@@ -397,9 +401,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if not self.windows:
             return
         index %= len(self.windows)
-        if index != self.current and self.current < len(self.windows):
-            self.last_window = self.current
         self.current = index
+        shown = self.windows[index]
+        self._visited = [shown, *[w for w in self._visited if w is not shown]]
         for i, window in enumerate(self.windows):
             window.display = i == index
         self.window.bell = self.window.activity = False  # seen now
@@ -507,8 +511,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
     async def _close_window(self, window: WindowView) -> None:
         index = self.windows.index(window)
         shown = self.windows[self.current]
-        last = self.windows[self.last_window] if self.last_window is not None else None
         self.windows.pop(index)
+        self._visited = [w for w in self._visited if w is not window]
         if not self.windows:
             await window.remove()
             self.exit(0)
@@ -516,11 +520,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if self.option("renumber-windows", None):
             for number, other in enumerate(self.windows):
                 other.number = number
-        self.last_window = self.windows.index(last) if last in self.windows else None
-        if shown is window:
-            following = self.last_window if self.last_window is not None else index
-            self.last_window = None
-            self._show_window(min(following, len(self.windows) - 1))
+        if shown is window:  # tmux goes to the window shown before it
+            following = self._visited[0] if self._visited else None
+            self._show_window(
+                self.windows.index(following)
+                if following is not None
+                else min(index, len(self.windows) - 1)
+            )
         else:
             self.current = self.windows.index(shown)
         await window.remove()
@@ -639,6 +645,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
             "pane_width": str(pane.session.terminal.columns),
             "pane_height": str(pane.session.terminal.lines),
             "pane_dead": "1" if not pane.session.status.is_running else "0",
+            "window_panes": str(len(window.panes)),
+            "window_width": str(window.size.width),
+            "window_height": str(window.size.height),
         }
         short = {
             "S": "session_name",
@@ -729,12 +738,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
         """C-b # lists the paste buffers, C-b = picks one to paste (newest first)."""
         names = list(reversed(self.buffers))
         if list_only or not names:
-            rows = [
-                (f"{n}:", f"{len(self.buffers[n])} bytes: {self.buffers[n][:60]!r}") for n in names
-            ]
-            self.push_screen(
-                KeysScreen(rows or [("", "no buffers")]), callback=lambda _: self.focus_active()
-            )
+            rows = [f'{n}: {len(self.buffers[n])} bytes: "{self.buffers[n][:60]}"' for n in names]
+            screen = PagerScreen(rows or ["no buffers"], "buffers")
+            self.push_screen(screen, callback=lambda _: self.focus_active())
             return
 
         async def picked(value: str) -> None:
@@ -853,9 +859,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         Returns False when `line` is not a prompting command.
         """
         words = shlex.split(line)
-        if words[0] not in ("confirm-before", "command-prompt", "rename-window"):
-            return False
-        if words[0] == "rename-window" and len(words) > 1:
+        if words[0] not in ("confirm-before", "command-prompt"):
             return False
         try:  # opened here and now, not in a worker: keys typed ahead must land in it
             command = commands.lookup(words[0])
@@ -871,6 +875,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
             if value.lower().startswith("y"):
                 await self.run_command(line)
 
+        pane = self.pane
+        if pane is not None:
+            label = self.expand_format(label, self.window, pane)
         self.query_one(PromptBar).ask(label, confirmed, single_key=True)
 
     def command_prompt(
@@ -884,6 +891,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
             elif value:
                 await self.run_command(template.replace("%%", value).replace("%1", value))
 
+        pane = self.pane
+        if initial and pane is not None:  # `-I '#W'`: the window's name to edit
+            initial = self.expand_format(initial, self.window, pane)
         self.query_one(PromptBar).ask(
             f"({label})" if label else ":",
             done,
@@ -892,16 +902,6 @@ class AiSessionApp(App[int], inherit_bindings=False):
             history="command" if template is None else label,
         )
 
-    def prompt_rename(self, window: WindowView) -> None:
-        """rename-window with no name: a prompt holding the current name, as tmux's `C-b ,`."""
-
-        async def renamed(value: str) -> None:
-            if value.strip():
-                window.window_name = value.strip()
-                self.update_status()
-
-        self.query_one(PromptBar).ask("(rename-window)", renamed, value=window.display_name)
-
     # -- commands --------------------------------------------------------------------------------
 
     async def run_command(self, line: str) -> None:
@@ -909,10 +909,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
         is shown in the message line with tmux's wording."""
         try:
             await commands.run(self, line)
-        except CommandError as exc:
-            self.show_message(str(exc))
-        except SessionError as exc:
-            self.show_message(str(exc))
+        except (CommandError, SessionError) as exc:
+            text = str(exc)
+            self.show_message(text[:1].upper() + text[1:])  # tmux capitalises its errors
         self.update_status()
 
     # -- status ----------------------------------------------------------------------------------
@@ -960,11 +959,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
             self.show_window(window)
 
     def _flags(self, window: WindowView) -> str:
-        """tmux's #{window_flags}: * current, - last, # activity, ! bell, M marked, Z zoomed."""
+        """tmux's #{window_flags}, in its order: # activity, ! bell, * current, - last, M marked,
+        Z zoomed."""
         i = self.windows.index(window)
-        flags = "*" if i == self.current else "-" if i == self.last_window else ""
-        flags += "#" if window.activity else ""
+        flags = "#" if window.activity else ""
         flags += "!" if window.bell else ""
+        flags += "*" if i == self.current else "-" if i == self.last_window else ""
         flags += "M" if self.marked is not None and self.marked[0] is window else ""
         return flags + ("Z" if window.zoomed else "")
 

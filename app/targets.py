@@ -66,7 +66,7 @@ def find_window(app: Windows, target: str | None) -> WindowView:
             return app.window
     window = _window(app, rest)
     if window is None:
-        raise CommandError(f"can't find window: {target}")
+        raise CommandError(f"can't find window: {rest}")
     return window
 
 

@@ -207,6 +207,7 @@ class ChooseTreeScreen(Screen[TreeChoice | None]):
         self.preview = TreePreview(palette)
         self._killing: _Row | None = None
         current = next((w for w in self.windows if "*" in w.flags), None)
+        current = current or (self.windows[0] if self.windows else None)  # a filtered tree
         self._start = _Row("window", current) if current and not sessions else _Row("session")
 
     def compose(self) -> ComposeResult:
