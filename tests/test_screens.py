@@ -542,3 +542,26 @@ def test_choose_tree_with_preview_snapshot(snap_compare) -> None:  # type: ignor
         await pilot.pause(0.1)
 
     assert snap_compare(TreeSnapshotApp(), terminal_size=(80, 24), run_before=open_tree)
+
+
+async def test_prompt_editing_keys_keep_their_order_with_the_text_behind_them() -> None:
+    """C-u then text then Enter in one read (a fast typist, tmux send-keys): nothing lost."""
+    done: list[str] = []
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PromptBar()
+
+    app = One()
+    async with app.run_test() as pilot:
+        prompt = app.query_one(PromptBar)
+
+        async def finished(value: str) -> None:
+            done.append(value)
+
+        prompt.ask("(rename-window)", finished, value="bash")
+        for key in ("ctrl+u", "a", "g", "a", "i", "n", "enter"):
+            prompt.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause()
+        await pilot.pause()
+    assert done == ["again"]

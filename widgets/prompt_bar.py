@@ -144,6 +144,15 @@ class PromptBar(Input):
         if await self._special_key(event.key, event.character):
             event.stop()
             event.prevent_default()
+        elif event.key == "enter" or event.key in _EDIT_ACTIONS:
+            # Now, in key order: as a binding it would run after the keys behind it (C-u
+            # then `abc` in one read would lose the `abc`; Enter would take text typed after).
+            event.stop()
+            event.prevent_default()
+            if event.key == "enter":
+                await self._finish(self.value)
+            else:
+                getattr(self, _EDIT_ACTIONS[event.key])()
 
     async def take_key(self, event: events.Key) -> None:
         """A key that was already on its way to a pane when the prompt opened."""
