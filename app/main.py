@@ -140,7 +140,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self._buffer_ids = itertools.count()
         self._repeat_until = 0.0
         self._pane_numbers_until = 0.0
-        self._closing: set[WindowView] = set()  # windows being killed
+        self._windows_closing: set[WindowView] = set()  # windows being killed
         self._hint_mode = ""
         self._message_timer: Timer | None = None
 
@@ -320,7 +320,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             return ours.colors()
         if self.native_ansi_color:
             return None
-        return tuple(Color.from_triplet(c) for c in self.ansi_theme.ansi_colors)
+        return tuple(Color.from_triplet(c) for c in self.ansi_theme.ansi_colors)  # type: ignore[attr-defined]
 
     def watch_theme(self, theme: str) -> None:
         palette = self.palette()
@@ -534,9 +534,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     async def kill_window(self, window: WindowView | None = None) -> None:
         window = window or self.window
-        if window in self._closing:
+        if window in self._windows_closing:
             return
-        self._closing.add(window)  # its programs' exits must not close it pane by pane
+        self._windows_closing.add(window)  # its programs' exits must not close it pane by pane
         for pane in list(window.panes.values()):
             await pane.session.stop(grace=0.5)
             await self._forget(pane.session)
@@ -544,7 +544,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             self.marked = None
         if window in self.windows:
             await self._close_window(window)
-        self._closing.discard(window)
+        self._windows_closing.discard(window)
 
     async def _forget(self, session: Session) -> None:
         """Drop a closed pane's session from the manager (`ai-session list` forgets it)."""
@@ -762,7 +762,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         pane = message.pane
         window = self._window_of(pane)
         keep = pane.remain_on_exit or self.option("remain-on-exit", window)
-        if window is not None and window not in self._closing and not keep:
+        if window is not None and window not in self._windows_closing and not keep:
             await self.kill_pane(pane)
             return
         self.update_status()

@@ -630,7 +630,9 @@ def _main(panes: list[str], direction: Direction, along: int, across: int, main:
     rest = panes[1:]
     across = max(across, len(rest) * (MINIMUM + 1) - 1)
     inner: Direction = "column" if direction == "row" else "row"
-    others: Node = rest[0] if len(rest) == 1 else Split(inner, rest, _even(across, len(rest)))
+    others: Node = (
+        rest[0] if len(rest) == 1 else Split(inner, list[Node](rest), _even(across, len(rest)))
+    )
     return Split(direction, [panes[0], others], [float(main_cells), float(other_cells)])
 
 
@@ -655,7 +657,7 @@ def _tiled(panes: list[str], width: int, height: int) -> Split:
         used = len(chunk) * (cell_width + 1) - 1
         if width > used:
             widths[-1] += width - used
-        lines.append(Split("row", chunk, widths))
+        lines.append(Split("row", list[Node](chunk), widths))
     heights = [float(cell_height)] * len(lines)
     used = rows * cell_height + rows - 1
     if height > used:

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from rich.text import Text
 from textual import events
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 HISTORY_LIMIT = 100  # entries kept per prompt kind
@@ -228,8 +230,9 @@ class PromptBar(Input):
             shown.append(f"… {len(matches) - len(shown)} more")
         self.candidates.update(Text("\n".join(shown)))
         self._candidates_for = self.value
-        if not self.candidates.is_attached and self.parent is not None:
-            self.parent.mount(self.candidates, before=self)
+        parent = self.parent
+        if not self.candidates.is_attached and isinstance(parent, Widget | Screen):
+            parent.mount(self.candidates, before=self)
         self.candidates.display = True
 
     def _hide_candidates(self) -> None:

@@ -789,8 +789,8 @@ class TerminalPane(Widget, can_focus=True):
             height = self.copy.height if self.copy is not None else self.session.terminal.lines
             if (x, max(0, min(row, height - 1))) == self._press:
                 return
-            copy = self.enter_copy_mode()
-            copy.drag_start(min(copy.top + self._press[1], copy.last), self._press[0])
+            started = self.enter_copy_mode()
+            started.drag_start(min(started.top + self._press[1], started.last), self._press[0])
             self._dragging = True
         copy = self.copy
         assert copy is not None
