@@ -24,6 +24,13 @@ async def _run(app: AiSessionApp, pilot: Pilot, line: str) -> None:
     await pilot.pause()
 
 
+async def _second_window(app: AiSessionApp, pilot: Pilot) -> None:
+    """C-b c from the first window: the new one shown, its bash at its prompt."""
+    await pilot.press("ctrl+b", "c")
+    await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
+    await at_prompt(app.pane)
+
+
 def _last_message(app: AiSessionApp) -> str:
     return app.messages[-1][1] if app.messages else ""
 
@@ -296,9 +303,7 @@ async def test_prefix_keys_open_the_chooser_clock_pane_numbers_and_messages(
     from widgets.messages_screen import MessagesScreen
 
     app, pilot = running
-    await pilot.press("ctrl+b", "c")
-    await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
-    await at_prompt(app.pane)
+    await _second_window(app, pilot)
     await pilot.press("ctrl+b", "w")
     await wait_until(lambda: isinstance(app.screen, ChooseTreeScreen))
     await pilot.press("0")  # a digit picks that window
@@ -378,9 +383,7 @@ async def test_tmux_default_keys_for_layouts_marks_info_and_copy_mode(
 async def test_window_index_prompt_and_find_window(running: tuple[AiSessionApp, Pilot]) -> None:
     app, pilot = running
     await app.pane.session.send_input(b"echo needle-in-window-zero\r")  # type: ignore[union-attr]
-    await pilot.press("ctrl+b", "c")
-    await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
-    await at_prompt(app.pane)
+    await _second_window(app, pilot)
     await pilot.press("ctrl+b", "apostrophe", "0", "enter")
     await wait_until(lambda: app.current == 0)
     await pilot.press("ctrl+b", "2")
@@ -396,9 +399,7 @@ async def test_killing_a_window_of_several_panes_leaves_the_others(
     running: tuple[AiSessionApp, Pilot],
 ) -> None:
     app, pilot = running
-    await pilot.press("ctrl+b", "c")
-    await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
-    await at_prompt(app.pane)
+    await _second_window(app, pilot)
     await pilot.press("ctrl+b", "quotation_mark")
     doomed = await _panes(app, 2)
     await pilot.press("ctrl+b", "ampersand", "y")
