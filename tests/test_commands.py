@@ -306,7 +306,7 @@ async def test_prefix_keys_open_the_chooser_clock_pane_numbers_and_messages(
     await _second_window(app, pilot)
     await pilot.press("ctrl+b", "w")
     await wait_until(lambda: isinstance(app.screen, ChooseTreeScreen))
-    await pilot.press("0")  # a digit picks that window
+    await pilot.press("1")  # a digit picks the row it labels: (1) is window 0
     await wait_until(lambda: not isinstance(app.screen, ChooseTreeScreen) and app.current == 0)
 
     await pilot.press("ctrl+b", "t")

@@ -388,9 +388,9 @@ async def test_choose_tree_windows_preview_and_pick_with_enter(windows: list[Win
     async with app.run_test(size=(100, 30)) as pilot:
         await _tree(pilot, screen)
         assert _rows(screen) == [
-            "- ai-session: 2 windows",
-            "├─> + 0: bash* (2 panes)",
-            "└─>   1: edit [x]- (1 pane)",
+            "(0) - ai-session: 2 windows",
+            "(1) ├─> + 0: bash* (2 panes)",
+            "(2) └─>   1: edit [x]- (1 pane)",
         ]
         assert screen.selected.window is windows[0]  # starts on the current window
         text = screen_text(app)
@@ -412,9 +412,9 @@ async def test_choose_tree_expands_panes_and_previews_the_selected_one(
         await pilot.press("right")
         await wait_until(lambda: len(_rows(screen)) == 5, what=lambda: _rows(screen))
         assert _rows(screen)[1:4] == [
-            "├─> - 0: bash* (2 panes)",
-            "│   ├─> 0: bash*",
-            "│   └─> 1: sh",
+            "(1) ├─> - 0: bash* (2 panes)",
+            "(2) │   ├─> 0: bash*",
+            "(3) │   └─> 1: sh",
         ]
         await pilot.press("j", "j")
         await wait_until(lambda: screen.selected.pane is windows[0].panes[1])
@@ -438,13 +438,17 @@ async def test_choose_tree_preview_follows_new_output(
         await wait_until(lambda: "later-output" in screen_text(app), what=lambda: screen_text(app))
 
 
-async def test_choose_tree_digit_picks_a_window_at_once(windows: list[WindowEntry]) -> None:
+async def test_choose_tree_digit_picks_the_row_it_labels(windows: list[WindowEntry]) -> None:
+    """As tmux: rows are labelled (0) (1) ...; a digit picks that row at once."""
     screen = ChooseTreeScreen(windows)
     app = ScreenApp(screen)
     async with app.run_test(size=SIZE) as pilot:
         await _tree(pilot, screen)
-        await pilot.press("7")  # no window 7: nothing happens
-        await pilot.press("1")
+        labels = _rows(screen)
+        assert labels[0].startswith("(0) ")
+        row = next(i for i, text in enumerate(labels) if "1: " in text and "pane" in text)
+        await pilot.press("9")  # no row 9: nothing happens
+        await pilot.press(str(row))
         await wait_until(lambda: app.results == [TreeChoice("select", 1, "%2")])
 
 
@@ -453,7 +457,7 @@ async def test_choose_tree_sessions_starts_collapsed(windows: list[WindowEntry])
     app = ScreenApp(screen)
     async with app.run_test(size=(100, 30)) as pilot:
         await _tree(pilot, screen)
-        assert _rows(screen) == ["+ ai-session: 2 windows"]
+        assert _rows(screen) == ["(0) + ai-session: 2 windows"]
         assert "│ 0:bash │" in screen_text(app)  # the windows side by side
         await pilot.press("right")
         await wait_until(lambda: len(_rows(screen)) == 3)

@@ -30,6 +30,9 @@ PREVIEW_REFRESH = 0.5  # seconds between looks for new output in the previewed p
 MIN_COLUMN = 8  # narrowest preview column worth drawing
 
 
+ROW_KEYS = 10  # rows a digit picks, as tmux's (0)…(9)
+
+
 @dataclass(frozen=True)
 class PaneEntry:
     """One pane: its id (`%3`), title, the terminal its program draws on, and whether it is
@@ -168,6 +171,11 @@ def _line(text: str) -> Text:
     return Text(text, no_wrap=True, overflow="ellipsis")
 
 
+def _key_label(index: int) -> str:
+    """tmux's row key: `(0) ` … `(9) ` for the first ten rows, then blanks."""
+    return f"({index}) " if index < ROW_KEYS else " " * 4
+
+
 def _plural(count: int) -> str:
     return "" if count == 1 else "s"
 
@@ -236,7 +244,10 @@ class ChooseTreeScreen(Screen[TreeChoice | None]):
                     self.rows.extend(_Row("pane", window, pane) for pane in window.panes)
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_options(Option(self._label(row)) for row in self.rows)
+        options.add_options(
+            Option(Text.assemble(_key_label(i), self._label(row)))
+            for i, row in enumerate(self.rows)
+        )
         options.highlighted = self.rows.index(keep) if keep in self.rows else 0
         self._preview()
 
@@ -328,10 +339,9 @@ class ChooseTreeScreen(Screen[TreeChoice | None]):
             self._collapse()
         elif key == "enter":
             self._pick(self.selected)
-        elif event.character and event.character.isdigit():
-            window = next((w for w in self.windows if w.index == int(event.character)), None)
-            if window is not None:
-                self._pick(_Row("window", window))
+        elif event.character and event.character.isdigit():  # tmux's (n) row keys
+            if int(event.character) < len(self.rows):
+                self._pick(self.rows[int(event.character)])
         elif event.character == "x":
             self._ask_kill()
 
