@@ -91,7 +91,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
     """
 
     CSS = """
-    Screen { layout: vertical; layers: default clock prompt-candidates prompt; }
+    Screen { layout: vertical; layers: default clock prompt-candidates prompt prompt-label; }
     #windows { height: 1fr; }
     #status { height: 1; background: $primary-darken-2; color: $text; }
     #hints { height: 1; background: $panel; color: $text-muted; }

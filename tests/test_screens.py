@@ -569,3 +569,31 @@ async def test_prompt_editing_keys_keep_their_order_with_the_text_behind_them() 
         await pilot.pause()
         await pilot.pause()
     assert done == ["again"]
+
+
+async def test_the_prompt_label_stays_at_the_left_of_what_is_typed() -> None:
+    """tmux keeps `(rename-window) ` before the name being edited, `:` before a command."""
+
+    class One(App[None]):
+        CSS = "Screen { layers: default prompt prompt-label; }"
+
+        def compose(self) -> ComposeResult:
+            yield PromptBar()
+
+    async def finished(value: str) -> None:
+        pass
+
+    app = One()
+    async with app.run_test(size=(60, 5)) as pilot:
+        prompt = app.query_one(PromptBar)
+        prompt.ask("(rename-window)", finished, value="bash")
+        await pilot.press("x")
+        await pilot.pause()
+        assert prompt.value == "bashx" and prompt.label.display
+        assert str(prompt.label.render()) == "(rename-window) "
+        assert prompt.label.region.y == prompt.region.y
+        assert prompt.label.region.right <= prompt.content_region.x
+        prompt.ask(":", finished)
+        await pilot.pause()
+        assert str(prompt.label.render()) == ":"
+        assert prompt.label.region.right <= prompt.content_region.x

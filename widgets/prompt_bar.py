@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.screen import Screen
@@ -31,6 +32,18 @@ class PromptCandidates(Static):
         layer: prompt-candidates; dock: bottom; margin-bottom: 1;
         width: auto; height: auto; max-width: 80%; display: none;
         border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+
+class PromptLabel(Static):
+    """The prompt's label (`:`, `(rename-window)`), kept at its left while you type, as tmux
+    shows it. On a layer above the prompt's, so it takes no room from it."""
+
+    DEFAULT_CSS = """
+    PromptLabel {
+        layer: prompt-label; dock: bottom; width: auto; height: 1; padding: 0 0 0 1;
+        display: none; background: $surface; color: $text-muted;
     }
     """
 
@@ -111,6 +124,7 @@ class PromptBar(Input):
         self._history: PromptHistory | None = None
         self.histories: dict[str, PromptHistory] = {}
         self.candidates = PromptCandidates()
+        self.label = PromptLabel()
         self._candidates_for = ""  # the text the shown candidates complete
 
     def ask(
@@ -126,7 +140,7 @@ class PromptBar(Input):
         """Open the prompt. `complete`: the words Tab completes the first word from (command
         names); `history`: the kind whose entries Up/Down walk (the label if not given; a
         single-key prompt keeps none)."""
-        self.placeholder = label
+        self._show_label(label)
         self.value = value
         self._done = done
         self._single_key = single_key
@@ -235,6 +249,16 @@ class PromptBar(Input):
             parent.mount(self.candidates, before=self)
         self.candidates.display = True
 
+    def _show_label(self, label: str) -> None:
+        """The label at the left; the text starts after it."""
+        shown = label if label.endswith((":", " ")) else label + " "  # tmux: `:split`, `(x) y`
+        self.label.update(Text(shown))
+        parent = self.parent
+        if not self.label.is_attached and isinstance(parent, Widget | Screen):
+            parent.mount(self.label, after=self)
+        self.label.display = True
+        self.styles.padding = (0, 1, 0, cell_len(shown) + 1)
+
     def _hide_candidates(self) -> None:
         self.candidates.display = False
 
@@ -261,6 +285,7 @@ class PromptBar(Input):
     def _close(self) -> None:
         """Hide, and give the keys back to the active pane (the app's `focus_active`)."""
         self.display = False
+        self.label.display = False
         self._done = None
         self._hide_candidates()
         focus_active = getattr(self.app, "focus_active", None)
