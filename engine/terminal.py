@@ -930,8 +930,8 @@ class Terminal:
 
     @property
     def bells(self) -> int:
-        """How many bells (BEL) the program has rung."""
-        self.settle()
+        """How many bells (BEL) the program has rung. Read without settling: the UI asks on
+        every output, and what waits to be drawn (plain lines, held text) holds no BEL."""
         return self.screen.bells
 
     @property
