@@ -163,7 +163,10 @@ def _size(text: str, total: int, what: str) -> int:
 
 def _directory(args: Args) -> Path | None:
     start = args.get("c")
-    return Path(start).expanduser() if start else None
+    try:
+        return Path(start).expanduser() if start else None
+    except RuntimeError:  # ~nosuchuser
+        raise CommandError(f"bad directory: {start}") from None
 
 
 # -- panes ---------------------------------------------------------------------------------

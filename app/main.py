@@ -7,6 +7,7 @@ import contextlib
 import copy
 import gc
 import itertools
+import logging
 import os
 import re
 import shlex
@@ -54,6 +55,8 @@ from widgets.prompt_bar import PromptBar
 from widgets.status_line import StatusLine, WindowLabel
 from widgets.terminal_pane import OuterCursor, TerminalPane
 from widgets.window_view import WindowView
+
+log = logging.getLogger(__name__)
 
 HANGUP_GRACE = 5.0  # seconds the app may take to stop its programs after a SIGHUP
 MESSAGE_LIMIT = 100  # messages kept for C-b ~ (tmux's message-limit)
@@ -141,6 +144,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self._repeat_until = 0.0
         self._pane_numbers_until = 0.0
         self._windows_closing: set[WindowView] = set()  # windows being killed
+        self._watching_activity = False  # monitor-activity is on somewhere (update_status)
         self._hint_mode = ""
         self._message_timer: Timer | None = None
 
@@ -498,7 +502,11 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if self.marked is not None and self.marked[1] is pane:
             self.mark(None)
         await pane.session.stop(grace=0.5)
-        if pane.pane_id not in window.panes:  # its exit closed it meanwhile
+        if (  # meanwhile its exit closed it, or its window was killed
+            pane.pane_id not in window.panes
+            or window not in self.windows
+            or window in self._windows_closing
+        ):
             return
         await window.remove_pane(pane.pane_id)
         await self._forget(pane.session)
@@ -509,6 +517,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.update_status()
 
     async def _close_window(self, window: WindowView) -> None:
+        if window not in self.windows:  # closed already (its last pane and a kill-window)
+            return
         index = self.windows.index(window)
         shown = self.windows[self.current]
         self.windows.pop(index)
@@ -599,7 +609,11 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if directory is not None and directory.is_dir():
             config.working_directory = directory
         session = await self.manager.create_session_with_config(config)
-        await session.start()
+        try:
+            await session.start()
+        except SessionError:
+            await self._forget(session)
+            raise
         pane.attach(session)
         if self.manager.get_session(old.id) is old:
             await self.manager.remove_session(old.id)
@@ -704,7 +718,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
                 for p in window.splits.panes()
             ]
             entries.append(
-                WindowEntry(window.number, window.display_name, self._flags(window), panes)
+                WindowEntry(
+                    window.number, window.display_name, self._flags(window, self.last_window), panes
+                )
             )
         return entries
 
@@ -912,6 +928,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
         except (CommandError, SessionError) as exc:
             text = str(exc)
             self.show_message(text[:1].upper() + text[1:])  # tmux capitalises its errors
+        except Exception as exc:  # a command's own failure must not end the multiplexer
+            log.exception("command %r failed", line)
+            self.show_message(f"{line.split()[0] if line.split() else line}: {exc}")
         self.update_status()
 
     # -- status ----------------------------------------------------------------------------------
@@ -928,12 +947,14 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     def _on_output(self, pane: TerminalPane) -> None:
         """Output in a pane: a bell rings and marks its window `!`, activity marks it `#`."""
+        bells = pane.session.terminal.bells
+        rang = bells != pane.bells_seen
+        if not rang and not self._watching_activity:
+            return  # the usual case, on every output: nothing to look up
+        pane.bells_seen = bells
         window = self._window_of(pane)
         if window is None:
             return
-        bells = pane.session.terminal.bells
-        rang = bells != pane.bells_seen
-        pane.bells_seen = bells
         changed = False
         if rang and self.option("bell-action", None):
             self.bell()
@@ -958,13 +979,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if window is not None:
             self.show_window(window)
 
-    def _flags(self, window: WindowView) -> str:
+    def _flags(self, window: WindowView, last: int | None) -> str:
         """tmux's #{window_flags}, in its order: # activity, ! bell, * current, - last, M marked,
         Z zoomed."""
         i = self.windows.index(window)
         flags = "#" if window.activity else ""
         flags += "!" if window.bell else ""
-        flags += "*" if i == self.current else "-" if i == self.last_window else ""
+        flags += "*" if i == self.current else "-" if i == last else ""
         flags += "M" if self.marked is not None and self.marked[0] is window else ""
         return flags + ("Z" if window.zoomed else "")
 
@@ -974,7 +995,11 @@ class AiSessionApp(App[int], inherit_bindings=False):
         status = self.query("#status")
         if not self.windows or not status:
             return
-        labels = [WindowLabel(w.number, w.display_name, self._flags(w)) for w in self.windows]
+        self._watching_activity = self.options["monitor-activity"] or any(
+            w.options.get("monitor-activity") for w in self.windows
+        )
+        last = self.last_window
+        labels = [WindowLabel(w.number, w.display_name, self._flags(w, last)) for w in self.windows]
         pane = self.pane
         hints = self.query("#hints")
         if hints and not self.prefix_armed:

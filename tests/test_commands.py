@@ -3,6 +3,7 @@ with tmux's message — never acted out on another pane than the one named."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -435,3 +436,31 @@ async def test_a_split_program_starts_at_its_size_and_l_counts_its_lines(
     assert pane is not None
     await wait_until(lambda: "8 120" in pane.session.capture_pane(), what=pane.session.capture_pane)
     assert pane.session.capture_pane().split()[:2] == ["8", "120"]  # the first size it saw
+
+
+async def test_a_bad_directory_is_refused_and_the_app_lives_on(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    await _run(app, pilot, "split-window -c ~nosuchuser-here")
+    await wait_until(lambda: _last_message(app) == "Bad directory: ~nosuchuser-here")
+    assert app.is_running and len(app.window.panes) == 1
+
+
+async def test_killing_a_pane_while_its_window_is_killed(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    """A pane slow to die (it ignores SIGHUP) is killed, and its window meanwhile: one
+    window goes, once, and the app lives on."""
+    app, pilot = running
+    await _second_window(app, pilot)
+    await _run(app, pilot, "split-window \"trap '' HUP; echo ready; exec sleep 100\"")
+    slow = app.pane
+    assert slow is not None
+    await wait_until(lambda: "ready" in slow.session.capture_pane())
+    await asyncio.gather(
+        app.run_command(f"kill-pane -t {slow.pane_id}"), app.run_command("kill-window -t :1")
+    )
+    await wait_until(lambda: len(app.windows) == 1)
+    await pilot.pause()
+    assert app.is_running and app.current == 0

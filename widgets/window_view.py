@@ -327,17 +327,6 @@ class WindowView(Widget):
             self.select(other)
             self.place()
 
-    def select_next(self, step: int = 1) -> None:
-        order = self.splits.panes()
-        if self.active in order:
-            self.zoomed = False
-            self.select(order[(order.index(self.active) + step) % len(order)])
-            self.place()
-
-    def select_last(self) -> None:
-        if self.last in self.panes:
-            self.select(self.last)  # type: ignore[arg-type]
-
     def toggle_zoom(self) -> None:
         if len(self.panes) > 1:
             self.zoomed = not self.zoomed
@@ -350,10 +339,6 @@ class WindowView(Widget):
         if pane_id in self.panes:
             self.splits.resize(pane_id, side, cells, *self._area())
             self.place()
-
-    def resize_active(self, side: Side, cells: int) -> None:
-        if self.active is not None:
-            self.resize_pane(self.active, side, cells)
 
     def resize_to(self, pane_id: str, width: int | None = None, height: int | None = None) -> None:
         """resize-pane -x/-y: make the pane `width` cells wide and/or `height` high (the
@@ -378,12 +363,6 @@ class WindowView(Widget):
         if a in self.panes and b in self.panes:
             self.splits.swap(a, b)
             self.place()
-
-    def swap_active(self, step: int) -> None:
-        """swap-pane -U (`step` -1) / -D (1): the active pane and the one before/after it."""
-        order = self.splits.panes()
-        if self.active in order and len(order) > 1:
-            self.swap(self.active, order[(order.index(self.active) + step) % len(order)])  # type: ignore[arg-type]
 
     def rotate(self, reverse: bool = False) -> None:
         """rotate-window (C-o; -D, M-o, the other way): every pane moves one place on through
