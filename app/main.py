@@ -40,7 +40,7 @@ from app.keymap import (
     REPEATABLE,
     key_label,
 )
-from app.targets import SESSION_NAME, CommandError
+from app.targets import SESSION_NAME, CommandError, pane_index
 from engine import Session, SessionConfig, SessionError, SessionManager
 from engine.layout import Direction
 from engine.security import AuditLog, SecurityPolicy, default_audit_path, default_config_path
@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 HANGUP_GRACE = 5.0  # seconds the app may take to stop its programs after a SIGHUP
 MESSAGE_LIMIT = 100  # messages kept for C-b ~ (tmux's message-limit)
 BUFFER_LIMIT = 50  # automatic paste buffers kept (tmux's buffer-limit)
-DISPLAY_PANES_SECONDS = 1.0  # how long C-b q shows pane numbers (tmux's display-panes-time)
 
 # The command palette (C-b C-p): title, help, command line.
 PALETTE_COMMANDS = (
@@ -142,7 +141,6 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self._window_ids = itertools.count()
         self._buffer_ids = itertools.count()
         self._repeat_until = 0.0
-        self._pane_numbers_until = 0.0
         self._windows_closing: set[WindowView] = set()  # windows being killed
         self._watching_activity = False  # monitor-activity is on somewhere (update_status)
         self._hint_mode = ""
@@ -650,7 +648,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             "window_index": str(window.number),
             "window_id": window.window_id,
             "window_name": window.display_name,
-            "pane_index": str(window.splits.panes().index(pane.pane_id)),
+            "pane_index": str(pane_index(window, pane.pane_id)),
             "pane_id": pane.pane_id,
             "pane_title": pane.title_text,
             "pane_current_command": pane.session.current_command or "",
@@ -687,7 +685,6 @@ class AiSessionApp(App[int], inherit_bindings=False):
     def display_panes(self) -> None:
         """C-b q: each pane's number on it; a digit typed meanwhile selects that pane."""
         self.window.show_pane_numbers()
-        self._pane_numbers_until = time.monotonic() + DISPLAY_PANES_SECONDS
 
     def clock_mode(self, window: WindowView, pane: TerminalPane) -> None:
         """tmux's clock over the pane (the program keeps running); any key puts it away."""
@@ -840,13 +837,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
             if event.character and event.character.isprintable() and event.key != "space"
             else event.key
         )
-        if time.monotonic() < self._pane_numbers_until:  # C-b q showing: a digit picks
-            self._pane_numbers_until = 0.0
+        if self.window.showing_pane_numbers:  # C-b q showing: a digit picks that pane
             self.window.hide_pane_numbers()
             if key.isdigit() and not self.prefix_armed:
-                order = self.window.splits.panes()
-                if int(key) < len(order):
-                    self.select_pane(self.window, self.window.panes[order[int(key)]])
+                pane = self.window.pane_by_index(int(key))
+                if pane is not None:
+                    self.select_pane(self.window, pane)
                 return True
         if event.key == self.prefix:  # C-b arms the prefix; C-b C-b sends one C-b to the program
             if self.prefix_armed:

@@ -154,8 +154,7 @@ def _pane(app: Windows, window: WindowView, text: str) -> TerminalPane | None:
     order = window.splits.panes()
     active = window.active
     if text.isdigit():
-        index = int(text)
-        return window.panes[order[index]] if index < len(order) else None
+        return window.pane_by_index(int(text))
     if text in ("!", "{last}"):
         return window.panes.get(window.last) if window.last else None
     if text in ("{next}", "{previous}"):

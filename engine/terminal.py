@@ -63,10 +63,6 @@ class Screen(pyte.Screen):
     """pyte's screen with alternate screen, scrollback and xterm fixes. See the module doc."""
 
     _deferred: Any = None  # lines the fast path took but has not drawn (engine/fastpath.py)
-
-    def bell(self, *args: Any) -> None:
-        self.bells += 1
-
     _settle_needed = False  # deferred lines, or text the parser held back, wait to be drawn
     flush_held: Any = None  # the parser's: draw the text it held back
 
@@ -87,6 +83,9 @@ class Screen(pyte.Screen):
         super().__init__(columns, lines)
 
     # -- state ------------------------------------------------------------------------------
+
+    def bell(self, *args: Any) -> None:
+        self.bells += 1
 
     @property
     def buffer(self) -> Any:

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
@@ -245,7 +244,7 @@ class PromptBar(Input):
         self.candidates.update(Text("\n".join(shown)))
         self._candidates_for = self.value
         parent = self.parent
-        if not self.candidates.is_attached and isinstance(parent, Widget | Screen):
+        if not self.candidates.is_attached and isinstance(parent, Widget):
             parent.mount(self.candidates, before=self)
         self.candidates.display = True
 
@@ -254,7 +253,7 @@ class PromptBar(Input):
         shown = label if label.endswith((":", " ")) else label + " "  # tmux: `:split`, `(x) y`
         self.label.update(Text(shown))
         parent = self.parent
-        if not self.label.is_attached and isinstance(parent, Widget | Screen):
+        if not self.label.is_attached and isinstance(parent, Widget):
             parent.mount(self.label, after=self)
         self.label.display = True
         self.styles.padding = (0, 1, 0, cell_len(shown) + 1)
