@@ -1,29 +1,30 @@
-"""Command-line entry points: `ai-session` (the TUI, or a subcommand) and `ai-session-server`.
+"""Command-line entry points: `ai-session` (the TUI, or a verb) and `ai-session-server`.
 
 `ai-session [--prefix C-a] [--theme T] [-c DIR] [command ...]` starts the multiplexer. With a
-subcommand first (`list`, `exec`, `send-keys`, ...) it talks to a running instance instead:
+verb first (`list`, `exec`, `send-keys`, `events`, ...) it talks to a running instance instead:
 through $AI_SESSION_SOCKET inside a pane, the newest instance's control socket outside, or
 `--server URL`. `ai-session server` runs the API without a UI (`ai-session-server` is the
 seed's name for it).
+
+A verb is one short request, so it must start fast: this module imports only the standard
+library at the top, the verbs use the small stdlib client (app.client) and engine.paths, and
+Textual, aiohttp and the rest of the engine load only on the TUI and server paths
+(`python -X importtime` shows it).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
 import os
-import shlex
-import shutil
-import signal
 import sys
-import urllib.parse
-from collections.abc import Callable, Coroutine
-from pathlib import Path
-from typing import Any
 
-from engine import SessionConfig
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms here)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
+    Argument = tuple[tuple[str, ...], dict[str, Any]]  # argparse's add_argument(*flags, **spec)
+
+# verb -> canonical verb (tmux's long and short names where tmux has the verb)
 SUBCOMMANDS = {
     "create": "create",
     "new": "create",
@@ -38,6 +39,11 @@ SUBCOMMANDS = {
     "send": "send-keys",
     "capture-pane": "capture-pane",
     "capturep": "capture-pane",
+    "events": "events",
+    "wait": "wait",
+    "signal": "signal",
+    "respawn": "respawn",
+    "respawn-pane": "respawn",
     "server": "server",
 }
 
@@ -46,7 +52,23 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
         return command_main(argv)
+    if argv and not argv[0].startswith("-") and not _runnable(argv[0]):
+        verbs = ", ".join(sorted(set(SUBCOMMANDS.values())))
+        print(
+            f"ai-session: unknown command {argv[0]!r} (not a verb, nor a program on PATH)\n"
+            f"verbs: {verbs}; or `ai-session PROGRAM [ARGS]` to run a program in the TUI",
+            file=sys.stderr,
+        )
+        return 2
     return tui_main(argv)
+
+
+def _runnable(word: str) -> bool:
+    """Whether `ai-session WORD ...` means "run WORD in the TUI": a program on PATH, a path, or a
+    shell command line in one argument (`ai-session 'make && make test'`, as tmux takes it)."""
+    import shutil
+
+    return "/" in word or any(c.isspace() for c in word) or shutil.which(word) is not None
 
 
 def server_main(argv: list[str] | None = None) -> int:
@@ -55,14 +77,19 @@ def server_main(argv: list[str] | None = None) -> int:
 
 
 def tui_main(argv: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    from app import textual_env  # noqa: F401  (before anything imports Textual: themes do)
     from app.keymap import parse_key
+    from engine.config import SessionConfig
     from themes import DEFAULT_THEME, THEMES
 
     parser = argparse.ArgumentParser(
         prog="ai-session",
-        description="A terminal multiplexer for watching AI agents work. Subcommands talk to a "
+        description="A terminal multiplexer for watching AI agents work. Verbs talk to a "
         f"running instance: {', '.join(sorted(set(SUBCOMMANDS.values())))} "
-        "(ai-session SUBCOMMAND --help).",
+        "(ai-session VERB --help).",
     )
     parser.add_argument(
         "command", nargs=argparse.REMAINDER, help="program and arguments to run (default: $SHELL)"
@@ -74,7 +101,7 @@ def tui_main(argv: list[str]) -> int:
         "--theme", default=DEFAULT_THEME, choices=sorted(THEMES), help="colour theme"
     )
     args = parser.parse_args(argv)
-    config = SessionConfig(shell_command=shlex.join(args.command) if args.command else None)
+    config = SessionConfig(shell_command=_program(args.command))
     if args.cwd is not None:
         config.working_directory = args.cwd
     try:
@@ -83,7 +110,7 @@ def tui_main(argv: list[str]) -> int:
         print(f"ai-session: {exc}", file=sys.stderr)
         return 2
     _reachable_from_panes()
-    from app.main import AiSessionApp
+    from app.main import AiSessionApp  # Textual (and its settings, app.textual_env) load here
 
     app = AiSessionApp(
         config, show_hints=not args.no_hints, prefix=parse_key(args.prefix), theme=args.theme
@@ -92,144 +119,319 @@ def tui_main(argv: list[str]) -> int:
     return result or 0
 
 
+def _program(words: list[str]) -> str | list[str] | None:
+    """A pane's command as tmux takes it: one argument is a shell command line (`sh -c`),
+    several are the program's argv as is; none is the default shell."""
+    if not words:
+        return None
+    return words[0] if len(words) == 1 and any(c.isspace() for c in words[0]) else list(words)
+
+
 def _reachable_from_panes() -> None:
     """Programs in the panes call `ai-session list`, `send-keys`, ... (like tmux inside tmux):
     if this command is not on PATH (a venv not activated), its directory goes at the end."""
+    import shutil
+    from pathlib import Path
+
     here = Path(sys.argv[0]).resolve().parent
     if shutil.which("ai-session") is None and (here / "ai-session").exists():
         os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + str(here)
 
 
-# -- subcommands -------------------------------------------------------------------------------
+# -- verbs -------------------------------------------------------------------------------------
+
+# argparse.REMAINDER's value: the rest of the command line, options included
+REMAINDER = "..."
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--server", help="talk to this URL instead of the control socket")
-    common.add_argument("--socket", help="control socket path (default: $AI_SESSION_SOCKET)")
-    common.add_argument("--token", help="API token (default: $AI_SESSION_TOKEN)")
-    parser = argparse.ArgumentParser(prog="ai-session")
-    sub = parser.add_subparsers(dest="subcommand", required=True)
+def _arguments(verb: str) -> list[Argument]:
+    """A verb's arguments as argparse's add_argument takes them; both parsers read this."""
+    if verb == "server":
+        return [
+            (("--host",), {"default": "127.0.0.1"}),
+            (("--port",), {"type": int, "default": 3000}),
+            (("--token",), {"help": "required off loopback ($AI_SESSION_TOKEN)"}),
+            (("--config",), {"help": "config file ([security] table)"}),
+            (
+                ("--rate",),
+                {"type": float, "default": 1000.0, "help": "requests a second per client"},
+            ),
+        ]
+    flag = {"action": "store_true"}
+    name = (("name",), {"help": "session name or id"})
+    target = (("-t", "--target"), {"required": True, "help": "session name or id"})
+    timeout = (("--timeout",), {"type": float, "help": "seconds (default: none)"})
+    arguments: dict[str, list[Argument]] = {
+        "create": [
+            (("name",), {"nargs": "?"}),
+            (("-c", "--cwd"), {"help": "working directory"}),
+            (("--shell",), {"help": "shell to run"}),
+        ],
+        "list": [],
+        "list-sessions": [],
+        "exec": [timeout, name, (("command",), {"nargs": REMAINDER})],
+        "kill": [name],
+        "respawn": [name, (("-k", "--kill"), {**flag, "help": "kill the program if it runs"})],
+        "wait": [name, (("--timeout",), {"type": float, "help": "seconds (default: forever)"})],
+        "signal": [
+            name,
+            (("signal",), {"help": "INT, SIGTERM, 15, ..."}),
+            (("--session",), {**flag, "help": "every process of the session, not only the job"}),
+        ],
+        "send-keys": [
+            target,
+            (("-l", "--literal"), {**flag, "help": "send the keys as plain text"}),
+            (("keys",), {"nargs": "+"}),
+        ],
+        "capture-pane": [
+            target,
+            (("-p",), {**flag, "help": "print (the only mode; accepted for tmux)"}),
+            (("-e",), {**flag, "help": "keep colours and attributes"}),
+            (("-J",), {**flag, "help": "join wrapped lines"}),
+            (("-S", "--start"), {"help": "first row (negative: history, '-': oldest)"}),
+            (("-E", "--end"), {"help": "last row"}),
+        ],
+        "events": [
+            (
+                ("--since",),
+                {"type": int, "help": "replay the events after this seq (default: now)"},
+            ),
+            (("--session",), {"help": "only this session's events (name or id)"}),
+            (("-n", "--count"), {"type": int, "help": "exit after this many events"}),
+        ],
+    }
+    return [
+        (("--server",), {"help": "talk to this URL instead of the control socket"}),
+        (("--socket",), {"help": "control socket path (default: $AI_SESSION_SOCKET)"}),
+        (("--token",), {"help": "API token (default: $AI_SESSION_TOKEN)"}),
+        *arguments[verb],
+    ]
 
-    p = sub.add_parser(
-        "create",
-        parents=[common],
-        help="create and start a session",
-        usage="ai-session create [NAME] [-c DIR] [--shell SHELL] [-- COMMAND ...]",
+
+def _dest(flags: tuple[str, ...]) -> str:
+    long = [f for f in flags if f.startswith("--")]
+    return (long or list(flags))[0].lstrip("-").replace("-", "_")
+
+
+def _quick_parse(verb: str, argv: list[str]) -> Any:
+    """The common case of a verb's command line, parsed without argparse (which costs a call
+    ~12 ms here, most of it compiling regular expressions). Options come first, as with tmux,
+    `--opt=value` or `--opt value`; anything else (help, errors, `--`, an option after the
+    first word) returns None and argparse parses it, with its messages."""
+    import types
+
+    arguments = _arguments(verb)
+    values: dict[str, Any] = {}
+    options: dict[str, tuple[str, dict[str, Any]]] = {}
+    positionals = []
+    for flags, spec in arguments:
+        dest = _dest(flags)
+        values[dest] = spec.get("default", False if spec.get("action") else None)
+        if flags[0].startswith("-"):
+            options.update(dict.fromkeys(flags, (dest, spec)))
+        else:
+            positionals.append((dest, spec))
+    at = 0
+    while at < len(argv) and argv[at].startswith("-") and argv[at] != "-":
+        word, has_value, value = argv[at].partition("=")
+        if word not in options:
+            return None
+        dest, spec = options[word]
+        if spec.get("action"):
+            if has_value:
+                return None
+            values[dest] = True
+        else:
+            if not has_value:
+                at += 1
+                if at == len(argv) or not _plain_value(argv[at]):
+                    return None
+                value = argv[at]
+            try:
+                values[dest] = spec.get("type", str)(value)
+            except ValueError:
+                return None
+        at += 1
+    words = argv[at:]
+    if any(w.startswith("-") and w != "-" for w in words) and not (
+        positionals and positionals[-1][1].get("nargs") == REMAINDER
+    ):
+        return None
+    for dest, spec in positionals:
+        nargs = spec.get("nargs")
+        if nargs is None and words:
+            values[dest], words = words[0], words[1:]
+        elif nargs == "?":
+            values[dest], words = (words[0], words[1:]) if words else (spec.get("default"), [])
+        elif nargs in ("+", REMAINDER) and (words or nargs == REMAINDER):
+            values[dest], words = words, []
+        else:
+            return None
+        if nargs == REMAINDER and values[dest][:1] == ["--"]:
+            return None  # argparse's own handling of `--`
+    if words or any(
+        spec.get("required") and values[_dest(flags)] is None for flags, spec in arguments
+    ):
+        return None
+    return types.SimpleNamespace(**values)
+
+
+def _plain_value(word: str) -> bool:
+    """A word argparse takes as an option's value: not option-like, or `-`, or a negative
+    number (`-S -100`)."""
+    return not word.startswith("-") or word == "-" or word[1:].replace(".", "", 1).isdigit()
+
+
+def _parser(verb: str) -> Any:
+    """The argparse parser of one verb: help, errors and what `_quick_parse` leaves to it."""
+    import argparse
+
+    class Formatter(argparse.HelpFormatter):
+        """argparse's, with the width from os: its own asks shutil, which costs ~8 ms to import
+        (argparse makes a formatter for every add_argument)."""
+
+        def __init__(self, prog: str) -> None:
+            try:
+                width = os.get_terminal_size(sys.stderr.fileno()).columns - 2
+            except (OSError, ValueError):
+                width = 78
+            super().__init__(prog, width=max(40, width))
+
+    parser = argparse.ArgumentParser(
+        prog=f"ai-session {verb}", description=_HELP[verb], formatter_class=Formatter
     )
-    p.add_argument("name", nargs="?")
-    p.add_argument("-c", "--cwd", help="working directory")
-    p.add_argument("--shell", help="shell to run")
-
-    sub.add_parser("list", parents=[common], help="sessions as a table")
-    sub.add_parser("list-sessions", parents=[common], help="sessions, one line each (tmux)")
-
-    p = sub.add_parser("exec", parents=[common], help="run a command, print its output")
-    p.add_argument("name")
-    p.add_argument("command", nargs=argparse.REMAINDER)
-    p.add_argument("--timeout", type=float, default=None, help="seconds (default: none)")
-
-    p = sub.add_parser("kill", parents=[common], help="stop and forget a session")
-    p.add_argument("name")
-
-    p = sub.add_parser("send-keys", parents=[common], help="type keys (tmux names) into a pane")
-    p.add_argument("-t", "--target", required=True)
-    p.add_argument("-l", "--literal", action="store_true", help="send the keys as plain text")
-    p.add_argument("keys", nargs="+")
-
-    p = sub.add_parser("capture-pane", parents=[common], help="print a pane's screen")
-    p.add_argument("-t", "--target", required=True)
-    p.add_argument("-p", action="store_true", help="print (the only mode; accepted for tmux)")
-    p.add_argument("-e", action="store_true", help="keep colours and attributes")
-    p.add_argument("-S", "--start", help="first row (negative: history, '-': oldest)")
-    p.add_argument("-E", "--end", help="last row")
-
-    p = sub.add_parser("server", help="serve the API without a UI")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=3000)
-    p.add_argument("--token", default=None, help="required off loopback ($AI_SESSION_TOKEN)")
-    p.add_argument("--config", type=Path, default=None, help="config file ([security] table)")
-    p.add_argument("--rate", type=float, default=50.0, help="requests a second per client")
+    if verb == "create":
+        parser.usage = "ai-session create [NAME] [-c DIR] [--shell SHELL] [-- COMMAND ...]"
+    for flags, spec in _arguments(verb):
+        parser.add_argument(*flags, **spec)
     return parser
 
 
+_HELP = {
+    "create": "create and start a session; print its name",
+    "list": "sessions as a table",
+    "list-sessions": "sessions, one line each (tmux)",
+    "exec": "run a command at the session's shell prompt, print its output, exit with its code",
+    "kill": "stop and forget a session",
+    "send-keys": "type keys (tmux names) into a pane",
+    "capture-pane": "print a pane's screen",
+    "events": "print the instance's events as JSON lines, as they happen",
+    "wait": "wait for a session's program to exit; exit with its code (124 on timeout)",
+    "signal": "send a signal to a session's foreground job (or, --session, all of it)",
+    "respawn": "start a session's program again (-k: kill it first if it still runs)",
+    "server": "serve the API without a UI",
+}
+
+
+def parse(verb: str, argv: list[str]) -> Any:
+    """A verb's arguments: the quick parser's, else argparse's (which exits 2 on an error)."""
+    args = _quick_parse(verb, argv)
+    return args if args is not None else _parser(verb).parse_args(argv)
+
+
 def command_main(argv: list[str]) -> int:
-    argv = [SUBCOMMANDS[argv[0]], *argv[1:]]
+    verb = SUBCOMMANDS[argv[0]]
+    rest = argv[1:]
     command: list[str] = []
-    if argv[0] == "create" and "--" in argv:  # what follows `--` is the program to run
-        cut = argv.index("--")
-        argv, command = argv[:cut], argv[cut + 1 :]
-    args = _parser().parse_args(argv)
-    if args.subcommand == "create":
+    if verb == "create" and "--" in rest:  # what follows `--` is the program to run
+        cut = rest.index("--")
+        rest, command = rest[:cut], rest[cut + 1 :]
+    args = parse(verb, rest)
+    args.subcommand = verb
+    if verb == "create":
         args.command = command
-    if args.subcommand == "server":
+    if verb == "server":
         return _serve(args)
-    from app.client import ClientError
+    from app.client import Client, ClientError
 
     try:
-        return asyncio.run(_COMMANDS[args.subcommand](args))
+        return _VERBS[verb](Client(args.server, args.socket, args.token), args)
     except ClientError as exc:
-        code = f" ({exc.code})" if exc.code else ""
-        print(f"ai-session: {exc}{code}", file=sys.stderr)
+        print(f"ai-session: {_describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ai-session events | head`
+        sys.stderr.close()
+        return 0
 
 
-def _client(args: argparse.Namespace) -> Any:
-    from app.client import Client
+def _describe(exc: Any) -> str:
+    """One line for an error: the API's message (which names what runs when a session is busy)
+    and code."""
+    message = str(exc)
+    if exc.code == "SESSION_BUSY":
+        message += "; exec runs only at an empty shell prompt"
+    return f"{message} ({exc.code})" if exc.code else message
 
-    return Client(server=args.server, socket=args.socket, token=args.token)
 
+def _create(client: Any, args: Any) -> int:
+    from pathlib import Path
 
-async def _create(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"working_directory": str(Path(args.cwd or os.getcwd()).resolve())}
     if args.name:
         body["name"] = args.name
     if args.shell:
         body["shell"] = args.shell
     if args.command:
-        body["command"] = shlex.join(args.command)
-    async with _client(args) as client:
-        session = await client.request("POST", "/sessions", body)
-    print(session["name"])
+        body["command"] = _program(args.command)
+    try:
+        created = client.request("POST", "/sessions", body)
+    except Exception as exc:
+        if not (isinstance(body.get("command"), list) and "'command'" in str(exc)):
+            raise
+        import shlex  # an instance that takes only a string: the same argv, quoted for sh -c
+
+        body["command"] = shlex.join(body["command"])
+        created = client.request("POST", "/sessions", body)
+    print(created["name"])
     return 0
 
 
-async def _list(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
-        data = await client.request("GET", "/sessions")
+def _list(client: Any, args: Any) -> int:
+    sessions = client.request("GET", "/sessions")["sessions"]
     if args.subcommand == "list-sessions":
-        for s in data["sessions"]:
-            state = s["status"].lower() + (
-                f" {s['exit_code']}" if s["exit_code"] is not None else ""
+        lines = []
+        for s in sessions:
+            lines.append(
+                f"{s['name']}: {s.get('command') or '-'} [{s['columns']}x{s['lines']}] "
+                f"({_state(s)})"
             )
-            print(f"{s['name']}: {s['command'] or '-'} [{s['columns']}x{s['lines']}] ({state})")
+        _write("".join(line + "\n" for line in lines))
         return 0
     rows = [("NAME", "STATUS", "PID", "COMMAND", "SIZE", "CREATED")]
-    for s in data["sessions"]:
+    for s in sessions:
         rows.append(
             (
                 s["name"],
-                s["status"].lower(),
-                str(s["pid"] or "-"),
-                s["command"] or "-",
+                _state(s),
+                str(s.get("pid") or "-"),
+                s.get("command") or "-",
                 f"{s['columns']}x{s['lines']}",
-                s["created_at"],
+                s.get("created_at") or "-",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    _write(
+        "".join(
+            "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n"
+            for r in rows
+        )
+    )
     return 0
 
 
-def _path(name: str) -> str:
-    """A session name as one URL path segment, whatever it holds."""
-    return "/sessions/" + urllib.parse.quote(name, safe="")
+def _state(summary: dict[str, Any]) -> str:
+    """`running`, `exited 1`, `exited SIGKILL`: the status, and how the program ended."""
+    state = str(summary["status"]).lower()
+    if summary.get("signal"):
+        return f"{state} {summary['signal']}"
+    if summary.get("exit_code") is not None:
+        return f"{state} {summary['exit_code']}"
+    return state
 
 
-async def _exec(args: argparse.Namespace) -> int:
+def _exec(client: Any, args: Any) -> int:
     if args.command[:1] == ["--"]:
         args.command = args.command[1:]
     if not args.command:
@@ -238,43 +440,123 @@ async def _exec(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"command": " ".join(args.command)}
     if args.timeout is not None:
         body["timeout_ms"] = max(1, int(args.timeout * 1000))
-    async with _client(args) as client:
-        result = await client.request("POST", _path(args.name) + "/execute", body)
+    result = client.request("POST", _session(args.name, "execute"), body)
     out = result["output"]
-    sys.stdout.write(out if not out or out.endswith("\n") else out + "\n")
+    _write(out if not out or out.endswith("\n") else out + "\n")
     if result["timed_out"]:
         print("ai-session: timed out; the command was interrupted", file=sys.stderr)
         return 124
     return int(result["exit_code"]) if result["exit_code"] is not None else 1
 
 
-async def _kill(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
-        await client.request("DELETE", _path(args.name))
+def _kill(client: Any, args: Any) -> int:
+    client.request("DELETE", _session(args.name))
     return 0
 
 
-async def _send_keys(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
-        await client.request(
-            "POST", _path(args.target) + "/input", {"keys": args.keys, "literal": args.literal}
-        )
+def _send_keys(client: Any, args: Any) -> int:
+    client.request(
+        "POST", _session(args.target, "input"), {"keys": args.keys, "literal": args.literal}
+    )
     return 0
 
 
-async def _capture(args: argparse.Namespace) -> int:
-    params = {"ansi": "1" if args.e else "0"}
-    if args.start is not None:
-        params["start"] = args.start
-    if args.end is not None:
-        params["end"] = args.end
-    async with _client(args) as client:
-        data = await client.request("GET", _path(args.target) + "/screen", **params)
-    print(data["screen"])
+def _capture(client: Any, args: Any) -> int:
+    params = {"ansi": "1" if args.e else "0", "start": args.start, "end": args.end}
+    if args.J:
+        params["join_wrapped"] = "1"
+    _write(client.request("GET", _session(args.target, "screen"), params=params)["screen"] + "\n")
     return 0
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
+def _events(client: Any, args: Any) -> int:
+    """Long-poll `GET /events` and print each event as it comes; after a dropped connection
+    carry on from the last seq seen, so nothing is missed or printed twice."""
+    import json
+    import time
+
+    since = args.since
+    if since is None:  # from now on: without `since` the server answers where the log is
+        since = int(client.request("GET", "/events", params={"wait": 0})["last_seq"])
+    left = args.count
+    failures = 0
+    while left is None or left > 0:
+        try:
+            page = client.request("GET", "/events", params={"since": since, "wait": 25})
+        except Exception as exc:
+            if getattr(exc, "status", 1) or failures >= 5:  # an API error, or gone for good
+                raise
+            failures += 1
+            time.sleep(min(0.05 * 2**failures, 1.0))
+            continue
+        failures = 0
+        out = []
+        if page.get("dropped"):
+            out.append({"type": "dropped", "count": page["dropped"]})
+        for event in page["events"]:
+            since = max(since, int(event["seq"]))
+            if args.session is None or args.session in (
+                event.get("session"),
+                event.get("session_id"),
+            ):
+                out.append(event)
+        since = max(since, int(page.get("last_seq", since)))
+        if left is not None:
+            out = out[:left]
+            left -= len(out)
+        if out:
+            _write("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in out))
+            sys.stdout.flush()
+    return 0
+
+
+def _wait(client: Any, args: Any) -> int:
+    import time
+
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    while True:
+        left = 60.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        summary = client.request("GET", _session(args.name, "wait"), params={"timeout": left})
+        if summary.get("exited", str(summary.get("status")).lower() == "exited"):
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            print(f"ai-session: {args.name} still runs after {args.timeout:g} s", file=sys.stderr)
+            return 124
+    if summary.get("signal"):
+        import signal
+
+        name = str(summary["signal"])
+        try:
+            return 128 + int(signal.Signals[name if name.startswith("SIG") else "SIG" + name])
+        except KeyError:
+            return 128
+    code = summary.get("exit_code")
+    return int(code) if code is not None else 1
+
+
+def _signal(client: Any, args: Any) -> int:
+    sig: str | int = int(args.signal) if args.signal.isdigit() else args.signal.upper()
+    body = {"signal": sig, "target": "session" if args.session else "foreground"}
+    client.request("POST", _session(args.name, "signal"), body)
+    return 0
+
+
+def _respawn(client: Any, args: Any) -> int:
+    client.request("POST", _session(args.name, "respawn"), {"kill": args.kill})
+    return 0
+
+
+def _session(name: str, *rest: str) -> str:
+    from app.client import session_path
+
+    return session_path(name, *rest)
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+
+
+_VERBS: dict[str, Callable[[Any, Any], int]] = {
     "create": _create,
     "list": _list,
     "list-sessions": _list,
@@ -282,11 +564,21 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
     "kill": _kill,
     "send-keys": _send_keys,
     "capture-pane": _capture,
+    "events": _events,
+    "wait": _wait,
+    "signal": _signal,
+    "respawn": _respawn,
 }
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: Any) -> int:
+    import asyncio
+    import contextlib
+    import signal
+    from pathlib import Path
+
     from engine import SessionManager
+    from engine.paths import default_socket_path
     from engine.security import (
         AuditLog,
         RateLimit,
@@ -294,8 +586,10 @@ def _serve(args: argparse.Namespace) -> int:
         default_audit_path,
         default_config_path,
     )
-    from engine.server import Server, check_bind, create_app, default_socket_path
+    from engine.server import Server, check_bind, create_app
 
+    if args.config is not None:
+        args.config = Path(args.config)
     token = args.token or os.environ.get("AI_SESSION_TOKEN")
     try:
         check_bind(args.host, token)

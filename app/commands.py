@@ -8,7 +8,6 @@ flags tmux has that are not built here are refused as unknown rather than ignore
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -139,16 +138,12 @@ async def run(app: AiSessionApp, line: str) -> None:
         group = []
 
 
-def _program(app: AiSessionApp, values: list[str]) -> str | None:
-    """tmux's shell-command: one word runs through the shell's `-c` (tmux's default-shell:
-    the user's shell, which execs a lone command, so the window is named after it); several
-    words are the argv."""
+def _program(app: AiSessionApp, values: list[str]) -> str | list[str] | None:
+    """tmux's shell-command: one word runs through the shell's `-c` (a string shell_command:
+    tmux's default-shell, the user's shell); several words are the argv."""
     if not values:
         return None
-    if len(values) == 1:
-        shell = app.config.shell or os.environ.get("SHELL") or "/bin/sh"
-        return shlex.join([shell, "-c", values[0]])
-    return shlex.join(values)
+    return values[0] if len(values) == 1 else list(values)
 
 
 def _size(text: str, total: int, what: str) -> int:

@@ -14,6 +14,9 @@ Linux driver reading through this parser.
 
 from __future__ import annotations
 
+import app.textual_env  # noqa: F401  (Textual's settings, before it loads)
+
+# isort: split
 import os
 import re
 import selectors

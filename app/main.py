@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import app.textual_env  # noqa: F401  (Textual's settings, before it loads)
+
+# isort: split
 import asyncio
 import contextlib
 import copy
@@ -240,7 +243,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     async def _new_pane(
         self,
-        command: str | None = None,
+        command: str | list[str] | None = None,
         directory: Path | None = None,
         size: tuple[int, int] | None = None,
     ) -> TerminalPane:
@@ -262,11 +265,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         width, height = max(1, width), max(1, height)
         session.config.pty_size = (height, width)
         session.terminal.resize(width, height)
-        try:
-            await session.start()
-        except SessionError:
-            await self.manager.remove_session(session.id)
-            raise
+        await session.start()  # a failed start leaves the manager by itself
         return self._pane_for(session)
 
     def _pane_for(self, session: Session, pane_id: str | None = None) -> TerminalPane:
@@ -371,7 +370,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self,
         name: str | None = None,
         *,
-        command: str | None = None,
+        command: str | list[str] | None = None,
         directory: Path | None = None,
         detached: bool = False,
         number: int | None = None,
@@ -425,7 +424,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         before: bool = False,
         full: bool = False,
         size: int | None = None,
-        command: str | None = None,
+        command: str | list[str] | None = None,
         directory: Path | None = None,
         detached: bool = False,
     ) -> None:
@@ -592,7 +591,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self,
         pane: TerminalPane | None = None,
         *,
-        command: str | None = None,
+        command: str | list[str] | None = None,
         directory: Path | None = None,
     ) -> None:
         pane = pane or self.pane

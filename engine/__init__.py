@@ -6,43 +6,95 @@ through it.
 
 from __future__ import annotations
 
-from engine.config import ContextConfig, SessionConfig
-from engine.errors import (
-    PermissionDenied,
-    ProcessError,
-    PtyError,
-    ResourceExhausted,
-    SessionAlreadyExists,
-    SessionError,
-    SessionNotFound,
-)
-from engine.manager import SessionManager
-from engine.session import (
-    AISession,
-    ExecResult,
-    ExitEvent,
-    OutputEvent,
-    Session,
-    SessionStatus,
-)
-from engine.terminal import Terminal
+import importlib
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `engine.paths` stays cheap
+
+# Names load on first use (PEP 562): the CLI imports `engine.paths` for every `ai-session list`
+# and must not pay for pyte and the PTY code to find a socket. Type checkers see the imports.
+if TYPE_CHECKING:
+    from engine.config import ContextConfig, SessionConfig
+    from engine.errors import (
+        PermissionDenied,
+        ProcessError,
+        PtyError,
+        ResourceExhausted,
+        SessionAlreadyExists,
+        SessionBusy,
+        SessionError,
+        SessionNotFound,
+    )
+    from engine.events import Event, EventLog
+    from engine.manager import SessionManager
+    from engine.session import (
+        AISession,
+        ExecResult,
+        ExitEvent,
+        OutputEvent,
+        OutputSlice,
+        Session,
+        SessionStatus,
+        Subscription,
+    )
+    from engine.terminal import Terminal
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "engine.config": ("ContextConfig", "SessionConfig"),
+    "engine.errors": (
+        "PermissionDenied",
+        "ProcessError",
+        "PtyError",
+        "ResourceExhausted",
+        "SessionAlreadyExists",
+        "SessionBusy",
+        "SessionError",
+        "SessionNotFound",
+    ),
+    "engine.events": ("Event", "EventLog"),
+    "engine.manager": ("SessionManager",),
+    "engine.session": (
+        "AISession",
+        "ExecResult",
+        "ExitEvent",
+        "OutputEvent",
+        "OutputSlice",
+        "Session",
+        "SessionStatus",
+        "Subscription",
+    ),
+    "engine.terminal": ("Terminal",),
+}
 
 __all__ = [
     "AISession",
     "ContextConfig",
+    "Event",
+    "EventLog",
     "ExecResult",
     "ExitEvent",
     "OutputEvent",
+    "OutputSlice",
     "PermissionDenied",
     "ProcessError",
     "PtyError",
     "ResourceExhausted",
     "Session",
     "SessionAlreadyExists",
+    "SessionBusy",
     "SessionConfig",
     "SessionError",
     "SessionManager",
     "SessionNotFound",
     "SessionStatus",
+    "Subscription",
     "Terminal",
 ]
+
+
+def __getattr__(name: str) -> object:
+    for module, names in _EXPORTS.items():
+        if name in names:
+            value = getattr(importlib.import_module(module), name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -141,7 +141,7 @@ class RawLines(NamedTuple):
     text: str
     attrs: Cell
     columns: int
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count, on purpose
 
     def nbytes(self) -> int:
         return len(self.text) + 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 from dataclasses import dataclass, field
@@ -11,6 +12,36 @@ from pathlib import Path
 from engine.errors import PermissionDenied, ProcessError, SessionError
 
 DEFAULT_SHELL = "/bin/bash"
+COMMAND_SHELL = "/bin/sh"  # runs a string shell_command when neither shell nor $SHELL is set
+
+
+# A command line made of these characters only is words and quotes, nothing a shell expands.
+_PLAIN = re.compile(r"""[\w@%+=:,./'" -]*""")
+# Names a shell runs itself (builtins and keywords): such a command line needs the shell.
+_SHELL_BUILTINS = (
+    "! . : [ [[ alias bg break builtin case cd command continue coproc declare echo eval exec "
+    "exit export false fc fg for function getopts hash if jobs kill let local printf pwd read "
+    "readonly return select set shift source test time times trap true type typeset ulimit "
+    "umask unalias unset until wait while { }"
+)
+_SHELL_WORDS = frozenset(_SHELL_BUILTINS.split())
+
+
+def _plain_command(command: str) -> list[str] | None:
+    """The argv of a command line that is one external program and plain words (`vim a.txt`,
+    `bash --norc`), else None. `sh -c` would run exactly this argv (bash execs it; dash 0.5.12
+    forks and waits, leaving itself as the pane's process): exec'ing it ourselves gives the same
+    program with the session's pid on every shell."""
+    if not _PLAIN.fullmatch(command):
+        return None
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return None
+    if not argv or "=" in argv[0] or argv[0] in _SHELL_WORDS:
+        return None
+    program = shutil.which(argv[0])
+    return [program, *argv[1:]] if program is not None else None
 
 
 @dataclass
@@ -25,9 +56,13 @@ class ContextConfig:
 class SessionConfig:
     """Everything needed to start one session.
 
-    `shell_command`, when set, is the whole command line run in the PTY (`"vim -u NONE"`);
-    otherwise `shell` (default `$SHELL`, then /bin/bash) is started. `pty_size` is (rows, cols),
+    `shell_command`, when set, is what runs in the PTY, as tmux takes a pane's command: a
+    string goes to a shell (`[shell, "-c", string]`, shell = `shell`, else `$SHELL`, else
+    /bin/sh), so `"make && make test"` works; a list is the argv as is (`["vim", "a b.txt"]`).
+    Otherwise `shell` (default `$SHELL`, then /bin/bash) is started. `pty_size` is (rows, cols),
     as in the seed. `timeout` is the default timeout in seconds for `Session.execute()`.
+    `monitor_silence` (seconds, tmux's monitor-silence) makes the session report a `silence`
+    event after that long without output; None or 0 turns it off.
     `compress_output`, `parse_output`, `enable_ai_features` and `agent_role` are recorded for the
     context and parsing features built on top of sessions.
     """
@@ -35,7 +70,7 @@ class SessionConfig:
     name: str | None = None
     working_directory: Path = field(default_factory=Path.cwd)
     shell: str | None = None
-    shell_command: str | None = None
+    shell_command: str | list[str] | None = None
     environment: dict[str, str] = field(default_factory=dict)
     pty_size: tuple[int, int] = (24, 80)
     output_buffer_size: int = 1024 * 1024
@@ -45,18 +80,23 @@ class SessionConfig:
     enable_ai_features: bool = False
     agent_role: str | None = None
     context_config: ContextConfig = field(default_factory=ContextConfig)
+    monitor_silence: float | None = None
 
     def argv(self) -> list[str]:
         """The program and arguments to run, resolved and checked, or a SessionError."""
-        if self.shell_command:
-            try:
-                argv = shlex.split(self.shell_command)
-            except ValueError as exc:
-                raise SessionError(
-                    f"shell_command {self.shell_command!r} is malformed: {exc}"
-                ) from exc
-            if not argv:
+        command = self.shell_command
+        if isinstance(command, str):
+            if not command.strip():
                 raise SessionError("shell_command is empty: give a program to run")
+            direct = _plain_command(command)
+            if direct is not None:
+                return direct
+            shell = self.shell or os.environ.get("SHELL") or COMMAND_SHELL
+            argv, what = [shell, "-c", command], "shell" if self.shell else "$SHELL"
+        elif command is not None:
+            argv = list(command)
+            if not argv or not all(isinstance(word, str) for word in argv) or not argv[0]:
+                raise SessionError("shell_command must be a non-empty list of strings")
             what = "shell_command"
         else:
             argv = [self.shell or os.environ.get("SHELL") or DEFAULT_SHELL]
@@ -89,4 +129,6 @@ class SessionConfig:
             raise SessionError("output_buffer_size must be at least 1 byte")
         if self.timeout is not None and self.timeout <= 0:
             raise SessionError("timeout must be positive seconds, or None")
+        if self.monitor_silence is not None and self.monitor_silence < 0:
+            raise SessionError("monitor_silence must be seconds >= 0, or None (off)")
         self.argv()

@@ -23,6 +23,15 @@ class ProcessError(SessionError):
     """The child process is missing, could not start, or is no longer running."""
 
 
+class SessionBusy(SessionError):
+    """The session's shell is not at an empty prompt: a program runs in the foreground or a
+    line is half typed. `command` names what runs (None when it is the shell itself)."""
+
+    def __init__(self, message: str, command: str | None = None) -> None:
+        super().__init__(message)
+        self.command = command
+
+
 class PermissionDenied(SessionError):
     """A policy or the operating system refused the operation."""
 

@@ -40,6 +40,8 @@ class FastRow(StaticDefaultDict):  # type: ignore[type-arg]
     Any change to a cell drops that cached line, so it is only used while it is still true.
     """
 
+    wrapped = False  # the row continues on the next one (set per row, as on the screen's rows)
+
     def __init__(self, default: Any, hist: HistoryLine) -> None:
         super().__init__(default)
         self.hist: HistoryLine | None = hist
@@ -59,7 +61,7 @@ class FastRow(StaticDefaultDict):  # type: ignore[type-arg]
 
 def cached_history_line(row: Any) -> HistoryLine | None:
     """The history line a fast-path row still stands for, if it is unchanged."""
-    hist = getattr(row, "hist", None)
+    hist: HistoryLine | None = getattr(row, "hist", None)
     if hist is not None and hist.wrapped == getattr(row, "wrapped", False):
         return hist
     return None

@@ -17,7 +17,7 @@ import struct
 import termios
 from collections.abc import Callable
 
-from ptyprocess import PtyProcess
+from ptyprocess import PtyProcess  # type: ignore[import-untyped]
 
 from engine.errors import ProcessError, PtyError, ResourceExhausted
 
@@ -25,6 +25,10 @@ READ_SIZE = 65536
 READ_BUDGET = 32 * 1024  # bytes read per wake-up before other panes and keys get a turn
 MAX_PENDING_WRITE = 16 * 1024 * 1024  # input queued for a child that does not read
 DRAIN_AFTER_EXIT = 0.2  # seconds to wait for output still in flight once the child exited
+
+
+def _ignore(value: object) -> None:
+    """The callbacks of a finished Pty."""
 
 
 def exit_code_from_status(status: int) -> int:
@@ -219,7 +223,11 @@ class Pty:
             self._read_available(limit=16)
         self._close_fd()
         self._finished.set()
-        self._on_exit(self.exit_code if self.exit_code is not None else -1)
+        on_exit = self._on_exit
+        # Nothing more will come: drop the owner's callbacks, so the owner and this Pty hold no
+        # cycle and are freed by reference counting as soon as they are let go.
+        self._on_data = self._on_exit = _ignore
+        on_exit(self.exit_code if self.exit_code is not None else -1)
 
     def _close_fd(self) -> None:
         if self._drain_timer is not None:
@@ -306,9 +314,12 @@ class Pty:
         if self.fd < 0:
             return None
         try:
-            return os.tcgetpgrp(self.fd)
+            group = os.tcgetpgrp(self.fd)
         except OSError:
             return None
+        # 0 once the session leader has gone (the terminal has no session any more): never a
+        # group to signal — killpg(0) would be our own process group.
+        return group if group > 1 and group != os.getpgrp() else None
 
     def signal(self, sig: int) -> None:
         """Send `sig` to the child's process group (its foreground jobs too)."""

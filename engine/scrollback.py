@@ -229,7 +229,7 @@ class Scrollback:
     def _encode(self, entries: list[Entry]) -> bytes:
         out = []
         for entry in entries:
-            if type(entry) is RawLines:
+            if isinstance(entry, RawLines):
                 out.append(f"\x1d{self._index(entry.attrs)}.{entry.columns}\x1f{entry.text}")
                 continue
             runs = [

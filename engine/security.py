@@ -1,5 +1,5 @@
 """What API clients may do: a policy checked on create and execute, a rate limit per client,
-and an audit record of every command run or refused.
+tokens scoped to one session, and an audit record of every command run or refused.
 
 The seed's `SecurityPolicy` was data nobody checked; here every check raises
 `PermissionDenied` naming the rule that refused, and the server turns that into a 403.
@@ -7,10 +7,13 @@ The seed's `SecurityPolicy` was data nobody checked; here every check raises
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
 import re
+import secrets
 import time
 import tomllib
 from collections import OrderedDict, deque
@@ -103,18 +106,22 @@ class SecurityPolicy:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SecurityPolicy:
-        known = {
+        """The `[security]` table as the README shows it; an unknown key is an error (a typo
+        must not silently allow what it meant to deny)."""
+        lists = {
             "allowed_directories",
             "denied_directories",
             "denied_commands",
             "allowed_environment",
         }
-        unknown = set(data) - known
+        unknown = set(data) - lists - {"allow_input"}
         if unknown:
             raise ValueError(f"unknown security settings: {', '.join(sorted(unknown))}")
-        for key in known & set(data):
+        for key in lists & set(data):
             if not isinstance(data[key], list) or not all(isinstance(v, str) for v in data[key]):
                 raise ValueError(f"security.{key} must be a list of strings")
+        if "allow_input" in data and not isinstance(data["allow_input"], bool):
+            raise ValueError("security.allow_input must be true or false")
         return cls(**data)
 
     @classmethod
@@ -181,11 +188,14 @@ class SecurityPolicy:
 
 
 class RateLimit:
-    """A token bucket per client: `rate` requests a second on average, bursts of `burst`."""
+    """A token bucket per client: `rate` requests a second on average, bursts of `burst`.
+
+    The default lets an orchestrator with a few dozen pollers run unthrottled; it is there to
+    stop a runaway loop, not to shape normal use."""
 
     MAX_CLIENTS = 10_000  # buckets kept; the least recently seen go first
 
-    def __init__(self, rate: float = 50.0, burst: int = 100) -> None:
+    def __init__(self, rate: float = 1000.0, burst: int = 2000) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("a rate limit needs rate > 0 and burst >= 1")
         self.rate = rate
@@ -209,27 +219,117 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class Principal:
+    """Who a request comes from, once authenticated.
+
+    `client` names it in the audit log and keys its rate limit: the token's identity when it
+    gave one (so all the processes of one orchestrator share one allowance), else its address
+    or, on the control socket, its uid. A scoped principal may only touch `session_id`, and
+    only read it when `read_only`."""
+
+    client: str
+    address: str = ""  # where it connects from (the same as `client` without a token)
+    admin: bool = True
+    session_id: str | None = None
+    read_only: bool = False
+
+    def may_touch(self, session_id: str) -> bool:
+        return self.admin or self.session_id == session_id
+
+    @property
+    def label(self) -> str:
+        """How the audit log names it: the identity, and the address when they differ."""
+        if not self.address or self.address == self.client:
+            return self.client
+        return f"{self.client} from {self.address}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    session_id: str
+    read_only: bool
+    label: str  # a short non-secret name for the audit log and rate limit ("scoped:1a2b3c4d")
+
+
+class TokenStore:
+    """Tokens scoped to one session, made by an admin client. Only their SHA-256 is kept: a
+    dump of the server's memory or a debug log cannot leak a usable token."""
+
+    def __init__(self) -> None:
+        self._scopes: dict[bytes, Scope] = {}
+
+    def issue(self, session_id: str, *, read_only: bool = False) -> str:
+        token = "ais_" + secrets.token_urlsafe(32)
+        digest = hashlib.sha256(token.encode()).digest()
+        self._scopes[digest] = Scope(session_id, read_only, "scoped:" + digest.hex()[:8])
+        return token
+
+    def lookup(self, token: str) -> Scope | None:
+        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+        return self._scopes.get(digest)  # keyed by the hash: no timing to learn the token from
+
+    def forget(self, session_id: str) -> int:
+        """Revoke every token of a session (it was deleted); how many."""
+        gone = [d for d, s in self._scopes.items() if s.session_id == session_id]
+        for digest in gone:
+            del self._scopes[digest]
+        return len(gone)
+
+    def __len__(self) -> int:
+        return len(self._scopes)
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Compare secrets in constant time."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
+
+
+MAX_DETAIL = 4096  # characters of a command kept in an audit record
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     time: str
     client: str
-    action: str  # "execute", "create", "input", "delete", ...
+    action: str  # "execute", "create", "input", "delete", "auth", ...
     session: str
     allowed: bool
-    detail: str  # the command, or why it was refused
+    detail: str  # the command, or why it was refused (its first MAX_DETAIL characters)
+    truncated: bool = False  # detail is cut: `sha256` and `length` identify the whole
+    sha256: str | None = None
+    length: int | None = None
 
 
 class AuditLog:
     """Every command an API client ran or was refused: the newest in memory, all of them in a
     JSON-lines file (mode 0600) when a path is given. A failing disk loses the file line, not
-    the request."""
+    the request.
 
-    def __init__(self, path: Path | None = None, keep: int = 1000) -> None:
+    A command longer than MAX_DETAIL characters keeps its start, marked `truncated`, with the
+    SHA-256 and length of the whole so it can still be matched. Failed authentications are
+    recorded at most `failures` a second (a flood of wrong tokens must not fill the disk); the
+    next record says how many were left out."""
+
+    def __init__(self, path: Path | None = None, keep: int = 1000, failures: float = 5.0) -> None:
         self.path = path
         self.records: deque[AuditRecord] = deque(maxlen=keep)
+        self._failures = RateLimit(failures, max(1, int(failures * 4)))
+        self.unrecorded_failures = 0
 
     def record(self, client: str, action: str, session: str, allowed: bool, detail: str) -> None:
+        extra: dict[str, Any] = {}
+        if len(detail) > MAX_DETAIL:
+            whole = detail.encode("utf-8", "surrogateescape")
+            extra = {
+                "truncated": True,
+                "sha256": hashlib.sha256(whole).hexdigest(),
+                "length": len(detail),
+            }
+            detail = detail[:MAX_DETAIL]
         entry = AuditRecord(
-            datetime.now(UTC).isoformat(), client, action, session, allowed, detail[:4096]
+            datetime.now(UTC).isoformat(), client, action, session, allowed, detail, **extra
         )
         self.records.append(entry)
         if self.path is None:
@@ -238,6 +338,20 @@ class AuditLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a") as f:
-                f.write(json.dumps(entry.__dict__) + "\n")
+                line = {k: v for k, v in entry.__dict__.items() if v is not None}
+                if not entry.truncated:
+                    del line["truncated"]
+                f.write(json.dumps(line) + "\n")
         except OSError as exc:
             log.warning("audit log %s: %s (kept in memory only)", self.path, exc)
+
+    def record_failure(self, client: str, reason: str) -> bool:
+        """A refused authentication, unless too many came lately; True if recorded."""
+        if self._failures.take("auth") > 0:
+            self.unrecorded_failures += 1
+            return False
+        if self.unrecorded_failures:
+            reason += f" ({self.unrecorded_failures} more failures were not recorded)"
+            self.unrecorded_failures = 0
+        self.record(client, "auth", "", False, reason)
+        return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -10,14 +11,19 @@ import shlex
 import signal
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Literal, overload
 
+from engine import shell
 from engine.ansi import plain_text
 from engine.config import SessionConfig
-from engine.errors import ProcessError, SessionError
+from engine.errors import PermissionDenied, ProcessError, SessionBusy, SessionError
+from engine.events import EventLog, iso_time
 from engine.ingest import queue_for, typing
 from engine.pty import Pty
 from engine.terminal import MAX_SIZE, Terminal
@@ -28,6 +34,7 @@ DEFAULT_EXECUTE_TIMEOUT = 30.0
 IMMEDIATE = 16 * 1024  # output up to this size (and nothing queued) is parsed when it arrives
 MAX_BACKLOG = 1024 * 1024  # queued output at which the PTY stops being read until parsed
 TYPING_BACKLOG = 64 * 1024  # ... while someone is typing: read less far ahead of the parser
+ACTIVITY_INTERVAL = 1.0  # seconds: at most one `activity` event per session this often
 
 
 def _backlog_limit() -> int:
@@ -36,7 +43,11 @@ def _backlog_limit() -> int:
 
 
 # Variables of an enclosing multiplexer that would mislead programs inside our panes.
-_DROPPED_ENV = ("TMUX", "TMUX_PANE", "COLUMNS", "LINES", "STY", "ZELLIJ", "ZELLIJ_SESSION_NAME")
+# AI_SESSION_TOKEN: the API's secret is the server's, never a child's.
+_DROPPED_ENV = (
+    *("TMUX", "TMUX_PANE", "COLUMNS", "LINES", "STY", "ZELLIJ", "ZELLIJ_SESSION_NAME"),
+    "AI_SESSION_TOKEN",
+)
 
 
 def describe_exit(code: int) -> str:
@@ -48,6 +59,47 @@ def describe_exit(code: int) -> str:
         return f"killed by {signal.Signals(-code).name}"
     except ValueError:  # a real-time or unknown signal number
         return f"killed by signal {-code}"
+
+
+def signal_number(sig: int | str) -> signal.Signals:
+    """A signal from a number (15) or a name in any case, with or without SIG (`"int"`,
+    `"SIGTERM"`); ValueError naming the bad one."""
+    if isinstance(sig, str) and sig.strip().isdigit():
+        sig = int(sig)
+    if isinstance(sig, int) and not isinstance(sig, bool):
+        try:
+            return signal.Signals(sig)
+        except ValueError:
+            raise ValueError(f"unknown signal number {sig}") from None
+    if isinstance(sig, str):
+        name = sig.strip().upper()
+        try:
+            return signal.Signals[name if name.startswith("SIG") else "SIG" + name]
+        except KeyError:
+            pass
+    raise ValueError(f"unknown signal {sig!r}: give a name like INT, TERM, HUP, KILL or a number")
+
+
+def _process_groups(session_id: int) -> set[int]:
+    """Every process group in the POSIX session `session_id` (the shell's, its jobs'), read
+    from /proc: a job under job control has a group of its own, so the shell's is not enough."""
+    groups = {session_id}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return groups
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()  # state ppid pgrp session ...
+        if len(fields) > 3 and int(fields[3]) == session_id:
+            groups.add(int(fields[2]))
+    return groups
 
 
 @dataclass(frozen=True)
@@ -63,19 +115,34 @@ class SessionStatus:
 
     @classmethod
     def exited(cls, code: int) -> SessionStatus:
+        """The program ended with `code` (-N: killed by signal N)."""
         return cls("exited", exit_code=code)
 
     @classmethod
     def error(cls, message: str) -> SessionStatus:
+        """The program could not be started; `message` says why."""
         return cls("error", message=message)
 
     @property
     def is_running(self) -> bool:
+        """The program runs (input can be sent)."""
         return self.kind == "running"
 
     @property
     def is_terminated(self) -> bool:
+        """The program has ended or never could start."""
         return self.kind in ("exited", "error")
+
+    @property
+    def signal(self) -> str | None:
+        """The signal that killed the program (`"SIGKILL"`), None if it exited by itself."""
+        code = self.exit_code
+        if self.kind != "exited" or code is None or code >= 0:
+            return None
+        try:
+            return signal.Signals(-code).name
+        except ValueError:  # a real-time signal has no name of its own
+            return f"SIG{-code}"
 
     def __str__(self) -> str:
         if self.kind == "exited":
@@ -91,9 +158,11 @@ SessionStatus.RUNNING = SessionStatus("running")
 
 @dataclass(frozen=True)
 class OutputEvent:
-    """Bytes the program wrote (the terminal model has already been fed them)."""
+    """Bytes the program wrote (the terminal model has already been fed them); `offset` is
+    the position of the first of them in the session's output (see `Session.output_since`)."""
 
     data: bytes
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -104,6 +173,96 @@ class ExitEvent:
 
 
 SessionEvent = OutputEvent | ExitEvent
+
+
+@dataclass(frozen=True)
+class OutputSlice:
+    """Output from a byte offset on: `data` starts at offset `start`; `next` is the offset to
+    ask for next time; `dropped` counts the bytes asked for that are no longer kept (the
+    buffer keeps the newest `output_buffer_size` bytes). `data` never starts or ends inside a
+    UTF-8 character while the program runs, so each slice decodes on its own."""
+
+    data: bytes
+    start: int
+    next: int
+    dropped: int
+
+
+class Subscription:
+    """`Session.subscribe()` without a callback: the session's events as an async iterator
+    that ends after the ExitEvent; as an async context manager it unsubscribes on leaving.
+
+    Events wait in a queue holding at most `max_bytes` of output: a reader that falls further
+    behind loses the oldest OutputEvents (counted in `dropped`), never the ExitEvent. It can
+    see the gap in `OutputEvent.offset` and fill it from `Session.output_since()`.
+    """
+
+    def __init__(self, session: Session, max_bytes: int) -> None:
+        self._queue: deque[SessionEvent] = deque()
+        self._bytes = 0
+        self._max_bytes = max_bytes
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self.dropped = 0  # bytes of output lost because the reader was too slow
+        self._unsubscribe = session.subscribe(self._push)
+        if session.status.is_terminated:  # nothing more will come: say so at once
+            code = session.status.exit_code
+            self._push(ExitEvent(code if code is not None else -1))
+
+    def _push(self, event: SessionEvent) -> None:
+        if self._closed:
+            return
+        queue = self._queue
+        queue.append(event)
+        if isinstance(event, OutputEvent):
+            self._bytes += len(event.data)
+            while self._bytes > self._max_bytes and len(queue) > 1:
+                old = queue.popleft()
+                assert isinstance(old, OutputEvent)  # the ExitEvent is always the last
+                self._bytes -= len(old.data)
+                self.dropped += len(old.data)
+        else:
+            self._unsubscribe()  # the end of this run (a respawn starts another)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> SessionEvent:
+        while not self._queue:
+            if self._closed:
+                raise StopAsyncIteration
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        event = self._queue.popleft()
+        if isinstance(event, OutputEvent):
+            self._bytes -= len(event.data)
+        else:
+            self._closed = True
+        return event
+
+    async def aclose(self) -> None:
+        """Stop receiving events; the iteration ends."""
+        self._closed = True
+        self._unsubscribe()
+        self._queue.clear()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 @dataclass
@@ -120,6 +279,7 @@ class ExecResult:
 
     @property
     def success(self) -> bool:
+        """The command finished in time with exit code 0."""
         return self.exit_code == 0 and not self.timed_out
 
 
@@ -127,46 +287,76 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-_MARKER_ROOM = 64  # longest marker; searches overlap the previous chunk by this much
+_MARKER_ROOM = 64  # longest mark; searches overlap the previous chunk by this much
+PROMPT_WAIT = 10.0  # seconds execute() waits for a starting shell's prompt, or a redrawn one
+PROMPT_BACK_WAIT = 1.0  # seconds execute() waits after D for the next prompt to be drawn
+INTERRUPT_WAIT = 2.0  # seconds a timed-out execute() waits for its interrupted command to end
+
+# OSC 133 marks (engine/shell.py): C, a command line starts (bash's PS0); D;STATUS, it ended.
+_C_MARK = re.compile(rb"\x1b\]133;C[^\x07\x1b]*(?:\x07|\x1b\\)")
+_D_MARK = re.compile(rb"\x1b\]133;D;?(\d*)[^\x07\x1b]*(?:\x07|\x1b\\)")
+_B_MARK = re.compile(rb"\x1b\]133;B")
+_NEWLINE = re.compile(rb"\n")
 
 
 @dataclass
 class _Collector:
-    """Watches a session's output for one `execute()` call's begin and end markers.
+    """Watches a session's output for one `execute()` call: the command's output starts at
+    `begin` (the C mark, or for sh, which has none, the end of the typed line's echo) and ends
+    at the D mark, which carries the exit status (`ended`); `back` follows when the next
+    prompt is drawn (its B mark), so the caller returns with the shell at its prompt.
 
     Each chunk is searched once (with a small overlap), and the body kept is bounded by
     `limit`: the newest bytes win, as in `read_output()`.
     """
 
-    begin: bytes
-    end: re.Pattern[bytes]
-    done: asyncio.Future[tuple[int | None, bytes]]
+    begin: re.Pattern[bytes]
+    ended: asyncio.Future[tuple[int | None, bytes]]
+    back: asyncio.Future[None]
     limit: int
     data: bytearray = field(default_factory=bytearray)
     started: bool = False
     truncated: bool = False
 
     def __call__(self, event: SessionEvent) -> None:
-        if self.done.done():
+        if self.back.done():
             return
         if isinstance(event, ExitEvent):
-            self.done.set_result((event.exit_code, self.body(len(self.data))))
+            if not self.ended.done():
+                self.ended.set_result((event.exit_code, self.body(len(self.data))))
+            self.back.set_result(None)
             return
         scanned = max(0, len(self.data) - _MARKER_ROOM)
         self.data += event.data
+        if self.ended.done():  # after D: the data is the next prompt
+            if _B_MARK.search(self.data, scanned):
+                self.back.set_result(None)
+            else:
+                del self.data[: max(0, len(self.data) - _MARKER_ROOM)]
+            return
         if not self.started:
-            at = self.data.find(self.begin, scanned)
-            if at < 0:
+            m = self.begin.search(self.data, scanned)
+            if m is None:
+                end = _D_MARK.search(self.data, scanned)  # a line with no command: no C
+                if end is not None:
+                    self._end(end, b"")
+                    return
                 del self.data[: max(0, len(self.data) - _MARKER_ROOM)]
                 return
-            del self.data[: at + len(self.begin)]
+            del self.data[: m.end()]
             self.started, scanned = True, 0
-        m = self.end.search(self.data, scanned)
-        if m is not None:
-            self.done.set_result((int(m.group(1)), self.body(m.start())))
+        end = _D_MARK.search(self.data, scanned)
+        if end is not None:
+            self._end(end, self.body(end.start()))
         elif len(self.data) > self.limit + _MARKER_ROOM:
             del self.data[: len(self.data) - self.limit - _MARKER_ROOM]
             self.truncated = True
+
+    def _end(self, mark: re.Match[bytes], body: bytes) -> None:
+        self.ended.set_result((_status(mark), body))
+        del self.data[: mark.end()]
+        if _B_MARK.search(self.data):
+            self.back.set_result(None)
 
     def body(self, stop: int) -> bytes:
         if not self.started:
@@ -178,12 +368,29 @@ class _Collector:
         return body
 
 
+def _status(mark: re.Match[bytes]) -> int | None:
+    return int(mark.group(1)) if mark.group(1) else None
+
+
+def _process_name(pid: int | None) -> str | None:
+    """/proc/PID/comm: `bash`, `python3`; None when it cannot be read."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
 class Session:
     """One program on a pseudo-terminal, seen through a `Terminal`.
 
     Lifecycle: `Session(config)` (status created) -> `await start()` (running) ->
-    exit or `await stop()` (exited). Output is kept twice: as bytes for `read_output()` and
-    as a screen in `terminal`.
+    exit or `await stop()` (exited) -> optionally `await respawn()` (running again). Output
+    is kept twice: the newest `output_buffer_size` bytes, addressed by offset
+    (`output_since()`, `read_output()`), and as a screen in `terminal`. A session made by a
+    `SessionManager` reports what happens to it to `events` (None otherwise).
     """
 
     def __init__(
@@ -203,8 +410,24 @@ class Session:
         rows, cols = self.config.pty_size
         self.terminal = Terminal(columns=max(cols, 1), lines=max(rows, 1))
         self._pty: Pty | None = None
+        self.events: EventLog | None = None  # set by the manager that made this session
+        self.exited_at: datetime | None = None
+        # The newest output_buffer_size bytes; _output[0] is byte number _output_start.
         self._output = bytearray()
-        self.output_dropped = 0  # bytes discarded from read_output()'s buffer when it was full
+        self._output_start = 0
+        self._read_cursor = 0  # read_output()'s position
+        self._parsed = 0  # offset of the next byte to parse (OutputEvent.offset)
+        self.output_dropped = 0  # bytes read_output() never returned: the buffer was full
+        self._release: Callable[[Session], None] | None = None  # manager: a failed start
+        self.removed = False  # taken out of its manager: never started again
+        self._respawning = False
+        self._activity_bytes = 0  # output since the last `activity` event
+        self._activity_sent = -ACTIVITY_INTERVAL  # loop time of the last one
+        self._activity_timer: asyncio.TimerHandle | None = None
+        self._last_output = 0.0  # loop time of the last output (for monitor_silence)
+        self._silence_timer: asyncio.TimerHandle | None = None
+        self._title = ""  # the title and cwd last reported
+        self._cwd: str | None = None
         self._subscribers: list[Callable[[SessionEvent], None]] = []
         self._exec_lock = asyncio.Lock()
         self._exited = asyncio.Event()
@@ -219,20 +442,29 @@ class Session:
 
     @property
     def pid(self) -> int | None:
+        """The program's process id (the session's process group), None before start()."""
         return self._pty.pid if self._pty is not None else None
+
+    @property
+    def command(self) -> str:
+        """What the session runs, as a command line (`bash --norc`, `make && make test`)."""
+        command = self.config.shell_command
+        if isinstance(command, str):
+            return command
+        if command:
+            return shlex.join(command)
+        return self.config.shell or os.environ.get("SHELL") or "/bin/bash"
+
+    @property
+    def output_offset(self) -> int:
+        """How many bytes the program has written so far: the offset of the next byte."""
+        return self._output_start + len(self._output)
 
     @property
     def current_command(self) -> str | None:
         """Name of the program in the foreground (`vim`, `bash`), like tmux's
         #{pane_current_command}; None when it cannot be known."""
-        pid = self._pty.foreground_pid() if self._pty is not None else None
-        if pid is None:
-            return None
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                return f.read().strip() or None
-        except OSError:
-            return None
+        return _process_name(self._pty.foreground_pid() if self._pty is not None else None)
 
     @property
     def current_path(self) -> str | None:
@@ -249,12 +481,15 @@ class Session:
             raise SessionError(f"session {self.name!r} was already started ({self.status})")
         try:
             self.config.validate()
-            argv = self.config.argv()
+            env = self._environment()
+            argv = shell.prepare(self.config.argv(), env)  # OSC 133 prompt marks, see execute
             rows, cols = self.config.pty_size
+            self._started = time.monotonic()
+            self.terminal.screen.prompt_mark = None  # a respawned shell marks its own prompt
             self._pty = Pty(
                 argv,
                 cwd=str(self.config.working_directory),
-                env=self._environment(),
+                env=env,
                 rows=rows,
                 cols=cols,
                 on_data=self._on_data,
@@ -263,9 +498,12 @@ class Session:
             self._pty.start()
         except SessionError as exc:
             self.status = SessionStatus.error(str(exc))
+            if self._release is not None and not self._respawning:
+                self._release(self)  # the manager forgets it: its name is free again
             raise
         self.status = SessionStatus.RUNNING
         self.last_activity = _now()
+        self._now_running()
 
     def _environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
@@ -274,12 +512,58 @@ class Session:
         env.update(AI_SESSION_ID=self.id, AI_SESSION_NAME=self.name)
         return env
 
+    def _now_running(self) -> None:
+        """The program started: watch for silence and tell the event log."""
+        self._last_output = asyncio.get_running_loop().time()
+        self._arm_silence()
+        if self._respawning:
+            self._report("respawned", pid=self.pid)
+        else:
+            columns, lines = self.terminal.columns, self.terminal.lines
+            self._report(
+                "created", command=self.command, pid=self.pid, columns=columns, lines=lines
+            )
+
+    async def respawn(self, *, kill: bool = False) -> None:
+        """Start the program anew in this session, as tmux's respawn-pane: same id, name,
+        configuration and subscribers, output offsets go on; the visible screen is cleared and
+        its modes reset, the history stays. SessionError if it still runs, unless `kill`
+        (then it is stopped first, as respawn-pane -k)."""
+        if self.status.kind == "created":
+            raise SessionError(f"session {self.name!r} was never started; start() it")
+        if self.removed:
+            raise SessionError(f"session {self.name!r} was removed; create a new one")
+        if self.status.is_running:
+            if not kill:
+                raise SessionError(
+                    f"session {self.name!r} is still running; respawn(kill=True) stops it first"
+                )
+            await self.stop()
+        if not self.status.is_terminated:  # another respawn got there first
+            raise SessionError(f"session {self.name!r} is already running again")
+        # What tmux 3.3a's respawn-pane shows: a half-read sequence cancelled, the alternate
+        # screen left, modes reset, the visible rows cleared (not pushed to the history, which
+        # stays), the cursor home; the title stays until the new program sets one.
+        rows = b"".join(b"\x1b[%dH\x1b[2K" % (y + 1) for y in range(self.terminal.lines))
+        self.terminal.feed(b"\x18\x1b[?1049l\x1b[!p" + rows + b"\x1b[H")
+        self._pty = None
+        self._exit_code = None
+        self.exited_at = None
+        self._exited = asyncio.Event()
+        self.status = SessionStatus.CREATED
+        self._respawning = True
+        try:
+            await self.start()
+        finally:
+            self._respawning = False
+
     async def stop(self, grace: float = 2.0) -> None:
         """SIGHUP the program, SIGKILL it after `grace` seconds, and reap it."""
         if self._pty is None or self.status.is_terminated:
             return
+        exited = self._exited  # a respawn while we wait makes a new one: not ours to wait for
         await self._pty.terminate(grace)
-        await self._exited.wait()  # output still queued is parsed first
+        await exited.wait()  # output still queued is parsed first
 
     async def wait(self) -> int:
         """Wait for the program to exit; its exit code."""
@@ -303,7 +587,9 @@ class Session:
         excess = len(out) - self.config.output_buffer_size
         if excess > 0:
             del out[:excess]
-            self.output_dropped += excess
+            self._output_start += excess
+        if self.events is not None:
+            self._note_activity(len(data))
         if not self._backlog and len(data) <= IMMEDIATE:
             self._parse(data)
             return
@@ -332,6 +618,8 @@ class Session:
         return False
 
     def _parse(self, data: bytes) -> None:
+        offset = self._parsed
+        self._parsed = offset + len(data)
         self.terminal.feed(data)
         replies = self.terminal.take_responses()
         if replies and self._pty is not None and self._pty.running:
@@ -339,7 +627,76 @@ class Session:
                 self._pty.write(replies)
             except SessionError:
                 log.warning("session %s: could not answer a terminal query", self.name)
-        self._emit(OutputEvent(data))
+        if self.events is not None:  # two comparisons per parsed piece, not per byte
+            screen = self.terminal.screen
+            if screen.title != self._title or screen.cwd != self._cwd:
+                self._note_screen(screen.title, screen.cwd)
+        self._emit(OutputEvent(data, offset))
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _report(self, type: str, **data: Any) -> None:
+        if self.events is not None:
+            self.events.emit(type, self, **data)
+
+    def _note_screen(self, title: str, cwd: str | None) -> None:
+        if title != self._title:
+            self._title = title
+            self._report("title", title=title)
+        if cwd != self._cwd:
+            self._cwd = cwd
+            self._report("cwd", cwd=cwd)
+
+    def _note_activity(self, size: int) -> None:
+        """Output arrived: an `activity` event at once after a quiet second, else at most one
+        a second (a timer sends what came meanwhile); restart the silence watch."""
+        loop = asyncio.get_running_loop()
+        now = self._last_output = loop.time()
+        if self._silence_timer is None and self.config.monitor_silence:
+            self._arm_silence()
+        self._activity_bytes += size
+        if self._activity_timer is None:
+            due = self._activity_sent + ACTIVITY_INTERVAL
+            if now >= due:
+                self._send_activity()
+            else:
+                self._activity_timer = loop.call_at(due, self._send_activity)
+
+    def _send_activity(self) -> None:
+        self._activity_timer = None
+        if self._activity_bytes:
+            self._activity_sent = asyncio.get_running_loop().time()
+            size, self._activity_bytes = self._activity_bytes, 0
+            self._report("activity", bytes=size)
+
+    def _arm_silence(self) -> None:
+        seconds = self.config.monitor_silence
+        if seconds and self.events is not None:
+            loop = asyncio.get_running_loop()
+            self._silence_timer = loop.call_at(self._last_output + seconds, self._silence_due)
+
+    def _silence_due(self) -> None:
+        """The silence timer fired: report once per quiet spell, or wait for the rest of it
+        if output came meanwhile (output only notes its time; it never touches the timer)."""
+        self._silence_timer = None
+        seconds = self.config.monitor_silence
+        if not seconds or not self.status.is_running:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_output >= seconds - 0.01:  # timers may fire a tick early
+            self._report("silence", seconds=seconds)
+        else:
+            self._silence_timer = loop.call_at(self._last_output + seconds, self._silence_due)
+
+    def _stop_timers(self) -> None:
+        if self._silence_timer is not None:
+            self._silence_timer.cancel()
+            self._silence_timer = None
+        if self._activity_timer is not None:
+            self._activity_timer.cancel()
+            self._activity_timer = None
+        if self._activity_bytes:  # the last output is reported before the exit
+            self._send_activity()
 
     def _on_exit(self, code: int) -> None:
         if self._backlog:  # the screen is not finished yet: exit once it is
@@ -349,7 +706,11 @@ class Session:
 
     def _exit(self, code: int) -> None:
         self.status = SessionStatus.exited(code)
-        self.last_activity = _now()
+        self.last_activity = exited_at = self.exited_at = _now()
+        self._stop_timers()
+        self._report(
+            "exit", exit_code=code, signal=self.status.signal, exited_at=iso_time(exited_at)
+        )
         self._exited.set()
         self._emit(ExitEvent(code))
 
@@ -360,8 +721,26 @@ class Session:
             except Exception:  # one broken subscriber must not stop the session or the others
                 log.exception("session %s: subscriber %r failed", self.name, callback)
 
-    def subscribe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]:
-        """Call `callback` with every OutputEvent and the ExitEvent; returns an unsubscribe."""
+    @overload
+    def subscribe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]: ...
+
+    @overload
+    def subscribe(self, callback: None = None, *, max_bytes: int | None = None) -> Subscription: ...
+
+    def subscribe(
+        self,
+        callback: Callable[[SessionEvent], None] | None = None,
+        *,
+        max_bytes: int | None = None,
+    ) -> Callable[[], None] | Subscription:
+        """Call `callback` with every OutputEvent and the ExitEvent; returns an unsubscribe.
+
+        Without a callback: a `Subscription` to iterate (`async for event in
+        session.subscribe()`, or inside `async with`), ending after the ExitEvent; it queues
+        at most `max_bytes` of output (default `output_buffer_size`) for a slow reader.
+        """
+        if callback is None:
+            return Subscription(self, max_bytes or self.config.output_buffer_size)
         self._subscribers.append(callback)
 
         def unsubscribe() -> None:
@@ -370,18 +749,52 @@ class Session:
 
         return unsubscribe
 
+    def output_since(self, offset: int) -> OutputSlice:
+        """The output from byte `offset` on (0 = the first byte the program wrote), for any
+        number of readers, each with its own cursor (`next` of the slice it got). What is no
+        longer kept is counted in `dropped`; an offset past the end gives an empty slice."""
+        if offset < 0:
+            raise ValueError(f"output offset {offset} is invalid: offsets start at 0")
+        out, base = self._output, self._output_start
+        end = base + len(out)
+        offset = min(offset, end)
+        i = max(offset - base, 0)
+        n = len(out)
+        skip = 0
+        while i < n and skip < 3 and 0x80 <= out[i] < 0xC0:  # inside a character: skip its rest
+            i += 1
+            skip += 1
+        stop = n
+        if not self.status.is_terminated:  # a character still being written: keep it back
+            j = n - 1
+            while j >= max(i, n - 3) and 0x80 <= out[j] < 0xC0:
+                j -= 1
+            if j >= i and out[j] >= 0xC0:
+                need = 2 if out[j] < 0xE0 else 3 if out[j] < 0xF0 else 4
+                if n - j < need:
+                    stop = j
+        start = base + i
+        data = bytes(out[i:stop])
+        return OutputSlice(data, start, start + len(data), start - offset)
+
     async def read_output(self) -> bytes:
         """Everything the program wrote since the last call (the newest
-        `output_buffer_size` bytes of it)."""
-        data = bytes(self._output)
-        self._output.clear()
-        return data
+        `output_buffer_size` bytes of it; `output_dropped` counts what was lost)."""
+        got = self.output_since(self._read_cursor)
+        self._read_cursor = got.next
+        self.output_dropped += got.dropped
+        return got.data
 
     def capture_pane(
-        self, ansi: bool = False, start: int | str | None = None, end: int | str | None = None
+        self,
+        ansi: bool = False,
+        start: int | str | None = None,
+        end: int | str | None = None,
+        join_wrapped: bool = False,
     ) -> str:
-        """The screen as text, like `tmux capture-pane -p` (see `Terminal.capture`)."""
-        return self.terminal.capture(ansi=ansi, start=start, end=end)
+        """The screen as text, like `tmux capture-pane -p [-e] [-S] [-E] [-J]` (see
+        `Terminal.capture`)."""
+        return self.terminal.capture(ansi=ansi, start=start, end=end, join_wrapped=join_wrapped)
 
     # -- input -------------------------------------------------------------------------------
 
@@ -391,72 +804,114 @@ class Session:
         pty.write(data.encode() if isinstance(data, str) else bytes(data))
         self.last_activity = _now()
 
-    async def resize(self, rows: int, cols: int) -> None:
+    async def resize(self, *, columns: int, lines: int) -> None:
         """Resize the terminal and the PTY; the program gets SIGWINCH."""
-        self.set_size(rows, cols)
+        self.set_size(columns=columns, lines=lines)
 
-    def set_size(self, rows: int, cols: int) -> None:
+    def set_size(self, *, columns: int, lines: int) -> None:
         """`resize()` for callers that are not coroutines (a widget's resize handler)."""
-        if not (1 <= rows <= MAX_SIZE and 1 <= cols <= MAX_SIZE):
+        if not (1 <= lines <= MAX_SIZE and 1 <= columns <= MAX_SIZE):
             raise SessionError(
-                f"size {rows}x{cols} is invalid: rows and cols must be 1 to {MAX_SIZE}"
+                f"size {columns}x{lines} is invalid: columns and lines must be 1 to {MAX_SIZE}"
             )
-        self.config.pty_size = (rows, cols)
-        self.terminal.resize(cols, rows)
+        changed = (columns, lines) != (self.terminal.columns, self.terminal.lines)
+        self.config.pty_size = (lines, columns)
+        self.terminal.resize(columns, lines)
         if self._pty is not None and self.status.is_running:
-            self._pty.resize(rows, cols)
+            self._pty.resize(lines, columns)
+        if changed:
+            self._report("resize", columns=columns, lines=lines)
+
+    def send_signal(self, sig: int | str, *, foreground: bool = True) -> None:
+        """Send a signal (`"INT"`, `"SIGTERM"`, `15`) to the job in the foreground, as a key
+        like C-c would (the shell itself when it is at its prompt); with foreground=False to
+        every process of the session: the shell and all its jobs. ValueError for an unknown
+        signal, ProcessError if the session is not running."""
+        number = signal_number(sig)
+        pty = self._require_running()
+        groups = {pty.foreground_pid() or pty.pid} if foreground else _process_groups(pty.pid)
+        for group in groups:
+            try:
+                os.killpg(group, number)
+            except ProcessLookupError:  # that job ended meanwhile
+                continue
+            except PermissionError as exc:
+                raise PermissionDenied(f"cannot signal process group {group}: {exc}") from exc
 
     # -- metadata ----------------------------------------------------------------------------
 
     def set_metadata(self, key: str, value: Any) -> None:
+        """Label the session (`role`, `task`...); reported as a `metadata` event."""
         self.metadata[key] = value
+        self._report("metadata", metadata=dict(self.metadata))
+
+    def update_metadata(self, changes: dict[str, Any]) -> None:
+        """Merge `changes` into the metadata, as a JSON merge patch: a None value removes its
+        key. One `metadata` event with the whole result."""
+        for key, value in changes.items():
+            if value is None:
+                self.metadata.pop(key, None)
+            else:
+                self.metadata[key] = value
+        self._report("metadata", metadata=dict(self.metadata))
 
     def get_metadata(self, key: str, default: Any = None) -> Any:
+        """One metadata value, `default` when unset."""
         return self.metadata.get(key, default)
 
     # -- execute -----------------------------------------------------------------------------
 
     async def execute(self, command: str, timeout: float | None = None) -> ExecResult:
-        """Run `command` in the session's shell and wait for it to finish.
+        """Run `command` in the session's shell as if typed at its prompt; wait for it to end.
 
-        The command is wrapped between two private OSC markers printed by the shell itself, so
-        completion and the exit code are exact, and the output is only what the command wrote
-        (no echo, no prompt). Needs a POSIX shell at its prompt (bash, zsh, dash). On timeout
-        the command is interrupted with C-c and `timed_out` is set.
+        Only when the shell waits at an empty prompt (it owns the terminal's foreground, its
+        prompt mark is the last one, nothing is typed after it); otherwise SessionBusy names
+        what runs, and nothing is typed. A shell still starting or redrawing its prompt is
+        waited for (up to PROMPT_WAIT seconds). The screen shows the command line, as typed;
+        a long or multi-line one is sourced from a private file (`. FILE` is what shows). The
+        shell's OSC 133 marks (engine/shell.py) delimit the output and carry the exact exit
+        status. Works with bash and sh (dash); other programs get SessionError. On timeout
+        only what this command started is interrupted (C-c, or SIGINT to its foreground
+        job) and `timed_out` is set.
         """
         if timeout is None:
             timeout = self.config.timeout or DEFAULT_EXECUTE_TIMEOUT
         async with self._exec_lock:
             pty = self._require_running()
-            token = uuid.uuid4().hex[:12]
+            shell_pid, bash = await self._await_prompt()
+            path = None
+            line = command
+            if not shell.can_type(command, history_expansion=bash):
+                path = shell.command_file(command)
+                # The leading space keeps it out of history where HISTCONTROL ignores spaces.
+                line = f" . {shlex.quote(str(path))}"
             loop = asyncio.get_running_loop()
             collector = _Collector(
-                begin=f"\x1b]777;ais;{token}\x07".encode(),
-                end=re.compile(rb"\x1b\]777;ais;" + token.encode() + rb";(\d+)\x07"),
-                done=loop.create_future(),
+                begin=_C_MARK if bash else _NEWLINE,
+                ended=loop.create_future(),
+                back=loop.create_future(),
                 limit=self.config.output_buffer_size,
-            )
-            # The shell prints the markers itself (its echo of this line shows `\033`, never a
-            # real ESC, so the echo cannot match). A leading space keeps the line out of history
-            # where HISTCONTROL ignores spaces (Debian's default).
-            # The space before the command keeps `eval` from taking a leading `-` as an option.
-            line = (
-                f" printf '\\033]777;ais;{token}\\007';eval {shlex.quote(' ' + command)};"
-                f"printf '\\033]777;ais;{token};%d\\007' $?\n"
             )
             unsubscribe = self.subscribe(collector)
             started = time.perf_counter()
             try:
-                pty.write(line.encode())
+                pty.write(line.encode() + b"\r")
                 try:
-                    code, body = await asyncio.wait_for(asyncio.shield(collector.done), timeout)
+                    code, body = await asyncio.wait_for(asyncio.shield(collector.ended), timeout)
                     timed_out = False
                 except TimeoutError:
                     code, body, timed_out = None, collector.body(len(collector.data)), True
-                    if pty.running:
-                        pty.write(b"\x03")
+                    if not collector.ended.done():  # it may have ended just now
+                        self._interrupt(pty, shell_pid)
+                # Return with the shell back at its prompt (drawn right after D), so the
+                # screen, the output and the next call find it there.
+                grace = INTERRUPT_WAIT if timed_out else PROMPT_BACK_WAIT
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(collector.back), grace)
             finally:
                 unsubscribe()
+                if path is not None:
+                    self._remove_when_done(path, collector.ended.done())
             raw = body.decode("utf-8", "replace")
             return ExecResult(
                 command=command,
@@ -467,6 +922,115 @@ class Session:
                 timed_out=timed_out,
                 truncated=collector.truncated,
             )
+
+    async def _await_prompt(self) -> tuple[int, bool]:
+        """Wait until the shell sits at an empty prompt: (its pid, whether it marks commands
+        with C). Raises SessionBusy or SessionError as `_prompt_state` decides."""
+        deadline = time.monotonic() + PROMPT_WAIT
+        changed = asyncio.Event()
+        unsubscribe = self.subscribe(lambda event: changed.set())
+        try:
+            while True:
+                state = self._prompt_state(self._require_running())
+                if not isinstance(state, str):
+                    return state
+                if time.monotonic() > deadline:
+                    raise SessionBusy(
+                        f"session {self.name!r} is busy: {state} for {PROMPT_WAIT:g}s",
+                        command=self.current_command,
+                    )
+                changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), 0.05)
+        finally:
+            unsubscribe()
+
+    def _prompt_state(self, pty: Pty) -> tuple[int, bool] | str:
+        """(shell pid, marks C) when the shell waits at an empty prompt; a reason to wait a
+        little when it is starting or drawing its prompt; SessionBusy when a program runs or
+        a line is typed; SessionError when no shell with integration marks runs here."""
+        term = self.terminal
+        if self._backlog or pty.pending_input:
+            return "output or input is in flight"
+        foreground = pty.foreground_pid()
+        mark = term.prompt_mark
+        if mark is None:  # no prompt yet: starting, or not a shell we integrate with
+            own = _process_name(self.pid)
+            if own is not None and own not in shell.SHELLS:
+                raise SessionError(
+                    f"session {self.name!r} runs {own}, not a shell: execute needs bash or sh"
+                )
+            if time.monotonic() - self._started < PROMPT_WAIT:
+                return "the shell is starting"
+            raise SessionError(
+                f"session {self.name!r}: {own or 'its shell'} shows no prompt marks; execute "
+                "works with bash and sh (dash), whose prompts ai-session marks (OSC 133)"
+            )
+        options = term.prompt_options
+        pid = options.get("ais", "")
+        shell_pid = int(pid) if pid.isdigit() else (self.pid or -1)
+        if foreground is not None and foreground != shell_pid:
+            name = _process_name(foreground) or f"process {foreground}"
+            raise SessionBusy(f"session {self.name!r} is busy: {name} is running", command=name)
+        name = _process_name(shell_pid) or "the shell"
+        if shell_pid != self.pid and name not in shell.SHELLS:  # marks a program printed
+            raise SessionBusy(f"session {self.name!r} is busy: {name} is running", command=name)
+        if mark in ("A", "D"):
+            return "the shell is drawing its prompt"
+        if mark == "C":
+            raise SessionBusy(
+                f"session {self.name!r} is busy: {name} is running a command", command=name
+            )
+        bash = "ais_c" in options
+        term.settle()
+        cursor = (term.screen.cursor.y, term.screen.cursor.x)
+        at = term.prompt_input
+        if at is not None and cursor == at and self._blank_from(at):
+            return shell_pid, bash
+        if at is not None and (cursor[0] == at[0] or bash):
+            raise SessionBusy(
+                f"session {self.name!r} is busy: a command line is half typed", command=name
+            )
+        raise SessionBusy(
+            f"session {self.name!r} is busy: {name} is not at an empty prompt "
+            "(a command line was entered, or output came after the prompt)",
+            command=name,
+        )
+
+    def _blank_from(self, at: tuple[int, int]) -> bool:
+        """Nothing is on screen from `at` (row, column) to the end of its row: no text typed
+        there (the next row when the prompt filled its row)."""
+        y, x = at
+        if x >= self.terminal.columns:
+            y, x = y + 1, 0
+        row = self.terminal.screen.buffer.get(y) if y < self.terminal.lines else None
+        return not row or all(not cell.data.strip() for at_x, cell in row.items() if at_x >= x)
+
+    def _interrupt(self, pty: Pty, shell_pid: int) -> None:
+        """Stop the command execute() typed, which is still running: SIGINT its foreground job
+        (a program may have the terminal in raw mode), or C-c to the shell's own builtin or
+        unfinished line. Nothing else runs then: the shell only reads a new line after D."""
+        if not pty.running:
+            return
+        foreground = pty.foreground_pid()
+        if foreground is not None and foreground != shell_pid:
+            with contextlib.suppress(OSError):
+                os.killpg(foreground, signal.SIGINT)
+        else:
+            pty.write(b"\x03")
+
+    def _remove_when_done(self, path: Path, now: bool) -> None:
+        """Delete a command file: now, or once the shell has read it (its D mark, or exit)."""
+        if now:
+            path.unlink(missing_ok=True)
+            return
+
+        def watch(event: SessionEvent) -> None:
+            if isinstance(event, ExitEvent) or b"\x1b]133;D" in event.data:
+                path.unlink(missing_ok=True)
+                unsubscribe()
+
+        unsubscribe = self.subscribe(watch)
 
 
 AISession = Session

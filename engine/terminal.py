@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import time
 import unicodedata
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,7 @@ class Screen(pyte.Screen):
     _deferred: Any = None  # lines the fast path took but has not drawn (engine/fastpath.py)
     _settle_needed = False  # deferred lines, or text the parser held back, wait to be drawn
     flush_held: Any = None  # the parser's: draw the text it held back
+    cursor: Any  # pyte's Cursor; its `attrs` hold our `Cell` (pyte types them as its Char)
 
     def __init__(self, columns: int, lines: int, history: Scrollback | None = None) -> None:
         self._history = history if history is not None else Scrollback()
@@ -75,12 +77,20 @@ class Screen(pyte.Screen):
         self.keypad_application = False
         self.synchronized_since = 0.0  # when the program last began a synchronized update
         self.osc_events: list[tuple[str, str]] = []  # OSC codes we do not handle ourselves
+        # Shell integration (OSC 133, engine/shell.py): the last mark (A prompt, B input,
+        # C command, D done), where B left the cursor (y, x), B's options, D's exit status.
+        self.prompt_mark: str | None = None
+        self.prompt_input: tuple[int, int] | None = None
+        self.prompt_options: dict[str, str] = {}
+        self.last_exit_code: int | None = None
+        self._command_open = False  # a C mark without its D yet
         self._alternate = False
         self._main_buffer: Any = None
         self._alt_saved: Any = None
         self._last_char = ""
         self._cells: dict[Cell, Glyphs] = {}
         super().__init__(columns, lines)
+        self.buffer = self._new_buffer()  # pyte's row factory would hold the screen strongly
 
     # -- state ------------------------------------------------------------------------------
 
@@ -111,7 +121,9 @@ class Screen(pyte.Screen):
         self._settle_needed = False
         apply_deferred(self)
         if self.flush_held is not None:
-            self.flush_held()
+            flush = self.flush_held()  # a weak reference: the parser holds the screen
+            if flush is not None:
+                flush()
 
     @property
     def default_char(self) -> Cell:  # type: ignore[override]
@@ -123,7 +135,15 @@ class Screen(pyte.Screen):
         return self._alternate
 
     def _new_buffer(self) -> Any:
-        return defaultdict(lambda: StaticDefaultDict(self.default_char))
+        # The rows' factory holds the screen weakly: no reference cycle, so a closed session's
+        # screen is freed at once, not by a later (whole-heap) cycle collection.
+        screen = weakref.ref(self)
+
+        def blank_row() -> Any:
+            me = screen()
+            return StaticDefaultDict(me.default_char if me is not None else DEFAULT_CELL)
+
+        return defaultdict(blank_row)
 
     def reset(self) -> None:
         """RIS: like tmux, the screen's lines go to the history before it is cleared."""
@@ -694,9 +714,28 @@ class Screen(pyte.Screen):
         self.cwd = unquote(path) or None
 
     def osc(self, code: str, text: str) -> None:
-        """Other OSC strings (52 clipboard, 133 prompts, …) are kept for the host to read."""
+        """Other OSC strings (52 clipboard, …) are kept for the host to read; 133 prompt marks
+        are tracked instead (`prompt_mark`)."""
+        if code == "133":
+            self.mark_prompt(text)
+            return
         if len(self.osc_events) < 256:
             self.osc_events.append((code, text))
+
+    def mark_prompt(self, text: str) -> None:
+        """OSC 133 `A`, `B[;key=value...]`, `C`, `D[;status]`: what the shell is doing, and
+        where typed input starts (the cursor at B). Other letters are ignored, and so are
+        prompts (A, B) while a command runs (C without D yet): a nested shell's, not ours."""
+        kind, *params = text.split(";")
+        if kind not in ("A", "B", "C", "D") or (self._command_open and kind in "AB"):
+            return
+        self._command_open = kind == "C"
+        self.prompt_mark = kind
+        self.prompt_input = (self.cursor.y, self.cursor.x) if kind == "B" else None
+        if kind == "B":
+            self.prompt_options = dict(p.partition("=")[::2] for p in params if p)
+        elif kind == "D" and params and params[0].isdigit():
+            self.last_exit_code = int(params[0])
 
     # -- size -------------------------------------------------------------------------------
 
@@ -788,7 +827,7 @@ class Screen(pyte.Screen):
             self.cursor.y += pull
 
     def _line_from_history(self, hist: HistoryLine) -> Any:
-        line = StaticDefaultDict(self.default_char)
+        line: Any = StaticDefaultDict(self.default_char)
         if hist.wrapped:
             line.wrapped = True
         x = 0
@@ -879,7 +918,7 @@ class Terminal:
         self._scrollback = Scrollback(scrollback, scrollback_bytes)
         self.screen = Screen(columns, lines, self._scrollback)
         self.parser = Parser(self.screen)
-        self.screen.flush_held = self.parser.flush
+        self.screen.flush_held = weakref.WeakMethod(self.parser.flush)
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     # -- input --------------------------------------------------------------------------------
@@ -907,8 +946,14 @@ class Terminal:
         return rows
 
     def resize(self, columns: int, lines: int) -> None:
+        """Change the size, as a terminal window does (ValueError if out of range)."""
         _check_size(columns, lines)
-        self.screen.resize(lines=lines, columns=columns)
+        screen = self.screen
+        self.settle()
+        at_input = screen.prompt_input == (screen.cursor.y, screen.cursor.x)
+        screen.resize(lines=lines, columns=columns)
+        if screen.prompt_input is not None:  # an empty prompt stays one (sh does not redraw)
+            screen.prompt_input = (screen.cursor.y, screen.cursor.x) if at_input else None
 
     def settle(self) -> None:
         """Bring the screen up to date with everything fed (a flood defers some drawing until
@@ -918,6 +963,7 @@ class Terminal:
 
     @property
     def scrollback(self) -> Scrollback:
+        """The history: lines scrolled off the top, oldest first."""
         self.settle()
         return self._scrollback
 
@@ -925,6 +971,7 @@ class Terminal:
 
     @property
     def columns(self) -> int:
+        """Width in character cells."""
         return self.screen.columns
 
     @property
@@ -935,6 +982,7 @@ class Terminal:
 
     @property
     def lines(self) -> int:
+        """Height in rows."""
         return self.screen.lines
 
     @property
@@ -949,20 +997,45 @@ class Terminal:
 
     @property
     def cursor(self) -> CursorState:
+        """Where the cursor is and how it looks."""
         self.settle()
         c = self.screen.cursor
         return CursorState(min(c.x, self.columns - 1), c.y, c.hidden, self.screen.cursor_style)
 
     @property
     def title(self) -> str:
+        """The title the program set (OSC 0/2), "" if none."""
         return self.screen.title
 
     @property
     def cwd(self) -> str | None:
+        """The directory the shell reported (OSC 7), None if it never did."""
         return self.screen.cwd
 
     @property
+    def prompt_mark(self) -> str | None:
+        """The shell's last OSC 133 mark: "A" prompt drawn, "B" waiting for input, "C" a
+        command runs, "D" it ended; None until a shell with integration marks its prompt."""
+        return self.screen.prompt_mark
+
+    @property
+    def prompt_input(self) -> tuple[int, int] | None:
+        """(row, column) where the prompt ended (mark B) while the shell waits for input."""
+        return self.screen.prompt_input
+
+    @property
+    def prompt_options(self) -> dict[str, str]:
+        """The `key=value` options of the last B mark (`ais`: the pid of the shell)."""
+        return self.screen.prompt_options
+
+    @property
+    def last_exit_code(self) -> int | None:
+        """The exit status the last D mark reported."""
+        return self.screen.last_exit_code
+
+    @property
     def alternate_screen(self) -> bool:
+        """A full-screen program (vim, less) is on the alternate screen."""
         return self.screen.alternate
 
     @property
@@ -972,10 +1045,12 @@ class Terminal:
 
     @property
     def keypad_application(self) -> bool:
+        """DECKPAM: the keypad sends application sequences."""
         return self.screen.keypad_application
 
     @property
     def bracketed_paste(self) -> bool:
+        """Mode 2004: pasted text is to be wrapped in ESC [200~ ... ESC [201~."""
         return BRACKETED_PASTE in self.screen.mode
 
     @property
@@ -990,6 +1065,7 @@ class Terminal:
 
     @property
     def focus_events(self) -> bool:
+        """Mode 1004: the program wants ESC [I / ESC [O when the pane gains or loses focus."""
         return FOCUS_EVENTS in self.screen.mode
 
     @property
@@ -1016,17 +1092,26 @@ class Terminal:
         return "default"
 
     def cell(self, x: int, y: int) -> Cell:
-        return self.screen.buffer[y][x]
+        """The cell at column `x` of visible row `y` (a blank one where nothing was drawn)."""
+        cell: Cell = self.screen.buffer[y][x]
+        return cell
 
     # -- capture ----------------------------------------------------------------------------------
 
     def capture(
-        self, ansi: bool = False, start: int | str | None = None, end: int | str | None = None
+        self,
+        ansi: bool = False,
+        start: int | str | None = None,
+        end: int | str | None = None,
+        join_wrapped: bool = False,
     ) -> str:
         """Rows `start`..`end` (inclusive) as text, like `tmux capture-pane -p`.
 
         `start`/`end` default to the visible screen; `"-"` means the oldest history line
         (start) or the last visible row (end); out-of-range values are clamped.
+        `join_wrapped` (tmux's -J) joins a row the output wrapped with the next one, so a long
+        line comes back whole, spaces at the wrap point included; the end of each line is
+        trimmed (tmux keeps spaces a program wrote there; this history does not keep them).
         """
         history = len(self.scrollback)
         first = -history if start == "-" else (0 if start is None else int(start))
@@ -1036,7 +1121,30 @@ class Terminal:
         if last < first:
             first, last = last, first
         row = self._row_ansi if ansi else self._row_text
-        return "\n".join(row(y) for y in range(first, last + 1))
+        if not join_wrapped:
+            return "\n".join(row(y) for y in range(first, last + 1))
+        out: list[str] = []
+        for y in range(first, last + 1):
+            if self.row_wrapped(y):
+                out.append(self._wrapped_row(y, ansi))
+            else:
+                out.append(row(y))
+                if y != last:
+                    out.append("\n")
+        return "".join(out)
+
+    def _wrapped_row(self, y: int, ansi: bool) -> str:
+        """A wrapped row up to its last used cell, blanks kept: the text goes on in the next
+        row. History keeps rows trimmed, so those are padded back to the width."""
+        if y < 0:
+            text = self._row_ansi(y) if ansi else self._row_text(y)
+            width = sum(max(wcwidth(c), 0) for c in self._row_text(y))
+            return text + " " * max(self.columns - width, 0)
+        line = self.screen.buffer.get(y) or {}
+        used = min(max(line, default=-1) + 1, self.columns)
+        if ansi:
+            return self._row_ansi(y, keep=used)
+        return "".join(" " if (c := line.get(x)) is None else c.data for x in range(used))
 
     @property
     def history_size(self) -> int:
@@ -1079,15 +1187,18 @@ class Terminal:
         text = "".join(out)
         return text.rstrip(" ") if trim else text
 
-    def _row_ansi(self, y: int) -> str:
+    def _row_ansi(self, y: int, keep: int = 0) -> str:
+        """Row `y` with SGR sequences; blank cells at the end are dropped, except the first
+        `keep` cells of a screen row."""
+        pieces: list[tuple[str, Cell | None]]
         if y < 0:
             pieces = history_cells(self.scrollback[len(self.scrollback) + y])
         else:
             line = self.screen.buffer.get(y) or {}
             cells = [line.get(x, DEFAULT_CELL) for x in range(self.columns)]
-            while cells and cells[-1] == DEFAULT_CELL:
+            while len(cells) > keep and cells[-1] == DEFAULT_CELL:
                 cells.pop()
-            pieces: list[tuple[str, Cell | None]] = [(c.data, c) for c in cells if c.data]
+            pieces = [(c.data, c) for c in cells if c.data]
         out: list[str] = []
         current: tuple[Any, ...] = DEFAULT_CELL[1:]
         for text, attrs in pieces:

@@ -360,10 +360,10 @@ class Parser:
             bottom = args[1] if len(args) > 1 else 0
             self._call("set_margins", top or None, bottom or None)
             return
-        name = CSI.get(final)
-        if name is not None:
+        method = CSI.get(final)
+        if method is not None:
             # Extra parameters are ignored, as terminals do: `CSI 0;0 @` is `CSI 0 @`.
-            self._call(name, *(args if final in "hl" else args[: 2 if final in "Hf" else 1]))
+            self._call(method, *(args if final in "hl" else args[: 2 if final in "Hf" else 1]))
 
     def _osc(self, text: str) -> None:
         code, _, rest = text.partition(";")

@@ -367,7 +367,10 @@ async def test_new_window_leaves_the_current_programs_their_size(
     assert first is not None
     sizes: list[tuple[int, int]] = []
     original = first.session.set_size
-    first.session.set_size = lambda r, c: (sizes.append((r, c)), original(r, c))[1]  # type: ignore[method-assign]
+    first.session.set_size = lambda *, columns, lines: (  # type: ignore[method-assign]
+        sizes.append((lines, columns)),
+        original(columns=columns, lines=lines),
+    )[1]
     await pilot.press("ctrl+b", "c")
     await wait_until(lambda: len(app.windows) == 2 and app.pane is not first)
     await at_prompt(app.pane)

@@ -152,7 +152,7 @@ async def test_screen_shows_what_a_person_would_see(bash: Session) -> None:
 
 
 async def test_resize_reaches_the_program(bash: Session) -> None:
-    await bash.resize(30, 100)
+    await bash.resize(columns=100, lines=30)
     assert (bash.terminal.lines, bash.terminal.columns) == (30, 100)
     result = await bash.execute("stty size")
     assert result.output == "30 100\n"
@@ -304,7 +304,7 @@ async def test_zero_pty_size_is_a_clear_error(
 
 async def test_bad_resize_and_double_start_are_errors(bash: Session) -> None:
     with pytest.raises(SessionError, match="invalid"):
-        await bash.resize(0, 10)
+        await bash.resize(columns=10, lines=0)
     with pytest.raises(SessionError, match="already started"):
         await bash.start()
 
@@ -395,7 +395,7 @@ async def test_a_failing_subscriber_does_not_stop_output_or_other_subscribers(
     assert any(b"still-flowing" in chunk for chunk in seen)
 
 
-async def test_the_execute_wrapper_is_short_and_stays_out_of_history(
+async def test_history_holds_the_command_as_typed_and_no_plumbing(
     manager: SessionManager,
 ) -> None:
     session = await manager.create_session_with_config(
@@ -403,8 +403,12 @@ async def test_the_execute_wrapper_is_short_and_stays_out_of_history(
     )
     await session.start()
     await session.execute("echo one")
+    await session.execute("echo\ntwo")  # through a file: ` . FILE`, which history ignores
     result = await session.execute("history")
-    assert "printf" not in result.output
+    assert [line.split(None, 1)[1] for line in result.output.splitlines()] == [
+        "echo one",
+        "history",
+    ]
 
 
 async def test_current_command_and_path_follow_the_foreground_program(
@@ -480,7 +484,7 @@ async def test_resize_beyond_what_a_pty_can_hold_is_refused_without_changing_any
     bash: Session,
 ) -> None:
     with pytest.raises(SessionError, match="1 to 10000"):
-        await bash.resize(24, 70_000)
+        await bash.resize(columns=70_000, lines=24)
     assert bash.config.pty_size == (24, 80) and bash.terminal.columns == 80
 
 
@@ -576,3 +580,27 @@ async def test_cat_of_100_mb_keeps_memory_flat(tmp_path: Path) -> None:
     assert [row for row in session.capture_pane().splitlines() if row][-1] == "the end"
     assert session.terminal.history_size == 10_000
     assert grown < 64 * 1024 * 1024, f"memory grew by {grown / 2**20:.0f} MiB"
+
+
+async def test_a_terminal_without_a_session_has_no_foreground_group(tmp_path: Path) -> None:
+    """Between the program's exit and the loop seeing it, the terminal has no session and
+    tcgetpgrp answers 0: that must never become killpg(0, SIGHUP) — the caller's own group
+    (it hung up whole test runs when a DELETE raced an exit)."""
+    from engine.pty import Pty
+
+    exits: list[int] = []
+    pty = Pty(
+        ["/bin/sh", "-c", "exit 3"],
+        cwd=str(tmp_path),
+        env={"PATH": os.environ["PATH"]},
+        rows=24,
+        cols=80,
+        on_data=lambda data: None,
+        on_exit=exits.append,
+    )
+    pty.start()
+    os.waitid(os.P_PID, pty.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped, loop not run
+    assert pty.fd >= 0 and os.tcgetpgrp(pty.fd) == 0
+    assert pty.foreground_pid() is None
+    assert await pty.terminate(grace=0.5) == 3  # and this test's process is still here
+    assert exits == [3]

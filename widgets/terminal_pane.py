@@ -294,7 +294,8 @@ class TerminalPane(Widget, can_focus=True):
         """The name of the program the pane was started with (`bash`, `vim`)."""
         config = self.session.config
         command = config.shell_command or config.shell or os.environ.get("SHELL", "sh")
-        return os.path.basename(command.split()[0]) if command.split() else self.session.name
+        words = command.split() if isinstance(command, str) else command
+        return os.path.basename(words[0]) if words else self.session.name
 
     def _on_session_event(self, event: SessionEvent) -> None:
         self._request_paint()
@@ -406,7 +407,7 @@ class TerminalPane(Widget, can_focus=True):
             and height > 0
             and (self.session.terminal.columns, self.session.terminal.lines) != (width, height)
         ):
-            self.session.set_size(height, width)
+            self.session.set_size(columns=width, lines=height)
         self._strips.clear()
         self._request_paint()
 

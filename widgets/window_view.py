@@ -502,7 +502,7 @@ class WindowView(Widget):
         for pane_id, rect in rects.items():
             pane = self.panes.get(pane_id)
             if pane is not None and rect.width > 0 and rect.height - top > 0:
-                pane.session.set_size(rect.height - top, rect.width)
+                pane.session.set_size(columns=rect.width, lines=rect.height - top)
 
     def render_line(self, y: int) -> Strip:
         return Strip.blank(self.size.width, Style())

@@ -1,0 +1,356 @@
+"""The /openapi.json document: every route, its request body and a typed schema for each answer
+(tests validate real responses against these, so the document cannot drift from the code)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from engine.api.common import MAX_API_SIZE, NAME, VERSION
+
+_S = {"type": "string"}
+_I = {"type": "integer"}
+_N = {"type": "number"}
+_B = {"type": "boolean"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+def _obj(
+    properties: dict[str, Any], required: list[str] | None = None, **more: Any
+) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": sorted(properties) if required is None else required,
+        "properties": properties,
+        **more,
+    }
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_SUMMARY_FIELDS: dict[str, Any] = {
+    "id": _S,
+    "name": _S,
+    "status": {"type": "string", "enum": ["created", "running", "exited", "error"]},
+    "exit_code": _nullable(_I),
+    "signal": _nullable(_S),
+    "exited_at": _nullable({"type": "string", "format": "date-time"}),
+    "created_at": {"type": "string", "format": "date-time"},
+    "last_activity": {"type": "string", "format": "date-time"},
+    "pid": _nullable(_I),
+    "command": _nullable(_S),
+    "columns": _I,
+    "lines": _I,
+    "metadata": {"type": "object", "additionalProperties": True},
+}
+_SIZE = {"type": "integer", "minimum": 1, "maximum": MAX_API_SIZE}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj(
+        {"error": _S, "code": _S, "rule": _S, "field": _S, "command": _nullable(_S)},
+        required=["error", "code"],
+    ),
+    # requests
+    "CreateSession": _obj(
+        {
+            "name": {"type": "string", "pattern": NAME.pattern},
+            "working_directory": _S,
+            "shell": _S,
+            "command": _S,
+            "environment": {"type": "object", "additionalProperties": _S},
+            "enable_ai_features": _B,
+            "columns": _SIZE,
+            "lines": _SIZE,
+            "metadata": {"type": "object", "additionalProperties": True},
+        },
+        required=[],
+        additionalProperties=False,
+    ),
+    "PatchSession": _obj(
+        {
+            "name": {"type": "string", "pattern": NAME.pattern},
+            "metadata": {
+                "type": "object",
+                "description": "merged into the session's; a key set to null is removed",
+                "additionalProperties": True,
+            },
+        },
+        required=[],
+        additionalProperties=False,
+    ),
+    "Execute": _obj(
+        {"command": _S, "timeout_ms": {"type": "integer", "minimum": 1, "maximum": 3_600_000}},
+        required=["command"],
+        additionalProperties=False,
+    ),
+    "Input": _obj(
+        {"keys": {"type": "array", "items": _S}, "text": _S, "literal": _B},
+        required=[],
+        additionalProperties=False,
+    ),
+    "Resize": _obj({"columns": _SIZE, "lines": _SIZE}, additionalProperties=False),
+    "Signal": _obj(
+        {
+            "signal": {"oneOf": [_S, _I], "description": "INT, SIGTERM, 15, ..."},
+            "target": {"type": "string", "enum": ["foreground", "session"]},
+        },
+        required=["signal"],
+        additionalProperties=False,
+    ),
+    "Respawn": _obj({"kill": _B}, required=[], additionalProperties=False),
+    "MakeToken": _obj({"read_only": _B}, required=[], additionalProperties=False),
+    # answers
+    "Health": _obj({"status": _S, "service": _S, "version": _S, "timestamp": _S, "sessions": _I}),
+    "OpenAPI": _obj({"openapi": _S, "info": {"type": "object"}, "paths": {"type": "object"}}),
+    "Session": _obj(_SUMMARY_FIELDS),
+    "SessionList": _obj({"sessions": {"type": "array", "items": _ref("Session")}, "total": _I}),
+    "SessionStatus": _obj(
+        {
+            **_SUMMARY_FIELDS,
+            "cwd": _nullable(_S),
+            "title": _S,
+            "config": _obj(
+                {
+                    "enable_ai_features": _B,
+                    "working_directory": _S,
+                    "shell": _nullable(_S),
+                    "command": _nullable({"oneOf": [_S, {"type": "array", "items": _S}]}),
+                    "pty_size": {"type": "array", "items": _I},
+                }
+            ),
+        }
+    ),
+    "Waited": _obj({**_SUMMARY_FIELDS, "exited": _B}),
+    "Deleted": _obj({"name": _S, "id": _S, "deleted": _B}),
+    "ExecuteResult": _obj(
+        {
+            "success": _B,
+            "exit_code": _nullable(_I),
+            "output": _S,
+            "raw_output": _S,
+            "error": _nullable(_S),
+            "execution_time_ms": _N,
+            "timed_out": _B,
+            "truncated": _B,
+        }
+    ),
+    "Output": _obj(
+        {
+            "session_name": _S,
+            "output": _S,
+            "raw_output": _S,
+            "timestamp": _S,
+            "size_bytes": _I,
+            "offset": _nullable(_I),
+            "next": _nullable(_I),
+            "dropped_bytes": _I,
+        }
+    ),
+    "InputResult": _obj({"session_name": _S, "bytes": _I}),
+    "Screen": _obj(
+        {
+            "session_name": _S,
+            "screen": _S,
+            "columns": _I,
+            "lines": _I,
+            "cursor": _obj({"x": _I, "y": _I, "hidden": _B}),
+            "title": _S,
+            "alternate_screen": _B,
+        }
+    ),
+    "Size": _obj({"session_name": _S, "columns": _I, "lines": _I}),
+    "Signalled": _obj(
+        {
+            "session_name": _S,
+            "signal": _S,
+            "target": {"type": "string", "enum": ["foreground", "session"]},
+        }
+    ),
+    "Token": _obj({"token": _S, "session": _S, "session_id": _S, "read_only": _B}),
+    "Event": _obj(
+        {
+            "seq": _I,
+            "type": _S,
+            "time": _S,
+            "session": _nullable(_S),
+            "session_id": _nullable(_S),
+        },
+        additionalProperties=True,
+        description="plus the type's own fields (exit: exit_code, signal, exited_at; ...)",
+    ),
+    "EventPage": _obj(
+        {"events": {"type": "array", "items": _ref("Event")}, "last_seq": _I, "dropped": _I}
+    ),
+}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {
+        str(code): {
+            "description": "error",
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+        for code in (*codes, 401, 403, 429)
+    }
+
+
+def _answers(schema: str, *errors: int, status: str = "200") -> dict[str, Any]:
+    ok = {"description": schema, "content": {"application/json": {"schema": _ref(schema)}}}
+    return {status: ok, **_errors(*errors)}
+
+
+def _op(
+    summary: str, answers: dict[str, Any], body: str | None = None, required: bool = True
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "responses": answers}
+    if body is not None:
+        operation["requestBody"] = {
+            "required": required,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    return operation
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+_NAME = {"name": "name", "in": "path", "required": True, "schema": _S}
+_SINCE = _query("since", {"type": "integer", "minimum": 0}, "byte offset to read from")
+_WS = {"101": {"description": "switching protocols (WebSocket)"}}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "ai-session API", "version": VERSION},
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    },
+    "security": [{"bearer": []}, {}],
+    "paths": {
+        "/health": {"get": _op("Service health", _answers("Health"))},
+        "/openapi.json": {"get": _op("This document", _answers("OpenAPI"))},
+        "/events": {
+            "parameters": [
+                _query("since", {"type": "integer", "minimum": 0}, "last sequence number seen"),
+                _query("wait", {"type": "number", "minimum": 0}, "long poll: seconds to wait"),
+                _query("limit", {"type": "integer", "minimum": 1}, "events in one page"),
+            ],
+            "get": _op(
+                "Events after `since`: a WebSocket when upgraded, else a long poll",
+                {**_answers("EventPage", 400), **_WS},
+            ),
+        },
+        "/sessions": {
+            "get": _op("List sessions", _answers("SessionList")),
+            "post": _op(
+                "Create and start a session",
+                _answers("Session", 400, 409, status="201"),
+                "CreateSession",
+                required=False,
+            ),
+        },
+        "/sessions/{name}": {
+            "parameters": [_NAME],
+            "get": _op("One session", _answers("Session", 404)),
+            "delete": _op("Stop and forget", _answers("Deleted", 404)),
+            "patch": _op(
+                "Rename and/or merge metadata", _answers("Session", 400, 404, 409), "PatchSession"
+            ),
+        },
+        "/sessions/{name}/status": {
+            "parameters": [_NAME],
+            "get": _op("Status and config", _answers("SessionStatus", 404)),
+        },
+        "/sessions/{name}/execute": {
+            "parameters": [_NAME],
+            "post": _op(
+                "Run a shell command at the prompt, wait for its exit code (409 SESSION_BUSY "
+                "when a program runs in the foreground)",
+                _answers("ExecuteResult", 400, 404, 409),
+                "Execute",
+            ),
+        },
+        "/sessions/{name}/output": {
+            "parameters": [_NAME, _SINCE],
+            "get": _op(
+                "Output from a byte offset (`since`), else since the last read",
+                _answers("Output", 400, 404),
+            ),
+        },
+        "/sessions/{name}/input": {
+            "parameters": [_NAME],
+            "post": _op(
+                "Type keys (tmux names) or text", _answers("InputResult", 400, 404, 409), "Input"
+            ),
+        },
+        "/sessions/{name}/screen": {
+            "parameters": [
+                _NAME,
+                _query("ansi", {"type": "string", "enum": ["0", "1"]}, "keep colours"),
+                _query("start", _S, "first row (negative: history; '-': the oldest)"),
+                _query("end", _S, "last row ('-': the last visible)"),
+                _query("join_wrapped", {"type": "string", "enum": ["0", "1"]}, "tmux -J"),
+            ],
+            "get": _op("The screen, like capture-pane", _answers("Screen", 400, 404)),
+        },
+        "/sessions/{name}/resize": {
+            "parameters": [_NAME],
+            "post": _op("Resize the pseudo-terminal", _answers("Size", 400, 404, 409), "Resize"),
+        },
+        "/sessions/{name}/stream": {
+            "parameters": [_NAME, _SINCE],
+            "get": _op(
+                "WebSocket: the screen (or the output from `since`), live output, the exit",
+                {**_WS, **_errors(400, 404)},
+            ),
+        },
+        "/sessions/{name}/wait": {
+            "parameters": [
+                _NAME,
+                _query("timeout", {"type": "number", "minimum": 0}, "seconds (default 30)"),
+            ],
+            "get": _op("Long poll for the exit", _answers("Waited", 400, 404, 409)),
+        },
+        "/sessions/{name}/signal": {
+            "parameters": [_NAME],
+            "post": _op(
+                "Send a signal to the foreground job or the whole session",
+                _answers("Signalled", 400, 404, 409),
+                "Signal",
+            ),
+        },
+        "/sessions/{name}/respawn": {
+            "parameters": [_NAME],
+            "post": _op(
+                "Start the program again (same name and id)",
+                _answers("Session", 400, 404, 409),
+                "Respawn",
+                required=False,
+            ),
+        },
+        "/sessions/{name}/token": {
+            "parameters": [_NAME],
+            "post": _op(
+                "A token scoped to this session (admin clients only)",
+                _answers("Token", 400, 404, status="201"),
+                "MakeToken",
+                required=False,
+            ),
+        },
+    },
+}
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/openapi.json", openapi)

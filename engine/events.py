@@ -1,0 +1,144 @@
+"""The instance's event stream: what happened to which session, numbered so a reader can resume.
+
+One `EventLog` per `SessionManager`. Sessions the manager made report into it: created, closed,
+renamed, exit, respawned, activity (throttled), silence (tmux's monitor-silence), resize, title,
+cwd and metadata. Each event gets the next sequence number; the log keeps the newest `keep`
+events, so a reader that reconnects with the last number it saw gets everything after it, or
+learns how many it missed (`since()`'s second value).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.session import Session
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = (
+    "created",
+    "closed",
+    "renamed",
+    "exit",
+    "respawned",
+    "activity",
+    "silence",
+    "resize",
+    "title",
+    "cwd",
+    "metadata",
+)
+
+
+def iso_time(moment: datetime) -> str:
+    """`moment` as ISO 8601 in UTC ending in Z (how events and the API spell times)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened: `type` (one of EVENT_TYPES), to which session, and its data."""
+
+    seq: int
+    type: str
+    time: str
+    session: str | None
+    session_id: str | None
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as one flat JSON object (what `/events` and `ai-session events` print)."""
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "time": self.time,
+            "session": self.session,
+            "session_id": self.session_id,
+            **self.data,
+        }
+
+
+class EventLog:
+    """Numbered events, the newest `keep` of them kept, pushed to subscribers as they happen.
+
+    Subscribers are called synchronously inside `emit()`; one that raises is logged and the
+    others still get the event (a broken reader must not stop a session).
+    """
+
+    def __init__(self, keep: int = 10_000) -> None:
+        if keep < 1:
+            raise ValueError("an event log must keep at least one event")
+        self._events: deque[Event] = deque(maxlen=keep)
+        self._subscribers: list[Callable[[Event], None]] = []
+        self.last_seq = 0  # 0 before the first event
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def emit(self, type: str, session: Session | None = None, **data: Any) -> Event:
+        """Record an event about `session` (None: about the instance) and tell subscribers."""
+        self.last_seq += 1
+        event = Event(
+            seq=self.last_seq,
+            type=type,
+            time=iso_time(datetime.now(UTC)),
+            session=session.name if session is not None else None,
+            session_id=session.id if session is not None else None,
+            data=data,
+        )
+        self._events.append(event)
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event subscriber %r failed on %s", callback, event.type)
+        return event
+
+    def since(self, seq: int) -> tuple[list[Event], int]:
+        """Events with a sequence number above `seq`, and how many of those are no longer kept
+        (a reader that was away too long sees the count and knows it missed them)."""
+        if seq >= self.last_seq:
+            return [], 0
+        oldest = self._events[0].seq if self._events else self.last_seq + 1
+        first = max(seq + 1, oldest)
+        dropped = first - (seq + 1)
+        return list(itertools.islice(self._events, first - oldest, None)), dropped
+
+    async def wait(self, seq: int, timeout: float) -> tuple[list[Event], int]:
+        """`since(seq)`, waiting up to `timeout` seconds for the first event after `seq` if
+        there is none yet (a long poll); ([], 0) when none came."""
+        events, dropped = self.since(seq)
+        if events or dropped or timeout <= 0:
+            return events, dropped
+        arrived = asyncio.get_running_loop().create_future()
+
+        def wake(event: Event) -> None:
+            if not arrived.done():
+                arrived.set_result(None)
+
+        unsubscribe = self.subscribe(wake)
+        try:
+            await asyncio.wait_for(arrived, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            unsubscribe()
+        return self.since(seq)
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call `callback` with every event from now on; returns the function that stops it."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe

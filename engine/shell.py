@@ -1,0 +1,171 @@
+"""Shell integration: the shell marks its prompt and its commands with OSC 133, invisibly.
+
+`Session.execute()` must only type at an empty prompt and must know exactly where a command's
+output starts and ends. The shell itself says so, with the marks terminals use for this
+(FinalTerm's OSC 133, also spoken by VS Code, kitty, iTerm2, WezTerm):
+
+    ESC ] 133 ; A BEL               the prompt starts
+    ESC ] 133 ; B ; ais=PID BEL     the prompt ends: input goes here (PID: the shell's own)
+    ESC ] 133 ; C BEL               a command line was read and starts (bash's PS0)
+    ESC ] 133 ; D ; STATUS BEL      the command ended with STATUS (printed before the next A)
+
+They are OSC strings, so nothing is drawn. `prepare()` puts them in place when a session
+starts, through the environment, so it works for command lines we do not write ourselves
+(`bash --norc --noprofile`):
+
+- bash: `PROMPT_COMMAND` (bash imports it even with --norc) runs `eval "$_AIS_BASH"` once at
+  the first prompt. That installs `__ais_prompt` (D, first, so it sees `$?`) and `__ais_ps1`
+  (wraps PS1 in A/B and ends PS0 with C, again at every prompt in case a prompt framework
+  rebuilds them) around the user's PROMPT_COMMAND, and un-exports what it set so a nested shell does
+  not inherit a hook it cannot run. The marks in PS1 sit inside \\001..\\002, so readline counts
+  them as zero width, and a nested sh that inherits an exported PS1 prints them invisibly.
+  A plain `bash` (the user's default shell, reading ~/.bashrc) gets `--rcfile` with a file
+  that sources ~/.bashrc first and installs the same hooks after it, so a bashrc that sets
+  PROMPT_COMMAND or PS1 cannot drop them.
+- POSIX sh (dash): an interactive sh reads the file named by `$ENV`. Ours restores the user's
+  ENV (and sources it) and sets PS1 to D/A + PS1 + B with real ESC bytes; `$?` in it is
+  expanded at each prompt. sh has no PS0, so `execute()` takes a command's output as starting
+  after the echo of the line it typed (the tty echoes the line before the shell can read it).
+- zsh, fish and others get nothing from us (zsh is not installed where this was built);
+  `execute()` refuses them with a message rather than typing blind. A shell that prints
+  OSC 133 marks itself works if it prints B and D.
+
+The files live in a private 0700 directory made once per process and removed at exit; long
+commands go through 0600 files there too (`command_file()`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+# The program names `execute()` accepts as shells before their first prompt mark arrives.
+SHELLS = frozenset({"bash", "sh", "dash", "ash", "ksh", "mksh", "zsh", "fish", "busybox"})
+
+# A command typed into the prompt must fit the tty's canonical line (4095 bytes for dash) with
+# room to spare, and be one line of printable text: a TAB would complete in readline, a control
+# character would edit the line. Anything else is sourced from a file (`command_file()`).
+MAX_TYPED = 1000
+
+# A `!` that bash's history expansion would take (it leaves `!` before a blank, `=`, `(`, `"`).
+_HISTORY = re.compile(r'!(?![\s=("]|$)')
+
+ENV_FILE = "ai-session-env.sh"
+BASHRC_FILE = "ai-session-bashrc"
+
+_BASH_HOOK = 'eval "$_AIS_BASH"'
+
+# Runs once, at bash's first prompt (from PROMPT_COMMAND) or at the end of our --rcfile.
+_BASH_SETUP = r"""if [ -z "${__ais_pid-}" ]; then
+__ais_pid=$$
+__ais_a=$'\001\e]133;A\a\002'
+__ais_b=$'\001\e]133;B;ais='$$$';ais_c=1\a\002'
+__ais_prompt() { local s=$?; builtin printf '\033]133;D;%s\007' "$s"; return "$s"; }
+__ais_c=$'\e]133;C\a'
+__ais_ps1() {
+  local s=$?
+  case $PS1 in "$__ais_a"*"$__ais_b") ;; *) PS1=$__ais_a$PS1$__ais_b ;; esac
+  case ${PS0-} in *"$__ais_c") ;; *) PS0=${PS0-}$__ais_c ;; esac
+  return "$s"
+}
+if [[ ${PROMPT_COMMAND@a} == *a* ]]; then
+  PROMPT_COMMAND=(__ais_prompt "${PROMPT_COMMAND[@]}" __ais_ps1)
+else
+  __ais_pc=${PROMPT_COMMAND-}
+  __ais_pc=${__ais_pc//'eval "$_AIS_BASH"'/}
+  PROMPT_COMMAND=$'__ais_prompt\n'$__ais_pc$'\n__ais_ps1'
+  unset __ais_pc
+fi
+export -n PROMPT_COMMAND PS0
+case ${ENV-} in
+  */ai-session-env.sh) if [ -n "${_AIS_ENV+x}" ]; then ENV=$_AIS_ENV; else unset ENV; fi ;;
+esac
+unset _AIS_BASH _AIS_ENV
+__ais_ps1
+fi
+"""
+
+_BASHRC = (
+    "# ai-session: the user's ~/.bashrc, then OSC 133 prompt marks (engine/shell.py).\n"
+    "if [ -f ~/.bashrc ]; then . ~/.bashrc; fi\n" + _BASH_SETUP
+)
+
+# Read by an interactive POSIX sh through $ENV. Real ESC/BEL bytes: dash's PS1 takes no
+# backslash escapes, only parameter expansion (which makes `$?` the last command's status).
+_SH_ENV = (
+    "# ai-session: OSC 133 prompt marks for POSIX sh (engine/shell.py).\n"
+    'if [ -n "${_AIS_ENV+x}" ]; then ENV=$_AIS_ENV; unset _AIS_ENV; else unset ENV; fi\n'
+    'if [ -n "${ENV-}" ] && [ -r "$ENV" ]; then . "$ENV"; fi\n'
+    'if [ -z "${BASH_VERSION-}" ] && [ -z "${ZSH_VERSION-}" ] && [ -z "${__ais_pid-}" ]; then\n'
+    "__ais_pid=$$\n"
+    "PS1='\x1b]133;D;$?\x07\x1b]133;A\x07'\"$PS1\"'\x1b]133;B;ais='\"$$\"'\x07'\n"
+    "fi\n"
+)
+
+_dir: Path | None = None
+
+
+def integration_dir() -> Path:
+    """This process's private directory (0700) for the rc files and command files."""
+    global _dir
+    if _dir is None or not _dir.is_dir():
+        _dir = Path(tempfile.mkdtemp(prefix="ai-session-shell-"))
+        atexit.register(shutil.rmtree, _dir, True)
+    return _dir
+
+
+def _write(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by us only, unless it already holds exactly that."""
+    data = text.encode()
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def prepare(argv: list[str], env: dict[str, str]) -> list[str]:
+    """Make the shell that `argv` starts print OSC 133 marks: edits `env` in place, returns
+    the argv to run (a plain `bash` gets `--rcfile`). Programs that are not bash or sh ignore
+    what is added (a few environment variables)."""
+    for name in ("_AIS_ENV", "_AIS_BASH"):  # ours alone: they run code, a client's must not
+        env.pop(name, None)
+    folder = integration_dir()
+    env_file = folder / ENV_FILE
+    _write(env_file, _SH_ENV)
+    if "ENV" in env:
+        env["_AIS_ENV"] = env["ENV"]
+    env["ENV"] = str(env_file)
+    if os.path.basename(argv[0]) == "bash" and argv[1:] in ([], ["-i"]):
+        rc = folder / BASHRC_FILE
+        _write(rc, _BASHRC)
+        return [argv[0], "--rcfile", str(rc), *argv[1:]]
+    env["_AIS_BASH"] = _BASH_SETUP
+    user = env.get("PROMPT_COMMAND")
+    env["PROMPT_COMMAND"] = f"{user}\n{_BASH_HOOK}" if user else _BASH_HOOK
+    return argv
+
+
+def can_type(command: str, *, history_expansion: bool) -> bool:
+    """Whether `command` can be typed at the prompt as it is (one short line of printable
+    text; no `!` where the shell would expand history), else it goes through a file."""
+    if len(command.encode()) > MAX_TYPED or not command.strip():
+        return False
+    if any(ch < " " or ch == "\x7f" for ch in command):
+        return False
+    return not (history_expansion and _HISTORY.search(command))
+
+
+def command_file(command: str) -> Path:
+    """A new 0600 file holding `command`, to be sourced with `. FILE`; the caller deletes it."""
+    fd, name = tempfile.mkstemp(prefix="cmd-", suffix=".sh", dir=integration_dir())
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(command if command.endswith("\n") else command + "\n")
+    return Path(name)

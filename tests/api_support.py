@@ -1,0 +1,61 @@
+"""Helpers for the API tests: a real aiohttp server on 127.0.0.1 over a real manager."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+from conftest import BASH
+
+from engine import SessionManager
+from engine.security import AuditLog
+from engine.server import create_app
+
+ENV = {"PS1": "$ ", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+
+class Api:
+    """A real server over a manager, and a client session pointed at it."""
+
+    def __init__(
+        self,
+        server: TestServer,
+        http: aiohttp.ClientSession,
+        manager: SessionManager,
+        audit: AuditLog,
+    ) -> None:
+        self.server = server
+        self.http = http
+        self.manager = manager
+        self.audit = audit
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+    async def call(self, method: str, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
+        async with self.http.request(method, self.url(path), json=body, **kw) as r:
+            return r.status, await r.json()
+
+    async def create(self, name: str, cwd: Path, **extra: Any) -> dict[str, Any]:
+        extra.setdefault("command", BASH)
+        extra["environment"] = {**ENV, **extra.get("environment", {})}
+        status, data = await self.call(
+            "POST", "/sessions", {"name": name, "working_directory": str(cwd), **extra}
+        )
+        assert status == 201, data
+        return data
+
+
+async def serve(tmp_path: Path, **options: Any) -> AsyncIterator[Api]:
+    manager = options.pop("manager", None) or SessionManager()
+    audit = options.pop("audit", None) or AuditLog(tmp_path / "audit.jsonl")
+    app = create_app(manager, audit=audit, **options)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    async with aiohttp.ClientSession() as http:
+        yield Api(server, http, manager, audit)
+    await server.close()
+    await manager.close()

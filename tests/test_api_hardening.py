@@ -1,0 +1,305 @@
+"""Bad input, secrets, audit and rate limits, against a real server with real sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from api_support import Api, serve
+from conftest import BASH, wait_until
+
+from engine import SessionManager
+from engine.security import AuditLog, RateLimit, SecurityPolicy
+from engine.server import Server, create_app
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async for a in serve(tmp_path):
+        yield a
+
+
+async def test_dot_names_are_refused(api: Api, tmp_path: Path) -> None:
+    for name in (".", ".."):
+        status, data = await api.call(
+            "POST", "/sessions", {"name": name, "working_directory": str(tmp_path)}
+        )
+        assert (status, data["code"]) == (400, "INVALID_REQUEST"), data
+        assert "'.'" in data["error"]
+    await api.create("ok.1", tmp_path)
+    status, data = await api.call("PATCH", "/sessions/ok.1", {"name": ".."})
+    assert (status, data["code"]) == (400, "INVALID_REQUEST")
+    assert api.manager.get("ok.1") is not None and len(api.manager.sessions) == 1
+
+
+async def test_unknown_fields_are_refused_by_name(api: Api, tmp_path: Path) -> None:
+    status, data = await api.call(
+        "POST", "/sessions", {"name": "typo", "working_dir": str(tmp_path)}
+    )
+    assert (status, data["code"], data["field"]) == (400, "INVALID_REQUEST", "working_dir")
+    assert "'working_dir'" in data["error"] and "working_directory" in data["error"]
+    assert api.manager.sessions == []  # not created in the default directory
+    await api.create("t", tmp_path)
+    for path, body, bad in [
+        ("/sessions/t/execute", {"command": "true", "timeout": 5}, "timeout"),
+        ("/sessions/t/input", {"text": "x", "key": ["Enter"]}, "key"),
+        ("/sessions/t/resize", {"columns": 10, "lines": 5, "rows": 5}, "rows"),
+        ("/sessions/t/signal", {"signal": "INT", "to": "session"}, "to"),
+        ("/sessions/t/respawn", {"force": True}, "force"),
+        ("/sessions/t/token", {"readonly": True}, "readonly"),
+    ]:
+        status, data = await api.call("POST", path, body)
+        assert (status, data.get("field")) == (400, bad), (path, data)
+    status, data = await api.call("PATCH", "/sessions/t", {"labels": {}})
+    assert (status, data["field"]) == (400, "labels")
+
+
+async def test_status_is_spelled_one_way(api: Api, tmp_path: Path) -> None:
+    created = await api.create("s", tmp_path, command="sleep 0.2")
+    assert created["status"] == "running"
+    _status, data = await api.call("GET", "/sessions/s/wait?timeout=10")
+    assert data["status"] == "exited" and data["exited"] is True and data["exit_code"] == 0
+    _, listed = await api.call("GET", "/sessions")
+    assert [s["status"] for s in listed["sessions"]] == ["exited"]
+
+
+def _raw_request(port: int, request: bytes) -> tuple[int, dict[str, object], str]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    return int(lines[0].split()[1]), json.loads(body), "\n".join(lines[1:])
+
+
+async def test_oversized_url_and_headers_get_json_errors_and_no_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp's parser refuses them before any middleware runs; the server still answers in
+    JSON and logs no traceback for a client's mistake."""
+    manager = SessionManager()
+    server = Server(create_app(manager))
+    await server.start(host="127.0.0.1", port=0)
+    assert server.tcp_address is not None
+    port = server.tcp_address[1]
+    caplog.set_level(logging.DEBUG)
+    try:
+        cases = [
+            b"GET /sessions/" + b"x" * 20000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"y" * 20000 + b"\r\n\r\n",
+            b"GET /health HTTP/1.1\r\nHost: localhost\r\n" + b"X-H: 1\r\n" * 40000 + b"\r\n",
+            b"NOT HTTP AT ALL\r\n\r\n",
+        ]
+        for raw in cases:
+            status, data, headers = await asyncio.to_thread(_raw_request, port, raw)
+            assert 400 <= status < 500, (status, data)
+            assert data["code"] == "INVALID_REQUEST" and data["error"]
+            assert "application/json" in headers
+        statuses = [(await asyncio.to_thread(_raw_request, port, raw))[0] for raw in cases[:2]]
+        assert statuses == [431, 431]
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/health") as r,
+        ):
+            assert r.status == 200  # still serving
+    finally:
+        await server.close()
+        await manager.close()
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert noisy == [], [r.getMessage() for r in noisy]
+
+
+async def test_bearer_is_accepted_in_any_case(tmp_path: Path) -> None:
+    async for api in serve(tmp_path, token="s3cret"):
+        for scheme in ("Bearer", "bearer", "BEARER", "bEaReR"):
+            status, _ = await api.call(
+                "GET", "/sessions", headers={"Authorization": f"{scheme} s3cret"}
+            )
+            assert status == 200, scheme
+        for header in ("Basic s3cret", "Bearer", "Bearer s3cre", "s3cret"):
+            status, data = await api.call("GET", "/sessions", headers={"Authorization": header})
+            assert (status, data["code"]) == (401, "UNAUTHORIZED"), header
+
+
+def _readme_security_toml() -> str:
+    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(), re.DOTALL)
+    (block,) = [b for b in blocks if "[security]" in b]
+    return block
+
+
+def test_the_readmes_security_example_loads(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(_readme_security_toml())
+    policy = SecurityPolicy.load(config)
+    assert policy.allow_input is False and policy.denied_commands
+    with pytest.raises(ValueError, match="allow_input must be true or false"):
+        SecurityPolicy.from_dict({"allow_input": "no"})
+
+
+async def test_the_api_token_never_reaches_a_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AI_SESSION_TOKEN", "s3cret")
+    auth = {"Authorization": "Bearer s3cret"}
+    async for api in serve(tmp_path, token="s3cret"):
+        assert "AI_SESSION_TOKEN" not in os.environ  # the server took it out of its own
+        monkeypatch.setenv("AI_SESSION_TOKEN", "again")  # set once more: still not inherited
+        status, data = await api.call(
+            "POST",
+            "/sessions",
+            {
+                "name": "env",
+                "working_directory": str(tmp_path),
+                "command": BASH,
+                "environment": {"PS1": "$ "},
+            },
+            headers=auth,
+        )
+        assert status == 201, data
+        env = api.manager.get("env")
+        assert env is not None
+        await wait_until(lambda s=env: "$" in s.capture_pane())
+        status, data = await api.call(
+            "POST",
+            "/sessions/env/execute",
+            {"command": "echo ${AI_SESSION_TOKEN-unset}"},
+            headers=auth,
+        )
+        assert (status, data["output"]) == (200, "unset\n"), data
+
+
+async def test_audit_keeps_whole_commands_or_their_hash_and_the_client(
+    api: Api, tmp_path: Path
+) -> None:
+    await api.create("a", tmp_path)
+    short = "echo " + "s" * 4000
+    long = "echo " + "l" * 5000
+    for command in (short, long):
+        status, _ = await api.call("POST", "/sessions/a/execute", {"command": command})
+        assert status == 200
+    records = {
+        r.detail[:6] + str(r.truncated): r for r in api.audit.records if r.action == "execute"
+    }
+    whole = records["echo sFalse"]
+    assert whole.detail == short and whole.sha256 is None and whole.client == "127.0.0.1"
+    cut = records["echo lTrue"]
+    assert cut.detail == long[:4096] and cut.length == len(long)
+    assert cut.sha256 == hashlib.sha256(long.encode()).hexdigest()
+    lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    (logged,) = [x for x in lines if x.get("truncated")]
+    assert logged["length"] == len(long) and logged["sha256"] == cut.sha256
+    assert all("truncated" not in x for x in lines if x is not logged)
+
+
+async def test_failed_authentication_is_audited_but_cannot_flood_the_log(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl", failures=2.0)
+    async for api in serve(
+        tmp_path, token="s3cret", audit=audit, auth_rate_limit=RateLimit(1000, 2000)
+    ):
+        answers = await asyncio.gather(
+            *(
+                api.call("GET", "/sessions", headers={"Authorization": "Bearer wrong"})
+                for _ in range(200)
+            )
+        )
+        assert {status for status, _ in answers} == {401}
+    failures = [r for r in audit.records if r.action == "auth"]
+    assert 1 <= len(failures) <= 20 and not failures[0].allowed
+    assert failures[0].client == "127.0.0.1" and "wrong token" in failures[0].detail
+    assert audit.unrecorded_failures >= 180
+    assert len((tmp_path / "audit.jsonl").read_text().splitlines()) == len(failures)
+
+
+async def test_a_wrong_token_flood_does_not_lock_out_the_right_client(tmp_path: Path) -> None:
+    async for api in serve(
+        tmp_path,
+        token="s3cret",
+        rate_limit=RateLimit(rate=0.1, burst=5),
+        auth_rate_limit=RateLimit(rate=0.1, burst=3),
+    ):
+        wrong = [
+            (await api.call("GET", "/health", headers={"Authorization": "Bearer nope"}))[0]
+            for _ in range(10)
+        ]
+        assert wrong == [401] * 3 + [429] * 7
+        right = [
+            (await api.call("GET", "/health", headers={"Authorization": "bearer s3cret"}))[0]
+            for _ in range(6)
+        ]
+        assert right == [200] * 5 + [429]  # its own allowance, untouched by the flood
+
+
+def test_default_rate_limit_suits_an_orchestrator() -> None:
+    limit = RateLimit()
+    assert limit.rate >= 1000 and limit.burst >= 2000
+    assert all(limit.take(f"poller-{i % 20}") == 0 for i in range(2000))
+
+
+async def test_the_control_socket_is_not_throttled_by_default(tmp_path: Path) -> None:
+    manager = SessionManager()
+    server = Server(create_app(manager, rate_limit=RateLimit(rate=0.1, burst=2)))
+    path = tmp_path / "control.sock"
+    await server.start(path)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(path))) as http:
+            for _ in range(30):
+                async with http.get("http://x/health") as r:
+                    assert r.status == 200
+    finally:
+        await server.close()
+        await manager.close()
+
+
+async def test_the_rate_limit_follows_the_token_not_the_address(tmp_path: Path) -> None:
+    """The processes of one orchestrator share one allowance whatever address they come from;
+    without a token each address has its own."""
+    for token in ("s3cret", None):
+        async for api in serve(tmp_path, token=token, rate_limit=RateLimit(rate=0.1, burst=4)):
+            headers = {"Authorization": "Bearer s3cret"} if token else {}
+            statuses = []
+            for source in ("127.0.0.1", "127.0.0.2") * 3:
+                connector = aiohttp.TCPConnector(local_addr=(source, 0))
+                async with (
+                    aiohttp.ClientSession(connector=connector) as http,
+                    http.get(api.url("/health"), headers=headers) as r,
+                ):
+                    statuses.append(r.status)
+            assert statuses == ([200] * 4 + [429] * 2 if token else [200] * 6), token
+
+
+async def test_a_scoped_token_narrows_a_socket_client(tmp_path: Path) -> None:
+    manager = SessionManager()
+    server = Server(create_app(manager, token="s3cret"))
+    path = tmp_path / "control.sock"
+    await server.start(path)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(path))) as http:
+            for name in ("a", "b"):
+                body = {"name": name, "working_directory": str(tmp_path), "command": BASH}
+                async with http.post("http://x/sessions", json=body) as r:
+                    assert r.status == 201  # no token needed on the socket
+            async with http.post("http://x/sessions/a/token", json={"read_only": True}) as r:
+                token = (await r.json())["token"]
+            scoped = {"Authorization": f"Bearer {token}"}
+            async with http.get("http://x/sessions", headers=scoped) as r:
+                assert [s["name"] for s in (await r.json())["sessions"]] == ["a"]
+            async with http.delete("http://x/sessions/a", headers=scoped) as r:
+                assert r.status == 403
+            async with http.get("http://x/sessions", headers={"Authorization": "Bearer x"}) as r:
+                assert (await r.json())["total"] == 2  # not a scoped token: the socket's admin
+    finally:
+        await server.close()
+        await manager.close()

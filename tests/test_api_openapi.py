@@ -1,0 +1,175 @@
+"""/openapi.json is typed, and real answers of every route validate against it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_support import Api, serve
+
+from engine.server import OPENAPI
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = OPENAPI["components"]["schemas"][name]
+    return schema
+
+
+def validate(value: Any, schema: dict[str, Any], where: str = "$") -> None:
+    """The subset of OpenAPI 3.0 schemas the document uses: type, nullable, enum, required,
+    properties, additionalProperties, items, oneOf."""
+    schema = _resolve(schema)
+    if value is None:
+        assert schema.get("nullable"), f"{where}: null where {schema} is not nullable"
+        return
+    if "oneOf" in schema:
+        errors = []
+        for option in schema["oneOf"]:
+            try:
+                validate(value, option, where)
+                return
+            except AssertionError as exc:
+                errors.append(str(exc))
+        raise AssertionError(f"{where}: matches none of {errors}")
+    kind = schema.get("type")
+    if kind is not None:
+        ok = isinstance(value, _TYPES[kind]) and not (
+            kind in ("integer", "number") and isinstance(value, bool)
+        )
+        assert ok, f"{where}: {value!r:.60} is not {kind}"
+    if "enum" in schema:
+        assert value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}"
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            assert key in value, f"{where}: {key!r} missing"
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if key in properties:
+                validate(item, properties[key], f"{where}.{key}")
+            elif extra is False:
+                raise AssertionError(f"{where}: unexpected {key!r}")
+            elif isinstance(extra, dict):
+                validate(item, extra, f"{where}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            validate(item, schema["items"], f"{where}[{i}]")
+
+
+def _operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in OPENAPI["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    ]
+
+
+def test_every_answer_has_a_typed_schema() -> None:
+    for path, method, operation in _operations():
+        ok = {code: r for code, r in operation["responses"].items() if code.startswith("2")}
+        if path.endswith("/stream"):
+            assert set(operation["responses"]) >= {"101"}
+            continue
+        assert ok, (path, method)
+        for code, answer in ok.items():
+            schema = _resolve(answer["content"]["application/json"]["schema"])
+            assert schema["type"] == "object" and schema["properties"], (path, method, code)
+        for code, answer in operation["responses"].items():
+            if code.startswith(("4", "5")):
+                schema = _resolve(answer["content"]["application/json"]["schema"])
+                assert schema["required"] == ["error", "code"]
+        if "requestBody" in operation:
+            body = _resolve(operation["requestBody"]["content"]["application/json"]["schema"])
+            assert body["additionalProperties"] is False  # unknown fields are refused
+
+
+def _template(path: str) -> str:
+    """The documented path a concrete request path matches."""
+    path = path.split("?")[0]
+    for documented in OPENAPI["paths"]:
+        pattern = re.escape(documented).replace(r"\{name\}", "[^/]+")
+        if re.fullmatch(pattern, path):
+            return documented
+    raise AssertionError(f"{path} is not documented")
+
+
+class Checked:
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.covered: set[tuple[str, str]] = set()
+
+    async def __call__(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+        status, data = await self.api.call(method, path, body, **kw)
+        template = _template(path)
+        operation = OPENAPI["paths"][template][method.lower()]
+        answer = operation["responses"].get(str(status))
+        assert answer is not None, f"{method} {path}: {status} is not documented ({data})"
+        validate(data, answer["content"]["application/json"]["schema"], f"{method} {path}")
+        if status < 300:
+            self.covered.add((template, method.lower()))
+        return data
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async for a in serve(tmp_path):
+        yield a
+
+
+async def test_real_answers_validate_against_the_document(api: Api, tmp_path: Path) -> None:
+    call = Checked(api)
+    await call("GET", "/health")
+    await call("GET", "/openapi.json")
+    await call("GET", "/sessions")
+    await call(
+        "POST",
+        "/sessions",
+        {
+            "name": "doc",
+            "working_directory": str(tmp_path),
+            "command": "bash --norc --noprofile",
+            "environment": {"PS1": "$ "},
+            "metadata": {"role": "docs"},
+        },
+    )
+    await call("GET", "/sessions")
+    await call("GET", "/sessions/doc")
+    await call("GET", "/sessions/doc/status")
+    await call("POST", "/sessions/doc/execute", {"command": "echo hi"})
+    await call("POST", "/sessions/doc/execute", {"command": "sleep 5", "timeout_ms": 50})
+    await call("POST", "/sessions/doc/input", {"keys": ["echo", "Space", "x", "Enter"]})
+    await call("GET", "/sessions/doc/output")
+    await call("GET", "/sessions/doc/output?since=0")
+    await call("GET", "/sessions/doc/screen?ansi=1&join_wrapped=1")
+    await call("POST", "/sessions/doc/resize", {"columns": 100, "lines": 30})
+    await call("PATCH", "/sessions/doc", {"metadata": {"step": 2}})
+    await call("POST", "/sessions/doc/token", {"read_only": True})
+    await call("GET", "/sessions/doc/wait?timeout=0.01")
+    await call("POST", "/sessions/doc/signal", {"signal": "KILL", "target": "session"})
+    await call("GET", "/sessions/doc/wait?timeout=10")
+    await call("POST", "/sessions/doc/respawn", {"kill": True})
+    await call("GET", "/events?since=0")
+    await call("GET", "/events?since=0&limit=1")
+    # errors validate too
+    await call("GET", "/sessions/nope")
+    await call("POST", "/sessions", {"nam": "x"})
+    await call("POST", "/sessions/doc/respawn", {})
+    await call("GET", "/events?since=x")
+    await call("DELETE", "/sessions/doc")
+    every = {(path, method) for path, method, _ in _operations() if not path.endswith("/stream")}
+    assert every - call.covered == set()

@@ -1,0 +1,412 @@
+"""execute() on real shells: it types only at an empty prompt, shows nothing but the command,
+takes long commands in every shell, and interrupts only what it started (issue 10)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from conftest import bash_config, wait_for_screen, wait_until
+
+from engine import Session, SessionConfig, SessionError, SessionManager
+from engine.ansi import plain_text
+from engine.errors import SessionBusy
+from engine.shell import can_type, integration_dir
+from engine.terminal import Terminal
+
+SH = "/bin/sh"  # dash here: no line editing, no PS0, a 4095-byte tty line
+
+
+def sh_config(**kwargs: object) -> SessionConfig:
+    environment = {"PS1": "$ ", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    environment.update(kwargs.pop("environment", {}))  # type: ignore[arg-type]
+    return SessionConfig(shell=SH, environment=environment, **kwargs)  # type: ignore[arg-type]
+
+
+CONFIGS = {"bash": bash_config, "sh": sh_config}
+
+
+@pytest.fixture(params=["bash", "sh"])
+async def shell(request: pytest.FixtureRequest, manager: SessionManager) -> Session:
+    """A started bash, then a started dash, each at its `$ ` prompt."""
+    session = await manager.create_session_with_config(CONFIGS[request.param]())
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    return session
+
+
+async def back_at_prompt(session: Session) -> None:
+    """Wait for the shell's next prompt (execute() is busy until it shows)."""
+    await wait_until(lambda: screen(session).endswith("\n$"), what=lambda: screen(session))
+
+
+def foreground(session: Session) -> int | None:
+    assert session._pty is not None
+    return session._pty.foreground_pid()
+
+
+def screen(session: Session) -> str:
+    return session.capture_pane().rstrip("\n")
+
+
+# -- the marks themselves ----------------------------------------------------------------------
+
+
+def test_prompt_marks_are_tracked_and_draw_nothing() -> None:
+    term = Terminal(20, 3)
+    term.feed(b"\x1b]133;D;0\x07\x1b]133;A\x07$ \x1b]133;B;ais=42;ais_c=1\x07")
+    assert term.display[0].rstrip() == "$"
+    assert (term.prompt_mark, term.prompt_input, term.prompt_options) == (
+        "B",
+        (0, 2),
+        {"ais": "42", "ais_c": "1"},
+    )
+    term.feed(b"ls\r\n\x1b]133;C\x07out\r\n\x1b]133;D;3\x07")
+    assert (term.prompt_mark, term.prompt_input, term.last_exit_code) == ("D", None, 3)
+    assert term.screen.osc_events == []  # tracked, not queued as unknown OSC
+
+
+def test_an_empty_prompt_follows_a_resize() -> None:
+    term = Terminal(20, 5)
+    term.feed(b"1\r\n2\r\n3\r\n4\r\n\x1b]133;A\x07$ \x1b]133;B\x07")
+    term.resize(30, 3)
+    assert term.prompt_input == (term.cursor.y, term.cursor.x) == (2, 2)
+    term.feed(b"typed")
+    term.resize(25, 3)
+    assert term.prompt_input is None  # not at the prompt's end any more: unknown
+
+
+def test_what_is_typed_and_what_goes_through_a_file() -> None:
+    assert can_type("ls -l | wc -l", history_expansion=True)
+    assert can_type("[ ! -f x ] && echo hi!", history_expansion=True)
+    assert not can_type('echo "a!b"', history_expansion=True)  # bash would expand !b
+    assert can_type('echo "a!b"', history_expansion=False)  # sh has no history expansion
+    for command in ["", "   ", "a\nb", "printf 'a\tb'", "x" * 1001]:
+        assert not can_type(command, history_expansion=False), command
+
+
+# -- it never types into a program ---------------------------------------------------------------
+
+
+async def test_an_agent_asking_y_n_is_not_answered(bash: Session) -> None:
+    await bash.send_input("read -p '[y/n] ' answer; echo \"got:$answer\"\r")
+    await wait_for_screen(bash, "[y/n] ")
+    with pytest.raises(SessionBusy, match="bash is running a command") as caught:
+        await bash.execute("echo typed-by-execute", timeout=2)
+    assert caught.value.command == "bash"  # `read` is a builtin: the shell itself runs it
+    assert "typed-by-execute" not in screen(bash)
+    await bash.send_input("y\r")
+    await wait_for_screen(bash, "got:y")
+    await back_at_prompt(bash)
+    assert (await bash.execute("echo after")).output == "after\n"
+
+
+async def test_a_program_reading_its_input_is_left_alone(shell: Session) -> None:
+    await shell.send_input("python3 -c 'print(\"said:\" + input())'\r")
+    await wait_until(lambda: shell.current_command == "python3", what="python3 running")
+    with pytest.raises(SessionBusy, match="python3 is running") as caught:
+        await shell.execute("echo typed-by-execute", timeout=2)
+    assert caught.value.command == "python3"
+    await shell.send_input("mine\r")
+    await wait_for_screen(shell, "said:mine")
+    assert "typed-by-execute" not in screen(shell)
+
+
+async def test_a_running_cat_is_neither_typed_into_nor_interrupted(shell: Session) -> None:
+    await shell.send_input("cat\r")
+    await wait_until(lambda: shell.current_command == "cat", what="cat running")
+    for _ in range(2):
+        with pytest.raises(SessionBusy, match="cat is running"):
+            await shell.execute("echo typed-by-execute", timeout=0.2)
+    assert shell.current_command == "cat"
+    await shell.send_input("hello\r")
+    await wait_until(lambda: screen(shell).count("hello") == 2, what=lambda: screen(shell))
+    await shell.send_input("\x04")
+    await back_at_prompt(shell)
+    assert "typed-by-execute" not in screen(shell)
+    assert (await shell.execute("echo after")).output == "after\n"
+
+
+async def test_a_half_typed_line_is_kept(shell: Session) -> None:
+    await shell.send_input("echo half")
+    await wait_for_screen(shell, "$ echo half")
+    with pytest.raises(SessionBusy, match="half typed"):
+        await shell.execute("echo typed-by-execute", timeout=2)
+    await shell.send_input("-done\r")
+    await wait_for_screen(shell, "\nhalf-done")
+    await back_at_prompt(shell)
+    assert "typed-by-execute" not in screen(shell)
+    assert (await shell.execute("echo after")).output == "after\n"
+
+
+async def test_a_line_typed_then_erased_is_an_empty_prompt(shell: Session) -> None:
+    await shell.send_input("oops")
+    await wait_for_screen(shell, "$ oops")
+    await shell.send_input("\x7f" * 4)
+    await wait_until(lambda: "oops" not in screen(shell), what=lambda: screen(shell))
+    result = await shell.execute("echo clean")
+    assert (result.output, result.exit_code) == ("clean\n", 0)
+
+
+async def test_dash_running_a_builtin_is_busy(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(sh_config())
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    await session.send_input("read answer; echo got:$answer\r")
+    await wait_until(lambda: screen(session).endswith("got:$answer"), what="the line echoed")
+    with pytest.raises(SessionBusy, match="not at an empty prompt"):
+        await session.execute("echo typed-by-execute", timeout=2)
+    await session.send_input("n\r")
+    await wait_for_screen(session, "got:n")
+    assert "typed-by-execute" not in screen(session)
+
+
+async def test_a_nested_shell_is_busy_and_the_outer_one_works_after(bash: Session) -> None:
+    await bash.send_input("bash --norc --noprofile\r")
+    await wait_until(lambda: screen(bash).count("$") == 2, what=lambda: screen(bash))
+    await wait_until(lambda: foreground(bash) != bash.pid, what="the nested bash in front")
+    with pytest.raises(SessionBusy, match="bash is running") as caught:
+        await bash.execute("echo typed-by-execute", timeout=2)
+    assert caught.value.command == "bash"
+    assert "typed-by-execute" not in screen(bash)
+    await bash.send_input("exit\r")
+    await wait_until(lambda: foreground(bash) == bash.pid, what="the outer bash in front")
+    await back_at_prompt(bash)
+    result = await bash.execute("echo outer; echo $$")
+    assert result.output == f"outer\n{bash.pid}\n"
+
+
+async def test_a_program_that_is_not_a_shell_is_refused(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(SessionConfig(shell_command="cat"))
+    await session.start()
+    with pytest.raises(SessionError, match="runs cat, not a shell"):
+        await session.execute("echo hi", timeout=2)
+    assert "echo hi" not in screen(session)
+
+
+# -- what shows ------------------------------------------------------------------------------------
+
+
+async def test_the_screen_and_the_output_show_the_command_and_nothing_else(shell: Session) -> None:
+    await shell.read_output()
+    result = await shell.execute("echo visible; (exit 3)")
+    assert (result.output, result.exit_code) == ("visible\n", 3)
+    # execute() returns with the next prompt drawn
+    assert screen(shell).splitlines() == ["$ echo visible; (exit 3)", "visible", "$"]
+    raw = await shell.read_output()
+    for plumbing in (b"printf", b"eval", b"777", b"cmd-"):
+        assert plumbing not in raw, plumbing
+    assert set(re.findall(rb"\x1b\](\d+)", raw)) == {b"133"}  # only the invisible marks
+    text = plain_text(raw.decode())
+    assert "echo visible; (exit 3)" in text and "visible\n" in text
+
+
+async def test_the_first_prompt_draws_only_the_prompt(shell: Session) -> None:
+    assert screen(shell) == "$"
+    assert shell.terminal.prompt_mark == "B"
+
+
+async def test_the_users_prompt_command_still_runs_and_sees_the_status(
+    manager: SessionManager,
+) -> None:
+    session = await manager.create_session_with_config(
+        bash_config(environment={"PROMPT_COMMAND": 'echo "status=$?"'})
+    )
+    await session.start()
+    result = await session.execute("(exit 4)")
+    assert (result.output, result.exit_code) == ("", 4)  # its output is not the command's
+    await wait_for_screen(session, "status=4")
+
+
+async def test_the_integration_does_not_leak_into_child_processes(shell: Session) -> None:
+    result = await shell.execute("env | grep -c -e ^PROMPT_COMMAND= -e ^_AIS_ -e ^ENV= ; true")
+    if shell.current_command == "bash":
+        assert result.output == "0\n"
+    else:  # sh keeps bash's hook (a bash started from it integrates itself), never its own
+        assert "ENV=" not in (await shell.execute("env")).output
+
+
+async def test_a_bashrc_prompt_and_prompt_command_keep_working(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    (tmp_path / ".bashrc").write_text('PS1="custom> "\nPROMPT_COMMAND="echo -n"\n')
+    session = await manager.create_session_with_config(
+        SessionConfig(shell="bash", environment={"HOME": str(tmp_path)})
+    )
+    await session.start()
+    result = await session.execute("echo from-rc; (exit 2)")
+    assert (result.output, result.exit_code) == ("from-rc\n", 2)
+    assert screen(session).splitlines()[-3:] == [
+        "custom> echo from-rc; (exit 2)",
+        "from-rc",
+        "custom>",
+    ]
+
+
+# -- long commands, every shell -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [10_000, 64 * 1024])
+async def test_long_commands(shell: Session, size: int) -> None:
+    result = await shell.execute(f"echo {'x' * size} | wc -c", timeout=20)
+    assert (result.output.strip(), result.exit_code) == (str(size + 1), 0)
+    lines = "\n".join(f"echo line{i}" for i in range(size // 12)) + "\n(exit 6)"
+    result = await shell.execute(lines, timeout=20)
+    assert result.output.split() == [f"line{i}" for i in range(size // 12)]
+    assert result.exit_code == 6
+    assert not list(integration_dir().glob("cmd-*"))  # the command files are gone
+
+
+async def test_a_command_file_is_private(shell: Session) -> None:
+    # Two lines: it goes through a file, which lists itself.
+    result = await shell.execute(f"stat -c %a {integration_dir()}/cmd-*\n")
+    assert result.output == "600\n"
+    assert stat.S_IMODE(os.stat(integration_dir()).st_mode) == 0o700
+
+
+async def test_multiline_commands_and_heredocs(shell: Session) -> None:
+    result = await shell.execute("for i in 1 2; do\n  echo $i\ndone\ncat <<'EOF'\n$HOME\nEOF")
+    assert result.output == "1\n2\n$HOME\n"
+
+
+@pytest.mark.parametrize(
+    "command", ["true", "false", "(exit 42)", "f() { return 7; }; f", "test 1 -gt 2", ""]
+)
+async def test_exit_codes_are_exact(shell: Session, command: str) -> None:
+    expected = {"false": 1, "(exit 42)": 42, "f() { return 7; }; f": 7, "test 1 -gt 2": 1}
+    assert (await shell.execute(command)).exit_code == expected.get(command, 0)
+
+
+# -- state, timeouts, concurrency -----------------------------------------------------------------
+
+
+async def test_cd_and_export_persist(shell: Session, tmp_path: Path) -> None:
+    await shell.execute(f"cd {tmp_path} && export GREETING=hello")
+    result = await shell.execute('pwd; echo "$GREETING"')
+    assert result.output == f"{tmp_path}\nhello\n"
+
+
+async def test_timeout_interrupts_what_it_started_and_the_shell_recovers(shell: Session) -> None:
+    result = await shell.execute("echo started; sleep 30; echo not-reached", timeout=0.5)
+    assert result.timed_out and result.exit_code is None and result.output == "started\n"
+    after = await shell.execute("echo recovered; echo $?")
+    assert (after.output, after.exit_code) == ("recovered\n0\n", 0)
+    assert screen(shell).count("not-reached") == 1  # in the command line only
+
+
+async def test_timeout_of_a_builtin_loop(shell: Session) -> None:
+    result = await shell.execute("while :; do :; done", timeout=0.5)
+    assert result.timed_out
+    assert (await shell.execute("echo back")).output == "back\n"
+
+
+async def test_concurrent_executes_are_serialised(shell: Session) -> None:
+    results = await asyncio.gather(*(shell.execute(f"echo {i}; (exit {i})") for i in range(8)))
+    assert [(r.output, r.exit_code) for r in results] == [(f"{i}\n", i) for i in range(8)]
+
+
+async def test_execute_right_after_start_waits_for_the_prompt(manager: SessionManager) -> None:
+    for config in (bash_config(), sh_config()):
+        session = await manager.create_session_with_config(config)
+        await session.start()
+        assert (await session.execute("echo first")).output == "first\n"
+
+
+async def test_an_empty_prompt_survives_a_resize(shell: Session) -> None:
+    await shell.resize(columns=40, lines=10)
+    await shell.resize(columns=100, lines=30)
+    assert (await shell.execute("echo resized")).output == "resized\n"
+
+
+def test_prompts_inside_a_running_command_are_not_the_shells() -> None:
+    term = Terminal(20, 3)
+    term.feed(b"\x1b]133;A\x07$ \x1b]133;B\x07bash\r\n\x1b]133;C\x07")
+    term.feed(b"\x1b]133;A\x07$ \x1b]133;B\x07")  # `exec bash` inheriting an exported PS1
+    assert term.prompt_mark == "C"
+    term.feed(b"exit\r\n\x1b]133;D;0\x07\x1b]133;A\x07$ \x1b]133;B\x07")
+    assert (term.prompt_mark, term.prompt_input) == ("B", (2, 2))
+
+
+async def test_exec_of_a_shell_without_integration_is_busy_not_typed_into(bash: Session) -> None:
+    await bash.send_input("exec bash --norc --noprofile\r")
+    await wait_until(lambda: screen(bash).endswith("\n$"), what=lambda: screen(bash))
+    with pytest.raises(SessionBusy, match="bash is running a command"):
+        await bash.execute("echo typed-by-execute", timeout=2)
+    assert "typed-by-execute" not in screen(bash)
+
+
+async def test_a_wrapper_that_does_not_exec_the_shell(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(
+        SessionConfig(
+            shell_command="sh -c 'bash --norc --noprofile; exit 7'", environment={"PS1": "$ "}
+        )
+    )
+    await session.start()
+    result = await session.execute("echo $$; (exit 3)")
+    assert result.exit_code == 3
+    assert int(result.output) != session.pid  # the prompt's shell, a child of the session's
+
+
+async def test_a_callers_integration_variables_are_not_run(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    evil = tmp_path / "evil.sh"
+    evil.write_text(f"touch {tmp_path}/ran\n")
+    for config in (bash_config, sh_config):
+        session = await manager.create_session_with_config(
+            config(environment={"_AIS_ENV": str(evil), "_AIS_BASH": f". {evil}"})
+        )
+        await session.start()
+        assert (await session.execute("echo ok")).output == "ok\n"
+    assert not (tmp_path / "ran").exists()
+
+
+async def test_the_users_own_env_file_still_runs_in_sh(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    (tmp_path / "shrc").write_text("GREETING=from-shrc\n")
+    session = await manager.create_session_with_config(
+        sh_config(environment={"ENV": str(tmp_path / "shrc")})
+    )
+    await session.start()
+    result = await session.execute('echo "$GREETING $ENV"')
+    assert result.output == f"from-shrc {tmp_path / 'shrc'}\n"
+
+
+async def test_an_unfinished_line_times_out_and_is_cancelled(shell: Session) -> None:
+    result = await shell.execute("echo 'unterminated", timeout=0.5)
+    assert result.timed_out
+    assert (await shell.execute("echo back")).output == "back\n"
+
+
+async def test_unicode_is_typed_as_it_is(shell: Session) -> None:
+    result = await shell.execute("echo héllo ✓ 日本")
+    assert result.output == "héllo ✓ 日本\n"
+    await wait_until(lambda: "$ echo héllo ✓ 日本" in screen(shell), what=lambda: screen(shell))
+
+
+async def test_a_prompt_framework_rebuilding_ps0_and_ps1_keeps_the_marks(
+    manager: SessionManager,
+) -> None:
+    session = await manager.create_session_with_config(
+        bash_config(environment={"PROMPT_COMMAND": "PS1='fw> '; PS0=''"})
+    )
+    await session.start()
+    for i in range(3):
+        result = await session.execute(f"echo {i}; (exit {i})")
+        assert (result.output, result.exit_code) == (f"{i}\n", i)
+    await wait_until(lambda: screen(session).endswith("fw>"), what=lambda: screen(session))
+
+
+async def test_text_after_a_prompt_of_wide_characters_is_seen(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(bash_config(environment={"PS1": "日本語> "}))
+    await session.start()
+    await wait_for_screen(session, "日本語> ")
+    await session.send_input("ab")
+    await wait_for_screen(session, "> ab")
+    with pytest.raises(SessionBusy, match="half typed"):
+        await session.execute("echo typed-by-execute", timeout=2)
