@@ -375,15 +375,7 @@ def _create(client: Any, args: Any) -> int:
         body["shell"] = args.shell
     if args.command:
         body["command"] = _program(args.command)
-    try:
-        created = client.request("POST", "/sessions", body)
-    except Exception as exc:
-        if not (isinstance(body.get("command"), list) and "'command'" in str(exc)):
-            raise
-        import shlex  # an instance that takes only a string: the same argv, quoted for sh -c
-
-        body["command"] = shlex.join(body["command"])
-        created = client.request("POST", "/sessions", body)
+    created = client.request("POST", "/sessions", body)
     print(created["name"])
     return 0
 
@@ -437,6 +429,8 @@ def _exec(client: Any, args: Any) -> int:
     if not args.command:
         print("ai-session exec: give a command to run", file=sys.stderr)
         return 2
+    if not _seconds(args.timeout):
+        return 2
     body: dict[str, Any] = {"command": " ".join(args.command)}
     if args.timeout is not None:
         body["timeout_ms"] = max(1, int(args.timeout * 1000))
@@ -447,6 +441,14 @@ def _exec(client: Any, args: Any) -> int:
         print("ai-session: timed out; the command was interrupted", file=sys.stderr)
         return 124
     return int(result["exit_code"]) if result["exit_code"] is not None else 1
+
+
+def _seconds(value: float | None) -> bool:
+    """A `--timeout` that means something (not NaN, infinite or negative); else say so."""
+    if value is None or 0 <= value < float("inf"):
+        return True
+    print(f"ai-session: --timeout wants a number of seconds, not {value}", file=sys.stderr)
+    return False
 
 
 def _kill(client: Any, args: Any) -> int:
@@ -471,26 +473,46 @@ def _capture(client: Any, args: Any) -> int:
 
 def _events(client: Any, args: Any) -> int:
     """Long-poll `GET /events` and print each event as it comes; after a dropped connection
-    carry on from the last seq seen, so nothing is missed or printed twice."""
+    carry on from the last seq seen, so nothing is missed or printed twice. When the instance
+    restarted (a new `instance`; its seqs count from 1 again) say so with
+    `{"type": "restarted"}` and print the new instance's events from its first."""
     import json
     import time
 
     since = args.since
+    first = client.request("GET", "/events", params={"wait": 0})
+    instance = first.get("instance")
     if since is None:  # from now on: without `since` the server answers where the log is
-        since = int(client.request("GET", "/events", params={"wait": 0})["last_seq"])
+        since = int(first["last_seq"])
     left = args.count
-    failures = 0
+    gone_since = None  # when the instance stopped answering
     while left is None or left > 0:
         try:
-            page = client.request("GET", "/events", params={"since": since, "wait": 25})
+            page = client.request(
+                "GET", "/events", params={"since": since, "wait": 25, "instance": instance}
+            )
         except Exception as exc:
-            if getattr(exc, "status", 1) or failures >= 5:  # an API error, or gone for good
+            if getattr(exc, "status", 1):  # an API error: not a dropped connection
                 raise
-            failures += 1
-            time.sleep(min(0.05 * 2**failures, 1.0))
+            now = time.monotonic()
+            gone_since = gone_since or now
+            if now - gone_since > RECONNECT:
+                raise
+            time.sleep(0.2)
+            if not (args.server or args.socket):  # a new instance has a socket of its own
+                import contextlib
+
+                from app.client import Client, ClientError
+
+                with contextlib.suppress(ClientError):  # none yet: keep trying
+                    client = Client(None, None, args.token)
             continue
-        failures = 0
-        out = []
+        gone_since = None
+        out: list[dict[str, Any]] = []
+        if page.get("instance") != instance:  # its page starts at its first event
+            instance = page.get("instance")
+            out.append({"type": "restarted", "instance": instance})
+            since = 0
         if page.get("dropped"):
             out.append({"type": "dropped", "count": page["dropped"]})
         for event in page["events"]:
@@ -510,12 +532,17 @@ def _events(client: Any, args: Any) -> int:
     return 0
 
 
+RECONNECT = 30.0  # seconds `events` keeps trying to reach a restarting instance
+
+
 def _wait(client: Any, args: Any) -> int:
     import time
 
+    if not _seconds(args.timeout):
+        return 2
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    while True:
-        left = 60.0 if deadline is None else max(0.0, deadline - time.monotonic())
+    while True:  # long polls of a minute at most: the server takes an hour at most
+        left = 60.0 if deadline is None else min(60.0, max(0.0, deadline - time.monotonic()))
         summary = client.request("GET", _session(args.name, "wait"), params={"timeout": left})
         if summary.get("exited", str(summary.get("status")).lower() == "exited"):
             break

@@ -15,6 +15,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `engine.
 if TYPE_CHECKING:
     from engine.config import ContextConfig, SessionConfig
     from engine.errors import (
+        IncompleteCommand,
         PermissionDenied,
         ProcessError,
         PtyError,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "engine.config": ("ContextConfig", "SessionConfig"),
     "engine.errors": (
+        "IncompleteCommand",
         "PermissionDenied",
         "ProcessError",
         "PtyError",
@@ -72,6 +74,7 @@ __all__ = [
     "EventLog",
     "ExecResult",
     "ExitEvent",
+    "IncompleteCommand",
     "OutputEvent",
     "OutputSlice",
     "PermissionDenied",

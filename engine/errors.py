@@ -32,6 +32,11 @@ class SessionBusy(SessionError):
         self.command = command
 
 
+class IncompleteCommand(SessionError):
+    """`execute()` typed a command the shell found unfinished (an open quote, a trailing `|`
+    or `\\`): it asked for more with its continuation prompt. The line was cancelled."""
+
+
 class PermissionDenied(SessionError):
     """A policy or the operating system refused the operation."""
 

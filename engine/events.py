@@ -67,16 +67,21 @@ class Event:
 
 
 class EventLog:
-    """Numbered events, the newest `keep` of them kept, pushed to subscribers as they happen.
+    """Numbered events, the newest `keep` of them (within about `max_bytes`) kept, pushed to
+    subscribers as they happen.
 
     Subscribers are called synchronously inside `emit()`; one that raises is logged and the
     others still get the event (a broken reader must not stop a session).
     """
 
-    def __init__(self, keep: int = 10_000) -> None:
-        if keep < 1:
-            raise ValueError("an event log must keep at least one event")
-        self._events: deque[Event] = deque(maxlen=keep)
+    def __init__(self, keep: int = 10_000, max_bytes: int = 8 << 20) -> None:
+        if keep < 1 or max_bytes < 1:
+            raise ValueError("an event log must keep at least one event and one byte")
+        self.keep = keep
+        self.max_bytes = max_bytes  # about: events are sized by their values' text
+        self._events: deque[Event] = deque()
+        self._sizes: deque[int] = deque()
+        self._bytes = 0
         self._subscribers: list[Callable[[Event], None]] = []
         self.last_seq = 0  # 0 before the first event
 
@@ -94,7 +99,17 @@ class EventLog:
             session_id=session.id if session is not None else None,
             data=data,
         )
+        size = 160 + sum(len(str(value)) for value in data.values())
         self._events.append(event)
+        self._sizes.append(size)
+        self._bytes += size
+        # The newest `keep`, within `max_bytes`: 10 000 metadata events of 60 KB must not
+        # hold 600 MB (a scoped client may PATCH its own session's metadata).
+        while len(self._events) > 1 and (
+            len(self._events) > self.keep or self._bytes > self.max_bytes
+        ):
+            self._events.popleft()
+            self._bytes -= self._sizes.popleft()
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -105,6 +120,7 @@ class EventLog:
     def since(self, seq: int) -> tuple[list[Event], int]:
         """Events with a sequence number above `seq`, and how many of those are no longer kept
         (a reader that was away too long sees the count and knows it missed them)."""
+        seq = max(seq, 0)  # nothing comes before seq 1: a negative one is "from the start"
         if seq >= self.last_seq:
             return [], 0
         oldest = self._events[0].seq if self._events else self.last_seq + 1

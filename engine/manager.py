@@ -188,6 +188,8 @@ class SessionManager:
     def _closed(self, session: Session) -> None:
         session._release = None
         self.events.emit("closed", session)
+        if session.status.is_terminated:  # else its exit is still to be reported (and then stop)
+            session.events = None  # nothing about it after `closed` (a caller may still hold it)
         self._trim_soon()
 
     def _trim_soon(self) -> None:

@@ -47,7 +47,7 @@ def find_socket(explicit: str | None = None) -> str | None:
                     continue
     for _, name, path in sorted(candidates, reverse=True):
         pid = name.removesuffix(".sock")
-        if pid.isdigit() and not _alive(int(pid)):
+        if (pid.isdigit() and not _alive(int(pid))) or not _listening(path):
             try:  # noqa: SIM105 (contextlib costs a CLI call ~5 ms)
                 os.unlink(path)  # its instance is gone
             except FileNotFoundError:
@@ -66,12 +66,31 @@ def _runtime_dir() -> str:
 
         path = os.path.join(tempfile.gettempdir(), f"ai-session-{os.getuid()}")
     os.makedirs(path, mode=0o700, exist_ok=True)
-    info = os.stat(path)
+    info = os.lstat(path)  # not followed: a link planted in the temp dir could point anywhere
+    if (info.st_mode & 0o170000) == 0o120000:  # S_IFLNK, without importing stat
+        raise PermissionError(f"{path} is a symbolic link; refusing to use it")
     if info.st_uid != os.getuid():
         raise PermissionError(f"{path} belongs to another user; refusing to use it")
     if info.st_mode & 0o077:
         os.chmod(path, 0o700)
     return path
+
+
+def _listening(path: str) -> bool:
+    """Someone accepts connections there: a killed instance (its pid a zombie, or reused)
+    leaves a socket nobody listens on."""
+    import _socket  # the C module: `socket` costs a CLI call several ms
+
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        return False
+    except OSError:  # anything else (a full backlog...): not ours to judge, try it
+        return True
+    finally:
+        probe.close()
+    return True
 
 
 def _alive(pid: int) -> bool:

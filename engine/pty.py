@@ -38,6 +38,21 @@ def exit_code_from_status(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
+def _check_exec(argv: list[str], env: dict[str, str]) -> None:
+    """Refuse before forking what execve would refuse after: ptyprocess's child only catches
+    OSError, so a ValueError there (a NUL, a variable name with `=`) would leave a copy of
+    this whole process running in the child."""
+    for word in argv:
+        if "\x00" in word:
+            raise ProcessError(f"cannot run {argv[0]!r}: an argument holds a NUL byte")
+    for name, value in env.items():
+        if not name or "=" in name or "\x00" in name or "\x00" in value:
+            raise ProcessError(
+                f"cannot run {argv[0]!r}: environment variable {name!r} is not valid "
+                "(an empty name, a name with '=', or a NUL byte)"
+            )
+
+
 class Pty:
     """One child on one pseudo-terminal. Call `start()` inside a running event loop."""
 
@@ -78,6 +93,7 @@ class Pty:
     def start(self) -> None:
         """Fork and exec the child; raise ProcessError or PtyError saying why it failed."""
         self._loop = asyncio.get_running_loop()
+        _check_exec(self.argv, self.env)
         try:
             proc = PtyProcess.spawn(
                 self.argv, cwd=self.cwd, env=self.env, dimensions=(self.rows, self.cols)

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,7 @@ from engine.api.common import (
     AUDIT,
     AUTH_LIMIT,
     DELETING,
+    INSTANCE,
     LIFECYCLE,
     LIMIT,
     MANAGER,
@@ -87,6 +89,7 @@ log = logging.getLogger(__name__)
 
 LOOPBACK_HOST = re.compile(r"(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?", re.IGNORECASE)
 TOKEN_VARIABLE = "AI_SESSION_TOKEN"
+SHUTDOWN_GRACE = 1.0  # seconds requests in flight get to finish when the server stops
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -186,6 +189,7 @@ async def _access(request: web.Request, handler: Handler) -> web.StreamResponse:
             reason += " (this server has no token: only scoped tokens are accepted)"
         wait = app[AUTH_LIMIT].take(address)
         if wait > 0:
+            app[AUDIT].unrecorded_failures += 1  # the next record's count includes it
             raise _rate_limited(wait, "too many failed authentications")
         app[AUDIT].record_failure(address, f"{reason}: {request.method} {request.path[:200]}")
         raise ApiError(
@@ -274,6 +278,7 @@ def create_app(
     app[AUDIT] = audit or AuditLog()
     app[TOKENS] = TokenStore()
     app[DELETING] = set()
+    app[INSTANCE] = secrets.token_hex(8)
     app[LIFECYCLE] = {}
     if token:
         app[TOKEN] = token
@@ -358,7 +363,11 @@ class Server:
         self.app = app
         self.socket_path: Path | None = None
         self.tcp_address: tuple[str, int] | None = None
-        self._runner = _Runner(app, access_log=None, handle_signals=False)
+        # aiohttp waits up to a minute for requests in flight when it stops; long polls (events,
+        # wait) last far longer and the sessions close right after anyway: a second, then cancel
+        self._runner = _Runner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE
+        )
 
     async def start(
         self, socket_path: Path | None = None, host: str | None = None, port: int | None = None

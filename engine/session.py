@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import signal
+import termios
 import time
 import uuid
 from collections import deque
@@ -22,9 +23,16 @@ from typing import Any, ClassVar, Literal, overload
 from engine import shell
 from engine.ansi import plain_text
 from engine.config import SessionConfig
-from engine.errors import PermissionDenied, ProcessError, SessionBusy, SessionError
+from engine.errors import (
+    IncompleteCommand,
+    PermissionDenied,
+    ProcessError,
+    SessionBusy,
+    SessionError,
+)
 from engine.events import EventLog, iso_time
 from engine.ingest import queue_for, typing
+from engine.keys import encode_paste
 from engine.pty import Pty
 from engine.terminal import MAX_SIZE, Terminal
 
@@ -296,7 +304,17 @@ INTERRUPT_WAIT = 2.0  # seconds a timed-out execute() waits for its interrupted 
 _C_MARK = re.compile(rb"\x1b\]133;C[^\x07\x1b]*(?:\x07|\x1b\\)")
 _D_MARK = re.compile(rb"\x1b\]133;D;?(\d*)[^\x07\x1b]*(?:\x07|\x1b\\)")
 _B_MARK = re.compile(rb"\x1b\]133;B")
+_S_MARK = re.compile(rb"\x1b\]133;A;k=s")  # the continuation prompt (PS2): a line unfinished
 _NEWLINE = re.compile(rb"\n")
+_AT_ONCE = re.compile(rb"")  # sh with the tty's echo off: no typed line comes back first
+
+
+def _echoes(pty: Pty) -> bool:
+    """Whether the terminal echoes what is typed (`stty -echo` turns it off)."""
+    try:
+        return bool(termios.tcgetattr(pty.fd)[3] & termios.ECHO)
+    except (OSError, termios.error):
+        return True
 
 
 @dataclass
@@ -317,6 +335,7 @@ class _Collector:
     data: bytearray = field(default_factory=bytearray)
     started: bool = False
     truncated: bool = False
+    unfinished: bool = False  # the shell asked for more of the line (PS2) instead of running it
 
     def __call__(self, event: SessionEvent) -> None:
         if self.back.done():
@@ -333,6 +352,16 @@ class _Collector:
                 self.back.set_result(None)
             else:
                 del self.data[: max(0, len(self.data) - _MARKER_ROOM)]
+            return
+        more = _S_MARK.search(self.data, scanned)
+        if (
+            more is not None
+            and not (self.started and self.data[: more.start()].strip(b"\r\n"))
+            and _D_MARK.search(self.data, scanned, more.start()) is None
+        ):  # a continuation prompt before any of the command's output: the line is unfinished
+            self.unfinished = True
+            self.ended.set_result((None, b""))
+            del self.data[: more.end()]
             return
         if not self.started:
             m = self.begin.search(self.data, scanned)
@@ -370,6 +399,28 @@ class _Collector:
 
 def _status(mark: re.Match[bytes]) -> int | None:
     return int(mark.group(1)) if mark.group(1) else None
+
+
+def _rest_of_character(out: bytearray, i: int, *, trimmed: bool) -> int:
+    """How many continuation bytes of a UTF-8 character whose lead byte is before `i` start at
+    `out[i]`: 0 unless a lead byte before `i` claims them (or, at the front of a buffer whose
+    older bytes were `trimmed`, one may have). Bytes 0x80-0xBF that no lead byte claims are
+    output like any other (binary, Latin-1), never skipped."""
+    n = len(out)
+    run = 0
+    while i + run < n and run < 3 and 0x80 <= out[i + run] < 0xC0:
+        run += 1
+    if run == 0:
+        return 0
+    k = i - 1
+    while k >= max(i - 3, 0) and 0x80 <= out[k] < 0xC0:
+        k -= 1
+    if k < 0:  # the buffer starts with continuation bytes: their lead was trimmed, or none
+        return run if trimmed else 0
+    if k < i - 3 or out[k] < 0xC0:
+        return 0
+    need = 2 if out[k] < 0xE0 else 3 if out[k] < 0xF0 else 4
+    return max(0, min(run, need - (i - k)))
 
 
 def _process_name(pid: int | None) -> str | None:
@@ -433,6 +484,7 @@ class Session:
         self._exited = asyncio.Event()
         self._backlog = bytearray()  # read but not yet parsed (see engine/ingest.py)
         self._exit_code: int | None = None  # the child exited; reported once parsed
+        self._last_exit = -1  # the exit code of the last run that ended (wait()'s answer)
         self._parse_rate = 8e6  # bytes per second, a running estimate for ingest slices
 
     def __repr__(self) -> str:
@@ -479,13 +531,15 @@ class Session:
         """Start the program; raises SessionError (or a subclass) saying what is wrong."""
         if self.status.kind != "created":
             raise SessionError(f"session {self.name!r} was already started ({self.status})")
+        if self.removed:  # its manager has let it go: a program now would run unseen
+            raise SessionError(f"session {self.name!r} was removed; create a new one")
         try:
             self.config.validate()
             env = self._environment()
             argv = shell.prepare(self.config.argv(), env)  # OSC 133 prompt marks, see execute
             rows, cols = self.config.pty_size
             self._started = time.monotonic()
-            self.terminal.screen.prompt_mark = None  # a respawned shell marks its own prompt
+            self.terminal.screen.forget_prompt()  # a respawned shell marks its own prompt
             self._pty = Pty(
                 argv,
                 cwd=str(self.config.working_directory),
@@ -539,6 +593,8 @@ class Session:
                     f"session {self.name!r} is still running; respawn(kill=True) stops it first"
                 )
             await self.stop()
+            if self.removed:  # removed while it was being stopped: stay stopped
+                raise SessionError(f"session {self.name!r} was removed; create a new one")
         if not self.status.is_terminated:  # another respawn got there first
             raise SessionError(f"session {self.name!r} is already running again")
         # What tmux 3.3a's respawn-pane shows: a half-read sequence cancelled, the alternate
@@ -567,10 +623,12 @@ class Session:
 
     async def wait(self) -> int:
         """Wait for the program to exit; its exit code."""
+        if self.status.kind == "error":  # a failed start or respawn: nothing will exit
+            raise SessionError(f"session {self.name!r} could not start: {self.status.message}")
         if self._pty is None:
             raise SessionError(f"session {self.name!r} was never started")
         await self._exited.wait()
-        return self.status.exit_code if self.status.exit_code is not None else -1
+        return self._last_exit  # this run's, even if a respawn has started the next one
 
     def _require_running(self) -> Pty:
         if self._pty is None or not self.status.is_running:
@@ -669,6 +727,20 @@ class Session:
             size, self._activity_bytes = self._activity_bytes, 0
             self._report("activity", bytes=size)
 
+    def set_monitor_silence(self, seconds: float | None) -> None:
+        """Report `silence` after `seconds` without output (tmux's monitor-silence); None or 0
+        turns it off. Counted from the last output, or from now if there was none."""
+        if seconds is not None and seconds < 0:
+            raise ValueError("monitor_silence must be 0 (off) or more seconds")
+        self.config.monitor_silence = seconds or None
+        if self._silence_timer is not None:
+            self._silence_timer.cancel()
+            self._silence_timer = None
+        if seconds and self.status.is_running:
+            loop = asyncio.get_running_loop()
+            self._last_output = self._last_output or loop.time()
+            self._arm_silence()
+
     def _arm_silence(self) -> None:
         seconds = self.config.monitor_silence
         if seconds and self.events is not None:
@@ -705,12 +777,15 @@ class Session:
             self._exit(code)
 
     def _exit(self, code: int) -> None:
+        self._last_exit = code
         self.status = SessionStatus.exited(code)
         self.last_activity = exited_at = self.exited_at = _now()
         self._stop_timers()
         self._report(
             "exit", exit_code=code, signal=self.status.signal, exited_at=iso_time(exited_at)
         )
+        if self.removed:  # its manager let it go: this exit is the last it hears of it
+            self.events = None
         self._exited.set()
         self._emit(ExitEvent(code))
 
@@ -760,10 +835,8 @@ class Session:
         offset = min(offset, end)
         i = max(offset - base, 0)
         n = len(out)
-        skip = 0
-        while i < n and skip < 3 and 0x80 <= out[i] < 0xC0:  # inside a character: skip its rest
-            i += 1
-            skip += 1
+        rest = _rest_of_character(out, i, trimmed=base > 0)
+        i += rest  # inside a character: skip its rest (the lead byte is not there)
         stop = n
         if not self.status.is_terminated:  # a character still being written: keep it back
             j = n - 1
@@ -880,14 +953,20 @@ class Session:
             pty = self._require_running()
             shell_pid, bash = await self._await_prompt()
             path = None
-            line = command
-            if not shell.can_type(command, history_expansion=bash):
+            line = command.encode()
+            if shell.can_type(command, history_expansion=bash):
+                pass
+            elif bash and self.terminal.bracketed_paste and shell.can_paste(command):
+                # Long or several lines: pasted, as a person would (readline reads it whole,
+                # with no tty line limit; the history keeps it as one entry).
+                line = encode_paste(command.rstrip("\n"), bracketed=True)
+            else:
                 path = shell.command_file(command)
                 # The leading space keeps it out of history where HISTCONTROL ignores spaces.
-                line = f" . {shlex.quote(str(path))}"
+                line = f" . {shlex.quote(str(path))}".encode()
             loop = asyncio.get_running_loop()
             collector = _Collector(
-                begin=_C_MARK if bash else _NEWLINE,
+                begin=_C_MARK if bash else _NEWLINE if _echoes(pty) else _AT_ONCE,
                 ended=loop.create_future(),
                 back=loop.create_future(),
                 limit=self.config.output_buffer_size,
@@ -895,7 +974,7 @@ class Session:
             unsubscribe = self.subscribe(collector)
             started = time.perf_counter()
             try:
-                pty.write(line.encode() + b"\r")
+                pty.write(line + b"\r")
                 try:
                     code, body = await asyncio.wait_for(asyncio.shield(collector.ended), timeout)
                     timed_out = False
@@ -903,15 +982,22 @@ class Session:
                     code, body, timed_out = None, collector.body(len(collector.data)), True
                     if not collector.ended.done():  # it may have ended just now
                         self._interrupt(pty, shell_pid)
+                if collector.unfinished and pty.running:  # cancel the line, as C-c at `> `
+                    pty.write(b"\x03")
                 # Return with the shell back at its prompt (drawn right after D), so the
                 # screen, the output and the next call find it there.
-                grace = INTERRUPT_WAIT if timed_out else PROMPT_BACK_WAIT
+                grace = INTERRUPT_WAIT if timed_out or collector.unfinished else PROMPT_BACK_WAIT
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(collector.back), grace)
             finally:
                 unsubscribe()
                 if path is not None:
                     self._remove_when_done(path, collector.ended.done())
+            if collector.unfinished:
+                raise IncompleteCommand(
+                    f"the shell found {command[:80]!r} unfinished (an open quote, or a "
+                    "trailing `|`, `&&` or `\\`?) and asked for more; the line was cancelled"
+                )
             raw = body.decode("utf-8", "replace")
             return ExecResult(
                 command=command,
@@ -977,6 +1063,12 @@ class Session:
             raise SessionBusy(f"session {self.name!r} is busy: {name} is running", command=name)
         if mark in ("A", "D"):
             return "the shell is drawing its prompt"
+        if mark == "S":
+            raise SessionBusy(
+                f"session {self.name!r} is busy: an unfinished command line waits for more "
+                "(the shell shows its continuation prompt)",
+                command=name,
+            )
         if mark == "C":
             raise SessionBusy(
                 f"session {self.name!r} is busy: {name} is running a command", command=name

@@ -8,10 +8,13 @@ output starts and ends. The shell itself says so, with the marks terminals use f
     ESC ] 133 ; B ; ais=PID BEL     the prompt ends: input goes here (PID: the shell's own)
     ESC ] 133 ; C BEL               a command line was read and starts (bash's PS0)
     ESC ] 133 ; D ; STATUS BEL      the command ended with STATUS (printed before the next A)
+    ESC ] 133 ; A ; k=s BEL         a continuation prompt (PS2; kitty's spelling): the line
+                                    read so far is unfinished (an open quote, a trailing `|`)
 
-They are OSC strings, so nothing is drawn. `prepare()` puts them in place when a session
-starts, through the environment, so it works for command lines we do not write ourselves
-(`bash --norc --noprofile`):
+They are OSC strings, so nothing is drawn. With D comes OSC 7 (the shell's directory), so
+`cd` is seen at the next prompt (a `cwd` event) without asking /proc. `prepare()` puts them
+in place when a session starts, through the environment, so it works for command lines we do
+not write ourselves (`bash --norc --noprofile`):
 
 - bash: `PROMPT_COMMAND` (bash imports it even with --norc) runs `eval "$_AIS_BASH"` once at
   the first prompt. That installs `__ais_prompt` (D, first, so it sees `$?`) and `__ais_ps1`
@@ -30,8 +33,10 @@ starts, through the environment, so it works for command lines we do not write o
   `execute()` refuses them with a message rather than typing blind. A shell that prints
   OSC 133 marks itself works if it prints B and D.
 
-The files live in a private 0700 directory made once per process and removed at exit; long
-commands go through 0600 files there too (`command_file()`).
+The files live in a private 0700 directory made once per process and removed at exit. A long
+or multi-line command is pasted into bash (bracketed paste: the screen and the history show
+it as it is); for sh, or a command bash would expand (`!`), it goes through a 0600 file there
+(`command_file()`) and `. FILE` is the line that shows.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import atexit
 import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -62,14 +68,22 @@ _BASH_HOOK = 'eval "$_AIS_BASH"'
 # Runs once, at bash's first prompt (from PROMPT_COMMAND) or at the end of our --rcfile.
 _BASH_SETUP = r"""if [ -z "${__ais_pid-}" ]; then
 __ais_pid=$$
+__ais_u=$-
+set +u
 __ais_a=$'\001\e]133;A\a\002'
 __ais_b=$'\001\e]133;B;ais='$$$';ais_c=1\a\002'
-__ais_prompt() { local s=$?; builtin printf '\033]133;D;%s\007' "$s"; return "$s"; }
+__ais_prompt() {
+  local s=$?
+  builtin printf '\033]133;D;%s\007\033]7;file://%s\007' "$s" "$PWD"
+  return "$s"
+}
 __ais_c=$'\e]133;C\a'
+__ais_s=$'\001\e]133;A;k=s\a\002'
 __ais_ps1() {
   local s=$?
   case $PS1 in "$__ais_a"*"$__ais_b") ;; *) PS1=$__ais_a$PS1$__ais_b ;; esac
   case ${PS0-} in *"$__ais_c") ;; *) PS0=${PS0-}$__ais_c ;; esac
+  case ${PS2-} in "$__ais_s"*) ;; *) PS2=$__ais_s${PS2-'> '} ;; esac
   return "$s"
 }
 if [[ ${PROMPT_COMMAND@a} == *a* ]]; then
@@ -86,6 +100,8 @@ case ${ENV-} in
 esac
 unset _AIS_BASH _AIS_ENV
 __ais_ps1
+case $__ais_u in *u*) set -u ;; esac
+unset __ais_u
 fi
 """
 
@@ -102,20 +118,48 @@ _SH_ENV = (
     'if [ -n "${ENV-}" ] && [ -r "$ENV" ]; then . "$ENV"; fi\n'
     'if [ -z "${BASH_VERSION-}" ] && [ -z "${ZSH_VERSION-}" ] && [ -z "${__ais_pid-}" ]; then\n'
     "__ais_pid=$$\n"
-    "PS1='\x1b]133;D;$?\x07\x1b]133;A\x07'\"$PS1\"'\x1b]133;B;ais='\"$$\"'\x07'\n"
+    "PS1='\x1b]133;D;$?\x07\x1b]7;file://$PWD\x07\x1b]133;A\x07'\"$PS1\"'\x1b]133;B;ais='\"$$\"'\x07'\n"
+    "PS2='\x1b]133;A;k=s\x07'\"${PS2-> }\"\n"
     "fi\n"
 )
 
 _dir: Path | None = None
 
 
+_PREFIX = "ai-session-shell-"
+
+
 def integration_dir() -> Path:
-    """This process's private directory (0700) for the rc files and command files."""
+    """This process's private directory (0700) for the rc files and command files, named by
+    its pid. Removed at exit; those of our processes that could not remove theirs (killed)
+    are removed when the next one makes its own."""
     global _dir
     if _dir is None or not _dir.is_dir():
-        _dir = Path(tempfile.mkdtemp(prefix="ai-session-shell-"))
+        _remove_stale(Path(tempfile.gettempdir()))
+        _dir = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
         atexit.register(shutil.rmtree, _dir, True)
     return _dir
+
+
+def _remove_stale(folder: Path) -> None:
+    """Remove the integration directories in `folder` that are ours (our uid, not links)
+    and whose process is gone."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(_PREFIX) :].partition("-")[0]
+        if not entry.name.startswith(_PREFIX) or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # its process is gone: nobody removes it otherwise
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:  # gone meanwhile, or someone else's process: alive
+            continue
 
 
 def _write(path: Path, text: str) -> None:
@@ -160,7 +204,19 @@ def can_type(command: str, *, history_expansion: bool) -> bool:
         return False
     if any(ch < " " or ch == "\x7f" for ch in command):
         return False
-    return not (history_expansion and _HISTORY.search(command))
+    # bash also expands a line starting with ^ (quick substitution, ^old^new)
+    return not (history_expansion and (_HISTORY.search(command) or command.startswith("^")))
+
+
+def can_paste(command: str) -> bool:
+    """Whether bash can take `command` as a bracketed paste (readline in mode 2004): any length,
+    several lines, tabs, as long as no other control character could end the paste and no `!`
+    or leading `^` would be expanded from history when the line is accepted."""
+    if not command.strip() or any(
+        (ch < " " and ch not in "\t\n") or ch == "\x7f" for ch in command
+    ):
+        return False
+    return not (_HISTORY.search(command) or command.lstrip().startswith("^"))
 
 
 def command_file(command: str) -> Path:

@@ -722,14 +722,25 @@ class Screen(pyte.Screen):
         if len(self.osc_events) < 256:
             self.osc_events.append((code, text))
 
+    def forget_prompt(self) -> None:
+        """A new program starts on this screen (a respawn): no mark of its shell seen yet, and
+        no command of the old one still open (its C had no D: it was killed)."""
+        self.prompt_mark = None
+        self.prompt_input = None
+        self.prompt_options = {}
+        self._command_open = False
+
     def mark_prompt(self, text: str) -> None:
         """OSC 133 `A`, `B[;key=value...]`, `C`, `D[;status]`: what the shell is doing, and
-        where typed input starts (the cursor at B). Other letters are ignored, and so are
-        prompts (A, B) while a command runs (C without D yet): a nested shell's, not ours."""
+        where typed input starts (the cursor at B); `A;k=s` (PS2) is kept as mark "S". Other
+        letters are ignored, and so are prompts (A, B) while a command runs (C without D
+        yet): a nested shell's, not ours."""
         kind, *params = text.split(";")
         if kind not in ("A", "B", "C", "D") or (self._command_open and kind in "AB"):
             return
         self._command_open = kind == "C"
+        if kind == "A" and "k=s" in params:
+            kind = "S"  # the continuation prompt: a command line is unfinished
         self.prompt_mark = kind
         self.prompt_input = (self.cursor.y, self.cursor.x) if kind == "B" else None
         if kind == "B":

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -18,6 +20,7 @@ from api_support import Api, serve
 from conftest import BASH, wait_until
 
 from engine import SessionManager
+from engine.config import SessionConfig
 from engine.security import AuditLog, RateLimit, SecurityPolicy
 from engine.server import Server, create_app
 
@@ -303,3 +306,142 @@ async def test_a_scoped_token_narrows_a_socket_client(tmp_path: Path) -> None:
     finally:
         await server.close()
         await manager.close()
+
+
+async def test_an_environment_name_exec_refuses_is_a_400_not_a_forked_server(
+    api: Api, tmp_path: Path
+) -> None:
+    """execve refuses a variable name with '=' (or empty) with a ValueError in the forked
+    child, which then ran on as a copy of the server; the API refuses such names first."""
+    for key in ("A=B", ""):
+        status, data = await api.call(
+            "POST",
+            "/sessions",
+            {"name": "env", "working_directory": str(tmp_path), "environment": {key: "x"}},
+        )
+        assert (status, data["code"]) == (400, "INVALID_REQUEST"), data
+        assert "environment" in data["error"]
+    assert api.manager.sessions == []
+
+
+async def test_a_name_cannot_take_another_sessions_id(api: Api, tmp_path: Path) -> None:
+    """Names win over ids in a path: a session renamed (or created) with another session's id
+    as its name would receive the requests meant for that session (a scoped client could
+    capture an orchestrator's DELETE or execute by id)."""
+    victim = await api.create("victim", tmp_path)
+    await api.create("mine", tmp_path)
+    status, data = await api.call("PATCH", "/sessions/mine", {"name": victim["id"]})
+    assert (status, data["code"]) == (409, "SESSION_EXISTS"), data
+    status, data = await api.call(
+        "POST", "/sessions", {"name": victim["id"], "working_directory": str(tmp_path)}
+    )
+    assert (status, data["code"]) == (409, "SESSION_EXISTS"), data
+    status, data = await api.call("GET", f"/sessions/{victim['id']}")
+    assert (status, data["name"]) == (200, "victim")
+
+
+async def test_non_json_numbers_are_refused(api: Api, tmp_path: Path) -> None:
+    """Python's json takes NaN and Infinity, which no JSON parser reads back: stored in
+    metadata they made every later answer about the session (and its events) unreadable."""
+    await api.create("n", tmp_path)
+    for raw in ('{"metadata": {"x": NaN}}', '{"metadata": {"x": -Infinity}}'):
+        async with api.http.patch(
+            api.url("/sessions/n"), data=raw, headers={"Content-Type": "application/json"}
+        ) as r:
+            data = await r.json()
+            assert (r.status, data["code"]) == (400, "INVALID_REQUEST"), data
+    async with api.http.get(api.url("/sessions/n")) as r:
+        json.loads(await r.text(), parse_constant=lambda c: pytest.fail(f"{c} in an answer"))
+
+
+async def test_a_long_poll_in_flight_does_not_hold_up_the_server_closing(tmp_path: Path) -> None:
+    """aiohttp waits up to a minute for requests in flight when it stops: a client in
+    `ai-session events` or `wait` (long polls of up to an hour) kept `ai-session server` (and
+    the TUI quitting) from exiting for that minute."""
+    manager = SessionManager()
+    server = Server(create_app(manager, audit=AuditLog(None)))
+    path = tmp_path / "s.sock"
+    await server.start(path)
+    session = await manager.create_session_with_config(
+        SessionConfig(name="w", shell_command=BASH, environment={"PS1": "$ "})
+    )
+    await session.start()
+    async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(path))) as http:
+        polls = [
+            asyncio.create_task(http.get(f"http://x{p}"))
+            for p in ("/events?wait=600", "/sessions/w/wait?timeout=3600")
+        ]
+        web_server = server._runner.server
+        assert web_server is not None
+        await wait_until(  # both requests are being answered: the long polls have begun
+            lambda: sum(c._current_request is not None for c in web_server.connections) == 2
+        )
+        try:
+            await asyncio.wait_for(server.close(), 20)  # was 60 s
+        finally:
+            await manager.close()
+        for poll in polls:
+            with contextlib.suppress(aiohttp.ClientError):
+                (await poll).release()
+
+
+def _long_polls() -> int:
+    """Tasks of this loop inside an API long poll (/events or /sessions/{name}/wait)."""
+
+    def awaiting(task: asyncio.Task[Any]) -> Iterator[Any]:
+        coro: Any = task.get_coro()
+        while coro is not None:
+            code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+            if code is not None:
+                yield code
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+
+    return sum(
+        any(
+            code.co_name in ("_long_poll", "wait") and "engine/api" in code.co_filename
+            for code in awaiting(task)
+        )
+        for task in asyncio.all_tasks()
+    )
+
+
+async def test_a_long_poll_ends_when_its_client_goes_away(tmp_path: Path) -> None:
+    """aiohttp does not cancel a handler whose client hung up (the test server does: this
+    needs `Server`): each abandoned `/events` or `/wait` long poll held its waiter for up to
+    an hour, so a client that reconnects often piled them up. They now end with the client."""
+    manager = SessionManager()
+    server = Server(create_app(manager, audit=AuditLog(None)))
+    await server.start(None, "127.0.0.1", 0)
+    assert server.tcp_address is not None
+    host, port = server.tcp_address
+    try:
+        session = await manager.create_session_with_config(
+            SessionConfig(name="gone", shell_command="sleep 600")  # no output, no event
+        )
+        await session.start()
+        for path in ("/events?wait=600", "/sessions/gone/wait?timeout=3600") * 2:
+            _reader, writer = await asyncio.open_connection(host, port)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+            await writer.drain()
+            await wait_until(lambda: _long_polls() == 1, what=f"{path} waiting")
+            writer.close()
+            await wait_until(lambda: _long_polls() == 0, what=f"{path} ended with its client")
+    finally:
+        await server.close()
+        await manager.close()
+
+
+async def test_failed_authentications_refused_for_their_rate_are_counted_too(
+    tmp_path: Path,
+) -> None:
+    """Past the failed-auth limit a wrong token gets a 429 before the audit saw it, so the
+    count of failures "not recorded" left the flood out."""
+    audit = AuditLog(tmp_path / "audit.jsonl", failures=1000.0)
+    async for api in serve(
+        tmp_path, token="s3cret", audit=audit, auth_rate_limit=RateLimit(0.001, 5)
+    ):
+        wrong = {"Authorization": "Bearer wrong"}
+        statuses = [(await api.call("GET", "/sessions", headers=wrong))[0] for _ in range(30)]
+        assert statuses.count(401) == 5 and statuses.count(429) == 25
+    recorded = [r for r in audit.records if r.action == "auth"]
+    assert len(recorded) + audit.unrecorded_failures == 30

@@ -261,3 +261,74 @@ async def test_a_slow_events_reader_is_caught_up_from_the_log(
     assert [e["seq"] for e in got] == list(range(first + 1, last + 1))
     metadata = [e["metadata"]["i"] for e in got if e["type"] == "metadata"]
     assert metadata == list(range(200))
+
+
+async def test_a_seq_from_before_a_restart_replays_this_instances_events(tmp_path: Path) -> None:
+    """A client resuming with the seq it saw from the previous instance (seqs count from 1
+    again) used to wait for that seq to be reached, missing every event until then. A seq
+    beyond the newest replays from the start, and `instance` tells a restart apart even when
+    the new instance has gone past the old seq."""
+    instances = []
+    for _round in range(2):
+        async for api in serve(tmp_path):
+            await api.create("r", tmp_path)
+            _status, page = await api.call("GET", "/events?since=0")
+            instances.append(page["instance"])
+            newest = page["last_seq"]
+            status, page = await api.call("GET", f"/events?since={newest + 100}&wait=5")
+            assert status == 200 and page["events"][0]["seq"] == 1, page
+        assert page["events"][0]["type"] == "created" and page["last_seq"] >= newest
+            async with api.http.ws_connect(api.url(f"/events?since={newest + 100}")) as ws:
+                assert (await ws.receive_json(timeout=10))["seq"] == 1
+    assert instances[0] != instances[1] and all(instances)
+
+
+async def test_command_as_a_list_is_argv_and_as_a_string_goes_to_the_shell(
+    api: Api, tmp_path: Path
+) -> None:
+    """tmux's rule: one string is a shell command line (`&&` works), a list is the argv (a
+    word with spaces or `;` stays one argument)."""
+    status, data = await api.call(
+        "POST",
+        "/sessions",
+        {"name": "s", "working_directory": str(tmp_path), "command": "true && exit 7"},
+    )
+    assert status == 201, data
+    status, data = await api.call("GET", "/sessions/s/wait?timeout=10")
+    assert data["exited"] is True and data["exit_code"] == 7
+    argv = ["/bin/sh", "-c", 'printf "%s|" "$@"; exit 3', "sh", "a b", "c;d"]
+    status, data = await api.call(
+        "POST", "/sessions", {"name": "l", "working_directory": str(tmp_path), "command": argv}
+    )
+    assert status == 201, data
+    status, data = await api.call("GET", "/sessions/l/wait?timeout=10")
+    assert data["exit_code"] == 3
+    status, data = await api.call("GET", "/sessions/l/output?since=0")
+    assert data["output"] == "a b|c;d|"
+    for bad in ([], [1], ""):
+        status, data = await api.call(
+            "POST", "/sessions", {"working_directory": str(tmp_path), "command": bad}
+        )
+        assert status == 400, (bad, data)
+
+
+async def test_monitor_silence_is_set_at_create_and_by_patch(api: Api, tmp_path: Path) -> None:
+    await api.create("quiet", tmp_path, monitor_silence=0.3)
+    await wait_until(
+        lambda: any(e.type == "silence" for e in api.manager.events.since(0)[0]),
+        what="a silence event",
+    )
+    (silence,) = [e for e in api.manager.events.since(0)[0] if e.type == "silence"]
+    assert silence.session == "quiet" and silence.data == {"seconds": 0.3}
+    await api.create("later", tmp_path)
+    status, data = await api.call("PATCH", "/sessions/later", {"monitor_silence": 0.2})
+    assert status == 200, data
+    await wait_until(
+        lambda: any(
+            e.type == "silence" and e.session == "later" for e in api.manager.events.since(0)[0]
+        ),
+        what="a silence event after PATCH",
+    )
+    for bad in (-1, "x", 10**9):
+        status, data = await api.call("PATCH", "/sessions/later", {"monitor_silence": bad})
+        assert status == 400, (bad, data)

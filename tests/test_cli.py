@@ -8,9 +8,12 @@ import importlib
 import io
 import json
 import os
+import queue
 import select
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -175,6 +178,19 @@ def test_wait_gives_the_exit_code_or_124(instance: Instance) -> None:
         instance.ok("kill", name)
 
 
+def test_wait_takes_any_timeout(instance: Instance) -> None:
+    """`--timeout` over the server's longest long poll (an hour) was sent as is and refused;
+    NaN never ended (a request a moment, for ever)."""
+    instance.ok("create", "w3", "--", "sh", "-c", "sleep 0.3; exit 3")
+    done = instance.run("wait", "--timeout", "7200", "w3")
+    assert done.returncode == 3, done.stderr
+    for bad in ("nan", "-1", "inf"):
+        for verb, *rest in (("wait",), ("exec", "true")):  # exec: a traceback (int(nan))
+            done = instance.run(verb, "--timeout", bad, "w3", *rest, timeout=10)
+            assert done.returncode == 2 and "wants a number of seconds" in done.stderr, done
+    instance.ok("kill", "w3")
+
+
 def test_signal_and_respawn(instance: Instance) -> None:
     instance.ok("create", "sig", "--", "sleep", "30")
     instance.ok("signal", "sig", "TERM")
@@ -294,6 +310,14 @@ def test_no_instance(instance: Instance, tmp_path: Path) -> None:
     done = instance.run("list-sessions", env=env)
     assert done.returncode == 1 and "no running ai-session instance" in done.stderr
     assert not stale.exists()
+    # A killed instance whose pid lives on (a zombie not yet reaped, or reused): its socket
+    # is there but nobody listens. It is skipped and removed, not "connection refused".
+    bound = tmp_path / "ai-session" / f"{os.getpid()}.sock"
+    with socket.socket(socket.AF_UNIX) as orphan:
+        orphan.bind(str(bound))  # bound, never listening
+        done = instance.run("list-sessions", env=env)
+    assert done.returncode == 1 and "no running ai-session instance" in done.stderr
+    assert not bound.exists()
     done = instance.run("list-sessions", "--socket", str(tmp_path / "gone.sock"))
     assert done.returncode == 1 and "cannot reach the instance" in done.stderr
 
@@ -440,3 +464,60 @@ def test_the_quick_parser_never_disagrees_with_argparse(verb: str, argv: list[st
 def test_every_verb_has_a_parser() -> None:
     for verb in set(SUBCOMMANDS.values()):
         assert _parser(verb).prog == f"ai-session {verb}"
+
+
+def _start_server(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [AI, "server", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("ai-session server: http://"), line
+    return proc
+
+
+def test_events_carries_on_across_a_restart_of_the_instance(
+    instance: Instance, tmp_path: Path
+) -> None:
+    """The new instance has a socket of its own and counts seqs from 1 again: `events` found
+    neither (it kept the dead socket, then waited for the old seq), and now says `restarted`
+    and prints the new instance's events from its first."""
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    env = {**instance.env, "XDG_RUNTIME_DIR": str(run)}
+    first = _start_server(env, instance.home)
+    second = None
+    reader = subprocess.Popen(
+        [AI, "events", "--since", "0"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert reader.stdout is not None
+        subprocess.run([AI, "create", "one", "--", "sleep", "30"], env=env, check=True)
+        seen = [json.loads(reader.stdout.readline())]
+        assert (seen[0]["type"], seen[0]["session"]) == ("created", "one")
+        first.terminate()
+        first.wait(timeout=10)
+        second = _start_server(env, instance.home)
+        subprocess.run([AI, "create", "two", "--", "sleep", "30"], env=env, check=True)
+        lines: queue.Queue[str] = queue.Queue()  # select() cannot see lines read ahead
+        threading.Thread(
+            target=lambda: [lines.put(line) for line in reader.stdout], daemon=True
+        ).start()
+        while not any(e.get("session") == "two" for e in seen):
+            seen.append(json.loads(lines.get(timeout=30)))
+        kinds = [e["type"] for e in seen]
+        assert "restarted" in kinds, seen
+        after = seen[kinds.index("restarted") + 1]
+        assert (after["type"], after["session"], after["seq"]) == ("created", "two", 1), seen
+    finally:
+        reader.kill()
+        reader.wait(timeout=10)
+        for proc in (first, second):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=10)

@@ -46,6 +46,7 @@ def test_since_returns_what_is_after_a_sequence_number_and_counts_what_was_dropp
     events, dropped = log.since(6)
     assert [e.seq for e in events] == [7, 8] and dropped == 0
     assert log.since(8) == ([], 0) and log.since(100) == ([], 0)
+    assert log.since(-1) == log.since(0)  # nothing before seq 1 was ever dropped
     assert events[-1].to_json() == {
         "seq": 8,
         "type": "activity",
@@ -195,6 +196,26 @@ async def test_cwd_from_osc_7_printed_by_prompt_command(
     )
 
 
+@pytest.mark.parametrize("program", ["bash", "sh"])
+async def test_cd_is_a_cwd_event_at_the_next_prompt(
+    manager: SessionManager, tmp_path: Path, program: str
+) -> None:
+    """The shell integration reports the directory with each prompt (OSC 7): an orchestrator
+    hears of `cd` without polling, in bash and in dash."""
+    config = bash_config() if program == "bash" else SessionConfig(shell_command=["/bin/sh"])
+    config.environment.update(PS1="$ ")
+    session = await manager.create_session_with_config(config)
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    (tmp_path / "sub dir").mkdir()
+    target = str(tmp_path / "sub dir")
+    await session.send_input(f"cd '{target}'\r")
+    await wait_until(
+        lambda: any(e.data["cwd"] == target for e in of(manager, "cwd", session)),
+        what=lambda: f"cwd {target}: {of(manager, 'cwd', session)}",
+    )
+
+
 async def test_resize_rename_and_metadata(manager: SessionManager) -> None:
     session = await started(manager, name="old")
     session.set_size(columns=100, lines=30)
@@ -210,6 +231,17 @@ async def test_resize_rename_and_metadata(manager: SessionManager) -> None:
         {"metadata": {"task": "lint"}},
     ]
     assert session.metadata == {"task": "lint"}
+
+
+async def test_nothing_is_reported_about_a_session_after_closed(manager: SessionManager) -> None:
+    session = await started(manager)
+    await manager.remove_session(session.id)
+    session.set_size(columns=100, lines=30)  # a caller still holding the removed session
+    session.set_metadata("role", "late")
+    events = [e.type for e in of(manager, "closed", None)]
+    assert events == ["closed"]
+    mine = [e.type for e in manager.events.since(0)[0] if e.session_id == session.id]
+    assert mine[-2:] == ["exit", "closed"]
 
 
 async def test_a_failing_event_subscriber_does_not_stop_the_session(
@@ -243,3 +275,17 @@ async def test_sessions_made_outside_a_manager_have_no_event_log() -> None:
 def test_an_event_log_keeps_at_least_one_event(keep: int) -> None:
     with pytest.raises(ValueError):
         EventLog(keep=keep)
+
+
+def test_the_log_is_bounded_in_bytes_as_well_as_in_events() -> None:
+    """Big events (60 KB of metadata each) are kept within max_bytes, and the ones let go are
+    counted as dropped like any other."""
+    log = EventLog(keep=10_000, max_bytes=1_000_000)
+    big = {"blob": "x" * 60_000}
+    for _ in range(100):
+        log.emit("metadata", metadata=big)
+    kept, dropped = log.since(0)
+    assert 10 <= len(kept) <= 17 and dropped == 100 - len(kept)
+    assert [e.seq for e in kept] == list(range(101 - len(kept), 101))
+    log.emit("activity", bytes=1)  # small ones still go in
+    assert log.since(100)[0][0].type == "activity"

@@ -7,6 +7,9 @@ import asyncio
 import os
 import re
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from conftest import bash_config, wait_for_screen, wait_until
 
 from engine import Session, SessionConfig, SessionError, SessionManager
 from engine.ansi import plain_text
-from engine.errors import SessionBusy
+from engine.errors import IncompleteCommand, SessionBusy
 from engine.shell import can_type, integration_dir
 from engine.terminal import Terminal
 
@@ -106,7 +109,9 @@ async def test_an_agent_asking_y_n_is_not_answered(bash: Session) -> None:
 
 
 async def test_a_program_reading_its_input_is_left_alone(shell: Session) -> None:
-    await shell.send_input("python3 -c 'print(\"said:\" + input())'\r")
+    # it says when it reads: python3 may be a wrapper (pyenv's shim) that execs it later
+    await shell.send_input('python3 -c \'print("rea" + "dy"); print("said:" + input())\'\r')
+    await wait_for_screen(shell, "ready")
     await wait_until(lambda: shell.current_command == "python3", what="python3 running")
     with pytest.raises(SessionBusy, match="python3 is running") as caught:
         await shell.execute("echo typed-by-execute", timeout=2)
@@ -200,7 +205,7 @@ async def test_the_screen_and_the_output_show_the_command_and_nothing_else(shell
     raw = await shell.read_output()
     for plumbing in (b"printf", b"eval", b"777", b"cmd-"):
         assert plumbing not in raw, plumbing
-    assert set(re.findall(rb"\x1b\](\d+)", raw)) == {b"133"}  # only the invisible marks
+    assert set(re.findall(rb"\x1b\](\d+)", raw)) == {b"133", b"7"}  # invisible: marks, cwd
     text = plain_text(raw.decode())
     assert "echo visible; (exit 3)" in text and "visible\n" in text
 
@@ -247,6 +252,19 @@ async def test_a_bashrc_prompt_and_prompt_command_keep_working(
     ]
 
 
+async def test_a_bashrc_with_set_u_keeps_the_marks(manager: SessionManager, tmp_path: Path) -> None:
+    # Strict mode in a bashrc (nounset) must not stop the hooks installed after it.
+    (tmp_path / ".bashrc").write_text('set -u\nPS1="strict> "\n')
+    session = await manager.create_session_with_config(
+        SessionConfig(shell="bash", environment={"HOME": str(tmp_path)})
+    )
+    await session.start()
+    result = await session.execute("echo ok; (exit 3)")
+    assert (result.output, result.exit_code) == ("ok\n", 3)
+    assert "unbound" not in session.capture_pane()
+    assert (await session.execute("echo $-")).output.count("u") == 1  # still set for the user
+
+
 # -- long commands, every shell -----------------------------------------------------------------
 
 
@@ -262,10 +280,52 @@ async def test_long_commands(shell: Session, size: int) -> None:
 
 
 async def test_a_command_file_is_private(shell: Session) -> None:
-    # Two lines: it goes through a file, which lists itself.
-    result = await shell.execute(f"stat -c %a {integration_dir()}/cmd-*\n")
+    # Two lines with a `!` (bash would expand it, pasted or typed): a file, which lists itself.
+    result = await shell.execute(f"stat -c %a {integration_dir()}/cmd-*  # !x\n")
     assert result.output == "600\n"
     assert stat.S_IMODE(os.stat(integration_dir()).st_mode) == 0o700
+
+
+def test_a_killed_process_integration_dir_is_removed_by_the_next(tmp_path: Path) -> None:
+    # A process killed (SIGKILL, or SIGTERM without a handler) cannot remove its directory at
+    # exit: the next process that makes one removes it. Live processes' dirs stay.
+    dead = _dead_pid()
+    stale = tmp_path / f"ai-session-shell-{dead}-abc"
+    live = tmp_path / f"ai-session-shell-{os.getpid()}-abc"
+    for folder in (stale, live):
+        folder.mkdir(mode=0o700)
+        (folder / "ai-session-env.sh").write_text("")
+    code = "from engine.shell import integration_dir; print(integration_dir())"
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).parents[1])}
+    made = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert Path(made).parent == tmp_path and not Path(made).exists()  # its own: gone at exit
+    assert not stale.exists() and live.exists()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+async def test_bash_shows_a_long_or_multiline_command_as_it_is(manager: SessionManager) -> None:
+    """Pasted into readline (bracketed paste), not sourced from a file: the person watching
+    and the history see the command itself, and Up + Enter runs it again."""
+    session = await manager.create_session_with_config(bash_config())
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    command = 'for i in 1 2; do\n  echo "n$i"\ndone'
+    result = await session.execute(command)
+    assert (result.output, result.exit_code) == ("n1\nn2\n", 0)
+    assert screen(session).splitlines()[:3] == ["$ for i in 1 2; do", '  echo "n$i"', "done"]
+    long = f"echo {'z' * 3000} | wc -c"
+    assert (await session.execute(long)).output == "3001\n"
+    assert "| wc -c" in screen(session) and "cmd-" not in screen(session)
+    history = (await session.execute("history 3")).output
+    assert "wc -c" in history and "cmd-" not in history
+    assert not list(integration_dir().glob("cmd-*"))
 
 
 async def test_multiline_commands_and_heredocs(shell: Session) -> None:
@@ -377,10 +437,28 @@ async def test_the_users_own_env_file_still_runs_in_sh(
     assert result.output == f"from-shrc {tmp_path / 'shrc'}\n"
 
 
-async def test_an_unfinished_line_times_out_and_is_cancelled(shell: Session) -> None:
-    result = await shell.execute("echo 'unterminated", timeout=0.5)
-    assert result.timed_out
-    assert (await shell.execute("echo back")).output == "back\n"
+async def test_a_caret_at_the_start_is_not_history_substitution(shell: Session) -> None:
+    # bash takes a line starting with ^ as ^old^new (quick substitution) when typed
+    result = await shell.execute("^x^y 2>/dev/null; echo ran")
+    assert result.output == "ran\n"
+
+
+async def test_execute_works_after_a_respawn_that_killed_a_running_command(
+    shell: Session,
+) -> None:
+    await shell.send_input("sleep 100\r")
+    await wait_until(lambda: shell.current_command == "sleep", what="sleep in the foreground")
+    await shell.respawn(kill=True)
+    result = await shell.execute("echo again")
+    assert (result.output, result.exit_code) == ("again\n", 0)
+
+
+async def test_output_is_whole_when_the_tty_does_not_echo(shell: Session) -> None:
+    # sh's output starts after the echo of the typed line; with echo off there is none
+    await shell.execute("stty -echo")
+    result = await shell.execute("echo a; echo b")
+    assert (result.output, result.exit_code) == ("a\nb\n", 0)
+    await shell.execute("stty echo")
 
 
 async def test_unicode_is_typed_as_it_is(shell: Session) -> None:
@@ -410,3 +488,17 @@ async def test_text_after_a_prompt_of_wide_characters_is_seen(manager: SessionMa
     await wait_for_screen(session, "> ab")
     with pytest.raises(SessionBusy, match="half typed"):
         await session.execute("echo typed-by-execute", timeout=2)
+
+
+@pytest.mark.parametrize("line", ['echo "unterminated', "echo a |", "echo a \\"])
+async def test_an_unfinished_command_is_refused_at_once_and_cancelled(
+    shell: Session, line: str
+) -> None:
+    """The shell asks for more (its continuation prompt) instead of running an open quote or
+    a trailing `|`: execute says so at once, cancels the line, and the shell is usable."""
+    started = time.monotonic()
+    with pytest.raises(IncompleteCommand, match="unfinished"):
+        await shell.execute(line, timeout=20)
+    assert time.monotonic() - started < 10  # not the whole timeout
+    result = await shell.execute("echo still-here")
+    assert (result.exit_code, result.output) == (0, "still-here\n")

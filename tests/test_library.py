@@ -212,6 +212,52 @@ async def test_a_slice_never_starts_or_ends_inside_a_character(manager: SessionM
     await wait_until(lambda: "日x" in session.output_since(start).data.decode("utf-8"))
 
 
+async def test_output_that_is_not_utf8_is_never_skipped(manager: SessionManager) -> None:
+    # Bytes 0x80-0xBF that no lead byte claims (binary, Latin-1) are output like any other:
+    # a reader whose cursor sits on them gets them, and nothing is counted as dropped.
+    session = await manager.create_session_with_config(
+        SessionConfig(
+            shell_command=[
+                "/bin/sh",
+                "-c",
+                "stty -echo; printf 'ab'; read x; printf '\\200\\201\\202cd'; read x",
+            ]
+        )
+    )
+    await session.start()
+    await wait_until(lambda: session.output_offset == 2)
+    assert await session.read_output() == b"ab"
+    await session.send_input("\r")
+    await wait_until(lambda: session.output_since(0).data.endswith(b"cd"))
+    got = session.output_since(2)
+    assert (got.data, got.start, got.dropped) == (b"\x80\x81\x82cd", 2, 0)
+    assert (await session.read_output()).endswith(b"\x80\x81\x82cd")
+    assert session.output_dropped == 0
+
+
+async def test_a_removed_session_never_runs_again(manager: SessionManager) -> None:
+    session = await manager.create_session_with_config(SessionConfig(shell_command=["sleep", "60"]))
+    await manager.remove_session(session.id)
+    with pytest.raises(SessionError, match="removed"):
+        await session.start()
+    assert session.pid is None
+    # A respawn(kill=True) already stopping the program when the session is removed must not
+    # start a new one behind the manager's back.
+    session = await manager.create_session_with_config(
+        SessionConfig(
+            shell_command=["/bin/sh", "-c", "trap 'exit 0' HUP; while :; do sleep 0.05; done"]
+        )
+    )
+    await session.start()
+    respawn = asyncio.create_task(session.respawn(kill=True))
+    await asyncio.sleep(0)  # let it reach the stop it waits for
+    await manager.remove_session(session.id)
+    with pytest.raises(SessionError, match="removed"):
+        await respawn
+    assert not session.status.is_running
+    assert session.pid is None or process_state(session.pid) in (None, "Z")
+
+
 # -- signals, respawn, size -------------------------------------------------------------------
 
 
@@ -267,6 +313,20 @@ async def test_respawn_starts_the_program_again_in_the_same_session(
     await session.send_input("exit 5\r")
     assert await session.wait() == 5
     assert ExitEvent(2) in seen and seen[-1] == ExitEvent(5)  # subscribers stay
+
+
+async def test_wait_after_a_failed_respawn_says_why(manager: SessionManager) -> None:
+    folder = Path(tempfile.mkdtemp())
+    session = await manager.create_session_with_config(
+        SessionConfig(shell_command=["true"], working_directory=folder)
+    )
+    await session.start()
+    assert await session.wait() == 0
+    folder.rmdir()
+    with pytest.raises(SessionError, match="does not exist"):
+        await session.respawn()
+    with pytest.raises(SessionError, match="could not start: working_directory"):
+        await asyncio.wait_for(session.wait(), 10)
 
 
 async def test_resize_takes_columns_and_lines_by_keyword(bash: Session) -> None:
@@ -413,3 +473,19 @@ async def test_a_removed_session_is_freed_without_the_cycle_collector(
         assert [r() for r in refs] == [None, None, None]
     finally:
         gc.enable()
+
+
+def test_the_runtime_dir_is_never_a_symlink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Someone who can write the parent (the temp dir) could point the name at a directory of
+    # ours: it must be refused, not made 0700 and used.
+    from engine.paths import runtime_dir
+
+    target = tmp_path / "elsewhere"
+    target.mkdir(mode=0o755)
+    (tmp_path / "ai-session").symlink_to(target)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    with pytest.raises(PermissionError, match="symbolic link"):
+        runtime_dir()
+    assert target.stat().st_mode & 0o777 == 0o755

@@ -403,10 +403,13 @@ async def test_history_holds_the_command_as_typed_and_no_plumbing(
     )
     await session.start()
     await session.execute("echo one")
-    await session.execute("echo\ntwo")  # through a file: ` . FILE`, which history ignores
+    await session.execute("echo\ntwo")  # pasted, as a person would: two history lines
+    await session.execute("echo\n!!")  # `!` would expand: ` . FILE`, which history ignores
     result = await session.execute("history")
     assert [line.split(None, 1)[1] for line in result.output.splitlines()] == [
         "echo one",
+        "echo",
+        "two",
         "history",
     ]
 
@@ -604,3 +607,17 @@ async def test_a_terminal_without_a_session_has_no_foreground_group(tmp_path: Pa
     assert pty.foreground_pid() is None
     assert await pty.terminate(grace=0.5) == 3  # and this test's process is still here
     assert exits == [3]
+
+
+@pytest.mark.parametrize("environment", [{"A=B": "x"}, {"": "x"}, {"OK": "a\x00b"}])
+async def test_an_environment_execve_would_refuse_is_refused_before_forking(
+    manager: SessionManager, environment: dict[str, str]
+) -> None:
+    """execve raises ValueError for these in the child, which ptyprocess does not catch: the
+    forked child would carry on as a second copy of this process."""
+    session = await manager.create_session_with_config(bash_config(environment=environment))
+    parent = os.getpid()
+    with pytest.raises(ProcessError, match="not valid"):
+        await session.start()
+    assert os.getpid() == parent and session.status.kind == "error"
+    assert manager.get(session.id) is None  # a failed start frees the name

@@ -40,6 +40,7 @@ TOKENS = web.AppKey("tokens", TokenStore)
 ON_CREATED = web.AppKey("on_created", object)
 DELETING = web.AppKey("deleting", set)  # ids of sessions a DELETE is stopping right now
 LIFECYCLE = web.AppKey("lifecycle", dict)  # session id -> lock held by DELETE and respawn
+INSTANCE = web.AppKey("instance", str)  # new at every start: event seqs count from 1 again
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 
@@ -72,6 +73,11 @@ def principal(request: web.Request) -> Principal:
 # -- request bodies ------------------------------------------------------------------------------
 
 
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity: Python reads them, no JSON parser reads them back from an answer."""
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 async def body(request: web.Request, known: Collection[str]) -> dict[str, Any]:
     """The JSON object sent, refusing fields the route does not know (a typo such as
     `working_dir` must not fall back to the default silently)."""
@@ -79,7 +85,7 @@ async def body(request: web.Request, known: Collection[str]) -> dict[str, Any]:
         return {}
     raw = await request.read()
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ApiError(400, "INVALID_REQUEST", f"malformed JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
@@ -165,6 +171,16 @@ def query_int(request: web.Request, key: str, low: int, high: int) -> int | None
     if value is not None and value != int(value):
         raise ApiError(400, "INVALID_REQUEST", f"{key!r} must be a whole number")
     return None if value is None else int(value)
+
+
+def client_gone(request: web.Request) -> bool:
+    """Whether the client hung up: aiohttp does not cancel a handler then, so a long poll
+    checks now and then instead of waiting its hour for nobody."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+HANGUP_CHECK = 1.0  # seconds between two looks at whether a long poll's client is still there
 
 
 def query_flag(request: web.Request, key: str) -> bool:

@@ -15,8 +15,11 @@ from typing import Any
 from aiohttp import web
 
 from engine.api.common import (
+    HANGUP_CHECK,
+    INSTANCE,
     MANAGER,
     MAX_BODY,
+    client_gone,
     principal,
     query_int,
     query_number,
@@ -38,31 +41,57 @@ def _log(request: web.Request) -> EventLog:
     return request.app[MANAGER].events
 
 
-async def events(request: web.Request) -> web.StreamResponse:
+def _other_instance(request: web.Request) -> bool:
+    """`?instance=` names an instance other than this one: the client's seq is an earlier
+    instance's (this one restarted and counts from 1 again)."""
+    given = request.query.get("instance")
+    return bool(given) and given != request.app[INSTANCE]
+
+
+def _since(request: web.Request) -> int | None:
+    """`?since=`, from the start when it is an earlier instance's: named by `instance`, or
+    beyond the newest seq, everything this log holds is news to that client."""
     since = query_int(request, "since", 0, 2**62)
+    if since is not None and (since > _log(request).last_seq or _other_instance(request)):
+        return 0
+    return since
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    since = _since(request)
     if request.headers.get("Upgrade", "").lower() == "websocket":
         return await _websocket(request, since)
     return await _long_poll(request, since)
 
 
 async def _long_poll(request: web.Request, since: int | None) -> web.Response:
-    """`{"events": [...], "last_seq": N, "dropped": N}`; pass `last_seq` as the next `since`.
+    """`{"events": [...], "last_seq": N, "dropped": N, "instance": ID}`; pass `last_seq` as the
+    next `since` and `instance` as `instance`: after a restart the answer comes at once, from
+    this instance's first event, with the new `instance`.
     Without `since`, only what happens from now on (an empty page at once unless `wait`)."""
     log = _log(request)
     wait = query_number(request, "wait", 0, MAX_WAIT, 0.0) or 0.0
+    if _other_instance(request):
+        wait = 0.0  # answer at once: the client learns of the restart from `instance`
     limit = query_int(request, "limit", 1, MAX_PAGE) or MAX_PAGE
     who = principal(request)
     seq = log.last_seq if since is None else since
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         remaining = deadline - asyncio.get_running_loop().time()
-        found, dropped = await log.wait(seq, max(0.0, remaining))
+        found, dropped = await log.wait(seq, min(max(0.0, remaining), HANGUP_CHECK))
         page = [e for e in found if _visible(who, e)][:limit]
         full = len(page) == limit  # more may follow: resume after the last one given
         last = page[-1].seq if full else found[-1].seq if found else seq
-        if page or dropped or remaining <= 0 or not found:
+        ended = asyncio.get_running_loop().time() >= deadline
+        if page or dropped or ended or client_gone(request):
             return web.json_response(
-                {"events": [e.to_json() for e in page], "last_seq": last, "dropped": dropped}
+                {
+                    "events": [e.to_json() for e in page],
+                    "last_seq": last,
+                    "dropped": dropped,
+                    "instance": request.app[INSTANCE],
+                }
             )
         seq = last  # only other sessions' events came: keep waiting for this client's
 

@@ -50,6 +50,13 @@ _SUMMARY_FIELDS: dict[str, Any] = {
     "metadata": {"type": "object", "additionalProperties": True},
 }
 _SIZE = {"type": "integer", "minimum": 1, "maximum": MAX_API_SIZE}
+_SILENCE = {
+    "type": "number",
+    "minimum": 0,
+    "maximum": 86_400,
+    "nullable": True,
+    "description": "seconds without output before a `silence` event (0 or null: off)",
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj(
@@ -62,12 +69,16 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string", "pattern": NAME.pattern},
             "working_directory": _S,
             "shell": _S,
-            "command": _S,
+            "command": {
+                "oneOf": [_S, {"type": "array", "items": _S, "minItems": 1}],
+                "description": "a string runs through the shell (sh -c), a list is the argv",
+            },
             "environment": {"type": "object", "additionalProperties": _S},
             "enable_ai_features": _B,
             "columns": _SIZE,
             "lines": _SIZE,
             "metadata": {"type": "object", "additionalProperties": True},
+            "monitor_silence": _SILENCE,
         },
         required=[],
         additionalProperties=False,
@@ -80,6 +91,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "merged into the session's; a key set to null is removed",
                 "additionalProperties": True,
             },
+            "monitor_silence": _SILENCE,
         },
         required=[],
         additionalProperties=False,
@@ -185,7 +197,12 @@ SCHEMAS: dict[str, Any] = {
         description="plus the type's own fields (exit: exit_code, signal, exited_at; ...)",
     ),
     "EventPage": _obj(
-        {"events": {"type": "array", "items": _ref("Event")}, "last_seq": _I, "dropped": _I}
+        {
+            "events": {"type": "array", "items": _ref("Event")},
+            "last_seq": _I,
+            "dropped": _I,
+            "instance": _S,
+        }
     ),
 }
 
@@ -241,6 +258,11 @@ OPENAPI: dict[str, Any] = {
                 _query("since", {"type": "integer", "minimum": 0}, "last sequence number seen"),
                 _query("wait", {"type": "number", "minimum": 0}, "long poll: seconds to wait"),
                 _query("limit", {"type": "integer", "minimum": 1}, "events in one page"),
+                _query(
+                    "instance",
+                    _S,
+                    "the `instance` `since` came from; another (a restart): from the start",
+                ),
             ],
             "get": _op(
                 "Events after `since`: a WebSocket when upgraded, else a long poll",

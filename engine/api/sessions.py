@@ -11,6 +11,7 @@ import asyncio
 import codecs
 import contextlib
 import json
+import shlex
 import signal
 from datetime import UTC, datetime
 from functools import partial
@@ -23,6 +24,7 @@ from engine.ansi import plain_text
 from engine.api.common import (
     CONTROLS,
     DELETING,
+    HANGUP_CHECK,
     LIFECYCLE,
     MANAGER,
     MAX_API_SIZE,
@@ -35,6 +37,7 @@ from engine.api.common import (
     audit,
     body,
     check,
+    client_gone,
     field,
     int_field,
     lifecycle,
@@ -54,6 +57,7 @@ from engine.api.common import (
 )
 from engine.config import SessionConfig
 from engine.errors import (
+    IncompleteCommand,
     ProcessError,
     PtyError,
     ResourceExhausted,
@@ -80,8 +84,29 @@ CREATE_FIELDS = frozenset(
         "columns",
         "lines",
         "metadata",
+        "monitor_silence",
     }
 )
+MAX_SILENCE = 86_400.0  # seconds monitor_silence may be set to
+
+
+def _silence(data: dict[str, Any]) -> float | None:
+    value = field(data, "monitor_silence", (int, float))
+    if value is not None and not 0 <= value <= MAX_SILENCE:
+        raise ApiError(
+            400, "INVALID_REQUEST", f"'monitor_silence' must be 0 (off) to {MAX_SILENCE:g} seconds"
+        )
+    return None if value is None else float(value)
+
+
+def _command(data: dict[str, Any]) -> str | list[str] | None:
+    """`command`: a string runs through the shell (`sh -c`, as tmux), a list is the argv."""
+    value = field(data, "command", (str, list))
+    if isinstance(value, list):
+        if not value or not all(isinstance(word, str) for word in value):
+            raise ApiError(400, "INVALID_REQUEST", "'command' as a list must be non-empty strings")
+        return [text(word, "command") for word in value]
+    return None if value is None else text(value, "command")
 
 
 def engine_error(exc: SessionError) -> ApiError:
@@ -89,6 +114,8 @@ def engine_error(exc: SessionError) -> ApiError:
     program exited or the session went away between the check and the call)."""
     if isinstance(exc, SessionBusy):
         return ApiError(409, "SESSION_BUSY", str(exc), command=exc.command)
+    if isinstance(exc, IncompleteCommand):  # an open quote: the request's own fault
+        return ApiError(400, "INVALID_REQUEST", str(exc))
     if isinstance(exc, SessionNotFound):
         return ApiError(404, "SESSION_NOT_FOUND", str(exc))
     if isinstance(exc, SessionAlreadyExists):
@@ -124,18 +151,23 @@ async def create_session(request: web.Request) -> web.Response:
     name = field(data, "name", str)
     if name is not None:
         session_name(name)
-        if manager.find_session(name) is not None:
+        if manager.find_session(name) is not None or manager.get_session(name) is not None:
             raise ApiError(409, "SESSION_EXISTS", f"a session named {name!r} already exists")
     given = text_field(data, "working_directory") or str(Path.home())
     if not Path(given).is_absolute():
         raise ApiError(400, "INVALID_REQUEST", "'working_directory' must be an absolute path")
     directory = str(Path(given).resolve())  # checked and used as one path
     shell = text_field(data, "shell")
-    command = text_field(data, "command")
+    command = _command(data)
+    silence = _silence(data)
     environment = field(data, "environment", dict, {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in environment.items()):
         raise ApiError(400, "INVALID_REQUEST", "'environment' must map strings to strings")
     for key, value in environment.items():
+        if not key or "=" in key:  # execve refuses them, in the forked child
+            raise ApiError(
+                400, "INVALID_REQUEST", f"'environment' name {key[:64]!r} is empty or has '='"
+            )
         text(key, "environment")
         text(value, "environment")
     ai = field(data, "enable_ai_features", bool, False)
@@ -146,7 +178,8 @@ async def create_session(request: web.Request) -> web.Response:
     policy = request.app[POLICY]
     check(request, "create", label, given, lambda: policy.check_directory(directory))
     check(request, "create", label, str(environment), lambda: policy.check_environment(environment))
-    for program in (command, shell):  # what the session will run, checked like a command
+    program_line = shlex.join(command) if isinstance(command, list) else command
+    for program in (program_line, shell):  # what the session will run, checked like a command
         if program is not None:
             check(request, "create", label, program, partial(policy.check_command, program))
     config = SessionConfig(
@@ -157,6 +190,7 @@ async def create_session(request: web.Request) -> web.Response:
         environment=dict(environment),
         pty_size=(lines or 24, columns or 80),
         enable_ai_features=ai,
+        monitor_silence=silence or None,
     )
     try:
         config.validate()
@@ -173,7 +207,7 @@ async def create_session(request: web.Request) -> web.Response:
         with contextlib.suppress(SessionError):  # the engine may have unregistered it already
             await manager.remove_session(session.id)
         raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
-    audit(request, "create", session.name, True, command or shell or "(default shell)")
+    audit(request, "create", session.name, True, program_line or shell or "(default shell)")
     adopt = request.app.get(ON_CREATED)
     if callable(adopt):
         adopt(session)
@@ -207,13 +241,19 @@ async def delete_session(request: web.Request) -> web.Response:
 
 
 async def patch_session(request: web.Request) -> web.Response:
-    """Rename (`name`) and/or merge `metadata` (a key set to null is removed)."""
+    """Rename (`name`), merge `metadata` (a key set to null is removed), and/or set
+    `monitor_silence` (seconds; 0 or null: off)."""
     session = lookup(request)
-    data = await body(request, {"name", "metadata"})
+    data = await body(request, {"name", "metadata", "monitor_silence"})
     new_name = field(data, "name", str)
     metadata = _metadata(data)
+    if "monitor_silence" in data:
+        session.set_monitor_silence(_silence(data))
     if new_name is not None and new_name != session.name:
         session_name(new_name)
+        if request.app[MANAGER].get_session(new_name) not in (None, session):
+            # names win over ids in a path: it would take the requests meant for that session
+            raise ApiError(409, "SESSION_EXISTS", f"{new_name!r} is another session's id")
         old = session.name
         try:
             request.app[MANAGER].rename_session(session.id, new_name)
@@ -401,8 +441,19 @@ async def wait(request: web.Request) -> web.Response:
     timeout = query_number(request, "timeout", 0, MAX_WAIT, 30.0)
     if session.status.kind == "created":
         raise ApiError(409, "SESSION_NOT_RUNNING", f"session {session.name!r} was never started")
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(session.wait(), timeout)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (timeout or 0.0)
+    exited = asyncio.ensure_future(session.wait())
+    try:
+        while not exited.done() and not client_gone(request):
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            await asyncio.wait([exited], timeout=min(left, HANGUP_CHECK))
+    finally:
+        exited.cancel()
+    if exited.done() and not exited.cancelled() and exited.exception() is not None:
+        raise exited.exception()  # type: ignore[misc]  # e.g. a failed start: a SessionError
     return web.json_response({**summary(session), "exited": session.status.is_terminated})
 
 
