@@ -277,7 +277,7 @@ async def test_a_seq_from_before_a_restart_replays_this_instances_events(tmp_pat
             newest = page["last_seq"]
             status, page = await api.call("GET", f"/events?since={newest + 100}&wait=5")
             assert status == 200 and page["events"][0]["seq"] == 1, page
-        assert page["events"][0]["type"] == "created" and page["last_seq"] >= newest
+            assert page["events"][0]["type"] == "created" and page["last_seq"] >= newest
             async with api.http.ws_connect(api.url(f"/events?since={newest + 100}")) as ws:
                 assert (await ws.receive_json(timeout=10))["seq"] == 1
     assert instances[0] != instances[1] and all(instances)
