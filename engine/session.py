@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import re
+import secrets
 import shlex
 import signal
 import termios
@@ -302,7 +303,17 @@ INTERRUPT_WAIT = 2.0  # seconds a timed-out execute() waits for its interrupted 
 
 # OSC 133 marks (engine/shell.py): C, a command line starts (bash's PS0); D;STATUS, it ended.
 _C_MARK = re.compile(rb"\x1b\]133;C[^\x07\x1b]*(?:\x07|\x1b\\)")
-_D_MARK = re.compile(rb"\x1b\]133;D;?(\d*)[^\x07\x1b]*(?:\x07|\x1b\\)")
+_ANY_D_MARK = re.compile(rb"\x1b\]133;D;?(\d*)[^\x07\x1b]*(?:\x07|\x1b\\)")
+
+
+def _d_mark(key: str) -> re.Pattern[bytes]:
+    """The D mark of the shell whose marks carry `key`: a D that a command printed (`cat` of a
+    recorded session) does not end it."""
+    if not key:
+        return _ANY_D_MARK
+    return re.compile(rb"\x1b\]133;D;?(\d*);aisk=" + key.encode() + rb"(?:\x07|\x1b\\)")
+
+
 _B_MARK = re.compile(rb"\x1b\]133;B")
 _S_MARK = re.compile(rb"\x1b\]133;A;k=s")  # the continuation prompt (PS2): a line unfinished
 _NEWLINE = re.compile(rb"\n")
@@ -332,6 +343,7 @@ class _Collector:
     ended: asyncio.Future[tuple[int | None, bytes]]
     back: asyncio.Future[None]
     limit: int
+    end: re.Pattern[bytes] = _ANY_D_MARK  # this shell's D mark (see `_d_mark`)
     data: bytearray = field(default_factory=bytearray)
     started: bool = False
     truncated: bool = False
@@ -357,7 +369,7 @@ class _Collector:
         if (
             more is not None
             and not (self.started and self.data[: more.start()].strip(b"\r\n"))
-            and _D_MARK.search(self.data, scanned, more.start()) is None
+            and self.end.search(self.data, scanned, more.start()) is None
         ):  # a continuation prompt before any of the command's output: the line is unfinished
             self.unfinished = True
             self.ended.set_result((None, b""))
@@ -366,7 +378,7 @@ class _Collector:
         if not self.started:
             m = self.begin.search(self.data, scanned)
             if m is None:
-                end = _D_MARK.search(self.data, scanned)  # a line with no command: no C
+                end = self.end.search(self.data, scanned)  # a line with no command: no C
                 if end is not None:
                     self._end(end, b"")
                     return
@@ -374,7 +386,7 @@ class _Collector:
                 return
             del self.data[: m.end()]
             self.started, scanned = True, 0
-        end = _D_MARK.search(self.data, scanned)
+        end = self.end.search(self.data, scanned)
         if end is not None:
             self._end(end, self.body(end.start()))
         elif len(self.data) > self.limit + _MARKER_ROOM:
@@ -536,7 +548,9 @@ class Session:
         try:
             self.config.validate()
             env = self._environment()
-            argv = shell.prepare(self.config.argv(), env)  # OSC 133 prompt marks, see execute
+            key = secrets.token_hex(6)
+            argv = shell.prepare(self.config.argv(), env, key)  # OSC 133 marks, see execute
+            self.terminal.screen.prompt_key = key
             rows, cols = self.config.pty_size
             self._started = time.monotonic()
             self.terminal.screen.forget_prompt()  # a respawned shell marks its own prompt
@@ -970,6 +984,7 @@ class Session:
                 ended=loop.create_future(),
                 back=loop.create_future(),
                 limit=self.config.output_buffer_size,
+                end=_d_mark(self.terminal.screen.prompt_key),
             )
             unsubscribe = self.subscribe(collector)
             started = time.perf_counter()

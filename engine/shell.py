@@ -7,7 +7,10 @@ output starts and ends. The shell itself says so, with the marks terminals use f
     ESC ] 133 ; A BEL               the prompt starts
     ESC ] 133 ; B ; ais=PID BEL     the prompt ends: input goes here (PID: the shell's own)
     ESC ] 133 ; C BEL               a command line was read and starts (bash's PS0)
-    ESC ] 133 ; D ; STATUS BEL      the command ended with STATUS (printed before the next A)
+    ESC ] 133 ; D ; STATUS ; aisk=KEY BEL   the command ended with STATUS (before the next A);
+                                    KEY is this shell's secret (`_AIS_KEY`, unset once read), so
+                                    a D in a command's output (`cat` of a recorded session) is
+                                    not taken for the end of the command
     ESC ] 133 ; A ; k=s BEL         a continuation prompt (PS2; kitty's spelling): the line
                                     read so far is unfinished (an open quote, a trailing `|`)
 
@@ -72,9 +75,10 @@ __ais_u=$-
 set +u
 __ais_a=$'\001\e]133;A\a\002'
 __ais_b=$'\001\e]133;B;ais='$$$';ais_c=1\a\002'
+__ais_k=${_AIS_KEY-}
 __ais_prompt() {
   local s=$?
-  builtin printf '\033]133;D;%s\007\033]7;file://%s\007' "$s" "$PWD"
+  builtin printf '\033]133;D;%s;aisk=%s\007\033]7;file://%s\007' "$s" "$__ais_k" "$PWD"
   return "$s"
 }
 __ais_c=$'\e]133;C\a'
@@ -98,7 +102,7 @@ export -n PROMPT_COMMAND PS0
 case ${ENV-} in
   */ai-session-env.sh) if [ -n "${_AIS_ENV+x}" ]; then ENV=$_AIS_ENV; else unset ENV; fi ;;
 esac
-unset _AIS_BASH _AIS_ENV
+unset _AIS_BASH _AIS_ENV _AIS_KEY
 __ais_ps1
 case $__ais_u in *u*) set -u ;; esac
 unset __ais_u
@@ -118,7 +122,8 @@ _SH_ENV = (
     'if [ -n "${ENV-}" ] && [ -r "$ENV" ]; then . "$ENV"; fi\n'
     'if [ -z "${BASH_VERSION-}" ] && [ -z "${ZSH_VERSION-}" ] && [ -z "${__ais_pid-}" ]; then\n'
     "__ais_pid=$$\n"
-    "PS1='\x1b]133;D;$?\x07\x1b]7;file://$PWD\x07\x1b]133;A\x07'\"$PS1\"'\x1b]133;B;ais='\"$$\"'\x07'\n"
+    "__ais_k=${_AIS_KEY-}; unset _AIS_KEY\n"
+    "PS1='\x1b]133;D;$?;aisk='\"$__ais_k\"'\x07\x1b]7;file://$PWD\x07\x1b]133;A\x07'\"$PS1\"'\x1b]133;B;ais='\"$$\"'\x07'\n"
     "PS2='\x1b]133;A;k=s\x07'\"${PS2-> }\"\n"
     "fi\n"
 )
@@ -175,12 +180,13 @@ def _write(path: Path, text: str) -> None:
         f.write(data)
 
 
-def prepare(argv: list[str], env: dict[str, str]) -> list[str]:
-    """Make the shell that `argv` starts print OSC 133 marks: edits `env` in place, returns
-    the argv to run (a plain `bash` gets `--rcfile`). Programs that are not bash or sh ignore
-    what is added (a few environment variables)."""
+def prepare(argv: list[str], env: dict[str, str], key: str) -> list[str]:
+    """Make the shell that `argv` starts print OSC 133 marks, its D marks signed with `key`:
+    edits `env` in place, returns the argv to run (a plain `bash` gets `--rcfile`). Programs
+    that are not bash or sh ignore what is added (a few environment variables)."""
     for name in ("_AIS_ENV", "_AIS_BASH"):  # ours alone: they run code, a client's must not
         env.pop(name, None)
+    env["_AIS_KEY"] = key
     folder = integration_dir()
     env_file = folder / ENV_FILE
     _write(env_file, _SH_ENV)

@@ -82,6 +82,7 @@ class Screen(pyte.Screen):
         self.prompt_mark: str | None = None
         self.prompt_input: tuple[int, int] | None = None
         self.prompt_options: dict[str, str] = {}
+        self.prompt_key = ""  # the shell's D marks carry it (engine/shell.py); "" takes any D
         self.last_exit_code: int | None = None
         self._command_open = False  # a C mark without its D yet
         self._alternate = False
@@ -738,6 +739,8 @@ class Screen(pyte.Screen):
         kind, *params = text.split(";")
         if kind not in ("A", "B", "C", "D") or (self._command_open and kind in "AB"):
             return
+        if kind == "D" and self.prompt_key and f"aisk={self.prompt_key}" not in params:
+            return  # not our shell's: a D in some output (a recorded session being shown)
         self._command_open = kind == "C"
         if kind == "A" and "k=s" in params:
             kind = "S"  # the continuation prompt: a command line is unfinished

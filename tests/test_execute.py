@@ -232,7 +232,8 @@ async def test_the_integration_does_not_leak_into_child_processes(shell: Session
     if shell.current_command == "bash":
         assert result.output == "0\n"
     else:  # sh keeps bash's hook (a bash started from it integrates itself), never its own
-        assert "ENV=" not in (await shell.execute("env")).output
+        variables = (await shell.execute("env")).output.splitlines()
+        assert not [line for line in variables if line.startswith(("ENV=", "_AIS_KEY="))]
 
 
 async def test_a_bashrc_prompt_and_prompt_command_keep_working(
@@ -502,3 +503,12 @@ async def test_an_unfinished_command_is_refused_at_once_and_cancelled(
     assert time.monotonic() - started < 10  # not the whole timeout
     result = await shell.execute("echo still-here")
     assert (result.exit_code, result.output) == (0, "still-here\n")
+
+
+async def test_a_d_mark_in_the_output_does_not_end_the_command(shell: Session) -> None:
+    """A command that prints a D mark (`cat` of a recorded shell session, a log) is not over:
+    only the D of this session's own shell, signed with its key, ends it."""
+    fake = "printf 'x\\033]133;D;7\\007\\033]133;A\\007$ \\033]133;B\\007'; echo real; (exit 3)"
+    result = await shell.execute(fake)
+    assert result.exit_code == 3 and result.output.endswith("real\n")
+    assert (await shell.execute("echo next")).output == "next\n"
