@@ -438,7 +438,7 @@ def _exec(client: Any, args: Any) -> int:
     out = result["output"]
     _write(out if not out or out.endswith("\n") else out + "\n")
     if result["timed_out"]:
-        print("ai-session: timed out; the command was interrupted", file=sys.stderr)
+        print(f"ai-session: {result['error']}", file=sys.stderr)
         return 124
     return int(result["exit_code"]) if result["exit_code"] is not None else 1
 

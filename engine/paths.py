@@ -62,9 +62,10 @@ def _runtime_dir() -> str:
     if base:
         path = os.path.join(base, "ai-session")
     else:
-        import tempfile  # only here: it costs a CLI call ~8 ms
-
-        path = os.path.join(tempfile.gettempdir(), f"ai-session-{os.getuid()}")
+        # tempfile.gettempdir()'s choice for the usual cases, without importing tempfile
+        # (random, shutil...: ~12 ms of every CLI call). Server and clients both ask here.
+        temp = os.environ.get("TMPDIR") or os.environ.get("TEMP") or os.environ.get("TMP")
+        path = os.path.join(temp or "/tmp", f"ai-session-{os.getuid()}")
     os.makedirs(path, mode=0o700, exist_ok=True)
     info = os.lstat(path)  # not followed: a link planted in the temp dir could point anywhere
     if (info.st_mode & 0o170000) == 0o120000:  # S_IFLNK, without importing stat

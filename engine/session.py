@@ -285,6 +285,7 @@ class ExecResult:
     duration_ms: float
     timed_out: bool = False
     truncated: bool = False  # the output was longer than output_buffer_size: its end is kept
+    still_running: bool = False  # timed out, interrupted, and not back at the prompt (yet)
 
     @property
     def success(self) -> bool:
@@ -1022,6 +1023,7 @@ class Session:
                 duration_ms=(time.perf_counter() - started) * 1000,
                 timed_out=timed_out,
                 truncated=collector.truncated,
+                still_running=timed_out and not collector.back.done(),
             )
 
     async def _await_prompt(self) -> tuple[int, bool]:

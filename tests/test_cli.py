@@ -521,3 +521,23 @@ def test_events_carries_on_across_a_restart_of_the_instance(
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=10)
+
+
+def test_the_runtime_dir_without_xdg_costs_no_tempfile(tmp_path: Path) -> None:
+    """Without XDG_RUNTIME_DIR the sockets live in the temp dir ($TMPDIR first, as tempfile
+    would choose); finding it must not import tempfile (random, shutil: ~12 ms a call)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "TEMP", "TMP")}
+    env["TMPDIR"] = str(tmp_path)
+    code = "from engine.paths import runtime_dir; print(runtime_dir())"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[1],
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(tmp_path / f"ai-session-{os.getuid()}")
+    loaded = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "engine.paths" in loaded and not loaded & {"tempfile", "shutil", "random"}

@@ -512,3 +512,18 @@ async def test_a_d_mark_in_the_output_does_not_end_the_command(shell: Session) -
     result = await shell.execute(fake)
     assert result.exit_code == 3 and result.output.endswith("real\n")
     assert (await shell.execute("echo next")).output == "next\n"
+
+
+async def test_a_timeout_says_whether_the_command_is_still_running(shell: Session) -> None:
+    """C-c is all execute may do: a program that ignores it is reported as still running
+    (and the shell as busy), not as interrupted."""
+    await shell.read_output()
+    stubborn = "python3 -c 'import signal,time; signal.signal(2, signal.SIG_IGN); time.sleep(30)'"
+    result = await shell.execute(stubborn, timeout=1)
+    assert result.timed_out and result.still_running
+    with pytest.raises(SessionBusy, match="python3"):
+        await shell.execute("true")
+    shell.send_signal("KILL")  # the foreground job
+    await back_at_prompt(shell)
+    result = await shell.execute("sleep 30", timeout=0.3)
+    assert result.timed_out and not result.still_running  # sleep dies of C-c

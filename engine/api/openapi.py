@@ -149,6 +149,7 @@ SCHEMAS: dict[str, Any] = {
             "error": _nullable(_S),
             "execution_time_ms": _N,
             "timed_out": _B,
+            "still_running": _B,
             "truncated": _B,
         }
     ),

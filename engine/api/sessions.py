@@ -313,6 +313,8 @@ async def execute(request: web.Request) -> web.Response:
     error = None
     if result.timed_out:
         error = "timed out; the command was interrupted (C-c)"
+        if result.still_running:
+            error = "timed out; interrupted (C-c) but still running: it ignores the interrupt"
     elif result.exit_code != 0:
         error = f"exit code {result.exit_code}"
     return web.json_response(
@@ -324,6 +326,7 @@ async def execute(request: web.Request) -> web.Response:
             "error": error,
             "execution_time_ms": round(result.duration_ms, 3),
             "timed_out": result.timed_out,
+            "still_running": result.still_running,
             "truncated": result.truncated,
         }
     )
