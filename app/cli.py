@@ -151,6 +151,10 @@ def _arguments(verb: str) -> list[Argument]:
             (("--host",), {"default": "127.0.0.1"}),
             (("--port",), {"type": int, "default": 3000}),
             (("--token",), {"help": "required off loopback ($AI_SESSION_TOKEN)"}),
+            (
+                ("--token-file",),
+                {"help": "read the token from this file (not seen in ps or /proc)"},
+            ),
             (("--config",), {"help": "config file ([security] table)"}),
             (
                 ("--rate",),
@@ -619,6 +623,15 @@ def _serve(args: Any) -> int:
         args.config = Path(args.config)
     token = args.token or os.environ.get("AI_SESSION_TOKEN")
     try:
+        if args.token_file is not None:
+            # A command line is readable by every user (ps), the environment by every process
+            # of ours (/proc/PID/environ): a file of mode 0600 is neither.
+            try:
+                token = Path(args.token_file).read_text().strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"cannot read --token-file {args.token_file}: {exc}") from None
+            if not token:
+                raise ValueError(f"--token-file {args.token_file} is empty")
         check_bind(args.host, token)
         if args.rate <= 0:
             raise ValueError("--rate must be more than 0")

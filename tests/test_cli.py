@@ -541,3 +541,42 @@ def test_the_runtime_dir_without_xdg_costs_no_tempfile(tmp_path: Path) -> None:
     assert done.stdout.strip() == str(tmp_path / f"ai-session-{os.getuid()}")
     loaded = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "engine.paths" in loaded and not loaded & {"tempfile", "shutil", "random"}
+
+
+def test_a_token_from_a_file_is_in_neither_the_command_line_nor_the_environment(
+    instance: Instance, tmp_path: Path
+) -> None:
+    """`--token T` shows in `ps` to every user; `--token-file` keeps it to the file (0600)."""
+    secret = "file-token-" + os.urandom(6).hex()
+    path = tmp_path / "token"
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    env = {**instance.env, "XDG_RUNTIME_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [AI, "server", "--port", "0", "--token-file", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = line.split(": ", 1)[1].strip().partition(" and ")[0]
+        for where in ("cmdline", "environ"):
+            assert secret.encode() not in Path(f"/proc/{proc.pid}/{where}").read_bytes()
+        instance.ok("list-sessions", "--server", url, "--token", secret)
+        done = instance.run("list-sessions", "--server", url, "--token", "wrong")
+        assert done.returncode == 1 and "UNAUTHORIZED" in done.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    (tmp_path / "empty").write_text("\n")
+    done = subprocess.run(
+        [AI, "server", "--port", "0", "--token-file", str(tmp_path / "empty")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "is empty" in done.stderr
