@@ -436,6 +436,17 @@ def _rest_of_character(out: bytearray, i: int, *, trimmed: bool) -> int:
     return max(0, min(run, need - (i - k)))
 
 
+def _spawning(pid: int | None) -> bool:
+    """The child is still on its way to its program: between posix_spawn and exec it is a
+    copy of us with no command line yet, then `env -C` (engine/pty.py), for a moment."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except OSError:
+        return False
+    return not cmdline or cmdline.startswith(b"env\x00-C\x00")
+
+
 def _process_name(pid: int | None) -> str | None:
     """/proc/PID/comm: `bash`, `python3`; None when it cannot be read."""
     if pid is None:
@@ -1059,7 +1070,7 @@ class Session:
         mark = term.prompt_mark
         if mark is None:  # no prompt yet: starting, or not a shell we integrate with
             own = _process_name(self.pid)
-            if own is not None and own not in shell.SHELLS:
+            if own is not None and own not in shell.SHELLS and not _spawning(self.pid):
                 raise SessionError(
                     f"session {self.name!r} runs {own}, not a shell: execute needs bash or sh"
                 )

@@ -362,14 +362,16 @@ async def test_a_long_poll_in_flight_does_not_hold_up_the_server_closing(tmp_pat
     server = Server(create_app(manager, audit=AuditLog(None)))
     path = tmp_path / "s.sock"
     await server.start(path)
+    # A program that prints nothing: no event can end the events long poll early.
     session = await manager.create_session_with_config(
-        SessionConfig(name="w", shell_command=BASH, environment={"PS1": "$ "})
+        SessionConfig(name="w", shell_command=["sleep", "3600"])
     )
     await session.start()
+    since = manager.events.last_seq
     async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(path))) as http:
         polls = [
             asyncio.create_task(http.get(f"http://x{p}"))
-            for p in ("/events?wait=600", "/sessions/w/wait?timeout=3600")
+            for p in (f"/events?wait=600&since={since}", "/sessions/w/wait?timeout=3600")
         ]
         web_server = server._runner.server
         assert web_server is not None

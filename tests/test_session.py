@@ -621,3 +621,17 @@ async def test_an_environment_execve_would_refuse_is_refused_before_forking(
         await session.start()
     assert os.getpid() == parent and session.status.kind == "error"
     assert manager.get(session.id) is None  # a failed start frees the name
+
+
+async def test_a_child_starts_with_default_signals(bash: Session) -> None:
+    """Python ignores SIGPIPE (and SIGXFSZ); an ignored signal stays ignored across exec, so
+    children got it too and `yes | head -1` complained of a broken pipe. Not any more: nothing
+    a program can catch is ignored or blocked when it starts, as under tmux."""
+    result = await bash.execute("yes | head -1; grep -E '^Sig(Ign|Blk)' /proc/self/status")
+    lines = result.output.splitlines()
+    assert lines[0] == "y" and not any("Broken pipe" in line for line in lines)
+    masks = dict(line.split(":\t") for line in lines[1:])
+    for name in ("SigIgn", "SigBlk"):
+        bits = int(masks[name], 16)
+        catchable = [n for n in range(1, 32) if bits & (1 << (n - 1))]
+        assert catchable == [], (name, catchable)  # 32, 33: glibc's own, set by posix_spawn
