@@ -1098,6 +1098,12 @@ class Session:
                 command=name,
             )
         if mark == "C":
+            if "ais_c" in options and name != "bash" and foreground == shell_pid:
+                # bash marked the command, and now another program holds its pid: `exec sh`.
+                raise SessionError(
+                    f"session {self.name!r}: its bash was replaced by {name} (exec), which "
+                    "has no prompt marks; respawn the session to use execute again"
+                )
             raise SessionBusy(
                 f"session {self.name!r} is busy: {name} is running a command", command=name
             )

@@ -527,3 +527,18 @@ async def test_a_timeout_says_whether_the_command_is_still_running(shell: Sessio
     await back_at_prompt(shell)
     result = await shell.execute("sleep 30", timeout=0.3)
     assert result.timed_out and not result.still_running  # sleep dies of C-c
+
+
+async def test_a_bash_replaced_by_exec_says_so(manager: SessionManager) -> None:
+    """`exec sh` leaves no shell that marks its prompt: execute says what happened and what
+    to do, instead of "busy" for ever."""
+    session = await manager.create_session_with_config(bash_config())
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    await session.send_input("exec /bin/sh\r")
+    await wait_until(lambda: session.current_command == "sh", what="sh replacing bash")
+    with pytest.raises(SessionError, match="replaced by sh") as raised:
+        await session.execute("true")
+    assert not isinstance(raised.value, SessionBusy)
+    await session.respawn(kill=True)
+    assert (await session.execute("echo again")).output == "again\n"
