@@ -59,15 +59,24 @@ _DROPPED_ENV = (
 )
 
 
+def exit_signal(code: int | None) -> str | None:
+    """The signal an exit code says killed the program (-9: `"SIGKILL"`, as subprocess
+    reports it); None when it exited by itself."""
+    if code is None or code >= 0:
+        return None
+    try:
+        return signal.Signals(-code).name
+    except ValueError:  # a real-time signal has no name of its own
+        return f"SIG{-code}"
+
+
 def describe_exit(code: int) -> str:
     """How a program ended, as the pane and the status line say it: `exited 3`, or
-    `killed by SIGKILL` for a signal death (an exit code of -9, as subprocess reports it)."""
+    `killed by SIGKILL` for a signal death."""
     if code >= 0:
         return f"exited {code}"
-    try:
-        return f"killed by {signal.Signals(-code).name}"
-    except ValueError:  # a real-time or unknown signal number
-        return f"killed by signal {-code}"
+    name = exit_signal(code)
+    return f"killed by signal {-code}" if name == f"SIG{-code}" else f"killed by {name}"
 
 
 def signal_number(sig: int | str) -> signal.Signals:
@@ -145,13 +154,7 @@ class SessionStatus:
     @property
     def signal(self) -> str | None:
         """The signal that killed the program (`"SIGKILL"`), None if it exited by itself."""
-        code = self.exit_code
-        if self.kind != "exited" or code is None or code >= 0:
-            return None
-        try:
-            return signal.Signals(-code).name
-        except ValueError:  # a real-time signal has no name of its own
-            return f"SIG{-code}"
+        return exit_signal(self.exit_code) if self.kind == "exited" else None
 
     def __str__(self) -> str:
         if self.kind == "exited":

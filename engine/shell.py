@@ -167,17 +167,18 @@ def _remove_stale(folder: Path) -> None:
             continue
 
 
+_written: set[Path] = set()  # the rc files this process wrote (their text never changes)
+
+
 def _write(path: Path, text: str) -> None:
-    """Write `text` to `path`, readable by us only, unless it already holds exactly that."""
-    data = text.encode()
-    try:
-        if path.read_bytes() == data:
-            return
-    except OSError:
-        pass
+    """Write `text` to `path`, readable by us only, once per process (not at every session
+    start: creating sessions is a hot path)."""
+    if path in _written:
+        return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
-        f.write(data)
+        f.write(text.encode())
+    _written.add(path)
 
 
 def prepare(argv: list[str], env: dict[str, str], key: str) -> list[str]:

@@ -77,6 +77,25 @@ def poll(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") ->
     return value
 
 
+def _start_server(
+    env: dict[str, str], cwd: Path, *options: str
+) -> tuple[subprocess.Popen[str], str, str]:
+    """A real `ai-session server --port 0 OPTIONS`: the process, its URL and its socket."""
+    proc = subprocess.Popen(
+        [AI, "server", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("ai-session server: http://"), line
+    url, _, socket_path = line.split(": ", 1)[1].strip().partition(" and ")
+    return proc, url, socket_path
+
+
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
     home = tmp_path_factory.mktemp("cli")
@@ -91,18 +110,7 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
         "PS1": "$ ",
         "LANG": "C.UTF-8",
     }
-    proc = subprocess.Popen(
-        [AI, "server", "--port", "0", "--rate", "10000", "--token", TOKEN],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=home,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("ai-session server: http://"), line
-    url, _, socket = line.split(": ", 1)[1].strip().partition(" and ")
+    proc, url, socket = _start_server(env, home, "--rate", "10000", "--token", TOKEN)
     try:
         yield Instance(env, url, socket, home)
     finally:
@@ -466,21 +474,6 @@ def test_every_verb_has_a_parser() -> None:
         assert _parser(verb).prog == f"ai-session {verb}"
 
 
-def _start_server(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [AI, "server", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("ai-session server: http://"), line
-    return proc
-
-
 def test_events_carries_on_across_a_restart_of_the_instance(
     instance: Instance, tmp_path: Path
 ) -> None:
@@ -490,7 +483,7 @@ def test_events_carries_on_across_a_restart_of_the_instance(
     run = tmp_path / "run"
     run.mkdir(mode=0o700)
     env = {**instance.env, "XDG_RUNTIME_DIR": str(run)}
-    first = _start_server(env, instance.home)
+    first, _, _ = _start_server(env, instance.home)
     second = None
     reader = subprocess.Popen(
         [AI, "events", "--since", "0"], stdout=subprocess.PIPE, text=True, env=env
@@ -502,7 +495,7 @@ def test_events_carries_on_across_a_restart_of_the_instance(
         assert (seen[0]["type"], seen[0]["session"]) == ("created", "one")
         first.terminate()
         first.wait(timeout=10)
-        second = _start_server(env, instance.home)
+        second, _, _ = _start_server(env, instance.home)
         subprocess.run([AI, "create", "two", "--", "sleep", "30"], env=env, check=True)
         lines: queue.Queue[str] = queue.Queue()  # select() cannot see lines read ahead
         threading.Thread(
@@ -552,17 +545,8 @@ def test_a_token_from_a_file_is_in_neither_the_command_line_nor_the_environment(
     path.write_text(secret + "\n")
     path.chmod(0o600)
     env = {**instance.env, "XDG_RUNTIME_DIR": str(tmp_path)}
-    proc = subprocess.Popen(
-        [AI, "server", "--port", "0", "--token-file", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    proc, url, _ = _start_server(env, tmp_path, "--token-file", str(path))
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        url = line.split(": ", 1)[1].strip().partition(" and ")[0]
         for where in ("cmdline", "environ"):
             assert secret.encode() not in Path(f"/proc/{proc.pid}/{where}").read_bytes()
         instance.ok("list-sessions", "--server", url, "--token", secret)

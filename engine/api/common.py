@@ -8,7 +8,6 @@ import asyncio
 import difflib
 import json
 import re
-import signal
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
@@ -219,16 +218,6 @@ def require_running(session: Session) -> None:
             "SESSION_NOT_RUNNING",
             f"session {session.name!r} is not running ({session.status})",
         )
-
-
-def signal_name(code: int | None) -> str | None:
-    """SIGKILL for an exit code of -9 (a signal death), else None."""
-    if code is None or code >= 0:
-        return None
-    try:
-        return signal.Signals(-code).name
-    except ValueError:
-        return f"SIG{-code}"
 
 
 def summary(session: Session) -> dict[str, Any]:

@@ -48,7 +48,6 @@ from engine.api.common import (
     query_number,
     require_running,
     session_name,
-    signal_name,
     summary,
     text,
     text_field,
@@ -67,7 +66,7 @@ from engine.errors import (
     SessionNotFound,
 )
 from engine.keys import encode_tmux_keys
-from engine.session import ExitEvent, OutputEvent, SessionEvent
+from engine.session import ExitEvent, OutputEvent, SessionEvent, exit_signal, signal_number
 
 MAX_WAIT = 3600.0  # seconds a long poll may ask for
 WS_BACKLOG = 1024 * 1024  # output bytes queued for one slow WebSocket reader before it lags
@@ -462,14 +461,9 @@ async def wait(request: web.Request) -> web.Response:
 
 def parse_signal(value: Any) -> signal.Signals:
     """ "INT", "SIGINT", "int" or 2."""
-    try:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return signal.Signals(value)
-        if isinstance(value, str):
-            name = value.upper()
-            return signal.Signals[name if name.startswith("SIG") else "SIG" + name]
-    except (KeyError, ValueError):
-        pass
+    if isinstance(value, int | str):
+        with contextlib.suppress(ValueError):
+            return signal_number(value)
     raise ApiError(
         400, "INVALID_REQUEST", f"'signal' must be a signal name or number (got {value!r:.40})"
     )
@@ -667,7 +661,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 
 async def _send_exit(ws: web.WebSocketResponse, code: int | None) -> None:
-    await ws.send_json({"type": "exit", "exit_code": code, "signal": signal_name(code)})
+    await ws.send_json({"type": "exit", "exit_code": code, "signal": exit_signal(code)})
 
 
 def add_routes(app: web.Application) -> None:
