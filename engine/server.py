@@ -38,9 +38,7 @@ from engine.api import sessions as session_routes
 from engine.api.common import (
     AUDIT,
     AUTH_LIMIT,
-    DELETING,
     INSTANCE,
-    LIFECYCLE,
     LIMIT,
     MANAGER,
     MAX_BODY,
@@ -277,9 +275,7 @@ def create_app(
         app[SOCKET_LIMIT] = socket_rate_limit
     app[AUDIT] = audit or AuditLog()
     app[TOKENS] = TokenStore()
-    app[DELETING] = set()
     app[INSTANCE] = secrets.token_hex(8)
-    app[LIFECYCLE] = {}
     if token:
         app[TOKEN] = token
         if os.environ.get(TOKEN_VARIABLE) == token:

@@ -30,6 +30,7 @@ from engine.errors import (
     ProcessError,
     SessionBusy,
     SessionError,
+    SessionNotFound,
 )
 from engine.events import EventLog, iso_time
 from engine.ingest import queue_for, typing
@@ -559,7 +560,7 @@ class Session:
         if self.status.kind != "created":
             raise SessionError(f"session {self.name!r} was already started ({self.status})")
         if self.removed:  # its manager has let it go: a program now would run unseen
-            raise SessionError(f"session {self.name!r} was removed; create a new one")
+            raise SessionNotFound(f"session {self.name!r} was removed; create a new one")
         try:
             self.config.validate()
             env = self._environment()
@@ -615,7 +616,7 @@ class Session:
         if self.status.kind == "created":
             raise SessionError(f"session {self.name!r} was never started; start() it")
         if self.removed:
-            raise SessionError(f"session {self.name!r} was removed; create a new one")
+            raise SessionNotFound(f"session {self.name!r} was removed; create a new one")
         if self.status.is_running:
             if not kill:
                 raise SessionError(
@@ -623,7 +624,7 @@ class Session:
                 )
             await self.stop()
             if self.removed:  # removed while it was being stopped: stay stopped
-                raise SessionError(f"session {self.name!r} was removed; create a new one")
+                raise SessionNotFound(f"session {self.name!r} was removed; create a new one")
         if not self.status.is_terminated:  # another respawn got there first
             raise SessionError(f"session {self.name!r} is already running again")
         # What tmux 3.3a's respawn-pane shows: a half-read sequence cancelled, the alternate

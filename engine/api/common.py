@@ -37,8 +37,6 @@ AUDIT = web.AppKey("audit", AuditLog)
 TOKEN = web.AppKey("token", str)
 TOKENS = web.AppKey("tokens", TokenStore)
 ON_CREATED = web.AppKey("on_created", object)
-DELETING = web.AppKey("deleting", set)  # ids of sessions a DELETE is stopping right now
-LIFECYCLE = web.AppKey("lifecycle", dict)  # session id -> lock held by DELETE and respawn
 INSTANCE = web.AppKey("instance", str)  # new at every start: event seqs count from 1 again
 PRINCIPAL = web.RequestKey("principal", Principal)
 
@@ -194,21 +192,13 @@ def lookup(request: web.Request) -> Session:
     name = request.match_info["name"]
     manager = request.app[MANAGER]
     session = manager.find_session(name) or manager.get_session(name)  # names win over ids
-    if session is None or session.id in request.app[DELETING]:
+    if session is None:
         raise ApiError(
             404, "SESSION_NOT_FOUND", f"no session named {name!r}; GET /sessions lists them"
         )
     if not principal(request).may_touch(session.id):
         raise ApiError(403, "PERMISSION_DENIED", "this token is scoped to another session")
     return session
-
-
-def lifecycle(request: web.Request, session: Session) -> asyncio.Lock:
-    """The lock that keeps a DELETE and a respawn of one session from interleaving (a DELETE
-    stopping the program a concurrent respawn has just replaced would wait for the new one,
-    and leave it running once the session is forgotten)."""
-    locks: dict[str, asyncio.Lock] = request.app[LIFECYCLE]
-    return locks.setdefault(session.id, asyncio.Lock())
 
 
 def require_running(session: Session) -> None:

@@ -23,9 +23,7 @@ from aiohttp import web
 from engine.ansi import plain_text
 from engine.api.common import (
     CONTROLS,
-    DELETING,
     HANGUP_CHECK,
-    LIFECYCLE,
     MANAGER,
     MAX_API_SIZE,
     MAX_BODY,
@@ -40,7 +38,6 @@ from engine.api.common import (
     client_gone,
     field,
     int_field,
-    lifecycle,
     lookup,
     principal,
     query_flag,
@@ -224,16 +221,10 @@ async def delete_session(request: web.Request) -> web.Response:
     """Stop and forget. Concurrent DELETEs of one session: the first stops it (which can take
     the grace period), the others are told at once it is gone."""
     session = lookup(request)
-    deleting = request.app[DELETING]
-    deleting.add(session.id)  # from now on the session is not found (a respawn included)
-    try:
-        async with lifecycle(request, session):
-            await request.app[MANAGER].remove_session(session.id)
-    except (SessionNotFound, KeyError):
+    try:  # the manager lets it go before stopping it: a concurrent DELETE or respawn 404s
+        await request.app[MANAGER].remove_session(session.id)
+    except SessionNotFound:
         raise ApiError(404, "SESSION_NOT_FOUND", f"session {session.name!r} is gone") from None
-    finally:
-        deleting.discard(session.id)
-        request.app[LIFECYCLE].pop(session.id, None)
     request.app[TOKENS].forget(session.id)
     audit(request, "delete", session.name, True, "")
     return web.json_response({"name": session.name, "id": session.id, "deleted": True})
@@ -398,14 +389,11 @@ def _row_param(request: web.Request, key: str) -> int | str | None:
 
 async def screen(request: web.Request) -> web.Response:
     session = lookup(request)
-    options: dict[str, Any] = {}
-    if query_flag(request, "join_wrapped"):
-        options["join_wrapped"] = True
     shown = session.capture_pane(
         ansi=query_flag(request, "ansi"),
         start=_row_param(request, "start"),
         end=_row_param(request, "end"),
-        **options,
+        join_wrapped=query_flag(request, "join_wrapped"),
     )
     cursor = session.terminal.cursor
     return web.json_response(
@@ -502,13 +490,10 @@ async def respawn(request: web.Request) -> web.Response:
     what = session.command
     policy = request.app[POLICY]
     check(request, "respawn", session.name, what, lambda: policy.check_command(what))
-    async with lifecycle(request, session):
-        if session.id in request.app[DELETING]:
-            raise ApiError(404, "SESSION_NOT_FOUND", f"session {session.name!r} was deleted")
-        try:
-            await session.respawn(kill=kill)
-        except SessionError as exc:
-            raise engine_error(exc) from None
+    try:
+        await session.respawn(kill=kill)  # SessionNotFound if a DELETE takes it meanwhile
+    except SessionError as exc:
+        raise engine_error(exc) from None
     audit(request, "respawn", session.name, True, what)
     return web.json_response(summary(session))
 
