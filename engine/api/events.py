@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 from aiohttp import web
 
@@ -104,7 +103,7 @@ async def _websocket(request: web.Request, since: int | None) -> web.StreamRespo
     who = principal(request)
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_BODY)
     await ws.prepare(request)
-    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()  # (seq, its JSON)
     queued = 0
     lagged = False
     sent = log.last_seq if since is None else since
@@ -113,22 +112,19 @@ async def _websocket(request: web.Request, since: int | None) -> web.StreamRespo
         nonlocal queued, lagged
         if not _visible(who, event):
             return
-        item = event.to_json()
-        size = len(json.dumps(item))
-        if lagged or queued + size > WS_BACKLOG:
+        text = json.dumps(event.to_json())  # once: its size now, the same text sent later
+        if lagged or queued + len(text) > WS_BACKLOG:
             lagged = True
             return
-        queued += size
-        item["_size"] = size
-        queue.put_nowait(item)
+        queued += len(text)
+        queue.put_nowait((event.seq, text))
 
-    async def send(item: dict[str, Any]) -> None:
+    async def send(seq: int, text: str) -> None:
         nonlocal sent
-        seq = item.get("seq", 0)
-        if seq and seq <= sent:
+        if seq <= sent:
             return  # replayed already
-        await ws.send_json(item)
-        sent = max(sent, seq)
+        await ws.send_str(text)
+        sent = seq
 
     async def catch_up() -> None:
         nonlocal lagged
@@ -138,7 +134,7 @@ async def _websocket(request: web.Request, since: int | None) -> web.StreamRespo
             await ws.send_json({"type": "dropped", "count": dropped})
         for event in found:
             if _visible(who, event):
-                await send(event.to_json())
+                await send(event.seq, json.dumps(event.to_json()))
 
     unsubscribe = log.subscribe(on_event)
 
@@ -149,8 +145,8 @@ async def _websocket(request: web.Request, since: int | None) -> web.StreamRespo
             item = await queue.get()
             if item is None:
                 break
-            queued -= item.pop("_size")
-            await send(item)
+            queued -= len(item[1])
+            await send(*item)
             if lagged and queue.empty():
                 await catch_up()
     except (ConnectionResetError, asyncio.CancelledError):
