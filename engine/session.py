@@ -418,6 +418,20 @@ def _status(mark: re.Match[bytes]) -> int | None:
     return int(mark.group(1)) if mark.group(1) else None
 
 
+def utf8_complete(data: bytes | bytearray, start: int = 0) -> int:
+    """Where the whole characters of `data[start:]` end: len(data), or the index of a lead
+    byte whose sequence has not all arrived yet (1 to 3 bytes held back)."""
+    n = len(data)
+    for back in range(1, min(4, n - start) + 1):
+        byte = data[n - back]
+        if byte < 0x80:
+            return n
+        if byte >= 0xC0:  # a lead byte: is its sequence complete?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return n if back >= need else n - back
+    return n
+
+
 def _rest_of_character(out: bytearray, i: int, *, trimmed: bool) -> int:
     """How many continuation bytes of a UTF-8 character whose lead byte is before `i` start at
     `out[i]`: 0 unless a lead byte before `i` claims them (or, at the front of a buffer whose
@@ -867,15 +881,8 @@ class Session:
         n = len(out)
         rest = _rest_of_character(out, i, trimmed=base > 0)
         i += rest  # inside a character: skip its rest (the lead byte is not there)
-        stop = n
-        if not self.status.is_terminated:  # a character still being written: keep it back
-            j = n - 1
-            while j >= max(i, n - 3) and 0x80 <= out[j] < 0xC0:
-                j -= 1
-            if j >= i and out[j] >= 0xC0:
-                need = 2 if out[j] < 0xE0 else 3 if out[j] < 0xF0 else 4
-                if n - j < need:
-                    stop = j
+        # A character still being written is kept back (all of it, once the program ended).
+        stop = n if self.status.is_terminated else utf8_complete(out, i)
         start = base + i
         data = bytes(out[i:stop])
         return OutputSlice(data, start, start + len(data), start - offset)

@@ -63,7 +63,14 @@ from engine.errors import (
     SessionNotFound,
 )
 from engine.keys import encode_tmux_keys
-from engine.session import ExitEvent, OutputEvent, SessionEvent, exit_signal, signal_number
+from engine.session import (
+    ExitEvent,
+    OutputEvent,
+    SessionEvent,
+    exit_signal,
+    signal_number,
+    utf8_complete,
+)
 
 MAX_WAIT = 3600.0  # seconds a long poll may ask for
 WS_BACKLOG = 1024 * 1024  # output bytes queued for one slow WebSocket reader before it lags
@@ -514,18 +521,6 @@ async def make_token(request: web.Request) -> web.Response:
 
 
 # -- the WebSocket stream -----------------------------------------------------------------------
-
-
-def utf8_complete(data: bytes) -> int:
-    """How many leading bytes of `data` end on a character boundary (0-3 held back)."""
-    for back in range(1, min(4, len(data)) + 1):
-        byte = data[-back]
-        if byte < 0x80:
-            return len(data)
-        if byte >= 0xC0:  # a lead byte: is its sequence complete?
-            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return len(data) if back >= need else len(data) - back
-    return len(data)
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
