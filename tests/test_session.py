@@ -250,7 +250,7 @@ async def test_stop_hangs_up_the_shell_and_its_jobs_and_leaves_no_zombie(bash: S
 async def test_stop_kills_a_program_that_ignores_sighup(manager: SessionManager) -> None:
     script = "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); print('ready', flush=True); time.sleep(100)"
     session = await manager.create_session_with_config(
-        SessionConfig(shell_command=f'{sys.executable} -c "{script}"')
+        SessionConfig(shell_command=[sys.executable, "-c", script])
     )
     await session.start()
     await wait_for_screen(session, "ready")
@@ -441,7 +441,7 @@ async def test_a_leftover_writer_cannot_freeze_the_loop_after_the_shell_exits(
 async def test_short_grace_stop_finishes_even_when_a_grandchild_holds_the_terminal(
     manager: SessionManager,
 ) -> None:
-    command = "sh -c '(trap \"\" HUP; exec sleep 3) & exec sleep 30'"
+    command = ["sh", "-c", "(trap '' HUP; exec sleep 3) & exec sleep 30"]
     session = await manager.create_session_with_config(SessionConfig(shell_command=command))
     await session.start()
     await wait_until(lambda: session.current_command == "sleep")
