@@ -277,14 +277,25 @@ class Screen(pyte.Screen):
         default = DEFAULT_CELL[1:]
         last_key: Any = None
         end = 0  # characters up to the last one that is not a default blank
-        for x in range(self.columns):
-            cell = line.get(x)
-            if cell is None:
-                ch, key = " ", default
-            else:
-                ch, key = cell.data, cell[1:]
-                if ch == "":
-                    continue
+        column = 0  # the next column to take: cells never written are default blanks
+        # Only the written cells, in order: a short line on a wide screen costs its length,
+        # not the width (a scroll the fast path cannot take pushes one line per row).
+        for x in sorted(line):
+            if x >= self.columns:
+                break
+            if x > column:
+                gap = x - column
+                chars += [" "] * gap
+                if last_key == default:
+                    runs[-1][0] += gap
+                else:
+                    runs.append([gap, default])
+                    last_key = default
+            column = x + 1
+            cell = line[x]
+            ch, key = cell.data, cell[1:]
+            if ch == "":
+                continue
             chars.append(ch)
             if key == last_key:
                 runs[-1][0] += 1

@@ -7,7 +7,7 @@ Not part of the test suite: no pass/fail.
 The streams are made as vtebench makes them for a 200x50 terminal (its `setup` and `benchmark`
 scripts, rewritten here as generators; run by /bin/sh, so `{0..100000}` is one iteration): `ESC c`,
 the setup, then the benchmark's output repeated to at least `--mb` megabytes, LF as CR LF (what a
-PTY with onlcr delivers). medium_cells, sync_medium_cells and unicode replay files that ship with
+PTY with onlcr delivers; the file `cat` writes to a PTY keeps LF). medium_cells, sync_medium_cells and unicode replay files that ship with
 vtebench: give its checkout (a git directory works: `fetch github:alacritty/vtebench`), or they are
 skipped; nothing is downloaded.
 
@@ -124,10 +124,12 @@ def workloads(
     return dict(sorted({**text, **files}.items()))
 
 
-def stream(setup: bytes, benchmark: bytes, size: int) -> bytes:
-    """What the terminal receives: reset, setup, the benchmark repeated to `size` bytes."""
+def stream(setup: bytes, benchmark: bytes, size: int, onlcr: bool = True) -> bytes:
+    """What the program writes: reset, setup, the benchmark repeated to `size` bytes; with
+    `onlcr`, LF as CR LF: what the terminal receives through a PTY."""
     count = (size - 1) // len(benchmark) + 1
-    return (b"\x1bc" + setup + benchmark * count).replace(b"\n", b"\r\n")
+    data = b"\x1bc" + setup + benchmark * count
+    return data.replace(b"\n", b"\r\n") if onlcr else data
 
 
 def ours(data: bytes) -> float:
@@ -210,7 +212,7 @@ def main() -> None:
             data = stream(setup, benchmark, size)
             mb = len(data) / 1e6
             path = Path(tmp, name)
-            path.write_bytes(data)
+            path.write_bytes(stream(setup, benchmark, size, onlcr=False))  # `cat` to a PTY
             speed = mb / min(ours(data) for _ in range(2))
             line = f"{name:30} {mb:5.1f} {speed:10.2f}"
             session_speed = 0.0
