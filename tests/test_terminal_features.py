@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tmux_oracle import TMUX, tmux_replies, tmux_view, trim
 from wcwidth import wcswidth
 
+from engine import Session
 from engine.ansi import strip_ansi
 from engine.cells import DEFAULT_CELL
 from engine.terminal import VERSION, Terminal
@@ -170,7 +171,7 @@ _LINE = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_LINE, min_size=2, max_size=40))
 def test_the_line_fast_path_keeps_the_new_attributes(lines: list[str]) -> None:
     """The fast path (whole lines into history unparsed) agrees with the general path."""
@@ -270,6 +271,21 @@ def test_colour_queries_use_the_theme_and_the_terminator() -> None:
     t.colors = {"background": "not a colour"}
     assert answer(t, b"\x1b]11;?\x07\x1b]11;?;?\x07\x1b]13;?\x07") == b""
     assert t.parser.errors == 0
+
+
+async def test_a_program_in_a_session_gets_the_answers(bash: Session) -> None:
+    """The answers reach the program through the pty, as the DSR answer does."""
+    bash.terminal.colors = {"background": "#fdf6e3"}
+    result = await bash.execute(
+        "printf '\\033]11;?\\007'; read -rs -d $'\\a' -t 5 bg; echo \"${bg#*;}\";"
+        " printf '\\033[18t'; read -rs -d t -t 5 size; echo \"${size#*[}\";"
+        " printf '\\033[>q'; read -rs -d '\\' -t 5 v; echo \"${v#*|}\" | tr -d '\\033'"
+    )
+    assert result.output.split("\n")[:3] == [
+        "rgb:fdfd/f6f6/e3e3",
+        "8;24;80",
+        f"ai-session {VERSION}",
+    ]
 
 
 def _checksum(t: Terminal, rect: str) -> int:
