@@ -3,14 +3,17 @@
 `Screen` subclasses `pyte.Screen` and keeps its method vocabulary (so stock pyte stays a usable
 oracle) while fixing what tmux users would notice: a real alternate screen (vim and less leave
 the shell exactly as it was), scrollback of its own, xterm SGR (dim, colon colours, 256-colour
-indexes 0-15 kept as palette names), scroll up/down, repeat, save/restore cursor as a single
-slot, soft reset, OSC 7 cwd, answers to DA/DSR queries, wide characters at the right margin and
-pending-wrap positions. `Terminal` is what the rest of the engine uses: bytes in, screen out.
+indexes 0-15 kept as palette names, conceal, underline styles and colours, overline), scroll
+up/down, repeat, save/restore cursor as a single slot, soft reset, DECALN, OSC 7 cwd, answers
+to DA, DSR, DECRQM, XTVERSION, size, colour and checksum queries, wide characters at the right
+margin and pending-wrap positions. `Terminal` is what the rest of the engine uses: bytes in,
+screen out.
 """
 
 from __future__ import annotations
 
 import codecs
+import importlib.metadata
 import time
 import unicodedata
 import weakref
@@ -41,6 +44,25 @@ MOUSE_URXVT = 1015 << 5
 ALT_SCREEN_MODES = (47, 1047, 1049)
 BRACKETED_PASTE = 2004 << 5
 SYNC_OUTPUT = 2026 << 5
+# Private modes DECRQM reports from the mode set: cursor keys, reverse screen, origin, autowrap,
+# X10 mouse, cursor shown, the mouse modes and encodings, focus, bracketed paste, sync output.
+REPORTED_MODES = frozenset(
+    {1, 5, 6, 7, 9, 25, 1000, 1002, 1003, 1004, 1005, 1006, 1015, 2004, 2026}
+)
+CURSOR_BLINK = 12 << 5
+
+try:
+    VERSION = importlib.metadata.version("ai-session")
+except importlib.metadata.PackageNotFoundError:  # run from a source tree
+    VERSION = "0"
+
+# What OSC 10/11/12 queries are answered with until the UI says better (`Terminal.colors`):
+# light grey on black, xterm's own light grey for the text and the cursor.
+DEFAULT_COLORS = {"foreground": "#e5e5e5", "background": "#000000", "cursor": "#e5e5e5"}
+OSC_COLORS = {10: "foreground", 11: "background", 12: "cursor"}
+# A cell's size in pixels for `CSI 14 t` and `CSI 16 t`: nothing here knows the font, so
+# tmux's defaults for a client that did not say.
+CELL_PIXELS = (16, 32)  # width, height
 
 
 def _width(ch: str) -> int:
@@ -77,6 +99,8 @@ class Screen(pyte.Screen):
         self.keypad_application = False
         self.synchronized_since = 0.0  # when the program last began a synchronized update
         self.osc_events: list[tuple[str, str]] = []  # OSC codes we do not handle ourselves
+        self.colors = dict(DEFAULT_COLORS)  # the pane's default colours, "#rrggbb" (OSC 10-12)
+        self.cell_pixels = CELL_PIXELS
         # Shell integration (OSC 133, engine/shell.py): the last mark (A prompt, B input,
         # C command, D done), where B left the cursor (y, x), B's options, D's exit status.
         self.prompt_mark: str | None = None
@@ -247,6 +271,18 @@ class Screen(pyte.Screen):
         last = line[x]
         line[x] = last._replace(data=unicodedata.normalize("NFC", last.data + ch))
         self.dirty.add(y)
+
+    def alignment_display(self) -> None:
+        """DECALN (`ESC # 8`): the screen full of E in the default style, no margins, the
+        cursor home (xterm and tmux; pyte keeps the margins, the cursor and the old colours)."""
+        e = self._cell(self.default_char, "E")
+        for y in range(self.lines):
+            line = self.buffer[y]
+            for x in range(self.columns):
+                line[x] = e
+        self.margins = None
+        self.cursor.x = self.cursor.y = 0
+        self.dirty.update(range(self.lines))
 
     def repeat_last(self, count: int | None = None) -> None:
         """REP (`CSI n b`): draw the last printed character `n` more times."""
@@ -573,8 +609,9 @@ class Screen(pyte.Screen):
         del self.savepoints[:-1]
 
     def restore_cursor(self) -> None:
-        """DECRC: back to the saved slot (restoring twice gives the same place) with its
-        origin and wrap modes; unlike pyte, the cursor is not pulled into the scroll region."""
+        """DECRC: back to the saved slot (restoring twice gives the same place) with its origin
+        mode; unlike pyte, the cursor is not pulled into the scroll region, and autowrap
+        stays as it is (xterm, tmux)."""
         if (
             not self.savepoints
         ):  # nothing saved: home, default attributes and charsets (xterm, tmux)
@@ -591,11 +628,10 @@ class Screen(pyte.Screen):
             point.g1_charset,
             point.charset,
         )
-        for flag, on in ((mo.DECOM, point.origin), (mo.DECAWM, point.wrap)):
-            if on:
-                self.mode.add(flag)
-            else:
-                self.mode.discard(flag)
+        if point.origin:
+            self.mode.add(mo.DECOM)
+        else:
+            self.mode.discard(mo.DECOM)
         self.cursor = _copy_cursor(point.cursor)
         self.cursor.x = min(self.cursor.x, self.columns - 1)
         self.cursor.y = min(self.cursor.y, self.lines - 1)
@@ -687,8 +723,7 @@ class Screen(pyte.Screen):
     # -- attributes ---------------------------------------------------------------------------
 
     def select_graphic_rendition(self, *attrs: int) -> None:
-        """SGR with dim (2), strike (9), 22 clearing bold and dim, 256 and true colours,
-        and underline colour (58) consumed without side effects."""
+        """SGR as xterm and tmux read it (engine.cells.apply_sgr)."""
         self.cursor.attrs = apply_sgr(self.cursor.attrs, attrs, self.default_char)
 
     # -- reports -------------------------------------------------------------------------------
@@ -706,6 +741,88 @@ class Screen(pyte.Screen):
         elif mode == 6:
             y, x = self._report_position()
             self.write_process_input(f"\x1b[{y};{x}R")
+
+    def report_version(self) -> None:
+        """XTVERSION (`CSI > q`): name and version, as tmux answers `tmux 3.3a`."""
+        self.write_process_input(f"\x1bP>|ai-session {VERSION}\x1b\\")
+
+    def report_window(self, op: int = 0) -> None:
+        """XTWINOPS reports: 18 the text area in cells, 14 in pixels, 16 a cell in pixels
+        (`cell_pixels`)."""
+        width, height = self.cell_pixels
+        if op == 18:
+            self.write_process_input(f"\x1b[8;{self.lines};{self.columns}t")
+        elif op == 14:
+            self.write_process_input(f"\x1b[4;{self.lines * height};{self.columns * width}t")
+        elif op == 16:
+            self.write_process_input(f"\x1b[6;{height};{width}t")
+
+    def report_mode(self, mode: int = 0, private: bool = False) -> None:
+        """DECRQM (`CSI ? Ps $ p`, `CSI Ps $ p`): 1 set, 2 reset, 4 permanently reset (DECCOLM:
+        there are no 132 columns), 0 not a mode we know. Like tmux, mode 0 gets no answer."""
+        if not mode:
+            return
+        if not private:
+            state = (1 if mode in self.mode else 2) if mode in (mo.IRM, mo.LNM) else 0
+            self.write_process_input(f"\x1b[{mode};{state}$y")
+            return
+        if mode in REPORTED_MODES:
+            state = 1 if mode << 5 in self.mode else 2
+        elif mode in ALT_SCREEN_MODES:
+            state = 1 if self._alternate else 2
+        elif mode == 12:  # a blinking cursor: asked for with ?12h or DECSCUSR 1, 3, 5
+            state = 1 if CURSOR_BLINK in self.mode or self.cursor_style in (1, 3, 5) else 2
+        else:
+            state = 4 if mode == 3 else 0
+        self.write_process_input(f"\x1b[?{mode};{state}$y")
+
+    def report_color(self, code: int, end: str = "\x1b\\") -> None:
+        """OSC 10/11/12 `?`: the default text, background or cursor colour (`colors`), with
+        the terminator the program used (tmux). Programs pick a light or dark palette by it."""
+        value = self.colors.get(OSC_COLORS.get(code, ""), "").lstrip("#")
+        try:
+            r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+        except ValueError:  # not "#rrggbb": no answer, as tmux when it does not know
+            return
+        if len(value) != 6:
+            return
+        self.write_process_input(
+            f"\x1b]{code};rgb:{r:02x}{r:02x}/{g:02x}{g:02x}/{b:02x}{b:02x}{end}"
+        )
+
+    def report_checksum(
+        self,
+        pid: int = 0,
+        page: int = 0,
+        top: int = 0,
+        left: int = 0,
+        bottom: int = 0,
+        right: int = 0,
+    ) -> None:
+        """DECRQCRA (`CSI Pi ; Pg ; Pt ; Pl ; Pb ; Pr * y`): a rectangle's checksum as xterm
+        computes it by default: minus the sum of each written cell's first code point plus
+        its attribute bits (concealed 8, underline 16, reverse 32, blink 64, bold 128);
+        plain blanks count only as the first cell. esctest reads screens cell by cell so."""
+        offset = self.margins.top if mo.DECOM in self.mode and self.margins else 0
+        t = min(max((top or 1) + offset, 1), self.lines) - 1
+        b = min(max((bottom or self.lines) + offset, 1), self.lines) - 1
+        lft = min(max(left or 1, 1), self.columns) - 1
+        r = min(max(right or self.columns, 1), self.columns) - 1
+        screen_reverse = mo.DECSCNM in self.mode
+        total, first = 0, True
+        for y in range(t, b + 1):
+            line = self.buffer.get(y) or {}
+            for x in range(lft, r + 1):
+                cell = line.get(x)
+                if cell is None or not cell.data:  # never written (or erased), a wide stub
+                    continue
+                ch = ord(cell.data[0])
+                ch += 8 * cell.concealed + 16 * cell.underscore + 64 * cell.blink
+                ch += 32 * (cell.reverse != screen_reverse) + 128 * cell.bold
+                if first or ch != 32:
+                    total += ch
+                first = False
+        self.write_process_input(f"\x1bP{pid}!~{-total & 0xFFFF:04X}\x1b\\")
 
     def report_private_device_status(self, mode: int = 0) -> None:
         if mode == 6:
@@ -1033,6 +1150,16 @@ class Terminal:
         return self.screen.title
 
     @property
+    def colors(self) -> dict[str, str]:
+        """The pane's default colours as "#rrggbb": "foreground", "background" and "cursor",
+        what OSC 10/11/12 queries are answered with. The UI sets them from its theme."""
+        return self.screen.colors
+
+    @colors.setter
+    def colors(self, value: dict[str, str]) -> None:
+        self.screen.colors = {**DEFAULT_COLORS, **value}
+
+    @property
     def cwd(self) -> str | None:
         """The directory the shell reported (OSC 7), None if it never did."""
         return self.screen.cwd
@@ -1238,10 +1365,14 @@ class Terminal:
 
 
 def _color_sgr(color: str, base: int) -> str:
+    """SGR parameters for a colour: `base` 30 text, 40 background, 50 underline (which has no
+    16-colour form: `58;5;n`, as tmux writes it)."""
     if color == "default":
         return ""
     if color in PALETTE_NAMES:
         index = PALETTE_NAMES.index(color)
+        if base == 50:
+            return f"58;5;{index}"
         return str(base + index) if index < 8 else str(base + 60 + index - 8)
     try:
         r, gr, b = (int(color[i : i + 2], 16) for i in (0, 2, 4))
@@ -1251,20 +1382,23 @@ def _color_sgr(color: str, base: int) -> str:
 
 
 def sgr(cell: Cell) -> str:
-    """The SGR sequence that selects `cell`'s attributes from a reset state."""
+    """The SGR sequence that selects `cell`'s attributes from a reset state (underline
+    styles as `4:n` and underline colours as `58;…`, as `tmux capture-pane -e` writes them)."""
     codes = ["0"]
     for flag, code in (
         ("bold", "1"),
         ("dim", "2"),
         ("italics", "3"),
-        ("underscore", "4"),
+        ("underscore", "4" if cell.underline_style == 1 else f"4:{cell.underline_style}"),
         ("blink", "5"),
         ("reverse", "7"),
+        ("concealed", "8"),
         ("strikethrough", "9"),
+        ("overline", "53"),
     ):
         if getattr(cell, flag):
             codes.append(code)
-    for color, base in ((cell.fg, 30), (cell.bg, 40)):
+    for color, base in ((cell.fg, 30), (cell.bg, 40), (cell.underline_color, 50)):
         code = _color_sgr(color, base)
         if code:
             codes.append(code)
