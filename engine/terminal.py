@@ -193,7 +193,7 @@ class Screen(pyte.Screen):
         line = (self._buffer if cursor.y == self.lines - 1 else self.buffer)[cursor.y]
         for ch in data:
             width = _width(ch)
-            if width <= 0 or (ch > "~" and self._after_joiner(line)):
+            if width <= 0 or (ch > "~" and self._zwj_seen and self._after_joiner(line)):
                 if width >= 0:
                     self._combine(ch)
                 continue
@@ -232,6 +232,8 @@ class Screen(pyte.Screen):
     def _blank_like(cell: Cell) -> Cell:
         return cell._replace(data=" ")
 
+    _zwj_seen = False  # set by the first ZWJ drawn: until then there is nothing to join
+
     def _after_joiner(self, line: Any) -> bool:
         """Whether the cell left of the cursor ends with a ZWJ: tmux puts the next character
         that is not plain ASCII in the same cell (an emoji ZWJ sequence is one glyph)."""
@@ -257,6 +259,8 @@ class Screen(pyte.Screen):
             return
         line[x] = last._replace(data=data)
         self.dirty.add(y)
+        if ch == ZWJ:
+            self._zwj_seen = True
 
     def repeat_last(self, count: int | None = None) -> None:
         """REP (`CSI n b`): draw the last printed character `n` more times."""

@@ -44,11 +44,9 @@ def tmux_widths(points: list[int], socket: str) -> dict[int, int]:
             f"stty -echo -opost; cat {feed}; {TMUX} -L {socket} wait-for -S fed; exec sleep 600"
         )
         try:
-            subprocess.run(
-                [*base, "start-server", ";", "set", "-g", "history-limit", str(len(rows) + 50)]
-                + [";", "new", "-d", "-x", str(COLUMNS), "-y", "10", script],
-                check=True,
-            )
+            limit = ["set", "-g", "history-limit", str(len(rows) + 50)]  # before the pane
+            new = ["new", "-d", "-x", str(COLUMNS), "-y", "10", script]
+            subprocess.run([*base, "start-server", ";", *limit, ";", *new], check=True)
             subprocess.run([*base, "wait-for", "fed"], check=True, timeout=120)
             text = subprocess.run(
                 [*base, "capture-pane", "-p", "-S", "-", "-E", "-"], capture_output=True, check=True
