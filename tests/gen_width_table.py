@@ -1,6 +1,6 @@
-"""Regenerate engine/width.py's `_RUNS`: every code point's width as a real tmux shows it.
+"""Regenerate engine/width.py's `_TABLE`: every code point's width as a real tmux shows it.
 
-    PYTHONPATH=. python tests/gen_width_table.py > runs.txt   # then paste over _RUNS
+    PYTHONPATH=. python tests/gen_width_table.py > runs.txt   # then paste into _TABLE
 
 Each code point is drawn in a 4-column slot as `a` + ch, then `Y` at the slot's 4th column;
 the blanks tmux leaves before `Y` give the width (2 blanks: joined `a`'s cell, 1: one cell,
@@ -97,7 +97,11 @@ def table(socket: str = "width-gen") -> list[tuple[int, int]]:
 
 
 if __name__ == "__main__":
-    runs = table()
-    items = [f"0x{c:X}, {w}," for c, w in runs]
-    for i in range(0, len(items), 8):
-        print("    " + " ".join(items[i : i + 8]))
+    line = "   "
+    for start, width in table():
+        token = f"{start:X}:{width}"
+        if len(line) + len(token) >= 99:
+            print(line)
+            line = "   "
+        line += " " + token
+    print(line)
