@@ -120,9 +120,9 @@ def test_width_table_equals_tmux_at_every_run_boundary() -> None:
     shown = tmux_widths(points, f"unicode-x-{uuid.uuid4().hex[:8]}")
     differ = {hex(c): (shown[c], char_width(chr(c))) for c in points if shown[c] >= 0}
     assert {c: w for c, w in differ.items() if w[0] != w[1]} == {}
-    kept = [c for c in points if shown[c] < 0 and char_width(chr(c)) >= 0]
-    assert all(char_width(chr(c)) in (0, 1, 2) for c in kept)
-    assert 0x2028 not in kept and 0x85 not in kept
+    dropped = {c for c in points if char_width(chr(c)) < 0}
+    assert all(shown[c] < 0 for c in dropped)  # we drop only what tmux drops
+    assert dropped == {c for c in points if c < 0xA0 or c in (0x2028, 0x2029)}
 
 
 # -- text on the screen, against tmux ------------------------------------------------------------
