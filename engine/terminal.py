@@ -15,7 +15,6 @@ from __future__ import annotations
 import codecs
 import importlib.metadata
 import time
-import unicodedata
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_s
 from engine.fastpath import apply_deferred, cached_history_line, scroll_lines
 from engine.scrollback import Scrollback
 from engine.vt import Parser
+from engine.width import CELL_BYTES, ZWJ, char_width
 
 # Private modes, as pyte stores them (shifted left by 5 to keep them apart from ANSI modes).
 DECCKM = 1 << 5
@@ -65,8 +65,7 @@ OSC_COLORS = {10: "foreground", 11: "background", 12: "cursor"}
 CELL_PIXELS = (16, 32)  # width, height
 
 
-def _width(ch: str) -> int:
-    return 1 if " " <= ch < "\u0300" else wcwidth(ch)
+_width = char_width  # one table for drawing, history and bulk runs: tmux's (engine/width.py)
 
 
 class Glyphs(dict[str, Cell]):
@@ -218,8 +217,8 @@ class Screen(pyte.Screen):
         line = (self._buffer if cursor.y == self.lines - 1 else self.buffer)[cursor.y]
         for ch in data:
             width = _width(ch)
-            if width <= 0:
-                if width == 0:
+            if width <= 0 or (ch > "~" and self._zwj_seen and self._after_joiner(line)):
+                if width >= 0:
                     self._combine(ch)
                 continue
             if width > columns:  # a wide character cannot fit a one-column terminal
@@ -257,20 +256,35 @@ class Screen(pyte.Screen):
     def _blank_like(cell: Cell) -> Cell:
         return cell._replace(data=" ")
 
+    _zwj_seen = False  # set by the first ZWJ drawn: until then there is nothing to join
+
+    def _after_joiner(self, line: Any) -> bool:
+        """Whether the cell left of the cursor ends with a ZWJ: tmux puts the next character
+        that is not plain ASCII in the same cell (an emoji ZWJ sequence is one glyph)."""
+        x = min(self.cursor.x, self.columns) - 1
+        cell = line.get(x) if x >= 0 else None
+        if cell is not None and cell.data == "" and x > 0:
+            cell = line.get(x - 1)
+        return cell is not None and cell.data[-1:] == ZWJ
+
     def _combine(self, ch: str) -> None:
-        if not unicodedata.combining(ch) and ch not in "\u200d\ufe0f\ufe0e":
-            return
+        """Add a zero-width (or ZWJ-joined) character to the cell left of the cursor, as tmux
+        does: the code points are kept as sent (no NFC), nothing joins at column 0 (not even
+        the end of the row above), and a cell holds at most CELL_BYTES of UTF-8."""
         x, y = min(self.cursor.x, self.columns) - 1, self.cursor.y
         if x < 0:
-            if y == 0:
-                return
-            x, y = self.columns - 1, y - 1
+            return
         line = self.buffer[y]
         if line[x].data == "" and x > 0:
             x -= 1
         last = line[x]
-        line[x] = last._replace(data=unicodedata.normalize("NFC", last.data + ch))
+        data = last.data + ch
+        if len(data.encode()) > CELL_BYTES:
+            return
+        line[x] = last._replace(data=data)
         self.dirty.add(y)
+        if ch == ZWJ:
+            self._zwj_seen = True
 
     def alignment_display(self) -> None:
         """DECALN (`ESC # 8`): the screen full of E in the default style, no margins, the
@@ -984,10 +998,11 @@ class Screen(pyte.Screen):
 
 
 def split_cells(text: str) -> list[str]:
-    """A history line's text cut into cells: zero-width characters stay with the cell before."""
+    """A history line's text cut into cells as `Screen.draw` made them: zero-width characters
+    stay with the cell before, and so does a character that is not plain ASCII after a ZWJ."""
     cells: list[str] = []
     for ch in text:
-        if cells and _width(ch) <= 0:
+        if cells and (_width(ch) <= 0 or (ch > "~" and cells[-1][-1] == ZWJ)):
             cells[-1] += ch
         else:
             cells.append(ch)
