@@ -23,7 +23,6 @@ from typing import Any
 import pyte
 from pyte import modes as mo
 from pyte.screens import Margins, StaticDefaultDict
-from wcwidth import wcwidth
 
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
 from engine.fastpath import apply_deferred, cached_history_line, scroll_lines
@@ -1305,7 +1304,8 @@ class Terminal:
         row. History keeps rows trimmed, so those are padded back to the width."""
         if y < 0:
             text = self._row_ansi(y) if ansi else self._row_text(y)
-            width = sum(max(wcwidth(c), 0) for c in self._row_text(y))
+            hist = self.scrollback[len(self.scrollback) + y]
+            width = sum(2 if _width(data[0]) == 2 else 1 for data, _ in history_cells(hist))
             return text + " " * max(self.columns - width, 0)
         line = self.screen.buffer.get(y) or {}
         used = min(max(line, default=-1) + 1, self.columns)

@@ -283,3 +283,11 @@ def test_a_cell_holds_21_bytes_as_in_tmux() -> None:
     t = Terminal(20, 3)
     t.feed("a" + "\u0301" * 12)
     assert t.row_text(0) == "a" + "\u0301" * 10  # 1 + 2 * 10 bytes
+
+
+def test_a_wrapped_history_row_of_spacing_marks_joins_without_padding() -> None:
+    """History rows are measured by the width table (a spacing mark takes its own cell), so
+    joining a wrapped one adds no blanks the program never wrote."""
+    terminal = Terminal(10, 3)
+    terminal.feed("কা" * 6 + "\r\n" * 4)
+    assert terminal.capture(start="-", join_wrapped=True).split("\n")[0] == "কা" * 6
