@@ -70,9 +70,10 @@ def cached_history_line(row: Any) -> HistoryLine | None:
     return None
 
 
-def _bottom(screen: Any) -> int:
+def _region(screen: Any) -> tuple[int, int]:
+    """The scroll region's top and bottom rows."""
     margins = screen.margins
-    return screen.lines - 1 if margins is None else int(margins.bottom)
+    return (0, screen.lines - 1) if margins is None else (margins.top, margins.bottom)
 
 
 def eligible(screen: Any) -> bool:
@@ -80,7 +81,7 @@ def eligible(screen: Any) -> bool:
     cursor = screen.cursor
     return (
         cursor.x == 0
-        and cursor.y == _bottom(screen)
+        and cursor.y == _region(screen)[1]
         and not screen.charset
         and screen.g0_charset is charsets.LAT1_MAP
         and mo.DECAWM in screen.mode
@@ -100,7 +101,7 @@ class Deferred:
     drawing there or moving the cursor does not need them.
     """
 
-    __slots__ = ("attrs", "blank", "bottom", "columns", "lines", "rows", "top")
+    __slots__ = ("attrs", "blank", "columns", "lines", "region", "rows")
 
     def __init__(
         self,
@@ -115,7 +116,7 @@ class Deferred:
         self.rows = rows  # screen rows each line takes (long lines wrap)
         self.attrs = attrs  # the style before the first line
         self.columns = columns
-        self.top, self.bottom = region  # the scroll region they scroll in
+        self.region = region  # the scroll region's top and bottom rows, where they scroll
         self.blank = blank  # the region's rows above them already left it (left blank)
 
 
@@ -142,15 +143,11 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
             screen.settle()
         return _draw_lines(screen, lines, i)
 
-    columns, bottom = screen.columns, cursor.y
-    top = screen.margins.top if screen.margins is not None else 0
-    above = bottom - top  # the region's rows above the cursor
+    columns, region = screen.columns, _region(screen)
+    top, bottom = region
+    above = bottom - top  # the region's rows above the cursor (on its bottom row)
     rows = _row_counts(chunk, lines, columns)
-    if deferred is not None and (deferred.columns, deferred.top, deferred.bottom) == (
-        columns,
-        top,
-        bottom,
-    ):
+    if deferred is not None and (deferred.columns, deferred.region) == (columns, region):
         lines = deferred.lines + lines
         rows = deferred.rows + rows
         attrs, blank = deferred.attrs, deferred.blank
@@ -179,7 +176,6 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
             for y in range(top, bottom):
                 buffer.pop(y, None)
         attrs, blank = _fold(text, attrs), True
-    region = (top, bottom)
     screen._deferred = Deferred(lines, rows, attrs, columns, region, blank) if lines else None
     screen._settle_needed = True
     cursor.attrs = _fold(chunk, cursor.attrs)
@@ -204,7 +200,7 @@ def apply_deferred(screen: Any) -> None:
             entries.append((pieces, False))
         else:
             entries += _wrap(pieces, columns)
-    _place(screen, entries, deferred.top, deferred.bottom, deferred.blank)
+    _place(screen, entries, *deferred.region, deferred.blank)
 
 
 def _draw_lines(screen: Any, lines: list[str], i: int) -> int:
@@ -228,8 +224,7 @@ def _draw_lines(screen: Any, lines: list[str], i: int) -> int:
             entries += _wrap(pieces, columns)
     if not entries:
         return i
-    bottom = screen.cursor.y
-    top = screen.margins.top if screen.margins is not None else 0
+    top, bottom = _region(screen)
     _place(screen, entries, top, bottom, False)
     screen.cursor.attrs = attrs
     last_char = _last_char(lines[:done])
