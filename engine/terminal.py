@@ -65,6 +65,7 @@ CELL_PIXELS = (16, 32)  # width, height
 
 
 _width = char_width  # one table for drawing, history and bulk runs: tmux's (engine/width.py)
+_REVERSE_BLANK = DEFAULT_CELL._replace(reverse=True)  # the blank cell under DECSCNM
 
 
 class Glyphs(dict[str, Cell]):
@@ -150,7 +151,8 @@ class Screen(pyte.Screen):
 
     @property
     def default_char(self) -> Cell:  # type: ignore[override]
-        return Cell(" ", reverse=mo.DECSCNM in self.mode) if hasattr(self, "mode") else DEFAULT_CELL
+        """The blank cell (reversed under DECSCNM): shared, not built on every call."""
+        return _REVERSE_BLANK if mo.DECSCNM in getattr(self, "mode", ()) else DEFAULT_CELL
 
     @property
     def alternate(self) -> bool:
@@ -315,8 +317,8 @@ class Screen(pyte.Screen):
         return scroll_lines(self, buf, i)
 
     def _history_line(self, line: Any) -> HistoryLine:
-        if not line:
-            return HistoryLine("")
+        if not line:  # an empty row keeps its wrapped mark (it was erased after wrapping)
+            return HistoryLine("", (), getattr(line, "wrapped", False))
         cached = cached_history_line(line)
         if cached is not None:
             return cached
@@ -367,43 +369,39 @@ class Screen(pyte.Screen):
         return HistoryLine(text, tuple(out), wrapped)
 
     def _shift_up(self, top: int, bottom: int, count: int, keep: bool = False) -> None:
-        """Move rows top..bottom up by `count`, blank rows entering at the bottom."""
+        """Move rows top..bottom up by `count`, blank rows entering at the bottom.
+
+        The rows are objects moved by re-keying them (C loops, not one dict pop per row);
+        every row of the region exists afterwards, empty ones included (an empty row keeps
+        its wrapped mark as it moves)."""
         count = min(count, bottom - top + 1)
         buffer = self.buffer
+        rows = list(map(buffer.__getitem__, range(top, bottom + 1)))
         if keep and not self._alternate:  # tmux keeps lines leaving any region's top
-            for y in range(top, top + count):
-                self._to_history(y)
-        for y in range(top, bottom + 1):
-            src = buffer.pop(y + count, None) if y + count <= bottom else None
-            if src is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = src
-        self._fill_background(range(bottom - count + 1, bottom + 1))
+            self.history.push_many(list(map(self._history_line, rows[:count])))
+        new = [buffer.default_factory() for _ in range(count)]
+        buffer.update(zip(range(top, bottom + 1), rows[count:] + new, strict=True))
+        if self.cursor.attrs.bg != "default":
+            self._fill_background(new)
         self.dirty.update(range(top, bottom + 1))
 
     def _shift_down(self, top: int, bottom: int, count: int) -> None:
         """Move rows top..bottom down by `count`, blank rows entering at the top."""
         count = min(count, bottom - top + 1)
         buffer = self.buffer
-        for y in range(bottom, top - 1, -1):
-            src = buffer.pop(y - count, None) if y - count >= top else None
-            if src is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = src
-        self._fill_background(range(top, top + count))
+        rows = list(map(buffer.__getitem__, range(top, bottom + 1 - count)))
+        new = [buffer.default_factory() for _ in range(count)]
+        buffer.update(zip(range(top, bottom + 1), new + rows, strict=True))
+        if self.cursor.attrs.bg != "default":
+            self._fill_background(new)
         self.dirty.update(range(top, bottom + 1))
 
-    def _fill_background(self, rows: range) -> None:
-        """Rows scrolled in take the current background colour (back colour erase)."""
+    def _fill_background(self, rows: list[Any]) -> None:
+        """New rows scrolled in take the current background colour (back colour erase)."""
         blank = self._blank()
-        if blank == self.default_char:
-            return
-        for y in rows:
-            line = self.buffer[y]
-            for x in range(self.columns):
-                line[x] = blank
+        cells = dict.fromkeys(range(self.columns), blank)
+        for line in rows:
+            line.update(cells)
 
     def linefeed(self) -> None:
         """LF ends a row for good: it no longer counts as wrapped (as in tmux)."""
