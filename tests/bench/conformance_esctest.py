@@ -45,7 +45,6 @@ import threading
 import time
 import tty
 import unicodedata
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -380,7 +379,7 @@ def run_tmux(
     with tempfile.TemporaryDirectory() as tmp:
         conf = Path(tmp, "tmux.conf")
         conf.write_text(f"set -g status off\nset -g default-size {COLUMNS}x{LINES}\n")
-        base = ["tmux", "-L", f"conformance-{uuid.uuid4().hex[:8]}", "-f", str(conf)]
+        base = ["tmux", "-S", str(Path(tmp, "tmux.sock")), "-f", str(conf)]  # gone with tmp
         # A session that outlives the classes' keeps the server up between them.
         subprocess.run(
             [*base, "new-session", "-d", "-s", "keep", "sleep 3600"], env=env, check=True

@@ -9,6 +9,8 @@ locator, parameters), leaves the menu with 0 when all ran, and elsewhere presses
 keys are chosen from tmux's screen (the oracle) and sent to both. After each key both wait
 until vttest is blocked reading its terminal and the screen has settled, then the two screens
 (text and cursor) are compared. The report counts equal screens and shows a diff of each other.
+Once a screen asks ours for a different key than tmux (an answer tmux gives and we do not, or the
+reverse), the two runs can fall out of step: read the first diff of a run of diffs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,7 +120,7 @@ class Tmux:
     def __init__(self, tmp: str) -> None:
         conf = Path(tmp, "tmux.conf")
         conf.write_text("set -g status off\nset -g remain-on-exit on\n")
-        self.base = ["tmux", "-L", f"conformance-{uuid.uuid4().hex[:8]}", "-f", str(conf)]
+        self.base = ["tmux", "-S", str(Path(tmp, "tmux.sock")), "-f", str(conf)]
 
     async def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")} | ENV
