@@ -99,6 +99,7 @@ class Screen(pyte.Screen):
         self.synchronized_since = 0.0  # when the program last began a synchronized update
         self.osc_events: list[tuple[str, str]] = []  # OSC codes we do not handle ourselves
         self.colors = dict(DEFAULT_COLORS)  # the pane's default colours, "#rrggbb" (OSC 10-12)
+        self.dynamic_colors: dict[str, str] = {}  # what the program set (OSC 10-12) over those
         self.cell_pixels = CELL_PIXELS
         # Shell integration (OSC 133, engine/shell.py): the last mark (A prompt, B input,
         # C command, D done), where B left the cursor (y, x), B's options, D's exit status.
@@ -179,6 +180,7 @@ class Screen(pyte.Screen):
         if self.buffer:
             self._clear_into_history()
         self._alt_saved = None
+        self.dynamic_colors = {}
         super().reset()
         self.cursor.attrs = self.default_char
         self.savepoints = []
@@ -787,10 +789,25 @@ class Screen(pyte.Screen):
             state = 4 if mode == 3 else 0
         self.write_process_input(f"\x1b[?{mode};{state}$y")
 
+    def set_color(self, code: int, spec: str) -> None:
+        """OSC 10/11/12 with a colour (`#rgb` .. `#rrrrggggbbbb`, `rgb:r/g/b`): the program's
+        own default colours, answered to later queries until OSC 110/111/112 reset them (as
+        xterm and tmux do). Unknown specs (X11 colour names) are ignored."""
+        key = OSC_COLORS.get(code)
+        value = parse_color(spec)
+        if key is not None and value is not None:
+            self.dynamic_colors[key] = value
+
+    def reset_color(self, code: int) -> None:
+        """OSC 110/111/112: back to the pane's own colour."""
+        self.dynamic_colors.pop(OSC_COLORS.get(code - 100, ""), None)
+
     def report_color(self, code: int, end: str = "\x1b\\") -> None:
         """OSC 10/11/12 `?`: the default text, background or cursor colour (`colors`), with
         the terminator the program used (tmux). Programs pick a light or dark palette by it."""
-        value = self.colors.get(OSC_COLORS.get(code, ""), "").lstrip("#")
+        key = OSC_COLORS.get(code, "")
+        value = self.dynamic_colors.get(key) or self.colors.get(key, "")
+        value = value.lstrip("#")
         try:
             r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
         except ValueError:  # not "#rrggbb": no answer, as tmux when it does not know
@@ -813,7 +830,8 @@ class Screen(pyte.Screen):
         """DECRQCRA (`CSI Pi ; Pg ; Pt ; Pl ; Pb ; Pr * y`): a rectangle's checksum as xterm
         computes it by default: minus the sum of each written cell's first code point plus
         its attribute bits (concealed 8, underline 16, reverse 32, blink 64, bold 128);
-        plain blanks count only as the first cell. esctest reads screens cell by cell so."""
+        blanks (cells never written count as blanks) count only as the first cell. esctest
+        reads screens one cell at a time so."""
         offset = self.margins.top if mo.DECOM in self.mode and self.margins else 0
         t = min(max((top or 1) + offset, 1), self.lines) - 1
         b = min(max((bottom or self.lines) + offset, 1), self.lines) - 1
@@ -824,8 +842,8 @@ class Screen(pyte.Screen):
         for y in range(t, b + 1):
             line = self.buffer.get(y) or {}
             for x in range(lft, r + 1):
-                cell = line.get(x)
-                if cell is None or not cell.data:  # never written (or erased), a wide stub
+                cell = line.get(x, DEFAULT_CELL)  # never written or erased: a blank (xterm)
+                if not cell.data:  # the right half of a wide character
                     continue
                 ch = ord(cell.data[0])
                 ch += 8 * cell.concealed + 16 * cell.underscore + 64 * cell.blink
@@ -992,6 +1010,32 @@ class Screen(pyte.Screen):
                 line[x] = base._replace(data="")
                 x += 1
         return line
+
+
+def parse_color(spec: str) -> str | None:
+    """An X11 colour spec as xterm takes it, `#rgb`, `#rrggbb`, `#rrrgggbbb`, `#rrrrggggbbbb`
+    or `rgb:r/g/b` (1-4 hex digits each), as "#rrggbb"; None for anything else."""
+    spec = spec.strip().lower()
+    if spec.startswith("#") and len(spec) in (4, 7, 10, 13):
+        n = (len(spec) - 1) // 3
+        parts = [spec[1 + i * n : 1 + (i + 1) * n] for i in range(3)]
+        # `#` forms keep the high bits: #fff is f0f0f0, as X11 reads it.
+        scaled = [int(part.ljust(4, "0"), 16) >> 8 for part in parts if _hex(part)]
+    elif spec.startswith("rgb:"):
+        parts = spec[4:].split("/")
+        if len(parts) != 3 or not all(1 <= len(p) <= 4 and _hex(p) for p in parts):
+            return None
+        # `rgb:` forms scale: rgb:f/f/f is white.
+        scaled = [int(p, 16) * 255 // (16 ** len(p) - 1) for p in parts]
+    else:
+        return None
+    if len(scaled) != 3:
+        return None
+    return "#" + "".join(f"{v:02x}" for v in scaled)
+
+
+def _hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text)
 
 
 def split_cells(text: str) -> list[str]:

@@ -393,7 +393,17 @@ class Parser:
                 self._call("set_title", rest)
         elif code == "7":
             self._call("set_cwd", rest)
-        elif code in ("10", "11", "12") and rest == "?":  # a colour query (tmux: only "?")
-            self._call("report_color", int(code), end)
+        elif code in ("10", "11", "12"):
+            # Each argument goes to the next colour (`OSC 10;fg;bg` sets both, as xterm):
+            # "?" asks for it, anything else sets it.
+            for number, spec in enumerate(rest.split(";")[:3], int(code)):
+                if number > 12:
+                    break
+                if spec == "?":
+                    self._call("report_color", number, end)
+                else:
+                    self._call("set_color", number, spec)
+        elif code in ("110", "111", "112"):
+            self._call("reset_color", int(code))
         else:
             self._call("osc", code, rest)

@@ -269,7 +269,9 @@ def test_colour_queries_use_the_theme_and_the_terminator() -> None:
     t.feed(b"\x1b]11;?\x1b")  # the terminator split between two reads
     assert answer(t, b"\\") == b"\x1b]11;rgb:0000/0000/0000\x1b\\"
     t.colors = {"background": "not a colour"}
-    assert answer(t, b"\x1b]11;?\x07\x1b]11;?;?\x07\x1b]13;?\x07") == b""
+    assert answer(t, b"\x1b]11;?\x07\x1b]13;?\x07") == b""
+    # Each further argument is the next colour (xterm): `11;?;?` asks for 11 and 12.
+    assert answer(t, b"\x1b]11;?;?\x07") == b"\x1b]12;rgb:e5e5/e5e5/e5e5\x07"
     assert t.parser.errors == 0
 
 
@@ -297,16 +299,32 @@ def _checksum(t: Terminal, rect: str) -> int:
 
 def test_decrqcra_checksums_as_xterm_does() -> None:
     """esctest reads a cell as 0x10000 minus the checksum of that one cell (xterm's DEC
-    checksum), 0 where nothing was written."""
+    checksum); a cell never written reads as a blank, as in xterm."""
     t = term(b"AB\x1b[1;4mC\x1b[0m \x1b[2;1H  x\x1b[8mh", columns=10, lines=4)
     assert [0x10000 - _checksum(t, f"1;{x};1;{x}") for x in (1, 2)] == [ord("A"), ord("B")]
     assert 0x10000 - _checksum(t, "1;3;1;3") == ord("C") + 0x80 + 0x10  # bold, underline
-    assert _checksum(t, "1;5;1;5") == 0  # nothing written there
-    assert _checksum(t, "3;1;4;10") == 0
+    assert 0x10000 - _checksum(t, "1;5;1;5") == 32  # nothing written there: a blank
+    assert 0x10000 - _checksum(t, "3;1;4;10") == 32  # blanks: only the first counts
     # A rectangle: blanks count only as its first cell; defaults cover the screen.
     assert 0x10000 - _checksum(t, "2;1;2;3") == 32 + ord("x")
     whole = ord("A") + ord("B") + ord("C") + 0x90 + ord("x") + ord("h") + 8
     assert (0x10000 - _checksum(t, "")) & 0xFFFF == whole
     t.feed(b"\x1b[2;3r\x1b[?6h")  # origin mode: rows count from the top margin
     assert 0x10000 - _checksum(t, "1;3;1;3") == ord("x")
+    assert t.parser.errors == 0
+
+
+def test_a_program_sets_its_own_default_colours_and_resets_them() -> None:
+    """OSC 10/11/12 with a colour set what later queries answer (esctest's ChangeDynamicColor,
+    as xterm and tmux); OSC 110/111/112 and RIS go back to the pane's colours."""
+    t = term(b"")
+    t.colors = {"background": "#101010"}
+    assert answer(t, "\x1b]11;#f0f0f0\x1b\\\x1b]11;?\x1b\\") == b"\x1b]11;rgb:f0f0/f0f0/f0f0\x1b\\"
+    assert answer(t, "\x1b]10;rgb:f/0/80;#00ff00\x07\x1b]10;?;?\x07") == (
+        b"\x1b]10;rgb:ffff/0000/8080\x07\x1b]11;rgb:0000/ffff/0000\x07"
+    )
+    assert answer(t, "\x1b]12;red\x07\x1b]12;?\x07") == b"\x1b]12;rgb:e5e5/e5e5/e5e5\x07"
+    assert answer(t, "\x1b]111\x07\x1b]11;?\x07") == b"\x1b]11;rgb:1010/1010/1010\x07"
+    t.feed("\x1b]10;#123456\x07\x1bc")
+    assert answer(t, "\x1b]10;?\x07") == b"\x1b]10;rgb:e5e5/e5e5/e5e5\x07"
     assert t.parser.errors == 0
