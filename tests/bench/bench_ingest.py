@@ -105,6 +105,7 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 from engine.terminal import Terminal
 data = Path({str(path)!r}).read_bytes().replace(b"\\n", b"\\r\\n")
+Terminal({COLUMNS}, {LINES}, scrollback=100).feed(data[:4096])  # first-use imports are not history
 t = Terminal({COLUMNS}, {LINES}, scrollback={lines})
 def rss():
     return int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1])
