@@ -7,11 +7,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import zstandard
+from wcwidth import wcwidth
 
 from engine.cells import HistoryLine, RawLines, Run
 from engine.fastpath import decode_raw
 
-__all__ = ["HistoryLine", "RawLines", "Run", "Scrollback"]
+__all__ = ["HistoryLine", "RawLines", "Run", "Scrollback", "line_width", "rewrap", "trimmed"]
 
 Entry = HistoryLine | RawLines
 
@@ -211,6 +212,34 @@ class Scrollback:
         self._cached = None
         self.nbytes = 0
 
+    def reflow(self, columns: int) -> None:
+        """Cut soft-wrapped lines again at `columns` wide and join them where they now fit, as
+        tmux does on a resize. Lines ended by a newline are never joined; lines that fit and
+        do not wrap are kept as they are. A last line that wraps (its rest is on the screen)
+        is left to the caller, with the screen's rows."""
+        out: list[HistoryLine] = []
+        chain: list[HistoryLine] = []
+        changed = False
+        for line in self:
+            if chain or line.wrapped:
+                chain.append(line)
+                if not line.wrapped:
+                    chain[-1] = trimmed(line)
+                    out += rewrap(chain, columns)
+                    chain = []
+                    changed = True
+            elif len(line.text) <= columns // 2 or line_width(line.text) <= columns:
+                out.append(line)
+            else:
+                out += rewrap([trimmed(line)], columns)
+                changed = True
+        out += chain
+        if changed:
+            dropped = self.dropped
+            self.clear()
+            self.dropped = dropped
+            self.push_many(out)
+
     def search(self, needle: str) -> list[int]:
         """Indexes (oldest = 0) of the lines whose text contains `needle`."""
         return [i for i, line in enumerate(self) if needle in line.text]
@@ -259,3 +288,111 @@ class Scrollback:
             lines.append(HistoryLine(text, tuple(runs), bool(wrapped)))
         self._cached = (block, lines)
         return lines
+
+
+# -- reflow: a line's cells cut into rows, as tmux's grid_reflow does
+
+
+def _cell_width(ch: str) -> int:
+    return 1 if " " <= ch < "\u0300" else wcwidth(ch)
+
+
+def _cells(text: str) -> tuple[list[str], list[int]]:
+    """Each cell's text (zero-width characters stay with the cell before) and width."""
+    cells: list[str] = []
+    widths: list[int] = []
+    for ch in text:
+        width = _cell_width(ch)
+        if width <= 0:
+            if cells:
+                cells[-1] += ch
+            continue
+        cells.append(ch)
+        widths.append(width)
+    return cells, widths
+
+
+def _per_cell(runs: list[list[Any]]) -> list[tuple[int, Any]]:
+    return [(1, attrs) for count, attrs in runs for _ in range(count)]
+
+
+def trimmed(line: HistoryLine) -> HistoryLine:
+    """A line ended by a newline without the blanks at its end, whatever their colours: what
+    the program wrote ends before them (a background colour filled them, as tmux's reflow
+    sees it)."""
+    text = line.text.rstrip(" ")
+    cut = len(line.text) - len(text)
+    if not cut:
+        return line
+    runs = list(line.runs)
+    while cut and runs:
+        count, attrs = runs.pop()
+        if count > cut:
+            runs.append((count - cut, attrs))
+        cut -= min(count, cut)
+    if all(attrs is None for _, attrs in runs):
+        runs = []
+    return HistoryLine(text, tuple(runs), line.wrapped)
+
+
+def line_width(text: str) -> int:
+    """The columns a line's text takes (wide characters two)."""
+    if text.isascii():
+        return len(text)
+    return sum(_cells(text)[1])
+
+
+def rewrap(chain: list[HistoryLine], columns: int) -> list[HistoryLine]:
+    """One logical line (rows joined by their wrapped marks) cut again into rows of at most
+    `columns` cells: all but the last row wrapped, the last keeps the chain's last mark. A
+    wide character that does not fit moves to the next row whole, as drawing it does."""
+    text = "".join(h.text for h in chain)
+    wrapped = chain[-1].wrapped
+    ascii_only = text.isascii()
+    runs: list[list[Any]] | None = None
+    if any(h.runs for h in chain):
+        runs = []
+        for h in chain:
+            if h.runs:
+                runs += [[count, attrs] for count, attrs in h.runs]
+            elif h.text:
+                runs.append([len(h.text) if h.text.isascii() else len(_cells(h.text)[0]), None])
+    if ascii_only:
+        texts = [text[i : i + columns] for i in range(0, len(text), columns)] or [""]
+        sizes = [len(t) for t in texts]
+    else:
+        cells, widths = _cells(text)
+        if columns < 2 and 2 in widths:  # a wide character fits no row: dropped, as drawn
+            if runs:
+                runs = [[c, a] for w, (c, a) in zip(widths, _per_cell(runs), strict=False) if w < 2]
+            cells = [c for c, w in zip(cells, widths, strict=True) if w < 2]
+            widths = [1] * len(cells)
+        texts, sizes = [], []
+        start = used = 0
+        for i, width in enumerate(widths):
+            if used + width > columns and i > start:
+                texts.append("".join(cells[start:i]))
+                sizes.append(i - start)
+                start, used = i, 0
+            used += width
+        texts.append("".join(cells[start:]))
+        sizes.append(len(cells) - start)
+    out = []
+    last = len(texts) - 1
+    for n, (piece, size) in enumerate(zip(texts, sizes, strict=True)):
+        piece_runs: tuple[Run, ...] = ()
+        if runs:
+            taken: list[Run] = []
+            while size and runs:
+                count, attrs = runs[0]
+                take = min(count, size)
+                taken.append((take, attrs))
+                size -= take
+                if take == count:
+                    runs.pop(0)
+                else:
+                    runs[0][0] -= take
+            if any(attrs is not None for _, attrs in taken):
+                piece_runs = tuple(taken)
+        out.append(HistoryLine(piece, piece_runs, wrapped if n == last else True))
+    return out

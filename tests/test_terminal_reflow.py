@@ -1,0 +1,158 @@
+"""Reflow on resize against tmux: random text, random sizes, the same history, screen, cursor
+and cell attributes as tmux 3.3a after every resize (tmux's grid_reflow is the oracle)."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tmux_oracle import TMUX
+
+from engine.cells import Cell
+from engine.terminal import Terminal
+
+pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+
+WIDE = "日本語中文字"
+SGR = ["\x1b[0m", "\x1b[31m", "\x1b[1;44m", "\x1b[7m", "\x1b[38;5;33m", "\x1b[m"]
+
+
+class Tmux:
+    """One tmux server; each case is a session whose pane `cat`s the bytes, then waits."""
+
+    def __init__(self, tmp: Path) -> None:
+        assert TMUX
+        self.tmp = tmp
+        conf = tmp / "tmux.conf"
+        conf.write_text("set -g status off\nset -g history-limit 100000\n")
+        self.base = [TMUX, "-L", f"ais-reflow-{uuid.uuid4().hex[:8]}", "-f", str(conf)]
+        self.env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        self.cases = 0
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(
+            [*self.base, *args],
+            check=True,
+            env=self.env,
+            timeout=20,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def start(self, data: bytes, columns: int, lines: int) -> str:
+        self.cases += 1
+        name = f"c{self.cases}"
+        feed = self.tmp / f"{name}.bin"
+        feed.write_bytes(data)
+        script = f"stty -echo -opost; cat {feed}; tmux wait-for -S {name}; exec sleep 600"
+        self.run("new-session", "-d", "-s", name, "-x", str(columns), "-y", str(lines), script)
+        self.run("wait-for", name)
+        self.run("set", "-w", "-t", name, "window-size", "manual")  # not in the file: 3.3a dies
+        return name
+
+    def view(self, name: str) -> tuple[list[str], list[str], tuple[int, int, int]]:
+        """History and screen as text and with attributes; cursor x, y and history size."""
+        text = self.run("capture-pane", "-t", name, "-p", "-S", "-", "-E", "-")
+        ansi = self.run("capture-pane", "-t", name, "-p", "-e", "-S", "-", "-E", "-")
+        x, y, size = self.run(
+            "display", "-t", name, "-p", "#{cursor_x} #{cursor_y} #{history_size}"
+        ).split()
+        return text.split("\n")[:-1], ansi.split("\n")[:-1], (int(x), int(y), int(size))
+
+    def close(self) -> None:
+        subprocess.run([*self.base, "kill-server"], env=self.env, capture_output=True, timeout=20)
+
+
+@pytest.fixture(scope="module")
+def tmux() -> Iterator[Tmux]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Tmux(Path(tmp))
+        try:
+            yield server
+        finally:
+            server.close()
+
+
+def random_text(rng: random.Random, columns: int, lines: int) -> str:
+    """Lines of letters, spaces, wide characters and colours; none ends in blanks before its
+    newline (this history keeps no trailing blanks of a finished line; tmux keeps those a
+    program wrote), the last one may (the cursor after them keeps them)."""
+    out = []
+    for _ in range(rng.randint(0, 3 * lines)):
+        pieces = []
+        for _ in range(rng.choice([0, 1, 2, rng.randint(0, 4 * columns)])):
+            r = rng.random()
+            if r < 0.08:
+                pieces.append(rng.choice(WIDE))
+            elif r < 0.12:
+                pieces.append(rng.choice(SGR))
+            elif r < 0.3:
+                pieces.append(" ")
+            else:
+                pieces.append(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789"))
+        out.append("".join(pieces))
+    for i in range(len(out) - 1):
+        out[i] = out[i].rstrip(" ")
+    return "\r\n".join(out)
+
+
+def cells(t: Terminal, rows: range) -> list[list[tuple[str, Cell]]]:
+    """Each row's cells (text and attributes), trailing blanks dropped (tmux's capture drops
+    them whatever their colours)."""
+    out = []
+    for y in rows:
+        row = [(data, c._replace(data="")) for data, c in t.row_cells(y)]
+        while row and row[-1][0] == " ":
+            row.pop()
+        out.append(row)
+    return out
+
+
+def replay(ansi: list[str], columns: int) -> list[list[tuple[str, Cell]]]:
+    """tmux's `capture-pane -e` rows read back into cells by a terminal of our own."""
+    t = Terminal(columns + 2, 1, scrollback=len(ansi) + 10)
+    t.feed("\r\n".join(ansi).encode())  # tmux carries attributes over from row to row
+    return cells(t, range(-t.history_size, 1))
+
+
+def ours(t: Terminal) -> tuple[list[str], tuple[int, int, int]]:
+    text = t.capture(start="-", end="-").split("\n")
+    return text, (t.screen.cursor.x, t.screen.cursor.y, t.history_size)
+
+
+def check(tmux: Tmux, name: str, t: Terminal, step: str) -> None:
+    text, ansi, (x, y, size) = tmux.view(name)
+    mine, (mx, my, msize) = ours(t)
+    assert mine == text, step
+    assert (mx, my, msize) == (x, y, size), step
+    assert cells(t, range(-t.history_size, t.lines)) == replay(ansi, t.columns), step
+
+
+SEEDS = range(int(os.environ.get("REFLOW_CASES", "60")))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_text_and_resizes_reflow_as_in_tmux(tmux: Tmux, seed: int) -> None:
+    rng = random.Random(seed)
+    columns, lines = rng.randint(4, 40), rng.randint(2, 12)
+    data = random_text(rng, columns, lines).encode()
+    name = tmux.start(data, columns, lines)
+    t = Terminal(columns, lines, scrollback=100_000)
+    t.feed(data)
+    check(tmux, name, t, f"fed {data!r} at {columns}x{lines}")
+    for n in range(rng.randint(1, 5)):
+        if rng.random() < 0.7:
+            columns = rng.randint(2, 60)
+        else:
+            lines = rng.randint(1, 15)
+        if rng.random() < 0.3:
+            columns, lines = rng.randint(2, 60), rng.randint(1, 15)
+        tmux.run("resize-window", "-t", name, "-x", str(columns), "-y", str(lines))
+        t.resize(columns, lines)
+        check(tmux, name, t, f"resize {n} to {columns}x{lines} of {data!r}")
