@@ -957,6 +957,7 @@ class Screen(pyte.Screen):
 
     def _used(self, row: Any) -> int:
         """Cells a row ending a line uses: up to its last cell that is not blank (`trimmed`)."""
+        x: int
         for x in sorted(row, reverse=True):
             cell: Cell = row[x]
             if cell.data != " ":
