@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -24,11 +25,13 @@ def _count(entry: Entry) -> int:
 class _Block:
     """Old history lines, zstd-compressed together (decompressed only when looked at)."""
 
-    __slots__ = ("count", "data")
+    __slots__ = ("count", "data", "widest", "wrapped")
 
-    def __init__(self, data: bytes, count: int) -> None:
+    def __init__(self, data: bytes, count: int, widest: int, wrapped: bool) -> None:
         self.data = data
         self.count = count
+        self.widest = widest  # no line is wider (a bound: a reflow to this width or more...)
+        self.wrapped = wrapped  # ...leaves the block as it is if none of its lines wraps
 
     @property
     def nbytes(self) -> int:
@@ -120,7 +123,7 @@ class Scrollback:
             entry = self._pop_oldest_hot()
             entries.append(entry)
             count += _count(entry)
-        block = _Block(self._compressor.compress(self._encode(entries)), count)
+        block = self._block(entries, count)
         self._cold.append(block)
         self._cold_lines += block.count
         self.nbytes += block.nbytes
@@ -204,6 +207,12 @@ class Scrollback:
         self.nbytes -= line.nbytes()
         return line  # type: ignore[return-value]
 
+    def unwrap_newest(self) -> None:
+        """The newest line no longer goes on onto the screen: a reflow will not join them."""
+        if len(self) and self[-1].wrapped:
+            line = self.pop_newest()
+            self.push(line._replace(wrapped=False))
+
     def clear(self) -> None:
         self.dropped += len(self)
         self._hot.clear()
@@ -212,33 +221,50 @@ class Scrollback:
         self._cached = None
         self.nbytes = 0
 
+    def _block(self, entries: list[Entry], count: int) -> _Block:
+        widest, wrapped = 0, False
+        for entry in entries:
+            if type(entry) is RawLines:
+                lines = entry.text.split("\r\n")
+                widest = max(widest, *map(len, lines))  # SGR counted: a bound
+                wrapped = wrapped or entry.count > len(lines) - 1
+            else:
+                text = entry.text
+                widest = max(widest, len(text) if text.isascii() else 2 * len(text))
+                wrapped = wrapped or entry.wrapped  # type: ignore[union-attr]
+        data = self._compressor.compress(self._encode(entries))
+        return _Block(data, count, widest, wrapped)
+
     def reflow(self, columns: int) -> None:
         """Cut soft-wrapped lines again at `columns` wide and join them where they now fit, as
         tmux does on a resize. Lines ended by a newline are never joined; lines that fit and
-        do not wrap are kept as they are. A last line that wraps (its rest is on the screen)
-        is left to the caller, with the screen's rows."""
-        out: list[HistoryLine] = []
-        chain: list[HistoryLine] = []
-        changed = False
-        for line in self:
-            if chain or line.wrapped:
-                chain.append(line)
-                if not line.wrapped:
-                    chain[-1] = trimmed(line)
-                    out += rewrap(chain, columns)
-                    chain = []
-                    changed = True
-            elif len(line.text) <= columns // 2 or line_width(line.text) <= columns:
-                out.append(line)
-            else:
-                out += rewrap([trimmed(line)], columns)
-                changed = True
-        out += chain
-        if changed:
-            dropped = self.dropped
-            self.clear()
-            self.dropped = dropped
-            self.push_many(out)
+        do not wrap are kept as they are, and so are compressed blocks of such lines. A last
+        line that wraps (its rest is on the screen) is left to the caller, with the screen's
+        rows."""
+        chain: list[HistoryLine] = []  # a line that goes on in the next block
+        cold: deque[_Block] = deque()
+        skip = self._skip
+        for n, block in enumerate(self._cold):
+            first = skip if n == 0 else 0
+            if not chain and not block.wrapped and block.widest <= columns:
+                cold.append(block)
+                continue
+            lines, chain = _reflow_lines(chain + self._thaw(block)[first:], columns)
+            if n == 0:
+                skip = 0
+            if lines:
+                cold.append(self._block(lines, len(lines)))  # type: ignore[arg-type]
+        self._decode_hot()
+        hot, chain = _reflow_lines(chain + list(self._hot), columns)  # type: ignore[arg-type]
+        hot += chain
+        self._cold, self._skip, self._cached = cold, skip, None
+        self._cold_lines = sum(block.count for block in cold) - skip
+        self._hot = deque(hot)
+        self._hot_lines = len(hot)
+        self.nbytes = sum(block.nbytes for block in cold) + sum(line.nbytes() for line in hot)
+        while self._hot_lines >= self.HOT + self.BLOCK:
+            self._freeze()
+        self._evict()
 
     def search(self, needle: str) -> list[int]:
         """Indexes (oldest = 0) of the lines whose text contains `needle`."""
@@ -293,6 +319,29 @@ class Scrollback:
 # -- reflow: a line's cells cut into rows, as tmux's grid_reflow does
 
 
+_NARROW = re.compile("[ -~\u00a0-\u02ff]+")  # one column each (as `_cell_width` says)
+
+
+def _reflow_lines(
+    lines: list[HistoryLine], columns: int
+) -> tuple[list[HistoryLine], list[HistoryLine]]:
+    """`lines` rewrapped at `columns`, and the last line's rows still to come (it wraps)."""
+    out: list[HistoryLine] = []
+    chain: list[HistoryLine] = []
+    for line in lines:
+        if chain or line.wrapped:
+            chain.append(line)
+            if not line.wrapped:
+                chain[-1] = trimmed(line)
+                out += rewrap(chain, columns)
+                chain = []
+        elif len(line.text) <= columns // 2 or line_width(line.text) <= columns:
+            out.append(line)
+        else:
+            out += rewrap([trimmed(line)], columns)
+    return out, chain
+
+
 def _cell_width(ch: str) -> int:
     return 1 if " " <= ch < "\u0300" else wcwidth(ch)
 
@@ -316,13 +365,16 @@ def _per_cell(runs: list[list[Any]]) -> list[tuple[int, Any]]:
     return [(1, attrs) for count, attrs in runs for _ in range(count)]
 
 
-def trimmed(line: HistoryLine) -> HistoryLine:
+def trimmed(line: HistoryLine, keep: int = 0) -> HistoryLine:
     """A line ended by a newline without the blanks at its end, whatever their colours: what
     the program wrote ends before them (a background colour filled them, as tmux's reflow
-    sees it)."""
+    sees it). The first `keep` columns stay (a cursor after blanks it wrote)."""
     text = line.text.rstrip(" ")
     cut = len(line.text) - len(text)
-    if not cut:
+    if cut and keep:
+        cut = min(cut, line_width(line.text) - keep)
+        text = line.text[: len(line.text) - cut] if cut > 0 else line.text
+    if cut <= 0:
         return line
     runs = list(line.runs)
     while cut and runs:
@@ -335,11 +387,68 @@ def trimmed(line: HistoryLine) -> HistoryLine:
     return HistoryLine(text, tuple(runs), line.wrapped)
 
 
+def _rest(text: str) -> tuple[int, list[int]]:
+    """How many characters of `text` are in runs of one-column ones, and the widths of the
+    others (<= 0 joins the cell before)."""
+    rest = _NARROW.sub("", text)
+    return len(text) - len(rest), [_cell_width(ch) for ch in rest]
+
+
 def line_width(text: str) -> int:
     """The columns a line's text takes (wide characters two)."""
-    if text.isascii():
+    if text.isascii() or max(text) < "\u0300":
         return len(text)
-    return sum(_cells(text)[1])
+    narrow, widths = _rest(text)
+    return narrow + sum(w for w in widths if w > 0)
+
+
+def _cell_count(text: str) -> int:
+    if text.isascii() or max(text) < "\u0300":
+        return len(text)
+    narrow, widths = _rest(text)
+    return narrow + sum(1 for w in widths if w > 0)
+
+
+def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
+    """`text` cut into rows of at most `columns` columns (each row's text and cell count); a
+    wide character that does not fit moves to the next row whole. Runs of one-column
+    characters are cut by slicing, the others looked at one by one."""
+    texts: list[str] = []
+    sizes: list[int] = []
+    row: list[str] = []
+    cells = used = pos = 0
+    for m in [*_NARROW.finditer(text), None]:
+        start = len(text) if m is None else m.start()
+        for ch in text[pos:start]:
+            width = _cell_width(ch)
+            if width <= 0:
+                if row:  # joins the cell before (never cut from it: rows end lazily)
+                    row.append(ch)
+                continue
+            if used + width > columns and cells:
+                texts.append("".join(row))
+                sizes.append(cells)
+                row, cells, used = [], 0, 0
+            row.append(ch)
+            cells += 1
+            used += width
+        if m is None:
+            break
+        seg, i = m.group(), 0
+        while i < len(seg):
+            if used >= columns:
+                texts.append("".join(row))
+                sizes.append(cells)
+                row, cells, used = [], 0, 0
+            take = seg[i : i + columns - used]
+            row.append(take)
+            cells += len(take)
+            used += len(take)
+            i += len(take)
+        pos = m.end()
+    texts.append("".join(row))
+    sizes.append(cells)
+    return texts, sizes
 
 
 def rewrap(chain: list[HistoryLine], columns: int) -> list[HistoryLine]:
@@ -348,7 +457,6 @@ def rewrap(chain: list[HistoryLine], columns: int) -> list[HistoryLine]:
     wide character that does not fit moves to the next row whole, as drawing it does."""
     text = "".join(h.text for h in chain)
     wrapped = chain[-1].wrapped
-    ascii_only = text.isascii()
     runs: list[list[Any]] | None = None
     if any(h.runs for h in chain):
         runs = []
@@ -356,27 +464,19 @@ def rewrap(chain: list[HistoryLine], columns: int) -> list[HistoryLine]:
             if h.runs:
                 runs += [[count, attrs] for count, attrs in h.runs]
             elif h.text:
-                runs.append([len(h.text) if h.text.isascii() else len(_cells(h.text)[0]), None])
-    if ascii_only:
+                runs.append([_cell_count(h.text), None])
+    if text.isascii() or max(text) < "\u0300":  # one column a character
         texts = [text[i : i + columns] for i in range(0, len(text), columns)] or [""]
         sizes = [len(t) for t in texts]
     else:
-        cells, widths = _cells(text)
-        if columns < 2 and 2 in widths:  # a wide character fits no row: dropped, as drawn
+        if columns < 2:  # a wide character fits no row: dropped, as drawing does
+            cells, widths = _cells(text)
             if runs:
                 runs = [[c, a] for w, (c, a) in zip(widths, _per_cell(runs), strict=False) if w < 2]
-            cells = [c for c, w in zip(cells, widths, strict=True) if w < 2]
-            widths = [1] * len(cells)
-        texts, sizes = [], []
-        start = used = 0
-        for i, width in enumerate(widths):
-            if used + width > columns and i > start:
-                texts.append("".join(cells[start:i]))
-                sizes.append(i - start)
-                start, used = i, 0
-            used += width
-        texts.append("".join(cells[start:]))
-        sizes.append(len(cells) - start)
+            text = "".join(c for c, w in zip(cells, widths, strict=True) if w < 2)
+        texts, sizes = _layout(text, columns)
+    if runs:
+        runs.reverse()  # taken from the end
     out = []
     last = len(texts) - 1
     for n, (piece, size) in enumerate(zip(texts, sizes, strict=True)):
@@ -384,14 +484,14 @@ def rewrap(chain: list[HistoryLine], columns: int) -> list[HistoryLine]:
         if runs:
             taken: list[Run] = []
             while size and runs:
-                count, attrs = runs[0]
+                count, attrs = runs[-1]
                 take = min(count, size)
                 taken.append((take, attrs))
                 size -= take
                 if take == count:
-                    runs.pop(0)
+                    runs.pop()
                 else:
-                    runs[0][0] -= take
+                    runs[-1][0] -= take
             if any(attrs is not None for _, attrs in taken):
                 piece_runs = tuple(taken)
         out.append(HistoryLine(piece, piece_runs, wrapped if n == last else True))

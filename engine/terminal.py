@@ -545,17 +545,17 @@ class Screen(pyte.Screen):
     def _leave_alternate(self, restore_cursor: bool) -> None:
         if not self._alternate:
             return
+        lines, columns = self.lines, self.columns
+        if (lines, columns) != self._main_size:  # the main screen has the size it had (tmux):
+            self.resize(*self._main_size)  # this one goes back to it first (a cursor it keeps)
         self.buffer = self._main_buffer
         self._main_buffer = None
         self._alternate = False
-        lines, columns = self.lines, self.columns
-        self.lines, self.columns = self._main_size  # resized now, from the size it had (tmux)
         if restore_cursor and self._alt_saved is not None:
             x, y, attrs = self._alt_saved
             self.cursor.x, self.cursor.y, self.cursor.attrs = x, y, attrs
-        self.cursor.x = min(self.cursor.x, self.columns)
-        self.cursor.y = min(self.cursor.y, self.lines - 1)
-        if (lines, columns) != self._main_size:
+        self._history.unwrap_newest()  # tmux no longer joins the screen to its history
+        if (lines, columns) != self._main_size:  # then to the size there is now, reflowed
             self._resize_main(lines, columns)
         self.cursor.x = min(self.cursor.x, self.columns - 1)
         self.cursor.y = min(self.cursor.y, self.lines - 1)
@@ -883,8 +883,12 @@ class Screen(pyte.Screen):
         offset = sum(line_width(h.text) for h in head)
         for y in range(self.lines):
             row = buffer.get(y)
-            on_row = [(i, m[1]) for i, m in enumerate(marks) if m is not None and m[0] == y]
             wrapped = bool(row) and getattr(row, "wrapped", False)
+            # A mark past the cells written on its row goes to their end (tmux)
+            written = max(row) + 1 if row and not wrapped else self.columns
+            on_row = [
+                (i, min(m[1], written)) for i, m in enumerate(marks) if m is not None and m[0] == y
+            ]
             if not chain and not wrapped:
                 width = self._used(row) if row else 0
                 if max([width] + [x for _, x in on_row]) <= columns:  # fits as it is
@@ -897,11 +901,11 @@ class Screen(pyte.Screen):
                     continue
             hist = self._history_line(row) if row else HistoryLine("", (), False)
             if not wrapped:
-                hist = trimmed(hist)
+                hist = trimmed(hist, max([0] + [x for _, x in on_row]))
             width = line_width(hist.text)
             if not wrapped:
                 pad = max([width] + [x for _, x in on_row]) - width
-                if pad:  # the cursor after blanks it wrote (a prompt's last space)
+                if pad:  # a mark after blanks written there (a prompt's last space)
                     runs = (*hist.runs, (pad, None)) if hist.runs else ()
                     hist = HistoryLine(hist.text + " " * pad, runs, False)
                     width += pad

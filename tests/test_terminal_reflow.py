@@ -45,16 +45,27 @@ class Tmux:
             text=True,
         ).stdout
 
-    def start(self, data: bytes, columns: int, lines: int) -> str:
+    def start(self, data: bytes, columns: int, lines: int, *more: bytes) -> str:
+        """A pane that shows `data`, then each of `more` when `feed_next` says."""
         self.cases += 1
         name = f"c{self.cases}"
-        feed = self.tmp / f"{name}.bin"
-        feed.write_bytes(data)
-        script = f"stty -echo -opost; cat {feed}; tmux wait-for -S {name}; exec sleep 600"
+        steps = []
+        for n, chunk in enumerate([data, *more]):
+            feed = self.tmp / f"{name}-{n}.bin"
+            feed.write_bytes(chunk)
+            wait = f"tmux wait-for {name}-go{n}; " if n else ""
+            steps.append(f"{wait}cat {feed}; tmux wait-for -S {name}-{n}")
+        script = f"stty -echo -opost; {'; '.join(steps)}; exec sleep 600"
         self.run("new-session", "-d", "-s", name, "-x", str(columns), "-y", str(lines), script)
-        self.run("wait-for", name)
+        self.run("wait-for", f"{name}-0")
         self.run("set", "-w", "-t", name, "window-size", "manual")  # not in the file: 3.3a dies
+        self.fed = 0
         return name
+
+    def feed_next(self, name: str) -> None:
+        self.fed += 1
+        self.run("wait-for", "-S", f"{name}-go{self.fed}")
+        self.run("wait-for", f"{name}-{self.fed}")
 
     def view(self, name: str) -> tuple[list[str], list[str], tuple[int, int, int]]:
         """History and screen as text and with attributes; cursor x, y and history size."""
@@ -156,3 +167,27 @@ def test_random_text_and_resizes_reflow_as_in_tmux(tmux: Tmux, seed: int) -> Non
         tmux.run("resize-window", "-t", name, "-x", str(columns), "-y", str(lines))
         t.resize(columns, lines)
         check(tmux, name, t, f"resize {n} to {columns}x{lines} of {data!r}")
+
+
+@pytest.mark.parametrize("seed", range(int(os.environ.get("REFLOW_CASES", "60")) // 3))
+def test_the_main_screen_under_the_alternate_one_reflows_when_it_comes_back(
+    tmux: Tmux, seed: int
+) -> None:
+    """tmux resizes only the alternate screen while it is up; leaving it, the main screen and
+    the history are reflowed from the size they had to the size there is now. (Mode 1049,
+    which restores the cursor: with 47 and 1047 the cursor stays where the program left it,
+    and tmux then deletes the main screen's rows below it where this terminal keeps them.)"""
+    rng = random.Random(1000 + seed)
+    columns, lines = rng.randint(4, 40), rng.randint(2, 12)
+    data = random_text(rng, columns, lines).encode()
+    enter, leave = b"\x1b[?1049hin the app", b"\x1b[?1049lback"
+    name = tmux.start(data + enter, columns, lines, leave)
+    t = Terminal(columns, lines, scrollback=100_000)
+    t.feed(data + enter)
+    for _ in range(rng.randint(1, 3)):
+        columns, lines = rng.randint(2, 60), rng.randint(1, 15)
+        tmux.run("resize-window", "-t", name, "-x", str(columns), "-y", str(lines))
+        t.resize(columns, lines)
+    tmux.feed_next(name)
+    t.feed(leave)
+    check(tmux, name, t, f"{data + enter!r} resized, then left at {columns}x{lines}")
