@@ -1104,9 +1104,9 @@ class Terminal:
         screen = self.screen
         self.settle()
         at_input = screen.prompt_input == (screen.cursor.y, screen.cursor.x)
-        screen.resize(lines=lines, columns=columns)  # moves the prompt's input with its text
-        if at_input and not screen.alternate:  # an empty prompt stays one (sh does not redraw)
-            screen.prompt_input = (screen.cursor.y, screen.cursor.x)
+        screen.resize(lines=lines, columns=columns)
+        if screen.prompt_input is not None:  # an empty prompt stays one (sh does not redraw)
+            screen.prompt_input = (screen.cursor.y, screen.cursor.x) if at_input else None
 
     def settle(self) -> None:
         """Bring the screen up to date with everything fed (a flood defers some drawing until
