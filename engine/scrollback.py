@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import zstandard
@@ -99,8 +99,9 @@ class Scrollback:
         """Append the newest line, evicting the oldest ones past either cap."""
         self.push_many([line])
 
-    def push_many(self, entries: Iterable[Entry]) -> None:
-        """Append lines and raw runs of lines (oldest first) in one go: what a flood does."""
+    def push_many(self, entries: Iterable[Entry], cap_lines: bool = True) -> None:
+        """Append lines and raw runs of lines (oldest first) in one go: what a flood does.
+        Without `cap_lines` the line cap waits for the next push (a reflow's rows)."""
         if self.max_lines == 0:
             return
         for entry in entries:
@@ -113,7 +114,7 @@ class Scrollback:
                 self._hot_lines += 1
         while self._hot_lines >= self.HOT + self.BLOCK:
             self._freeze()
-        self._evict()
+        self._evict(by_lines=cap_lines)
 
     def _freeze(self) -> None:
         """Compress the oldest BLOCK (or a few more) hot lines into a cold block."""
@@ -128,8 +129,10 @@ class Scrollback:
         self._cold_lines += block.count
         self.nbytes += block.nbytes
 
-    def _evict(self) -> None:
-        while len(self) > self.max_lines or (self.nbytes > self.max_bytes and len(self) > 1):
+    def _evict(self, by_lines: bool = True) -> None:
+        while (by_lines and len(self) > self.max_lines) or (
+            self.nbytes > self.max_bytes and len(self) > 1
+        ):
             if not self._cold:
                 oldest = self._hot[0]
                 if type(oldest) is RawLines:
@@ -245,26 +248,27 @@ class Scrollback:
         cold: deque[_Block] = deque()
         skip = self._skip
         for n, block in enumerate(self._cold):
-            first = skip if n == 0 else 0
             if not chain and not block.wrapped and block.widest <= columns:
                 cold.append(block)
                 continue
-            lines, chain = _reflow_lines(chain + self._thaw(block)[first:], columns)
-            if n == 0:
+            if n == 0 and skip:  # partly evicted: its lines, not its raw runs
+                entries, chain = _reflow_entries(self._thaw(block)[skip:], columns, chain)
                 skip = 0
-            if lines:
-                cold.append(self._block(lines, len(lines)))  # type: ignore[arg-type]
-        self._decode_hot()
-        hot, chain = _reflow_lines(chain + list(self._hot), columns)  # type: ignore[arg-type]
+            else:
+                entries, chain = _reflow_entries(self._entries(block), columns, chain)
+            if entries:
+                cold.append(self._block(entries, sum(map(_count, entries))))
+        hot, chain = _reflow_entries(list(self._hot), columns, chain)
         hot += chain
         self._cold, self._skip, self._cached = cold, skip, None
         self._cold_lines = sum(block.count for block in cold) - skip
         self._hot = deque(hot)
-        self._hot_lines = len(hot)
-        self.nbytes = sum(block.nbytes for block in cold) + sum(line.nbytes() for line in hot)
+        self._hot_lines = sum(map(_count, hot))
+        self._hot_raw = sum(type(entry) is RawLines for entry in hot)
+        self.nbytes = sum(block.nbytes for block in cold) + sum(entry.nbytes() for entry in hot)
         while self._hot_lines >= self.HOT + self.BLOCK:
             self._freeze()
-        self._evict()
+        self._evict(by_lines=False)  # more lines than the cap until the next one comes (tmux)
 
     def search(self, needle: str) -> list[int]:
         """Indexes (oldest = 0) of the lines whose text contains `needle`."""
@@ -294,16 +298,15 @@ class Scrollback:
             out.append(f"{entry.text}\x1f{','.join(runs)}\x1f{'1' if entry.wrapped else ''}")
         return "\x1e".join(out).encode()
 
-    def _thaw(self, block: _Block) -> list[HistoryLine]:
-        if self._cached is not None and self._cached[0] is block:
-            return self._cached[1]
+    def _entries(self, block: _Block) -> list[Entry]:
+        """A block's records: history lines, and raw runs (their `count` left at 0)."""
         attrs = self._attrs
-        lines: list[HistoryLine] = []
+        entries: list[Entry] = []
         for record in self._decompressor.decompress(block.data).decode().split("\x1e"):
             if record.startswith("\x1d"):
                 head, text = record[1:].split("\x1f", 1)
                 index, columns = head.split(".")
-                lines += decode_raw(RawLines(text, attrs[int(index)], int(columns), 0))
+                entries.append(RawLines(text, attrs[int(index)], int(columns), 0))
                 continue
             text, runs_text, wrapped = record.split("\x1f")
             runs = []
@@ -311,7 +314,18 @@ class Scrollback:
                 for run in runs_text.split(","):
                     count, _, i = run.partition(".")
                     runs.append((int(count), attrs[int(i)] if i else None))
-            lines.append(HistoryLine(text, tuple(runs), bool(wrapped)))
+            entries.append(HistoryLine(text, tuple(runs), bool(wrapped)))
+        return entries
+
+    def _thaw(self, block: _Block) -> list[HistoryLine]:
+        if self._cached is not None and self._cached[0] is block:
+            return self._cached[1]
+        lines: list[HistoryLine] = []
+        for entry in self._entries(block):
+            if type(entry) is RawLines:
+                lines += decode_raw(entry)
+            else:
+                lines.append(entry)  # type: ignore[arg-type]
         self._cached = (block, lines)
         return lines
 
@@ -340,6 +354,35 @@ def _reflow_lines(
         else:
             out += rewrap([trimmed(line)], columns)
     return out, chain
+
+
+def _reflow_entries(
+    entries: Sequence[Entry], columns: int, chain: list[HistoryLine]
+) -> tuple[list[Entry], list[HistoryLine]]:
+    """`_reflow_lines` for history lines and raw runs: a raw run only counts its rows again
+    (it is decoded at the width it says when someone looks)."""
+    out: list[Entry] = []
+    lines: list[HistoryLine] = []
+    for entry in entries:
+        if type(entry) is not RawLines:
+            lines.append(entry)  # type: ignore[arg-type]
+            continue
+        done, chain = _reflow_lines(chain + lines, columns)
+        out += done
+        lines = []
+        if chain:  # a wrapped line going on into raw text (the fast path never makes one)
+            done, chain = _reflow_lines(chain + decode_raw(entry), columns)
+            out += done
+            continue
+        visible = _SGR.sub("", entry.text).split("\r\n")
+        visible.pop()
+        count = sum((len(v) - 1) // columns + 1 if v else 1 for v in visible)
+        out.append(entry._replace(columns=columns, count=count))
+    done, chain = _reflow_lines(chain + lines, columns)
+    return out + done, chain
+
+
+_SGR = re.compile("\x1b\\[[0-9;]*m")
 
 
 def _cell_width(ch: str) -> int:

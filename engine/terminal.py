@@ -927,7 +927,6 @@ class Screen(pyte.Screen):
             rows += [self._line_from_history(h) for h in new]
             for i, off in at:
                 found[i] = _place(new, off, first, columns)
-        history.reflow(columns)
         self._set_width(columns)
         excess = len(rows) - self.lines
         cursor_row = found[0][0] if found[0] else len(rows) - 1
@@ -938,10 +937,11 @@ class Screen(pyte.Screen):
         ):
             rows.pop()
             excess -= 1
-        if excess > 0:
-            history.push_many([self._history_line(row) for row in rows[:excess]])
+        if excess > 0:  # over the line cap until more output comes (tmux): widening restores
+            history.push_many([self._history_line(row) for row in rows[:excess]], False)
             del rows[:excess]
-        elif excess < 0:
+        history.reflow(columns)
+        if excess < 0:
             pull = min(-excess, len(history))
             pulled = [self._line_from_history(history.pop_newest()) for _ in range(pull)]
             rows[:0] = reversed(pulled)

@@ -228,3 +228,32 @@ def test_styles_survive_a_reflow_of_the_history() -> None:
     assert "".join(d for d, _ in cells) == "redredredBLUEBLUEplain"
     assert {c.fg for d, c in cells[:9]} == {"red"} and cells[9][1].bg == "blue"
     assert cells[-1][1].fg == "default" and cells[-1][1].bg == "default"
+
+
+def test_a_flood_kept_raw_reflows_as_the_lines_drawn_one_by_one() -> None:
+    """The fast path keeps a flood as raw text (only its rows are counted again on a resize);
+    the same bytes fed a byte at a time go the general way: both must reflow alike."""
+    rng = random.Random(7)
+    text = "".join(
+        f"\x1b[3{rng.randint(0, 7)}m" + "w" * rng.randint(0, 90) + "\r\n" for _ in range(400)
+    )
+    fast, slow = Terminal(40, 10, scrollback=5000), Terminal(40, 10, scrollback=5000)
+    fast.feed(text.encode())
+    for ch in text.encode():
+        slow.feed(bytes([ch]))
+    for columns, lines in [(13, 10), (80, 6), (7, 12), (40, 10), (120, 3)]:
+        fast.resize(columns, lines)
+        slow.resize(columns, lines)
+        assert fast.capture(start="-", ansi=True) == slow.capture(start="-", ansi=True)
+        assert fast.cursor == slow.cursor
+
+
+def test_narrowing_past_the_history_cap_and_widening_back_keeps_the_history() -> None:
+    """As in tmux, a reflow may hold more lines than the cap until the next line comes."""
+    t = Terminal(40, 5, scrollback=100)
+    t.feed("".join(f"{i:03d}" + "x" * 27 + "\r\n" for i in range(105)).encode())
+    before = t.capture(start="-")
+    t.resize(10, 5)
+    assert t.history_size > 100
+    t.resize(40, 5)
+    assert t.capture(start="-") == before
