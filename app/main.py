@@ -274,6 +274,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         pane.on_output = self._on_output
         pane.synchronized = lambda: self._synchronized(pane)
         pane.set_palette(self.palette())
+        session.terminal.colors = self.terminal_colors()
         return pane
 
     def _adopt(self, session: Session) -> None:
@@ -323,11 +324,24 @@ class AiSessionApp(App[int], inherit_bindings=False):
             return None
         return tuple(Color.from_triplet(c) for c in self.ansi_theme.ansi_colors)  # type: ignore[attr-defined]
 
+    def terminal_colors(self) -> dict[str, str]:
+        """The theme's text and background colours, which a program asking (OSC 10/11) uses
+        to pick a light or dark palette; the pass-through theme leaves the defaults."""
+        colors: dict[str, str] = {}
+        theme = self.current_theme
+        for key in ("foreground", "background"):
+            value = getattr(theme, key, None)
+            if isinstance(value, str) and len(value) == 7 and value.startswith("#"):
+                colors[key] = value.lower()
+        return colors
+
     def watch_theme(self, theme: str) -> None:
         palette = self.palette()
+        colors = self.terminal_colors()
         for window in getattr(self, "windows", []):
             for pane in window.panes.values():
                 pane.set_palette(palette)
+                pane.session.terminal.colors = colors
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette (C-b C-p): multiplexer commands and themes. Textual's own

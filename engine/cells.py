@@ -15,8 +15,13 @@ PALETTE_NAMES = COLOR_NAMES + tuple("bright" + name for name in COLOR_NAMES)
 
 
 class Cell(NamedTuple):
-    """One styled cell: pyte's `Char` fields plus `dim`. Wide characters own the next cell,
-    which holds an empty-data stub."""
+    """One styled cell: pyte's `Char` fields plus xterm's other attributes. Wide characters
+    own the next cell, which holds an empty-data stub.
+
+    `underscore` says whether the cell is underlined at all, `underline_style` how (1 single,
+    2 double, 3 curly, 4 dotted, 5 dashed: the `n` of SGR `4:n`; it stays 1 while
+    `underscore` is off, so cells that look alike compare equal). Colours are "default", a
+    palette name or "rrggbb"."""
 
     data: str
     fg: str = "default"
@@ -28,6 +33,10 @@ class Cell(NamedTuple):
     reverse: bool = False
     blink: bool = False
     dim: bool = False
+    concealed: bool = False  # SGR 8: drawn in the background colour
+    overline: bool = False  # SGR 53
+    underline_style: int = 1
+    underline_color: str = "default"  # SGR 58; "default" follows the text colour
 
 
 DEFAULT_CELL = Cell(" ")
@@ -54,24 +63,28 @@ _SGR_FLAGS = {
     1: ("bold", True),
     2: ("dim", True),
     3: ("italics", True),
-    4: ("underscore", True),
     5: ("blink", True),
     6: ("blink", True),
     7: ("reverse", True),
+    8: ("concealed", True),
     9: ("strikethrough", True),
-    21: ("underscore", True),
     23: ("italics", False),
-    24: ("underscore", False),
     25: ("blink", False),
     27: ("reverse", False),
+    28: ("concealed", False),
     29: ("strikethrough", False),
+    53: ("overline", True),
+    55: ("overline", False),
+    59: ("underline_color", "default"),
 }
 
 
 def apply_sgr(attrs: Cell, params: tuple[int, ...] | list[int], default: Cell) -> Cell:
-    """What `CSI params m` does to `attrs`: dim (2), strike (9), 22 clearing bold and dim,
-    256 and true colours, underline colour (58) consumed without effect. `default` is what
-    SGR 0 returns to (reverse under DECSCNM)."""
+    """What `CSI params m` does to `attrs`, as xterm and tmux do it: dim (2), conceal (8),
+    strike (9), double underline (21), 22 clearing bold and dim, overline (53), 256 and true
+    colours for text, background and underline (38/48/58), and `-n` for `4:n`, underline
+    style n (what `parse_sgr` makes of a colon form no semicolon parameter can say).
+    `default` is what SGR 0 returns to (reverse under DECSCNM)."""
     if not params:
         return default
     replace: dict[str, Any] = {}
@@ -87,6 +100,10 @@ def apply_sgr(attrs: Cell, params: tuple[int, ...] | list[int], default: Cell) -
             replace[name] = value
         elif p == 22:
             replace["bold"] = replace["dim"] = False
+        elif p in (4, 21, 24) or p < 0:
+            style = {4: 1, 21: 2, 24: 0}.get(p, -p)
+            replace["underscore"] = style > 0
+            replace["underline_style"] = style or 1
         elif 30 <= p <= 37:
             replace["fg"] = COLOR_NAMES[p - 30]
         elif 40 <= p <= 47:
@@ -101,9 +118,12 @@ def apply_sgr(attrs: Cell, params: tuple[int, ...] | list[int], default: Cell) -
             replace["bg"] = "default"
         elif p in (38, 48, 58):
             color, i = _extended_color(params, i)
-            if color is not None and p != 58:
-                replace["fg" if p == 38 else "bg"] = color
+            if color is not None:
+                replace[_COLOR_FIELDS[p]] = color
     return attrs._replace(**replace)
+
+
+_COLOR_FIELDS = {38: "fg", 48: "bg", 58: "underline_color"}
 
 
 def _color(index: int) -> str | None:

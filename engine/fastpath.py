@@ -1,11 +1,14 @@
-"""The line fast path: a flood of plain lines scrolling at the bottom of the main screen.
+"""The line fast path: a flood of plain lines scrolling at the bottom of the scroll region.
 
 `cat bigfile` and build logs are whole lines of printable text and SGR colours, each ending in
-CR LF, written while the cursor sits at column 0 of the bottom row. Drawing them cell by cell
-only to scroll them away is where a pyte screen spends its time. Here a batch of such lines is
-found with one regex match; the lines that scroll straight off go to the history as they are
-(`RawLines`, decoded only when someone looks), only the lines that stay on screen become cells.
-The result is identical to the slow path (a differential test holds it to that).
+CR LF, written while the cursor sits at column 0 of the bottom row; a pager, a progress bar or a
+nested multiplexer does the same at the bottom of a scroll region (DECSTBM), often on the
+alternate screen. Drawing them cell by cell only to scroll them away is where a pyte screen
+spends its time. Here a batch of such lines is found with one regex match; the lines that scroll
+straight off the region's top go to the history as they are (`RawLines`, decoded only when
+someone looks; on the main screen only, as the general path does), only the lines that stay in
+the region become cells. The result is identical to the general path (differential tests hold it
+to that).
 """
 
 from __future__ import annotations
@@ -67,14 +70,18 @@ def cached_history_line(row: Any) -> HistoryLine | None:
     return None
 
 
+def _region(screen: Any) -> tuple[int, int]:
+    """The scroll region's top and bottom rows."""
+    margins = screen.margins
+    return (0, screen.lines - 1) if margins is None else (margins.top, margins.bottom)
+
+
 def eligible(screen: Any) -> bool:
-    """The state in which a plain line scrolls exactly one row into history."""
+    """The state in which a plain line scrolls the region by exactly one row."""
     cursor = screen.cursor
     return (
         cursor.x == 0
-        and cursor.y == screen.lines - 1
-        and screen.margins is None
-        and not screen.alternate
+        and cursor.y == _region(screen)[1]
         and not screen.charset
         and screen.g0_charset is charsets.LAT1_MAP
         and mo.DECAWM in screen.mode
@@ -89,20 +96,28 @@ class Deferred:
     """Lines the fast path accepted but has not drawn: the ones that would stay on screen.
 
     The next flood pushes most of them off unseen, so they are drawn only when someone looks
-    (the screen calls `apply_deferred` on any access to its rows or history). The cursor
-    stays on the empty bottom row, so drawing there or moving the cursor does not need them.
+    (the screen calls `apply_deferred` on any access to its rows or history). They belong to
+    the region's rows above its bottom row; the cursor stays on that empty bottom row, so
+    drawing there or moving the cursor does not need them.
     """
 
-    __slots__ = ("attrs", "blank", "columns", "lines", "rows")
+    __slots__ = ("attrs", "blank", "columns", "lines", "region", "rows")
 
     def __init__(
-        self, lines: list[str], rows: list[int], attrs: Cell, columns: int, blank: bool
+        self,
+        lines: list[str],
+        rows: list[int],
+        attrs: Cell,
+        columns: int,
+        region: tuple[int, int],
+        blank: bool,
     ) -> None:
         self.lines = lines
         self.rows = rows  # screen rows each line takes (long lines wrap)
         self.attrs = attrs  # the style before the first line
         self.columns = columns
-        self.blank = blank  # the rows above them are already in history (left blank)
+        self.region = region  # the scroll region's top and bottom rows, where they scroll
+        self.blank = blank  # the region's rows above them already left it (left blank)
 
 
 def scroll_lines(screen: Any, buf: str, i: int) -> int:
@@ -128,9 +143,11 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
             screen.settle()
         return _draw_lines(screen, lines, i)
 
-    columns, above = screen.columns, screen.lines - 1
+    columns, region = screen.columns, _region(screen)
+    top, bottom = region
+    above = bottom - top  # the region's rows above the cursor (on its bottom row)
     rows = _row_counts(chunk, lines, columns)
-    if deferred is not None and deferred.columns == columns:
+    if deferred is not None and (deferred.columns, deferred.region) == (columns, region):
         lines = deferred.lines + lines
         rows = deferred.rows + rows
         attrs, blank = deferred.attrs, deferred.blank
@@ -149,21 +166,23 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
         head_rows = sum(rows[:t])
         lines, rows = lines[t:], rows[t:]
         buffer = screen._buffer
-        leaving: list[Any] = []
+        if not screen.alternate:  # the alternate screen keeps no history
+            leaving: list[Any] = []
+            if not blank:
+                leaving = [screen._history_line(buffer.get(y)) for y in range(top, bottom)]
+            leaving.append(RawLines(text, attrs, columns, head_rows))
+            screen._history.push_many(leaving)
         if not blank:
-            leaving = [screen._history_line(buffer.get(y)) for y in range(above)]
-            for y in range(above):
+            for y in range(top, bottom):
                 buffer.pop(y, None)
-        leaving.append(RawLines(text, attrs, columns, head_rows))
-        screen._history.push_many(leaving)
         attrs, blank = _fold(text, attrs), True
-    screen._deferred = Deferred(lines, rows, attrs, columns, blank) if lines else None
+    screen._deferred = Deferred(lines, rows, attrs, columns, region, blank) if lines else None
     screen._settle_needed = True
     cursor.attrs = _fold(chunk, cursor.attrs)
     last_char = _last_char(new_lines)
     if last_char:
         screen._last_char = last_char
-    screen.dirty.update(range(screen.lines))
+    screen.dirty.update(range(top, bottom + 1))
     return end
 
 
@@ -181,7 +200,7 @@ def apply_deferred(screen: Any) -> None:
             entries.append((pieces, False))
         else:
             entries += _wrap(pieces, columns)
-    _place(screen, entries, deferred.blank)
+    _place(screen, entries, *deferred.region, deferred.blank)
 
 
 def _draw_lines(screen: Any, lines: list[str], i: int) -> int:
@@ -205,34 +224,43 @@ def _draw_lines(screen: Any, lines: list[str], i: int) -> int:
             entries += _wrap(pieces, columns)
     if not entries:
         return i
-    _place(screen, entries, False)
+    top, bottom = _region(screen)
+    _place(screen, entries, top, bottom, False)
     screen.cursor.attrs = attrs
     last_char = _last_char(lines[:done])
     if last_char:
         screen._last_char = last_char
-    screen.dirty.update(range(screen.lines))
+    screen.dirty.update(range(top, bottom + 1))
     return pos
 
 
-def _place(screen: Any, entries: list[tuple[list[tuple[str, Any]], bool]], blank: bool) -> None:
-    """Scroll rows for `entries` in above the cursor row; what leaves goes to history (the
-    rows now above go too unless `blank`: they are already there)."""
-    above = screen.lines - 1
+def _place(
+    screen: Any,
+    entries: list[tuple[list[tuple[str, Any]], bool]],
+    top: int,
+    bottom: int,
+    blank: bool,
+) -> None:
+    """Scroll rows for `entries` into the region top..bottom above its bottom (the cursor's)
+    row; what leaves the region's top goes to the main screen's history (the rows now above
+    go too unless `blank`: they already left)."""
+    above = bottom - top
     buffer = screen._buffer
     k = len(entries)
-    old = [buffer.get(y) for y in range(above)]
-    leaving: list[Any] = []
-    if not blank:
-        leaving = [screen._history_line(old[y]) for y in range(min(k, above))]
-    first_kept = max(0, k - above)  # entries before this go straight to history
-    leaving += [_history(pieces, wrapped) for pieces, wrapped in entries[:first_kept]]
-    screen._history.push_many(leaving)
+    old = [buffer.get(y) for y in range(top, bottom)]
+    first_kept = max(0, k - above)  # entries before this leave the region at once
+    if not screen.alternate:  # the alternate screen keeps no history
+        leaving: list[Any] = []
+        if not blank:
+            leaving = [screen._history_line(old[y]) for y in range(min(k, above))]
+        leaving += [_history(pieces, wrapped) for pieces, wrapped in entries[:first_kept]]
+        screen._history.push_many(leaving)
     rows = [_row(screen, pieces, wrapped) for pieces, wrapped in entries[first_kept:]]
     kept = old[k:] if k < above and not blank else []
-    for y in range(above):
+    for y in range(top, bottom):
         buffer.pop(y, None)
-    for y, row in enumerate((kept + rows)[-above:] if above else []):
-        if row:
+    for y, row in enumerate((kept + rows)[-above:] if above else [], top):
+        if row is not None:  # an empty row still carries its wrapped mark
             buffer[y] = row
 
 

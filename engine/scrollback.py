@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import zstandard
-from wcwidth import wcwidth
 
 from engine.cells import HistoryLine, RawLines, Run
 from engine.fastpath import decode_raw
+from engine.width import NARROW_RUN, ZWJ, char_width
 
 __all__ = ["HistoryLine", "RawLines", "Run", "Scrollback", "line_width", "rewrap", "trimmed"]
 
@@ -333,7 +333,7 @@ class Scrollback:
 # -- reflow: a line's cells cut into rows, as tmux's grid_reflow does
 
 
-_NARROW = re.compile("[ -~\u00a0-\u02ff]+")  # one column each (as `_cell_width` says)
+_NARROW = NARROW_RUN  # one column each
 
 
 def _reflow_lines(
@@ -385,22 +385,21 @@ def _reflow_entries(
 _SGR = re.compile("\x1b\\[[0-9;]*m")
 
 
-def _cell_width(ch: str) -> int:
-    return 1 if " " <= ch < "\u0300" else wcwidth(ch)
+_cell_width = char_width
 
 
 def _cells(text: str) -> tuple[list[str], list[int]]:
-    """Each cell's text (zero-width characters stay with the cell before) and width."""
+    """Each cell's text and width, cut as `split_cells` does (zero-width characters, and one
+    that is not plain ASCII after a ZWJ, stay with the cell before)."""
     cells: list[str] = []
     widths: list[int] = []
     for ch in text:
         width = _cell_width(ch)
-        if width <= 0:
-            if cells:
-                cells[-1] += ch
-            continue
-        cells.append(ch)
-        widths.append(width)
+        if cells and (width <= 0 or (ch > "~" and cells[-1][-1] == ZWJ)):
+            cells[-1] += ch
+        elif width > 0:
+            cells.append(ch)
+            widths.append(width)
     return cells, widths
 
 
@@ -430,26 +429,17 @@ def trimmed(line: HistoryLine, keep: int = 0) -> HistoryLine:
     return HistoryLine(text, tuple(runs), line.wrapped)
 
 
-def _rest(text: str) -> tuple[int, list[int]]:
-    """How many characters of `text` are in runs of one-column ones, and the widths of the
-    others (<= 0 joins the cell before)."""
-    rest = _NARROW.sub("", text)
-    return len(text) - len(rest), [_cell_width(ch) for ch in rest]
-
-
 def line_width(text: str) -> int:
     """The columns a line's text takes (wide characters two)."""
     if text.isascii() or max(text) < "\u0300":
         return len(text)
-    narrow, widths = _rest(text)
-    return narrow + sum(w for w in widths if w > 0)
+    return sum(_cells(text)[1])
 
 
 def _cell_count(text: str) -> int:
     if text.isascii() or max(text) < "\u0300":
         return len(text)
-    narrow, widths = _rest(text)
-    return narrow + sum(1 for w in widths if w > 0)
+    return len(_cells(text)[0])
 
 
 def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
@@ -464,7 +454,7 @@ def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
         start = len(text) if m is None else m.start()
         for ch in text[pos:start]:
             width = _cell_width(ch)
-            if width <= 0:
+            if width <= 0 or (ch > "~" and row and row[-1][-1] == ZWJ):
                 if row:  # joins the cell before (never cut from it: rows end lazily)
                     row.append(ch)
                 continue
@@ -478,6 +468,9 @@ def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
         if m is None:
             break
         seg, i = m.group(), 0
+        if row and row[-1][-1] == ZWJ and seg[0] > "~":  # joins the cell before
+            row.append(seg[0])
+            i = 1
         while i < len(seg):
             if used >= columns:
                 texts.append("".join(row))

@@ -3,16 +3,18 @@
 `Screen` subclasses `pyte.Screen` and keeps its method vocabulary (so stock pyte stays a usable
 oracle) while fixing what tmux users would notice: a real alternate screen (vim and less leave
 the shell exactly as it was), scrollback of its own, xterm SGR (dim, colon colours, 256-colour
-indexes 0-15 kept as palette names), scroll up/down, repeat, save/restore cursor as a single
-slot, soft reset, OSC 7 cwd, answers to DA/DSR queries, wide characters at the right margin and
-pending-wrap positions. `Terminal` is what the rest of the engine uses: bytes in, screen out.
+indexes 0-15 kept as palette names, conceal, underline styles and colours, overline), scroll
+up/down, repeat, save/restore cursor as a single slot, soft reset, DECALN, OSC 7 cwd, answers
+to DA, DSR, DECRQM, XTVERSION, size, colour and checksum queries, wide characters at the right
+margin and pending-wrap positions. `Terminal` is what the rest of the engine uses: bytes in,
+screen out.
 """
 
 from __future__ import annotations
 
 import codecs
+import importlib.metadata
 import time
-import unicodedata
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,12 +23,12 @@ from typing import Any
 import pyte
 from pyte import modes as mo
 from pyte.screens import Margins, StaticDefaultDict
-from wcwidth import wcwidth
 
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
 from engine.fastpath import apply_deferred, cached_history_line, scroll_lines
 from engine.scrollback import Scrollback, line_width, rewrap, trimmed
 from engine.vt import Parser
+from engine.width import CELL_BYTES, ZWJ, char_width
 
 # Private modes, as pyte stores them (shifted left by 5 to keep them apart from ANSI modes).
 DECCKM = 1 << 5
@@ -41,10 +43,29 @@ MOUSE_URXVT = 1015 << 5
 ALT_SCREEN_MODES = (47, 1047, 1049)
 BRACKETED_PASTE = 2004 << 5
 SYNC_OUTPUT = 2026 << 5
+# Private modes DECRQM reports from the mode set: cursor keys, reverse screen, origin, autowrap,
+# X10 mouse, cursor shown, the mouse modes and encodings, focus, bracketed paste, sync output.
+REPORTED_MODES = frozenset(
+    {1, 5, 6, 7, 9, 25, 1000, 1002, 1003, 1004, 1005, 1006, 1015, 2004, 2026}
+)
+CURSOR_BLINK = 12 << 5
+
+try:
+    VERSION = importlib.metadata.version("ai-session")
+except importlib.metadata.PackageNotFoundError:  # run from a source tree
+    VERSION = "0"
+
+# What OSC 10/11/12 queries are answered with until the UI says better (`Terminal.colors`):
+# light grey on black, xterm's own light grey for the text and the cursor.
+DEFAULT_COLORS = {"foreground": "#e5e5e5", "background": "#000000", "cursor": "#e5e5e5"}
+OSC_COLORS = {10: "foreground", 11: "background", 12: "cursor"}
+# A cell's size in pixels for `CSI 14 t` and `CSI 16 t`: nothing here knows the font, so
+# tmux's defaults for a client that did not say.
+CELL_PIXELS = (16, 32)  # width, height
 
 
-def _width(ch: str) -> int:
-    return 1 if " " <= ch < "\u0300" else wcwidth(ch)
+_width = char_width  # one table for drawing, history and bulk runs: tmux's (engine/width.py)
+_REVERSE_BLANK = DEFAULT_CELL._replace(reverse=True)  # the blank cell under DECSCNM
 
 
 class Glyphs(dict[str, Cell]):
@@ -77,6 +98,8 @@ class Screen(pyte.Screen):
         self.keypad_application = False
         self.synchronized_since = 0.0  # when the program last began a synchronized update
         self.osc_events: list[tuple[str, str]] = []  # OSC codes we do not handle ourselves
+        self.colors = dict(DEFAULT_COLORS)  # the pane's default colours, "#rrggbb" (OSC 10-12)
+        self.cell_pixels = CELL_PIXELS
         # Shell integration (OSC 133, engine/shell.py): the last mark (A prompt, B input,
         # C command, D done), where B left the cursor (y, x), B's options, D's exit status.
         self.prompt_mark: str | None = None
@@ -129,7 +152,8 @@ class Screen(pyte.Screen):
 
     @property
     def default_char(self) -> Cell:  # type: ignore[override]
-        return Cell(" ", reverse=mo.DECSCNM in self.mode) if hasattr(self, "mode") else DEFAULT_CELL
+        """The blank cell (reversed under DECSCNM): shared, not built on every call."""
+        return _REVERSE_BLANK if mo.DECSCNM in getattr(self, "mode", ()) else DEFAULT_CELL
 
     @property
     def alternate(self) -> bool:
@@ -192,8 +216,8 @@ class Screen(pyte.Screen):
         line = (self._buffer if cursor.y == self.lines - 1 else self.buffer)[cursor.y]
         for ch in data:
             width = _width(ch)
-            if width <= 0:
-                if width == 0:
+            if width <= 0 or (ch > "~" and self._zwj_seen and self._after_joiner(line)):
+                if width >= 0:
                     self._combine(ch)
                 continue
             if width > columns:  # a wide character cannot fit a one-column terminal
@@ -232,20 +256,47 @@ class Screen(pyte.Screen):
     def _blank_like(cell: Cell) -> Cell:
         return cell._replace(data=" ")
 
+    _zwj_seen = False  # set by the first ZWJ drawn: until then there is nothing to join
+
+    def _after_joiner(self, line: Any) -> bool:
+        """Whether the cell left of the cursor ends with a ZWJ: tmux puts the next character
+        that is not plain ASCII in the same cell (an emoji ZWJ sequence is one glyph)."""
+        x = min(self.cursor.x, self.columns) - 1
+        cell = line.get(x) if x >= 0 else None
+        if cell is not None and cell.data == "" and x > 0:
+            cell = line.get(x - 1)
+        return cell is not None and cell.data[-1:] == ZWJ
+
     def _combine(self, ch: str) -> None:
-        if not unicodedata.combining(ch) and ch not in "\u200d\ufe0f\ufe0e":
-            return
+        """Add a zero-width (or ZWJ-joined) character to the cell left of the cursor, as tmux
+        does: the code points are kept as sent (no NFC), nothing joins at column 0 (not even
+        the end of the row above), and a cell holds at most CELL_BYTES of UTF-8."""
         x, y = min(self.cursor.x, self.columns) - 1, self.cursor.y
         if x < 0:
-            if y == 0:
-                return
-            x, y = self.columns - 1, y - 1
+            return
         line = self.buffer[y]
         if line[x].data == "" and x > 0:
             x -= 1
         last = line[x]
-        line[x] = last._replace(data=unicodedata.normalize("NFC", last.data + ch))
+        data = last.data + ch
+        if len(data.encode()) > CELL_BYTES:
+            return
+        line[x] = last._replace(data=data)
         self.dirty.add(y)
+        if ch == ZWJ:
+            self._zwj_seen = True
+
+    def alignment_display(self) -> None:
+        """DECALN (`ESC # 8`): the screen full of E in the default style, no margins, the
+        cursor home (xterm and tmux; pyte keeps the margins, the cursor and the old colours)."""
+        e = self._cell(self.default_char, "E")
+        for y in range(self.lines):
+            line = self.buffer[y]
+            for x in range(self.columns):
+                line[x] = e
+        self.margins = None
+        self.cursor.x = self.cursor.y = 0
+        self.dirty.update(range(self.lines))
 
     def repeat_last(self, count: int | None = None) -> None:
         """REP (`CSI n b`): draw the last printed character `n` more times."""
@@ -265,8 +316,8 @@ class Screen(pyte.Screen):
         return scroll_lines(self, buf, i)
 
     def _history_line(self, line: Any) -> HistoryLine:
-        if not line:
-            return HistoryLine("")
+        if not line:  # an empty row keeps its wrapped mark (it was erased after wrapping)
+            return HistoryLine("", (), getattr(line, "wrapped", False))
         cached = cached_history_line(line)
         if cached is not None:
             return cached
@@ -284,14 +335,25 @@ class Screen(pyte.Screen):
         default = DEFAULT_CELL[1:]
         last_key: Any = None
         end = 0  # characters up to the last one that is not a default blank
-        for x in range(columns):
-            cell = line.get(x)
-            if cell is None:
-                ch, key = " ", default
-            else:
-                ch, key = cell.data, cell[1:]
-                if ch == "":
-                    continue
+        column = 0  # the next column to take: cells never written are default blanks
+        # Only the written cells, in order: a short line on a wide screen costs its length,
+        # not the width (a scroll the fast path cannot take pushes one line per row).
+        for x in sorted(line):
+            if x >= columns:
+                break
+            if x > column:
+                gap = x - column
+                chars += [" "] * gap
+                if last_key == default:
+                    runs[-1][0] += gap
+                else:
+                    runs.append([gap, default])
+                    last_key = default
+            column = x + 1
+            cell = line[x]
+            ch, key = cell.data, cell[1:]
+            if ch == "":
+                continue
             chars.append(ch)
             if key == last_key:
                 runs[-1][0] += 1
@@ -314,43 +376,39 @@ class Screen(pyte.Screen):
         return HistoryLine(text, tuple(out), wrapped)
 
     def _shift_up(self, top: int, bottom: int, count: int, keep: bool = False) -> None:
-        """Move rows top..bottom up by `count`, blank rows entering at the bottom."""
+        """Move rows top..bottom up by `count`, blank rows entering at the bottom.
+
+        The rows are objects moved by re-keying them (C loops, not one dict pop per row);
+        every row of the region exists afterwards, empty ones included (an empty row keeps
+        its wrapped mark as it moves)."""
         count = min(count, bottom - top + 1)
         buffer = self.buffer
+        rows = list(map(buffer.__getitem__, range(top, bottom + 1)))
         if keep and not self._alternate:  # tmux keeps lines leaving any region's top
-            for y in range(top, top + count):
-                self._to_history(y)
-        for y in range(top, bottom + 1):
-            src = buffer.pop(y + count, None) if y + count <= bottom else None
-            if src is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = src
-        self._fill_background(range(bottom - count + 1, bottom + 1))
+            self.history.push_many(list(map(self._history_line, rows[:count])))
+        new = [buffer.default_factory() for _ in range(count)]
+        buffer.update(zip(range(top, bottom + 1), rows[count:] + new, strict=True))
+        if self.cursor.attrs.bg != "default":
+            self._fill_background(new)
         self.dirty.update(range(top, bottom + 1))
 
     def _shift_down(self, top: int, bottom: int, count: int) -> None:
         """Move rows top..bottom down by `count`, blank rows entering at the top."""
         count = min(count, bottom - top + 1)
         buffer = self.buffer
-        for y in range(bottom, top - 1, -1):
-            src = buffer.pop(y - count, None) if y - count >= top else None
-            if src is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = src
-        self._fill_background(range(top, top + count))
+        rows = list(map(buffer.__getitem__, range(top, bottom + 1 - count)))
+        new = [buffer.default_factory() for _ in range(count)]
+        buffer.update(zip(range(top, bottom + 1), new + rows, strict=True))
+        if self.cursor.attrs.bg != "default":
+            self._fill_background(new)
         self.dirty.update(range(top, bottom + 1))
 
-    def _fill_background(self, rows: range) -> None:
-        """Rows scrolled in take the current background colour (back colour erase)."""
+    def _fill_background(self, rows: list[Any]) -> None:
+        """New rows scrolled in take the current background colour (back colour erase)."""
         blank = self._blank()
-        if blank == self.default_char:
-            return
-        for y in rows:
-            line = self.buffer[y]
-            for x in range(self.columns):
-                line[x] = blank
+        cells = dict.fromkeys(range(self.columns), blank)
+        for line in rows:
+            line.update(cells)
 
     def linefeed(self) -> None:
         """LF ends a row for good: it no longer counts as wrapped (as in tmux)."""
@@ -576,8 +634,9 @@ class Screen(pyte.Screen):
         del self.savepoints[:-1]
 
     def restore_cursor(self) -> None:
-        """DECRC: back to the saved slot (restoring twice gives the same place) with its
-        origin and wrap modes; unlike pyte, the cursor is not pulled into the scroll region."""
+        """DECRC: back to the saved slot (restoring twice gives the same place) with its origin
+        mode; unlike pyte, the cursor is not pulled into the scroll region, and autowrap
+        stays as it is (xterm, tmux)."""
         if (
             not self.savepoints
         ):  # nothing saved: home, default attributes and charsets (xterm, tmux)
@@ -594,11 +653,10 @@ class Screen(pyte.Screen):
             point.g1_charset,
             point.charset,
         )
-        for flag, on in ((mo.DECOM, point.origin), (mo.DECAWM, point.wrap)):
-            if on:
-                self.mode.add(flag)
-            else:
-                self.mode.discard(flag)
+        if point.origin:
+            self.mode.add(mo.DECOM)
+        else:
+            self.mode.discard(mo.DECOM)
         self.cursor = _copy_cursor(point.cursor)
         self.cursor.x = min(self.cursor.x, self.columns - 1)
         self.cursor.y = min(self.cursor.y, self.lines - 1)
@@ -690,8 +748,7 @@ class Screen(pyte.Screen):
     # -- attributes ---------------------------------------------------------------------------
 
     def select_graphic_rendition(self, *attrs: int) -> None:
-        """SGR with dim (2), strike (9), 22 clearing bold and dim, 256 and true colours,
-        and underline colour (58) consumed without side effects."""
+        """SGR as xterm and tmux read it (engine.cells.apply_sgr)."""
         self.cursor.attrs = apply_sgr(self.cursor.attrs, attrs, self.default_char)
 
     # -- reports -------------------------------------------------------------------------------
@@ -709,6 +766,88 @@ class Screen(pyte.Screen):
         elif mode == 6:
             y, x = self._report_position()
             self.write_process_input(f"\x1b[{y};{x}R")
+
+    def report_version(self) -> None:
+        """XTVERSION (`CSI > q`): name and version, as tmux answers `tmux 3.3a`."""
+        self.write_process_input(f"\x1bP>|ai-session {VERSION}\x1b\\")
+
+    def report_window(self, op: int = 0) -> None:
+        """XTWINOPS reports: 18 the text area in cells, 14 in pixels, 16 a cell in pixels
+        (`cell_pixels`)."""
+        width, height = self.cell_pixels
+        if op == 18:
+            self.write_process_input(f"\x1b[8;{self.lines};{self.columns}t")
+        elif op == 14:
+            self.write_process_input(f"\x1b[4;{self.lines * height};{self.columns * width}t")
+        elif op == 16:
+            self.write_process_input(f"\x1b[6;{height};{width}t")
+
+    def report_mode(self, mode: int = 0, private: bool = False) -> None:
+        """DECRQM (`CSI ? Ps $ p`, `CSI Ps $ p`): 1 set, 2 reset, 4 permanently reset (DECCOLM:
+        there are no 132 columns), 0 not a mode we know. Like tmux, mode 0 gets no answer."""
+        if not mode:
+            return
+        if not private:
+            state = (1 if mode in self.mode else 2) if mode in (mo.IRM, mo.LNM) else 0
+            self.write_process_input(f"\x1b[{mode};{state}$y")
+            return
+        if mode in REPORTED_MODES:
+            state = 1 if mode << 5 in self.mode else 2
+        elif mode in ALT_SCREEN_MODES:
+            state = 1 if self._alternate else 2
+        elif mode == 12:  # a blinking cursor: asked for with ?12h or DECSCUSR 1, 3, 5
+            state = 1 if CURSOR_BLINK in self.mode or self.cursor_style in (1, 3, 5) else 2
+        else:
+            state = 4 if mode == 3 else 0
+        self.write_process_input(f"\x1b[?{mode};{state}$y")
+
+    def report_color(self, code: int, end: str = "\x1b\\") -> None:
+        """OSC 10/11/12 `?`: the default text, background or cursor colour (`colors`), with
+        the terminator the program used (tmux). Programs pick a light or dark palette by it."""
+        value = self.colors.get(OSC_COLORS.get(code, ""), "").lstrip("#")
+        try:
+            r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+        except ValueError:  # not "#rrggbb": no answer, as tmux when it does not know
+            return
+        if len(value) != 6:
+            return
+        self.write_process_input(
+            f"\x1b]{code};rgb:{r:02x}{r:02x}/{g:02x}{g:02x}/{b:02x}{b:02x}{end}"
+        )
+
+    def report_checksum(
+        self,
+        pid: int = 0,
+        page: int = 0,
+        top: int = 0,
+        left: int = 0,
+        bottom: int = 0,
+        right: int = 0,
+    ) -> None:
+        """DECRQCRA (`CSI Pi ; Pg ; Pt ; Pl ; Pb ; Pr * y`): a rectangle's checksum as xterm
+        computes it by default: minus the sum of each written cell's first code point plus
+        its attribute bits (concealed 8, underline 16, reverse 32, blink 64, bold 128);
+        plain blanks count only as the first cell. esctest reads screens cell by cell so."""
+        offset = self.margins.top if mo.DECOM in self.mode and self.margins else 0
+        t = min(max((top or 1) + offset, 1), self.lines) - 1
+        b = min(max((bottom or self.lines) + offset, 1), self.lines) - 1
+        lft = min(max(left or 1, 1), self.columns) - 1
+        r = min(max(right or self.columns, 1), self.columns) - 1
+        screen_reverse = mo.DECSCNM in self.mode
+        total, first = 0, True
+        for y in range(t, b + 1):
+            line = self.buffer.get(y) or {}
+            for x in range(lft, r + 1):
+                cell = line.get(x)
+                if cell is None or not cell.data:  # never written (or erased), a wide stub
+                    continue
+                ch = ord(cell.data[0])
+                ch += 8 * cell.concealed + 16 * cell.underscore + 64 * cell.blink
+                ch += 32 * (cell.reverse != screen_reverse) + 128 * cell.bold
+                if first or ch != 32:
+                    total += ch
+                first = False
+        self.write_process_input(f"\x1bP{pid}!~{-total & 0xFFFF:04X}\x1b\\")
 
     def report_private_device_status(self, mode: int = 0) -> None:
         if mode == 6:
@@ -995,10 +1134,11 @@ def _place(rows: list[HistoryLine], offset: int, first: int, columns: int) -> tu
 
 
 def split_cells(text: str) -> list[str]:
-    """A history line's text cut into cells: zero-width characters stay with the cell before."""
+    """A history line's text cut into cells as `Screen.draw` made them: zero-width characters
+    stay with the cell before, and so does a character that is not plain ASCII after a ZWJ."""
     cells: list[str] = []
     for ch in text:
-        if cells and _width(ch) <= 0:
+        if cells and (_width(ch) <= 0 or (ch > "~" and cells[-1][-1] == ZWJ)):
             cells[-1] += ch
         else:
             cells.append(ch)
@@ -1161,6 +1301,16 @@ class Terminal:
         return self.screen.title
 
     @property
+    def colors(self) -> dict[str, str]:
+        """The pane's default colours as "#rrggbb": "foreground", "background" and "cursor",
+        what OSC 10/11/12 queries are answered with. The UI sets them from its theme."""
+        return self.screen.colors
+
+    @colors.setter
+    def colors(self, value: dict[str, str]) -> None:
+        self.screen.colors = {**DEFAULT_COLORS, **value}
+
+    @property
     def cwd(self) -> str | None:
         """The directory the shell reported (OSC 7), None if it never did."""
         return self.screen.cwd
@@ -1291,7 +1441,8 @@ class Terminal:
         row. History keeps rows trimmed, so those are padded back to the width."""
         if y < 0:
             text = self._row_ansi(y) if ansi else self._row_text(y)
-            width = sum(max(wcwidth(c), 0) for c in self._row_text(y))
+            hist = self.scrollback[len(self.scrollback) + y]
+            width = sum(2 if _width(data[0]) == 2 else 1 for data, _ in history_cells(hist))
             return text + " " * max(self.columns - width, 0)
         line = self.screen.buffer.get(y) or {}
         used = min(max(line, default=-1) + 1, self.columns)
@@ -1366,10 +1517,14 @@ class Terminal:
 
 
 def _color_sgr(color: str, base: int) -> str:
+    """SGR parameters for a colour: `base` 30 text, 40 background, 50 underline (which has no
+    16-colour form: `58;5;n`, as tmux writes it)."""
     if color == "default":
         return ""
     if color in PALETTE_NAMES:
         index = PALETTE_NAMES.index(color)
+        if base == 50:
+            return f"58;5;{index}"
         return str(base + index) if index < 8 else str(base + 60 + index - 8)
     try:
         r, gr, b = (int(color[i : i + 2], 16) for i in (0, 2, 4))
@@ -1379,20 +1534,23 @@ def _color_sgr(color: str, base: int) -> str:
 
 
 def sgr(cell: Cell) -> str:
-    """The SGR sequence that selects `cell`'s attributes from a reset state."""
+    """The SGR sequence that selects `cell`'s attributes from a reset state (underline
+    styles as `4:n` and underline colours as `58;…`, as `tmux capture-pane -e` writes them)."""
     codes = ["0"]
     for flag, code in (
         ("bold", "1"),
         ("dim", "2"),
         ("italics", "3"),
-        ("underscore", "4"),
+        ("underscore", "4" if cell.underline_style == 1 else f"4:{cell.underline_style}"),
         ("blink", "5"),
         ("reverse", "7"),
+        ("concealed", "8"),
         ("strikethrough", "9"),
+        ("overline", "53"),
     ):
         if getattr(cell, flag):
             codes.append(code)
-    for color, base in ((cell.fg, 30), (cell.bg, 40)):
+    for color, base in ((cell.fg, 30), (cell.bg, 40), (cell.underline_color, 50)):
         code = _color_sgr(color, base)
         if code:
             codes.append(code)

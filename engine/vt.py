@@ -97,6 +97,10 @@ CSI = {
 }
 
 
+# `4:n` as `parse_sgr` passes it on: SGR 24, SGR 4, or `-n` for the styles SGR has no number for.
+_UNDERLINE_STYLES = {"0": 24, "1": 4, "2": -2, "3": -3, "4": -4, "5": -5}
+
+
 def _int(field: str) -> int:
     return min(int(field), MAX_PARAM) if field.isdigit() else 0
 
@@ -111,8 +115,9 @@ def parse_params(text: str) -> list[int]:
 def parse_sgr(text: str) -> list[int]:
     """SGR parameters with colon forms turned into their semicolon equivalents.
 
-    `38:2::r:g:b` and `38:2:r:g:b` -> `38;2;r;g;b`, `38:5:n` -> `38;5;n`, `4:3` (curly
-    underline) -> `4`, `4:0` -> `24`; other colon fields keep their first number.
+    `38:2::r:g:b` and `38:2:r:g:b` -> `38;2;r;g;b`, `38:5:n` -> `38;5;n` (58 likewise),
+    `4:0` -> `24`, `4:1` -> `4`, `4:n` (2 double, 3 curly, 4 dotted, 5 dashed underline) ->
+    `-n`, which `apply_sgr` reads as that style; other colon fields keep their first number.
     """
     if not text:
         return []
@@ -130,8 +135,9 @@ def parse_sgr(text: str) -> list[int]:
                 rgb = subs[3:6] if len(subs) >= 6 else subs[2:5]
                 rgb += ["0"] * (3 - len(rgb))
                 out += [head, 2, *(_int(v) for v in rgb)]
-        elif head == 4 and len(subs) > 1:
-            out.append(24 if subs[1] == "0" else 4)
+        elif head == 4:  # `4:n` other than 0-5 changes nothing (tmux)
+            if len(subs) == 2 and subs[1] in _UNDERLINE_STYLES:
+                out.append(_UNDERLINE_STYLES[subs[1]])
         else:
             out.append(head)
     return out
@@ -280,15 +286,16 @@ class Parser:
                 return end + 2
             self._finish_string(dispatch=True)  # ESC starts a new sequence: the string ends
             return end
-        self._finish_string(dispatch=stop == "\x07")
+        self._finish_string(dispatch=stop == "\x07", end=stop)
         return end + 1
 
-    def _finish_string(self, dispatch: bool) -> None:
+    def _finish_string(self, dispatch: bool, end: str = "\x1b\\") -> None:
+        """`end`: the string's terminator (BEL or ST), which an answer to it repeats."""
         kind, self._string = self._string, None
         text = "".join(self._string_parts)
         self._string_parts = []
         if kind == "osc" and dispatch:
-            self._osc(text)
+            self._osc(text, end)
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> None:
         handler = getattr(self.screen, name, None)
@@ -329,6 +336,10 @@ class Parser:
                 self._call("soft_reset")
             elif intermediates == " " and final == "q" and not private:
                 self._call("set_cursor_style", *parse_params(params)[:1])
+            elif intermediates == "$" and final == "p" and private in ("", "?"):  # DECRQM
+                self._call("report_mode", *parse_params(params)[:1], private=private == "?")
+            elif intermediates == "*" and final == "y" and not private:  # DECRQCRA
+                self._call("report_checksum", *parse_params(params)[:6])
             return
         if private == "?":
             if final in "hl":
@@ -343,14 +354,21 @@ class Parser:
         if private == ">":
             if final == "c":
                 self._call("report_terminal_version")
+            elif final == "q" and not any(parse_params(params)):  # XTVERSION
+                self._call("report_version")
             return
         if private:
             return
         if final == "m":
-            self._call("select_graphic_rendition", *parse_sgr(params))
+            sgr = parse_sgr(params)
+            if sgr or not params:  # `CSI 4:7 m` is nothing, not `CSI m`
+                self._call("select_graphic_rendition", *sgr)
             return
         args = parse_params(params)
         if final == "T" and len(args) > 1:  # xterm mouse highlight tracking, not scroll down
+            return
+        if final == "t":  # XTWINOPS: only the size reports (xterm acts on the first parameter)
+            self._call("report_window", *args[:1])
             return
         if final in "su":  # SCOSC / SCORC (parameters ignored, as tmux does)
             self._call("save_cursor" if final == "s" else "restore_cursor")
@@ -365,7 +383,7 @@ class Parser:
             # Extra parameters are ignored, as terminals do: `CSI 0;0 @` is `CSI 0 @`.
             self._call(method, *(args if final in "hl" else args[: 2 if final in "Hf" else 1]))
 
-    def _osc(self, text: str) -> None:
+    def _osc(self, text: str, end: str = "\x1b\\") -> None:
         code, _, rest = text.partition(";")
         if code in ("0", "1", "2"):
             rest = "".join(ch for ch in rest if ch >= " ")[:1024]
@@ -375,5 +393,7 @@ class Parser:
                 self._call("set_title", rest)
         elif code == "7":
             self._call("set_cwd", rest)
+        elif code in ("10", "11", "12") and rest == "?":  # a colour query (tmux: only "?")
+            self._call("report_color", int(code), end)
         else:
             self._call("osc", code, rest)

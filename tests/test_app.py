@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import BASH, at_prompt, split, wait_until
+from conftest import BASH, at_prompt, split, wait_for_screen, wait_until
 from textual import events
 from textual.pilot import Pilot
 
@@ -482,3 +482,23 @@ async def test_the_instance_socket_enforces_the_configured_policy(
                     assert r.status == status, await r.text()
     audit = (tmp_path / "state" / "ai-session" / "audit.jsonl").read_text().splitlines()
     assert [json.loads(line)["allowed"] for line in audit] == [False, True]
+
+
+async def test_a_program_asking_for_the_background_gets_the_themes() -> None:
+    """OSC 11 is how vim, bat and the agent CLIs pick a light or dark palette."""
+    app = _app()
+    async with app.run_test(size=SIZE):
+        pane = app.pane
+        assert pane is not None
+        await at_prompt(pane)
+        app.theme = "ai-session-light"
+        await wait_until(lambda: pane.session.terminal.colors["background"] == "#fafafa")
+        script = (
+            "import os, sys, termios, tty; tty.setraw(0); os.write(1, b'\\x1b]11;?\\x07'); "
+            "reply = os.read(0, 64); termios.tcsetattr(0, termios.TCSANOW, termios.tcgetattr(0)); "
+            "print(); print(repr(reply))"
+        )
+        await pane.session.send_input(
+            f'stty sane; {sys.executable} -c "{script}"; stty sane\r'.encode()
+        )
+        await wait_for_screen(pane.session, "rgb:fafa/fafa/fafa")

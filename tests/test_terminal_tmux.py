@@ -152,6 +152,11 @@ def _agreed_csi(draw: st.DrawFn) -> str:
                         "104",
                         "38;5;200",
                         "48;2;1;2;3",
+                        "8",
+                        "28",
+                        "21",
+                        "58;5;1",
+                        "59",
                     ]
                 ),
                 max_size=3,
@@ -170,6 +175,7 @@ _AGREED_TOKENS = st.one_of(
     # (its grid goes inconsistent); we blank it as xterm does. Recordings cover wide text.
     st.sampled_from(["✓", "é", "─", "    "]),
     st.sampled_from(["\r\n", "\n", "\r", "\t", "\b", "\x1b7", "\x1b8", "\x1bD", "\x1bE", "\x1bM"]),
+    st.just("\x1b#8"),
     _agreed_csi(),
 )
 

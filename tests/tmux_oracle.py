@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -60,3 +62,49 @@ def tmux_view(data: bytes, columns: int = 80, lines: int = 24) -> TmuxView:
 def trim(text: str) -> str:
     """Rows with trailing blanks trimmed and trailing empty rows dropped."""
     return "\n".join(line.rstrip() for line in text.rstrip("\n").split("\n")).rstrip("\n")
+
+
+_ASK = """
+import os, select, sys, time, tty
+query, end, count = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]), int(sys.argv[3])
+tty.setraw(0)
+os.write(1, query)
+reply, deadline = b"", time.monotonic() + 5
+while reply.count(end) < count and time.monotonic() < deadline:
+    if select.select([0], [], [], 0.1)[0]:
+        reply += os.read(0, 4096)
+open(sys.argv[4], "wb").write(reply)
+"""
+
+
+def tmux_replies(
+    query: bytes, end: str, count: int = 1, columns: int = 80, lines: int = 24, conf: str = ""
+) -> bytes:
+    """What tmux answers a program that writes `query` in a pane of `columns` x `lines`: read
+    until `end` (the answers' last character or terminator) came `count` times, or 5 seconds
+    passed (b"" if tmux does not answer).
+    `conf`: more tmux configuration lines (a `window-style` for colour queries)."""
+    assert TMUX, "tmux is not installed"
+    with tempfile.TemporaryDirectory() as tmp:
+        socket = f"ais-oracle-{uuid.uuid4().hex[:8]}"
+        conf_path = Path(tmp, "tmux.conf")
+        conf_path.write_text("set -g status off\n" + conf)
+        script, result = Path(tmp, "ask.py"), Path(tmp, "reply.bin")
+        script.write_text(_ASK)
+        base = [TMUX, "-L", socket, "-f", str(conf_path)]
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        ask = shlex.join(
+            [sys.executable, str(script), query.hex(), end.encode().hex(), str(count), str(result)]
+        )
+        command = f"{ask}; tmux wait-for -S asked; exec sleep 600"
+        try:
+            subprocess.run(
+                [*base, "new-session", "-d", "-x", str(columns), "-y", str(lines), command],
+                check=True,
+                env=env,
+                timeout=20,
+            )
+            subprocess.run([*base, "wait-for", "asked"], check=True, env=env, timeout=20)
+            return result.read_bytes()
+        finally:
+            subprocess.run([*base, "kill-server"], env=env, capture_output=True, timeout=20)

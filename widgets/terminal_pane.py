@@ -69,19 +69,34 @@ def cell_style(
     the outer terminal's own cursor cannot show it: "block" (reversed), "underline"
     (underlined), "bar" (underlined and overlined), or "hollow" (underlined: the cursor of a
     pane without focus).
+
+    Rich has single and double underlines only: curly, dotted and dashed ones (SGR 4:3-4:5)
+    are drawn single, and the underline colour (SGR 58) is not drawn. Concealed text (SGR 8)
+    takes the colour its background is shown in, and SGR 8 for a default background.
     """
     cell = Cell("", *attrs)  # type: ignore[arg-type]
+    color, bgcolor = _color(cell.fg, palette), _color(cell.bg, palette)
+    reverse = cell.reverse != (cursor == "block")
+    if cell.concealed:
+        if reverse and color is not None:
+            bgcolor = color
+        elif not reverse and bgcolor is not None:
+            color = bgcolor
+    double = cell.underscore and cell.underline_style == 2
     return Style(
-        color=_color(cell.fg, palette),
-        bgcolor=_color(cell.bg, palette),
+        color=color,
+        bgcolor=bgcolor,
         bold=cell.bold or None,
         dim=cell.dim or None,
         italic=cell.italics or None,
-        underline=(cell.underscore or cursor in ("hollow", "underline", "bar")) or None,
-        overline=(cursor == "bar") or None,
+        underline=((cell.underscore and not double) or cursor in ("hollow", "underline", "bar"))
+        or None,
+        underline2=double or None,
+        overline=(cell.overline or cursor == "bar") or None,
         strike=cell.strikethrough or None,
         blink=cell.blink or None,
-        reverse=(cell.reverse != (cursor == "block")) or None,
+        reverse=reverse or None,
+        conceal=cell.concealed or None,
     )
 
 
