@@ -429,17 +429,26 @@ def trimmed(line: HistoryLine, keep: int = 0) -> HistoryLine:
     return HistoryLine(text, tuple(runs), line.wrapped)
 
 
+def _widths(text: str) -> list[int]:
+    """The widths of a line's cells; runs of one-column characters are counted, not walked."""
+    if ZWJ in text:
+        return _cells(text)[1]
+    rest = _NARROW.sub("", text)
+    widths = [w for w in map(_cell_width, rest) if w > 0]
+    return widths + [1] * (len(text) - len(rest))
+
+
 def line_width(text: str) -> int:
     """The columns a line's text takes (wide characters two)."""
     if text.isascii() or max(text) < "\u0300":
         return len(text)
-    return sum(_cells(text)[1])
+    return sum(_widths(text))
 
 
 def _cell_count(text: str) -> int:
     if text.isascii() or max(text) < "\u0300":
         return len(text)
-    return len(_cells(text)[0])
+    return len(_widths(text))
 
 
 def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
