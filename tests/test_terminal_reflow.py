@@ -3,8 +3,10 @@ and cell attributes as tmux 3.3a after every resize (tmux's grid_reflow is the o
 
 Known differences, found with REFLOW_CASES=600 (about 1 case in 60): a taller pane pulls back
 every history line here, where tmux pulls back only lines that scrolled off (its `hscrolled`),
-not those a narrowing pushed up; and a few cases of a wide character at a row's end where
-tmux does not join the rows again or puts the cursor on the line before.
+not those a narrowing pushed up; and a few cases of a wide character at a row's end, or of an
+empty row, where tmux does not join the rows again or puts the cursor on the line before.
+REFLOW_CASES=240 (the default is 60): all 240 random cases and 79 of 80 alternate-screen ones
+equal tmux's.
 """
 
 from __future__ import annotations
