@@ -389,7 +389,7 @@ def _row(screen: Any, pieces: list[tuple[str, Any]], wrapped: bool) -> FastRow:
 def _history(pieces: list[tuple[str, Any]], wrapped: bool) -> HistoryLine:
     """Text and style runs, trailing default blanks trimmed, as `Screen._history_line` does."""
     default = DEFAULT_CELL
-    while pieces:
+    while pieces and not wrapped:  # a wrapped row's blanks are part of its line
         text, a = pieces[-1]
         if a != default:
             break

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import zstandard
 
 from engine.cells import HistoryLine, RawLines, Run
 from engine.fastpath import decode_raw
+from engine.width import NARROW_RUN, ZWJ, char_width
 
-__all__ = ["HistoryLine", "RawLines", "Run", "Scrollback"]
+__all__ = ["HistoryLine", "RawLines", "Run", "Scrollback", "line_width", "rewrap", "trimmed"]
 
 Entry = HistoryLine | RawLines
 
@@ -23,11 +25,13 @@ def _count(entry: Entry) -> int:
 class _Block:
     """Old history lines, zstd-compressed together (decompressed only when looked at)."""
 
-    __slots__ = ("count", "data")
+    __slots__ = ("count", "data", "widest", "wrapped")
 
-    def __init__(self, data: bytes, count: int) -> None:
+    def __init__(self, data: bytes, count: int, widest: int, wrapped: bool) -> None:
         self.data = data
         self.count = count
+        self.widest = widest  # no line is wider (a bound: a reflow to this width or more...)
+        self.wrapped = wrapped  # ...leaves the block as it is if none of its lines wraps
 
     @property
     def nbytes(self) -> int:
@@ -100,8 +104,9 @@ class Scrollback:
         """Append the newest line, evicting the oldest ones past either cap."""
         self.push_many([line])
 
-    def push_many(self, entries: Iterable[Entry]) -> None:
-        """Append lines and raw runs of lines (oldest first) in one go: what a flood does."""
+    def push_many(self, entries: Iterable[Entry], cap_lines: bool = True) -> None:
+        """Append lines and raw runs of lines (oldest first) in one go: what a flood does.
+        Without `cap_lines` the line cap waits for the next push (a reflow's rows)."""
         if self.max_lines == 0:
             return
         for entry in entries:
@@ -114,7 +119,7 @@ class Scrollback:
                 self._hot_lines += 1
         while self._hot_lines >= self.HOT + self.BLOCK:
             self._freeze()
-        self._evict()
+        self._evict(by_lines=cap_lines)
 
     def _freeze(self) -> None:
         """Compress the oldest BLOCK (or a few more) hot lines into a cold block."""
@@ -124,13 +129,15 @@ class Scrollback:
             entry = self._pop_oldest_hot()
             entries.append(entry)
             count += _count(entry)
-        block = _Block(self._compressor.compress(self._encode(entries)), count)
+        block = self._block(entries, count)
         self._cold.append(block)
         self._cold_lines += block.count
         self.nbytes += block.nbytes
 
-    def _evict(self) -> None:
-        while len(self) > self.max_lines or (self.nbytes > self.max_bytes and len(self) > 1):
+    def _evict(self, by_lines: bool = True) -> None:
+        while (by_lines and len(self) > self.max_lines) or (
+            self.nbytes > self.max_bytes and len(self) > 1
+        ):
             if not self._cold:
                 oldest = self._hot[0]
                 if type(oldest) is RawLines:
@@ -208,6 +215,12 @@ class Scrollback:
         self.nbytes -= line.nbytes()
         return line  # type: ignore[return-value]
 
+    def unwrap_newest(self) -> None:
+        """The newest line no longer goes on onto the screen: a reflow will not join them."""
+        if len(self) and self[-1].wrapped:
+            line = self.pop_newest()
+            self.push(line._replace(wrapped=False))
+
     def clear(self) -> None:
         self.dropped += len(self)
         self._hot.clear()
@@ -215,6 +228,52 @@ class Scrollback:
         self._hot_lines = self._hot_raw = self._cold_lines = self._skip = 0
         self._cached = None
         self.nbytes = 0
+
+    def _block(self, entries: list[Entry], count: int) -> _Block:
+        widest, wrapped = 0, False
+        for entry in entries:
+            if type(entry) is RawLines:
+                lines = entry.text.split("\r\n")
+                widest = max(widest, *map(len, lines))  # SGR counted: a bound
+                wrapped = wrapped or entry.count > len(lines) - 1
+            else:
+                text = entry.text
+                widest = max(widest, len(text) if text.isascii() else 2 * len(text))
+                wrapped = wrapped or entry.wrapped  # type: ignore[union-attr]
+        data = self._compressor.compress(self._encode(entries))
+        return _Block(data, count, widest, wrapped)
+
+    def reflow(self, columns: int) -> None:
+        """Cut soft-wrapped lines again at `columns` wide and join them where they now fit, as
+        tmux does on a resize. Lines ended by a newline are never joined; lines that fit and
+        do not wrap are kept as they are, and so are compressed blocks of such lines. A last
+        line that wraps (its rest is on the screen) is left to the caller, with the screen's
+        rows."""
+        chain: list[HistoryLine] = []  # a line that goes on in the next block
+        cold: deque[_Block] = deque()
+        skip = self._skip
+        for n, block in enumerate(self._cold):
+            if not chain and not block.wrapped and block.widest <= columns:
+                cold.append(block)
+                continue
+            if n == 0 and skip:  # partly evicted: its lines, not its raw runs
+                entries, chain = _reflow_entries(self._thaw(block)[skip:], columns, chain)
+                skip = 0
+            else:
+                entries, chain = _reflow_entries(self._entries(block), columns, chain)
+            if entries:
+                cold.append(self._block(entries, sum(map(_count, entries))))
+        hot, chain = _reflow_entries(list(self._hot), columns, chain)
+        hot += chain
+        self._cold, self._skip, self._cached = cold, skip, None
+        self._cold_lines = sum(block.count for block in cold) - skip
+        self._hot = deque(hot)
+        self._hot_lines = sum(map(_count, hot))
+        self._hot_raw = sum(type(entry) is RawLines for entry in hot)
+        self.nbytes = sum(block.nbytes for block in cold) + sum(entry.nbytes() for entry in hot)
+        while self._hot_lines >= self.HOT + self.BLOCK:
+            self._freeze()
+        self._evict(by_lines=False)  # more lines than the cap until the next one comes (tmux)
 
     def search(self, needle: str) -> list[int]:
         """Indexes (oldest = 0) of the lines whose text contains `needle`."""
@@ -244,16 +303,15 @@ class Scrollback:
             out.append(f"{entry.text}\x1f{','.join(runs)}\x1f{'1' if entry.wrapped else ''}")
         return "\x1e".join(out).encode()
 
-    def _thaw(self, block: _Block) -> list[HistoryLine]:
-        if self._cached is not None and self._cached[0] is block:
-            return self._cached[1]
+    def _entries(self, block: _Block) -> list[Entry]:
+        """A block's records: history lines, and raw runs (their `count` left at 0)."""
         attrs = self._attrs
-        lines: list[HistoryLine] = []
+        entries: list[Entry] = []
         for record in self._decompressor.decompress(block.data).decode().split("\x1e"):
             if record.startswith("\x1d"):
                 head, text = record[1:].split("\x1f", 1)
                 index, columns = head.split(".")
-                lines += decode_raw(RawLines(text, attrs[int(index)], int(columns), 0))
+                entries.append(RawLines(text, attrs[int(index)], int(columns), 0))
                 continue
             text, runs_text, wrapped = record.split("\x1f")
             runs = []
@@ -261,6 +319,230 @@ class Scrollback:
                 for run in runs_text.split(","):
                     count, _, i = run.partition(".")
                     runs.append((int(count), attrs[int(i)] if i else None))
-            lines.append(HistoryLine(text, tuple(runs), bool(wrapped)))
+            entries.append(HistoryLine(text, tuple(runs), bool(wrapped)))
+        return entries
+
+    def _thaw(self, block: _Block) -> list[HistoryLine]:
+        if self._cached is not None and self._cached[0] is block:
+            return self._cached[1]
+        lines: list[HistoryLine] = []
+        for entry in self._entries(block):
+            if type(entry) is RawLines:
+                lines += decode_raw(entry)
+            else:
+                lines.append(entry)  # type: ignore[arg-type]
         self._cached = (block, lines)
         return lines
+
+
+# -- reflow: a line's cells cut into rows, as tmux's grid_reflow does
+
+
+_NARROW = NARROW_RUN  # one column each
+
+
+def _reflow_lines(
+    lines: list[HistoryLine], columns: int
+) -> tuple[list[HistoryLine], list[HistoryLine]]:
+    """`lines` rewrapped at `columns`, and the last line's rows still to come (it wraps)."""
+    out: list[HistoryLine] = []
+    chain: list[HistoryLine] = []
+    for line in lines:
+        if chain or line.wrapped:
+            chain.append(line)
+            if not line.wrapped:
+                chain[-1] = trimmed(line)
+                out += rewrap(chain, columns)
+                chain = []
+        elif len(line.text) <= columns // 2 or line_width(line.text) <= columns:
+            out.append(line)
+        else:
+            out += rewrap([trimmed(line)], columns)
+    return out, chain
+
+
+def _reflow_entries(
+    entries: Sequence[Entry], columns: int, chain: list[HistoryLine]
+) -> tuple[list[Entry], list[HistoryLine]]:
+    """`_reflow_lines` for history lines and raw runs: a raw run only counts its rows again
+    (it is decoded at the width it says when someone looks)."""
+    out: list[Entry] = []
+    lines: list[HistoryLine] = []
+    for entry in entries:
+        if type(entry) is not RawLines:
+            lines.append(entry)  # type: ignore[arg-type]
+            continue
+        done, chain = _reflow_lines(chain + lines, columns)
+        out += done
+        lines = []
+        if chain:  # a wrapped line going on into raw text (the fast path never makes one)
+            done, chain = _reflow_lines(chain + decode_raw(entry), columns)
+            out += done
+            continue
+        visible = _SGR.sub("", entry.text).split("\r\n")
+        visible.pop()
+        count = sum((len(v) - 1) // columns + 1 if v else 1 for v in visible)
+        out.append(entry._replace(columns=columns, count=count))
+    done, chain = _reflow_lines(chain + lines, columns)
+    return out + done, chain
+
+
+_SGR = re.compile("\x1b\\[[0-9;]*m")
+
+
+_cell_width = char_width
+
+
+def _cells(text: str) -> tuple[list[str], list[int]]:
+    """Each cell's text and width, cut as `split_cells` does (zero-width characters, and one
+    that is not plain ASCII after a ZWJ, stay with the cell before)."""
+    cells: list[str] = []
+    widths: list[int] = []
+    for ch in text:
+        width = _cell_width(ch)
+        if cells and (width <= 0 or (ch > "~" and cells[-1][-1] == ZWJ)):
+            cells[-1] += ch
+        elif width > 0:
+            cells.append(ch)
+            widths.append(width)
+    return cells, widths
+
+
+def _per_cell(runs: list[list[Any]]) -> list[tuple[int, Any]]:
+    return [(1, attrs) for count, attrs in runs for _ in range(count)]
+
+
+def trimmed(line: HistoryLine, keep: int = 0) -> HistoryLine:
+    """A line ended by a newline without the blanks at its end, whatever their colours: what
+    the program wrote ends before them (a background colour filled them, as tmux's reflow
+    sees it). The first `keep` columns stay (a cursor after blanks it wrote)."""
+    text = line.text.rstrip(" ")
+    cut = len(line.text) - len(text)
+    if cut and keep:
+        cut = min(cut, line_width(line.text) - keep)
+        text = line.text[: len(line.text) - cut] if cut > 0 else line.text
+    if cut <= 0:
+        return line
+    runs = list(line.runs)
+    while cut and runs:
+        count, attrs = runs.pop()
+        if count > cut:
+            runs.append((count - cut, attrs))
+        cut -= min(count, cut)
+    if all(attrs is None for _, attrs in runs):
+        runs = []
+    return HistoryLine(text, tuple(runs), line.wrapped)
+
+
+def _widths(text: str) -> list[int]:
+    """The widths of a line's cells; runs of one-column characters are counted, not walked."""
+    if ZWJ in text:
+        return _cells(text)[1]
+    rest = _NARROW.sub("", text)
+    widths = [w for w in map(_cell_width, rest) if w > 0]
+    return widths + [1] * (len(text) - len(rest))
+
+
+def line_width(text: str) -> int:
+    """The columns a line's text takes (wide characters two)."""
+    if text.isascii() or max(text) < "\u0300":
+        return len(text)
+    return sum(_widths(text))
+
+
+def _cell_count(text: str) -> int:
+    if text.isascii() or max(text) < "\u0300":
+        return len(text)
+    return len(_widths(text))
+
+
+def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
+    """`text` cut into rows of at most `columns` columns (each row's text and cell count); a
+    wide character that does not fit moves to the next row whole. Runs of one-column
+    characters are cut by slicing, the others looked at one by one."""
+    texts: list[str] = []
+    sizes: list[int] = []
+    row: list[str] = []
+    cells = used = pos = 0
+    for m in [*_NARROW.finditer(text), None]:
+        start = len(text) if m is None else m.start()
+        for ch in text[pos:start]:
+            width = _cell_width(ch)
+            if width <= 0 or (ch > "~" and row and row[-1][-1] == ZWJ):
+                if row:  # joins the cell before (never cut from it: rows end lazily)
+                    row.append(ch)
+                continue
+            if used + width > columns and cells:
+                texts.append("".join(row))
+                sizes.append(cells)
+                row, cells, used = [], 0, 0
+            row.append(ch)
+            cells += 1
+            used += width
+        if m is None:
+            break
+        seg, i = m.group(), 0
+        if row and row[-1][-1] == ZWJ and seg[0] > "~":  # joins the cell before
+            row.append(seg[0])
+            i = 1
+        while i < len(seg):
+            if used >= columns:
+                texts.append("".join(row))
+                sizes.append(cells)
+                row, cells, used = [], 0, 0
+            take = seg[i : i + columns - used]
+            row.append(take)
+            cells += len(take)
+            used += len(take)
+            i += len(take)
+        pos = m.end()
+    texts.append("".join(row))
+    sizes.append(cells)
+    return texts, sizes
+
+
+def rewrap(chain: list[HistoryLine], columns: int) -> list[HistoryLine]:
+    """One logical line (rows joined by their wrapped marks) cut again into rows of at most
+    `columns` cells: all but the last row wrapped, the last keeps the chain's last mark. A
+    wide character that does not fit moves to the next row whole, as drawing it does."""
+    text = "".join(h.text for h in chain)
+    wrapped = chain[-1].wrapped
+    runs: list[list[Any]] | None = None
+    if any(h.runs for h in chain):
+        runs = []
+        for h in chain:
+            if h.runs:
+                runs += [[count, attrs] for count, attrs in h.runs]
+            elif h.text:
+                runs.append([_cell_count(h.text), None])
+    if text.isascii() or max(text) < "\u0300":  # one column a character
+        texts = [text[i : i + columns] for i in range(0, len(text), columns)] or [""]
+        sizes = [len(t) for t in texts]
+    else:
+        if columns < 2:  # a wide character fits no row: dropped, as drawing does
+            cells, widths = _cells(text)
+            if runs:
+                runs = [[c, a] for w, (c, a) in zip(widths, _per_cell(runs), strict=False) if w < 2]
+            text = "".join(c for c, w in zip(cells, widths, strict=True) if w < 2)
+        texts, sizes = _layout(text, columns)
+    if runs:
+        runs.reverse()  # taken from the end
+    out = []
+    last = len(texts) - 1
+    for n, (piece, size) in enumerate(zip(texts, sizes, strict=True)):
+        piece_runs: tuple[Run, ...] = ()
+        if runs:
+            taken: list[Run] = []
+            while size and runs:
+                count, attrs = runs[-1]
+                take = min(count, size)
+                taken.append((take, attrs))
+                size -= take
+                if take == count:
+                    runs.pop()
+                else:
+                    runs[-1][0] -= take
+            if any(attrs is not None for _, attrs in taken):
+                piece_runs = tuple(taken)
+        out.append(HistoryLine(piece, piece_runs, wrapped if n == last else True))
+    return out

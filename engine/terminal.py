@@ -26,7 +26,7 @@ from pyte.screens import Margins, StaticDefaultDict
 
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
 from engine.fastpath import apply_deferred, cached_history_line, scroll_lines
-from engine.scrollback import Scrollback
+from engine.scrollback import Scrollback, line_width, rewrap, trimmed
 from engine.vt import Parser
 from engine.width import CELL_BYTES, ZWJ, char_width
 
@@ -112,6 +112,7 @@ class Screen(pyte.Screen):
         self._alternate = False
         self._main_buffer: Any = None
         self._alt_saved: Any = None
+        self._main_size = (0, 0)  # (lines, columns) of the main screen under the alternate one
         self._last_char = ""
         self._cells: dict[Cell, Glyphs] = {}
         super().__init__(columns, lines)
@@ -173,10 +174,7 @@ class Screen(pyte.Screen):
 
     def reset(self) -> None:
         """RIS: like tmux, the screen's lines go to the history before it is cleared."""
-        if self._alternate:
-            self.buffer = self._main_buffer
-            self._alternate = False
-            self._main_buffer = None
+        self._leave_alternate(restore_cursor=False)
         if self.buffer:
             self._clear_into_history()
         self._alt_saved = None
@@ -230,6 +228,7 @@ class Screen(pyte.Screen):
                 if autowrap:
                     dirty.add(cursor.y)
                     line.wrapped = True  # the row continues on the next one
+                    line.gap = cursor.x < columns  # a wide character left the last cell
                     cursor.x = 0
                     self.index()
                     line = self.buffer[cursor.y]
@@ -325,6 +324,14 @@ class Screen(pyte.Screen):
         if cached is not None:
             return cached
         wrapped = getattr(line, "wrapped", False)
+        keep = max(line) if wrapped else -1  # a wrapped row's blanks are part of its line
+        columns = self.columns
+        if (
+            wrapped
+            and getattr(line, "gap", False)
+            and line.get(columns - 1, DEFAULT_CELL).data == " "
+        ):
+            columns -= 1  # not written: a wide character moved on (a background may fill it)
         chars: list[str] = []
         runs: list[list[Any]] = []
         default = DEFAULT_CELL[1:]
@@ -334,7 +341,7 @@ class Screen(pyte.Screen):
         # Only the written cells, in order: a short line on a wide screen costs its length,
         # not the width (a scroll the fast path cannot take pushes one line per row).
         for x in sorted(line):
-            if x >= self.columns:
+            if x >= columns:
                 break
             if x > column:
                 gap = x - column
@@ -355,7 +362,7 @@ class Screen(pyte.Screen):
             else:
                 runs.append([1, key])
                 last_key = key
-            if ch != " " or key != default:
+            if ch != " " or key != default or x <= keep:
                 end = len(chars)
         text = "".join(chars[:end])
         out: list[tuple[int, Any]] = []
@@ -590,6 +597,7 @@ class Screen(pyte.Screen):
         if save_cursor:
             self._alt_saved = (self.cursor.x, self.cursor.y, self.cursor.attrs)
         self._main_buffer = self.buffer
+        self._main_size = (self.lines, self.columns)
         self.buffer = self._new_buffer()
         self._alternate = True
         self.dirty.update(range(self.lines))
@@ -597,14 +605,20 @@ class Screen(pyte.Screen):
     def _leave_alternate(self, restore_cursor: bool) -> None:
         if not self._alternate:
             return
+        lines, columns = self.lines, self.columns
+        if (lines, columns) != self._main_size:  # the main screen has the size it had (tmux):
+            self.resize(*self._main_size)  # this one goes back to it first (a cursor it keeps)
         self.buffer = self._main_buffer
         self._main_buffer = None
         self._alternate = False
         if restore_cursor and self._alt_saved is not None:
             x, y, attrs = self._alt_saved
-            self.cursor.x = min(x, self.columns - 1)
-            self.cursor.y = min(y, self.lines - 1)
-            self.cursor.attrs = attrs
+            self.cursor.x, self.cursor.y, self.cursor.attrs = x, y, attrs
+        self._history.unwrap_newest()  # tmux no longer joins the screen to its history
+        if (lines, columns) != self._main_size:  # then to the size there is now, reflowed
+            self._resize_main(lines, columns)
+        self.cursor.x = min(self.cursor.x, self.columns - 1)
+        self.cursor.y = min(self.cursor.y, self.lines - 1)
         self.dirty.update(range(self.lines))
 
     def set_keypad_application(self, on: bool) -> None:
@@ -912,47 +926,58 @@ class Screen(pyte.Screen):
 
     def resize(self, lines: int | None = None, columns: int | None = None) -> None:
         """Resize like tmux: shrinking drops blank rows below the cursor first and scrolls the
-        rest into the history; growing pulls history lines back down."""
+        rest into the history; growing pulls history lines back down; a new width rewraps
+        soft-wrapped lines (`_reflow`). The alternate screen is cut to size (its program
+        redraws it); the main screen under it is resized when it comes back (tmux)."""
         lines = lines or self.lines
         columns = columns or self.columns
         if lines == self.lines and columns == self.columns:
             return
         self.settle()
-        if lines < self.lines:
-            self._shrink(self.lines - lines)
-        elif lines > self.lines:
-            self._grow(lines - self.lines)
-        if columns < self.columns:
-            for buffer in (self.buffer, self._main_buffer):
-                for line in (buffer or {}).values():
+        if self._alternate:
+            if lines < self.lines:
+                self._shrink(self.lines - lines)
+            if columns < self.columns:
+                for line in self.buffer.values():
                     for x in [x for x in line if x >= columns]:
                         del line[x]
                     last = line.get(columns - 1)
                     if last is not None and _width(last.data[:1] or " ") == 2:
                         line[columns - 1] = self._blank_like(last)  # its right half is gone
-        old_columns = self.columns
-        self.lines, self.columns = lines, columns
-        self.margins = None
-        self.tabstops = {s for s in self.tabstops if s < columns}
-        self.tabstops |= {s for s in range(8, columns, 8) if s >= old_columns}
-        self.cursor.x = min(self.cursor.x, columns - 1)
+            self.lines = lines
+            self._set_width(columns)
+            self.cursor.x = min(self.cursor.x, columns - 1)
+        else:
+            self._resize_main(lines, columns)
         self.cursor.y = min(self.cursor.y, lines - 1)
+        self.margins = None
         self.dirty.clear()
         self.dirty.update(range(lines))
 
+    def _set_width(self, columns: int) -> None:
+        old_columns = self.columns
+        self.columns = columns
+        self.tabstops = {s for s in self.tabstops if s < columns}
+        self.tabstops |= {s for s in range(8, columns, 8) if s >= old_columns}
+
+    def _resize_main(self, lines: int, columns: int) -> None:
+        """The main screen (with its history) from its size to `lines` x `columns`."""
+        if lines < self.lines:
+            self._shrink(self.lines - lines)
+        elif lines > self.lines:
+            self._grow(lines - self.lines)
+        self.lines = lines
+        if columns != self.columns:
+            self._reflow(columns)
+
     def _shrink(self, excess: int) -> None:
         """Fewer rows: the main screen keeps what leaves the top in its history; the alternate
-        screen (if up) loses it. Both keep the row their cursor is on."""
-        if self._alternate:
-            saved_y = self._alt_saved[1] if self._alt_saved else self.lines - 1
-            moved = self._shrink_buffer(self._main_buffer, saved_y, excess, keep=True)
-            if self._alt_saved:
-                x, y, attrs = self._alt_saved
-                self._alt_saved = (x, max(0, y - moved), attrs)
-            moved = self._shrink_buffer(self.buffer, self.cursor.y, excess, keep=False)
-        else:
-            moved = self._shrink_buffer(self.buffer, self.cursor.y, excess, keep=True)
+        screen loses it. Both keep the row their cursor is on."""
+        moved = self._shrink_buffer(self.buffer, self.cursor.y, excess, keep=not self._alternate)
         self.cursor.y = max(0, self.cursor.y - moved)
+        if self.prompt_input is not None and not self._alternate:
+            y, x = self.prompt_input
+            self.prompt_input = (y - moved, x) if y >= moved else None
 
     def _shrink_buffer(self, buffer: Any, cursor_y: int, excess: int, keep: bool) -> int:
         """Drop blank rows below `cursor_y` first, then scroll the rest off the top; returns
@@ -980,22 +1005,125 @@ class Screen(pyte.Screen):
 
     def _grow(self, extra: int) -> None:
         """More rows: the main screen pulls its newest history lines back down (tmux)."""
-        pull = min(extra, len(self.history))
+        pull = 0 if self._alternate else min(extra, len(self.history))
         if not pull:
             return
-        buffer = self._main_buffer if self._alternate else self.buffer
+        buffer = self.buffer
         for y in range(self.lines - 1, -1, -1):
             src = buffer.pop(y, None)
             if src is not None:
                 buffer[y + pull] = src
         for y in range(pull - 1, -1, -1):
             buffer[y] = self._line_from_history(self.history.pop_newest())
-        if self._alternate:
-            if self._alt_saved:
-                x, y, attrs = self._alt_saved
-                self._alt_saved = (x, y + pull, attrs)
+        self.cursor.y += pull
+        if self.prompt_input is not None:
+            self.prompt_input = (self.prompt_input[0] + pull, self.prompt_input[1])
+
+    def _reflow(self, columns: int) -> None:
+        """A new width: soft-wrapped lines are cut again, or joined where they now fit, in the
+        history and on the screen (tmux's grid_reflow); lines ended by a newline are never
+        joined. The cursor and the prompt's input position stay on their characters. As in
+        tmux the screen shows the last rows, so narrowing scrolls rows into the history and
+        widening pulls them back; blank rows below the cursor go first if it would leave."""
+        history = self._history
+        buffer = self._buffer
+        cursor = self.cursor
+        marks: list[tuple[int, int] | None] = [(cursor.y, cursor.x), self.prompt_input]
+        head: list[HistoryLine] = []  # the history's last line may go on onto the screen
+        while len(history) and history[-1].wrapped:
+            head.append(history.pop_newest())
+        head.reverse()
+        rows: list[Any] = []  # the new rows, then where each mark went in them
+        found: list[tuple[int, int] | None] = [None, None]
+        chain: list[HistoryLine] = list(head)
+        at: list[tuple[int, int]] = []  # (mark, column offset in the chain)
+        offset = sum(line_width(h.text) for h in head)
+        for y in range(self.lines):
+            row = buffer.get(y)
+            wrapped = bool(row) and getattr(row, "wrapped", False)
+            # A mark past the cells written on its row goes to their end (tmux)
+            written = max(row) + 1 if row and not wrapped else self.columns
+            on_row = [
+                (i, min(m[1], written)) for i, m in enumerate(marks) if m is not None and m[0] == y
+            ]
+            if not chain and not wrapped:
+                width = self._used(row) if row else 0
+                if max([width] + [x for _, x in on_row]) <= columns:  # fits as it is
+                    if row:
+                        for x in [x for x in row if x >= columns]:
+                            del row[x]
+                    for i, x in on_row:
+                        found[i] = (len(rows), x)
+                    rows.append(row)
+                    continue
+            hist = self._history_line(row) if row else HistoryLine("", (), False)
+            if not wrapped:
+                hist = trimmed(hist, max([0] + [x for _, x in on_row]))
+            width = line_width(hist.text)
+            if not wrapped:
+                pad = max([width] + [x for _, x in on_row]) - width
+                if pad:  # a mark after blanks written there (a prompt's last space)
+                    runs = (*hist.runs, (pad, None)) if hist.runs else ()
+                    hist = HistoryLine(hist.text + " " * pad, runs, False)
+                    width += pad
+            for i, x in on_row:
+                at.append((i, offset + x if x < width else -1))
+            chain.append(hist)
+            offset += width
+            if wrapped:
+                continue
+            new = rewrap(chain, columns)
+            first = len(rows)
+            rows += [self._line_from_history(h) for h in new]
+            for i, off in at:
+                found[i] = _place(new, off, first, columns)
+            chain, at, offset = [], [], 0
+        if chain:  # the last row wraps (the cursor went back up)
+            new = rewrap(chain, columns)
+            first = len(rows)
+            rows += [self._line_from_history(h) for h in new]
+            for i, off in at:
+                found[i] = _place(new, off, first, columns)
+        self._set_width(columns)
+        excess = len(rows) - self.lines
+        cursor_row = found[0][0] if found[0] else len(rows) - 1
+        while (
+            excess > cursor_row
+            and len(rows) - 1 > cursor_row
+            and not (rows[-1] and self._used(rows[-1]))
+        ):
+            rows.pop()
+            excess -= 1
+        if excess > 0:  # over the line cap until more output comes (tmux): widening restores
+            history.push_many([self._history_line(row) for row in rows[:excess]], False)
+            del rows[:excess]
+        history.reflow(columns)
+        if excess < 0:
+            pull = min(-excess, len(history))
+            pulled = [self._line_from_history(history.pop_newest()) for _ in range(pull)]
+            rows[:0] = reversed(pulled)
+            excess = -pull
+        buffer.clear()
+        for y, row in enumerate(rows):
+            if row:
+                buffer[y] = row
+        places = [None if f is None else (f[0] - excess, f[1]) for f in found]
+        if places[0] is None or places[0][0] < 0:
+            cursor.x = cursor.y = 0  # its line went into the history (tmux)
         else:
-            self.cursor.y += pull
+            cursor.y, cursor.x = places[0]
+        if self.prompt_input is not None:
+            place = places[1]
+            self.prompt_input = place if place is not None and place[0] >= 0 else None
+
+    def _used(self, row: Any) -> int:
+        """Cells a row ending a line uses: up to its last cell that is not blank (`trimmed`)."""
+        x: int
+        for x in sorted(row, reverse=True):
+            cell: Cell = row[x]
+            if cell.data != " ":
+                return x + (2 if _width(cell.data[:1] or " ") == 2 else 1)
+        return 0
 
     def _line_from_history(self, hist: HistoryLine) -> Any:
         line: Any = StaticDefaultDict(self.default_char)
@@ -1036,6 +1164,17 @@ def parse_color(spec: str) -> str | None:
 
 def _hex(text: str) -> bool:
     return bool(text) and all(c in "0123456789abcdef" for c in text)
+
+
+def _place(rows: list[HistoryLine], offset: int, first: int, columns: int) -> tuple[int, int]:
+    """(row, column) of the cell `offset` columns into a line rewrapped as `rows` (numbered
+    from `first`); -1, or past the end, is the end of its last row (tmux)."""
+    for n, hist in enumerate(rows):
+        width = line_width(hist.text)
+        if 0 <= offset < width:
+            return first + n, offset
+        offset -= width
+    return first + len(rows) - 1, min(line_width(rows[-1].text), columns)
 
 
 def split_cells(text: str) -> list[str]:

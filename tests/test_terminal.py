@@ -343,10 +343,14 @@ def test_shrinking_drops_blank_rows_below_the_cursor_first() -> None:
     assert len(t.scrollback) == 0
 
 
-def test_narrowing_clips_columns_and_cursor() -> None:
+def test_narrowing_rewraps_the_line_and_widening_joins_it_again() -> None:
     t = term("abcdefghij", columns=20)
     t.resize(5, 5)
-    assert rows(t)[0] == "abcde" and t.cursor.x == 4
+    assert t.capture(start="-") == "abcde\nfghij\n\n\n\n"  # as tmux: the screen is the last rows
+    assert t.row_wrapped(-1) and (t.screen.cursor.x, t.cursor.y) == (5, 0)
+    t.resize(20, 5)
+    assert rows(t)[0] == "abcdefghij" and t.history_size == 0
+    assert (t.cursor.x, t.cursor.y) == (10, 0)
 
 
 def test_invalid_sizes_raise() -> None:
