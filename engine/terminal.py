@@ -748,8 +748,8 @@ class Screen(pyte.Screen):
         self.prompt_input = (self.cursor.y, self.cursor.x) if kind == "B" else None
         if kind == "B":
             self.prompt_options = dict(p.partition("=")[::2] for p in params if p)
-        elif kind == "D" and params and params[0].isdigit():
-            self.last_exit_code = int(params[0])
+        elif kind == "D" and params and params[0].isdigit() and params[0].isascii():
+            self.last_exit_code = int(params[0][-10:])  # digits a shell never sends: no ValueError
 
     # -- size -------------------------------------------------------------------------------
 
