@@ -130,7 +130,12 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
 
     columns, above = screen.columns, screen.lines - 1
     rows = _row_counts(chunk, lines, columns)
-    if deferred is not None and deferred.columns == columns:
+    if (
+        deferred is not None
+        and deferred.columns == columns
+        # The style they end in is still the cursor's (no SGR came between two reads).
+        and _fold("\r\n".join(deferred.lines), deferred.attrs) == cursor.attrs
+    ):
         lines = deferred.lines + lines
         rows = deferred.rows + rows
         attrs, blank = deferred.attrs, deferred.blank

@@ -711,7 +711,10 @@ class Screen(pyte.Screen):
         """OSC 7: `file://host/path` (or a bare path) becomes `cwd`."""
         from urllib.parse import unquote, urlparse
 
-        path = urlparse(uri).path if uri.startswith("file:") else uri
+        try:
+            path = urlparse(uri).path if uri.startswith("file:") else uri
+        except ValueError:  # a host urlparse refuses (`file://[x/`): no directory to take
+            return
         self.cwd = unquote(path) or None
 
     def osc(self, code: str, text: str) -> None:

@@ -2,9 +2,16 @@
 
 pyte's own stream walks a generator per character, raises on some private sequences and draws
 the body of DCS/APC strings. This parser tokenises with regular expressions (a run of printable
-text is one `draw()` call), never raises, keeps a sequence split across feeds, swallows
-DCS/APC/PM/SOS strings, and routes private markers (`CSI ? …`, `CSI > …`), intermediates
-(`CSI ! p`) and colon sub-parameters (`38:2::r:g:b`) to the right place or nowhere.
+text is one `draw()` call), never raises, swallows DCS/APC/PM/SOS strings, and routes private
+markers (`CSI ? …`, `CSI > …`), intermediates (`CSI ! p`) and colon sub-parameters
+(`38:2::r:g:b`) to the right place or nowhere.
+
+The screen never depends on how the output was split into reads: a sequence, string or partial
+line cut by the end of a feed is finished by the next one. Memory stays bounded because the
+parameters are bounded where they are read: values clamped to MAX_PARAM while scanning (a
+parameter of 5000 digits is 9999, not a ValueError), only the first MAX_FIELDS parameters and
+MAX_SUBS sub-parameters count (xterm keeps 30, tmux ignores a sequence with more than 24), so
+an unfinished sequence of any length can be kept in a short form that means the same.
 
 It speaks pyte's method vocabulary (`draw`, `linefeed`, `cursor_position`,
 `select_graphic_rendition`, …), so the same parser can drive a stock `pyte.Screen` as an
@@ -118,7 +125,7 @@ def _int(field: str) -> int:
 
 def _sub(field: str) -> int | None:
     """A colon sub-parameter: its value, None if empty or not a number."""
-    return _int(field) if field.isdigit() else None
+    return _int(field) if field.isdigit() and field.isascii() else None
 
 
 def parse_params(text: str) -> list[int]:
@@ -186,7 +193,7 @@ def _bounded(seq: str) -> str:
 def _bounded_number(text: str) -> str:
     """A (sub-)parameter in a form that more digits extend to the same value: leading zeros
     gone, clamped to MAX_PARAM; not a number (`1?2`) stays not one, and empty stays empty."""
-    if not text.isdigit():
+    if not (text.isdigit() and text.isascii()):
         return text and "0?"
     text = text.lstrip("0") or "0"
     return text if len(text) <= 4 else str(MAX_PARAM)

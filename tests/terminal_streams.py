@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from wcwidth import wcwidth
+
 from engine.terminal import Terminal
 
 FINALS = "@ABCDEFGHIJKLMPSTXZ`abcdefghlmnqrstu"
@@ -44,6 +46,7 @@ C0 = [
     "\x85",
     "\x9b",
 ]
+OSC_TEXTS = ["hello", "é日本", "a\tb", "file:///tmp/x", "file://[/x", "file://h]/%zz", "D;²"]
 ESCAPES = ["7", "8", "D", "E", "M", "c", "H", "#8", "(0", "(B", ")0", "=", ">", "Z", "N", "\\"]
 
 
@@ -111,7 +114,7 @@ def _string(rng: random.Random) -> str:
     kind = rng.choice("]]]]P_^X")
     if kind == "]":
         code = rng.choice(["0", "2", "1", "7", "133", "52", "8", "10"])
-        text = rng.choice(["hello", "é日本", "a\tb", "file:///tmp/x", "D;0", "D;²", "c;Zm9v"])
+        text = rng.choice(OSC_TEXTS)
         if code == "133":
             text = rng.choice(["A", "B", "C", "D;0", "D;7", "D;²", "D;" + "9" * 5000, "A;k=s"])
         if rng.random() < 0.05:
@@ -194,6 +197,21 @@ def random_reads(rng: random.Random, data: bytes) -> list[bytes]:
         return [data[i : i + 1] for i in range(len(data))]  # a byte at a time
     cuts = sorted(rng.sample(range(1, len(data) + 1), min(len(data), rng.randint(1, 12))))
     return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True) if a < b]
+
+
+def shape_errors(t: Terminal) -> list[str]:
+    """What is wrong with the screen's shape: cursor off screen, rows not `columns` wide (a
+    cell counts its first character's width: `👍🏽` is one wide cell)."""
+    errors = []
+    if not (0 <= t.cursor.x < t.columns and 0 <= t.cursor.y < t.lines):
+        errors.append(f"cursor {t.cursor}")
+    if len(t.display) != t.lines:
+        errors.append(f"{len(t.display)} rows")
+    for y in range(t.lines):
+        cells = [t.screen.buffer[y][x] for x in range(t.columns)]
+        if sum(max(0, wcwidth(c.data[0])) for c in cells if c.data) != t.columns:
+            errors.append(f"row {y}: {t.display[y]!r}")
+    return errors
 
 
 def state(t: Terminal, empty_rows_wrapped: bool = True) -> dict[str, Any]:

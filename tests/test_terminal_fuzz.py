@@ -10,8 +10,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from terminal_streams import random_reads, random_stream, state
-from wcwidth import wcwidth
+from terminal_streams import random_reads, random_stream, shape_errors, state
 
 from engine import Session
 from engine.session import _ANY_D_MARK, _status
@@ -70,11 +69,7 @@ SIZES = st.tuples(st.integers(1, 30), st.integers(1, 12))
 
 def _check_shape(t: Terminal) -> None:
     assert t.parser.errors == 0
-    assert 0 <= t.cursor.x < t.columns and 0 <= t.cursor.y < t.lines
-    display = t.display
-    assert len(display) == t.lines
-    for row in display:
-        assert sum(max(0, wcwidth(ch)) for ch in row) == t.columns, repr(row)
+    assert shape_errors(t) == []
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -177,12 +172,30 @@ def test_an_exit_status_of_thousands_of_digits_or_not_ascii_is_no_error() -> Non
     assert t.parser.errors == 0
 
 
+def test_a_cwd_with_a_host_urlparse_refuses_is_no_error() -> None:
+    t = Terminal(20, 3)
+    t.feed(b"\x1b]7;file://h/tmp\x07\x1b]7;file://[/x\x07\x1b]7;file://h]/y\x07")
+    assert t.cwd == "/tmp"
+    assert t.parser.errors == 0
+
+
 async def test_execute_survives_a_parameter_of_thousands_of_digits(bash: Session) -> None:
     result = await bash.execute("printf '\\033[%05000dCx\\n' 3; echo after")
     assert result.exit_code == 0
     assert result.output.endswith("after\n")
     assert re.search(r"^   x$", bash.capture_pane(), re.M)
     assert bash.terminal.parser.errors == 0
+
+
+def test_an_sgr_between_two_reads_of_plain_lines_styles_the_next_line() -> None:
+    # The fast path took two empty lines (deferred: nobody looked yet), then an SGR came
+    # through the general path; the next read's lines must not continue the old style.
+    data = b"\x1b[5;1H\r\n\r\n\r\n\x1b[3m\x1b9b\r\n"
+    for cut in range(len(data) + 1):
+        t = Terminal(15, 5)
+        t.feed(data[:cut])
+        t.feed(data[cut:])
+        assert t.cell(0, 3).italics, cut
 
 
 @pytest.mark.parametrize("cut", [1, 2, 300, MAX_SEQUENCE - 1, MAX_SEQUENCE, MAX_SEQUENCE + 7, 2500])
