@@ -15,7 +15,7 @@ from terminal_streams import random_reads, random_stream, shape_errors, state
 from engine import Session
 from engine.session import _ANY_D_MARK, _status
 from engine.terminal import Terminal
-from engine.vt import MAX_FIELDS, MAX_SEQUENCE
+from engine.vt import MAX_FIELDS, MAX_SEQUENCE, Parser
 
 FINALS = "@ABCDEFGHIJKLMPSTXZ`abcdefghlmnqrstu"
 _params = st.lists(st.integers(0, 300).map(str) | st.just(""), max_size=5).map(";".join)
@@ -219,6 +219,43 @@ def test_a_long_unfinished_sequence_is_finished_by_the_next_read(cut: int) -> No
     t = Terminal(10, 2)
     t.feed(("a\x1b[" + "0" * 3000 + "5Cb").encode())
     assert t.display[0] == "a     b   "
+
+
+class _Recorder:
+    """A screen that records the calls the parser makes."""
+
+    fast_lines = None
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+
+    def __getattr__(self, name: str) -> object:
+        return lambda *args, **kwargs: self.calls.append((name, args, kwargs))
+
+
+_SEQUENCE_BYTES = st.text("0123456789;:?<=> !$", max_size=40)
+
+
+@settings(deadline=None)
+@given(
+    st.sampled_from(["", "?", ">", "1;", "38:2:", "0" * 9]),
+    st.integers(MAX_SEQUENCE, 2 * MAX_SEQUENCE),
+    _SEQUENCE_BYTES,
+    _SEQUENCE_BYTES,
+    _SEQUENCE_BYTES,
+    st.sampled_from("mhlHCqp@"),
+)
+def test_a_long_sequence_cut_anywhere_makes_the_same_calls(
+    head: str, repeat: int, unit: str, end: str, tail: str, final: str
+) -> None:
+    """What `_bounded` keeps of an unfinished sequence dispatches as the whole would."""
+    body = head + (unit or "1") * repeat + end
+    whole, pieces = _Recorder(), _Recorder()
+    Parser(whole).feed(f"\x1b[{body}{tail}{final}")
+    parser = Parser(pieces)
+    parser.feed(f"\x1b[{body}")
+    parser.feed(f"{tail}{final}")
+    assert pieces.calls == whole.calls
 
 
 def test_an_endless_sequence_takes_bounded_memory() -> None:
