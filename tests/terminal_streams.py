@@ -235,7 +235,9 @@ def state(t: Terminal, empty_rows_wrapped: bool = True) -> dict[str, Any]:
         main = [
             (
                 [s._main_buffer[y][x] for x in range(t.columns)],
-                getattr(s._main_buffer.get(y), "wrapped", False),
+                getattr(s._main_buffer.get(y), "wrapped", False)
+                if empty_rows_wrapped or s._main_buffer.get(y)
+                else None,
             )
             for y in range(t.lines)
         ]
