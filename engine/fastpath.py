@@ -147,7 +147,12 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
     top, bottom = region
     above = bottom - top  # the region's rows above the cursor (on its bottom row)
     rows = _row_counts(chunk, lines, columns)
-    if deferred is not None and (deferred.columns, deferred.region) == (columns, region):
+    if (
+        deferred is not None
+        and (deferred.columns, deferred.region) == (columns, region)
+        # The style they end in is still the cursor's (no SGR came between two reads).
+        and _fold("\r\n".join(deferred.lines), deferred.attrs) == cursor.attrs
+    ):
         lines = deferred.lines + lines
         rows = deferred.rows + rows
         attrs, blank = deferred.attrs, deferred.blank

@@ -415,7 +415,7 @@ class _Collector:
 
 
 def _status(mark: re.Match[bytes]) -> int | None:
-    return int(mark.group(1)) if mark.group(1) else None
+    return int(mark.group(1)[-10:]) if mark.group(1) else None  # no int() of 4300 digits
 
 
 def utf8_complete(data: bytes | bytearray, start: int = 0) -> int:

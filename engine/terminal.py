@@ -525,6 +525,9 @@ class Screen(pyte.Screen):
         else:
             for x in range(start, stop):
                 line[x] = blank
+        if start < stop:  # half a wide character erased: the other half goes too (tmux)
+            self._fix_wide(line, start)
+            self._fix_wide(line, stop)
         self.dirty.add(y)
 
     # A cursor in the pending-wrap position (x == columns) erases nothing to its right (tmux).
@@ -882,7 +885,10 @@ class Screen(pyte.Screen):
         """OSC 7: `file://host/path` (or a bare path) becomes `cwd`."""
         from urllib.parse import unquote, urlparse
 
-        path = urlparse(uri).path if uri.startswith("file:") else uri
+        try:
+            path = urlparse(uri).path if uri.startswith("file:") else uri
+        except ValueError:  # a host urlparse refuses (`file://[x/`): no directory to take
+            return
         self.cwd = unquote(path) or None
 
     def osc(self, code: str, text: str) -> None:
@@ -919,8 +925,8 @@ class Screen(pyte.Screen):
         self.prompt_input = (self.cursor.y, self.cursor.x) if kind == "B" else None
         if kind == "B":
             self.prompt_options = dict(p.partition("=")[::2] for p in params if p)
-        elif kind == "D" and params and params[0].isdigit():
-            self.last_exit_code = int(params[0])
+        elif kind == "D" and params and params[0].isdigit() and params[0].isascii():
+            self.last_exit_code = int(params[0][-10:])  # digits a shell never sends: no ValueError
 
     # -- size -------------------------------------------------------------------------------
 

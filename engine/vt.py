@@ -2,9 +2,16 @@
 
 pyte's own stream walks a generator per character, raises on some private sequences and draws
 the body of DCS/APC strings. This parser tokenises with regular expressions (a run of printable
-text is one `draw()` call), never raises, keeps a sequence split across feeds, swallows
-DCS/APC/PM/SOS strings, and routes private markers (`CSI ? …`, `CSI > …`), intermediates
-(`CSI ! p`) and colon sub-parameters (`38:2::r:g:b`) to the right place or nowhere.
+text is one `draw()` call), never raises, swallows DCS/APC/PM/SOS strings, and routes private
+markers (`CSI ? …`, `CSI > …`), intermediates (`CSI ! p`) and colon sub-parameters
+(`38:2::r:g:b`) to the right place or nowhere.
+
+The screen never depends on how the output was split into reads: a sequence, string or partial
+line cut by the end of a feed is finished by the next one. Memory stays bounded because the
+parameters are bounded where they are read: values clamped to MAX_PARAM while scanning (a
+parameter of 5000 digits is 9999, not a ValueError), only the first MAX_FIELDS parameters and
+MAX_SUBS sub-parameters count (xterm keeps 30, tmux ignores a sequence with more than 24), so
+an unfinished sequence of any length can be kept in a short form that means the same.
 
 It speaks pyte's method vocabulary (`draw`, `linefeed`, `cursor_position`,
 `select_graphic_rendition`, …), so the same parser can drive a stock `pyte.Screen` as an
@@ -22,17 +29,24 @@ log = logging.getLogger(__name__)
 
 ESC = "\x1b"
 MAX_PARAM = 9999  # larger numeric parameters are clamped (a `CSI 999999999 b` must not hang)
-MAX_SEQUENCE = 512  # an unfinished CSI/ESC sequence longer than this is dropped
+MAX_FIELDS = 32  # parameters after the 32nd are dropped (xterm keeps 30; tmux ignores more than 24)
+MAX_SUBS = 8  # colon sub-parameters after the 8th are dropped (`38:2:cs:r:g:b` needs 6)
+MAX_SEQUENCE = 512  # an unfinished sequence longer than this is kept in a bounded form
 MAX_STRING = 1 << 20  # OSC text kept; the rest of a longer string is swallowed
 
 _TEXT = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 _CSI = re.compile(r"\x1b\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])")
-_CSI_PREFIX = re.compile(r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*")
 # Out-of-order parameter and intermediate bytes: a malformed sequence, ignored whole (xterm).
 _CSI_MALFORMED = re.compile(r"\x1b\[[\x20-\x3f]*[\x40-\x7e]")
-_CSI_MALFORMED_PREFIX = re.compile(r"\x1b\[[\x20-\x3f]*")
+# What `_broken` looks at: a sequence so far, with the C0 controls (not CAN, SUB, ESC) that
+# may come inside it and run in place, as in xterm and tmux: `ESC C0* [ (C0|param|inter)*` or
+# `ESC C0* (C0|inter)*`.
+_C0 = r"\x00-\x17\x19\x1c-\x1f\x7f"
+_CSI_MALFORMED_PREFIX = re.compile(rf"\x1b\[[{_C0}\x20-\x3f]*+")
+_ESC_PREFIX = re.compile(rf"\x1b[{_C0}]*+(?:\[[{_C0}\x20-\x3f]*+|[{_C0}\x20-\x2f]*+)")
+_INSIDE_C0 = re.compile(f"[{_C0}]")
+_CSI_PARTS = re.compile(r"\x1b\[([<=>?]?)([\x30-\x3f]*)([\x20-\x2f]*)([\x20-\x3f]*)")
 _ESC_SEQ = re.compile(r"\x1b([\x20-\x2f]*)([\x30-\x7e])")
-_ESC_PREFIX = re.compile(r"\x1b[\x20-\x2f]*")
 _STRING_STOP = re.compile(r"[\x07\x18\x1a\x1b]")
 # The start of a plain line (text and SGR, perhaps an SGR cut short): what a flood's last,
 # unfinished line looks like at the end of a feed.
@@ -98,18 +112,32 @@ CSI = {
 
 
 # `4:n` as `parse_sgr` passes it on: SGR 24, SGR 4, or `-n` for the styles SGR has no number for.
-_UNDERLINE_STYLES = {"0": 24, "1": 4, "2": -2, "3": -3, "4": -4, "5": -5}
+_UNDERLINE_STYLES = {0: 24, 1: 4, 2: -2, 3: -3, 4: -4, 5: -5}
 
 
 def _int(field: str) -> int:
-    return min(int(field), MAX_PARAM) if field.isdigit() else 0
+    """A parameter's value: 0 unless ASCII digits, clamped to MAX_PARAM while scanning (no
+    int() of a long run of digits: Python refuses more than 4300)."""
+    if not (field.isdigit() and field.isascii()):
+        return 0
+    if len(field) > 4:
+        field = field.lstrip("0")
+        if len(field) > 4:
+            return MAX_PARAM
+    return int(field or "0")
+
+
+def _sub(field: str) -> int | None:
+    """A colon sub-parameter: its value, None if empty or not a number."""
+    return _int(field) if field.isdigit() and field.isascii() else None
 
 
 def parse_params(text: str) -> list[int]:
-    """`"1;;5:3"` -> `[1, 0, 5]`: empty fields are 0, colon sub-parameters dropped."""
+    """`"1;;5:3"` -> `[1, 0, 5]`: empty fields are 0, colon sub-parameters dropped, and so
+    are the fields after the MAX_FIELDS-th."""
     if not text:
         return []
-    return [_int(field.split(":", 1)[0]) for field in text.split(";")]
+    return [_int(field.split(":", 1)[0]) for field in text.split(";", MAX_FIELDS)[:MAX_FIELDS]]
 
 
 def parse_sgr(text: str) -> list[int]:
@@ -118,29 +146,63 @@ def parse_sgr(text: str) -> list[int]:
     `38:2::r:g:b` and `38:2:r:g:b` -> `38;2;r;g;b`, `38:5:n` -> `38;5;n` (58 likewise),
     `4:0` -> `24`, `4:1` -> `4`, `4:n` (2 double, 3 curly, 4 dotted, 5 dashed underline) ->
     `-n`, which `apply_sgr` reads as that style; other colon fields keep their first number.
+    Fields after the MAX_FIELDS-th and sub-parameters after the MAX_SUBS-th are dropped.
     """
     if not text:
         return []
     out: list[int] = []
-    for field in text.split(";"):
+    for field in text.split(";", MAX_FIELDS)[:MAX_FIELDS]:
         if ":" not in field:
             out.append(_int(field))
             continue
-        subs = field.split(":")
+        subs = field.split(":", MAX_SUBS)[:MAX_SUBS]
         head = _int(subs[0])
-        if head in (38, 48, 58) and len(subs) > 1:
-            if subs[1] == "5" and len(subs) > 2:
+        kind = _sub(subs[1])
+        if head in (38, 48, 58):
+            if kind == 5 and len(subs) > 2:
                 out += [head, 5, _int(subs[2])]
-            elif subs[1] == "2":
+            elif kind == 2:
                 rgb = subs[3:6] if len(subs) >= 6 else subs[2:5]
                 rgb += ["0"] * (3 - len(rgb))
                 out += [head, 2, *(_int(v) for v in rgb)]
-        elif head == 4:  # `4:n` other than 0-5 changes nothing (tmux)
-            if len(subs) == 2 and subs[1] in _UNDERLINE_STYLES:
-                out.append(_UNDERLINE_STYLES[subs[1]])
+        elif head == 4:  # `4:n` other than 0-5 changes nothing (tmux); by value: `4:03` too
+            if len(subs) == 2 and kind in _UNDERLINE_STYLES:
+                out.append(_UNDERLINE_STYLES[kind])
         else:
             out.append(head)
     return out
+
+
+def _bounded(seq: str) -> str:
+    """A stand-in of bounded length for the unfinished sequence `seq` (no C0 controls in it)
+    that dispatches as `seq` would whatever follows: the same private marker, the values of
+    the parameters and sub-parameters `parse_params`/`parse_sgr` keep, the intermediates
+    (`_csi`/`_esc` ignore more than one), malformed or not. So an overlong sequence split
+    across reads gives the screen it gives in one read, and memory stays bounded."""
+    if seq[1:2] != "[":
+        return seq[:4]  # ESC and intermediates
+    private, params, intermediates, rest = _CSI_PARTS.fullmatch(seq).groups()  # type: ignore[union-attr]
+    if rest:
+        return "\x1b[ 0"  # a parameter byte after an intermediate: malformed for good
+    fields = params.split(";", MAX_FIELDS)
+    if len(fields) > MAX_FIELDS:
+        fields[MAX_FIELDS] = ""  # dropped, whatever is added to it
+    kept = []
+    for field in fields:
+        subs = field.split(":", MAX_SUBS)
+        if len(subs) > MAX_SUBS:
+            subs[MAX_SUBS] = ""
+        kept.append(":".join(map(_bounded_number, subs)))
+    return f"\x1b[{private}{';'.join(kept)}{intermediates[:3]}"
+
+
+def _bounded_number(text: str) -> str:
+    """A (sub-)parameter in a form that more digits extend to the same value: leading zeros
+    gone, clamped to MAX_PARAM; not a number (`1?2`) stays not one, and empty stays empty."""
+    if not (text.isdigit() and text.isascii()):
+        return text and "0?"
+    text = text.lstrip("0") or "0"
+    return text if len(text) <= 4 else str(MAX_PARAM)
 
 
 class Parser:
@@ -243,26 +305,40 @@ class Parser:
         return True
 
     def _broken(self, buf: str, i: int, prefix: re.Pattern[str]) -> tuple[str, int, int, bool]:
-        """An escape sequence at `i` that did not match: unfinished, interrupted or garbage.
+        """An escape sequence at `i` that did not match at once: C0 controls inside it (they
+        run in place), unfinished (kept for the next feed, bounded), interrupted or garbage.
 
-        Returns the (possibly edited) buffer, where to go on, its length, and whether the
-        feed is over (the rest was kept for the next feed).
+        Returns the buffer, where to go on, its length, and whether the feed is over.
         """
-        j = prefix.match(buf, i).end()  # type: ignore[union-attr]
         n = len(buf)
+        j = prefix.match(buf, i).end()  # type: ignore[union-attr]
+        seq = buf[i:j]
+        if _INSIDE_C0.search(seq):
+            for ch in _INSIDE_C0.findall(seq):
+                name = BASIC.get(ch)
+                if name is not None:
+                    self._call(name)
+            seq = _INSIDE_C0.sub("", seq)
         if j >= n:
-            if n - i <= MAX_SEQUENCE:
-                self._pending = buf[i:]
+            self._pending = seq if len(seq) <= MAX_SEQUENCE else _bounded(seq)
             return buf, n, n, True
         ch = buf[j]
         if ch in "\x18\x1a":  # CAN/SUB cancel the sequence
             return buf, j + 1, n, False
-        if (ch < " " and ch != ESC) or ch == "\x7f":  # C0 (and DEL) inside run in place
-            name = BASIC.get(ch)
-            if name is not None:
-                self._call(name)
-            buf = buf[:j] + buf[j + 1 :]
-            return buf, i, n - 1, False
+        if seq == ESC and ch in _STRING_STARTERS:  # ESC, C0 controls, then `]`, `P`, ...
+            self._string = _STRING_STARTERS[ch]
+            self._string_parts = []
+            self._string_len = 0
+            return buf, j + 1, n, False
+        if seq[1:2] == "[":
+            if "\x40" <= ch <= "\x7e":
+                m = _CSI.fullmatch(seq + ch)
+                if m is not None:
+                    self._csi(m.group(1), m.group(2), m.group(3))
+                return buf, j + 1, n, False  # malformed, or dispatched
+        elif "\x30" <= ch <= "\x7e":
+            self._esc(seq[1:], ch)
+            return buf, j + 1, n, False
         return buf, j, n, False  # anything else aborts the sequence; go on from there
 
     def _continue_string(self, buf: str, i: int) -> int:
