@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import codecs
 import importlib.metadata
+import re
 import time
 import unicodedata
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import pyte
@@ -27,9 +29,9 @@ from pyte.screens import Margins, StaticDefaultDict
 from wcwidth import wcwidth
 
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
-from engine.fastpath import apply_deferred, cached_history_line, scroll_lines
+from engine.fastpath import FastRow, apply_deferred, cached_history_line, scroll_lines
 from engine.scrollback import Scrollback
-from engine.vt import Parser
+from engine.vt import Parser, parse_sgr
 
 # Private modes, as pyte stores them (shifted left by 5 to keep them apart from ANSI modes).
 DECCKM = 1 << 5
@@ -69,6 +71,19 @@ def _width(ch: str) -> int:
     return 1 if " " <= ch < "\u0300" else wcwidth(ch)
 
 
+# A stand-in for engine.width.NARROW_RUN: printable characters `_width` says are one column.
+_NARROW_RUN = re.compile(r"[\x20-\x7e\xa0-\u02ff]*")
+
+
+def _narrow_end(text: str, pos: int) -> int:
+    """Where the run of printable one-column characters at `text[pos]` ends (`pos` if none)."""
+    return _NARROW_RUN.match(text, pos).end()  # type: ignore[union-attr]  # matches "" at worst
+
+
+# (style, SGR parameter text, DECSCNM) -> the style after it, for all screens (few distinct).
+_SGR_RESULTS: dict[tuple[Cell, str, bool], Cell] = {}
+
+
 class Glyphs(dict[str, Cell]):
     """Cells of one style by character, made on first use (so `map(glyphs.__getitem__, text)`
     turns a run of text into cells at C speed)."""
@@ -87,6 +102,7 @@ class Screen(pyte.Screen):
 
     _deferred: Any = None  # lines the fast path took but has not drawn (engine/fastpath.py)
     _settle_needed = False  # deferred lines, or text the parser held back, wait to be drawn
+    bulk_draw = True  # draw runs of text a row at a time (False: per character, for tests)
     flush_held: Any = None  # the parser's: draw the text it held back
     cursor: Any  # pyte's Cursor; its `attrs` hold our `Cell` (pyte types them as its Char)
 
@@ -114,6 +130,7 @@ class Screen(pyte.Screen):
         self._alt_saved: Any = None
         self._last_char = ""
         self._cells: dict[Cell, Glyphs] = {}
+        self._last_glyphs = Glyphs(DEFAULT_CELL)  # the last style drawn (most often the next)
         super().__init__(columns, lines)
         self.buffer = self._new_buffer()  # pyte's row factory would hold the screen strongly
 
@@ -196,18 +213,121 @@ class Screen(pyte.Screen):
 
     def glyphs(self, attrs: Cell) -> Glyphs:
         """The shared cells of one style, by character (a screen holds few distinct cells)."""
+        last = self._last_glyphs
+        if last.attrs is attrs:
+            return last
         by_char = self._cells.get(attrs)
         if by_char is None:
             if len(self._cells) > 4096:
                 self._cells.clear()
             by_char = self._cells[attrs] = Glyphs(attrs)
+        self._last_glyphs = by_char
         return by_char
 
     def draw(self, data: str) -> None:
         """Draw text at the cursor: wide characters wrap as a whole, zero-width characters
-        join the previous cell, unprintable ones are skipped (pyte stops drawing there)."""
+        join the previous cell, unprintable ones are skipped (pyte stops drawing there).
+
+        Runs of narrow (and of wide) characters are stored a row at a time; the rest, and
+        everything in insert mode, goes character by character (`_draw_chars`), which the
+        runs equal (a differential test holds them to it)."""
         if self.charset or self.g0_charset is not pyte.charsets.LAT1_MAP:
             data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        if not self.bulk_draw or mo.IRM in self.mode:
+            self._draw_chars(data)
+            return
+        n = len(data)
+        cursor = self.cursor
+        x = cursor.x
+        if x + n <= self.columns and _narrow_end(data, 0) == n:  # the common case: it fits
+            line = (self._buffer if cursor.y == self.lines - 1 else self.buffer)[cursor.y]
+            self._put_run(line, x, data, 1, self.glyphs(cursor.attrs))
+            cursor.x = x + n
+            self.dirty.add(cursor.y)
+            self._last_char = data[-1]
+            return
+        pos = 0
+        while pos < n:
+            end = _narrow_end(data, pos)
+            if end > pos:
+                self._draw_run(data[pos:end], 1)
+                pos = end
+                continue
+            end = pos
+            while end < n and _width(data[end]) == 2:
+                end += 1
+            if end > pos and self.columns > 1:
+                self._draw_run(data[pos:end], 2)
+            else:
+                end = pos + 1
+                self._draw_chars(data[pos])
+            pos = end
+
+    def _draw_run(self, text: str, width: int) -> None:
+        """Draw characters that all have this `width` (1 or 2; 2 needs two columns) a row at a
+        time, as `_draw_chars` would: only the cells at a run's ends can touch a wide
+        character drawn before (the cells between are overwritten by the run itself)."""
+        cursor = self.cursor
+        columns = self.columns
+        autowrap = mo.DECAWM in self.mode
+        dirty = self.dirty
+        glyphs = self.glyphs(cursor.attrs)
+        line = (self._buffer if cursor.y == self.lines - 1 else self.buffer)[cursor.y]
+        pos, n = 0, len(text)
+        while pos < n:
+            x = cursor.x
+            if x + width > columns:
+                if not autowrap:  # each one lands at the margin: the last one stays there
+                    self._put_run(line, columns - width, text[-1], width, glyphs)
+                    cursor.x = columns
+                    break
+                dirty.add(cursor.y)
+                line.wrapped = True  # the row continues on the next one
+                cursor.x = x = 0
+                self.index()
+                line = self.buffer[cursor.y]
+            chunk = text[pos : pos + (columns - x) // width]
+            self._put_run(line, x, chunk, width, glyphs)
+            cursor.x = x + len(chunk) * width
+            pos += len(chunk)
+        dirty.add(cursor.y)
+        self._last_char = text[-1]
+
+    def _put_run(self, line: Any, x: int, chunk: str, width: int, glyphs: Glyphs) -> None:
+        """Store `chunk` (characters of one `width`) from column `x`; it fits the row."""
+        end = x + len(chunk) * width
+        first = line.get(x)
+        if first is not None and first.data == "" and x > 0:  # the right half of a wide char
+            left = line.get(x - 1)
+            if left is not None and _width(left.data[:1] or " ") == 2:
+                line[x - 1] = self._blank_like(left)
+        if width == 1:
+            last = line.get(end - 1) if end - 1 != x else first
+            if (
+                last is not None
+                and last.data >= "\u1100"  # wide characters start there
+                and end < self.columns
+                and _width(last.data[0]) == 2
+            ):
+                right = line.get(end)
+                if right is not None and right.data == "":
+                    line[end] = self._blank_like(right)
+            if end - x == 1:
+                line[x] = glyphs[chunk]
+                return
+            line.update(zip(range(x, end), map(glyphs.__getitem__, chunk)))
+        else:
+            right = line.get(end) if end < self.columns else None
+            if right is not None and right.data == "":
+                line[end] = self._blank_like(right)
+            line.update(zip(range(x, end, 2), map(glyphs.__getitem__, chunk)))
+            line.update(zip(range(x + 1, end, 2), repeat(glyphs[""])))
+        if isinstance(line, FastRow):  # dict.update does not drop its cached history line
+            line.hist = None
+
+    def _draw_chars(self, data: str) -> None:
+        """Draw character by character: the general path (insert mode, zero-width characters,
+        wide ones in a one-column terminal)."""
         cursor = self.cursor
         columns = self.columns
         autowrap = mo.DECAWM in self.mode
@@ -238,10 +358,16 @@ class Screen(pyte.Screen):
             x = cursor.x
             old = line.get(x)
             if old is not None:
-                if old.data == "" and x > 0:  # overwriting the right half of a wide char
-                    line[x - 1] = self._blank_like(line[x - 1])
+                # Overwriting half of a wide character blanks its other half (a stub whose
+                # left cell is not wide, or a wide char without its stub, is left alone).
+                if old.data == "":
+                    left = line.get(x - 1) if x > 0 else None
+                    if left is not None and _width(left.data[:1] or " ") == 2:
+                        line[x - 1] = self._blank_like(left)
                 elif width == 1 and x + 1 < columns and _width(old.data[:1] or " ") == 2:
-                    line[x + 1] = self._blank_like(line[x + 1])
+                    right = line.get(x + 1)
+                    if right is not None and right.data == "":
+                        line[x + 1] = self._blank_like(right)
             line[x] = self._cell(attrs, ch)
             if width == 2:
                 if x + 2 < columns:
@@ -725,6 +851,19 @@ class Screen(pyte.Screen):
     def select_graphic_rendition(self, *attrs: int) -> None:
         """SGR as xterm and tmux read it (engine.cells.apply_sgr)."""
         self.cursor.attrs = apply_sgr(self.cursor.attrs, attrs, self.default_char)
+
+    def select_graphic_rendition_text(self, params: str) -> None:
+        """SGR from its parameter text (`"1;38;5;208"`, as the parser has it): what it makes
+        of each style is remembered, as a redraw repeats the same few SGRs over and over."""
+        key = (self.cursor.attrs, params, mo.DECSCNM in self.mode)
+        attrs = _SGR_RESULTS.get(key)
+        if attrs is None:
+            self.select_graphic_rendition(*parse_sgr(params))
+            if len(_SGR_RESULTS) >= 4096:
+                _SGR_RESULTS.clear()
+            _SGR_RESULTS[key] = self.cursor.attrs
+        else:
+            self.cursor.attrs = attrs
 
     # -- reports -------------------------------------------------------------------------------
 
