@@ -31,7 +31,7 @@ from wcwidth import wcwidth
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
 from engine.fastpath import FastRow, apply_deferred, cached_history_line, scroll_lines
 from engine.scrollback import Scrollback
-from engine.vt import Parser, parse_sgr
+from engine.vt import Parser
 
 # Private modes, as pyte stores them (shifted left by 5 to keep them apart from ANSI modes).
 DECCKM = 1 << 5
@@ -852,13 +852,14 @@ class Screen(pyte.Screen):
         """SGR as xterm and tmux read it (engine.cells.apply_sgr)."""
         self.cursor.attrs = apply_sgr(self.cursor.attrs, attrs, self.default_char)
 
-    def select_graphic_rendition_text(self, params: str) -> None:
-        """SGR from its parameter text (`"1;38;5;208"`, as the parser has it): what it makes
-        of each style is remembered, as a redraw repeats the same few SGRs over and over."""
+    def select_graphic_rendition_cached(self, params: str, apply: Any) -> None:
+        """SGR from its parameter text (`"1;38;5;208"`): `apply(params)` (the parser's general
+        SGR) runs once per style and text, then the style it made is remembered, as a redraw
+        repeats the same few SGRs over and over."""
         key = (self.cursor.attrs, params, mo.DECSCNM in self.mode)
         attrs = _SGR_RESULTS.get(key)
         if attrs is None:
-            self.select_graphic_rendition(*parse_sgr(params))
+            apply(params)
             if len(_SGR_RESULTS) >= 4096:
                 _SGR_RESULTS.clear()
             _SGR_RESULTS[key] = self.cursor.attrs

@@ -125,6 +125,11 @@ def _ignore(*args: Any) -> None:
 _UNDERLINE_STYLES = {"0": 24, "1": 4, "2": -2, "3": -3, "4": -4, "5": -5}
 
 
+def _uncached(params: str, apply: Any) -> None:
+    """SGR for a screen that does not remember SGR results (stock pyte)."""
+    apply(params)
+
+
 def _int(field: str) -> int:
     return min(int(field), MAX_PARAM) if field.isdigit() else 0
 
@@ -359,7 +364,7 @@ class Parser:
         general loop would, faster. Returns where the first other token starts, or -1 when
         the feed is over (`_hold` kept the rest)."""
         hot = self._hot if self._hot is not None else self._bind()
-        draw, cup, sgr, controls, plain = hot
+        draw, cup, sgr, general_sgr, controls, plain = hot
         fast = self.fast
         args_cache = _ARGS
         while True:
@@ -380,7 +385,7 @@ class Parser:
                     elif k == 5:
                         params, final = m.group(4, 5)
                         if final == "m":
-                            sgr(params)
+                            sgr(params, general_sgr)
                             continue
                         entry = plain.get(final)
                         if entry is None:
@@ -420,22 +425,20 @@ class Parser:
                     return i
                 i = m.end()
 
+    def _sgr(self, params: str) -> None:
+        """`CSI params m` the general way (what a screen's SGR cache asks for on a miss)."""
+        self._csi(params, "", "m")
+
     def _bind(self) -> tuple[Any, ...]:
-        """The handlers `_tokens` calls: draw, CUP, SGR from its parameter text, control
-        characters' and PLAIN_CSI's methods (None where the screen has none)."""
+        """The handlers `_tokens` calls: draw, CUP, SGR (cached by the screen if it can),
+        control characters' and PLAIN_CSI's methods (None where the screen has none)."""
         method = self._handler
         draw = method("draw") or _ignore
         cup = method("cursor_position") or _ignore
-        sgr = method("select_graphic_rendition_text")
-        if sgr is None:  # a screen without it (stock pyte): parse, then the usual method
-            general = method("select_graphic_rendition") or _ignore
-
-            def sgr(params: str) -> None:
-                general(*parse_sgr(params))
-
+        sgr = method("select_graphic_rendition_cached") or _uncached
         controls = {ch: method(name) for ch, name in BASIC.items()}
         plain = {final: (method(CSI[final]), count) for final, count in PLAIN_CSI.items()}
-        self._hot = (draw, cup, sgr, controls, plain)
+        self._hot = (draw, cup, sgr, self._sgr, controls, plain)
         return self._hot
 
     # -- dispatch ----------------------------------------------------------------------------
