@@ -28,6 +28,7 @@ from pyte import modes as mo
 from pyte.screens import Margins, StaticDefaultDict
 from wcwidth import wcwidth
 
+from engine.cellpath import draw_cells, hot_tokens, store_narrow
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
 from engine.fastpath import FastRow, apply_deferred, cached_history_line, scroll_lines
 from engine.scrollback import Scrollback
@@ -72,16 +73,22 @@ def _width(ch: str) -> int:
 
 
 # A stand-in for engine.width.NARROW_RUN: printable characters `_width` says are one column.
-_NARROW_RUN = re.compile(r"[\x20-\x7e\xa0-\u02ff]*")
+_NARROW_RUN = re.compile(r"[\x20-\x7e\xa0-\u02ff]+")
+_HOT_TOKENS = hot_tokens(_NARROW_RUN.pattern)  # what the cell fast path takes
 
 
 def _narrow_end(text: str, pos: int) -> int:
-    """Where the run of printable one-column characters at `text[pos]` ends (`pos` if none)."""
-    return _NARROW_RUN.match(text, pos).end()  # type: ignore[union-attr]  # matches "" at worst
+    """Where the run of one-column characters at `text[pos]` ends (`pos` if there is none)."""
+    m = _NARROW_RUN.match(text, pos)
+    return pos if m is None else m.end()
 
 
-# (style, SGR parameter text, DECSCNM) -> the style after it, for all screens (few distinct).
-_SGR_RESULTS: dict[tuple[Cell, str, bool], Cell] = {}
+def _wide_end(text: str, pos: int) -> int:
+    """Where the run of two-column characters at `text[pos]` ends (`pos` if there is none)."""
+    end, n = pos, len(text)
+    while end < n and _width(text[end]) == 2:
+        end += 1
+    return end
 
 
 class Glyphs(dict[str, Cell]):
@@ -91,6 +98,9 @@ class Glyphs(dict[str, Cell]):
     def __init__(self, attrs: Cell) -> None:
         super().__init__()
         self.attrs = attrs
+        # SGR parameter text -> the glyphs of the style it makes of this one (DECSCNM off):
+        # a redraw repeats the same few SGRs over and over.
+        self.after_sgr: dict[str, Glyphs] = {}
 
     def __missing__(self, ch: str) -> Cell:
         cell = self[ch] = self.attrs._replace(data=ch)
@@ -219,6 +229,8 @@ class Screen(pyte.Screen):
         by_char = self._cells.get(attrs)
         if by_char is None:
             if len(self._cells) > 4096:
+                for old in self._cells.values():  # no old glyphs kept alive by each other
+                    old.after_sgr.clear()
                 self._cells.clear()
             by_char = self._cells[attrs] = Glyphs(attrs)
         self._last_glyphs = by_char
@@ -240,10 +252,24 @@ class Screen(pyte.Screen):
         cursor = self.cursor
         x = cursor.x
         if x + n <= self.columns and _narrow_end(data, 0) == n:  # the common case: it fits
-            line = (self._buffer if cursor.y == self.lines - 1 else self.buffer)[cursor.y]
-            self._put_run(line, x, data, 1, self.glyphs(cursor.attrs))
+            y = cursor.y
+            # Deferred lines sit above the bottom row: drawing on it does not need them yet.
+            line = (self.buffer if self._settle_needed and y != self.lines - 1 else self._buffer)[y]
+            glyphs = self._last_glyphs
+            if glyphs.attrs is not cursor.attrs:
+                glyphs = self.glyphs(cursor.attrs)
+            first = line.get(x)
+            last = first if n == 1 else line.get(x + n - 1)
+            if (first is not None and first.data == "") or (
+                last is not None and last.data >= "\u1100"  # perhaps wide: look closer
+            ):
+                self._put_run(line, x, data, 1, glyphs)
+            elif n == 1:
+                line[x] = glyphs[data]
+            else:
+                store_narrow(line, x, data, glyphs, self.columns)
             cursor.x = x + n
-            self.dirty.add(cursor.y)
+            self.dirty.add(y)
             self._last_char = data[-1]
             return
         pos = 0
@@ -253,9 +279,7 @@ class Screen(pyte.Screen):
                 self._draw_run(data[pos:end], 1)
                 pos = end
                 continue
-            end = pos
-            while end < n and _width(data[end]) == 2:
-                end += 1
+            end = _wide_end(data, pos)
             if end > pos and self.columns > 1:
                 self._draw_run(data[pos:end], 2)
             else:
@@ -314,14 +338,14 @@ class Screen(pyte.Screen):
                     line[end] = self._blank_like(right)
             if end - x == 1:
                 line[x] = glyphs[chunk]
-                return
-            line.update(zip(range(x, end), map(glyphs.__getitem__, chunk)))
-        else:
-            right = line.get(end) if end < self.columns else None
-            if right is not None and right.data == "":
-                line[end] = self._blank_like(right)
-            line.update(zip(range(x, end, 2), map(glyphs.__getitem__, chunk)))
-            line.update(zip(range(x + 1, end, 2), repeat(glyphs[""])))
+            else:
+                store_narrow(line, x, chunk, glyphs, self.columns)
+            return
+        right = line.get(end) if end < self.columns else None
+        if right is not None and right.data == "":
+            line[end] = self._blank_like(right)
+        line.update(zip(range(x, end, 2), map(glyphs.__getitem__, chunk)))
+        line.update(zip(range(x + 1, end, 2), repeat(glyphs[""])))
         if isinstance(line, FastRow):  # dict.update does not drop its cached history line
             line.hist = None
 
@@ -422,6 +446,10 @@ class Screen(pyte.Screen):
 
     def _to_history(self, y: int) -> None:
         self.history.push(self._history_line(self.buffer.get(y)))
+
+    def fast_cells(self, buf: str, i: int) -> int:
+        """The parser's hook for the cell fast path (engine/cellpath.py)."""
+        return draw_cells(self, _HOT_TOKENS, buf, i)
 
     def fast_lines(self, buf: str, i: int) -> int:
         """The parser's hook for the line fast path (engine/fastpath.py)."""
@@ -593,10 +621,13 @@ class Screen(pyte.Screen):
     def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
         """CUP; in origin mode rows count from the top margin and stay inside the region."""
         y = (line or 1) - 1
-        if mo.DECOM in self.mode and self.margins is not None:
-            y = min(y + self.margins.top, self.margins.bottom)
-        self.cursor.x = min(max((column or 1) - 1, 0), self.columns - 1)
-        self.cursor.y = min(max(y, 0), self.lines - 1)
+        margins = self.margins
+        if margins is not None and mo.DECOM in self.mode:
+            y = min(y + margins.top, margins.bottom)
+        x = (column or 1) - 1
+        cursor = self.cursor
+        cursor.x = 0 if x < 0 else x if x < self.columns else self.columns - 1
+        cursor.y = 0 if y < 0 else y if y < self.lines else self.lines - 1
 
     def cursor_to_line(self, line: int | None = None) -> None:
         """VPA keeps the column, a pending wrap included (tmux moves only the row)."""
@@ -625,12 +656,17 @@ class Screen(pyte.Screen):
     def _erase(self, y: int, start: int, stop: int) -> None:
         line = self.buffer[y]
         blank = self._blank()
-        if blank == self.default_char:
-            for x in range(start, stop):
-                line.pop(x, None)
-        else:
-            for x in range(start, stop):
-                line[x] = blank
+        if blank == self.default_char:  # default blanks are no cells at all
+            if len(line) < stop - start:  # fewer cells than columns to erase: visit those
+                doomed = [x for x in line if start <= x < stop]
+            else:
+                doomed = [x for x in range(start, stop) if x in line]
+            for x in doomed:
+                del line[x]
+        elif start < stop:
+            line.update(zip(range(start, stop), repeat(blank)))
+            if isinstance(line, FastRow):  # dict.update does not drop its history line
+                line.hist = None
         self.dirty.add(y)
 
     # A cursor in the pending-wrap position (x == columns) erases nothing to its right (tmux).
@@ -854,17 +890,21 @@ class Screen(pyte.Screen):
 
     def select_graphic_rendition_cached(self, params: str, apply: Any) -> None:
         """SGR from its parameter text (`"1;38;5;208"`): `apply(params)` (the parser's general
-        SGR) runs once per style and text, then the style it made is remembered, as a redraw
-        repeats the same few SGRs over and over."""
-        key = (self.cursor.attrs, params, mo.DECSCNM in self.mode)
-        attrs = _SGR_RESULTS.get(key)
-        if attrs is None:
-            apply(params)
-            if len(_SGR_RESULTS) >= 4096:
-                _SGR_RESULTS.clear()
-            _SGR_RESULTS[key] = self.cursor.attrs
-        else:
-            self.cursor.attrs = attrs
+        SGR) runs once per style and text, then the style it made is remembered."""
+        cursor = self.cursor
+        glyphs = self._last_glyphs
+        if glyphs.attrs is not cursor.attrs:
+            glyphs = self.glyphs(cursor.attrs)
+        after = glyphs.after_sgr.get(params)
+        if after is not None and mo.DECSCNM not in self.mode:
+            cursor.attrs = after.attrs
+            self._last_glyphs = after
+            return
+        apply(params)
+        if mo.DECSCNM not in self.mode:  # SGR 0 means another style then: not remembered
+            if len(glyphs.after_sgr) >= 256:
+                glyphs.after_sgr.clear()
+            glyphs.after_sgr[params] = self.glyphs(cursor.attrs)
 
     # -- reports -------------------------------------------------------------------------------
 

@@ -188,6 +188,9 @@ class Parser:
         # Common tokens go through `_tokens` (False: only the general loop, for tests that
         # hold the one equal to the other).
         self.tokens = True
+        # A screen may take the tokens of a redraw faster itself (None: it does not, or
+        # tests compare without it).
+        self.cells: Any = getattr(screen, "fast_cells", None)
         self._hot: tuple[Any, ...] | None = None  # the screen's handlers `_tokens` calls
         self._handlers: dict[str, Any] = {}  # name -> the screen's bound method, or None
 
@@ -360,17 +363,24 @@ class Parser:
 
     def _tokens(self, buf: str, i: int) -> int:
         """Handle the common tokens from `i` on (text, CSI, ESC, controls) with the screen's
-        handlers bound once and CSI parameters parsed once per distinct text; does what the
-        general loop would, faster. Returns where the first other token starts, or -1 when
-        the feed is over (`_hold` kept the rest)."""
+        handlers bound once and CSI parameters parsed once per distinct text, after the
+        screen's own cell fast path (`fast_cells`) took what it could; does what the general
+        loop would, faster. Returns where the first other token starts, or -1 when the feed
+        is over (`_hold` kept the rest)."""
         hot = self._hot if self._hot is not None else self._bind()
         draw, cup, sgr, general_sgr, controls, plain = hot
-        fast = self.fast
+        fast, cells = self.fast, self.cells
         args_cache = _ARGS
+        n = len(buf)
         while True:
+            if cells is not None:
+                i = cells(buf, i)
+                if i >= n:
+                    return i
             m = None
             try:
                 for m in iter(_TOKENS.scanner(buf, i).match, None):
+                    i = m.end()
                     k = m.lastindex
                     if k == 1:
                         draw(m.group(1))
@@ -384,30 +394,28 @@ class Parser:
                             cup()
                     elif k == 5:
                         params, final = m.group(4, 5)
+                        entry = plain.get(final)
                         if final == "m":
                             sgr(params, general_sgr)
-                            continue
-                        entry = plain.get(final)
-                        if entry is None:
+                        elif entry is None:
                             self._csi(params, "", final)
-                            continue
-                        args = args_cache.get(params)
-                        if args is None:
-                            if len(args_cache) >= 1024:
-                                args_cache.clear()
-                            args = args_cache[params] = parse_params(params)
-                        handler, count = entry
-                        if handler is not None:
-                            handler(*args[:count])
+                        else:
+                            args = args_cache.get(params)
+                            if args is None:
+                                if len(args_cache) >= 1024:
+                                    args_cache.clear()
+                                args = args_cache[params] = parse_params(params)
+                            handler, count = entry
+                            if handler is not None:
+                                handler(*args[:count])
                     elif k == 11:
                         ch = m.group(11)
                         handler = controls.get(ch)
                         if handler is not None:
                             handler()
                         if ch == "\n" and fast is not None:
-                            end = m.end()
-                            j = fast(buf, end)
-                            if j != end:
+                            j = fast(buf, i)
+                            if j != i:
                                 if self._hold(buf, j):
                                     return -1
                                 i = j
@@ -416,14 +424,15 @@ class Parser:
                         self._esc(*m.group(9, 10))
                     else:
                         self._csi(*m.group(6, 7, 8))
+                    if cells is not None:  # back to the screen's fast path
+                        break
                 else:
-                    return i if m is None else m.end()
+                    return i
             except Exception:  # as `_call`: the handler's token is done, go on after it
                 self.errors += 1
                 log.debug("terminal handler failed on %r", m and m.group(), exc_info=True)
                 if m is None:
                     return i
-                i = m.end()
 
     def _sgr(self, params: str) -> None:
         """`CSI params m` the general way (what a screen's SGR cache asks for on a miss)."""
