@@ -29,14 +29,13 @@ _OTHER_MEANING = frozenset({mo.IRM, mo.DECOM, mo.DECSCNM})
 
 def hot_tokens(narrow_run: str) -> re.Pattern[str]:
     """The tokens taken here, by group: text matching `narrow_run` (a pattern for a run of
-    one-column printable characters) (1), CUP/HVP with at most two parameters of at most four
-    digits (2, 3), SGR with plain parameters (4), CR (5), `ESC ( B` (6)."""
+    one-column printable characters) (1), SGR with plain parameters (2), CUP/HVP with at most
+    two parameters of at most four digits (3, 4), `ESC ( B` (5), CR (6). The SGR alternative
+    comes first and takes its digits possessively: a CUP fails it without backtracking."""
     return re.compile(
         f"((?:{narrow_run}))"
-        r"|\x1b\[([0-9]{0,4})(?:;([0-9]{0,4}))?[Hf]"
-        r"|\x1b\[([0-9;:]*)m"
+        r"|\x1b(?:\[(?:([0-9;:]*+)m|([0-9]{0,4})(?:;([0-9]{0,4}))?+[Hf])|(\(B))"
         r"|(\r)"
-        r"|(\x1b\(B)"
     )
 
 
@@ -68,7 +67,8 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     drawn = ""  # the last text drawn (REP repeats its last character)
     pos = i
     try:
-        for m in iter(tokens.scanner(buf, i).match, None):
+        scan = tokens.scanner(buf, i)  # type: ignore[attr-defined]  # see Parser._tokens
+        for m in iter(scan.match, None):
             k = m.lastindex
             if k == 1:
                 text = m.group(1)
@@ -90,8 +90,13 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 x += n
                 mark_dirty(y)
                 drawn = text
-            elif k <= 3:  # as Screen.cursor_position outside origin mode
-                row, column = m.group(2, 3)
+            elif k == 2:
+                after = glyphs.after_sgr.get(m.group(2))
+                if after is None:
+                    break
+                glyphs = after
+            elif k <= 4:  # as Screen.cursor_position outside origin mode
+                row, column = m.group(3, 4)
                 y = int(row) - 1 if row else 0
                 if y < 0:
                     y = 0
@@ -103,14 +108,9 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 elif x >= columns:
                     x = columns - 1
                 line = None
-            elif k == 4:
-                after = glyphs.after_sgr.get(m.group(4))
-                if after is None:
-                    break
-                glyphs = after
-            elif k == 5:
+            elif k == 6:
                 x = 0
-            # k == 6: `ESC ( B` chooses the ASCII set for G0, which it already is
+            # k == 5: `ESC ( B` chooses the ASCII set for G0, which it already is
             pos = m.end()
     except Exception:  # a bug here must not take the terminal down: the parser goes on
         log.warning("cell fast path failed at %r", buf[pos : pos + 32], exc_info=True)
@@ -132,7 +132,7 @@ def store_narrow(line: Any, x: int, text: str, glyphs: Any, columns: int) -> Non
     whole row of one character (a background fill, a rule, a frame's edge)."""
     n = len(text)
     if text.count(text[0]) != n:
-        line.update(zip(range(x, x + n), map(glyphs.__getitem__, text)))
+        line.update(zip(range(x, x + n), map(glyphs.__getitem__, text), strict=True))
     elif n == columns:
         cell = glyphs[text[0]]
         fill = _FILLS.get((cell, n))

@@ -344,7 +344,7 @@ class Screen(pyte.Screen):
         right = line.get(end) if end < self.columns else None
         if right is not None and right.data == "":
             line[end] = self._blank_like(right)
-        line.update(zip(range(x, end, 2), map(glyphs.__getitem__, chunk)))
+        line.update(zip(range(x, end, 2), map(glyphs.__getitem__, chunk), strict=True))
         line.update(zip(range(x + 1, end, 2), repeat(glyphs[""])))
         if isinstance(line, FastRow):  # dict.update does not drop its cached history line
             line.hist = None

@@ -112,9 +112,7 @@ CSI = {
 
 # CSI finals that `_csi` sends straight to their `CSI` method, with this many parameters at
 # most, when there is no private marker or intermediate: `Parser._tokens` calls them directly.
-PLAIN_CSI = {
-    final: 2 if final in "Hf" else 1 for final in "@ABCDEFG`HfJKLMPXadeI"
-}
+PLAIN_CSI = {final: 2 if final in "Hf" else 1 for final in "@ABCDEFG`HfJKLMPXadeI"}
 
 
 def _ignore(*args: Any) -> None:
@@ -379,7 +377,10 @@ class Parser:
                     return i
             m = None
             try:
-                for m in iter(_TOKENS.scanner(buf, i).match, None):
+                # Pattern.scanner (undocumented, in CPython for ever): successive matches,
+                # each where the last ended, until one fails; one C call per token.
+                scan = _TOKENS.scanner(buf, i)  # type: ignore[attr-defined]
+                for m in iter(scan.match, None):
                     i = m.end()
                     k = m.lastindex
                     if k == 1:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from engine.terminal import Terminal
 
 _CHARS = st.sampled_from(
-    list("abcXYZ 09~") + ["é", "ß", "ÿ", "Ω", "ж", "─", "日", "本", "語", "😀", "\u0301", "\u200b"]
+    [*"abcXYZ 09~", "é", "ß", "ÿ", "Ω", "ж", "─", "日", "本", "語", "😀", "\u0301", "\u200b"]
 )
 _TEXT = st.lists(_CHARS, min_size=1, max_size=40).map("".join)
 _RUN = st.builds(lambda ch, n: ch * n, st.sampled_from(["a", "日", "Z", "é"]), st.integers(1, 70))
@@ -134,14 +134,17 @@ def test_token_loop_and_run_drawing_match_the_general_path(
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_STREAM, st.integers(1, 30), st.integers(1, 8), st.booleans(), st.booleans())
+@given(_STREAM, st.integers(1, 30), st.integers(1, 8), st.booleans(), st.booleans(), st.booleans())
 def test_each_fast_part_alone_matches_the_general_path(
-    stream: str, columns: int, lines: int, tokens: bool, bulk: bool
+    stream: str, columns: int, lines: int, tokens: bool, cells: bool, bulk: bool
 ) -> None:
-    """The token loop over per-character drawing, and run drawing under the general loop."""
+    """The token loop with and without the cell fast path, over per-character or run
+    drawing, and run drawing under the general loop."""
     data = stream.encode()
     one = Terminal(columns, lines, scrollback=50)
     one.parser.tokens, one.screen.bulk_draw = tokens, bulk
+    if not cells:
+        one.parser.cells = None
     other = _general(Terminal(columns, lines, scrollback=50))
     assert _state(_feed(one, data, 64)) == _state(_feed(other, data, 64))
 
@@ -156,9 +159,9 @@ def test_the_token_loop_runs_and_keeps_going_after_a_failing_handler() -> None:
         raise RuntimeError("a bug in one handler")
 
     t.screen.erase_in_line = broken  # type: ignore[method-assign]
-    t.feed(b"ab\x1b[Kcd\x1b[2;3Hx")
+    t.feed("ab\x1b[Kcd\x1b[2;3Hx\x1b[1;5Hé".encode())
     assert t.parser.errors == 1
-    assert t.display[0].rstrip() == "abcd" and t.display[1] == "  x" + " " * 17
+    assert t.display[0].rstrip() == "abcdé" and t.display[1] == "  x" + " " * 17
     assert calls == []  # plain CSIs never went through the general dispatch
 
 
