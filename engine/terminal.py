@@ -18,17 +18,19 @@ import time
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import pyte
 from pyte import modes as mo
 from pyte.screens import Margins, StaticDefaultDict
 
+from engine.cellpath import draw_cells, hot_tokens, store_narrow
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
-from engine.fastpath import apply_deferred, cached_history_line, scroll_lines
+from engine.fastpath import FastRow, apply_deferred, cached_history_line, scroll_lines
 from engine.scrollback import Scrollback, line_width, rewrap, trimmed
 from engine.vt import Parser
-from engine.width import CELL_BYTES, ZWJ, char_width
+from engine.width import CELL_BYTES, NARROW_RUN, ZWJ, char_width
 
 # Private modes, as pyte stores them (shifted left by 5 to keep them apart from ANSI modes).
 DECCKM = 1 << 5
@@ -68,6 +70,24 @@ _width = char_width  # one table for drawing, history and bulk runs: tmux's (eng
 _REVERSE_BLANK = DEFAULT_CELL._replace(reverse=True)  # the blank cell under DECSCNM
 
 
+_NARROW_RUN = NARROW_RUN  # printable characters `_width` says are one column
+_HOT_TOKENS = hot_tokens(_NARROW_RUN.pattern)  # what the cell fast path takes
+
+
+def _narrow_end(text: str, pos: int) -> int:
+    """Where the run of one-column characters at `text[pos]` ends (`pos` if there is none)."""
+    m = _NARROW_RUN.match(text, pos)
+    return pos if m is None else m.end()
+
+
+def _wide_end(text: str, pos: int) -> int:
+    """Where the run of two-column characters at `text[pos]` ends (`pos` if there is none)."""
+    end, n = pos, len(text)
+    while end < n and _width(text[end]) == 2:
+        end += 1
+    return end
+
+
 class Glyphs(dict[str, Cell]):
     """Cells of one style by character, made on first use (so `map(glyphs.__getitem__, text)`
     turns a run of text into cells at C speed)."""
@@ -75,6 +95,9 @@ class Glyphs(dict[str, Cell]):
     def __init__(self, attrs: Cell) -> None:
         super().__init__()
         self.attrs = attrs
+        # SGR parameter text -> the glyphs of the style it makes of this one (DECSCNM off):
+        # a redraw repeats the same few SGRs over and over.
+        self.after_sgr: dict[str, Glyphs] = {}
 
     def __missing__(self, ch: str) -> Cell:
         cell = self[ch] = self.attrs._replace(data=ch)
@@ -86,6 +109,7 @@ class Screen(pyte.Screen):
 
     _deferred: Any = None  # lines the fast path took but has not drawn (engine/fastpath.py)
     _settle_needed = False  # deferred lines, or text the parser held back, wait to be drawn
+    bulk_draw = True  # draw runs of text a row at a time (False: per character, for tests)
     flush_held: Any = None  # the parser's: draw the text it held back
     cursor: Any  # pyte's Cursor; its `attrs` hold our `Cell` (pyte types them as its Char)
 
@@ -115,6 +139,7 @@ class Screen(pyte.Screen):
         self._main_size = (0, 0)  # (lines, columns) of the main screen under the alternate one
         self._last_char = ""
         self._cells: dict[Cell, Glyphs] = {}
+        self._last_glyphs = Glyphs(DEFAULT_CELL)  # the last style drawn (most often the next)
         super().__init__(columns, lines)
         self.buffer = self._new_buffer()  # pyte's row factory would hold the screen strongly
 
@@ -196,18 +221,141 @@ class Screen(pyte.Screen):
 
     def glyphs(self, attrs: Cell) -> Glyphs:
         """The shared cells of one style, by character (a screen holds few distinct cells)."""
+        last = self._last_glyphs
+        if last.attrs is attrs:
+            return last
         by_char = self._cells.get(attrs)
         if by_char is None:
             if len(self._cells) > 4096:
+                for old in self._cells.values():  # no old glyphs kept alive by each other
+                    old.after_sgr.clear()
                 self._cells.clear()
             by_char = self._cells[attrs] = Glyphs(attrs)
+        self._last_glyphs = by_char
         return by_char
 
     def draw(self, data: str) -> None:
         """Draw text at the cursor: wide characters wrap as a whole, zero-width characters
-        join the previous cell, unprintable ones are skipped (pyte stops drawing there)."""
+        join the previous cell, unprintable ones are skipped (pyte stops drawing there).
+
+        Runs of narrow (and of wide) characters are stored a row at a time; the rest, and
+        everything in insert mode, goes character by character (`_draw_chars`), which the
+        runs equal (a differential test holds them to it)."""
         if self.charset or self.g0_charset is not pyte.charsets.LAT1_MAP:
             data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        if not self.bulk_draw or mo.IRM in self.mode:
+            self._draw_chars(data)
+            return
+        n = len(data)
+        cursor = self.cursor
+        x = cursor.x
+        joins = self._zwj_seen  # a ZWJ was drawn once: a character may join its cell
+        if x + n <= self.columns and _narrow_end(data, 0) == n and not (joins and data[0] > "~"):
+            y = cursor.y
+            # Deferred lines sit above the bottom row: drawing on it does not need them yet.
+            line = (self.buffer if self._settle_needed and y != self.lines - 1 else self._buffer)[y]
+            glyphs = self._last_glyphs
+            if glyphs.attrs is not cursor.attrs:
+                glyphs = self.glyphs(cursor.attrs)
+            first = line.get(x)
+            last = first if n == 1 else line.get(x + n - 1)
+            if (first is not None and first.data == "") or (
+                last is not None and last.data >= "\u1100"  # perhaps wide: look closer
+            ):
+                self._put_run(line, x, data, 1, glyphs)
+            elif n == 1:
+                line[x] = glyphs[data]
+            else:
+                store_narrow(line, x, data, glyphs, self.columns)
+            cursor.x = x + n
+            self.dirty.add(y)
+            self._last_char = data[-1]
+            return
+        pos = 0
+        while pos < n:
+            if joins and data[pos] > "~" and self._after_joiner(self.buffer[cursor.y]):
+                self._draw_chars(data[pos])  # it goes into the ZWJ's cell (tmux)
+                pos += 1
+                continue
+            end = _narrow_end(data, pos)
+            if end > pos:
+                self._draw_run(data[pos:end], 1)
+                pos = end
+                continue
+            end = _wide_end(data, pos)
+            if end > pos and self.columns > 1:
+                self._draw_run(data[pos:end], 2)
+            else:
+                end = pos + 1
+                self._draw_chars(data[pos])
+            pos = end
+
+    def _draw_run(self, text: str, width: int) -> None:
+        """Draw characters that all have this `width` (1 or 2; 2 needs two columns) a row at a
+        time, as `_draw_chars` would: only the cells at a run's ends can touch a wide
+        character drawn before (the cells between are overwritten by the run itself)."""
+        cursor = self.cursor
+        columns = self.columns
+        autowrap = mo.DECAWM in self.mode
+        dirty = self.dirty
+        glyphs = self.glyphs(cursor.attrs)
+        line = (self._buffer if cursor.y == self.lines - 1 else self.buffer)[cursor.y]
+        pos, n = 0, len(text)
+        while pos < n:
+            x = cursor.x
+            if x + width > columns:
+                if not autowrap:  # each one lands at the margin: the last one stays there
+                    self._put_run(line, columns - width, text[-1], width, glyphs)
+                    cursor.x = columns
+                    break
+                dirty.add(cursor.y)
+                line.wrapped = True  # the row continues on the next one
+                line.gap = x < columns  # a wide character left the last cell
+                cursor.x = x = 0
+                self.index()
+                line = self.buffer[cursor.y]
+            chunk = text[pos : pos + (columns - x) // width]
+            self._put_run(line, x, chunk, width, glyphs)
+            cursor.x = x + len(chunk) * width
+            pos += len(chunk)
+        dirty.add(cursor.y)
+        self._last_char = text[-1]
+
+    def _put_run(self, line: Any, x: int, chunk: str, width: int, glyphs: Glyphs) -> None:
+        """Store `chunk` (characters of one `width`) from column `x`; it fits the row."""
+        end = x + len(chunk) * width
+        first = line.get(x)
+        if first is not None and first.data == "" and x > 0:  # the right half of a wide char
+            left = line.get(x - 1)
+            if left is not None and _width(left.data[:1] or " ") == 2:
+                line[x - 1] = self._blank_like(left)
+        if width == 1:
+            last = line.get(end - 1) if end - 1 != x else first
+            if (
+                last is not None
+                and last.data >= "\u1100"  # wide characters start there
+                and end < self.columns
+                and _width(last.data[0]) == 2
+            ):
+                right = line.get(end)
+                if right is not None and right.data == "":
+                    line[end] = self._blank_like(right)
+            if end - x == 1:
+                line[x] = glyphs[chunk]
+            else:
+                store_narrow(line, x, chunk, glyphs, self.columns)
+            return
+        right = line.get(end) if end < self.columns else None
+        if right is not None and right.data == "":
+            line[end] = self._blank_like(right)
+        line.update(zip(range(x, end, 2), map(glyphs.__getitem__, chunk), strict=True))
+        line.update(zip(range(x + 1, end, 2), repeat(glyphs[""])))
+        if isinstance(line, FastRow):  # dict.update does not drop its cached history line
+            line.hist = None
+
+    def _draw_chars(self, data: str) -> None:
+        """Draw character by character: the general path (insert mode, zero-width characters,
+        wide ones in a one-column terminal)."""
         cursor = self.cursor
         columns = self.columns
         autowrap = mo.DECAWM in self.mode
@@ -239,10 +387,16 @@ class Screen(pyte.Screen):
             x = cursor.x
             old = line.get(x)
             if old is not None:
-                if old.data == "" and x > 0:  # overwriting the right half of a wide char
-                    line[x - 1] = self._blank_like(line[x - 1])
+                # Overwriting half of a wide character blanks its other half (a stub whose
+                # left cell is not wide, or a wide char without its stub, is left alone).
+                if old.data == "":
+                    left = line.get(x - 1) if x > 0 else None
+                    if left is not None and _width(left.data[:1] or " ") == 2:
+                        line[x - 1] = self._blank_like(left)
                 elif width == 1 and x + 1 < columns and _width(old.data[:1] or " ") == 2:
-                    line[x + 1] = self._blank_like(line[x + 1])
+                    right = line.get(x + 1)
+                    if right is not None and right.data == "":
+                        line[x + 1] = self._blank_like(right)
             line[x] = self._cell(attrs, ch)
             if width == 2:
                 if x + 2 < columns:
@@ -312,6 +466,10 @@ class Screen(pyte.Screen):
 
     def _to_history(self, y: int) -> None:
         self.history.push(self._history_line(self.buffer.get(y)))
+
+    def fast_cells(self, buf: str, i: int) -> int:
+        """The parser's hook for the cell fast path (engine/cellpath.py)."""
+        return draw_cells(self, _HOT_TOKENS, buf, i)
 
     def fast_lines(self, buf: str, i: int) -> int:
         """The parser's hook for the line fast path (engine/fastpath.py)."""
@@ -487,10 +645,13 @@ class Screen(pyte.Screen):
     def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
         """CUP; in origin mode rows count from the top margin and stay inside the region."""
         y = (line or 1) - 1
-        if mo.DECOM in self.mode and self.margins is not None:
-            y = min(y + self.margins.top, self.margins.bottom)
-        self.cursor.x = min(max((column or 1) - 1, 0), self.columns - 1)
-        self.cursor.y = min(max(y, 0), self.lines - 1)
+        margins = self.margins
+        if margins is not None and mo.DECOM in self.mode:
+            y = min(y + margins.top, margins.bottom)
+        x = (column or 1) - 1
+        cursor = self.cursor
+        cursor.x = 0 if x < 0 else x if x < self.columns else self.columns - 1
+        cursor.y = 0 if y < 0 else y if y < self.lines else self.lines - 1
 
     def cursor_to_line(self, line: int | None = None) -> None:
         """VPA keeps the column, a pending wrap included (tmux moves only the row)."""
@@ -519,12 +680,17 @@ class Screen(pyte.Screen):
     def _erase(self, y: int, start: int, stop: int) -> None:
         line = self.buffer[y]
         blank = self._blank()
-        if blank == self.default_char:
-            for x in range(start, stop):
-                line.pop(x, None)
-        else:
-            for x in range(start, stop):
-                line[x] = blank
+        if blank == self.default_char:  # default blanks are no cells at all
+            if len(line) < stop - start:  # fewer cells than columns to erase: visit those
+                doomed = [x for x in line if start <= x < stop]
+            else:
+                doomed = [x for x in range(start, stop) if x in line]
+            for x in doomed:
+                del line[x]
+        elif start < stop:
+            line.update(zip(range(start, stop), repeat(blank)))
+            if isinstance(line, FastRow):  # dict.update does not drop its history line
+                line.hist = None
         if start < stop:  # half a wide character erased: the other half goes too (tmux)
             self._fix_wide(line, start)
             self._fix_wide(line, stop)
@@ -755,6 +921,24 @@ class Screen(pyte.Screen):
     def select_graphic_rendition(self, *attrs: int) -> None:
         """SGR as xterm and tmux read it (engine.cells.apply_sgr)."""
         self.cursor.attrs = apply_sgr(self.cursor.attrs, attrs, self.default_char)
+
+    def select_graphic_rendition_cached(self, params: str, apply: Any) -> None:
+        """SGR from its parameter text (`"1;38;5;208"`): `apply(params)` (the parser's general
+        SGR) runs once per style and text, then the style it made is remembered."""
+        cursor = self.cursor
+        glyphs = self._last_glyphs
+        if glyphs.attrs is not cursor.attrs:
+            glyphs = self.glyphs(cursor.attrs)
+        after = glyphs.after_sgr.get(params)
+        if after is not None and mo.DECSCNM not in self.mode:
+            cursor.attrs = after.attrs
+            self._last_glyphs = after
+            return
+        apply(params)
+        if mo.DECSCNM not in self.mode:  # SGR 0 means another style then: not remembered
+            if len(glyphs.after_sgr) >= 256:
+                glyphs.after_sgr.clear()
+            glyphs.after_sgr[params] = self.glyphs(cursor.attrs)
 
     # -- reports -------------------------------------------------------------------------------
 

@@ -52,6 +52,20 @@ _STRING_STOP = re.compile(r"[\x07\x18\x1a\x1b]")
 # unfinished line looks like at the end of a feed.
 _PARTIAL_LINE = re.compile(r"(?:[\x20-\x7e]++|\x1b\[[0-9;]*+m)*+(?:\x1b(?:\[[0-9;]*+)?+)?+")
 MAX_HELD = 4096
+# The common tokens, for `Parser._tokens`, by group: printable text (1), a cursor position
+# with at most two parameters of at most four digits (2, 3), any other CSI with plain
+# parameters (4, 5) or not (6, 7, 8), an ESC sequence that is neither a CSI nor a string's start
+# (9, 10), one control character (11). The rest (strings, unfinished or malformed sequences)
+# is for the general loop in `feed`.
+_TOKENS = re.compile(
+    r"([^\x00-\x1f\x7f-\x9f]+)"
+    r"|\x1b\[([0-9]{0,4})(?:;([0-9]{0,4}))?[Hf]"
+    r"|\x1b\[([0-9;:]*)([\x40-\x7e])"
+    r"|\x1b\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])"
+    r"|\x1b(?![\[\]P_^X])([\x20-\x2f]*)([\x30-\x7e])"
+    r"|([\x00-\x1a\x1c-\x1f\x7f-\x9f])"
+)
+_ARGS: dict[str, list[int]] = {}  # CSI parameter text -> parse_params(text), for `_tokens`
 _STRING_STARTERS = {"]": "osc", "P": "dcs", "_": "apc", "^": "pm", "X": "sos"}
 
 BASIC = {
@@ -110,9 +124,22 @@ CSI = {
     "r": "set_margins",
 }
 
+# CSI finals that `_csi` sends straight to their `CSI` method, with this many parameters at
+# most, when there is no private marker or intermediate: `Parser._tokens` calls them directly.
+PLAIN_CSI = {final: 2 if final in "Hf" else 1 for final in "@ABCDEFG`HfJKLMPXadeI"}
+
+
+def _ignore(*args: Any) -> None:
+    """What a screen without the method does with a sequence: nothing."""
+
 
 # `4:n` as `parse_sgr` passes it on: SGR 24, SGR 4, or `-n` for the styles SGR has no number for.
 _UNDERLINE_STYLES = {0: 24, 1: 4, 2: -2, 3: -3, 4: -4, 5: -5}
+
+
+def _uncached(params: str, apply: Any) -> None:
+    """SGR for a screen that does not remember SGR results (stock pyte)."""
+    apply(params)
 
 
 def _int(field: str) -> int:
@@ -218,6 +245,14 @@ class Parser:
         self._held = False  # `_pending` is the start of a line, held back (see `_hold`)
         # A screen may offer a fast path for whole plain lines after a line feed.
         self.fast: Any = getattr(screen, "fast_lines", None)
+        # Common tokens go through `_tokens` (False: only the general loop, for tests that
+        # hold the one equal to the other).
+        self.tokens = True
+        # A screen may take the tokens of a redraw faster itself (None: it does not, or
+        # tests compare without it).
+        self.cells: Any = getattr(screen, "fast_cells", None)
+        self._hot: tuple[Any, ...] | None = None  # the screen's handlers `_tokens` calls
+        self._handlers: dict[str, Any] = {}  # name -> the screen's bound method, or None
 
     def feed(self, data: str) -> None:
         """Parse `data`, calling the screen's methods; never raises."""
@@ -230,12 +265,19 @@ class Parser:
             return
         n = len(buf)
         text_match = _TEXT.match
+        tokens = self.tokens
         while i < n:
             if self._string is not None:
                 i = self._continue_string(buf, i)
                 if i < 0:
                     return
                 continue
+            if tokens:
+                i = self._tokens(buf, i)
+                if i < 0:
+                    return
+                if i >= n:
+                    break
             m = text_match(buf, i)
             if m is not None:
                 i = m.end()
@@ -374,7 +416,7 @@ class Parser:
             self._osc(text, end)
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> None:
-        handler = getattr(self.screen, name, None)
+        handler = self._handler(name)
         if handler is None:
             return
         try:
@@ -382,6 +424,108 @@ class Parser:
         except Exception:  # one bad sequence must never take the terminal down
             self.errors += 1
             log.debug("terminal handler %s%r failed", name, args, exc_info=True)
+
+    def _handler(self, name: str) -> Any:
+        """The screen's method `name` (None if it has none), looked up once."""
+        try:
+            return self._handlers[name]
+        except KeyError:
+            handler = self._handlers[name] = getattr(self.screen, name, None)
+            return handler
+
+    # -- the common tokens -------------------------------------------------------------------
+
+    def _tokens(self, buf: str, i: int) -> int:
+        """Handle the common tokens from `i` on (text, CSI, ESC, controls) with the screen's
+        handlers bound once and CSI parameters parsed once per distinct text, after the
+        screen's own cell fast path (`fast_cells`) took what it could; does what the general
+        loop would, faster. Returns where the first other token starts, or -1 when the feed
+        is over (`_hold` kept the rest)."""
+        hot = self._hot if self._hot is not None else self._bind()
+        draw, cup, sgr, general_sgr, controls, plain = hot
+        fast, cells = self.fast, self.cells
+        args_cache = _ARGS
+        n = len(buf)
+        while True:
+            if cells is not None:
+                i = cells(buf, i)
+                if i >= n:
+                    return i
+            m = None
+            try:
+                # Pattern.scanner (undocumented, in CPython for ever): successive matches,
+                # each where the last ended, until one fails; one C call per token.
+                scan = _TOKENS.scanner(buf, i)  # type: ignore[attr-defined]
+                for m in iter(scan.match, None):
+                    i = m.end()
+                    k = m.lastindex
+                    if k == 1:
+                        draw(m.group(1))
+                    elif k <= 3:  # CUP/HVP: exactly the arguments `_csi` would pass
+                        line, column = m.group(2, 3)
+                        if column is not None:
+                            cup(int(line) if line else 0, int(column) if column else 0)
+                        elif line:
+                            cup(int(line))
+                        else:
+                            cup()
+                    elif k == 5:
+                        params, final = m.group(4, 5)
+                        entry = plain.get(final)
+                        if final == "m":
+                            sgr(params, general_sgr)
+                        elif entry is None:
+                            self._csi(params, "", final)
+                        else:
+                            args = args_cache.get(params)
+                            if args is None:
+                                if len(args_cache) >= 1024:
+                                    args_cache.clear()
+                                args = args_cache[params] = parse_params(params)
+                            handler, count = entry
+                            if handler is not None:
+                                handler(*args[:count])
+                    elif k == 11:
+                        ch = m.group(11)
+                        handler = controls.get(ch)
+                        if handler is not None:
+                            handler()
+                        if ch == "\n" and fast is not None:
+                            j = fast(buf, i)
+                            if j != i:
+                                if self._hold(buf, j):
+                                    return -1
+                                i = j
+                                break
+                    elif k == 10:
+                        self._esc(*m.group(9, 10))
+                    else:
+                        self._csi(*m.group(6, 7, 8))
+                    if cells is not None:  # back to the screen's fast path
+                        break
+                else:
+                    return i
+            except Exception:  # as `_call`: the handler's token is done, go on after it
+                self.errors += 1
+                log.debug("terminal handler failed on %r", m and m.group(), exc_info=True)
+                if m is None:
+                    return i
+
+    def _sgr(self, params: str) -> None:
+        """`CSI params m` the general way (what a screen's SGR cache asks for on a miss)."""
+        self._csi(params, "", "m")
+
+    def _bind(self) -> tuple[Any, ...]:
+        """The handlers `_tokens` calls: draw, CUP, SGR (cached by the screen if it can),
+        control characters' and PLAIN_CSI's methods (None where the screen has none)."""
+        method = self._handler
+        draw = method("draw") or _ignore
+        cup = method("cursor_position") or _ignore
+        sgr = method("select_graphic_rendition_cached") or _uncached
+        controls = {ch: method(name) for ch, name in BASIC.items()}
+        plain = {final: (method(CSI[final]), count) for final, count in PLAIN_CSI.items()}
+        self._hot = (draw, cup, sgr, self._sgr, controls, plain)
+        return self._hot
 
     # -- dispatch ----------------------------------------------------------------------------
 

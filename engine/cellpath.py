@@ -1,0 +1,150 @@
+"""The cell fast path: the tokens a full-screen redraw is made of, applied in one loop.
+
+vim, htop, btop and the Ink or Textual UIs of agent CLIs repaint with cursor positions, SGR
+colours and short runs of text, tens of thousands of each per screen. Through the parser's
+token loop each one is a method call with its own attribute lookups; here the cursor, the
+style and the row live in local variables while a run of such tokens lasts, and any other
+token ends the run (the parser goes on with it, then comes back). The screen ends as the
+general path leaves it: a differential test holds the two equal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from itertools import repeat
+from typing import Any
+
+from pyte import charsets
+from pyte import modes as mo
+
+from engine.fastpath import FastRow
+
+log = logging.getLogger(__name__)
+
+# Modes under which a token here would mean something else: insert (text pushes cells
+# right), origin (rows count from the margin), reverse screen (SGR 0 restores reverse).
+_OTHER_MEANING = frozenset({mo.IRM, mo.DECOM, mo.DECSCNM})
+
+
+def hot_tokens(narrow_run: str) -> re.Pattern[str]:
+    """The tokens taken here, by group: text matching `narrow_run` (a pattern for a run of
+    one-column printable characters) (1), SGR with plain parameters (2), CUP/HVP with at most
+    two parameters of at most four digits (3, 4), `ESC ( B` (5), CR (6). The SGR alternative
+    comes first and takes its digits possessively: a CUP fails it without backtracking."""
+    return re.compile(
+        f"((?:{narrow_run}))"
+        r"|\x1b(?:\[(?:([0-9;:]*+)m|([0-9]{0,4})(?:;([0-9]{0,4}))?+[Hf])|(\(B))"
+        r"|(\r)"
+    )
+
+
+def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
+    """Apply the tokens of `buf[i:]` that `tokens` (see `hot_tokens`) matches, as long as each
+    means here what it means to the general path; returns where the first other one starts.
+
+    Text is stored only where it fits the row and touches no half of a wide character, SGR
+    only when the screen already knows what it makes of the style (`Glyphs.after_sgr`);
+    anything else ends the run, and the parser's general handlers take it from there.
+    """
+    if (
+        screen._settle_needed
+        or screen.charset
+        or screen.g0_charset is not charsets.LAT1_MAP
+        or not screen.bulk_draw
+        or not _OTHER_MEANING.isdisjoint(screen.mode)
+    ):
+        return i
+    cursor = screen.cursor
+    x, y = cursor.x, cursor.y
+    glyphs = screen._last_glyphs
+    if glyphs.attrs is not cursor.attrs:
+        glyphs = screen.glyphs(cursor.attrs)
+    rows = screen._buffer
+    columns, lines = screen.columns, screen.lines
+    mark_dirty = screen.dirty.add
+    line: Any = None  # row y, fetched when text is drawn (a cursor move alone makes no row)
+    drawn = ""  # the last text drawn (REP repeats its last character)
+    pos = i
+    try:
+        scan = tokens.scanner(buf, i)  # type: ignore[attr-defined]  # see Parser._tokens
+        for m in iter(scan.match, None):
+            k = m.lastindex
+            if k == 1:
+                text = m.group(1)
+                n = len(text)
+                if x + n > columns:  # it wraps (or x is at the pending-wrap position)
+                    break
+                if screen._zwj_seen and text[0] > "~":  # it may join a ZWJ cell: draw() sees
+                    break
+                if line is None:
+                    line = rows[y]
+                first = line.get(x)
+                last = first if n == 1 else line.get(x + n - 1)
+                if (first is not None and first.data == "") or (
+                    last is not None and last.data >= "\u1100"  # perhaps a wide character
+                ):
+                    break
+                if n == 1:
+                    line[x] = glyphs[text]
+                else:
+                    store_narrow(line, x, text, glyphs, columns)
+                x += n
+                mark_dirty(y)
+                drawn = text
+            elif k == 2:
+                after = glyphs.after_sgr.get(m.group(2))
+                if after is None:
+                    break
+                glyphs = after
+            elif k <= 4:  # as Screen.cursor_position outside origin mode
+                row, column = m.group(3, 4)
+                y = int(row) - 1 if row else 0
+                if y < 0:
+                    y = 0
+                elif y >= lines:
+                    y = lines - 1
+                x = int(column) - 1 if column else 0
+                if x < 0:
+                    x = 0
+                elif x >= columns:
+                    x = columns - 1
+                line = None
+            elif k == 6:
+                x = 0
+            # k == 5: `ESC ( B` chooses the ASCII set for G0, which it already is
+            pos = m.end()
+    except Exception:  # a bug here must not take the terminal down: the parser goes on
+        log.warning("cell fast path failed at %r", buf[pos : pos + 32], exc_info=True)
+    finally:
+        cursor.x, cursor.y = x, y
+        cursor.attrs = glyphs.attrs
+        screen._last_glyphs = glyphs
+        if drawn:
+            screen._last_char = drawn[-1]
+    return pos
+
+
+_FILLS: dict[tuple[Any, int], dict[int, Any]] = {}  # (cell, width) -> a row full of it
+
+
+def store_narrow(line: Any, x: int, text: str, glyphs: Any, columns: int) -> None:
+    """Store `text` (one-column characters) in `line` from column `x`, where it fits and
+    touches no half of a wide character: one dict update, and a copy of a ready row for a
+    whole row of one character (a background fill, a rule, a frame's edge)."""
+    n = len(text)
+    if text.count(text[0]) != n:
+        line.update(zip(range(x, x + n), map(glyphs.__getitem__, text), strict=True))
+    elif n == columns:
+        cell = glyphs[text[0]]
+        fill = _FILLS.get((cell, n))
+        if fill is None:
+            if len(_FILLS) >= 16:
+                _FILLS.clear()
+            fill = _FILLS[cell, n] = dict.fromkeys(range(n), cell)
+        line.clear()
+        line.update(fill)  # into an empty dict: a copy of the table, not n insertions
+    else:
+        line.update(zip(range(x, x + n), repeat(glyphs[text[0]])))
+    if isinstance(line, FastRow):  # dict.update skips its setter, which drops the history
+        line.hist = None  # line it no longer is

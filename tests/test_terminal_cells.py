@@ -1,0 +1,179 @@
+"""The parser's token loop and the screen's run drawing must be invisible: a terminal using
+them ends with the same cells, cursor, wrapped marks and history as one parsing token by
+token through `_call` and drawing character by character (the general path)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.terminal import Terminal
+
+_CHARS = st.sampled_from(
+    [*"abcXYZ 09~", "é", "ß", "ÿ", "Ω", "ж", "─", "日", "本", "語", "😀", "\u0301", "\u200b"]
+)
+_TEXT = st.lists(_CHARS, min_size=1, max_size=40).map("".join)
+_RUN = st.builds(lambda ch, n: ch * n, st.sampled_from(["a", "日", "Z", "é"]), st.integers(1, 70))
+_N = st.sampled_from(["", "0", "1", "2", "3", "7", "40", "99999"])
+_SGR = st.sampled_from(
+    [
+        "",
+        "0",
+        "1",
+        "2;31",
+        "22",
+        "1;3;4",
+        "7",
+        "27",
+        "38;5;200",
+        "48;5;9",
+        "38;2;1;2;3",
+        "48:2::10:20:30",
+        "38:5:100",
+        "4:3",
+        "4:0",
+        "4:7",
+        "58:5:3",
+        ";1",
+        "38;5",
+        "39;49",
+        "8",
+        "53",
+    ]
+).map(lambda p: f"\x1b[{p}m")
+_CSI = st.builds(
+    lambda n, m, final: f"\x1b[{n}{m}{final}",
+    _N,
+    st.sampled_from(["", ";", ";1", ";5", ";30", ";2;3"]),
+    st.sampled_from(list("HfABCDEFG`adeJKXPL@MSTbr")),
+)
+_CUP = st.builds(lambda y, x: f"\x1b[{y};{x}H", st.integers(0, 10), st.integers(0, 32))
+_OTHER = st.sampled_from(
+    [
+        "\r",
+        "\n",
+        "\x08",
+        "\t",
+        "\x07",
+        "\x0e",
+        "\x0f",
+        "\x85",
+        "\x1b7",
+        "\x1b8",
+        "\x1bM",
+        "\x1bE",
+        "\x1bD",
+        "\x1b#8",
+        "\x1b(0",
+        "\x1b(B",
+        "\x1b)0",
+        "\x1b[4h",
+        "\x1b[4l",
+        "\x1b[?7l",
+        "\x1b[?7h",
+        "\x1b[?6h",
+        "\x1b[?6l",
+        "\x1b[?5h",
+        "\x1b[?5l",
+        "\x1b[?1049h",
+        "\x1b[?1049l",
+        "\x1b[?25l",
+        "\x1b[2;5r",
+        "\x1b[r",
+        "\x1b[s",
+        "\x1b[u",
+        "\x1b[3 q",
+        "\x1b[!p",
+        "\x1b]0;title\x07",
+        "\x1b[1$$x",
+        "\x1b",
+        "\x1b[5;",
+    ]
+)
+_STREAM = st.lists(
+    st.one_of(_TEXT, _RUN, _SGR, _CSI, _CUP, _OTHER, _TEXT.map(lambda s: s + "\r\n")),
+    max_size=60,
+).map("".join)
+
+
+def _general(t: Terminal) -> Terminal:
+    t.parser.tokens = False
+    t.screen.bulk_draw = False
+    return t
+
+
+def _state(t: Terminal) -> tuple[object, ...]:
+    return (
+        [t.cell(x, y) for y in range(t.lines) for x in range(t.columns)],
+        list(t.scrollback),
+        [t.row_wrapped(y) for y in range(t.lines)],
+        t.display,
+        t.cursor,
+        t.screen.cursor.attrs,
+        t.screen.mode,
+        t.capture(ansi=True, start="-"),
+        t.parser.errors,
+    )
+
+
+def _feed(t: Terminal, data: bytes, chunk: int) -> Terminal:
+    for i in range(0, len(data), chunk):
+        t.feed(data[i : i + chunk])
+    return t
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_STREAM, st.integers(1, 30), st.integers(1, 8), st.integers(1, 300), st.integers(1, 300))
+def test_token_loop_and_run_drawing_match_the_general_path(
+    stream: str, columns: int, lines: int, chunk: int, general_chunk: int
+) -> None:
+    data = stream.encode()
+    fast = _feed(Terminal(columns, lines, scrollback=50), data, chunk)
+    slow = _feed(_general(Terminal(columns, lines, scrollback=50)), data, general_chunk)
+    assert _state(fast) == _state(slow)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_STREAM, st.integers(1, 30), st.integers(1, 8), st.booleans(), st.booleans(), st.booleans())
+def test_each_fast_part_alone_matches_the_general_path(
+    stream: str, columns: int, lines: int, tokens: bool, cells: bool, bulk: bool
+) -> None:
+    """The token loop with and without the cell fast path, over per-character or run
+    drawing, and run drawing under the general loop."""
+    data = stream.encode()
+    one = Terminal(columns, lines, scrollback=50)
+    one.parser.tokens, one.screen.bulk_draw = tokens, bulk
+    if not cells:
+        one.parser.cells = None
+    other = _general(Terminal(columns, lines, scrollback=50))
+    assert _state(_feed(one, data, 64)) == _state(_feed(other, data, 64))
+
+
+def test_the_token_loop_runs_and_keeps_going_after_a_failing_handler() -> None:
+    t = Terminal(20, 3)
+    calls: list[str] = []
+    general = t.parser._csi
+    t.parser._csi = lambda *a: calls.append("csi") or general(*a)  # type: ignore[method-assign]
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug in one handler")
+
+    t.screen.erase_in_line = broken  # type: ignore[method-assign]
+    t.feed("ab\x1b[Kcd\x1b[2;3Hx\x1b[1;5Hé".encode())
+    assert t.parser.errors == 1
+    assert t.display[0].rstrip() == "abcdé" and t.display[1] == "  x" + " " * 17
+    assert calls == []  # plain CSIs never went through the general dispatch
+
+
+def test_overwriting_half_of_a_wide_character_blanks_the_other_half() -> None:
+    for data, row in [
+        ("日本\x1b[1;2Hx", " x本"),  # the right half: the left one goes
+        ("日本\x1b[1;3Hx", "日x"),  # the left half: the stub goes
+        ("日本\x1b[1;3Hxy", "日xy"),  # both halves
+        ("日本語\x1b[1;2Hxyz", " xyz語"),
+        ("ab\x1b[1;2H日", "a日"),
+        ("日\x1b[1;1H\x1b[X\x1b[1;1Hab", "ab"),  # a stub left alone by ECH is just drawn over
+    ]:
+        for t in (Terminal(10, 2), _general(Terminal(10, 2))):
+            t.feed(data.encode())
+            assert t.display[0].rstrip() == row, (data, t.parser.tokens)
