@@ -273,7 +273,7 @@ class Screen(pyte.Screen):
             return
         pos = 0
         while pos < n:
-            if joins and data[pos] > "~" and self._after_joiner(self.buffer[cursor.y]):
+            if self._zwj_seen and data[pos] > "~" and self._after_joiner(self.buffer[cursor.y]):
                 self._draw_chars(data[pos])  # it goes into the ZWJ's cell (tmux)
                 pos += 1
                 continue
@@ -1674,8 +1674,8 @@ class Terminal:
         """A wrapped row up to its last used cell, blanks kept: the text goes on in the next
         row. History keeps rows trimmed, so those are padded back to the width."""
         if y < 0:
-            text = self._row_ansi(y) if ansi else self._row_text(y)
             hist = self.scrollback[len(self.scrollback) + y]
+            text = self._row_ansi(y) if ansi else hist.text  # its blanks are part of the line
             width = sum(2 if _width(data[0]) == 2 else 1 for data, _ in history_cells(hist))
             return text + " " * max(self.columns - width, 0)
         line = self.screen.buffer.get(y) or {}

@@ -442,7 +442,8 @@ class Parser:
         loop would, faster. Returns where the first other token starts, or -1 when the feed
         is over (`_hold` kept the rest)."""
         hot = self._hot if self._hot is not None else self._bind()
-        draw, cup, sgr, general_sgr, controls, plain = hot
+        draw, cup, sgr, controls, plain = hot
+        general_sgr = self._sgr
         fast, cells = self.fast, self.cells
         args_cache = _ARGS
         n = len(buf)
@@ -524,7 +525,9 @@ class Parser:
         sgr = method("select_graphic_rendition_cached") or _uncached
         controls = {ch: method(name) for ch, name in BASIC.items()}
         plain = {final: (method(CSI[final]), count) for final, count in PLAIN_CSI.items()}
-        self._hot = (draw, cup, sgr, self._sgr, controls, plain)
+        # Not the parser's own bound methods: a parser holding itself would wait for the cycle
+        # collector, and keep its screen (and session) alive until then.
+        self._hot = (draw, cup, sgr, controls, plain)
         return self._hot
 
     # -- dispatch ----------------------------------------------------------------------------
