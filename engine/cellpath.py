@@ -29,13 +29,21 @@ _OTHER_MEANING = frozenset({mo.IRM, mo.DECOM, mo.DECSCNM})
 
 def hot_tokens(narrow_run: str) -> re.Pattern[str]:
     """The tokens taken here, by group: text matching `narrow_run` (a pattern for a run of
-    one-column printable characters) (1), SGR with plain parameters (2), CUP/HVP with at most
-    two parameters of at most four digits (3, 4), `ESC ( B` (5), CR (6). The SGR alternative
-    comes first and takes its digits possessively: a CUP fails it without backtracking."""
+    one-column printable characters) (1); SGR with plain parameters (2) and the text after
+    it (3); CUP/HVP with at most two parameters of at most four digits (4, 5) and the text
+    after it (6); EL to the end of the row (7); ECH (8); `ESC ( B` (9); CR (10); LF (11).
+    A sequence and its text are one match: a vim or TUI redraw is mostly such pairs. The
+    SGR alternative comes first and takes its digits possessively: a CUP fails it without
+    backtracking."""
+    text = f"((?:{narrow_run}))?+"
     return re.compile(
         f"((?:{narrow_run}))"
-        r"|\x1b(?:\[(?:([0-9;:]*+)m|([0-9]{0,4})(?:;([0-9]{0,4}))?+[Hf])|(\(B))"
-        r"|(\r)"
+        r"|\x1b(?:\[(?:([0-9;:]*+)m"
+        + text
+        + r"|([0-9]{0,4})(?:;([0-9]{0,4}))?+[Hf]"
+        + text
+        + r"|(0?)K|([0-9]{0,4})X)|(\(B))"
+        r"|(\r)|(\n)"
     )
 
 
@@ -44,8 +52,9 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     means here what it means to the general path; returns where the first other one starts.
 
     Text is stored only where it fits the row and touches no half of a wide character, SGR
-    only when the screen already knows what it makes of the style (`Glyphs.after_sgr`);
-    anything else ends the run, and the parser's general handlers take it from there.
+    only when the screen already knows what it makes of the style (`Glyphs.after_sgr`), LF
+    only when it does not scroll; EL and ECH call the screen's own methods. Anything else
+    ends the run, and the parser's general handlers take it from there.
     """
     if (
         screen._settle_needed
@@ -62,6 +71,10 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
         glyphs = screen.glyphs(cursor.attrs)
     rows = screen._buffer
     columns, lines = screen.columns, screen.lines
+    last_line = lines - 1
+    # LF scrolls at the region's bottom (the general path does that); with LNM it is CR LF.
+    bottom = -1 if mo.LNM in screen.mode else (screen.margins or (0, last_line))[1]
+    zwj = screen._zwj_seen  # only draw() sets it, and text that could join goes there
     mark_dirty = screen.dirty.add
     line: Any = None  # row y, fetched when text is drawn (a cursor move alone makes no row)
     drawn = ""  # the last text drawn (REP repeats its last character)
@@ -72,48 +85,83 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
             k = m.lastindex
             if k == 1:
                 text = m.group(1)
-                n = len(text)
-                if x + n > columns:  # it wraps (or x is at the pending-wrap position)
-                    break
-                if screen._zwj_seen and text[0] > "~":  # it may join a ZWJ cell: draw() sees
-                    break
-                if line is None:
-                    line = rows[y]
-                first = line.get(x)
-                last = first if n == 1 else line.get(x + n - 1)
-                if (first is not None and first.data == "") or (
-                    last is not None and last.data >= "\u1100"  # perhaps a wide character
-                ):
-                    break
-                if n == 1:
-                    line[x] = glyphs[text]
-                else:
-                    store_narrow(line, x, text, glyphs, columns)
-                x += n
-                mark_dirty(y)
-                drawn = text
-            elif k == 2:
+            elif k <= 3:
                 after = glyphs.after_sgr.get(m.group(2))
                 if after is None:
                     break
                 glyphs = after
-            elif k <= 4:  # as Screen.cursor_position outside origin mode
-                row, column = m.group(3, 4)
+                if k == 2:
+                    pos = m.end()
+                    continue
+                text = m.group(3)
+            elif k <= 6:  # as Screen.cursor_position outside origin mode
+                row, column = m.group(4, 5)
                 y = int(row) - 1 if row else 0
                 if y < 0:
                     y = 0
-                elif y >= lines:
-                    y = lines - 1
+                elif y > last_line:
+                    y = last_line
                 x = int(column) - 1 if column else 0
                 if x < 0:
                     x = 0
                 elif x >= columns:
                     x = columns - 1
                 line = None
-            elif k == 6:
+                if k != 6:
+                    pos = m.end()
+                    continue
+                text = m.group(6)
+            elif k == 10:
                 x = 0
-            # k == 5: `ESC ( B` chooses the ASCII set for G0, which it already is
-            pos = m.end()
+                pos = m.end()
+                continue
+            elif k == 11:  # as Screen.linefeed, where it does not scroll
+                if y == bottom or bottom < 0:
+                    break
+                row = rows.get(y)
+                if row is not None and getattr(row, "wrapped", False):
+                    row.wrapped = False
+                if y < last_line:
+                    y += 1
+                    line = None
+                pos = m.end()
+                continue
+            elif k <= 8:  # EL, ECH: the screen's own methods, on the state so far
+                cursor.x, cursor.y = x, y
+                cursor.attrs = glyphs.attrs
+                if k == 7:
+                    screen.erase_in_line()
+                else:
+                    count = m.group(8)
+                    screen.erase_characters(int(count) if count else None)
+                pos = m.end()
+                continue
+            else:  # `ESC ( B` chooses the ASCII set for G0, which it already is
+                pos = m.end()
+                continue
+            n = len(text)
+            end = m.end()
+            pos = end - n  # where the text starts: the general path draws it if not here
+            if x + n > columns:  # it wraps (or x is at the pending-wrap position)
+                break
+            if zwj and text[0] > "~":  # it may join a ZWJ cell: draw() sees
+                break
+            if line is None:
+                line = rows[y]
+            first = line.get(x)
+            last = first if n == 1 else line.get(x + n - 1)
+            if (first is not None and first.data == "") or (
+                last is not None and last.data >= "\u1100"  # perhaps a wide character
+            ):
+                break
+            if n == 1:
+                line[x] = glyphs[text]
+            else:
+                store_narrow(line, x, text, glyphs, columns)
+            x += n
+            mark_dirty(y)
+            drawn = text
+            pos = end
     except Exception:  # a bug here must not take the terminal down: the parser goes on
         log.warning("cell fast path failed at %r", buf[pos : pos + 32], exc_info=True)
     finally:
