@@ -29,10 +29,12 @@ _OTHER_MEANING = frozenset({mo.IRM, mo.DECOM, mo.DECSCNM})
 
 def hot_tokens(narrow_run: str) -> re.Pattern[str]:
     """The tokens taken here, by group: text matching `narrow_run` (a pattern for a run of
-    one-column printable characters) (1); SGR with plain parameters (2) and the text after
-    it (3); CUP/HVP with at most two parameters of at most four digits (4, 5) and the text
-    after it (6); EL to the end of the row (7); ECH (8); `ESC ( B` (9); CR (10); LF (11).
-    A sequence and its text are one match: a vim or TUI redraw is mostly such pairs. The
+    one-column printable characters) (1); SGRs with plain parameters, one or more in a row
+    (2: their parameters joined by `m ESC [`), and the text after them (3); CUP/HVP with at
+    most two parameters of at most four digits (4, 5) and the text after it (6); EL to the
+    end of the row (7); ECH (8); `ESC ( B` (9); CR (10); LF (11).
+    A sequence and its text are one match, and `ESC ( B` before a CSI is taken with it: a vim
+    or TUI redraw is mostly such runs (`ESC ( B ESC [ m ESC [ 30 m ESC [ 101 m text`). The
     SGR alternative comes first and takes its digits possessively: a CUP fails it without
     backtracking."""
     # ASCII first, and a control character fails before the long class is scanned for it:
@@ -41,7 +43,7 @@ def hot_tokens(narrow_run: str) -> re.Pattern[str]:
     text = f"({run})?+"
     return re.compile(
         f"({run})"
-        r"|\x1b(?:\[(?:([0-9;:]*+)m"
+        r"|\x1b(?:(?:\(B\x1b)?+\[(?:((?:[0-9;:]*+m\x1b\[)*[0-9;:]*+)m"
         + text
         + r"|([0-9]{0,4})(?:;([0-9]{0,4}))?+[Hf]"
         + text
@@ -54,7 +56,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     """Apply the tokens of `buf[i:]` that `tokens` (see `hot_tokens`) matches, as long as each
     means here what it means to the general path; returns where the first other one starts.
 
-    Text is stored only where it fits the row and touches no half of a wide character, SGR
+    Text is stored only where it fits the row (as Screen.draw stores such a run), SGR
     only when the screen already knows what it makes of the style (`Glyphs.after_sgr`), LF
     only when it does not scroll; EL and ECH call the screen's own methods. Anything else
     ends the run, and the parser's general handlers take it from there.
@@ -79,6 +81,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     bottom = -1 if mo.LNM in screen.mode else (screen.margins or (0, last_line))[1]
     zwj = screen._zwj_seen  # only draw() sets it, and text that could join goes there
     mark_dirty = screen.dirty.add
+    put_run = screen._put_run
     line: Any = None  # row y, fetched when text is drawn (a cursor move alone makes no row)
     drawn = ""  # the last text drawn (REP repeats its last character)
     pos = i
@@ -89,9 +92,12 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
             if k == 1:
                 text = m.group(1)
             elif k <= 3:
-                after = glyphs.after_sgr.get(m.group(2))
+                params = m.group(2)
+                after = glyphs.after_sgr.get(params)
                 if after is None:
-                    break
+                    after = _after_sgrs(glyphs, params)
+                    if after is None:
+                        break
                 glyphs = after
                 if k == 2:
                     pos = m.end()
@@ -156,8 +162,8 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
             if (first is not None and first.data == "") or (
                 last is not None and last.data >= "\u1100"  # perhaps a wide character
             ):
-                break
-            if n == 1:
+                put_run(line, x, text, 1, glyphs)  # as Screen.draw: it looks closer
+            elif n == 1:
                 line[x] = glyphs[text]
             else:
                 store_narrow(line, x, text, glyphs, columns)
@@ -174,6 +180,22 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
         if drawn:
             screen._last_char = drawn[-1]
     return pos
+
+
+def _after_sgrs(glyphs: Any, params: str) -> Any:
+    """The glyphs SGRs in a row (`params` joined by `m ESC [`) leave, if the screen knows what
+    each makes of the style before it; remembered under the joined text (no SGR's own)."""
+    if "\x1b" not in params:
+        return None
+    after = glyphs
+    for one in params.split("m\x1b["):
+        after = after.after_sgr.get(one)
+        if after is None:
+            return None
+    if len(glyphs.after_sgr) >= 256:  # as Screen.select_graphic_rendition_cached
+        glyphs.after_sgr.clear()
+    glyphs.after_sgr[params] = after
+    return after
 
 
 _FILLS: dict[tuple[Any, int], dict[int, Any]] = {}  # (cell, width) -> a row full of it
