@@ -31,8 +31,8 @@ def hot_tokens(narrow_run: str) -> re.Pattern[str]:
     """The tokens taken here, by group: text matching `narrow_run` (a pattern for a run of
     one-column printable characters) (1); SGRs with plain parameters, one or more in a row
     (2: their parameters joined by `m ESC [`), and the text after them (3); CUP/HVP with at
-    most two parameters of at most four digits (4, 5) and the text after it (6); EL to the
-    end of the row (7); ECH (8); `ESC ( B` (9); CR (10); LF (11).
+    most two parameters of at most four digits (4) and the text after it (5); EL to the end
+    of the row (6); ECH (7); `ESC ( B` (8); CR (9); LF (10).
     A sequence and its text are one match, and `ESC ( B` before a CSI is taken with it: a vim
     or TUI redraw is mostly such runs (`ESC ( B ESC [ m ESC [ 30 m ESC [ 101 m text`). The
     SGR alternative comes first and takes its digits possessively: a CUP fails it without
@@ -45,7 +45,7 @@ def hot_tokens(narrow_run: str) -> re.Pattern[str]:
         f"({run})"
         r"|\x1b(?:(?:\(B\x1b)?+\[(?:((?:[0-9;:]*+m\x1b\[)*[0-9;:]*+)m"
         + text
-        + r"|([0-9]{0,4})(?:;([0-9]{0,4}))?+[Hf]"
+        + r"|([0-9]{0,4}(?:;[0-9]{0,4})?+)[Hf]"
         + text
         + r"|(0?)K|([0-9]{0,4})X)|(\(B))"
         r"|(\r)|(\n)"
@@ -81,6 +81,11 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     bottom = -1 if mo.LNM in screen.mode else (screen.margins or (0, last_line))[1]
     zwj = screen._zwj_seen  # only draw() sets it, and text that could join goes there
     mark_dirty = screen.dirty.add
+    cups = _CUPS.get((lines, columns))
+    if cups is None:
+        if len(_CUPS) >= 8:
+            _CUPS.clear()
+        cups = _CUPS[lines, columns] = {}
     put_run = screen._put_run
     line: Any = None  # row y, fetched when text is drawn (a cursor move alone makes no row)
     drawn = ""  # the last text drawn (REP repeats its last character)
@@ -103,28 +108,22 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     pos = m.end()
                     continue
                 text = m.group(3)
-            elif k <= 6:  # as Screen.cursor_position outside origin mode
-                row, column = m.group(4, 5)
-                y = int(row) - 1 if row else 0
-                if y < 0:
-                    y = 0
-                elif y > last_line:
-                    y = last_line
-                x = int(column) - 1 if column else 0
-                if x < 0:
-                    x = 0
-                elif x >= columns:
-                    x = columns - 1
+            elif k <= 5:
+                where = m.group(4)
+                yx = cups.get(where)
+                if yx is None:
+                    yx = _cursor_position(cups, where, lines, columns)
+                y, x = yx
                 line = None
-                if k != 6:
+                if k == 4:
                     pos = m.end()
                     continue
-                text = m.group(6)
-            elif k == 10:
+                text = m.group(5)
+            elif k == 9:
                 x = 0
                 pos = m.end()
                 continue
-            elif k == 11:  # as Screen.linefeed, where it does not scroll
+            elif k == 10:  # as Screen.linefeed, where it does not scroll
                 if y == bottom or bottom < 0:
                     break
                 row = rows.get(y)
@@ -135,13 +134,13 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     line = None
                 pos = m.end()
                 continue
-            elif k <= 8:  # EL, ECH: the screen's own methods, on the state so far
+            elif k <= 7:  # EL, ECH: the screen's own methods, on the state so far
                 cursor.x, cursor.y = x, y
                 cursor.attrs = glyphs.attrs
-                if k == 7:
+                if k == 6:
                     screen.erase_in_line()
                 else:
-                    count = m.group(8)
+                    count = m.group(7)
                     screen.erase_characters(int(count) if count else None)
                 pos = m.end()
                 continue
@@ -180,6 +179,25 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
         if drawn:
             screen._last_char = drawn[-1]
     return pos
+
+
+# (lines, columns) -> CUP parameter text -> (y, x) it moves the cursor to on such a screen
+_CUPS: dict[tuple[int, int], dict[str, tuple[int, int]]] = {}
+
+
+def _cursor_position(
+    cups: dict[str, tuple[int, int]], where: str, lines: int, columns: int
+) -> tuple[int, int]:
+    """Where `CSI where H` puts the cursor: as Screen.cursor_position outside origin mode;
+    remembered in `cups` (a redraw moves to the same few hundred places over and over)."""
+    row, _, column = where.partition(";")
+    y = int(row) - 1 if row else 0
+    x = int(column) - 1 if column else 0
+    yx = (min(max(y, 0), lines - 1), min(max(x, 0), columns - 1))
+    if len(cups) >= 16384:  # every place on a 200x80 screen
+        cups.clear()
+    cups[where] = yx
+    return yx
 
 
 def _after_sgrs(glyphs: Any, params: str) -> Any:
