@@ -32,7 +32,8 @@ def hot_tokens(narrow_run: str) -> re.Pattern[str]:
     one-column printable characters) (1); SGRs with plain parameters, one or more in a row
     (2: their parameters joined by `m ESC [`), and the text after them (3); CUP/HVP with at
     most two parameters of at most four digits (4) and the text after it (5); EL to the end
-    of the row (6); ECH (7); `ESC ( B` (8); CR (9); LF (10).
+    of the row (6); ECH (7); `ESC ( B` (8); CR (9); LF (10); synchronized output's
+    start and end, `CSI ? 2026 h` and `l` (11: the final).
     A sequence and its text are one match, and `ESC ( B` before a CSI is taken with it: a vim
     or TUI redraw is mostly such runs (`ESC ( B ESC [ m ESC [ 30 m ESC [ 101 m text`). The
     SGR alternative comes first and takes its digits possessively: a CUP fails it without
@@ -48,7 +49,7 @@ def hot_tokens(narrow_run: str) -> re.Pattern[str]:
         + r"|([0-9]{0,4}(?:;[0-9]{0,4})?+)[Hf]"
         + text
         + r"|(0?)K|([0-9]{0,4})X)|(\(B))"
-        r"|(\r)|(\n)"
+        r"|(\r)|(\n)|\x1b\[\?2026([hl])"
     )
 
 
@@ -144,7 +145,14 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     screen.erase_characters(int(count) if count else None)
                 pos = m.end()
                 continue
-            else:  # `ESC ( B` chooses the ASCII set for G0, which it already is
+            else:  # k == 8: `ESC ( B` chooses the ASCII set for G0, which it already is
+                if k == 11:  # as the parser's `_csi`; the mode changes nothing here
+                    cursor.x, cursor.y = x, y
+                    cursor.attrs = glyphs.attrs
+                    if m.group(11) == "h":
+                        screen.set_mode(2026, private=True)
+                    else:
+                        screen.reset_mode(2026, private=True)
                 pos = m.end()
                 continue
             n = len(text)

@@ -83,6 +83,8 @@ _OTHER = st.sampled_from(
         "\x1b[20l",
         "\x1b[0K",
         "\x1b[3X",
+        "\x1b[?2026h",
+        "\x1b[?2026l",
         "\x1b[r",
         "\x1b[s",
         "\x1b[u",
