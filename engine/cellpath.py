@@ -95,7 +95,14 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
         scan = tokens.scanner(buf, i)  # type: ignore[attr-defined]  # see Parser._tokens
         for m in iter(scan.match, None):
             k = m.lastindex
-            if k == 1:
+            if k == 5:  # the commonest: a move and the text there
+                where, text = m.group(4, 5)
+                yx = cups.get(where)
+                if yx is None:
+                    yx = _cursor_position(cups, where, lines, columns)
+                y, x = yx
+                line = None
+            elif k == 1:
                 text = m.group(1)
             elif k <= 3:
                 params = m.group(2)
@@ -109,17 +116,15 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     pos = m.end()
                     continue
                 text = m.group(3)
-            elif k <= 5:
+            elif k == 4:
                 where = m.group(4)
                 yx = cups.get(where)
                 if yx is None:
                     yx = _cursor_position(cups, where, lines, columns)
                 y, x = yx
                 line = None
-                if k == 4:
-                    pos = m.end()
-                    continue
-                text = m.group(5)
+                pos = m.end()
+                continue
             elif k == 9:
                 x = 0
                 pos = m.end()
