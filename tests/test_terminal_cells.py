@@ -183,3 +183,20 @@ def test_overwriting_half_of_a_wide_character_blanks_the_other_half() -> None:
         for t in (Terminal(10, 2), _general(Terminal(10, 2))):
             t.feed(data.encode())
             assert t.display[0].rstrip() == row, (data, t.parser.tokens)
+
+
+def test_a_vim_like_redraw_matches_the_general_path() -> None:
+    """The cell path's own tokens in the runs a vim redraw makes: SGRs in a row (styles known
+    and not yet known), `ESC ( B` before them, moves with text, EL, ECH, CR LF inside and at
+    the bottom of a scroll region, with and without LNM, synchronized output around it all."""
+    frame = (
+        "\x1b[?2026h\x1b(B\x1b[m\x1b[30m\x1b[101m2\x1b[3;5H\x1b[9;29H\x1b(B\x1b[m\x1b[97m~@k"
+        "\x1b[2;3H\x1b(B\x1b[0;1m\x1b[34m\x1b[40mp\x1b[4;1H日本語\x1b[4;2Hxy\x1b[4;6H│ \x1b[5X"
+        "\x1b(B\x1b[m\x1b[36m</\x1b[K\r\r\nab\x1b[0K\r\ncd\x1b[2;4r\x1b[3;1Hef\r\ngh\r\nij\r\n"
+        "\x1b[r\x1b[7;1H\x1b[20hkl\nmn\x1b[20l\r\n\x1b[99;999Hz\x1b[H\x1b[;5H\x1b[?2026l"
+    )
+    data = (frame * 3).encode()
+    for chunk in (1, 7, len(data)):
+        fast = _feed(Terminal(30, 9, scrollback=50), data, chunk)
+        slow = _feed(_general(Terminal(30, 9, scrollback=50)), data, len(data))
+        assert _state(fast) == _state(slow), chunk
