@@ -30,7 +30,7 @@ from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_s
 from engine.fastpath import FastRow, apply_deferred, cached_history_line, scroll_lines
 from engine.scrollback import Scrollback, line_width, rewrap, trimmed
 from engine.vt import Parser
-from engine.width import CELL_BYTES, NARROW_RUN, ZWJ, char_width
+from engine.width import CELL_BYTES, NARROW_RUN, WIDE_RUN, ZWJ, char_width
 
 # Private modes, as pyte stores them (shifted left by 5 to keep them apart from ANSI modes).
 DECCKM = 1 << 5
@@ -72,6 +72,7 @@ _REVERSE_BLANK = DEFAULT_CELL._replace(reverse=True)  # the blank cell under DEC
 
 _NARROW_RUN = NARROW_RUN  # printable characters `_width` says are one column
 _HOT_TOKENS = hot_tokens(_NARROW_RUN.pattern)  # what the cell fast path takes
+_WIDE_RUN = WIDE_RUN  # printable characters `_width` says are two columns
 
 
 def _narrow_end(text: str, pos: int) -> int:
@@ -82,10 +83,8 @@ def _narrow_end(text: str, pos: int) -> int:
 
 def _wide_end(text: str, pos: int) -> int:
     """Where the run of two-column characters at `text[pos]` ends (`pos` if there is none)."""
-    end, n = pos, len(text)
-    while end < n and _width(text[end]) == 2:
-        end += 1
-    return end
+    m = _WIDE_RUN.match(text, pos)
+    return pos if m is None else m.end()
 
 
 class Glyphs(dict[str, Cell]):
