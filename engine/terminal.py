@@ -87,19 +87,45 @@ def _wide_end(text: str, pos: int) -> int:
     return pos if m is None else m.end()
 
 
+GLYPH_CELLS = 1 << 16  # cells a screen's glyphs hold in all (about 300 bytes each)
+
+
+class Styles(dict[Cell, "Glyphs"]):
+    """A screen's glyphs by style, with what they may still hold: a stream can send every
+    character there is, in every style, and a cell once made is kept until the budget runs
+    out (then all are forgotten at once: cheaper than keeping an order of use)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left = GLYPH_CELLS
+
+    def forget(self) -> None:
+        """Drop every style's cells (the styles and their SGR shortcuts stay)."""
+        for glyphs in self.values():
+            glyphs.clear()
+        self.left = GLYPH_CELLS
+
+
 class Glyphs(dict[str, Cell]):
     """Cells of one style by character, made on first use (so `map(glyphs.__getitem__, text)`
     turns a run of text into cells at C speed)."""
 
-    def __init__(self, attrs: Cell) -> None:
+    def __init__(self, attrs: Cell, styles: Styles) -> None:
         super().__init__()
         self.attrs = attrs
+        self._rest = tuple(attrs)[1:]  # the fields after `data`
+        self._styles = weakref.ref(styles)  # no cycle: the styles hold their glyphs
         # SGR parameter text -> the glyphs of the style it makes of this one (DECSCNM off):
         # a redraw repeats the same few SGRs over and over.
         self.after_sgr: dict[str, Glyphs] = {}
 
     def __missing__(self, ch: str) -> Cell:
-        cell = self[ch] = self.attrs._replace(data=ch)
+        styles = self._styles()
+        if styles is not None:
+            styles.left -= 1
+            if styles.left < 0:
+                styles.forget()
+        cell = self[ch] = tuple.__new__(Cell, (ch, *self._rest))  # _replace, 6 times faster
         return cell
 
 
@@ -137,8 +163,9 @@ class Screen(pyte.Screen):
         self._alt_saved: Any = None
         self._main_size = (0, 0)  # (lines, columns) of the main screen under the alternate one
         self._last_char = ""
-        self._cells: dict[Cell, Glyphs] = {}
-        self._last_glyphs = Glyphs(DEFAULT_CELL)  # the last style drawn (most often the next)
+        self._cells = Styles()
+        # The last style drawn (most often the next).
+        self._last_glyphs = self._cells[DEFAULT_CELL] = Glyphs(DEFAULT_CELL, self._cells)
         super().__init__(columns, lines)
         self.buffer = self._new_buffer()  # pyte's row factory would hold the screen strongly
 
@@ -229,7 +256,8 @@ class Screen(pyte.Screen):
                 for old in self._cells.values():  # no old glyphs kept alive by each other
                     old.after_sgr.clear()
                 self._cells.clear()
-            by_char = self._cells[attrs] = Glyphs(attrs)
+                self._cells.left = GLYPH_CELLS
+            by_char = self._cells[attrs] = Glyphs(attrs, self._cells)
         self._last_glyphs = by_char
         return by_char
 
