@@ -339,6 +339,9 @@ class Screen(pyte.Screen):
                 line.wrapped = True  # the row continues on the next one
                 line.gap = x < columns  # a wide character left the last cell
                 cursor.x = x = 0
+                if n - pos > columns // width and cursor.y == self._region()[1]:
+                    self._scroll_in(text[pos:], width, glyphs)
+                    break
                 self.index()
                 line = self.buffer[cursor.y]
             chunk = text[pos : pos + (columns - x) // width]
@@ -347,6 +350,43 @@ class Screen(pyte.Screen):
             pos += len(chunk)
         dirty.add(cursor.y)
         self._last_char = text[-1]
+
+    def _scroll_in(self, text: str, width: int, glyphs: Glyphs) -> None:
+        """Draw `text` (of one `width`, two rows or more) on new rows scrolled in at the
+        region's bottom, where the cursor is at column 0: one scroll for all of them, as
+        that many `index` calls would leave the rows and the history. Rows that would leave
+        the alternate screen at once are not drawn at all."""
+        cursor = self.cursor
+        columns = self.columns
+        per_row = columns // width
+        chunks = [text[i : i + per_row] for i in range(0, len(text), per_row)]
+        top, bottom = self._region()
+        buffer = self.buffer
+        rows = list(map(buffer.__getitem__, range(top, bottom + 1)))
+        count = len(chunks)
+        if self._alternate:  # rows drawn and gone at once are not drawn
+            del chunks[: max(count - len(rows), 0)]
+        fill = None
+        if cursor.attrs.bg != "default":  # back colour erase, as `_shift_up` fills new rows
+            fill = dict.fromkeys(range(columns), self._blank())
+        factory = buffer.default_factory
+        new = []
+        for chunk in chunks:
+            line = factory()
+            if fill is not None:
+                line.update(fill)
+            self._put_run(line, 0, chunk, width, glyphs)
+            new.append(line)
+        gap = per_row * width < columns  # a wide character left the last cell
+        for line in new[:-1]:
+            line.wrapped = True  # the row continues on the next one
+            line.gap = gap
+        rows += new
+        if not self._alternate:  # tmux keeps lines leaving any region's top
+            self.history.push_many(list(map(self._history_line, rows[:count])))
+        buffer.update(zip(range(top, bottom + 1), rows[top - bottom - 1 :], strict=True))
+        self.dirty.update(range(top, bottom + 1))
+        cursor.x = len(chunks[-1]) * width
 
     def _put_run(self, line: Any, x: int, chunk: str, width: int, glyphs: Glyphs) -> None:
         """Store `chunk` (characters of one `width`) from column `x`; it fits the row."""

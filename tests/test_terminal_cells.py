@@ -193,3 +193,20 @@ def test_glyphs_stay_within_their_budget_and_draw_the_same(monkeypatch: MonkeyPa
     slow = _feed(_general(Terminal(30, 6, scrollback=50)), data.encode(), 100)
     assert _state(fast) == _state(slow)
     assert sum(map(len, fast.screen._cells.values())) <= 50
+
+
+def test_runs_of_many_rows_scroll_in_as_row_by_row_drawing_does() -> None:
+    """A run filling many rows at the region's bottom scrolls once (rows leaving the
+    alternate screen at once are not drawn): same rows, marks and history."""
+    for setup in [
+        "",
+        "\x1b[?1049h",
+        "\x1b[2;4r\x1b[4;1H",
+        "\x1b[?1049h\x1b[2;4r\x1b[4;1H",
+        "\x1b[44m",
+    ]:
+        for text in ["日" * 95, "é" * 130, "x" * 7 + "😀" * 61 + "ab"]:
+            data = f"\x1b[6;3H{setup}{text}\r\nnext".encode()
+            fast = _feed(Terminal(9, 6, scrollback=50), data, 4096)
+            slow = _feed(_general(Terminal(9, 6, scrollback=50)), data, 4096)
+            assert _state(fast) == _state(slow), (setup, text)
