@@ -30,7 +30,7 @@ from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_s
 from engine.fastpath import FastRow, apply_deferred, cached_history_line, scroll_lines
 from engine.scrollback import Scrollback, line_width, rewrap, trimmed
 from engine.vt import Parser
-from engine.width import CELL_BYTES, NARROW_RUN, ZWJ, char_width
+from engine.width import CELL_BYTES, NARROW_RUN, WIDE_RUN, ZWJ, char_width
 
 # Private modes, as pyte stores them (shifted left by 5 to keep them apart from ANSI modes).
 DECCKM = 1 << 5
@@ -72,6 +72,7 @@ _REVERSE_BLANK = DEFAULT_CELL._replace(reverse=True)  # the blank cell under DEC
 
 _NARROW_RUN = NARROW_RUN  # printable characters `_width` says are one column
 _HOT_TOKENS = hot_tokens(_NARROW_RUN.pattern)  # what the cell fast path takes
+_WIDE_RUN = WIDE_RUN  # printable characters `_width` says are two columns
 
 
 def _narrow_end(text: str, pos: int) -> int:
@@ -82,25 +83,49 @@ def _narrow_end(text: str, pos: int) -> int:
 
 def _wide_end(text: str, pos: int) -> int:
     """Where the run of two-column characters at `text[pos]` ends (`pos` if there is none)."""
-    end, n = pos, len(text)
-    while end < n and _width(text[end]) == 2:
-        end += 1
-    return end
+    m = _WIDE_RUN.match(text, pos)
+    return pos if m is None else m.end()
+
+
+GLYPH_CELLS = 1 << 16  # cells a screen's glyphs hold in all (about 300 bytes each)
+
+
+class Styles(dict[Cell, "Glyphs"]):
+    """A screen's glyphs by style, with what they may still hold: a stream can send every
+    character there is, in every style, and a cell once made is kept until the budget runs
+    out (then all are forgotten at once: cheaper than keeping an order of use)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left = GLYPH_CELLS
+
+    def forget(self) -> None:
+        """Drop every style's cells (the styles and their SGR shortcuts stay)."""
+        for glyphs in self.values():
+            glyphs.clear()
+        self.left = GLYPH_CELLS
 
 
 class Glyphs(dict[str, Cell]):
     """Cells of one style by character, made on first use (so `map(glyphs.__getitem__, text)`
     turns a run of text into cells at C speed)."""
 
-    def __init__(self, attrs: Cell) -> None:
+    def __init__(self, attrs: Cell, styles: Styles) -> None:
         super().__init__()
         self.attrs = attrs
+        self._rest = tuple(attrs)[1:]  # the fields after `data`
+        self._styles = weakref.ref(styles)  # no cycle: the styles hold their glyphs
         # SGR parameter text -> the glyphs of the style it makes of this one (DECSCNM off):
         # a redraw repeats the same few SGRs over and over.
         self.after_sgr: dict[str, Glyphs] = {}
 
     def __missing__(self, ch: str) -> Cell:
-        cell = self[ch] = self.attrs._replace(data=ch)
+        styles = self._styles()
+        if styles is not None:
+            styles.left -= 1
+            if styles.left < 0:
+                styles.forget()
+        cell = self[ch] = tuple.__new__(Cell, (ch, *self._rest))  # _replace, 6 times faster
         return cell
 
 
@@ -138,8 +163,9 @@ class Screen(pyte.Screen):
         self._alt_saved: Any = None
         self._main_size = (0, 0)  # (lines, columns) of the main screen under the alternate one
         self._last_char = ""
-        self._cells: dict[Cell, Glyphs] = {}
-        self._last_glyphs = Glyphs(DEFAULT_CELL)  # the last style drawn (most often the next)
+        self._cells = Styles()
+        # The last style drawn (most often the next).
+        self._last_glyphs = self._cells[DEFAULT_CELL] = Glyphs(DEFAULT_CELL, self._cells)
         super().__init__(columns, lines)
         self.buffer = self._new_buffer()  # pyte's row factory would hold the screen strongly
 
@@ -230,7 +256,8 @@ class Screen(pyte.Screen):
                 for old in self._cells.values():  # no old glyphs kept alive by each other
                     old.after_sgr.clear()
                 self._cells.clear()
-            by_char = self._cells[attrs] = Glyphs(attrs)
+                self._cells.left = GLYPH_CELLS
+            by_char = self._cells[attrs] = Glyphs(attrs, self._cells)
         self._last_glyphs = by_char
         return by_char
 
@@ -312,6 +339,9 @@ class Screen(pyte.Screen):
                 line.wrapped = True  # the row continues on the next one
                 line.gap = x < columns  # a wide character left the last cell
                 cursor.x = x = 0
+                if n - pos > columns // width and cursor.y == self._region()[1]:
+                    self._scroll_in(text[pos:], width, glyphs)
+                    break
                 self.index()
                 line = self.buffer[cursor.y]
             chunk = text[pos : pos + (columns - x) // width]
@@ -320,6 +350,43 @@ class Screen(pyte.Screen):
             pos += len(chunk)
         dirty.add(cursor.y)
         self._last_char = text[-1]
+
+    def _scroll_in(self, text: str, width: int, glyphs: Glyphs) -> None:
+        """Draw `text` (of one `width`, two rows or more) on new rows scrolled in at the
+        region's bottom, where the cursor is at column 0: one scroll for all of them, as
+        that many `index` calls would leave the rows and the history. Rows that would leave
+        the alternate screen at once are not drawn at all."""
+        cursor = self.cursor
+        columns = self.columns
+        per_row = columns // width
+        chunks = [text[i : i + per_row] for i in range(0, len(text), per_row)]
+        top, bottom = self._region()
+        buffer = self.buffer
+        rows = list(map(buffer.__getitem__, range(top, bottom + 1)))
+        count = len(chunks)
+        if self._alternate:  # rows drawn and gone at once are not drawn
+            del chunks[: max(count - len(rows), 0)]
+        fill = None
+        if cursor.attrs.bg != "default":  # back colour erase, as `_shift_up` fills new rows
+            fill = dict.fromkeys(range(columns), self._blank())
+        factory = buffer.default_factory
+        new = []
+        for chunk in chunks:
+            line = factory()
+            if fill is not None:
+                line.update(fill)
+            self._put_run(line, 0, chunk, width, glyphs)
+            new.append(line)
+        gap = per_row * width < columns  # a wide character left the last cell
+        for line in new[:-1]:
+            line.wrapped = True  # the row continues on the next one
+            line.gap = gap
+        rows += new
+        if not self._alternate:  # tmux keeps lines leaving any region's top
+            self.history.push_many(list(map(self._history_line, rows[:count])))
+        buffer.update(zip(range(top, bottom + 1), rows[top - bottom - 1 :], strict=True))
+        self.dirty.update(range(top, bottom + 1))
+        cursor.x = len(chunks[-1]) * width
 
     def _put_run(self, line: Any, x: int, chunk: str, width: int, glyphs: Glyphs) -> None:
         """Store `chunk` (characters of one `width`) from column `x`; it fits the row."""

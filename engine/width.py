@@ -139,9 +139,10 @@ char_width: Callable[[str], int] = _Widths().__getitem__
 previous cell, 1 or 2."""
 
 
-def _narrow_class() -> str:
+def _width_class(width: int) -> str:
+    """A regex character class body for every code point of this `width`."""
     ends = (*_STARTS[1:], 0x110000)
-    spans = [(s, e - 1) for s, w, e in zip(_STARTS, _WIDTHS, ends, strict=True) if w == 1]
+    spans = [(s, e - 1) for s, w, e in zip(_STARTS, _WIDTHS, ends, strict=True) if w == width]
     # Literal characters parse several times faster than \U escapes (import time).
     return "".join(f"{_literal(lo)}-{_literal(hi)}" for lo, hi in spans)
 
@@ -151,5 +152,7 @@ def _literal(code: int) -> str:
     return "\\" + ch if ch in "\\]^-[" else ch
 
 
-NARROW_RUN = re.compile(f"[{_narrow_class()}]+")
+NARROW_RUN = re.compile(f"[{_width_class(1)}]+")
 """A maximal run of characters of width 1 (each exactly one cell, none joining another)."""
+WIDE_RUN = re.compile(f"[{_width_class(2)}]+")
+"""A maximal run of characters of width 2 (CJK, emoji: each two cells)."""

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pytest import MonkeyPatch
 
+from engine import terminal
 from engine.terminal import Terminal
 
 _CHARS = st.sampled_from(
@@ -200,3 +202,34 @@ def test_a_vim_like_redraw_matches_the_general_path() -> None:
         fast = _feed(Terminal(30, 9, scrollback=50), data, chunk)
         slow = _feed(_general(Terminal(30, 9, scrollback=50)), data, len(data))
         assert _state(fast) == _state(slow), chunk
+
+
+def test_glyphs_stay_within_their_budget_and_draw_the_same(monkeypatch: MonkeyPatch) -> None:
+    """A stream of more distinct characters (in more styles) than the screen keeps cells for
+    forgets them and goes on drawing what the general path draws."""
+    monkeypatch.setattr(terminal, "GLYPH_CELLS", 50)
+    text = "".join(
+        map(chr, [*range(0xA1, 0x1A1), *range(0x4E00, 0x4F00), *range(0x1F600, 0x1F640)])
+    )
+    data = "".join(f"\x1b[3{i % 8}m{text[i : i + 37]}\r\n" for i in range(0, len(text), 37))
+    fast = _feed(Terminal(30, 6, scrollback=50), data.encode(), 100)
+    slow = _feed(_general(Terminal(30, 6, scrollback=50)), data.encode(), 100)
+    assert _state(fast) == _state(slow)
+    assert sum(map(len, fast.screen._cells.values())) <= 50
+
+
+def test_runs_of_many_rows_scroll_in_as_row_by_row_drawing_does() -> None:
+    """A run filling many rows at the region's bottom scrolls once (rows leaving the
+    alternate screen at once are not drawn): same rows, marks and history."""
+    for setup in [
+        "",
+        "\x1b[?1049h",
+        "\x1b[2;4r\x1b[4;1H",
+        "\x1b[?1049h\x1b[2;4r\x1b[4;1H",
+        "\x1b[44m",
+    ]:
+        for text in ["日" * 95, "é" * 130, "x" * 7 + "😀" * 61 + "ab"]:
+            data = f"\x1b[6;3H{setup}{text}\r\nnext".encode()
+            fast = _feed(Terminal(9, 6, scrollback=50), data, 4096)
+            slow = _feed(_general(Terminal(9, 6, scrollback=50)), data, 4096)
+            assert _state(fast) == _state(slow), (setup, text)

@@ -279,9 +279,10 @@ async def test_a_program_in_a_session_gets_the_answers(bash: Session) -> None:
     """The answers reach the program through the pty, as the DSR answer does."""
     bash.terminal.colors = {"background": "#fdf6e3"}
     result = await bash.execute(
-        "printf '\\033]11;?\\007'; read -rs -d $'\\a' -t 5 bg; echo \"${bg#*;}\";"
+        # Echo off first: an answer landing before `read -s` turns it off would be echoed.
+        "stty -echo; printf '\\033]11;?\\007'; read -rs -d $'\\a' -t 5 bg; echo \"${bg#*;}\";"
         " printf '\\033[18t'; read -rs -d t -t 5 size; echo \"${size#*[}\";"
-        " printf '\\033[>q'; read -rs -d '\\' -t 5 v; echo \"${v#*|}\" | tr -d '\\033'"
+        " printf '\\033[>q'; read -rs -d '\\' -t 5 v; echo \"${v#*|}\" | tr -d '\\033'; stty echo"
     )
     assert result.output.split("\n")[:3] == [
         "rgb:fdfd/f6f6/e3e3",

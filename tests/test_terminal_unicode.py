@@ -16,7 +16,7 @@ from tmux_oracle import TMUX, tmux_view, trim
 
 from engine.cells import DEFAULT_CELL
 from engine.terminal import Terminal, split_cells
-from engine.width import _STARTS, NARROW_RUN, char_width
+from engine.width import _STARTS, NARROW_RUN, WIDE_RUN, char_width
 
 needs_tmux = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
 
@@ -95,19 +95,22 @@ def test_char_width_by_class(ch: str, width: int) -> None:
     assert char_width(ch) == width
 
 
-def test_narrow_run_matches_exactly_the_width_one_characters() -> None:
+@pytest.mark.parametrize(("run", "width"), [(NARROW_RUN, 1), (WIDE_RUN, 2)], ids=["narrow", "wide"])
+def test_run_matches_exactly_the_characters_of_its_width(run: re.Pattern[str], width: int) -> None:
     everything = "".join(map(chr, range(0x110000)))
-    narrow = bytearray(len(everything))
-    for m in NARROW_RUN.finditer(everything):
-        narrow[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
-    wrong = [c for c in range(0x110000) if narrow[c] != (char_width(chr(c)) == 1)]
+    found = bytearray(len(everything))
+    for m in run.finditer(everything):
+        found[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
+    wrong = [c for c in range(0x110000) if found[c] != (char_width(chr(c)) == width)]
     assert wrong == []
 
 
 @given(st.text(st.characters(codec="utf-8") | st.sampled_from("\u0301\u200d\u093e\u4e00")))
-def test_narrow_run_finds_maximal_runs(text: str) -> None:
-    runs = re.findall(r"1+", "".join("1" if char_width(c) == 1 else "0" for c in text))
-    assert [len(m) for m in NARROW_RUN.findall(text)] == [len(r) for r in runs]
+def test_runs_are_maximal(text: str) -> None:
+    widths = "".join(str(max(char_width(c), 0)) for c in text)
+    for run, width in ((NARROW_RUN, "1"), (WIDE_RUN, "2")):
+        runs = re.findall(f"{width}+", widths)
+        assert [len(m) for m in run.findall(text)] == [len(r) for r in runs]
 
 
 @needs_tmux
