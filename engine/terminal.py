@@ -133,6 +133,7 @@ class Screen(pyte.Screen):
     """pyte's screen with alternate screen, scrollback and xterm fixes. See the module doc."""
 
     _deferred: Any = None  # lines the fast path took but has not drawn (engine/fastpath.py)
+    fast_errors = 0  # exceptions the cell fast path caught (each one a bug worth a test)
     _settle_needed = False  # deferred lines, or text the parser held back, wait to be drawn
     bulk_draw = True  # draw runs of text a row at a time (False: per character, for tests)
     flush_held: Any = None  # the parser's: draw the text it held back

@@ -201,7 +201,7 @@ def random_reads(rng: random.Random, data: bytes) -> list[bytes]:
 def shape_errors(t: Terminal) -> list[str]:
     """What is wrong with the screen's shape: cursor off screen, rows not `columns` wide (a
     cell counts its first character's width: `👍🏽` is one wide cell)."""
-    errors = []
+    errors = [f"{t.screen.fast_errors} cell fast path errors"] if t.screen.fast_errors else []
     if not (0 <= t.cursor.x < t.columns and 0 <= t.cursor.y < t.lines):
         errors.append(f"cursor {t.cursor}")
     if len(t.display) != t.lines:

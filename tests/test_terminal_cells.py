@@ -121,6 +121,7 @@ def _state(t: Terminal) -> tuple[object, ...]:
         t.screen.mode,
         t.capture(ansi=True, start="-"),
         t.parser.errors,
+        t.screen.fast_errors,
     )
 
 
