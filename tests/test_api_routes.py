@@ -75,8 +75,10 @@ async def test_events_no_longer_kept_are_counted(tmp_path: Path) -> None:
         assert page["dropped"] == last - 2 > 0
         assert [e["seq"] for e in page["events"]] == [last - 1, last]
         async with api.http.ws_connect(api.url("/events?since=0")) as ws:
-            assert await ws.receive_json(timeout=10) == {"type": "dropped", "count": last - 2}
-            assert (await ws.receive_json(timeout=10))["seq"] == last - 1
+            # The shells may have said more since (activity, cwd): count what this sees.
+            dropped = await ws.receive_json(timeout=10)
+            first = (await ws.receive_json(timeout=10))["seq"]
+            assert dropped == {"type": "dropped", "count": first - 1} and first >= last - 1
 
 
 async def test_output_since_serves_many_readers_and_counts_what_was_dropped(
