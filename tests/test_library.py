@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 import weakref
 from pathlib import Path
 
@@ -412,7 +411,7 @@ def tmux_capture_joined(data: bytes, columns: int, lines: int) -> str:
         conf, feed = Path(tmp, "tmux.conf"), Path(tmp, "feed.bin")
         conf.write_text("set -g status off\nset -g history-limit 10000\n")
         feed.write_bytes(data)
-        base = [tmux, "-L", f"ais-j-{uuid.uuid4().hex[:8]}", "-f", str(conf)]
+        base = [tmux, "-S", str(Path(tmp, "tmux.sock")), "-f", str(conf)]  # gone with tmp
         env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         script = f"stty -echo -opost; cat {feed}; tmux wait-for -S fed; exec sleep 600"
         size = ["-x", str(columns), "-y", str(lines)]

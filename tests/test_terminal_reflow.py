@@ -15,7 +15,6 @@ import os
 import random
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +38,7 @@ class Tmux:
         self.tmp = tmp
         conf = tmp / "tmux.conf"
         conf.write_text("set -g status off\nset -g history-limit 100000\n")
-        self.base = [TMUX, "-L", f"ais-reflow-{uuid.uuid4().hex[:8]}", "-f", str(conf)]
+        self.base = [TMUX, "-S", str(tmp / "tmux.sock"), "-f", str(conf)]  # gone with tmp
         self.env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         self.cases = 0
 

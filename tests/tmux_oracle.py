@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +27,11 @@ def tmux_view(data: bytes, columns: int = 80, lines: int = 24) -> TmuxView:
     """Show `data` in a fresh tmux server's pane of `columns` x `lines` and capture it."""
     assert TMUX, "tmux is not installed"
     with tempfile.TemporaryDirectory() as tmp:
-        socket = f"ais-oracle-{uuid.uuid4().hex[:8]}"
         conf = Path(tmp, "tmux.conf")
         conf.write_text("set -g status off\nset -g history-limit 10000\n")
         feed = Path(tmp, "feed.bin")
         feed.write_bytes(data)
-        base = [TMUX, "-L", socket, "-f", str(conf)]
+        base = [TMUX, "-S", str(Path(tmp, "tmux.sock")), "-f", str(conf)]  # gone with tmp
         env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         script = f"stty -echo -opost; cat {feed}; tmux wait-for -S fed; exec sleep 600"
         try:
@@ -86,12 +84,11 @@ def tmux_replies(
     `conf`: more tmux configuration lines (a `window-style` for colour queries)."""
     assert TMUX, "tmux is not installed"
     with tempfile.TemporaryDirectory() as tmp:
-        socket = f"ais-oracle-{uuid.uuid4().hex[:8]}"
         conf_path = Path(tmp, "tmux.conf")
         conf_path.write_text("set -g status off\n" + conf)
         script, result = Path(tmp, "ask.py"), Path(tmp, "reply.bin")
         script.write_text(_ASK)
-        base = [TMUX, "-L", socket, "-f", str(conf_path)]
+        base = [TMUX, "-S", str(Path(tmp, "tmux.sock")), "-f", str(conf_path)]
         env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         ask = shlex.join(
             [sys.executable, str(script), query.hex(), end.encode().hex(), str(count), str(result)]
