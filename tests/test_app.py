@@ -103,7 +103,8 @@ async def test_zoom_gives_one_pane_the_whole_window_and_back(
     await pilot.press("ctrl+b", "z")
     await wait_until(lambda: pane.region.width == 100, what="zoom")  # type: ignore[union-attr]
     assert await _stty(pane) == (28, 100)  # type: ignore[arg-type]
-    assert "0:bash*Z" in app.query_one("#status").render().plain
+    # The window is named after its program (automatic-rename): bash again once stty is done.
+    await wait_until(lambda: "0:bash*Z" in app.query_one("#status").render().plain, what="Z flag")
     await pilot.press("ctrl+b", "z")
     await wait_until(lambda: pane.region.width < 100, what="unzoom")  # type: ignore[union-attr]
 
