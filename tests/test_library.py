@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import weakref
 from pathlib import Path
 
 import pytest
+from tmux_oracle import tmux_pane
 
 from engine import (
     ExitEvent,
@@ -405,28 +404,12 @@ JOIN_CASES = {
 
 def tmux_capture_joined(data: bytes, columns: int, lines: int) -> str:
     """`tmux capture-pane -pJ -S -` of `data` shown in a fresh tmux pane."""
-    tmux = shutil.which("tmux")
-    assert tmux is not None
     with tempfile.TemporaryDirectory() as tmp:
-        conf, feed = Path(tmp, "tmux.conf"), Path(tmp, "feed.bin")
-        conf.write_text("set -g status off\nset -g history-limit 10000\n")
+        feed = Path(tmp, "feed.bin")
         feed.write_bytes(data)
-        base = [tmux, "-S", str(Path(tmp, "tmux.sock")), "-f", str(conf)]  # gone with tmp
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        script = f"stty -echo -opost; cat {feed}; tmux wait-for -S fed; exec sleep 600"
-        size = ["-x", str(columns), "-y", str(lines)]
-        try:
-            subprocess.run([*base, "new-session", "-d", *size, script], check=True, env=env)
-            subprocess.run([*base, "wait-for", "fed"], check=True, env=env, timeout=20)
-            return subprocess.run(
-                [*base, "capture-pane", "-pJ", "-S", "-"],
-                check=True,
-                env=env,
-                capture_output=True,
-                text=True,
-            ).stdout
-        finally:
-            subprocess.run([*base, "kill-server"], env=env, capture_output=True)
+        command = f"stty -echo -opost; cat {feed}"
+        with tmux_pane(tmp, command, columns, lines, "set -g history-limit 10000\n") as tmux:
+            return tmux("capture-pane", "-pJ", "-S", "-")
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")

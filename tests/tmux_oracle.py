@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,37 +25,44 @@ class TmuxView:
     alternate: bool
 
 
+@contextmanager
+def tmux_pane(
+    tmp: str, command: str, columns: int = 80, lines: int = 24, conf: str = ""
+) -> Iterator[Callable[..., str]]:
+    """A fresh tmux server (socket in `tmp`, so nothing is left behind) whose one pane of
+    `columns` x `lines` runs `command` to its end; yields `tmux(*args) -> stdout`.
+    `conf`: tmux configuration lines after `status off`."""
+    assert TMUX, "tmux is not installed"
+    config = Path(tmp, "tmux.conf")
+    config.write_text("set -g status off\n" + conf)
+    base = [TMUX, "-S", str(Path(tmp, "tmux.sock")), "-f", str(config)]
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+
+    def tmux(*args: str) -> str:
+        return subprocess.run(
+            [*base, *args], check=True, env=env, timeout=20, capture_output=True, text=True
+        ).stdout
+
+    try:
+        size = ["-x", str(columns), "-y", str(lines)]
+        tmux("new-session", "-d", *size, f"{command}; tmux wait-for -S done; exec sleep 600")
+        tmux("wait-for", "done")
+        yield tmux
+    finally:
+        subprocess.run([*base, "kill-server"], env=env, capture_output=True, timeout=20)
+
+
 def tmux_view(data: bytes, columns: int = 80, lines: int = 24) -> TmuxView:
     """Show `data` in a fresh tmux server's pane of `columns` x `lines` and capture it."""
-    assert TMUX, "tmux is not installed"
     with tempfile.TemporaryDirectory() as tmp:
-        conf = Path(tmp, "tmux.conf")
-        conf.write_text("set -g status off\nset -g history-limit 10000\n")
         feed = Path(tmp, "feed.bin")
         feed.write_bytes(data)
-        base = [TMUX, "-S", str(Path(tmp, "tmux.sock")), "-f", str(conf)]  # gone with tmp
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        script = f"stty -echo -opost; cat {feed}; tmux wait-for -S fed; exec sleep 600"
-        try:
-            subprocess.run(
-                [*base, "new-session", "-d", "-x", str(columns), "-y", str(lines), script],
-                check=True,
-                env=env,
-                timeout=20,
-            )
-            subprocess.run([*base, "wait-for", "fed"], check=True, env=env, timeout=20)
-
-            def tmux(*args: str) -> str:
-                return subprocess.run(
-                    [*base, *args], check=True, env=env, timeout=20, capture_output=True, text=True
-                ).stdout
-
+        command = f"stty -echo -opost; cat {feed}"
+        with tmux_pane(tmp, command, columns, lines, "set -g history-limit 10000\n") as tmux:
             text = tmux("capture-pane", "-p", "-S", "-")
             screen = tmux("capture-pane", "-p")
             ansi = tmux("capture-pane", "-p", "-e", "-N")
             x, y, alt = tmux("display", "-p", "#{cursor_x} #{cursor_y} #{alternate_on}").split()
-        finally:
-            subprocess.run([*base, "kill-server"], env=env, capture_output=True, timeout=20)
     return TmuxView(text, screen, ansi, (int(x), int(y)), alt == "1")
 
 
@@ -82,26 +91,11 @@ def tmux_replies(
     until `end` (the answers' last character or terminator) came `count` times, or 5 seconds
     passed (b"" if tmux does not answer).
     `conf`: more tmux configuration lines (a `window-style` for colour queries)."""
-    assert TMUX, "tmux is not installed"
     with tempfile.TemporaryDirectory() as tmp:
-        conf_path = Path(tmp, "tmux.conf")
-        conf_path.write_text("set -g status off\n" + conf)
         script, result = Path(tmp, "ask.py"), Path(tmp, "reply.bin")
         script.write_text(_ASK)
-        base = [TMUX, "-S", str(Path(tmp, "tmux.sock")), "-f", str(conf_path)]
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         ask = shlex.join(
             [sys.executable, str(script), query.hex(), end.encode().hex(), str(count), str(result)]
         )
-        command = f"{ask}; tmux wait-for -S asked; exec sleep 600"
-        try:
-            subprocess.run(
-                [*base, "new-session", "-d", "-x", str(columns), "-y", str(lines), command],
-                check=True,
-                env=env,
-                timeout=20,
-            )
-            subprocess.run([*base, "wait-for", "asked"], check=True, env=env, timeout=20)
+        with tmux_pane(tmp, ask, columns, lines, conf):
             return result.read_bytes()
-        finally:
-            subprocess.run([*base, "kill-server"], env=env, capture_output=True, timeout=20)
