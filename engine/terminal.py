@@ -1075,14 +1075,10 @@ class Screen(pyte.Screen):
         """OSC 10/11/12 `?`: the default text, background or cursor colour (`colors`), with
         the terminator the program used (tmux). Programs pick a light or dark palette by it."""
         key = OSC_COLORS.get(code, "")
-        value = self.dynamic_colors.get(key) or self.colors.get(key, "")
-        value = value.lstrip("#")
-        try:
-            r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
-        except ValueError:  # not "#rrggbb": no answer, as tmux when it does not know
+        value = parse_color(self.dynamic_colors.get(key) or self.colors.get(key, ""))
+        if value is None:  # not a colour: no answer, as tmux when it does not know
             return
-        if len(value) != 6:
-            return
+        r, g, b = (int(value[i : i + 2], 16) for i in (1, 3, 5))
         self.write_process_input(
             f"\x1b]{code};rgb:{r:02x}{r:02x}/{g:02x}{g:02x}/{b:02x}{b:02x}{end}"
         )
