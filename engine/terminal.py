@@ -70,20 +70,18 @@ _width = char_width  # one table for drawing, history and bulk runs: tmux's (eng
 _REVERSE_BLANK = DEFAULT_CELL._replace(reverse=True)  # the blank cell under DECSCNM
 
 
-_NARROW_RUN = NARROW_RUN  # printable characters `_width` says are one column
-_HOT_TOKENS = hot_tokens(_NARROW_RUN.pattern)  # what the cell fast path takes
-_WIDE_RUN = WIDE_RUN  # printable characters `_width` says are two columns
+_HOT_TOKENS = hot_tokens(NARROW_RUN.pattern)  # what the cell fast path takes
 
 
 def _narrow_end(text: str, pos: int) -> int:
     """Where the run of one-column characters at `text[pos]` ends (`pos` if there is none)."""
-    m = _NARROW_RUN.match(text, pos)
+    m = NARROW_RUN.match(text, pos)
     return pos if m is None else m.end()
 
 
 def _wide_end(text: str, pos: int) -> int:
     """Where the run of two-column characters at `text[pos]` ends (`pos` if there is none)."""
-    m = _WIDE_RUN.match(text, pos)
+    m = WIDE_RUN.match(text, pos)
     return pos if m is None else m.end()
 
 
