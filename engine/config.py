@@ -6,8 +6,9 @@ import os
 import re
 import shlex
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from engine.errors import PermissionDenied, ProcessError, SessionError
 
@@ -81,6 +82,34 @@ class SessionConfig:
     agent_role: str | None = None
     context_config: ContextConfig = field(default_factory=ContextConfig)
     monitor_silence: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as JSON-able data (snapshots keep it); secrets in `environment` are the
+        caller's to drop."""
+        data = asdict(self)
+        data["working_directory"] = str(self.working_directory)
+        data["pty_size"] = list(self.pty_size)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionConfig:
+        """A config `to_dict` gave, possibly by an older version: unknown keys are skipped,
+        missing ones take their defaults, and a wrong type is a SessionError."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        try:
+            if "working_directory" in values:
+                values["working_directory"] = Path(values["working_directory"])
+            if "pty_size" in values:
+                rows, cols = values["pty_size"]
+                values["pty_size"] = (int(rows), int(cols))
+            if "context_config" in values:
+                values["context_config"] = ContextConfig(**values["context_config"])
+            if "environment" in values:
+                values["environment"] = {str(k): str(v) for k, v in values["environment"].items()}
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise SessionError(f"a stored session config is malformed: {exc}") from None
+        return cls(**values)
 
     def argv(self) -> list[str]:
         """The program and arguments to run, resolved and checked, or a SessionError."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Direction = Literal["row", "column"]
 Side = Literal["left", "right", "up", "down"]
@@ -339,6 +339,47 @@ class Layout:
 
     def __contains__(self, pane: str) -> bool:
         return pane in self.panes()
+
+    def to_dict(self) -> dict[str, Any] | None:
+        """The tree as JSON-able data (what a workspace snapshot stores): a pane is its id, a
+        split `{"direction", "children", "weights"}`."""
+
+        def walk(node: Node) -> Any:
+            if isinstance(node, str):
+                return node
+            return {
+                "direction": node.direction,
+                "children": [walk(child) for child in node.children],
+                "weights": list(node.weights),
+            }
+
+        return None if self.root is None else walk(self.root)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Layout:
+        """The layout `to_dict` gave; ValueError for anything else (a snapshot from a broken
+        file must not build a tree the drawing code trips over)."""
+
+        def walk(item: Any) -> Node:
+            if isinstance(item, str):
+                return item
+            if not isinstance(item, dict) or item.get("direction") not in ("row", "column"):
+                raise ValueError(f"not a layout node: {item!r:.80}")
+            children = item.get("children")
+            weights = item.get("weights", [])
+            if not isinstance(children, list) or len(children) < 2:
+                raise ValueError("a split needs at least two children")
+            if not isinstance(weights, list) or not all(
+                isinstance(w, int | float) and w > 0 for w in weights
+            ):
+                raise ValueError(f"bad split weights: {weights!r:.80}")
+            return Split(item["direction"], [walk(child) for child in children], list(weights))
+
+        layout = cls(None if data is None else walk(data))
+        panes = layout.panes()
+        if len(set(panes)) != len(panes):
+            raise ValueError("a pane appears twice in the layout")
+        return layout
 
     def __len__(self) -> int:
         return len(self.panes())

@@ -528,6 +528,7 @@ class Session:
         self._exit_code: int | None = None  # the child exited; reported once parsed
         self._last_exit = -1  # the exit code of the last run that ended (wait()'s answer)
         self._parse_rate = 8e6  # bytes per second, a running estimate for ingest slices
+        self.started_environment: dict[str, str] = {}  # what the program was started with
 
     def __repr__(self) -> str:
         return f"<Session {self.name!r} id={self.id} {self.status}>"
@@ -561,6 +562,22 @@ class Session:
         return _process_name(self._pty.foreground_pid() if self._pty is not None else None)
 
     @property
+    def foreground_command_line(self) -> str | None:
+        """The whole command line of the program in the foreground (`vim notes.txt`), None
+        when a shell waits at its prompt or it cannot be read: what a restored snapshot types
+        at the new prompt."""
+        pid = self._pty.foreground_pid() if self._pty is not None else None
+        if pid is None or (pid == self.pid and _process_name(pid) in shell.SHELLS):
+            return None
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                words = file.read().split(b"\0")
+        except OSError:
+            return None
+        argv = [w.decode(errors="replace") for w in words if w]
+        return shlex.join(argv) if argv else None
+
+    @property
     def current_path(self) -> str | None:
         """Working directory of the foreground program (#{pane_current_path})."""
         pid = self._pty.foreground_pid() if self._pty is not None else None
@@ -578,6 +595,7 @@ class Session:
         try:
             self.config.validate()
             env = self._environment()
+            self.started_environment = env
             key = secrets.token_hex(6)
             argv = shell.prepare(self.config.argv(), env, key)  # OSC 133 marks, see execute
             self.terminal.screen.prompt_key = key
@@ -602,6 +620,30 @@ class Session:
         self.status = SessionStatus.RUNNING
         self.last_activity = _now()
         self._now_running()
+
+    def restore_screen(self, terminal: Terminal) -> None:
+        """Show `terminal` (a snapshot's) before the program starts: its screen and history
+        stay above where the new program begins, as a person left them. The program that
+        drew it is gone, so what it set up goes too: the alternate screen (the main screen
+        behind it shows), mouse reporting, bracketed paste, hidden cursor, colours."""
+        if self.status.kind != "created":
+            raise SessionError(f"session {self.name!r} has started: restore its screen before")
+        terminal.feed(
+            "\x1b[?1049l\x1b[?1047l\x1b[!p\x1b[0m"  # main screen, soft reset (DECSTR)
+            "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?1004l\x1b[?2004l"
+        )
+        terminal.take_responses()
+        rows, cols = self.config.pty_size
+        terminal.resize(max(cols, 1), max(rows, 1))
+        screen = terminal.screen
+        if screen.cursor.x > 0 or terminal.display[screen.cursor.y].strip():
+            terminal.feed("\r\n")  # the new prompt starts on a line of its own
+        self.terminal = terminal
+
+    async def wait_for_prompt(self) -> None:
+        """Wait until the shell sits at an empty prompt (SessionBusy if it does not: a
+        program runs, a line is typed); SessionError when no integrated shell runs here."""
+        await self._await_prompt()
 
     def _environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}

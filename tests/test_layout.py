@@ -497,3 +497,26 @@ def _random_edit(twin: Twin, rng: random.Random, step: int) -> None:
         assert twin.active() == (expected or active), f"select-pane {flag} from {active}"
         what = f"select-pane {flag}"
     twin.check(what)
+
+
+def test_a_layout_round_trips_through_json_and_bad_trees_are_refused() -> None:
+    import json
+
+    layout = Layout("a")
+    layout.split("a", "b", "row", 80, 24)
+    layout.split("b", "c", "column", 80, 24)
+    layout.resize("a", "right", 7, 80, 24)
+    data = json.loads(json.dumps(layout.to_dict()))
+    again = Layout.from_dict(data)
+    assert again.panes() == layout.panes() == ["a", "b", "c"]
+    assert again.geometry(80, 24) == layout.geometry(80, 24)
+    assert Layout.from_dict(None).panes() == []
+    for bad in (
+        {"direction": "diagonal", "children": ["a", "b"]},
+        {"direction": "row", "children": ["a"]},
+        {"direction": "row", "children": ["a", "b"], "weights": [1, -1]},
+        {"direction": "row", "children": ["a", "a"]},
+        42,
+    ):
+        with pytest.raises(ValueError):
+            Layout.from_dict(bad)

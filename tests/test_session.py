@@ -635,3 +635,36 @@ async def test_a_child_starts_with_default_signals(bash: Session) -> None:
         bits = int(masks[name], 16)
         catchable = [n for n in range(1, 32) if bits & (1 << (n - 1))]
         assert catchable == [], (name, catchable)  # 32, 33: glibc's own, set by posix_spawn
+
+
+async def test_a_restored_screen_sits_above_a_fresh_shell(manager: SessionManager) -> None:
+    """The snapshot's screen and history show, the dead program's alternate screen and modes
+    do not, and the new prompt starts on a line of its own."""
+    from engine.terminal import Terminal
+
+    old = Terminal(40, 6)
+    old.feed(b"".join(b"old line %d\r\n" % i for i in range(10)) + b"half typed")
+    old.feed(b"\x1b[?1049h\x1b[?1000h\x1b[?2004h\x1b[?25lVIM SCREEN")
+    session = await manager.create_session_with_config(bash_config(pty_size=(6, 40)))
+    session.restore_screen(old)
+    assert not session.terminal.alternate_screen
+    assert session.terminal.mouse_tracking is None and not session.terminal.bracketed_paste
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    lines = session.capture_pane(start=-100).splitlines()
+    assert lines[-2:] == ["half typed", "$"] and "old line 0" in lines
+    assert "VIM SCREEN" not in "\n".join(lines)
+    assert not session.terminal.cursor.hidden
+    with pytest.raises(SessionError):
+        session.restore_screen(Terminal(40, 6))
+
+
+async def test_the_foreground_command_line_is_read_whole(bash: Session) -> None:
+    assert bash.foreground_command_line is None  # the shell at its prompt
+    await bash.send_input("sh -c 'sleep 30; :' 'two words'\n")
+    expected = "sh -c 'sleep 30; :' 'two words'"
+    await wait_until(
+        lambda: bash.foreground_command_line == expected,
+        what=lambda: f"{expected!r}, not {bash.foreground_command_line!r}",
+    )
+    bash.send_signal("INT")
