@@ -29,6 +29,11 @@ from engine.cellpath import draw_cells, hot_tokens, store_narrow
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
 from engine.fastpath import FastRow, apply_deferred, cached_history_line, scroll_lines
 from engine.scrollback import Scrollback, line_width, rewrap, trimmed
+from engine.termstate import TerminalImage
+from engine.termstate import dump as _dump
+from engine.termstate import from_image as _from_image
+from engine.termstate import image as _image
+from engine.termstate import load as _load
 from engine.vt import Parser
 from engine.width import CELL_BYTES, NARROW_RUN, WIDE_RUN, ZWJ, char_width
 
@@ -1509,6 +1514,26 @@ class Terminal:
         self.parser = Parser(self.screen)
         self.screen.flush_held = weakref.WeakMethod(self.parser.flush)
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    # -- persistence (engine/termstate.py) -----------------------------------------------------
+
+    def image(self) -> TerminalImage:
+        """The whole state, the scrollback's sealed blocks shared as they are (no recompression)."""
+        return _image(self)
+
+    @classmethod
+    def from_image(cls, image: TerminalImage) -> Terminal:
+        """A terminal in the state `image` holds (TerminalFormatError if it is not one)."""
+        return _from_image(cls, image)
+
+    def dump(self) -> bytes:
+        """The whole state as one bytes string (`load` reads it back)."""
+        return _dump(self)
+
+    @classmethod
+    def load(cls, data: bytes) -> Terminal:
+        """A terminal from `dump`'s bytes (TerminalFormatError if they are not such)."""
+        return _load(cls, data)
 
     # -- input --------------------------------------------------------------------------------
 
