@@ -26,6 +26,7 @@ import aiosqlite
 from platformdirs import user_data_path
 
 from engine.errors import StoreError
+from engine.migrations import MIGRATIONS, statements
 from engine.paths import pid_alive
 from engine.termstate import TerminalImage
 
@@ -37,157 +38,6 @@ KINDS = ("pane", "workspace")
 MANUAL = "manual"
 HOUR = 3600
 DAY = 86400
-
-# Forward-only migrations: MIGRATIONS[n] takes a database from user_version n to n + 1. Never
-# edit a released script; append a new one (ALTER TABLE ... ADD COLUMN, new tables, backfills).
-# The tables after `recording_blocks` are deliberately small, for the records later issues add
-# (command history, AI context, agent bus, decisions, traces, audit): each has the columns it
-# is looked up by plus a JSON `data` column, so those issues add columns by a migration rather
-# than inventing a second database.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE snapshots (
-        id INTEGER PRIMARY KEY,
-        created_at REAL NOT NULL,               -- unix seconds, UTC
-        kind TEXT NOT NULL CHECK (kind IN ('pane', 'workspace')),
-        trigger TEXT NOT NULL,
-        note TEXT NOT NULL DEFAULT '',
-        instance TEXT NOT NULL,
-        layout TEXT,                            -- JSON, workspace snapshots
-        raw_bytes INTEGER NOT NULL,             -- every pane's image, as if stored alone
-        stored_bytes INTEGER NOT NULL           -- what this snapshot added to the file
-    );
-    CREATE INDEX snapshots_created ON snapshots(created_at);
-    CREATE TABLE snapshot_panes (
-        id INTEGER PRIMARY KEY,
-        snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
-        position INTEGER NOT NULL,
-        session_id TEXT NOT NULL,
-        session_name TEXT NOT NULL,
-        window INTEGER NOT NULL,
-        window_name TEXT NOT NULL,
-        pane_index INTEGER NOT NULL,
-        cwd TEXT,
-        command TEXT,
-        environment TEXT NOT NULL,              -- JSON
-        config TEXT NOT NULL,                   -- JSON
-        title TEXT NOT NULL,
-        columns INTEGER NOT NULL,
-        lines INTEGER NOT NULL,
-        head BLOB NOT NULL,
-        output_offset INTEGER NOT NULL,
-        digest TEXT NOT NULL,
-        UNIQUE (snapshot_id, position)
-    );
-    CREATE INDEX snapshot_panes_session ON snapshot_panes(session_id);
-    CREATE TABLE blobs (
-        id INTEGER PRIMARY KEY,
-        hash BLOB NOT NULL UNIQUE,              -- sha256 of data
-        size INTEGER NOT NULL,
-        data BLOB NOT NULL
-    );
-    CREATE TABLE pane_blocks (
-        pane_id INTEGER NOT NULL REFERENCES snapshot_panes(id) ON DELETE CASCADE,
-        seq INTEGER NOT NULL,
-        blob_id INTEGER NOT NULL REFERENCES blobs(id),
-        PRIMARY KEY (pane_id, seq)
-    ) WITHOUT ROWID;
-    CREATE INDEX pane_blocks_blob ON pane_blocks(blob_id);
-    CREATE TABLE instances (
-        instance TEXT PRIMARY KEY,
-        pid INTEGER NOT NULL,
-        boot_id TEXT NOT NULL,
-        started_at REAL NOT NULL,
-        clean_exit_at REAL
-    );
-    CREATE TABLE sessions (
-        session_id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        instance TEXT NOT NULL REFERENCES instances(instance),
-        config TEXT NOT NULL,                   -- JSON
-        status TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        window INTEGER,
-        closed INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX sessions_instance ON sessions(instance);
-    CREATE TABLE recording_blocks (
-        id INTEGER PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        start_time REAL NOT NULL,
-        end_time REAL NOT NULL,
-        start_offset INTEGER NOT NULL,
-        columns INTEGER NOT NULL,
-        lines INTEGER NOT NULL,
-        size INTEGER NOT NULL,
-        data BLOB NOT NULL
-    );
-    CREATE INDEX recording_blocks_session ON recording_blocks(session_id, id);
-    CREATE TABLE command_history (
-        id INTEGER PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        command TEXT NOT NULL,
-        cwd TEXT,
-        exit_code INTEGER,
-        started_at REAL NOT NULL,
-        ended_at REAL,
-        data TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX command_history_session ON command_history(session_id, started_at);
-    CREATE TABLE context_messages (
-        id INTEGER PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        role TEXT NOT NULL,
-        content TEXT NOT NULL,
-        tokens INTEGER,
-        created_at REAL NOT NULL,
-        data TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX context_messages_session ON context_messages(session_id, created_at);
-    CREATE TABLE agent_messages (
-        id INTEGER PRIMARY KEY,
-        sender TEXT NOT NULL,
-        recipient TEXT,
-        topic TEXT,
-        body TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        data TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX agent_messages_recipient ON agent_messages(recipient, created_at);
-    CREATE TABLE decisions (
-        id INTEGER PRIMARY KEY,
-        session_id TEXT,
-        agent TEXT,
-        question TEXT NOT NULL,
-        answer TEXT,
-        created_at REAL NOT NULL,
-        decided_at REAL,
-        data TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE TABLE traces (
-        id INTEGER PRIMARY KEY,
-        trace_id TEXT NOT NULL,
-        span_id TEXT NOT NULL,
-        parent_id TEXT,
-        name TEXT NOT NULL,
-        started_at REAL NOT NULL,
-        ended_at REAL,
-        data TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX traces_trace ON traces(trace_id);
-    CREATE TABLE audit (
-        id INTEGER PRIMARY KEY,
-        at REAL NOT NULL,
-        client TEXT,
-        action TEXT NOT NULL,
-        session_id TEXT,
-        allowed INTEGER NOT NULL,
-        data TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX audit_at ON audit(at);
-    """,
-)
 
 
 def default_database_path() -> Path:
@@ -332,20 +182,6 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-def _statements(script: str) -> list[str]:
-    """A migration script split into statements (`executescript` would commit the open
-    transaction first, and a migration must commit with its user_version or not at all)."""
-    statements, pending = [], ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statements.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        raise ValueError(f"unterminated statement in a migration: {pending.strip()[:60]}")
-    return statements
-
-
 def _boot_id() -> str:
     """This boot's id, so a pid recorded before a reboot is not taken for a live process."""
     try:
@@ -383,6 +219,26 @@ def _damaged(path: Path) -> str | None:
     return None
 
 
+def _suspect(path: Path) -> Path:
+    """A marker left when SQLite reported damage at work: the next open checks the whole file
+    (too slow to do on every open: ~0.1 s per 100 MB when cached) and moves it aside if bad."""
+    return path.with_name(path.name + ".damaged")
+
+
+async def _suspect_damaged(db: aiosqlite.Connection, path: Path) -> bool:
+    """After a damage report: does `PRAGMA quick_check` confirm it? Clears the marker."""
+    marker = _suspect(path)
+    if not marker.exists():
+        return False
+    try:
+        rows = await db.execute_fetchall("PRAGMA quick_check")
+    except sqlite3.DatabaseError:
+        return True
+    with contextlib.suppress(OSError):
+        marker.unlink(missing_ok=True)
+    return [str(r[0]) for r in rows] != ["ok"]
+
+
 def _move_aside(path: Path) -> Path:
     """Rename a damaged database (and its -wal/-shm, which must not be replayed into the fresh
     one) to NAME.corrupt-YYYYmmddTHHMMSS, kept for the user to inspect or recover."""
@@ -393,6 +249,7 @@ def _move_aside(path: Path) -> Path:
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
         n += 1
     path.rename(target)
+    _suspect(path).unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)
         with contextlib.suppress(FileNotFoundError):
@@ -461,8 +318,8 @@ def _error(exc: BaseException, doing: str, path: Path) -> StoreError:
         )
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
         return StoreError(
-            f"could not {doing}: {path} is damaged ({text}); it is moved aside and a fresh "
-            "one started the next time ai-session opens it",
+            f"could not {doing}: {path} is damaged ({text}); the next start of ai-session "
+            "checks it, moves it aside and starts a fresh one",
             StoreError.CORRUPT,
         )
     return StoreError(f"could not {doing} in {path}: {text}", StoreError.IO)
@@ -555,6 +412,9 @@ class Store:
             recovered = cls._set_aside(chosen)
         try:
             db = await cls._connect(chosen)
+            if recovered is None and await _suspect_damaged(db, chosen):
+                await db.close()
+                raise StoreError("damaged", StoreError.CORRUPT)
         except StoreError as exc:
             if exc.code != StoreError.CORRUPT or recovered is not None:
                 raise
@@ -589,6 +449,7 @@ class Store:
                 raise StoreError(f"{path} cannot use WAL journaling (a network filesystem?)")
             await db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints
             await _migrate(db, path)
+            await db.execute_fetchall("SELECT count(*) FROM sqlite_master")  # parse the schema
             _private_file(path)  # -wal and -shm exist now
         except BaseException as exc:
             if db is not None:
@@ -635,7 +496,11 @@ class Store:
                     with contextlib.suppress(sqlite3.Error):
                         await db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error | OSError):
-                    raise _error(exc, doing, self.path) from exc
+                    error = _error(exc, doing, self.path)
+                    if error.code == StoreError.CORRUPT:
+                        with contextlib.suppress(OSError):
+                            _suspect(self.path).touch(mode=0o600)
+                    raise error from exc
                 raise
 
     # -- snapshots ---------------------------------------------------------------------------
@@ -1040,7 +905,7 @@ async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
                 StoreError.NEWER,
             )
         for script in MIGRATIONS[version:]:
-            for statement in _statements(script):
+            for statement in statements(script):
                 await db.execute(statement)
         if version < len(MIGRATIONS):
             await db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")

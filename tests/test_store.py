@@ -19,8 +19,8 @@ import pytest
 from conftest import wait_until
 
 from engine.errors import SessionError, StoreError
+from engine.migrations import MIGRATIONS
 from engine.store import (
-    MIGRATIONS,
     PaneSnapshot,
     RecordingBlock,
     Retention,
@@ -261,7 +261,17 @@ def _header_only(path: Path) -> None:
     path.write_bytes(b"SQLite format 3\x00" + bytes(20))
 
 
-@pytest.mark.parametrize("damage", [_garbage, _text, _truncated, _header_only])
+def _schema_page(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        for n in range(20):
+            db.execute(f"CREATE TABLE t{n} (x INTEGER PRIMARY KEY, y TEXT)")
+    db.close()
+    with path.open("r+b") as f:  # the schema's page, after the file header
+        f.seek(100)
+        f.write(random.Random(3).randbytes(3000))
+
+
+@pytest.mark.parametrize("damage", [_garbage, _text, _truncated, _header_only, _schema_page])
 async def test_a_damaged_file_is_moved_aside_and_a_fresh_one_started(
     tmp_path: Path, damage: object
 ) -> None:
@@ -281,6 +291,51 @@ async def test_a_damaged_file_is_moved_aside_and_a_fresh_one_started(
     again = await Store.open(path)
     assert again.recovered is None
     await again.close()
+
+
+async def test_damage_found_at_work_is_an_error_then_moved_aside_on_the_next_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.db"
+    store = await Store.open(path)
+    for i in range(20):
+        await store.save_snapshot(make_snapshot(i, unique=10_000))
+    await store.close()
+    ((root,),) = sql(path, "SELECT rootpage FROM sqlite_master WHERE name = 'pane_blocks'")
+    with path.open("r+b") as f:  # the block references' b-tree: the header cannot see it
+        f.seek((int(root) - 1) * 4096)  # type: ignore[call-overload]
+        f.write(random.Random(5).randbytes(4096))
+    store = await Store.open(path)
+    assert store.recovered is None
+    with pytest.raises(StoreError, match="is damaged") as damaged:
+        await store.get_snapshot(1)
+    assert damaged.value.code == StoreError.CORRUPT
+    await store.close()
+    store = await Store.open(path)  # checks the file the error marked, and sets it aside
+    try:
+        assert store.recovered is not None
+        assert await store.list_snapshots() == []
+        assert list(tmp_path.glob("*.damaged")) == []
+    finally:
+        await store.close()
+
+
+async def test_a_later_migration_upgrades_an_existing_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.db"
+    store = await Store.open(path)
+    first = await store.save_snapshot(make_snapshot(1))
+    await store.close()
+    later = "ALTER TABLE snapshots ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;\n"
+    monkeypatch.setattr("engine.store.MIGRATIONS", (*MIGRATIONS, later))
+    store = await Store.open(path)
+    try:
+        assert (await store.get_snapshot(first)).note == "1"
+    finally:
+        await store.close()
+    assert sql(path, "PRAGMA user_version") == [(len(MIGRATIONS) + 1,)]
+    assert sql(path, "SELECT pinned FROM snapshots") == [(0,)]
 
 
 async def test_a_healthy_file_is_not_recovered(tmp_path: Path) -> None:
