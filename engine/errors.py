@@ -48,3 +48,22 @@ class ResourceExhausted(SessionError):
 # The seed's short names, so `from engine.errors import NotFound` reads like its docs.
 NotFound = SessionNotFound
 AlreadyExists = SessionAlreadyExists
+
+
+class StoreError(SessionError):
+    """The database could not do what was asked: it is full, read-only, damaged, locked, from
+    a newer version, or has no such record. `code` says which (one of the constants below), so
+    a caller can answer 404 for NOT_FOUND and keep running without persistence otherwise."""
+
+    NOT_FOUND = "NOT_FOUND"
+    FULL = "FULL"
+    READ_ONLY = "READ_ONLY"
+    CORRUPT = "CORRUPT"
+    NEWER = "NEWER"
+    BUSY = "BUSY"
+    CLOSED = "CLOSED"
+    IO = "IO"
+
+    def __init__(self, message: str, code: str = IO) -> None:
+        super().__init__(message)
+        self.code = code

@@ -47,7 +47,7 @@ def find_socket(explicit: str | None = None) -> str | None:
                     continue
     for _, name, path in sorted(candidates, reverse=True):
         pid = name.removesuffix(".sock")
-        if (pid.isdigit() and not _alive(int(pid))) or not _listening(path):
+        if (pid.isdigit() and not pid_alive(int(pid))) or not _listening(path):
             try:  # noqa: SIM105 (contextlib costs a CLI call ~5 ms)
                 os.unlink(path)  # its instance is gone
             except FileNotFoundError:
@@ -94,7 +94,8 @@ def _listening(path: str) -> bool:
     return True
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """A process with this pid exists (possibly another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
