@@ -332,9 +332,11 @@ def replay(
 ) -> Terminal:
     """The terminal as it was at time `until` (the end when None).
 
-    Without `base`, a fresh terminal of the first block's size is fed every event. With
-    `base` (a keyframe: a snapshot's terminal, taken after `base_offset` bytes of output),
-    `base` itself is fed what came after `base_offset` and returned: pass one you own.
+    Without `base`, a fresh terminal of the first block's size is fed every event (when the
+    recording does not start at offset 0, what older output drew is missing). With `base` (a
+    keyframe: a snapshot's terminal, taken after `base_offset` bytes of output), `base`
+    itself is fed what came after `base_offset` and returned: pass one you own. ValueError
+    when the recording starts after `base_offset` (the output between is gone).
     """
     items = list(blocks)
     term = base

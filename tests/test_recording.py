@@ -252,3 +252,17 @@ def test_record_output_in_the_config_file(tmp_path: Path) -> None:
         session_defaults({"record_output": "no"})
     with pytest.raises(ValueError, match="unknown session setting 'record_ouptut'"):
         session_defaults({"record_ouptut": False})
+
+
+async def test_an_idle_block_seals_after_a_while(bash: Session) -> None:
+    """Output followed by quiet is stored within `seal_after` seconds, not when a block
+    fills (which may be never)."""
+    recorder = Recorder(bash, seal_after=0.05)
+    sealed: list[RecordingBlock] = []
+    recorder.on_block = sealed.append
+    recorder.start()
+    await bash.send_input("printf 'quiet now\\n'\r")
+    await wait_for_screen(bash, "quiet now")
+    await wait_until(lambda: bool(sealed) and recorder.blocks() == sealed, what="sealed")
+    data = b"".join(e.data for e in events(sealed) if isinstance(e, RecordedOutput))
+    assert b"quiet now" in data
