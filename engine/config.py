@@ -6,7 +6,8 @@ import os
 import re
 import shlex
 import shutil
-from dataclasses import asdict, dataclass, field, fields
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ class SessionConfig:
     as in the seed. `timeout` is the default timeout in seconds for `Session.execute()`.
     `monitor_silence` (seconds, tmux's monitor-silence) makes the session report a `silence`
     event after that long without output; None or 0 turns it off.
+    `record_output` keeps the output with its times (`engine/recording.py`) so the pane can be
+    replayed and exported as asciicast; off, nothing but the scrollback remains.
     `compress_output`, `parse_output`, `enable_ai_features` and `agent_role` are recorded for the
     context and parsing features built on top of sessions.
     """
@@ -82,6 +85,7 @@ class SessionConfig:
     agent_role: str | None = None
     context_config: ContextConfig = field(default_factory=ContextConfig)
     monitor_silence: float | None = None
+    record_output: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-able data (snapshots keep it); secrets in `environment` are the
@@ -161,3 +165,51 @@ class SessionConfig:
         if self.monitor_silence is not None and self.monitor_silence < 0:
             raise SessionError("monitor_silence must be seconds >= 0, or None (off)")
         self.argv()
+
+
+# The `[session]` keys of the config file (~/.config/ai-session/config.toml) and their types:
+# the defaults every new session starts from.
+SESSION_KEYS: dict[str, tuple[type, ...]] = {
+    "shell": (str,),
+    "output_buffer_size": (int,),
+    "timeout": (int, float),
+    "monitor_silence": (int, float),
+    "record_output": (bool,),
+}
+
+
+def session_defaults(table: dict[str, Any], base: SessionConfig | None = None) -> SessionConfig:
+    """`base` (a new default SessionConfig) with a config file's `[session]` table applied;
+    ValueError naming an unknown key or a value of the wrong type, so a typo is not ignored."""
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        types = SESSION_KEYS.get(key)
+        if types is None:
+            raise ValueError(
+                f"unknown session setting {key!r}: known are {', '.join(SESSION_KEYS)}"
+            )
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            kind = " or ".join(t.__name__ for t in types)
+            raise ValueError(f"session.{key} must be {kind}, not {value!r}")
+        changes[key] = value
+    return replace(base or SessionConfig(), **changes)
+
+
+def config_table(path: Path, table: str) -> dict[str, Any]:
+    """The `[table]` of the TOML config file at `path` ({} when the file or table is absent);
+    ValueError saying why a file cannot be read."""
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from exc
+    value = data.get(table, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: `{table}` must be a table ([{table}])")
+    return value
+
+
+def load_session_defaults(path: Path) -> SessionConfig:
+    """The SessionConfig a config file's `[session]` table describes (no file: the defaults)."""
+    return session_defaults(config_table(path, "session"))

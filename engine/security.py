@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import time
-import tomllib
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from typing import Any
 
 from platformdirs import user_config_dir, user_state_dir
 
+from engine.config import config_table
 from engine.errors import PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -127,13 +127,7 @@ class SecurityPolicy:
     @classmethod
     def load(cls, path: Path) -> SecurityPolicy:
         """The `[security]` table of a TOML config file (no file: allow everything)."""
-        if not path.exists():
-            return cls()
-        try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ValueError(f"cannot read {path}: {exc}") from exc
-        return cls.from_dict(data.get("security", {}))
+        return cls.from_dict(config_table(path, "security"))
 
     def check_directory(self, directory: str | Path) -> None:
         path = Path(directory).expanduser().resolve()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 from engine import shell
 from engine.ansi import plain_text
@@ -37,6 +37,9 @@ from engine.ingest import queue_for, typing
 from engine.keys import encode_paste
 from engine.pty import Pty
 from engine.terminal import MAX_SIZE, Terminal
+
+if TYPE_CHECKING:
+    from engine.recording import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -529,6 +532,7 @@ class Session:
         self._last_exit = -1  # the exit code of the last run that ended (wait()'s answer)
         self._parse_rate = 8e6  # bytes per second, a running estimate for ingest slices
         self.started_environment: dict[str, str] = {}  # what the program was started with
+        self.recorder: Recorder | None = None  # output with its times (config.record_output)
 
     def __repr__(self) -> str:
         return f"<Session {self.name!r} id={self.id} {self.status}>"
@@ -619,6 +623,8 @@ class Session:
             raise
         self.status = SessionStatus.RUNNING
         self.last_activity = _now()
+        if self.config.record_output:
+            self._record()
         self._now_running()
 
     def restore_screen(self, terminal: Terminal) -> None:
@@ -644,6 +650,14 @@ class Session:
         """Wait until the shell sits at an empty prompt (SessionBusy if it does not: a
         program runs, a line is typed); SessionError when no integrated shell runs here."""
         await self._await_prompt()
+
+    def _record(self) -> None:
+        """Start the recorder (made on the first start; a respawn's output goes on in it)."""
+        if self.recorder is None:
+            from engine.recording import Recorder  # it builds on this module
+
+            self.recorder = Recorder(self)
+        self.recorder.start()
 
     def _environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
@@ -687,7 +701,10 @@ class Session:
         # screen left, modes reset, the visible rows cleared (not pushed to the history, which
         # stays), the cursor home; the title stays until the new program sets one.
         rows = b"".join(b"\x1b[%dH\x1b[2K" % (y + 1) for y in range(self.terminal.lines))
-        self.terminal.feed(b"\x18\x1b[?1049l\x1b[!p" + rows + b"\x1b[H")
+        reset = b"\x18\x1b[?1049l\x1b[!p" + rows + b"\x1b[H"
+        self.terminal.feed(reset)
+        if self.recorder is not None:  # not the program's output, but replay needs it
+            self.recorder.fed(reset)
         self._pty = None
         self._exit_code = None
         self.exited_at = None
@@ -969,6 +986,8 @@ class Session:
         changed = (columns, lines) != (self.terminal.columns, self.terminal.lines)
         self.config.pty_size = (lines, columns)
         self.terminal.resize(columns, lines)
+        if self.recorder is not None:
+            self.recorder.resized(columns, lines)
         if self._pty is not None and self.status.is_running:
             self._pty.resize(lines, columns)
         if changed:
