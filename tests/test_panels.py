@@ -411,3 +411,81 @@ def test_the_panel_with_a_preview_snapshot(snap_compare) -> None:  # type: ignor
         await pilot.pause(0.1)
 
     assert snap_compare(Host(SnapshotsPanel(_source())), terminal_size=(140, 40), run_before=shown)
+
+
+class ViewHost(App[None]):
+    def __init__(self, view: TerminalView) -> None:
+        super().__init__()
+        self.view = view
+
+    def compose(self) -> ComposeResult:
+        yield self.view
+
+    def on_mount(self) -> None:
+        self.view.focus()
+
+
+async def test_a_focused_view_scrolls_with_its_own_keys() -> None:
+    view = TerminalView(_terminal(_history(50), 40, 10))
+    async with ViewHost(view).run_test(size=(40, 10)) as pilot:
+        assert view.first_row == 0 and "user@box" in _drawn(view)[-1]
+        await pilot.press("up", "up")
+        assert view.first_row == -2 and _drawn(view)[0].startswith("history 039")
+        await pilot.press("home")
+        assert _drawn(view)[0].startswith("history 000") and "[41/41]" in _drawn(view)[0]
+        await pilot.press("pagedown")
+        assert view.first_row == -41 + 9
+        await pilot.press("end")
+        assert view.back == 0
+        view.show(None, "no snapshot")
+        await pilot.pause()
+        assert _drawn(view)[5].strip() == "no snapshot"
+
+
+async def test_history_rows_with_wide_characters_keep_the_width() -> None:
+    text = "中文 👍🏽 café e\u0301 ｱ x\r\n".encode()
+    terminal = _terminal(b"\x1b[31m" + text * 30 + b"\x1b[0m$ ", 21, 6)
+    view = TerminalView(terminal)
+    async with ViewHost(view).run_test(size=(15, 6)) as pilot:
+        await pilot.press("home")
+        for _ in range(8):
+            for y in range(6):
+                strip = view.render_line(y)
+                assert strip.cell_length == 15, (y, strip.text)
+            await pilot.press("pagedown")
+        assert "$" in _drawn(view)[-1]
+
+
+async def test_a_failing_source_is_shown_not_raised() -> None:
+    class Broken(Source):
+        async def preview(self, snapshot_id: int, pane: int = 0) -> Terminal | None:
+            raise OSError("disk on fire")
+
+    source = _source()
+    panel = SnapshotsPanel(Broken(source.infos, source.pictures))
+    async with Host(panel).run_test(size=(80, 24)):
+        await wait_until(lambda: panel.preview.hint == "cannot show it: disk on fire")
+
+
+async def test_no_snapshots_says_how_to_take_one() -> None:
+    source = _source()
+    source.infos = []
+    panel = SnapshotsPanel(source)
+    app = Host(panel)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(lambda: "C-b S" in panel.preview.hint)
+        await pilot.press("down", "enter", "d", "t")
+        assert app.asked == [] and panel.selected is None
+
+
+async def test_closing_the_panel_while_a_preview_loads() -> None:
+    source = _source()
+    source.gates = {(3, 0): asyncio.Event()}
+    panel = SnapshotsPanel(source)
+    async with Host(panel).run_test(size=(80, 24)) as pilot:
+        await wait_until(lambda: source.asked == [(3, 0)])
+        await pilot.press("down")
+        await panel.remove()
+        source.gates[(3, 0)].set()
+        await pilot.pause()
+        assert source.asked == [(3, 0)]  # nothing more was asked for a panel gone

@@ -19,6 +19,7 @@ from widgets.terminal_pane import Palette, cell_style, row_segments
 
 WHEEL_LINES = 3  # as the pane's wheel in copy mode
 PAN_COLUMNS = 8  # a wide snapshot in a narrow view moves sideways this much a key
+ROWS_KEPT = 1000  # drawn rows kept; a 10k-line history is not held twice
 
 
 class TerminalView(Widget, can_focus=True):
@@ -190,6 +191,8 @@ class TerminalView(Widget, can_focus=True):
     def _row(self, terminal: Terminal, row: int) -> Strip:
         strip = self._rows.get(row)
         if strip is None:
+            if len(self._rows) > ROWS_KEPT:  # scrolled through a long history: start afresh
+                self._rows.clear()
             cursor = terminal.cursor
             # The cursor as an unfocused pane shows it: a still picture has no focus.
             cursor_x = cursor.x if row == cursor.y and not cursor.hidden else -1
