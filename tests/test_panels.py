@@ -45,6 +45,7 @@ class Info:
     sessions: list[str]
     panes: int
     stored_bytes: int
+    session_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -103,6 +104,7 @@ def _source() -> Source:
             ["build", "api"],
             2,
             2_400_000,
+            ["%build", "%api"],
         ),
         Info(4, datetime(2026, 12, 2, 12, 0, 0), "pane", "exit", "server stopped", ["api"], 1, 812),
     ]
@@ -310,6 +312,7 @@ async def test_t_asks_for_the_timeline_and_escape_to_close() -> None:
         timeline, close = app.asked
         assert isinstance(timeline, SnapshotsPanel.TimelineRequested)
         assert (timeline.snapshot_id, timeline.session, timeline.pane) == (3, "api", 1)
+        assert timeline.session_id == "%api"
         assert timeline.time == datetime(2026, 12, 2, 19, 5, 30).timestamp()
         assert isinstance(close, SnapshotsPanel.CloseRequested)
 

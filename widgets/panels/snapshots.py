@@ -96,13 +96,17 @@ class SnapshotsPanel(SidePanel):
             self.snapshot_id = snapshot_id
 
     class TimelineRequested(Message):
-        """Open the timeline of `session` (as the snapshot names it) at the snapshot's time
-        (t), for the previewed `pane`."""
+        """Open the timeline of the previewed `pane`'s session at the snapshot's time (t):
+        `session` as the snapshot names it, `session_id` when the snapshot lists ids
+        (`SnapshotInfo.session_ids`), else None."""
 
-        def __init__(self, snapshot_id: int, session: str, pane: int, time: float) -> None:
+        def __init__(
+            self, snapshot_id: int, session: str, session_id: str | None, pane: int, time: float
+        ) -> None:
             super().__init__()
             self.snapshot_id = snapshot_id
             self.session = session
+            self.session_id = session_id
             self.pane = pane
             self.time = time
 
@@ -330,9 +334,13 @@ class SnapshotsPanel(SidePanel):
         sessions = list(info.sessions)
         if not sessions:
             return
-        session = sessions[self.pane] if self.pane < len(sessions) else sessions[0]
+        index = self.pane if self.pane < len(sessions) else 0
+        ids: list[str] = list(getattr(info, "session_ids", None) or [])
+        session_id = ids[index] if index < len(ids) else None
         when = info.created_at.timestamp()
-        self.post_message(self.TimelineRequested(info.id, session, self.pane, when))
+        self.post_message(
+            self.TimelineRequested(info.id, sessions[index], session_id, self.pane, when)
+        )
 
     def _ask_delete(self, info: SnapshotInfoLike) -> None:
         self._confirming = info.id
