@@ -492,3 +492,41 @@ async def test_closing_the_panel_while_a_preview_loads() -> None:
         source.gates[(3, 0)].set()
         await pilot.pause()
         assert source.asked == [(3, 0)]  # nothing more was asked for a panel gone
+
+
+async def test_a_new_snapshot_keeps_the_preview_where_it_was() -> None:
+    """An automatic snapshot arriving (the app reloads) moves neither the selection nor the
+    scrolled preview; a reused id is another snapshot and is asked for again."""
+    source = _source()
+    panel = SnapshotsPanel(source)
+    async with Host(panel).run_test(size=(140, 40)) as pilot:
+        await _opened(pilot, panel)
+        await pilot.press("tab")
+        await _previewing(pilot, panel, 3, 1)
+        source.infos.append(
+            Info(5, datetime(2026, 12, 2, 20, 0), "pane", "auto", "", ["api"], 1, 90)
+        )
+        source.pictures[(5, 0)] = _terminal(b"newest")
+        await panel.reload()
+        await pilot.pause()
+        assert panel.selected is not None and panel.selected.id == 3 and panel.pane == 1
+        await pilot.press("end")
+        await _previewing(pilot, panel, 1, 0)
+        await pilot.press("shift+up")
+        assert panel.preview.back == 1
+        source.infos.append(
+            Info(6, datetime(2026, 12, 2, 20, 1), "pane", "auto", "", ["api"], 1, 90)
+        )
+        await panel.reload()
+        await pilot.pause()
+        assert panel.selected is not None and panel.selected.id == 1
+        assert panel.preview.terminal is source.pictures[(1, 0)] and panel.preview.back == 1
+        asked = len(source.asked)
+        source.infos = [i for i in source.infos if i.id != 1]  # 1 deleted, its id reused
+        source.infos.append(
+            Info(1, datetime(2026, 12, 2, 20, 2), "pane", "manual", "", ["build"], 1, 90)
+        )
+        source.pictures[(1, 0)] = _terminal(b"id one again")
+        await panel.reload()
+        await _previewing(pilot, panel, 1, 0)
+        assert len(source.asked) == asked + 1

@@ -54,7 +54,9 @@ class TerminalView(Widget, can_focus=True):
         self.palette = palette
         self._terminal = terminal
         self._hint = hint
-        self._first: int | None = None  # the top row once scrolled; None: where the cursor is
+        # Rows scrolled up from where the view starts (negative: down), kept as a distance
+        # so a view that changes height stays as far back from the cursor.
+        self._up = 0
         self.first_column = 0
         self._rows: dict[int, Strip] = {}  # whole rows, drawn once per picture
 
@@ -73,7 +75,7 @@ class TerminalView(Widget, can_focus=True):
         """Swap the picture (None: an empty frame with `hint`), back at the cursor."""
         self._terminal = terminal
         self._hint = hint
-        self._first = None
+        self._up = 0
         self.first_column = 0
         self._rows.clear()
         self.refresh()
@@ -111,10 +113,8 @@ class TerminalView(Widget, can_focus=True):
     @property
     def first_row(self) -> int:
         """The terminal row at the top of the view (negative: history, -1 the newest)."""
-        if self._first is None:
-            return self.rest_row
         oldest, newest = self._bounds()
-        return max(oldest, min(newest, self._first))
+        return max(oldest, min(newest, self.rest_row - self._up))
 
     @property
     def back(self) -> int:
@@ -124,7 +124,7 @@ class TerminalView(Widget, can_focus=True):
     def scroll_rows(self, count: int) -> None:
         """Move the view `count` rows down (negative: up into the history)."""
         oldest, newest = self._bounds()
-        self._first = max(oldest, min(newest, self.first_row + count))
+        self._up = self.rest_row - max(oldest, min(newest, self.first_row + count))
         self.refresh()
 
     def action_rows(self, count: int) -> None:

@@ -39,14 +39,13 @@ def _when(moment: datetime) -> str:
 
 def _size(count: int) -> str:
     """Bytes as `ls -h` writes them: 812, 4.1K, 23M."""
-    size = float(count)
-    for unit in ("", "K", "M", "G"):
-        if size < 1024 or unit == "G":
-            if not unit:
-                return str(int(size))
-            return f"{size:.1f}{unit}" if size < 10 else f"{size:.0f}{unit}"
+    size, units = float(count), ["", "K", "M", "G"]
+    while size >= 1024 and len(units) > 1:
         size /= 1024
-    raise AssertionError("unreachable")
+        units.pop(0)
+    if not units[0]:
+        return str(count)
+    return f"{size:.1f}{units[0]}" if size < 10 else f"{size:.0f}{units[0]}"
 
 
 def _group(info: SnapshotInfoLike) -> str:
@@ -124,6 +123,7 @@ class SnapshotsPanel(SidePanel):
         self._confirming: int | None = None  # the snapshot d asked about
         self._previews: OrderedDict[tuple[int, int], Terminal | None] = OrderedDict()
         self._previewing: tuple[int, int] | None = None
+        self._selected_id: int | None = None
         self._loader: Latest[tuple[int, int], Terminal | None] = Latest(
             self, self._load, self._loaded, self._load_failed
         )
@@ -155,8 +155,14 @@ class SnapshotsPanel(SidePanel):
         except Exception as error:
             self._title(f"cannot list snapshots: {error}")
             return
-        self._previews.clear()  # a deleted id may come back as another snapshot
-        self._previewing = None
+        # Pictures of snapshots still listed stay (a preview scrolled back stays so when a
+        # new snapshot arrives); an id gone, or reused by another snapshot, is forgotten.
+        known = {(i.id, i.created_at) for i in self.infos}
+        same = {i.id for i in infos if (i.id, i.created_at) in known}
+        for key in [key for key in self._previews if key[0] not in same]:
+            del self._previews[key]
+        if self._previewing is not None and self._previewing[0] not in same:
+            self._previewing = None
         self.infos = infos
         groups: dict[str, list[SnapshotInfoLike]] = {}
         for info in sorted(infos, key=lambda i: i.created_at, reverse=True):
@@ -218,8 +224,10 @@ class SnapshotsPanel(SidePanel):
             self.preview.show(None, "no snapshots yet: C-b S takes one")
             self.preview.border_title = self.preview.border_subtitle = ""
             return
-        if index != self._options.highlighted:
-            self.pane = 0
+        info = self.rows[index].info
+        if info is not None and info.id != self._selected_id:
+            self.pane = 0  # another snapshot: its first pane
+            self._selected_id = info.id
         self._options.highlighted = index
         self._show_preview()
 
@@ -236,7 +244,7 @@ class SnapshotsPanel(SidePanel):
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """A click moved the highlight."""
         event.stop()
-        self._show_preview()
+        self._select(event.option_index)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """A click selects (restoring takes enter: a click should not replace a pane)."""
