@@ -530,3 +530,17 @@ async def test_a_new_snapshot_keeps_the_preview_where_it_was() -> None:
         await panel.reload()
         await _previewing(pilot, panel, 1, 0)
         assert len(source.asked) == asked + 1
+
+
+async def test_the_timeline_reloads_at_the_same_moment() -> None:
+    source = _source()
+    timeline = Timeline(source, "build", start=1005.0)
+    async with Host(timeline).run_test(size=(80, 24)) as pilot:
+        await wait_until(lambda: timeline.view.terminal is source.states.get(1005.0))
+        source.recording.append((1030.0, b"step 30\r\n"))
+        await timeline.reload()
+        await pilot.pause()
+        assert len(timeline.points) == 32 and timeline.point is not None
+        assert timeline.point.time == 1005.0 and timeline.view.terminal is source.states[1005.0]
+        await pilot.press("end")
+        await wait_until(lambda: timeline.view.terminal is source.states.get(1030.0))

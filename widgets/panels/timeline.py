@@ -70,9 +70,16 @@ class TimelineSlider(Widget):
         self.snapshots: list[bool] = []  # per point: a snapshot (else output)
         self.current: int | None = None
         self._dragging = False
+        self._columns: tuple[int, list[str], list[bool]] | None = None  # (width, glyphs, marks)
 
     def set_points(self, times: list[float], snapshots: list[bool], current: int | None) -> None:
+        """New points (sorted times; per point whether it is a snapshot) and the current one."""
         self.times, self.snapshots, self.current = times, snapshots, current
+        self._columns = None
+        self.refresh()
+
+    def set_current(self, current: int | None) -> None:
+        self.current = current
         self.refresh()
 
     def column(self, when: float) -> int:
@@ -94,24 +101,34 @@ class TimelineSlider(Widget):
         base = self.rich_style
         if not self.times or width <= 0:
             return Strip.blank(width, base)
-        counts = [0] * width
-        marked = [False] * width
-        for when, snapshot in zip(self.times, self.snapshots, strict=True):
-            x = min(width - 1, self.column(when))
-            counts[x] += 1
-            marked[x] = marked[x] or snapshot
+        glyphs, marked = self._bars(width)
         mark = base + self.get_component_rich_style("timeline-slider--snapshot")
         current = self.get_component_rich_style("timeline-slider--current")
         here = self.column(self.times[self.current]) if self.current is not None else -1
         segments = []
-        for x in range(width):
-            glyph = BARS[min(7, counts[x].bit_length() - 1)] if counts[x] else " "
-            glyph = "◆" if marked[x] else glyph
+        for x, glyph in enumerate(glyphs):
             style = mark if marked[x] else base
             if x == here:
                 glyph, style = ("│" if glyph == " " else glyph), style + current
             segments.append(Segment(glyph, style))
         return Strip(segments, width).simplify()
+
+    def _bars(self, width: int) -> tuple[list[str], list[bool]]:
+        """Each column's glyph and whether it holds a snapshot; counted once per width (a
+        recording may have many thousand points; a step only moves the marker)."""
+        if self._columns is None or self._columns[0] != width:
+            counts = [0] * width
+            marked = [False] * width
+            for when, snapshot in zip(self.times, self.snapshots, strict=True):
+                x = min(width - 1, self.column(when))
+                counts[x] += 1
+                marked[x] = marked[x] or snapshot
+            glyphs = [
+                "◆" if mark else BARS[min(7, count.bit_length() - 1)] if count else " "
+                for count, mark in zip(counts, marked, strict=True)
+            ]
+            self._columns = (width, glyphs, marked)
+        return self._columns[1], self._columns[2]
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         self._dragging = True
@@ -173,6 +190,7 @@ class Timeline(SidePanel):
         self.session_id = session_id
         self.heading = title or session_id
         self.points: list[TimelinePointLike] = []
+        self._times: list[float] = []  # the points' times, for seeking
         self.index: int | None = None
         self._start = start
         self._shown: float | None = None  # the time whose state the view shows
@@ -203,14 +221,15 @@ class Timeline(SidePanel):
         if self.index is not None and self.points:
             self._start = self.points[self.index].time
         self.points = points
+        self._times = [p.time for p in points]
+        self.slider.set_points(self._times, [p.kind == "snapshot" for p in points], None)
         if not points:
             self.index = None
             self.view.show(None, "nothing recorded for this pane yet")
             self._info("")
-            self.slider.set_points([], [], None)
             return
-        times = [p.time for p in points]
-        self.go(nearest(times, self._start) if self._start is not None else len(points) - 1)
+        start = self._start
+        self.go(nearest(self._times, start) if start is not None else len(points) - 1)
 
     @property
     def point(self) -> TimelinePointLike | None:
@@ -222,11 +241,7 @@ class Timeline(SidePanel):
         if not self.points:
             return
         self.index = max(0, min(len(self.points) - 1, index))
-        self.slider.set_points(
-            [p.time for p in self.points],
-            [p.kind == "snapshot" for p in self.points],
-            self.index,
-        )
+        self.slider.set_current(self.index)
         when = self.points[self.index].time
         if when == self._shown:
             self._loader.drop()  # back where the picture is: nothing to load
@@ -275,7 +290,7 @@ class Timeline(SidePanel):
         event.stop()
         self.focus()
         if self.points:
-            self.go(nearest([p.time for p in self.points], event.time))
+            self.go(nearest(self._times, event.time))
 
     async def on_key(self, event: events.Key) -> None:
         event.stop()
