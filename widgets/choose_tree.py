@@ -171,6 +171,15 @@ def _line(text: str) -> Text:
     return Text(text, no_wrap=True, overflow="ellipsis")
 
 
+def list_step(key: str, rows: int, options: OptionList) -> int | None:
+    """How far a key moves a list's cursor (up/down, j/k, home/end, g/G, pageup/pagedown),
+    None if it does not move it."""
+    page = max(1, options.size.height - 1)
+    steps = {"down": 1, "j": 1, "up": -1, "k": -1, "pagedown": page, "pageup": -page}
+    steps.update({"home": -rows, "g": -rows, "end": rows, "G": rows})
+    return steps.get(key)
+
+
 def _key_label(index: int) -> str:
     """tmux's row key: `(0) ` … `(9) ` for the first ten rows, then blanks."""
     return f"({index}) " if index < ROW_KEYS else " " * 4
@@ -322,17 +331,8 @@ class ChooseTreeScreen(Screen[TreeChoice | None]):
         key = event.key
         if key in ("q", "escape"):
             self.dismiss(None)
-        elif key in ("down", "j"):
-            self._move(1)
-        elif key in ("up", "k"):
-            self._move(-1)
-        elif key in ("home", "g"):
-            self._move(-len(self.rows))
-        elif key in ("end", "G"):
-            self._move(len(self.rows))
-        elif key in ("pagedown", "pageup"):
-            page = max(1, self.query_one(OptionList).size.height - 1)
-            self._move(page if key == "pagedown" else -page)
+        elif (step := list_step(key, len(self.rows), self.query_one(OptionList))) is not None:
+            self._move(step)
         elif key in ("right", "plus") or event.character == "+":
             self._expand()
         elif key in ("left", "minus") or event.character == "-":

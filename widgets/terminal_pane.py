@@ -34,6 +34,8 @@ from engine.keys import (
     mouse_wants,
 )
 from engine.session import ExitEvent, Session, SessionEvent, describe_exit
+from engine.terminal import Terminal, history_cells
+from engine.width import char_width
 
 FRAME_INTERVAL = 1 / 60  # paint at most 60 times a second
 BACKGROUND_INTERVAL = 1 / 15  # unfocused panes paint at most 15 times a second
@@ -137,6 +139,73 @@ def _history_segments(hist: HistoryLine, columns: int, palette: Palette | None) 
             pos += count
     if columns > len(text):
         segments.append(Segment(" " * (columns - len(text)), cell_style(default, "", palette)))
+    return segments
+
+
+def row_segments(
+    terminal: Terminal,
+    y: int,
+    cursor_x: int = -1,
+    shape: str = "",
+    palette: Palette | None = None,
+) -> list[Segment]:
+    """Row `y` of `terminal` as Rich segments: what a pane draws, and the snapshot preview
+    (widgets/terminal_view.py) too, so a snapshot looks exactly as the pane did.
+
+    A screen row (`y >= 0`) is exactly `terminal.columns` cells, with the cursor drawn at
+    `cursor_x` in `shape` (-1: none). A history row (`y < 0`) is padded to the width.
+    """
+    if y < 0:
+        return _scrollback_segments(terminal, y, palette)
+    line = terminal.screen.buffer.get(y) or {}
+    hist = cached_history_line(line) if cursor_x < 0 else None
+    if hist is not None:  # a row of a flood, still as the fast path made it: use its runs
+        return _history_segments(hist, terminal.columns, palette)
+    segments: list[Segment] = []
+    text: list[str] = []
+    run_attrs: tuple[object, ...] = DEFAULT_CELL[1:]
+    run_cursor = ""
+    columns = terminal.columns
+    covered = False  # this cell is the right half of the wide character just drawn
+    for x in range(columns):
+        if covered:
+            covered = False
+            continue
+        cell = line.get(x, DEFAULT_CELL)
+        data = cell.data
+        if data == "" or not data.isascii():  # make Rich's width the model's
+            covered = x + 1 < columns and line.get(x + 1, DEFAULT_CELL).data == ""
+            data = fit_cell(data, 2 if covered else 1)
+        attrs = cell[1:]
+        on_cursor = shape if x == cursor_x else ""
+        if attrs != run_attrs or on_cursor or run_cursor:
+            if text:
+                segments.append(Segment("".join(text), cell_style(run_attrs, run_cursor, palette)))
+            text = []
+            run_attrs, run_cursor = attrs, on_cursor
+        text.append(data)
+    if text:
+        segments.append(Segment("".join(text), cell_style(run_attrs, run_cursor, palette)))
+    return segments
+
+
+def _scrollback_segments(terminal: Terminal, y: int, palette: Palette | None) -> list[Segment]:
+    """A history row: from its style runs when it is ASCII, else cell by cell (wide
+    characters fitted to two cells, as on the screen)."""
+    scrollback = terminal.scrollback
+    hist = scrollback[len(scrollback) + y]
+    if hist.text.isascii():
+        return _history_segments(hist, terminal.columns, palette)
+    default = DEFAULT_CELL[1:]
+    segments = []
+    used = 0
+    for data, attrs in history_cells(hist):
+        width = 2 if char_width(data[0]) == 2 else 1
+        style = cell_style(default if attrs is None else attrs[1:], "", palette)
+        segments.append(Segment(fit_cell(data, width), style))
+        used += width
+    if terminal.columns > used:
+        segments.append(Segment(" " * (terminal.columns - used), cell_style(default, "", palette)))
     return segments
 
 
@@ -497,39 +566,7 @@ class TerminalPane(Widget, can_focus=True):
         return x, y, cursor.style
 
     def _segments(self, y: int, cursor_x: int, shape: str) -> list[Segment]:
-        line = self.session.terminal.screen.buffer.get(y) or {}
-        palette = self.palette
-        hist = cached_history_line(line) if cursor_x < 0 else None
-        if hist is not None:  # a row of a flood, still as the fast path made it: use its runs
-            return _history_segments(hist, self.session.terminal.columns, palette)
-        segments: list[Segment] = []
-        text: list[str] = []
-        run_attrs: tuple[object, ...] = DEFAULT_CELL[1:]
-        run_cursor = ""
-        columns = self.session.terminal.columns
-        covered = False  # this cell is the right half of the wide character just drawn
-        for x in range(columns):
-            if covered:
-                covered = False
-                continue
-            cell = line.get(x, DEFAULT_CELL)
-            data = cell.data
-            if data == "" or not data.isascii():  # make Rich's width the model's
-                covered = x + 1 < columns and line.get(x + 1, DEFAULT_CELL).data == ""
-                data = fit_cell(data, 2 if covered else 1)
-            attrs = cell[1:]
-            on_cursor = shape if x == cursor_x else ""
-            if attrs != run_attrs or on_cursor or run_cursor:
-                if text:
-                    segments.append(
-                        Segment("".join(text), cell_style(run_attrs, run_cursor, palette))
-                    )
-                text = []
-                run_attrs, run_cursor = attrs, on_cursor
-            text.append(data)
-        if text:
-            segments.append(Segment("".join(text), cell_style(run_attrs, run_cursor, palette)))
-        return segments
+        return row_segments(self.session.terminal, y, cursor_x, shape, self.palette)
 
     # -- copy mode ---------------------------------------------------------------------------
 
