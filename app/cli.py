@@ -45,6 +45,7 @@ SUBCOMMANDS = {
     "respawn": "respawn",
     "respawn-pane": "respawn",
     "server": "server",
+    "snapshot": "snapshot",
 }
 
 
@@ -100,7 +101,17 @@ def tui_main(argv: list[str]) -> int:
     parser.add_argument(
         "--theme", default=DEFAULT_THEME, choices=sorted(THEMES), help="colour theme"
     )
+    parser.add_argument(
+        "--restore",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="ID",
+        help="start from a snapshot (default: the newest workspace snapshot)",
+    )
     args = parser.parse_args(argv)
+    if args.restore not in (True, False) and not str(args.restore).isdigit():
+        parser.error(f"--restore wants a snapshot id, not {args.restore!r}")
     config = SessionConfig(shell_command=_program(args.command))
     if args.cwd is not None:
         config.working_directory = args.cwd
@@ -113,7 +124,11 @@ def tui_main(argv: list[str]) -> int:
     from app.main import AiSessionApp  # Textual (and its settings, app.textual_env) load here
 
     app = AiSessionApp(
-        config, show_hints=not args.no_hints, prefix=parse_key(args.prefix), theme=args.theme
+        config,
+        show_hints=not args.no_hints,
+        prefix=parse_key(args.prefix),
+        theme=args.theme,
+        restore=args.restore if isinstance(args.restore, bool) else int(args.restore),
     )
     result = app.run()
     return result or 0
@@ -161,6 +176,10 @@ def _arguments(verb: str) -> list[Argument]:
                 {"type": float, "default": 1000.0, "help": "requests a second per client"},
             ),
         ]
+    if verb == "snapshot":
+        from app.snapshot_cli import arguments as snapshot_arguments
+
+        return [*_CONNECTION, *snapshot_arguments()]
     flag = {"action": "store_true"}
     name = (("name",), {"help": "session name or id"})
     target = (("-t", "--target"), {"required": True, "help": "session name or id"})
@@ -204,12 +223,14 @@ def _arguments(verb: str) -> list[Argument]:
             (("-n", "--count"), {"type": int, "help": "exit after this many events"}),
         ],
     }
-    return [
-        (("--server",), {"help": "talk to this URL instead of the control socket"}),
-        (("--socket",), {"help": "control socket path (default: $AI_SESSION_SOCKET)"}),
-        (("--token",), {"help": "API token (default: $AI_SESSION_TOKEN)"}),
-        *arguments[verb],
-    ]
+    return [*_CONNECTION, *arguments[verb]]
+
+
+_CONNECTION: list[Argument] = [
+    (("--server",), {"help": "talk to this URL instead of the control socket"}),
+    (("--socket",), {"help": "control socket path (default: $AI_SESSION_SOCKET)"}),
+    (("--token",), {"help": "API token (default: $AI_SESSION_TOKEN)"}),
+]
 
 
 def _dest(flags: tuple[str, ...]) -> str:
@@ -324,6 +345,7 @@ _HELP = {
     "signal": "send a signal to a session's foreground job (or, --session, all of it)",
     "respawn": "start a session's program again (-k: kill it first if it still runs)",
     "server": "serve the API without a UI",
+    "snapshot": "take, list, show, restore, delete or export (asciicast) snapshots",
 }
 
 
@@ -346,6 +368,10 @@ def command_main(argv: list[str]) -> int:
         args.command = command
     if verb == "server":
         return _serve(args)
+    if verb == "snapshot":
+        from app.snapshot_cli import run as snapshot
+
+        return snapshot(args)
     from app.client import Client, ClientError
 
     try:
@@ -642,11 +668,30 @@ def _serve(args: Any) -> int:
     audit = AuditLog(default_audit_path())
 
     async def run() -> int:
+        from app.snapshots import new_instance
+        from engine.snapshots import Snapshotter
+        from engine.store import Store, StoreError
+
         manager = SessionManager()
         limit = RateLimit(args.rate, max(1, int(args.rate * 2)))
+        store = None
+        try:
+            store = await Store.open()
+        except StoreError as exc:  # the API serves on; snapshots answer SNAPSHOTS_OFF
+            print(f"ai-session server: snapshots are off: {exc}", file=sys.stderr)
+        snapshotter = Snapshotter(manager, store, instance=new_instance())
         server = Server(
-            create_app(manager, policy=policy, rate_limit=limit, audit=audit, token=token)
+            create_app(
+                manager,
+                policy=policy,
+                rate_limit=limit,
+                audit=audit,
+                token=token,
+                on_created=snapshotter.watch,
+                snapshots=snapshotter,
+            )
         )
+        snapshotter.start()
         try:
             socket_path = default_socket_path()
             manager.socket_path = str(socket_path)
@@ -657,6 +702,7 @@ def _serve(args: Any) -> int:
                 file=sys.stderr,
             )
             await server.close()
+            await snapshotter.close(final=False)
             return 1
         host, port = server.tcp_address or (args.host, args.port)
         print(f"ai-session server: http://{host}:{port} and {socket_path}", flush=True)
@@ -668,6 +714,7 @@ def _serve(args: Any) -> int:
             await stop.wait()
         finally:
             await server.close()
+            await snapshotter.close(final=True)
             await manager.close()
         return 0
 

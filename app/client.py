@@ -81,9 +81,16 @@ class Client:
             self.where = f"socket {self.socket}"
 
     def request(
-        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        *,
+        raw: bool = False,
     ) -> Any:
-        """One request; the decoded JSON answer. Errors (an API error, no answer) raise."""
+        """One request; the decoded JSON answer (`raw`: the body's bytes, for routes that
+        answer a file). Errors (an API error, no answer) raise."""
         target = self.prefix + path
         if params:
             target += "?" + "&".join(
@@ -108,6 +115,8 @@ class Client:
             raise ClientError(
                 f"cannot reach the instance at {self.where}: {exc or type(exc).__name__}"
             ) from None
+        if raw and status < 400:
+            return data
         try:
             answer = json.loads(data) if data else {}
         except ValueError:

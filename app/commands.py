@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.targets import SESSION_NAME, CommandError, find_pane, find_window, pane_index
+from engine.errors import SessionError
 from engine.keys import encode_key, encode_tmux_keys
 from engine.layout import PRESETS, Side
 
@@ -586,6 +587,35 @@ async def kill_server(app: AiSessionApp, args: Args) -> None:
     app.exit(0)
 
 
+async def snapshot(app: AiSessionApp, args: Args) -> None:
+    """Ours: a workspace snapshot, or with `-t` one pane's; `-m` a note. Says its id."""
+    if app.snapshotter is None:
+        raise CommandError("snapshots are off")
+    target = None
+    if args.has("t"):
+        target = find_pane(app, args.get("t"))[1].session
+    try:
+        snapshot_id = await app.snapshotter.take(target, note=args.get("m") or "")
+    except SessionError as exc:
+        raise CommandError(f"snapshot failed: {exc}") from None
+    app.show_message(
+        f"snapshot {snapshot_id} taken" + (f": {args.get('m')}" if args.get("m") else "")
+    )
+
+
+async def restore_snapshot(app: AiSessionApp, args: Args) -> None:
+    """Ours: bring snapshot ID back in new windows (`-R`: in place of the fresh start window)."""
+    word = args.values[0]
+    if not word.isdigit():
+        raise CommandError(f"not a snapshot id: {word}")
+    await app.restore_snapshot(int(word), replace_first=args.has("R"))
+
+
+async def choose_snapshot(app: AiSessionApp, args: Args) -> None:
+    """Ours: show or hide the snapshots panel (`-T`: open on the focused pane's timeline)."""
+    app.toggle_snapshots(timeline=args.has("T"))
+
+
 def commands() -> dict[str, Command]:
     return _TABLE
 
@@ -643,6 +673,9 @@ _TABLE: dict[str, Command] = {
         _c("command-palette", None, "", 0, 0, command_palette),
         _c("detach-client", "detach", "", 0, 0, detach_client),
         _c("kill-server", None, "", 0, 0, kill_server),
+        _c("snapshot", None, "m:t:", 0, 0, snapshot),
+        _c("restore-snapshot", None, "R", 1, 1, restore_snapshot),
+        _c("choose-snapshot", None, "T", 0, 0, choose_snapshot),
     )
 }
 ALIASES: dict[str, Command] = {c.alias: c for c in _TABLE.values() if c.alias}

@@ -67,6 +67,9 @@ PREFIX_KEYS: dict[str, str] = {
     "alt+p": "previous-window -a",
     "r": "refresh-client",
     "ctrl+z": "suspend-client",
+    "S": "command-prompt -p 'snapshot note' \"snapshot -m '%%'\"",  # ours: tmux leaves S unbound
+    "g": "choose-snapshot",  # ours: the snapshots panel (tmux leaves g unbound)
+    "T": "choose-snapshot -T",  # ours: the focused pane's timeline
     **{str(n): f"select-window -t :{n}" for n in range(10)},
 }
 

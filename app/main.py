@@ -27,7 +27,7 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Container
+from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static
@@ -43,17 +43,20 @@ from app.keymap import (
     REPEATABLE,
     key_label,
 )
+from app.snapshots import crashed_snapshot, new_instance, open_snapshots, settle_crashed
 from app.targets import SESSION_NAME, CommandError, pane_index
 from engine import Session, SessionConfig, SessionError, SessionManager
 from engine.layout import Direction
 from engine.security import AuditLog, SecurityPolicy, default_audit_path, default_config_path
 from engine.server import Server, create_app, default_socket_path
 from engine.session import describe_exit
+from engine.snapshots import AUTO_INTERVAL, Snapshotter
 from themes import DEFAULT_THEME, THEMES
 from widgets.choose_tree import ChooseTreeScreen, PaneEntry, TreeChoice, WindowEntry
 from widgets.clock import ClockView
 from widgets.keys_screen import KeysScreen, PagerScreen
 from widgets.messages_screen import MessagesScreen
+from widgets.panels import SnapshotsPanel, Timeline
 from widgets.prompt_bar import PromptBar
 from widgets.status_line import StatusLine, WindowLabel
 from widgets.terminal_pane import OuterCursor, TerminalPane
@@ -97,7 +100,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     CSS = """
     Screen { layout: vertical; layers: default clock prompt-candidates prompt prompt-label; }
-    #windows { height: 1fr; }
+    #main { height: 1fr; }
+    #windows { height: 1fr; width: 1fr; }
     #status { height: 1; background: $primary-darken-2; color: $text; }
     #hints { height: 1; background: $panel; color: $text-muted; }
     #message { dock: bottom; height: 1; background: $warning; color: $text; display: none; }
@@ -117,6 +121,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
         show_hints: bool = True,
         prefix: str = PREFIX,
         theme: str = DEFAULT_THEME,
+        restore: int | bool = False,
+        database: Path | None = None,
+        snapshot_interval: float = AUTO_INTERVAL,
     ) -> None:
         super().__init__(driver_class=RawInputDriver)  # keys read raw: see app/input.py
         for pane_theme in THEMES.values():
@@ -148,11 +155,19 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self._watching_activity = False  # monitor-activity is on somewhere (update_status)
         self._hint_mode = ""
         self._message_timer: Timer | None = None
+        # Snapshots: the database (None: the user's), this run's name in it, and the restore
+        # asked for on the command line (True: the newest workspace; a number: that snapshot).
+        self.database = database
+        self.instance = new_instance()
+        self.snapshot_interval = snapshot_interval
+        self.restore = restore
+        self.snapshotter: Snapshotter | None = None
 
     # -- composition -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Container(id="windows")
+        with Horizontal(id="main"):  # the windows, and a side panel docked right when open
+            yield Container(id="windows")
         yield StatusLine(id="status")
         yield Static(Text(self._hint("normal")), id="hints")
         yield Static("", id="message")
@@ -183,8 +198,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.set_interval(0.5, self.update_status)
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+        self.snapshotter = await open_snapshots(self)
         await self._serve_control_socket()
-        await self.new_window()
+        if not (self.restore and await self._restore_at_start()):
+            await self.new_window()
+            self.call_later(self._offer_restore)
+        self.snapshotter.start()
         # Everything made so far (modules, Textual's machinery) lives as long as the app: keep
         # it out of the collector's full passes, which would otherwise stall keys for ~50 ms.
         gc.freeze()
@@ -218,6 +237,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
             self._driver.write(self.outer_cursor.reset())  # the terminal's own shape back
         if self.control is not None:
             await self.control.close()
+        if self.snapshotter is not None:
+            await self.snapshotter.close(final=True)
         await self.manager.close()
 
     def on_window_view_resized(self, message: WindowView.Resized) -> None:
@@ -266,16 +287,156 @@ class AiSessionApp(App[int], inherit_bindings=False):
         session.config.pty_size = (height, width)
         session.terminal.resize(width, height)
         await session.start()  # a failed start leaves the manager by itself
-        return self._pane_for(session)
+        return self.pane_for(session)
 
-    def _pane_for(self, session: Session, pane_id: str | None = None) -> TerminalPane:
+    def pane_for(self, session: Session, pane_id: str | None = None) -> TerminalPane:
         pane = TerminalPane(session, pane_id=pane_id or f"%{next(self._pane_ids)}")
         pane.key_filter = self._key_filter
         pane.on_output = self._on_output
         pane.synchronized = lambda: self._synchronized(pane)
         pane.set_palette(self.palette())
         session.terminal.colors = self.terminal_colors()
+        if self.snapshotter is not None:
+            self.snapshotter.watch(session)
         return pane
+
+    async def _restore_at_start(self) -> bool:
+        """`ai-session --restore [ID]`: that snapshot, else the newest workspace one; False
+        (and a message) when there is none or it fails, and the app starts a fresh window."""
+        assert self.snapshotter is not None
+        snapshot_id = self.restore if self.restore is not True else None
+        try:
+            if snapshot_id is None:
+                infos = [i for i in await self.snapshotter.snapshots() if i.kind == "workspace"]
+                if not infos:
+                    self.show_message("no workspace snapshot to restore", 10.0)
+                    return False
+                snapshot_id = infos[0].id
+            await self.snapshotter.restore(int(snapshot_id), base=self.config)
+        except SessionError as exc:
+            self.show_message(f"restore failed: {exc}", 10.0)
+            return False
+        await settle_crashed(self.snapshotter)
+        return bool(self.windows)
+
+    async def _offer_restore(self) -> None:
+        """After a crash (the last run never closed), offer its newest workspace snapshot."""
+        if self.snapshotter is None:
+            return
+        snapshot = await crashed_snapshot(self.snapshotter)
+        await settle_crashed(self.snapshotter)
+        if snapshot is None or snapshot.id is None:
+            return
+        when = snapshot.created_at.astimezone().strftime("%H:%M:%S")
+        panes = len(snapshot.panes)
+        self.confirm(
+            f"the last run ended without closing: restore its {panes} panes from {when}? (y/n)",
+            f"restore-snapshot -R {snapshot.id}",
+        )
+
+    # -- the snapshot panels --------------------------------------------------------------------
+
+    def _panel(self) -> SnapshotsPanel | Timeline | None:
+        panels = list(self.query(SnapshotsPanel)) + list(self.query(Timeline))
+        return panels[0] if panels else None
+
+    def toggle_snapshots(self, timeline: bool = False) -> None:
+        """choose-snapshot: open the snapshots panel (or the focused pane's timeline) beside
+        the windows, or close the one that is open."""
+        shown = self._panel()
+        if shown is not None:
+            self.close_panel()
+            if isinstance(shown, Timeline) == timeline:
+                return
+        if self.snapshotter is None or self.snapshotter.store is None:
+            self.show_message("snapshots are off: there is no database (see C-b ~)")
+            return
+        if timeline:
+            pane = self.pane
+            if pane is None:
+                return
+            self.open_timeline(pane.session.id, pane.session.name)
+            return
+        panel = SnapshotsPanel(self.snapshotter, palette=self.palette())
+        self.query_one("#main").mount(panel)
+        panel.focus()
+
+    def open_timeline(self, session_id: str, title: str, start: float | None = None) -> None:
+        assert self.snapshotter is not None
+        panel = Timeline(
+            self.snapshotter, session_id, title=title, start=start, palette=self.palette()
+        )
+        self.query_one("#main").mount(panel)
+        panel.focus()
+
+    def close_panel(self) -> None:
+        panel = self._panel()
+        if panel is not None:
+            panel.remove()
+        self.call_after_refresh(self._sized_after_panel)
+        self.focus_active()
+
+    def _sized_after_panel(self) -> None:
+        size = self.query_one("#windows").size
+        for window in self.windows:
+            window.size_programs(size.width, size.height)
+
+    def on_snapshots_panel_close_requested(self, message: SnapshotsPanel.CloseRequested) -> None:
+        self.close_panel()
+
+    def on_timeline_close_requested(self, message: Timeline.CloseRequested) -> None:
+        self.close_panel()
+
+    async def on_snapshots_panel_restore_requested(
+        self, message: SnapshotsPanel.RestoreRequested
+    ) -> None:
+        self.close_panel()
+        try:
+            await self.restore_snapshot(message.snapshot_id)
+        except CommandError as exc:
+            self.show_message(str(exc))
+
+    async def on_snapshots_panel_delete_requested(
+        self, message: SnapshotsPanel.DeleteRequested
+    ) -> None:
+        assert self.snapshotter is not None and self.snapshotter.store is not None
+        try:
+            await self.snapshotter.store.delete_snapshot(message.snapshot_id)
+        except SessionError as exc:
+            self.show_message(f"delete failed: {exc}")
+        panel = self._panel()
+        if isinstance(panel, SnapshotsPanel):
+            await panel.reload()
+
+    def on_snapshots_panel_timeline_requested(
+        self, message: SnapshotsPanel.TimelineRequested
+    ) -> None:
+        if message.session_id is None:
+            self.show_message("that snapshot does not say which session it shows")
+            return
+        self.close_panel()
+        self.open_timeline(message.session_id, message.session, message.time)
+
+    async def on_timeline_restore_at_requested(self, message: Timeline.RestoreAtRequested) -> None:
+        assert self.snapshotter is not None
+        self.close_panel()
+        try:
+            await self.snapshotter.restore_at(message.session_id, message.time, base=self.config)
+        except SessionError as exc:
+            self.show_message(f"restore failed: {exc}")
+
+    async def restore_snapshot(self, snapshot_id: int, replace_first: bool = False) -> None:
+        """Bring a snapshot back in new windows; `replace_first` closes the fresh window the
+        app opened at start (the crash offer), if it is still all there is."""
+        if self.snapshotter is None:
+            raise CommandError("snapshots are off")
+        fresh = self.windows[0] if replace_first and len(self.windows) == 1 else None
+        try:
+            await self.snapshotter.restore(snapshot_id, base=self.config)
+        except SessionError as exc:
+            raise CommandError(f"restore failed: {exc}") from None
+        if fresh is not None and len(fresh.panes) == 1 and len(self.windows) > 1:
+            await self.kill_window(fresh)
 
     def _adopt(self, session: Session) -> None:
         """A session created through the API gets a window of its own, in the background
@@ -283,9 +444,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.call_later(self._adopt_window, session)
 
     async def _adopt_window(self, session: Session) -> None:
-        window = self._make_window(session.name)
+        window = self.make_window(session.name)
         await self.query_one("#windows").mount(window)
-        pane = self._pane_for(session)
+        pane = self.pane_for(session)
         pane.remain_on_exit = True  # a script that made it reads its exit status
         await window.add_pane(pane)
         size = self.query_one("#windows").size
@@ -305,7 +466,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
         try:
             path = default_socket_path()
             control = Server(
-                create_app(self.manager, policy=policy, audit=audit, on_created=self._adopt)
+                create_app(
+                    self.manager,
+                    policy=policy,
+                    audit=audit,
+                    on_created=self._adopt,
+                    snapshots=self.snapshotter,
+                )
             )
             await control.start(path)
         except OSError as exc:
@@ -357,7 +524,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
                 lambda name=name: setattr(self, "theme", name),
             )
 
-    def _make_window(self, name: str, number: int | None = None) -> WindowView:
+    def make_window(self, name: str, number: int | None = None) -> WindowView:
         """A hidden window with tmux's numbering: the lowest free index unless one is given."""
         window = WindowView(name)
         window.display = False  # mounted hidden: the current window keeps its whole size
@@ -396,7 +563,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             if not self.windows:
                 self.exit(1)
             return
-        window = self._make_window(name or "", number)  # empty name: named after its program
+        window = self.make_window(name or "", number)  # empty name: named after its program
         await self.query_one("#windows").mount(window)
         if not detached or len(self.windows) == 1:
             self.show_window(window)
@@ -588,9 +755,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
         session = pane.session
         remain = pane.remain_on_exit
         await window.remove_pane(pane.pane_id)
-        moved = self._pane_for(session, pane_id=pane.pane_id)
+        moved = self.pane_for(session, pane_id=pane.pane_id)
         moved.remain_on_exit = remain
-        new = self._make_window(name or "")
+        new = self.make_window(name or "")
         await self.query_one("#windows").mount(new)
         if not detached:
             self.show_window(new)

@@ -556,6 +556,10 @@ class Layout:
             turned = order[-1:] + order[:-1] if reverse else order[1:] + order[:1]
             self._relabel(dict(zip(order, turned, strict=True)))
 
+    def relabel(self, names: dict[str, str]) -> None:
+        """Rename panes (`old id -> new id`): a restored window's tree over its new panes."""
+        self._relabel(names)
+
     def _relabel(self, names: dict[str, str]) -> None:
         def walk(node: Node) -> Node:
             if isinstance(node, str):

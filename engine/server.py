@@ -35,6 +35,7 @@ from aiohttp.web_server import Server as WebServer
 from engine.api import events as events_routes
 from engine.api import openapi as openapi_routes
 from engine.api import sessions as session_routes
+from engine.api import snapshots as snapshot_routes
 from engine.api.common import (
     AUDIT,
     AUTH_LIMIT,
@@ -69,6 +70,7 @@ from engine.security import (
     same_secret,
 )
 from engine.session import Session
+from engine.snapshots import Snapshotter
 
 __all__ = [
     "OPENAPI",
@@ -258,6 +260,7 @@ def create_app(
     on_created: Callable[[Session], None] | None = None,
     socket_rate_limit: RateLimit | None = None,
     auth_rate_limit: RateLimit | None = None,
+    snapshots: Snapshotter | None = None,
 ) -> web.Application:
     """The API over `manager` (shared with the TUI, if any: the same sessions).
 
@@ -286,6 +289,7 @@ def create_app(
     openapi_routes.add_routes(app)
     events_routes.add_routes(app)
     session_routes.add_routes(app)
+    snapshot_routes.add_routes(app, snapshots)
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from widgets.terminal_pane import TerminalPane
 
 BASH = "bash --norc --noprofile"
+
+# The app and servers keep snapshots in the user's data directory: tests get their own.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ai-session-test-data-")
 
 # HYPOTHESIS_PROFILE=deep runs the property tests much longer than CI does.
 settings.register_profile("default", max_examples=300)

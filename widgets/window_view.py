@@ -268,6 +268,21 @@ class WindowView(Widget):
         if not detached or self.active not in self.panes:
             self.select(pane.pane_id)
 
+    async def restore_panes(
+        self, layout: Layout, panes: dict[str, TerminalPane], active: str | None
+    ) -> None:
+        """A restored window: `layout` over `panes` (its leaves are their ids), `active` (else
+        the first) focused."""
+        self.splits = layout
+        self.panes.update(panes)
+        self.zoomed = False
+        for pane in panes.values():
+            await self.mount(pane)
+        self.place()
+        order = layout.panes()
+        if order:
+            self.select(active if active in panes else order[0])
+
     async def remove_pane(self, pane_id: str) -> None:
         """Unmount a pane; its space goes to the pane before it (after, for the first),
         the focus to the last active pane, else the one before, else after (tmux)."""

@@ -1,0 +1,145 @@
+"""Snapshots taken from live sessions, kept in a real SQLite file, restored as new sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from conftest import bash_config, wait_for_screen, wait_until
+
+from engine import Session, SessionManager
+from engine.errors import SessionError
+from engine.snapshots import Snapshotter, public_environment, screen_digest
+from engine.store import Store, StoreError
+
+
+@pytest.fixture
+async def kept(tmp_path: Path) -> AsyncIterator[tuple[SessionManager, Snapshotter]]:
+    manager = SessionManager()
+    store = await Store.open(tmp_path / "data" / "snapshots.db")
+    snapshotter = Snapshotter(manager, store, instance=f"{os.getpid()}-test")
+    yield manager, snapshotter
+    await snapshotter.close(final=False)
+    await manager.close()
+
+
+async def _shell(manager: SessionManager, cwd: Path, **env: str) -> Session:
+    session = await manager.create_session_with_config(
+        bash_config(working_directory=cwd, pty_size=(10, 50), environment=env)
+    )
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    return session
+
+
+def test_secrets_never_reach_a_snapshot() -> None:
+    env = {"PATH": "/bin", "GITHUB_TOKEN": "x", "db_password": "y", "MY_API_KEY": "z", "A": "1"}
+    assert public_environment(env) == {"PATH": "/bin", "A": "1"}
+
+
+async def test_a_pane_snapshot_keeps_screen_history_cwd_and_no_secrets(
+    kept: tuple[SessionManager, Snapshotter], tmp_path: Path
+) -> None:
+    manager, snapshotter = kept
+    session = await _shell(manager, tmp_path, SECRET_THING="hush", VISIBLE="yes")
+    await session.send_input("for i in $(seq 1 40); do echo line $i; done\n")
+    await wait_for_screen(session, "line 40")
+    snapshot_id = await snapshotter.take(session, note="before the refactor")
+    [info] = await snapshotter.snapshots()
+    assert (info.id, info.kind, info.trigger, info.note) == (
+        snapshot_id,
+        "pane",
+        "manual",
+        "before the refactor",
+    )
+    snapshot = await snapshotter.load(snapshot_id)
+    [pane] = snapshot.panes
+    assert pane.cwd == str(tmp_path) and pane.session_id == session.id
+    assert "SECRET_THING" not in pane.environment and pane.environment["VISIBLE"] == "yes"
+    assert "SECRET_THING" not in pane.config["environment"]
+    preview = await snapshotter.preview(snapshot_id)
+    assert preview is not None
+    assert preview.capture(start="-") == session.terminal.capture(start="-")
+    assert await snapshotter.preview(snapshot_id, pane=3) is None
+
+
+async def test_restore_brings_the_screen_back_above_a_fresh_shell_with_the_command_typed(
+    kept: tuple[SessionManager, Snapshotter], tmp_path: Path
+) -> None:
+    manager, snapshotter = kept
+    (tmp_path / "sub dir").mkdir()
+    session = await _shell(manager, tmp_path)
+    await session.send_input("cd 'sub dir'; echo remembered\n")
+    await wait_for_screen(session, "remembered")
+    await session.send_input("sh -c 'sleep 60; :' 'an argument'\n")
+    await wait_until(lambda: session.foreground_command_line is not None)
+    snapshot_id = await snapshotter.take(session)
+    _, restored = await snapshotter.restore(snapshot_id, base=bash_config())
+    again = restored[session.id]
+    assert again.id != session.id and again.name != session.name
+    typed = "$ sh -c 'sleep 60; :' 'an argument'"
+    await wait_for_screen(again, typed)
+    text = again.capture_pane(start="-")
+    assert "remembered" in text and text.rstrip().endswith(typed)
+    assert again.current_command == "bash"  # typed, not run
+    assert again.current_path == str(tmp_path / "sub dir")
+    session.send_signal("INT")
+
+
+async def test_automatic_snapshots_store_only_changed_screens(
+    kept: tuple[SessionManager, Snapshotter], tmp_path: Path
+) -> None:
+    manager, snapshotter = kept
+    session = await _shell(manager, tmp_path)
+    first = await snapshotter.tick()
+    assert first is not None
+    assert await snapshotter.tick() is None  # nothing changed
+    digest = screen_digest(session.terminal)
+    await session.send_input("echo changed\n")
+    await wait_until(lambda: screen_digest(session.terminal) != digest)
+    await wait_until(lambda: session.terminal.capture().rstrip().endswith("changed\n$"))
+    second = await snapshotter.tick()
+    assert second is not None and second != first
+    kinds = {(i.kind, i.trigger) for i in await snapshotter.snapshots()}
+    assert kinds == {("workspace", "auto")}
+
+
+async def test_a_program_exit_takes_its_last_screen(
+    kept: tuple[SessionManager, Snapshotter], tmp_path: Path
+) -> None:
+    manager, snapshotter = kept
+    session = await _shell(manager, tmp_path)
+    snapshotter.watch(session)
+    await session.send_input("echo build failed; exit 3\n")
+    await session.wait()
+
+    async def exit_snapshot() -> bool:
+        return any(i.trigger == "exit" for i in await snapshotter.snapshots())
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while not await exit_snapshot():
+        assert asyncio.get_running_loop().time() < deadline, "no exit snapshot"
+        await asyncio.sleep(0.02)
+    [info] = [i for i in await snapshotter.snapshots() if i.trigger == "exit"]
+    preview = await snapshotter.preview(info.id)
+    assert preview is not None and "build failed" in preview.capture()
+
+
+async def test_without_a_store_snapshots_say_they_are_off(tmp_path: Path) -> None:
+    async with SessionManager() as manager:
+        snapshotter = Snapshotter(manager, None, instance="x")
+        session = await _shell(manager, tmp_path)
+        with pytest.raises(StoreError, match="off"):
+            await snapshotter.take(session)
+        assert await snapshotter.snapshots() == []
+        snapshotter.start()  # nothing to do, and no error
+        await snapshotter.close()
+
+
+async def test_nothing_to_snapshot_is_an_error(kept: tuple[SessionManager, Snapshotter]) -> None:
+    _, snapshotter = kept
+    with pytest.raises(SessionError, match="nothing to snapshot"):
+        await snapshotter.take()
