@@ -273,13 +273,15 @@ def _private_dir(directory: Path, tighten: bool) -> None:
 def _private_file(path: Path) -> None:
     """Create the database file 0600 before SQLite does (SQLite copies the main file's mode to
     its -wal and -shm), and narrow an existing one we own."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    # Never open (and close) an existing file: closing any descriptor of a file drops every
+    # POSIX lock this process holds on it, SQLite's included, and another process would then
+    # take itself for the last connection and delete the -wal under our feet.
     try:
-        info = os.fstat(fd)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        info = path.stat()
         if info.st_uid == os.getuid() and info.st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+            path.chmod(0o600)
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)
         with contextlib.suppress(FileNotFoundError):

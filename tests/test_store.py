@@ -497,6 +497,22 @@ async def test_two_processes_writing_at_once_both_succeed(tmp_path: Path) -> Non
     assert sql(path, "PRAGMA integrity_check") == [("ok",)]
 
 
+async def test_another_process_closing_its_connection_leaves_ours_whole(tmp_path: Path) -> None:
+    """Another process (the CLI, sqlite3) opening and closing the file while we hold it must
+    not take us for gone: our -wal stays, and what we write after is seen by the others."""
+    path = tmp_path / "shared.db"
+    count = (
+        "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("
+        "'SELECT count(*) FROM snapshots').fetchone()[0])"
+    )
+    async with await Store.open(path) as mine:
+        await mine.save_snapshot(make_snapshot(1))
+        assert await run_python(count, str(path)) == (0, "1\n")
+        assert path.with_name("shared.db-wal").exists()
+        await mine.save_snapshot(make_snapshot(2))
+        assert await run_python(count, str(path)) == (0, "2\n")
+
+
 # -- retention -------------------------------------------------------------------------------
 
 
