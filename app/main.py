@@ -162,6 +162,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.snapshot_interval = snapshot_interval
         self.restore = restore
         self.snapshotter: Snapshotter | None = None
+        self._hung_up = False
 
     # -- composition -----------------------------------------------------------------------------
 
@@ -213,6 +214,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         at once, the programs hung up — and leave even if the dead terminal blocks the exit."""
         if self.control is not None and self.control.socket_path is not None:
             self.control.socket_path.unlink(missing_ok=True)
+        self._hung_up = True  # the user did not close the sessions: the next start offers them
         self.exit(0)
         timer = threading.Timer(HANGUP_GRACE, os._exit, (0,))
         timer.daemon = True
@@ -238,7 +240,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if self.control is not None:
             await self.control.close()
         if self.snapshotter is not None:
-            await self.snapshotter.close(final=True)
+            await self.snapshotter.close(final=True, clean=not self._hung_up)
         await self.manager.close()
 
     def on_window_view_resized(self, message: WindowView.Resized) -> None:
@@ -431,12 +433,24 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if self.snapshotter is None:
             raise CommandError("snapshots are off")
         fresh = self.windows[0] if replace_first and len(self.windows) == 1 else None
+        number = fresh.number if fresh is not None else 0
+        if fresh is not None:  # out of the way: the restored windows get their old numbers
+            fresh.number = 1_000_000
         try:
             await self.snapshotter.restore(snapshot_id, base=self.config)
         except SessionError as exc:
             raise CommandError(f"restore failed: {exc}") from None
-        if fresh is not None and len(fresh.panes) == 1 and len(self.windows) > 1:
-            await self.kill_window(fresh)
+        finally:
+            if fresh is not None and fresh in self.windows:
+                if len(fresh.panes) == 1 and len(self.windows) > 1:
+                    await self.kill_window(fresh)
+                else:  # its number back, or the lowest free one
+                    taken = {w.number for w in self.windows if w is not fresh}
+                    fresh.number = next(n for n in itertools.count(number) if n not in taken)
+                    shown = self.window
+                    self.windows.sort(key=lambda w: w.number)
+                    self.current = self.windows.index(shown)
+                    self.update_status()
 
     def _adopt(self, session: Session) -> None:
         """A session created through the API gets a window of its own, in the background

@@ -568,11 +568,13 @@ class Session:
     @property
     def foreground_command_line(self) -> str | None:
         """The whole command line of the program in the foreground (`vim notes.txt`), None
-        when a shell waits at its prompt or it cannot be read: what a restored snapshot types
-        at the new prompt."""
+        when the session's shell is there or it cannot be read: what a restored snapshot
+        types at the new prompt."""
         pid = self._pty.foreground_pid() if self._pty is not None else None
-        if pid is None or (pid == self.pid and _process_name(pid) in shell.SHELLS):
+        if pid is None:
             return None
+        if pid == self.pid:  # the session's own program: a shell, or the command it was given
+            return self.command if self.config.shell_command else None
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as file:
                 words = file.read().split(b"\0")

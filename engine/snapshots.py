@@ -53,11 +53,12 @@ def public_environment(environment: dict[str, str]) -> dict[str, str]:
 
 
 def public_config(session: Session) -> dict[str, Any]:
-    """The session's config as stored: JSON-able, its environment less secrets."""
-    return {
-        **session.config.to_dict(),
-        "environment": public_environment(session.config.environment),
+    """The session's config as stored: JSON-able, its environment less secrets and less the
+    instance's own variables (a restored pane gets the restoring instance's socket)."""
+    environment = {
+        k: v for k, v in session.config.environment.items() if not k.startswith("AI_SESSION_")
     }
+    return {**session.config.to_dict(), "environment": public_environment(environment)}
 
 
 def screen_digest(terminal: Terminal) -> str:
@@ -120,7 +121,8 @@ def pane_snapshot(
         window=window,
         window_name=window_name,
         pane_index=pane_index,
-        cwd=terminal.cwd or session.current_path or str(session.config.working_directory),
+        # where the program in front is (/proc), else where the shell last said (OSC 7)
+        cwd=session.current_path or terminal.cwd or str(session.config.working_directory),
         command=session.foreground_command_line,
         environment=public_environment(session.started_environment),
         config=public_config(session),
@@ -337,10 +339,10 @@ class Snapshotter:
             log.info("retention removed %d snapshots: %s", len(self.pruned), self.pruned)
         return self.pruned
 
-    async def close(self, *, final: bool = True) -> None:
-        """Stop the timer; with `final`, a last workspace snapshot (trigger app-exit); then the
-        mark that this instance ended on purpose (so the next start offers no restore), and
-        the store closed (the snapshotter owns it)."""
+    async def close(self, *, final: bool = True, clean: bool = True) -> None:
+        """Stop the timer; with `final`, a last workspace snapshot (trigger app-exit); with
+        `clean`, the mark that this instance ended on purpose (the next start offers no
+        restore: not so after a hangup); then the store closed (the snapshotter owns it)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -355,8 +357,9 @@ class Snapshotter:
             return
         if final and any(not s.status.is_terminated for s in self.manager.sessions):
             await self._take_quietly(None, "app-exit")
-        with contextlib.suppress(StoreError):
-            await self.store.mark_clean_exit(self.instance)
+        if clean:
+            with contextlib.suppress(StoreError):
+                await self.store.mark_clean_exit(self.instance)
         await self.store.close()
 
     # -- looking back (the panels' source) ------------------------------------------------------
@@ -449,6 +452,9 @@ class Snapshotter:
         running typed at the prompt but not run."""
         config = SessionConfig.from_dict(pane.config) if pane.config else SessionConfig()
         config.name = None  # the old name may be taken; the user renames
+        config.environment = {
+            k: v for k, v in config.environment.items() if not k.startswith("AI_SESSION_")
+        }
         config.shell_command, config.shell = base.shell_command, base.shell  # a fresh shell
         cwd = Path(pane.cwd) if pane.cwd else None
         config.working_directory = (
