@@ -574,6 +574,8 @@ class Session:
         if pid is None:
             return None
         if pid == self.pid:  # the session's own program: a shell, or the command it was given
+            if _spawning(pid) or _process_name(pid) in shell.SHELLS:
+                return None
             return self.command if self.config.shell_command else None
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as file:
