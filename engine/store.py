@@ -410,8 +410,11 @@ class Store:
         except OSError as exc:
             raise _error(exc, "create the database directory", chosen.parent) from exc
         recovered = None
-        if _damaged(chosen) is not None:
-            recovered = cls._set_aside(chosen)
+        try:
+            if _damaged(chosen) is not None:
+                recovered = cls._set_aside(chosen)
+        except OSError as exc:
+            raise _error(exc, "open the database", chosen) from exc
         try:
             db = await cls._connect(chosen)
             if recovered is None and await _suspect_damaged(db, chosen):
