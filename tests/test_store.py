@@ -167,9 +167,22 @@ async def test_the_database_is_private_wal_and_migrated(tmp_path: Path) -> None:
     assert later | {"audit", "snapshots", "sessions", "blobs"} <= tables
 
 
-def test_the_default_path_is_in_the_user_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", "/somewhere/data")
-    assert default_database_path() == Path("/somewhere/data/ai-session/ai-session.db")
+async def test_the_default_path_is_in_the_user_data_dir_made_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    path = tmp_path / "data" / "ai-session" / "ai-session.db"
+    assert default_database_path() == path
+    path.parent.mkdir(parents=True, mode=0o755)
+    path.parent.chmod(0o755)
+    await (await Store.open()).close()
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700  # our own directory: narrowed
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o755)
+    mine.chmod(0o755)
+    await (await Store.open(mine / "x.db")).close()
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o755  # a directory the user named: left be
 
 
 async def test_missing_and_closed_are_store_errors(store: Store) -> None:
@@ -465,6 +478,23 @@ async def test_kill_9_mid_loop_leaves_every_committed_snapshot_readable(tmp_path
             assert got.panes[0].image == make_pane(int(info.note), unique=300_000).image
     finally:
         await store.close()
+
+
+async def test_a_second_store_in_one_process_keeps_the_first_ones_locks(tmp_path: Path) -> None:
+    """Closing any descriptor of the file drops the process's POSIX locks on it: then another
+    process, closing its connection, takes itself for the last one and deletes the WAL."""
+    path = tmp_path / "x.db"
+    first = await Store.open(path)
+    await first.save_snapshot(make_snapshot(1))
+    second = await Store.open(path)
+    reader = "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('SELECT 1 FROM snapshots').fetchall(); db.close()"
+    assert await run_python(reader, str(path)) == (0, "")
+    assert path.with_name("x.db-wal").exists()  # the others saw this process still using it
+    await second.save_snapshot(make_snapshot(2))
+    assert len(await first.list_snapshots()) == 2
+    assert await first.check() == ["ok"]
+    await second.close()
+    await first.close()
 
 
 BURST = """
