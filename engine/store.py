@@ -467,7 +467,12 @@ class Store:
             raise _error(exc, "create the database file", path) from exc
         db: aiosqlite.Connection | None = None
         try:
-            db = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            pending = aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            # aiosqlite's worker thread is not a daemon: a Store left open at exit has it
+            # outlive the event loop and die with a traceback. Committed data is safe either
+            # way (the next open replays the WAL).
+            pending._thread.daemon = True
+            db = await pending
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await db.execute("PRAGMA foreign_keys = ON")
             # Before the first table exists: lets prune give freed pages back to the disk.

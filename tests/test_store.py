@@ -497,6 +497,21 @@ async def test_a_second_store_in_one_process_keeps_the_first_ones_locks(tmp_path
     await first.close()
 
 
+async def test_a_store_left_open_exits_quietly_with_its_data_committed(tmp_path: Path) -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from engine.store import Store\n"
+        "from test_store import make_snapshot\n"
+        "async def main():\n"
+        "    store = await Store.open(Path(sys.argv[1]))\n"
+        "    await store.save_snapshot(make_snapshot(1))\n"
+        "asyncio.run(main())\n"
+    )
+    assert await asyncio.wait_for(run_python(code, str(tmp_path / "x.db")), 60) == (0, "")
+    assert sql(tmp_path / "x.db", "SELECT note FROM snapshots") == [("1",)]
+
+
 BURST = """
 import asyncio, sys
 from pathlib import Path
