@@ -12,8 +12,10 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import wait_until
@@ -87,7 +89,7 @@ def expected(snap: SnapshotData, snapshot_id: int) -> SnapshotData:
     return snap
 
 
-def sql(path: Path, query: str) -> list[tuple[object, ...]]:
+def sql(path: Path, query: str) -> list[tuple[Any, ...]]:
     """A query on a connection of its own, as another process would see the file."""
     with sqlite3.connect(path) as db:
         return db.execute(query).fetchall()
@@ -112,9 +114,9 @@ async def run_python(code: str, *args: str, prefix: tuple[str, ...] = ()) -> tup
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> Store:
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
     s = await Store.open(tmp_path / "data" / "ai-session.db")
-    yield s  # type: ignore[misc]
+    yield s
     await s.close()
 
 
@@ -286,10 +288,10 @@ def _schema_page(path: Path) -> None:
 
 @pytest.mark.parametrize("damage", [_garbage, _text, _truncated, _header_only, _schema_page])
 async def test_a_damaged_file_is_moved_aside_and_a_fresh_one_started(
-    tmp_path: Path, damage: object
+    tmp_path: Path, damage: Callable[[Path], None]
 ) -> None:
     path = tmp_path / "x.db"
-    damage(path)  # type: ignore[operator]
+    damage(path)
     before = path.read_bytes()
     store = await Store.open(path)
     try:
@@ -316,7 +318,7 @@ async def test_damage_found_at_work_is_an_error_then_moved_aside_on_the_next_ope
     await store.close()
     ((root,),) = sql(path, "SELECT rootpage FROM sqlite_master WHERE name = 'pane_blocks'")
     with path.open("r+b") as f:  # the block references' b-tree: the header cannot see it
-        f.seek((int(root) - 1) * 4096)  # type: ignore[call-overload]
+        f.seek((root - 1) * 4096)
         f.write(random.Random(5).randbytes(4096))
     store = await Store.open(path)
     assert store.recovered is None
@@ -446,7 +448,7 @@ asyncio.run(main())
 
 def _count(path: Path) -> int:
     try:
-        return int(sql(path, "SELECT count(*) FROM snapshots")[0][0])  # type: ignore[call-overload]
+        return int(sql(path, "SELECT count(*) FROM snapshots")[0][0])
     except sqlite3.OperationalError:  # not created yet
         return 0
 
@@ -534,7 +536,7 @@ async def test_two_processes_writing_at_once_both_succeed(tmp_path: Path) -> Non
     results = await asyncio.gather(
         run_python(BURST, str(path), "one"), run_python(BURST, str(path), "two")
     )
-    assert results == [(0, "done\n"), (0, "done\n")]
+    assert list(results) == [(0, "done\n"), (0, "done\n")]
     assert sql(path, "SELECT instance, count(*) FROM snapshots GROUP BY instance") == [
         ("one", 30),
         ("two", 30),
@@ -621,7 +623,9 @@ async def test_recording_blocks_append_list_and_trim_oldest_first(store: Store) 
 # -- sessions and crashes --------------------------------------------------------------------
 
 
-def record(session: str, instance: str, *, status: str = "running", closed: bool = False):  # type: ignore[no-untyped-def]
+def record(
+    session: str, instance: str, *, status: str = "running", closed: bool = False
+) -> SessionRecord:
     return SessionRecord(
         session_id=session,
         name=f"name-{session}",
