@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,7 +107,8 @@ class Retention:
     """What `prune` keeps: everything younger than `keep_all_seconds`, then the newest per
     clock hour until `hourly_for_seconds`, the newest per UTC day until `daily_for_days`, none
     older; then, while snapshots take more than `max_bytes`, the oldest go (non-manual first).
-    With `keep_manual`, manual snapshots survive the thinning by age but not the size cap."""
+    With `keep_manual`, manual snapshots survive the thinning by age but not the size cap.
+    Thinning is per subject: each session's pane snapshots, and the workspace snapshots."""
 
     keep_all_seconds: float = HOUR
     hourly_for_seconds: float = DAY
@@ -161,6 +164,8 @@ class StoreStats:
 
 
 def _ts(moment: datetime) -> float:
+    """Unix seconds (a naive datetime is taken as local time, as Python does); times read
+    back are aware, in UTC."""
     return moment.timestamp()
 
 
@@ -195,6 +200,12 @@ def _alive(pid: int, boot_id: str) -> bool:
     return boot_id == _boot_id() and pid_alive(pid)
 
 
+# Databases a Store of this process has open (real paths). `_damaged` reads a file's header
+# only when none has: closing that descriptor would drop the open connections' POSIX locks,
+# and another process could then checkpoint and delete the WAL under them.
+_OPEN: Counter[str] = Counter()
+
+
 def _damaged(path: Path) -> str | None:
     """Why the file at `path` cannot be a healthy SQLite database (None when it may be): not
     one at all, or shorter than its own header says (truncated). Cheap: reads 100 bytes."""
@@ -212,11 +223,25 @@ def _damaged(path: Path) -> str | None:
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
     pages_valid = header[24:28] == header[92:96]  # the page count is current (SQLite >= 3.7)
-    if page_size < 512 or page_size & (page_size - 1) or size % page_size:
+    if page_size < 512 or page_size & (page_size - 1):
+        return "its header is damaged"
+    if _journal_pending(path):
+        return None  # a checkpoint (or a kill during one) leaves the size to the WAL's replay
+    if size % page_size:
         return "its pages are damaged"
     if pages_valid and size < pages * page_size:
         return f"it is truncated ({size} of {pages * page_size} bytes)"
     return None
+
+
+def _journal_pending(path: Path) -> bool:
+    """A non-empty -wal or -journal beside the file: its size is not yet what its header says
+    (a checkpoint copies page 1 before it extends the file)."""
+    for suffix in ("-wal", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.with_name(path.name + suffix).stat().st_size > 0:
+                return True
+    return False
 
 
 def _suspect(path: Path) -> Path:
@@ -272,22 +297,20 @@ def _private_dir(directory: Path, tighten: bool) -> None:
 
 def _private_file(path: Path) -> None:
     """Create the database file 0600 before SQLite does (SQLite copies the main file's mode to
-    its -wal and -shm), and narrow an existing one we own."""
-    # Never open (and close) an existing file: closing any descriptor of a file drops every
-    # POSIX lock this process holds on it, SQLite's included, and another process would then
-    # take itself for the last connection and delete the -wal under our feet.
+    its -wal and -shm) and narrow the files if they exist, by path only: closing any descriptor
+    of the file would drop the POSIX locks this process's SQLite connections hold on it."""
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        info = path.stat()
-        if info.st_uid == os.getuid() and info.st_mode & 0o077:
-            path.chmod(0o600)
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
+        pass
+    else:
+        os.close(fd)  # new: nobody in this process had it open
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        file = path.with_name(name)
         with contextlib.suppress(FileNotFoundError):
-            info = side.stat()
+            info = file.stat()
             if info.st_uid == os.getuid() and info.st_mode & 0o077:
-                side.chmod(0o600)
+                file.chmod(0o600)
 
 
 def _error(exc: BaseException, doing: str, path: Path) -> StoreError:
@@ -296,7 +319,7 @@ def _error(exc: BaseException, doing: str, path: Path) -> StoreError:
         return exc
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
-    if name.startswith("SQLITE_FULL") or (isinstance(exc, OSError) and exc.errno == 28):
+    if name.startswith("SQLITE_FULL") or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
         return StoreError(
             f"could not {doing}: the disk holding {path} is full (or the database reached its "
             "size limit); free some space or delete old snapshots",
@@ -398,6 +421,7 @@ class Store:
         self.recovered = recovered
         self._db: aiosqlite.Connection | None = db
         self._lock = asyncio.Lock()
+        self._key = os.path.realpath(path)
 
     @classmethod
     async def open(cls, path: Path | None = None) -> Store:
@@ -409,9 +433,10 @@ class Store:
             _private_dir(chosen.parent, tighten=path is None)
         except OSError as exc:
             raise _error(exc, "create the database directory", chosen.parent) from exc
+        key = os.path.realpath(chosen)
         recovered = None
         try:
-            if _damaged(chosen) is not None:
+            if key not in _OPEN and _damaged(chosen) is not None:
                 recovered = cls._set_aside(chosen)
         except OSError as exc:
             raise _error(exc, "open the database", chosen) from exc
@@ -425,7 +450,9 @@ class Store:
                 raise
             recovered = cls._set_aside(chosen)
             db = await cls._connect(chosen)
-        return cls(chosen, db, recovered)
+        store = cls(chosen, db, recovered)
+        _OPEN[key] += 1
+        return store
 
     @staticmethod
     def _set_aside(path: Path) -> Path:
@@ -443,7 +470,12 @@ class Store:
             raise _error(exc, "create the database file", path) from exc
         db: aiosqlite.Connection | None = None
         try:
-            db = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            pending = aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            # aiosqlite's worker thread is not a daemon: a Store left open at exit has it
+            # outlive the event loop and die with a traceback. Committed data is safe either
+            # way (the next open replays the WAL).
+            pending._thread.daemon = True
+            db = await pending
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await db.execute("PRAGMA foreign_keys = ON")
             # Before the first table exists: lets prune give freed pages back to the disk.
@@ -469,6 +501,9 @@ class Store:
         """Checkpoint and close; later calls raise StoreError(CLOSED). Idempotent."""
         db, self._db = self._db, None
         if db is not None:
+            _OPEN[self._key] -= 1
+            if _OPEN[self._key] <= 0:
+                del _OPEN[self._key]
             async with self._lock:
                 with contextlib.suppress(sqlite3.Error):
                     await db.close()

@@ -12,8 +12,10 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import wait_until
@@ -87,7 +89,7 @@ def expected(snap: SnapshotData, snapshot_id: int) -> SnapshotData:
     return snap
 
 
-def sql(path: Path, query: str) -> list[tuple[object, ...]]:
+def sql(path: Path, query: str) -> list[tuple[Any, ...]]:
     """A query on a connection of its own, as another process would see the file."""
     with sqlite3.connect(path) as db:
         return db.execute(query).fetchall()
@@ -112,9 +114,9 @@ async def run_python(code: str, *args: str, prefix: tuple[str, ...] = ()) -> tup
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> Store:
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
     s = await Store.open(tmp_path / "data" / "ai-session.db")
-    yield s  # type: ignore[misc]
+    yield s
     await s.close()
 
 
@@ -167,9 +169,22 @@ async def test_the_database_is_private_wal_and_migrated(tmp_path: Path) -> None:
     assert later | {"audit", "snapshots", "sessions", "blobs"} <= tables
 
 
-def test_the_default_path_is_in_the_user_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", "/somewhere/data")
-    assert default_database_path() == Path("/somewhere/data/ai-session/ai-session.db")
+async def test_the_default_path_is_in_the_user_data_dir_made_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    path = tmp_path / "data" / "ai-session" / "ai-session.db"
+    assert default_database_path() == path
+    path.parent.mkdir(parents=True, mode=0o755)
+    path.parent.chmod(0o755)
+    await (await Store.open()).close()
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700  # our own directory: narrowed
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o755)
+    mine.chmod(0o755)
+    await (await Store.open(mine / "x.db")).close()
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o755  # a directory the user named: left be
 
 
 async def test_missing_and_closed_are_store_errors(store: Store) -> None:
@@ -273,10 +288,10 @@ def _schema_page(path: Path) -> None:
 
 @pytest.mark.parametrize("damage", [_garbage, _text, _truncated, _header_only, _schema_page])
 async def test_a_damaged_file_is_moved_aside_and_a_fresh_one_started(
-    tmp_path: Path, damage: object
+    tmp_path: Path, damage: Callable[[Path], None]
 ) -> None:
     path = tmp_path / "x.db"
-    damage(path)  # type: ignore[operator]
+    damage(path)
     before = path.read_bytes()
     store = await Store.open(path)
     try:
@@ -303,7 +318,7 @@ async def test_damage_found_at_work_is_an_error_then_moved_aside_on_the_next_ope
     await store.close()
     ((root,),) = sql(path, "SELECT rootpage FROM sqlite_master WHERE name = 'pane_blocks'")
     with path.open("r+b") as f:  # the block references' b-tree: the header cannot see it
-        f.seek((int(root) - 1) * 4096)  # type: ignore[call-overload]
+        f.seek((root - 1) * 4096)
         f.write(random.Random(5).randbytes(4096))
     store = await Store.open(path)
     assert store.recovered is None
@@ -433,7 +448,7 @@ asyncio.run(main())
 
 def _count(path: Path) -> int:
     try:
-        return int(sql(path, "SELECT count(*) FROM snapshots")[0][0])  # type: ignore[call-overload]
+        return int(sql(path, "SELECT count(*) FROM snapshots")[0][0])
     except sqlite3.OperationalError:  # not created yet
         return 0
 
@@ -467,6 +482,38 @@ async def test_kill_9_mid_loop_leaves_every_committed_snapshot_readable(tmp_path
         await store.close()
 
 
+async def test_a_second_store_in_one_process_keeps_the_first_ones_locks(tmp_path: Path) -> None:
+    """Closing any descriptor of the file drops the process's POSIX locks on it: then another
+    process, closing its connection, takes itself for the last one and deletes the WAL."""
+    path = tmp_path / "x.db"
+    first = await Store.open(path)
+    await first.save_snapshot(make_snapshot(1))
+    second = await Store.open(path)
+    reader = "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('SELECT 1 FROM snapshots').fetchall(); db.close()"
+    assert await run_python(reader, str(path)) == (0, "")
+    assert path.with_name("x.db-wal").exists()  # the others saw this process still using it
+    await second.save_snapshot(make_snapshot(2))
+    assert len(await first.list_snapshots()) == 2
+    assert await first.check() == ["ok"]
+    await second.close()
+    await first.close()
+
+
+async def test_a_store_left_open_exits_quietly_with_its_data_committed(tmp_path: Path) -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from engine.store import Store\n"
+        "from test_store import make_snapshot\n"
+        "async def main():\n"
+        "    store = await Store.open(Path(sys.argv[1]))\n"
+        "    await store.save_snapshot(make_snapshot(1))\n"
+        "asyncio.run(main())\n"
+    )
+    assert await asyncio.wait_for(run_python(code, str(tmp_path / "x.db")), 60) == (0, "")
+    assert sql(tmp_path / "x.db", "SELECT note FROM snapshots") == [("1",)]
+
+
 BURST = """
 import asyncio, sys
 from pathlib import Path
@@ -489,7 +536,7 @@ async def test_two_processes_writing_at_once_both_succeed(tmp_path: Path) -> Non
     results = await asyncio.gather(
         run_python(BURST, str(path), "one"), run_python(BURST, str(path), "two")
     )
-    assert results == [(0, "done\n"), (0, "done\n")]
+    assert list(results) == [(0, "done\n"), (0, "done\n")]
     assert sql(path, "SELECT instance, count(*) FROM snapshots GROUP BY instance") == [
         ("one", 30),
         ("two", 30),
@@ -592,7 +639,9 @@ async def test_recording_blocks_append_list_and_trim_oldest_first(store: Store) 
 # -- sessions and crashes --------------------------------------------------------------------
 
 
-def record(session: str, instance: str, *, status: str = "running", closed: bool = False):  # type: ignore[no-untyped-def]
+def record(
+    session: str, instance: str, *, status: str = "running", closed: bool = False
+) -> SessionRecord:
     return SessionRecord(
         session_id=session,
         name=f"name-{session}",
