@@ -30,6 +30,7 @@ from platformdirs import user_data_path
 from engine.errors import StoreError
 from engine.migrations import MIGRATIONS, statements
 from engine.paths import pid_alive
+from engine.recording import RecordingBlock
 from engine.termstate import TerminalImage
 
 BUSY_TIMEOUT_MS = 5000  # a second writer waits this long for the first (snapshots take ms)
@@ -115,18 +116,6 @@ class Retention:
     daily_for_days: int = 30
     max_bytes: int = 256 << 20
     keep_manual: bool = True
-
-
-@dataclass
-class RecordingBlock:
-    """A sealed piece of a session's output recording (the recorder decides the encoding)."""
-
-    start_time: float
-    end_time: float
-    start_offset: int
-    columns: int
-    lines: int
-    data: bytes
 
 
 @dataclass
