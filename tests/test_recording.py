@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from engine import Session, SessionManager
 from engine.config import load_session_defaults, session_defaults
@@ -270,3 +271,12 @@ async def test_an_idle_block_seals_after_a_while(bash: Session) -> None:
     await wait_until(lambda: bool(sealed) and recorder.blocks() == sealed, what="sealed")
     data = b"".join(e.data for e in events(sealed) if isinstance(e, RecordedOutput))
     assert b"quiet now" in data
+
+
+def test_a_damaged_block_is_a_clear_error() -> None:
+    garbage = RecordingBlock(1.0, 2.0, 100, 80, 24, b"not zstd at all")
+    with pytest.raises(ValueError, match="offset 100"):
+        replay([garbage])
+    cut = RecordingBlock(1.0, 2.0, 0, 80, 24, zstandard.compress(b"\x00\x05\x80"))
+    with pytest.raises(ValueError, match="truncated"):
+        list(events([cut]))
