@@ -16,6 +16,7 @@ import codecs
 import json
 import logging
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -107,9 +108,11 @@ class Recorder:
 
     `blocks()` gives the sealed blocks and the open one (compressed for the call, not
     sealed). `on_block` is called with each block as it seals (the store persists them);
-    a block seals when it holds `block_bytes`, after `seal_after` seconds, on `flush()`, when
-    the program exits and on `stop()`. Sealed blocks are kept up to `max_bytes` compressed
-    (at least the newest one); what the cap drops is counted in `dropped_bytes`.
+    a block seals when it holds `block_bytes`, after `seal_after` seconds, on `flush()`, and
+    on `stop()`, which the program's exit does (a respawn starts it again: one recording).
+    Sealed blocks are kept up to `max_bytes` compressed (at least the newest one); what the
+    cap drops is counted in `dropped_bytes`. The session is held weakly, and only while
+    recording through its subscription: no reference cycle outlives the program.
     """
 
     def __init__(
@@ -122,7 +125,8 @@ class Recorder:
     ) -> None:
         if max_bytes < 1 or block_bytes < 1:
             raise ValueError("max_bytes and block_bytes must be at least 1")
-        self.session = session
+        self._session = weakref.ref(session)
+        self.name = session.name  # for the log, once the session is gone
         self.max_bytes = max_bytes
         self.block_bytes = block_bytes
         self.seal_after = seal_after
@@ -150,13 +154,14 @@ class Recorder:
 
     def start(self) -> None:
         """Listen to the session from its next parsed byte on (again after `stop()`)."""
-        if self._unsubscribe is not None:
+        session = self._session()
+        if self._unsubscribe is not None or session is None:
             return
-        self._size = (self.session.terminal.columns, self.session.terminal.lines)
-        self._unsubscribe = self.session.subscribe(self._event)
+        self._size = (session.terminal.columns, session.terminal.lines)
+        self._unsubscribe = session.subscribe(self._event)
 
     def stop(self) -> None:
-        """Stop listening; the open block seals."""
+        """Stop listening (the program's exit does); the open block seals."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -168,7 +173,7 @@ class Recorder:
         if not isinstance(event, OutputEvent):
             code = event.exit_code
             _varint(self._add(_EXIT, self._offset), (code << 1) ^ (code >> 63))  # zigzag
-            self.flush()  # the run is over: store all of it now
+            self.stop()  # the run is over: store all of it now
             return
         data, offset = event.data, event.offset
         if offset != self._offset and self._raw:
@@ -189,8 +194,9 @@ class Recorder:
         self._size = (columns, lines)
 
     def fed(self, data: bytes) -> None:
-        """The session fed its terminal `data` itself (a respawn's reset): replay must too."""
-        if self._unsubscribe is not None and data:
+        """The session fed its terminal `data` itself (a respawn's reset, while stopped):
+        replay must too."""
+        if data:
             raw = self._add(_FED, self._offset)
             _varint(raw, len(data))
             raw += data
@@ -246,7 +252,7 @@ class Recorder:
             try:
                 self.on_block(block)
             except Exception:  # the store's trouble must not stop the session's output
-                log.exception("session %s: recording block not stored", self.session.name)
+                log.exception("session %s: recording block not stored", self.name)
 
     def _compress(self) -> RecordingBlock:
         columns, lines = self._start_size
@@ -257,7 +263,7 @@ class Recorder:
             columns=columns,
             lines=lines,
             # A copy: zstandard's result keeps its compressBound-sized allocation (~block_bytes
-            # however small the block compressed), which made the cap count a tenth of it.
+            # however well the block compressed): kept blocks held ~10x what the cap counted.
             data=bytes(memoryview(self._compressor.compress(self._raw))),
         )
 
@@ -349,7 +355,7 @@ def replay(
             f"the recording starts at output offset {items[0].start_offset}, after the base's "
             f"{base_offset}: the output between was not kept"
         )
-    for event in events(items):
+    for event in _with_block_sizes(items):
         if until is not None and event.time > until:
             break
         if isinstance(event, RecordedOutput):
@@ -415,7 +421,7 @@ def asciicast(
     if base is not None and first.start_offset > 0:
         yield _line(0.0, "o", paint(base))
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    for event in events(items):
+    for event in _with_block_sizes(items):
         if isinstance(event, RecordedOutput):
             text = decoder.decode(event.data)
             if not text:
@@ -430,6 +436,20 @@ def asciicast(
     rest = decoder.decode(b"", final=True)
     if rest:
         yield _line(0.0, "o", rest)
+
+
+def _with_block_sizes(blocks: list[RecordingBlock]) -> Iterator[RecordedEvent]:
+    """The events, and a resize where a block starts at another size than the last ended
+    (the terminal was resized while the recorder was stopped, after an exit)."""
+    size = (blocks[0].columns, blocks[0].lines) if blocks else (0, 0)
+    for block in blocks:
+        if (block.columns, block.lines) != size:
+            size = (block.columns, block.lines)
+            yield RecordedResize(block.start_time, block.start_offset, *size)
+        for event in events([block]):
+            if isinstance(event, RecordedResize):
+                size = (event.columns, event.lines)
+            yield event
 
 
 def _line(interval: float, code: str, data: str) -> str:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from engine import Session, SessionManager
 from engine.config import load_session_defaults, session_defaults
@@ -212,15 +213,19 @@ async def test_a_respawn_goes_on_in_the_same_recording(bash: Session) -> None:
     await bash.send_input("printf 'first run\\n'; exit\r")
     await bash.wait()
     recorder = bash.recorder
+    assert recorder is not None and not recorder.recording  # the exit stopped it
+    bash.set_size(columns=70, lines=20)  # while nothing records: the next block says so
     await bash.respawn()
-    assert bash.recorder is recorder
+    assert bash.recorder is recorder and recorder.recording
     await wait_for_screen(bash, "$ ")
     await bash.send_input("printf 'second run\\n'\r")
     await wait_for_screen(bash, "second run")
-    await replayed_equals_live(bash)
-    assert recorder is not None
+    term = await replayed_equals_live(bash)
+    assert (term.columns, term.lines) == (70, 20)
     exits = [e for e in events(recorder.blocks()) if isinstance(e, RecordedExit)]
     assert [e.code for e in exits] == [0]
+    _, cast = check_asciicast(list(asciicast(recorder.blocks())))
+    assert [e[1:] for e in cast if e[1] in "rx"] == [["x", "0"], ["r", "70x20"]]
 
 
 async def test_blocks_seal_at_their_size_and_on_block_sees_each(bash: Session) -> None:
@@ -266,3 +271,12 @@ async def test_an_idle_block_seals_after_a_while(bash: Session) -> None:
     await wait_until(lambda: bool(sealed) and recorder.blocks() == sealed, what="sealed")
     data = b"".join(e.data for e in events(sealed) if isinstance(e, RecordedOutput))
     assert b"quiet now" in data
+
+
+def test_a_damaged_block_is_a_clear_error() -> None:
+    garbage = RecordingBlock(1.0, 2.0, 100, 80, 24, b"not zstd at all")
+    with pytest.raises(ValueError, match="offset 100"):
+        replay([garbage])
+    cut = RecordingBlock(1.0, 2.0, 0, 80, 24, zstandard.compress(b"\x00\x05\x80"))
+    with pytest.raises(ValueError, match="truncated"):
+        list(events([cut]))
