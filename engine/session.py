@@ -560,6 +560,12 @@ class Session:
         return self._output_start + len(self._output)
 
     @property
+    def parsed_offset(self) -> int:
+        """How many of the program's bytes the terminal has taken in (`output_offset` can be
+        ahead while a flood waits to be parsed): the offset a snapshot of the screen is at."""
+        return self._parsed
+
+    @property
     def current_command(self) -> str | None:
         """Name of the program in the foreground (`vim`, `bash`), like tmux's
         #{pane_current_command}; None when it cannot be known."""

@@ -130,7 +130,7 @@ def pane_snapshot(
         columns=terminal.columns,
         lines=terminal.lines,
         image=terminal.image(),
-        output_offset=session._parsed,
+        output_offset=session.parsed_offset,
         digest=screen_digest(terminal),
     )
 
