@@ -13,6 +13,8 @@ from conftest import BASH
 from engine import SessionManager
 from engine.security import AuditLog
 from engine.server import create_app
+from engine.snapshots import Snapshotter
+from engine.store import Store
 
 ENV = {"PS1": "$ ", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
@@ -50,12 +52,21 @@ class Api:
 
 
 async def serve(tmp_path: Path, **options: Any) -> AsyncIterator[Api]:
+    """A server over a real manager, with snapshots kept in a real SQLite file in `tmp_path`
+    (`snapshots=None` for an instance without a database)."""
     manager = options.pop("manager", None) or SessionManager()
     audit = options.pop("audit", None) or AuditLog(tmp_path / "audit.jsonl")
+    if "snapshots" not in options:
+        store = await Store.open(tmp_path / "api-data" / "ai-session.db")
+        options["snapshots"] = Snapshotter(manager, store, instance="api-test")
+        options.setdefault("on_created", options["snapshots"].watch)
+    snapshots = options["snapshots"]
     app = create_app(manager, audit=audit, **options)
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     async with aiohttp.ClientSession() as http:
         yield Api(server, http, manager, audit)
     await server.close()
+    if snapshots is not None:
+        await snapshots.close(final=False)
     await manager.close()

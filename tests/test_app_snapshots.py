@@ -54,8 +54,10 @@ async def test_prefix_s_takes_a_snapshot_with_a_note_and_the_panel_restores_it(
         await wait_until(lambda: bool(app.query(SnapshotsPanel)), what="the panel")
         panel = app.query_one(SnapshotsPanel)
         await wait_until(
-            lambda: panel.preview.terminal is not None
-            and "kept in the 2 pictures" in panel.preview.terminal.capture(),
+            lambda: (
+                panel.preview.terminal is not None
+                and "kept in the 2 pictures" in panel.preview.terminal.capture()
+            ),
             what="the preview",
         )
         await pilot.press("enter")

@@ -552,7 +552,9 @@ def test_random_requests_never_get_a_5xx(
     below 500, errors always JSON with a code, and the server keeps running."""
     base = served[0]
     path, method = operation
-    url = base + path.replace("{name}", urllib.parse.quote(name, safe=""))
+    url = base + path.replace("{name}", urllib.parse.quote(name, safe="")).replace(
+        "{id}", urllib.parse.quote(name, safe="")
+    )
     if path.endswith("/wait"):
         # a session the fuzzer created (named "0", say) runs on: wait's default 30 s long poll
         # would meet the client's own timeout; a short poll tests the same route

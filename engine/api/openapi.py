@@ -116,6 +116,15 @@ SCHEMAS: dict[str, Any] = {
         additionalProperties=False,
     ),
     "Respawn": _obj({"kill": _B}, required=[], additionalProperties=False),
+    "CreateSnapshot": _obj(
+        {
+            "session": {"type": "string", "description": "one session's (default: all)"},
+            "note": {"type": "string", "maxLength": 1000},
+        },
+        required=[],
+        additionalProperties=False,
+    ),
+    "RestoreSnapshot": _obj({}, required=[], additionalProperties=False),
     "MakeToken": _obj({"read_only": _B}, required=[], additionalProperties=False),
     # answers
     "Health": _obj({"status": _S, "service": _S, "version": _S, "timestamp": _S, "sessions": _I}),
@@ -197,6 +206,53 @@ SCHEMAS: dict[str, Any] = {
         additionalProperties=True,
         description="plus the type's own fields (exit: exit_code, signal, exited_at; ...)",
     ),
+    "SnapshotInfo": _obj(
+        {
+            "id": _I,
+            "created_at": {"type": "string", "format": "date-time"},
+            "kind": {"type": "string", "enum": ["pane", "workspace"]},
+            "trigger": _S,
+            "note": _S,
+            "sessions": {"type": "array", "items": _S},
+            "panes": _I,
+            "stored_bytes": _I,
+            "raw_bytes": _I,
+        }
+    ),
+    "SnapshotList": _obj(
+        {"snapshots": {"type": "array", "items": _ref("SnapshotInfo")}, "total": _I}
+    ),
+    "Snapshot": _obj(
+        {
+            "id": _I,
+            "created_at": {"type": "string", "format": "date-time"},
+            "kind": {"type": "string", "enum": ["pane", "workspace"]},
+            "trigger": _S,
+            "note": _S,
+            "layout": _nullable({"type": "object", "additionalProperties": True}),
+            "panes": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "session_id": _S,
+                        "session_name": _S,
+                        "window": _I,
+                        "window_name": _S,
+                        "pane_index": _I,
+                        "cwd": _nullable(_S),
+                        "command": _nullable(_S),
+                        "title": _S,
+                        "columns": _I,
+                        "lines": _I,
+                        "history": _I,
+                        "screen": _S,
+                    }
+                ),
+            },
+        }
+    ),
+    "SnapshotDeleted": _obj({"id": _I, "deleted": _B}),
+    "Restored": _obj({"id": _I, "sessions": {"type": "array", "items": _ref("Session")}}),
     "EventPage": _obj(
         {
             "events": {"type": "array", "items": _ref("Event")},
@@ -240,6 +296,7 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 
 _NAME = {"name": "name", "in": "path", "required": True, "schema": _S}
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _SINCE = _query("since", {"type": "integer", "minimum": 0}, "byte offset to read from")
 _WS = {"101": {"description": "switching protocols (WebSocket)"}}
 
@@ -356,6 +413,55 @@ OPENAPI: dict[str, Any] = {
                 _answers("Session", 400, 404, 409),
                 "Respawn",
                 required=False,
+            ),
+        },
+        "/snapshots": {
+            "parameters": [
+                _query("session", _S, "only this session's (name or id)"),
+                _query("limit", {"type": "integer", "minimum": 1}, "the newest N"),
+            ],
+            "get": _op("Snapshots, newest first", _answers("SnapshotList", 400, 409)),
+            "post": _op(
+                "Take a snapshot of every session (a workspace) or of one",
+                _answers("SnapshotInfo", 400, 404, 409, status="201"),
+                "CreateSnapshot",
+                required=False,
+            ),
+        },
+        "/snapshots/{id}": {
+            "parameters": [
+                _ID,
+                _query("ansi", {"type": "boolean"}, "screens with colours (capture-pane -e)"),
+            ],
+            "get": _op(
+                "A snapshot with each pane's screen as it was",
+                _answers("Snapshot", 400, 404, 409),
+            ),
+            "delete": _op("Delete a snapshot", _answers("SnapshotDeleted", 400, 404, 409)),
+        },
+        "/snapshots/{id}/restore": {
+            "parameters": [_ID],
+            "post": _op(
+                "Restore: new sessions in the old directories, old screens above fresh shells",
+                _answers("Restored", 400, 404, 409, status="201"),
+                "RestoreSnapshot",
+                required=False,
+            ),
+        },
+        "/snapshots/{id}/asciicast": {
+            "parameters": [
+                _ID,
+                _query("pane", {"type": "integer", "minimum": 0}, "which pane (default 0)"),
+            ],
+            "get": _op(
+                "The pane's recorded output up to the snapshot, as asciicast v3",
+                {
+                    "200": {
+                        "description": "asciicast v3 (newline-delimited JSON)",
+                        "content": {"application/x-asciicast": {"schema": _S}},
+                    },
+                    **_errors(400, 404, 409),
+                },
             ),
         },
         "/sessions/{name}/token": {
