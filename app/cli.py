@@ -352,7 +352,10 @@ _HELP = {
 def parse(verb: str, argv: list[str]) -> Any:
     """A verb's arguments: the quick parser's, else argparse's (which exits 2 on an error)."""
     args = _quick_parse(verb, argv)
-    return args if args is not None else _parser(verb).parse_args(argv)
+    if args is not None:
+        return args
+    parser = _parser(verb)  # `snapshot show --ansi 3`: options between the positionals
+    return parser.parse_intermixed_args(argv) if verb == "snapshot" else parser.parse_args(argv)
 
 
 def command_main(argv: list[str]) -> int:

@@ -564,3 +564,42 @@ def test_a_token_from_a_file_is_in_neither_the_command_line_nor_the_environment(
         timeout=30,
     )
     assert done.returncode == 2 and "is empty" in done.stderr
+
+
+def test_snapshot_create_list_show_export_restore_delete(
+    instance: Instance, tmp_path: Path
+) -> None:
+    instance.ok("create", "snap", "--", *BASH)
+    _screen(instance, "snap", "$")
+    instance.ok("send-keys", "-t", "snap", r"printf '\e[31mpictured-%s\e[0m\n' $((6*7))", "Enter")
+    _screen(instance, "snap", "pictured-42")
+    snapshot_id = instance.ok("snapshot", "create", "-t", "snap", "-m", "cli note").strip()
+    assert snapshot_id.isdigit()
+    table = instance.ok("snapshot", "list").splitlines()
+    assert table[0].split()[:4] == ["ID", "TAKEN", "KIND", "TRIGGER"]
+    row = next(r for r in table[1:] if r.split()[0] == snapshot_id)
+    assert "pane" in row and "cli note" in row and "snap" in row
+    assert "pictured-42" in instance.ok("snapshot", "show", snapshot_id)
+    assert "31mpictured-42\x1b[0m" in instance.ok("snapshot", "show", "--ansi", snapshot_id)
+    cast = tmp_path / "snap.cast"
+    instance.ok("snapshot", "export", snapshot_id, "--asciicast", "-o", str(cast))
+    assert cast.stat().st_mode & 0o777 == 0o600
+    lines = cast.read_text().splitlines()
+    assert json.loads(lines[0])["version"] == 3
+    assert "pictured-42" in "".join(json.loads(line)[2] for line in lines[1:])
+    restored = instance.ok("snapshot", "restore", snapshot_id).split()
+    assert len(restored) == 1 and restored[0] != "snap"
+    _screen(instance, restored[0], "pictured-42")
+    # no instance running: list, show and export read the database itself
+    alone = {**instance.env, "XDG_RUNTIME_DIR": str(tmp_path)}
+    done = instance.run("snapshot", "show", snapshot_id, env=alone)
+    assert done.returncode == 0 and "pictured-42" in done.stdout, done.stderr
+    done = instance.run("snapshot", "restore", snapshot_id, env=alone)
+    assert done.returncode == 1 and f"--restore {snapshot_id}" in done.stderr
+    instance.ok("snapshot", "delete", snapshot_id)
+    done = instance.run("snapshot", "show", snapshot_id)
+    assert done.returncode == 1 and "SNAPSHOT_NOT_FOUND" in done.stderr
+    done = instance.run("snapshot", "show", snapshot_id, env=alone)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    done = instance.run("snapshot", "show")
+    assert done.returncode == 2 and "give a snapshot id" in done.stderr
