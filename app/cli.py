@@ -295,7 +295,9 @@ def _quick_parse(verb: str, argv: list[str]) -> Any:
         if nargs == REMAINDER and values[dest][:1] == ["--"]:
             return None  # argparse's own handling of `--`
     if words or any(
-        spec.get("required") and values[_dest(flags)] is None for flags, spec in arguments
+        (spec.get("required") and values[_dest(flags)] is None)
+        or ("choices" in spec and values[_dest(flags)] not in spec["choices"])
+        for flags, spec in arguments
     ):
         return None
     return types.SimpleNamespace(**values)
