@@ -105,7 +105,7 @@ HINTS = {
     ),
     "prefix": (
         '% │split  " ─split  ←↑→↓ focus  o next  z zoom  x kill  c new  n/p window'
-        "  , rename  [ copy  ] paste  : command  ? keys"
+        "  , rename  [ copy  ] paste  : command  ? keys  S snapshot  g snapshots"
     ),
     "copy": (
         "hjkl/arrows move  w b 0 $ g G  C-u C-d page  / ? search  n N next"

@@ -82,6 +82,9 @@ PALETTE_COMMANDS = (
         "type into every pane of the window",
         "set-window-option synchronize-panes",
     ),
+    ("Take a snapshot", "snapshot of every window, with a note (C-b S)", "snapshot"),
+    ("Snapshots", "browse, preview and restore snapshots (C-b g)", "choose-snapshot"),
+    ("Timeline of this pane", "step through its past screens (C-b T)", "choose-snapshot -T"),
     ("Show keys", "list-keys (C-b ?)", "list-keys"),
     ("Show messages", "show-messages (C-b ~)", "show-messages"),
     (
