@@ -1097,7 +1097,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         async def done(value: str) -> None:
             if template is None:
                 await self.run_command(value)
-            elif value:
+            else:  # tmux runs the template with an empty answer too (only Escape cancels)
                 await self.run_command(template.replace("%%", value).replace("%1", value))
 
         pane = self.pane

@@ -138,3 +138,17 @@ async def test_kill_9_then_start_again_offers_the_workspace_back(
             what=lambda: "the workspace back:\n" + "\n".join(t.screen()),
         )
         assert "0:" in t.screen()[-1]  # the restored window has its old number
+
+
+async def test_prefix_s_then_enter_takes_one_without_a_note_and_escape_takes_none(
+    tmp_path: Path,
+) -> None:
+    app = _app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_prompt(app.pane)
+        assert app.snapshotter is not None
+        await pilot.press("ctrl+b", "S", "escape")
+        await pilot.press("ctrl+b", "S", "enter")
+        await wait_until(lambda: any("snapshot 1 taken" in m for _, m in app.messages))
+        [info] = await app.snapshotter.snapshots()
+        assert info.note == "" and info.trigger == "manual"
