@@ -1128,9 +1128,13 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     # -- status ----------------------------------------------------------------------------------
 
-    def show_message(self, text: str, seconds: float = 3.0) -> None:
+    def log_message(self, text: str) -> None:
+        """Keep `text` for C-b ~ without flashing it (what went on in the background)."""
         self.messages.append((time.time(), text))
         del self.messages[:-MESSAGE_LIMIT]
+
+    def show_message(self, text: str, seconds: float = 3.0) -> None:
+        self.log_message(text)
         message = self.query_one("#message", Static)
         message.update(Text(" " + text))
         message.display = True

@@ -53,6 +53,9 @@ async def open_snapshots(app: AiSessionApp) -> Snapshotter:
         interval=app.snapshot_interval,
     )
     snapshotter.on_restored = lambda snapshot, sessions: rebuild_windows(app, snapshot, sessions)
+    snapshotter.on_pruned = lambda ids: app.log_message(
+        f"retention removed {len(ids)} old snapshots: {', '.join(f'#{i}' for i in ids)}"
+    )
     return snapshotter
 
 

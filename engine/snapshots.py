@@ -164,6 +164,7 @@ class Snapshotter:
         self._watched: dict[str, Callable[[], None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
+        self.on_pruned: Callable[[list[int]], None] | None = None  # the UI says what went
         # The app rebuilds its windows for restored sessions (a server without one leaves them).
         self.on_restored: Callable[[SnapshotData, dict[str, Session]], Awaitable[None]] | None = (
             None
@@ -337,6 +338,8 @@ class Snapshotter:
             return []
         if self.pruned:
             log.info("retention removed %d snapshots: %s", len(self.pruned), self.pruned)
+            if self.on_pruned is not None:
+                self.on_pruned(self.pruned)
         return self.pruned
 
     async def close(self, *, final: bool = True, clean: bool = True) -> None:

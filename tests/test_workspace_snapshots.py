@@ -143,3 +143,20 @@ async def test_nothing_to_snapshot_is_an_error(kept: tuple[SessionManager, Snaps
     _, snapshotter = kept
     with pytest.raises(SessionError, match="nothing to snapshot"):
         await snapshotter.take()
+
+
+async def test_retention_says_what_it_removed(
+    kept: tuple[SessionManager, Snapshotter], tmp_path: Path
+) -> None:
+    from engine.store import Retention
+
+    manager, snapshotter = kept
+    session = await _shell(manager, tmp_path)
+    old = await snapshotter.take(session, trigger="auto")
+    assert snapshotter.store is not None
+    said: list[list[int]] = []
+    snapshotter.on_pruned = said.append
+    snapshotter.retention = Retention(keep_all_seconds=0, hourly_for_seconds=0, daily_for_days=0)
+    await snapshotter.take(session, trigger="auto")
+    removed = await snapshotter.prune()  # the newest is always kept
+    assert old in removed and said == [removed]
