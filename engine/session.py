@@ -468,6 +468,16 @@ def _spawning(pid: int | None) -> bool:
     return not cmdline or cmdline.startswith(b"env\x00-C\x00")
 
 
+def _cmdline(pid: int | None) -> list[str]:
+    """A process's argv ([] when it is gone or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            words = file.read().split(b"\0")
+    except OSError:
+        return []
+    return [w.decode(errors="replace") for w in words if w]
+
+
 def _process_name(pid: int | None) -> str | None:
     """/proc/PID/comm: `bash`, `python3`; None when it cannot be read."""
     if pid is None:
@@ -583,13 +593,10 @@ class Session:
             if _spawning(pid) or _process_name(pid) in shell.SHELLS:
                 return None
             return self.command if self.config.shell_command else None
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as file:
-                words = file.read().split(b"\0")
-        except OSError:
-            return None
-        argv = [w.decode(errors="replace") for w in words if w]
-        return shlex.join(argv) if argv else None
+        words = _cmdline(pid)
+        if not words or words == _cmdline(self.pid):
+            return None  # a copy of the shell on its way to exec the command (or gone)
+        return shlex.join(words)
 
     @property
     def current_path(self) -> str | None:

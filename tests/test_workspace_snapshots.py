@@ -75,7 +75,7 @@ async def test_restore_brings_the_screen_back_above_a_fresh_shell_with_the_comma
     await session.send_input("cd 'sub dir'; echo remembered\n")
     await wait_for_screen(session, "remembered")
     await session.send_input("sh -c 'sleep 60; :' 'an argument'\n")
-    await wait_until(lambda: session.foreground_command_line is not None)
+    await wait_until(lambda: session.foreground_command_line == "sh -c 'sleep 60; :' 'an argument'")
     snapshot_id = await snapshotter.take(session)
     _, restored = await snapshotter.restore(snapshot_id, base=bash_config())
     again = restored[session.id]
