@@ -13,6 +13,11 @@ purpose: replies waiting to be written to the program (`Terminal.take_responses`
 pane has a new program that asked nothing) and the rows' "changed" marks (all rows are dirty
 after a load). The parser's unfinished sequence and the decoder's partial UTF-8 character are
 kept, so an image taken between two reads continues exactly as the original does.
+
+Loading checks the framing, the format, that the head parses into the fields it needs and
+that every block decompresses; it does not check each value's meaning (a store keeps blocks
+by sha256, which is where tampering is caught). `dump()` is `frame(image())`: MAGIC, the
+format, the part count, each part's length, then the head and the blocks.
 """
 
 from __future__ import annotations
