@@ -22,8 +22,17 @@ if TYPE_CHECKING:
 
 BASH = "bash --norc --noprofile"
 
-# The app and servers keep snapshots in the user's data directory: tests get their own.
+# The app and servers keep snapshots in the user's data directory: tests get their own (and
+# each test another, below: a run that ended unclosed would have the next app offer it back).
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ai-session-test-data-")
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+
 
 # HYPOTHESIS_PROFILE=deep runs the property tests much longer than CI does.
 settings.register_profile("default", max_examples=300)

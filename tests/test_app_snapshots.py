@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import BASH, at_prompt, split, wait_for_screen, wait_until
 from test_raw_keys import outer
 
@@ -22,15 +20,6 @@ SIZE = (120, 36)
 def _app(tmp_path: Path, **kwargs: object) -> AiSessionApp:
     config = SessionConfig(shell_command=BASH, environment={"PS1": "$ "})
     return AiSessionApp(config, database=tmp_path / "db" / "ai-session.db", **kwargs)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def data_home(tmp_path: Path) -> Iterator[Path]:
-    """XDG_DATA_HOME for apps started as programs (they inherit it)."""
-    before = os.environ["XDG_DATA_HOME"]
-    os.environ["XDG_DATA_HOME"] = str(tmp_path / "data")
-    yield tmp_path / "data"
-    os.environ["XDG_DATA_HOME"] = before
 
 
 async def test_prefix_s_takes_a_snapshot_with_a_note_and_the_panel_restores_it(
@@ -109,9 +98,8 @@ async def test_the_panel_toggles_and_snapshots_off_says_so(tmp_path: Path) -> No
         assert app.pane is not None and app.pane.session.status.is_running  # all still runs
 
 
-async def test_kill_9_then_start_again_offers_the_workspace_back(
-    tmp_path: Path, data_home: Path
-) -> None:
+async def test_kill_9_then_start_again_offers_the_workspace_back(tmp_path: Path) -> None:
+    """Both runs share the test's own data directory (conftest gives each test one)."""
     with outer(["bash", "--norc"], tmp_path) as t:
         await wait_until(lambda: "$" in "".join(t.screen()), timeout=30, what="the prompt")
         t.type(b"echo before the crash\r")
