@@ -86,6 +86,7 @@ def _wide_end(text: str, pos: int) -> int:
 
 
 GLYPH_CELLS = 1 << 16  # cells a screen's glyphs hold in all (about 300 bytes each)
+RUN_CELLS = 1 << 16  # cells the glyphs' remembered runs hold in all (about 40 bytes each)
 
 
 class Styles(dict[Cell, "Glyphs"]):
@@ -96,6 +97,13 @@ class Styles(dict[Cell, "Glyphs"]):
     def __init__(self) -> None:
         super().__init__()
         self.left = GLYPH_CELLS
+        self.run_cells = RUN_CELLS  # what `Glyphs.runs` may still hold (engine/cellpath.py)
+
+    def forget_runs(self) -> None:
+        """Drop every style's remembered runs (when they would hold more than RUN_CELLS)."""
+        for glyphs in self.values():
+            glyphs.runs.clear()
+        self.run_cells = RUN_CELLS
 
     def forget(self) -> None:
         """Drop every style's cells (the styles and their SGR shortcuts stay)."""
@@ -116,6 +124,9 @@ class Glyphs(dict[str, Cell]):
         # SGR parameter text -> the glyphs of the style it makes of this one (DECSCNM off):
         # a redraw repeats the same few SGRs over and over.
         self.after_sgr: dict[str, Glyphs] = {}
+        # (column, text) -> the cells the text makes there, to merge into a row at C speed:
+        # a redraw puts the same text at the same column over and over (engine/cellpath.py).
+        self.runs: dict[tuple[int, str], dict[int, Cell]] = {}
 
     def __missing__(self, ch: str) -> Cell:
         styles = self._styles()
@@ -254,8 +265,10 @@ class Screen(pyte.Screen):
             if len(self._cells) > 4096:
                 for old in self._cells.values():  # no old glyphs kept alive by each other
                     old.after_sgr.clear()
+                    old.runs.clear()
                 self._cells.clear()
                 self._cells.left = GLYPH_CELLS
+                self._cells.run_cells = RUN_CELLS
             by_char = self._cells[attrs] = Glyphs(attrs, self._cells)
         self._last_glyphs = by_char
         return by_char
