@@ -29,20 +29,22 @@ _OTHER_MEANING = frozenset({mo.IRM, mo.DECOM, mo.DECSCNM})
 
 def hot_tokens(narrow_run: str) -> re.Pattern[str]:
     """The tokens taken here, by group: CUP/HVP with at most two parameters of at most four
-    digits (1) and the text after it (2); SGRs with plain parameters, one or more in a row
-    (3: their parameters joined by `m ESC [`), and the text after them (4); EL to the end of
-    the row (5); ECH (6); synchronized output's start and end, `CSI ? 2026 h` and `l` (7: the
-    final); DECSTBM with at most two parameters (8); IL/DL (9: the count, 10: the final);
+    digits (1) and the ASCII text after it (2); SGRs with plain parameters, one or more in a
+    row (3: their parameters joined by `m ESC [`), and the ASCII text after them (4); EL to
+    the end of the row (5); ECH (6); synchronized output's start and end, `CSI ? 2026 h` and
+    `l` (7: the final); DECSTBM with at most two parameters (8); IL/DL (9: the count, 10: the
+    final);
     `ESC ( B` (11); text matching `narrow_run` (a pattern for a run of one-column printable
     characters) (12); CR (13); LF (14).
     A sequence and its text are one match, and `ESC ( B` before a CSI is taken with it: a vim
     or TUI redraw is mostly such runs (`ESC ( B ESC [ m ESC [ 30 m ESC [ 101 m text`). The
-    escape sequences come first, the commonest (CUP) first, and numbers are taken
-    possessively (never tried again shorter): a fifth to a third less matching time."""
+    escape sequences come first, the commonest (CUP) first; numbers are taken possessively
+    (never tried again shorter); the text after a sequence is ASCII only (the rest of it is
+    the next token): a third less matching time."""
     # ASCII first, and a control character fails before the long class is scanned for it:
     # 2-3 times faster matching, the same runs.
     run = f"(?:[ -~]++|(?![\\x00-\\x1f\\x7f])(?:{narrow_run}))++"
-    text = f"({run})?+"
+    text = "([ -~]++)?+"  # other text after a sequence is a token of its own (12)
     return re.compile(
         r"\x1b(?:\(B\x1b)?+\[(?:([0-9]{0,4}+(?:;[0-9]{0,4}+)?+)[Hf]"
         + text
@@ -84,6 +86,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     bottom = _bottom(screen)
     zwj = screen._zwj_seen  # only draw() sets it, and text that could join goes there
     mark_dirty = screen.dirty.add
+    dirty_y = -1  # the row last marked dirty (marking it again changes nothing)
     cups = _CUPS.get((lines, columns))
     if cups is None:
         if len(_CUPS) >= 8:
@@ -105,6 +108,17 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     yx = _cursor_position(cups, where, lines, columns)
                 y, x = yx
                 line = None
+                if len(text) == 1:  # it fits (x < columns), and ASCII joins no ZWJ
+                    line = rows[y]
+                    old = line.get(x)
+                    if old is None or " " <= old.data < "\u1100":  # as below, inline
+                        line[x] = glyphs[text]
+                        x += 1
+                        if y != dirty_y:
+                            mark_dirty(y)
+                            dirty_y = y
+                        drawn = text
+                        continue
             elif k == 4 or k == 3:  # SGRs, with text after them (4) or not
                 params, text = m.group(3, 4)
                 after = glyphs.after_sgr.get(params)
@@ -184,7 +198,9 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     if isinstance(line, FastRow):  # dict.update skips its setter
                         line.hist = None
                 x += n
-            mark_dirty(y)
+            if y != dirty_y:
+                mark_dirty(y)
+                dirty_y = y
             drawn = text
         else:
             if m is not None:
