@@ -163,7 +163,8 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 x, y = cursor.x, cursor.y
                 if glyphs.attrs is not cursor.attrs:
                     glyphs = screen.glyphs(cursor.attrs)
-                bottom = _bottom(screen)
+                if k == 8:  # DECSTBM: LF scrolls at another row now
+                    bottom = _bottom(screen)
                 line = None
                 continue
             n = len(text)
