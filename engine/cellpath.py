@@ -33,9 +33,8 @@ def hot_tokens(narrow_run: str) -> re.Pattern[str]:
     row (3: their parameters joined by `m ESC [`), and the ASCII text after them (4); EL to
     the end of the row (5); ECH (6); synchronized output's start and end, `CSI ? 2026 h` and
     `l` (7: the final); DECSTBM with at most two parameters (8); IL/DL (9: the count, 10: the
-    final);
-    `ESC ( B` (11); text matching `narrow_run` (a pattern for a run of one-column printable
-    characters) (12); CR (13); LF (14).
+    final); `ESC ( B` (11); text matching `narrow_run` (a pattern for a run of one-column
+    printable characters) (12); CR (13); LF (14).
     A sequence and its text are one match, and `ESC ( B` before a CSI is taken with it: a vim
     or TUI redraw is mostly such runs (`ESC ( B ESC [ m ESC [ 30 m ESC [ 101 m text`). The
     escape sequences come first, the commonest (CUP) first; numbers are taken possessively
@@ -193,8 +192,8 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     cells = glyphs.runs.get((x, text))
                     if cells is None:
                         cells = _new_run(glyphs, x, text)
-                    if n == columns:
-                        line.clear()
+                    if n == columns and text.count(text[0]) == n:
+                        line.clear()  # as store_narrow does for a whole row of one character
                     line.update(cells)
                     if isinstance(line, FastRow):  # dict.update skips its setter
                         line.hist = None

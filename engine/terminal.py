@@ -644,8 +644,7 @@ class Screen(pyte.Screen):
 
     def _fill_background(self, rows: list[Any]) -> None:
         """New rows scrolled in take the current background colour (back colour erase)."""
-        blank = self._blank()
-        cells = dict.fromkeys(range(self.columns), blank)
+        cells = _blank_span(self._blank(), 0, self.columns)
         for line in rows:
             line.update(cells)
 
@@ -767,7 +766,7 @@ class Screen(pyte.Screen):
             for x in doomed:
                 del line[x]
         elif start < stop:
-            line.update(zip(range(start, stop), repeat(blank)))
+            line.update(_blank_span(blank, start, stop))
             if isinstance(line, FastRow):  # dict.update does not drop its history line
                 line.hist = None
         if start < stop:  # half a wide character erased: the other half goes too (tmux)
@@ -783,7 +782,10 @@ class Screen(pyte.Screen):
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         x = self.cursor.x
-        spans = {0: (x, self.columns), 1: (0, min(x, self.columns - 1) + 1), 2: (0, self.columns)}
+        if how == 0:  # by far the commonest: no table of spans made for it
+            self._erase(self.cursor.y, x, self.columns)
+            return
+        spans = {1: (0, min(x, self.columns - 1) + 1), 2: (0, self.columns)}
         start, stop = spans.get(how, (0, 0))
         self._erase(self.cursor.y, start, stop)
 
@@ -1403,6 +1405,21 @@ class Screen(pyte.Screen):
                 line[x] = base._replace(data="")
                 x += 1
         return line
+
+
+# (blank cell, start, stop) -> columns start..stop-1 of it: erasing under a background colour,
+# and rows scrolled in under one, fill the same few spans over and over.
+_BLANK_SPANS: dict[tuple[Cell, int, int], dict[int, Cell]] = {}
+
+
+def _blank_span(blank: Cell, start: int, stop: int) -> dict[int, Cell]:
+    """Columns `start` to `stop - 1` of `blank`, as a table to merge into a row at C speed."""
+    span = _BLANK_SPANS.get((blank, start, stop))
+    if span is None:
+        if len(_BLANK_SPANS) >= 256:
+            _BLANK_SPANS.clear()
+        span = _BLANK_SPANS[blank, start, stop] = dict.fromkeys(range(start, stop), blank)
+    return span
 
 
 def parse_color(spec: str) -> str | None:
