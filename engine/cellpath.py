@@ -101,7 +101,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
         for m in iter(scan.match, None):
             k = m.lastindex
             if k == 2:  # the commonest: a move and the text there
-                where, text = m.group(1, 2)
+                where, text = m[1], m[2]  # faster than m.group(1, 2)
                 yx = cups.get(where)
                 if yx is None:
                     yx = _cursor_position(cups, where, lines, columns)
@@ -119,7 +119,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                         drawn = text
                         continue
             elif k == 4 or k == 3:  # SGRs, with text after them (4) or not
-                params, text = m.group(3, 4)
+                params, text = m[3], m[4]
                 after = glyphs.after_sgr.get(params)
                 if after is None:
                     after = _after_sgrs(glyphs, params)
