@@ -28,28 +28,32 @@ _OTHER_MEANING = frozenset({mo.IRM, mo.DECOM, mo.DECSCNM})
 
 
 def hot_tokens(narrow_run: str) -> re.Pattern[str]:
-    """The tokens taken here, by group: text matching `narrow_run` (a pattern for a run of
-    one-column printable characters) (1); SGRs with plain parameters, one or more in a row
-    (2: their parameters joined by `m ESC [`), and the text after them (3); CUP/HVP with at
-    most two parameters of at most four digits (4) and the text after it (5); EL to the end
-    of the row (6); ECH (7); `ESC ( B` (8); CR (9); LF (10); synchronized output's
-    start and end, `CSI ? 2026 h` and `l` (11: the final).
+    """The tokens taken here, by group: CUP/HVP with at most two parameters of at most four
+    digits (1) and the ASCII text after it (2); SGRs with plain parameters, one or more in a
+    row (3: their parameters joined by `m ESC [`), and the ASCII text after them (4); EL to
+    the end of the row (5); ECH (6); synchronized output's start and end, `CSI ? 2026 h` and
+    `l` (7: the final); DECSTBM with at most two parameters (8); IL/DL (9: the count, 10: the
+    final); `ESC ( B` (11); text matching `narrow_run` (a pattern for a run of one-column
+    printable characters) (12); CR (13); LF (14).
     A sequence and its text are one match, and `ESC ( B` before a CSI is taken with it: a vim
     or TUI redraw is mostly such runs (`ESC ( B ESC [ m ESC [ 30 m ESC [ 101 m text`). The
-    SGR alternative comes first and takes its digits possessively: a CUP fails it without
-    backtracking."""
+    escape sequences come first, the commonest (CUP) first; numbers are taken possessively
+    (never tried again shorter); the text after a sequence is ASCII only (the rest of it is
+    the next token): a third less matching time."""
     # ASCII first, and a control character fails before the long class is scanned for it:
     # 2-3 times faster matching, the same runs.
     run = f"(?:[ -~]++|(?![\\x00-\\x1f\\x7f])(?:{narrow_run}))++"
-    text = f"({run})?+"
+    text = "([ -~]++)?+"  # other text after a sequence is a token of its own (12)
     return re.compile(
-        f"({run})"
-        r"|\x1b(?:(?:\(B\x1b)?+\[(?:((?:[0-9;:]*+m\x1b\[)*[0-9;:]*+)m"
+        r"\x1b(?:\(B\x1b)?+\[(?:([0-9]{0,4}+(?:;[0-9]{0,4}+)?+)[Hf]"
         + text
-        + r"|([0-9]{0,4}(?:;[0-9]{0,4})?+)[Hf]"
+        + r"|((?:[0-9;:]*+m\x1b\[)*[0-9;:]*+)m"
         + text
-        + r"|(0?)K|([0-9]{0,4})X)|(\(B))"
-        r"|(\r)|(\n)|\x1b\[\?2026([hl])"
+        + r"|(0?)K|([0-9]{0,4}+)X|\?2026([hl])|([0-9]{0,4}+(?:;[0-9]{0,4}+)?+)r"
+        r"|([0-9]{0,4}+)([LM]))"
+        r"|\x1b(\(B)"
+        f"|({run})"
+        r"|(\r)|(\n)"
     )
 
 
@@ -59,8 +63,8 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
 
     Text is stored only where it fits the row (as Screen.draw stores such a run), SGR
     only when the screen already knows what it makes of the style (`Glyphs.after_sgr`), LF
-    only when it does not scroll; EL and ECH call the screen's own methods. Anything else
-    ends the run, and the parser's general handlers take it from there.
+    only when it does not scroll; EL, ECH, DECSTBM, IL and DL call the screen's own methods.
+    Anything else ends the run, and the parser's general handlers take it from there.
     """
     if (
         screen._settle_needed
@@ -78,10 +82,10 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     rows = screen._buffer
     columns, lines = screen.columns, screen.lines
     last_line = lines - 1
-    # LF scrolls at the region's bottom (the general path does that); with LNM it is CR LF.
-    bottom = -1 if mo.LNM in screen.mode else (screen.margins or (0, last_line))[1]
+    bottom = _bottom(screen)
     zwj = screen._zwj_seen  # only draw() sets it, and text that could join goes there
     mark_dirty = screen.dirty.add
+    dirty_y = -1  # the row last marked dirty (marking it again changes nothing)
     cups = _CUPS.get((lines, columns))
     if cups is None:
         if len(_CUPS) >= 8:
@@ -90,47 +94,57 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     put_run = screen._put_run
     line: Any = None  # row y, fetched when text is drawn (a cursor move alone makes no row)
     drawn = ""  # the last text drawn (REP repeats its last character)
-    pos = i
+    pos = i  # where the parser goes on; set when a token is not taken, else the last end
+    m: Any = None
     try:
         scan = tokens.scanner(buf, i)  # type: ignore[attr-defined]  # see Parser._tokens
         for m in iter(scan.match, None):
             k = m.lastindex
-            if k == 5:  # the commonest: a move and the text there
-                where, text = m.group(4, 5)
+            if k == 2:  # the commonest: a move and the text there
+                where, text = m[1], m[2]  # faster than m.group(1, 2)
                 yx = cups.get(where)
                 if yx is None:
                     yx = _cursor_position(cups, where, lines, columns)
                 y, x = yx
                 line = None
-            elif k == 1:
-                text = m.group(1)
-            elif k <= 3:
-                params = m.group(2)
+                if len(text) == 1:  # it fits (x < columns), and ASCII joins no ZWJ
+                    line = rows[y]
+                    old = line.get(x)
+                    if old is None or " " <= old.data < "\u1100":  # as below, inline
+                        line[x] = glyphs[text]
+                        x += 1
+                        if y != dirty_y:
+                            mark_dirty(y)
+                            dirty_y = y
+                        drawn = text
+                        continue
+            elif k == 4 or k == 3:  # SGRs, with text after them (4) or not
+                params, text = m[3], m[4]
                 after = glyphs.after_sgr.get(params)
                 if after is None:
                     after = _after_sgrs(glyphs, params)
                     if after is None:
+                        pos = m.start()
                         break
                 glyphs = after
-                if k == 2:
-                    pos = m.end()
+                if text is None:
                     continue
-                text = m.group(3)
-            elif k == 4:
-                where = m.group(4)
+            elif k == 1:
+                where = m.group(1)
                 yx = cups.get(where)
                 if yx is None:
                     yx = _cursor_position(cups, where, lines, columns)
                 y, x = yx
                 line = None
-                pos = m.end()
                 continue
-            elif k == 9:
+            elif k == 12:
+                text = m.group(12)
+            elif k == 13:
                 x = 0
-                pos = m.end()
                 continue
-            elif k == 10:  # as Screen.linefeed, where it does not scroll
+            elif k == 14:  # as Screen.linefeed, where it does not scroll
                 if y == bottom or bottom < 0:
+                    pos = m.start()
                     break
                 row = rows.get(y)
                 if row is not None and getattr(row, "wrapped", False):
@@ -138,54 +152,64 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 if y < last_line:
                     y += 1
                     line = None
-                pos = m.end()
                 continue
-            elif k <= 7:  # EL, ECH: the screen's own methods, on the state so far
+            elif k == 11:  # `ESC ( B` chooses the ASCII set for G0, which it already is
+                continue
+            else:  # the screen's own methods, on the state so far
                 cursor.x, cursor.y = x, y
                 cursor.attrs = glyphs.attrs
-                if k == 6:
-                    screen.erase_in_line()
-                else:
-                    count = m.group(7)
-                    screen.erase_characters(int(count) if count else None)
-                pos = m.end()
-                continue
-            else:  # k == 8: `ESC ( B` chooses the ASCII set for G0, which it already is
-                if k == 11:  # as the parser's `_csi`; the mode changes nothing here
-                    cursor.x, cursor.y = x, y
-                    cursor.attrs = glyphs.attrs
-                    if m.group(11) == "h":
-                        screen.set_mode(2026, private=True)
-                    else:
-                        screen.reset_mode(2026, private=True)
-                pos = m.end()
+                _call_screen(screen, k, m)
+                x, y = cursor.x, cursor.y
+                if glyphs.attrs is not cursor.attrs:
+                    glyphs = screen.glyphs(cursor.attrs)
+                if k == 8:  # DECSTBM: LF scrolls at another row now
+                    bottom = _bottom(screen)
+                line = None
                 continue
             n = len(text)
-            end = m.end()
-            pos = end - n  # where the text starts: the general path draws it if not here
-            if x + n > columns:  # it wraps (or x is at the pending-wrap position)
-                break
-            if zwj and text[0] > "~":  # it may join a ZWJ cell: draw() sees
+            if x + n > columns or (zwj and text[0] > "~"):
+                # It wraps (or x is at the pending-wrap position), or it may join a ZWJ
+                # cell: the general path draws it.
+                pos = m.end() - n
                 break
             if line is None:
                 line = rows[y]
-            first = line.get(x)
-            last = first if n == 1 else line.get(x + n - 1)
-            if (first is not None and first.data == "") or (
-                last is not None and last.data >= "\u1100"  # perhaps a wide character
-            ):
-                put_run(line, x, text, 1, glyphs)  # as Screen.draw: it looks closer
-            elif n == 1:
-                line[x] = glyphs[text]
+            if n == 1:
+                old = line.get(x)
+                if old is None or " " <= old.data < "\u1100":  # not perhaps half of a wide one
+                    line[x] = glyphs[text]
+                else:
+                    put_run(line, x, text, 1, glyphs)  # as Screen.draw: it looks closer
+                x += 1
             else:
-                store_narrow(line, x, text, glyphs, columns)
-            x += n
-            mark_dirty(y)
+                first = line.get(x)
+                last = line.get(x + n - 1)
+                if (first is not None and first.data == "") or (
+                    last is not None and last.data >= "\u1100"  # perhaps a wide character
+                ):
+                    put_run(line, x, text, 1, glyphs)
+                else:  # as store_narrow stores it, from the cells remembered for it
+                    cells = glyphs.runs.get((x, text))
+                    if cells is None:
+                        cells = _new_run(glyphs, x, text)
+                    if n == columns and text.count(text[0]) == n:
+                        line.clear()  # as store_narrow does for a whole row of one character
+                    line.update(cells)
+                    if isinstance(line, FastRow):  # dict.update skips its setter
+                        line.hist = None
+                x += n
+            if y != dirty_y:
+                mark_dirty(y)
+                dirty_y = y
             drawn = text
-            pos = end
+        else:
+            if m is not None:
+                pos = m.end()
     except Exception:  # a bug here must not take the terminal down: the parser goes on
         screen.fast_errors += 1  # counted like the parser's `errors` (the fuzz tests read both)
         log.debug("cell fast path failed", exc_info=True)  # not the output: it may be secret
+        if m is not None:
+            pos = m.start()  # the general path does that token again (each is idempotent)
     finally:
         cursor.x, cursor.y = x, y
         cursor.attrs = glyphs.attrs
@@ -193,6 +217,49 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
         if drawn:
             screen._last_char = drawn[-1]
     return pos
+
+
+def _new_run(glyphs: Any, x: int, text: str) -> dict[int, Any]:
+    """The cells `text` (one-column characters) makes from column `x` in the style of
+    `glyphs`, remembered in `glyphs.runs` within the screen's budget (Styles.run_cells)."""
+    cells = dict(zip(range(x, x + len(text)), map(glyphs.__getitem__, text), strict=True))
+    styles = glyphs._styles()
+    if styles is not None:
+        if styles.run_cells < len(text):
+            styles.forget_runs()
+        if styles.run_cells >= len(text):
+            styles.run_cells -= len(text)
+            glyphs.runs[x, text] = cells
+    return cells
+
+
+def _bottom(screen: Any) -> int:
+    """The row at which LF scrolls (the region's bottom: the general path does that), or -1
+    under LNM (there LF is CR LF)."""
+    return -1 if mo.LNM in screen.mode else (screen.margins or (0, screen.lines - 1))[1]
+
+
+def _call_screen(screen: Any, k: int, m: re.Match[str]) -> None:
+    """The rarer tokens (`hot_tokens` group `k` matched), through the screen's methods with
+    the arguments the parser's general path passes."""
+    if k == 5:
+        screen.erase_in_line()
+    elif k == 6:
+        count = m.group(6)
+        screen.erase_characters(int(count) if count else None)
+    elif k == 7:  # as the parser's `_csi`
+        if m.group(7) == "h":
+            screen.set_mode(2026, private=True)
+        else:
+            screen.reset_mode(2026, private=True)
+    elif k == 8:
+        top, _, bottom = m.group(8).partition(";")
+        screen.set_margins(int(top or 0) or None, int(bottom or 0) or None)
+    else:
+        count = m.group(9)
+        delete = m.group(10) == "M"
+        method = screen.delete_lines if delete else screen.insert_lines
+        method(int(count) if count else None)
 
 
 # (lines, columns) -> CUP parameter text -> (y, x) it moves the cursor to on such a screen

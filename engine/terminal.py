@@ -91,6 +91,7 @@ def _wide_end(text: str, pos: int) -> int:
 
 
 GLYPH_CELLS = 1 << 16  # cells a screen's glyphs hold in all (about 300 bytes each)
+RUN_CELLS = 1 << 16  # cells the glyphs' remembered runs hold in all (about 40 bytes each)
 
 
 class Styles(dict[Cell, "Glyphs"]):
@@ -101,6 +102,13 @@ class Styles(dict[Cell, "Glyphs"]):
     def __init__(self) -> None:
         super().__init__()
         self.left = GLYPH_CELLS
+        self.run_cells = RUN_CELLS  # what `Glyphs.runs` may still hold (engine/cellpath.py)
+
+    def forget_runs(self) -> None:
+        """Drop every style's remembered runs (when they would hold more than RUN_CELLS)."""
+        for glyphs in self.values():
+            glyphs.runs.clear()
+        self.run_cells = RUN_CELLS
 
     def forget(self) -> None:
         """Drop every style's cells (the styles and their SGR shortcuts stay)."""
@@ -121,6 +129,9 @@ class Glyphs(dict[str, Cell]):
         # SGR parameter text -> the glyphs of the style it makes of this one (DECSCNM off):
         # a redraw repeats the same few SGRs over and over.
         self.after_sgr: dict[str, Glyphs] = {}
+        # (column, text) -> the cells the text makes there, to merge into a row at C speed:
+        # a redraw puts the same text at the same column over and over (engine/cellpath.py).
+        self.runs: dict[tuple[int, str], dict[int, Cell]] = {}
 
     def __missing__(self, ch: str) -> Cell:
         styles = self._styles()
@@ -259,8 +270,10 @@ class Screen(pyte.Screen):
             if len(self._cells) > 4096:
                 for old in self._cells.values():  # no old glyphs kept alive by each other
                     old.after_sgr.clear()
+                    old.runs.clear()
                 self._cells.clear()
                 self._cells.left = GLYPH_CELLS
+                self._cells.run_cells = RUN_CELLS
             by_char = self._cells[attrs] = Glyphs(attrs, self._cells)
         self._last_glyphs = by_char
         return by_char
@@ -636,8 +649,7 @@ class Screen(pyte.Screen):
 
     def _fill_background(self, rows: list[Any]) -> None:
         """New rows scrolled in take the current background colour (back colour erase)."""
-        blank = self._blank()
-        cells = dict.fromkeys(range(self.columns), blank)
+        cells = _blank_span(self._blank(), 0, self.columns)
         for line in rows:
             line.update(cells)
 
@@ -759,7 +771,7 @@ class Screen(pyte.Screen):
             for x in doomed:
                 del line[x]
         elif start < stop:
-            line.update(zip(range(start, stop), repeat(blank)))
+            line.update(_blank_span(blank, start, stop))
             if isinstance(line, FastRow):  # dict.update does not drop its history line
                 line.hist = None
         if start < stop:  # half a wide character erased: the other half goes too (tmux)
@@ -775,7 +787,10 @@ class Screen(pyte.Screen):
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         x = self.cursor.x
-        spans = {0: (x, self.columns), 1: (0, min(x, self.columns - 1) + 1), 2: (0, self.columns)}
+        if how == 0:  # by far the commonest: no table of spans made for it
+            self._erase(self.cursor.y, x, self.columns)
+            return
+        spans = {1: (0, min(x, self.columns - 1) + 1), 2: (0, self.columns)}
         start, stop = spans.get(how, (0, 0))
         self._erase(self.cursor.y, start, stop)
 
@@ -1395,6 +1410,21 @@ class Screen(pyte.Screen):
                 line[x] = base._replace(data="")
                 x += 1
         return line
+
+
+# (blank cell, start, stop) -> columns start..stop-1 of it: erasing under a background colour,
+# and rows scrolled in under one, fill the same few spans over and over.
+_BLANK_SPANS: dict[tuple[Cell, int, int], dict[int, Cell]] = {}
+
+
+def _blank_span(blank: Cell, start: int, stop: int) -> dict[int, Cell]:
+    """Columns `start` to `stop - 1` of `blank`, as a table to merge into a row at C speed."""
+    span = _BLANK_SPANS.get((blank, start, stop))
+    if span is None:
+        if len(_BLANK_SPANS) >= 256:
+            _BLANK_SPANS.clear()
+        span = _BLANK_SPANS[blank, start, stop] = dict.fromkeys(range(start, stop), blank)
+    return span
 
 
 def parse_color(spec: str) -> str | None:

@@ -197,6 +197,8 @@ def test_a_vim_like_redraw_matches_the_general_path() -> None:
         "\x1b[2;3H\x1b(B\x1b[0;1m\x1b[34m\x1b[40mp\x1b[4;1H日本語\x1b[4;2Hxy\x1b[4;6H│ \x1b[5X"
         "\x1b(B\x1b[m\x1b[36m</\x1b[K\r\r\nab\x1b[0K\r\ncd\x1b[2;4r\x1b[3;1Hef\r\ngh\r\nij\r\n"
         "\x1b[r\x1b[7;1H\x1b[20hkl\nmn\x1b[20l\r\n\x1b[99;999Hz\x1b[H\x1b[;5H\x1b[?2026l"
+        "\x1b[2;8r\x1b[5;3H\x1b[M\x1b[2M\x1b[L\x1b[0;0r\x1b[3;2Hab\x1b[2L\x1b(B\x1b[?2026h"
+        "\x1b[4;1H\x1b[44m\x1b[3L\x1b[9M\x1b[9;1Hx\x1b[;r\x1b[5;9r\x1b[3;4r\x1b[8;8H~@k"
     )
     data = (frame * 3).encode()
     for chunk in (1, 7, len(data)):
@@ -217,6 +219,24 @@ def test_glyphs_stay_within_their_budget_and_draw_the_same(monkeypatch: MonkeyPa
     slow = _feed(_general(Terminal(30, 6, scrollback=50)), data.encode(), 100)
     assert _state(fast) == _state(slow)
     assert sum(map(len, fast.screen._cells.values())) <= 50
+
+
+def test_remembered_runs_draw_what_the_general_path_draws(monkeypatch: MonkeyPatch) -> None:
+    """Text the cell path puts where it has put it before (in this style and others, over
+    wide characters, on rows the line fast path made) comes from the runs it remembered,
+    which stay within their budget: the same screen as drawing it anew."""
+    monkeypatch.setattr(terminal, "RUN_CELLS", 12)
+    lines = "".join(f"row {i} of plain text\r\n" for i in range(12))
+    frame = "".join(
+        f"\x1b[{y};3H\x1b[3{y % 3}mabc\x1b[{y};9Hdefgh\x1b[m\x1b[{y};1H{'xy' * 10}"
+        for y in range(1, 6)
+    )
+    data = (lines + (frame + "\x1b[2;5H日本\x1b[1;1H") * 4 + "\x1b[6;1H" + lines).encode()
+    fast = _feed(Terminal(20, 6, scrollback=50), data, 4096)
+    slow = _feed(_general(Terminal(20, 6, scrollback=50)), data, 4096)
+    assert _state(fast) == _state(slow)
+    styles = fast.screen._cells
+    assert sum(len(cells) for glyphs in styles.values() for cells in glyphs.runs.values()) <= 12
 
 
 def test_runs_of_many_rows_scroll_in_as_row_by_row_drawing_does() -> None:
