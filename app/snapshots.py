@@ -115,6 +115,15 @@ async def rebuild_windows(
         app.show_window(shown)
         app.focus_active()
     app.update_status()
+    typed = [pane.command for pane in snapshot.panes if pane.command]
+    app.show_message(
+        f"restored {len(sessions)} panes from snapshot {snapshot.id}"
+        + (f"; typed, not run (press Enter to run): {typed[0]}" if len(typed) == 1 else "")
+        + (
+            f"; {len(typed)} commands typed, not run (press Enter to run)" if len(typed) > 1 else ""
+        ),
+        8.0,
+    )
 
 
 def _layout(state: WindowState, names: dict[str, str], app: AiSessionApp) -> Layout:

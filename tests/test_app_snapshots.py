@@ -140,3 +140,41 @@ async def test_prefix_s_then_enter_takes_one_without_a_note_and_escape_takes_non
         await wait_until(lambda: any("snapshot 1 taken" in m for _, m in app.messages))
         [info] = await app.snapshotter.snapshots()
         assert info.note == "" and info.trigger == "manual"
+
+
+async def test_the_timeline_steps_back_and_restores_the_pane_as_it_was(tmp_path: Path) -> None:
+    from widgets.panels import Timeline
+
+    app = _app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_prompt(app.pane)
+        assert app.pane is not None and app.snapshotter is not None
+        session = app.pane.session
+        await session.send_input("echo early $((2 + 3))\n")
+        await wait_for_screen(session, "early 5")
+        await app.snapshotter.take(session)
+        await session.send_input("clear; echo later $((3 + 4))\n")
+        await wait_for_screen(session, "later 7")
+        await pilot.press("ctrl+b", "T")
+        await wait_until(lambda: bool(app.query(Timeline)), what="the timeline")
+        timeline = app.query_one(Timeline)
+
+        def shown() -> str:
+            terminal = timeline.view.terminal
+            return terminal.capture() if terminal is not None else ""
+
+        await wait_until(lambda: "later 7" in shown(), what=shown)
+        await pilot.press("home")
+        await wait_until(lambda: "later 7" not in shown(), what=shown)
+        while timeline.point is None or timeline.point.kind != "snapshot":  # step to it
+            before = timeline.index
+            await pilot.press("right")
+            assert timeline.index != before, "the snapshot is not on the timeline"
+        await wait_until(lambda: "early 5" in shown() and "later 7" not in shown(), what=shown)
+        await pilot.press("enter")
+        await wait_until(lambda: len(app.windows) == 2, what="the restored pane's window")
+        restored = app.window.pane_by_index(0)
+        assert restored is not None and restored.session is not session
+        await wait_for_screen(restored.session, "early 5")
+        assert "later 7" not in restored.session.capture_pane(start="-")
+        assert any("restored 1 panes" in m for _, m in app.messages)
