@@ -24,7 +24,8 @@ def arguments() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
         (("-t", "--target"), {"help": "create: one session's snapshot (default: all)"}),
         (("-m", "--message"), {"help": "create: a note"}),
         (("-e", "--ansi"), {**flag, "help": "show: keep colours and attributes"}),
-        (("--asciicast",), {**flag, "help": "export: asciicast v3 (the only format)"}),
+        (("--asciicast",), {**flag, "help": "export: asciicast v3 (the default)"}),
+        (("--v2",), {**flag, "help": "export: asciicast v2, for asciinema 2.x"}),
         (("--pane",), {"type": int, "default": 0, "help": "show/export: pane number (0)"}),
         (("-o", "--output"), {"help": "export: write to this file (default: stdout)"}),
         (("--json",), {**flag, "help": "list/show: JSON"}),
@@ -78,7 +79,10 @@ def _online(client: Any, args: Any) -> int:
         client.request("DELETE", f"/snapshots/{args.id}")
     else:
         text = client.request(
-            "GET", f"/snapshots/{args.id}/asciicast", params={"pane": args.pane}, raw=True
+            "GET",
+            f"/snapshots/{args.id}/asciicast",
+            params={"pane": args.pane, "version": 2 if args.v2 else 3},
+            raw=True,
         )
         _write_out(text.decode(), args.output)
     return 0
@@ -120,7 +124,8 @@ def _offline(args: Any) -> int:
                         file=sys.stderr,
                     )
                     return 1
-                lines = asciicast(blocks, title=pane.title or pane.session_name)
+                title = pane.title or pane.session_name
+                lines = asciicast(blocks, title=title, version=2 if args.v2 else 3)
                 _write_out("".join(line + "\n" for line in lines), args.output)
             return 0
         finally:

@@ -391,10 +391,14 @@ def asciicast(
     *,
     title: str | None = None,
     base: Terminal | None = None,
+    version: int = 3,
 ) -> Iterator[str]:
     """The recording as asciicast v3 lines (without newlines): a header, then `[interval,
     "o", text]` output, `[interval, "r", "COLSxROWS"]` resizes and `[interval, "x", "CODE"]`
     exits, intervals in seconds since the previous event.
+
+    `version=2` writes asciicast v2 for the asciinema 2.x still packaged most places: a
+    header with `width` and `height`, event times counted from the start, no exit events.
 
     When the recording does not start at the session's first byte (the cap dropped older
     blocks), the first event paints `base` (the terminal as it was where the recording
@@ -403,21 +407,21 @@ def asciicast(
     """
     items = list(blocks)
     first = items[0] if items else None
-    header: dict[str, object] = {
-        "version": 3,
-        "term": {
-            "cols": first.columns if first else 80,
-            "rows": first.lines if first else 24,
-            "type": "xterm-256color",
-        },
-        "timestamp": int(first.start_time) if first else int(time.time()),
-    }
+    if version not in (2, 3):
+        raise ValueError(f"asciicast version {version} is not 2 or 3")
+    columns, lines = (first.columns, first.lines) if first else (80, 24)
+    header: dict[str, object] = {"version": version}
+    if version == 3:
+        header["term"] = {"cols": columns, "rows": lines, "type": "xterm-256color"}
+    else:
+        header.update(width=columns, height=lines, env={"TERM": "xterm-256color"})
+    header["timestamp"] = int(first.start_time) if first else int(time.time())
     if title is not None:
         header["title"] = title
     yield json.dumps(header, ensure_ascii=False)
     if first is None:
         return
-    last = first.start_time
+    start = last = first.start_time
     if base is not None and first.start_offset > 0:
         yield _line(0.0, "o", paint(base))
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -429,13 +433,15 @@ def asciicast(
             code, data = "o", text
         elif isinstance(event, RecordedResize):
             code, data = "r", f"{event.columns}x{event.lines}"
-        else:
+        elif version == 3:
             code, data = "x", str(event.code)
-        yield _line(event.time - last, code, data)
+        else:
+            continue  # v2 has no exit events
+        yield _line(event.time - (last if version == 3 else start), code, data)
         last = event.time
     rest = decoder.decode(b"", final=True)
     if rest:
-        yield _line(0.0, "o", rest)
+        yield _line(0.0 if version == 3 else last - start, "o", rest)
 
 
 def _with_block_sizes(blocks: list[RecordingBlock]) -> Iterator[RecordedEvent]:

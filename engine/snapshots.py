@@ -429,14 +429,16 @@ class Snapshotter:
 
         return await asyncio.to_thread(build)
 
-    async def recording_asciicast(self, pane: PaneSnapshot, until: datetime) -> list[str]:
-        """The pane's recorded output up to `until` as asciicast v3 lines."""
+    async def recording_asciicast(
+        self, pane: PaneSnapshot, until: datetime, version: int = 3
+    ) -> list[str]:
+        """The pane's recorded output up to `until` as asciicast lines (v3, or v2)."""
         blocks = [
             b for b in await self._recording(pane.session_id) if b.start_time <= until.timestamp()
         ]
         if not blocks:
             raise SessionError(f"no output of {pane.session_name!r} was recorded")
-        return list(asciicast(blocks, title=pane.title or pane.session_name))
+        return list(asciicast(blocks, title=pane.title or pane.session_name, version=version))
 
     # -- restoring ----------------------------------------------------------------------------
 

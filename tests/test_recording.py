@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -207,6 +209,32 @@ async def test_asciicast_v3_of_a_session_that_exits(bash: Session, tmp_path: Pat
     path = tmp_path / "demo.cast"
     path.write_text("\n".join(lines) + "\n")
     assert path.read_text().count("\n") == len(lines)
+
+
+async def test_asciinema_plays_the_v2_export(bash: Session, tmp_path: Path) -> None:
+    """The reference player (asciinema 2.x, a test dependency) reads our v2 file and prints
+    what the program wrote; its v3 reader (asciinema 3) does not install here."""
+    await bash.send_input("printf '\\033[32mgreen\\033[0m \\u00e9t\\u00e9\\n'\r")
+    await wait_for_screen(bash, "green été")
+    await bash.send_input("exit 0\r")
+    await bash.wait()
+    assert bash.recorder is not None
+    lines = list(asciicast(bash.recorder.blocks(), title="v2", version=2))
+    header = json.loads(lines[0])
+    assert header["version"] == 2 and header["width"] == bash.terminal.columns
+    times = [json.loads(line)[0] for line in lines[1:]]
+    assert times == sorted(times)  # v2 counts from the start
+    path = tmp_path / "demo.cast"
+    path.write_text("\n".join(lines) + "\n")
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "asciinema"), "cat", str(path)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"\x1b[32mgreen\x1b[0m \xc3\xa9t\xc3\xa9" in done.stdout
+    with pytest.raises(ValueError):
+        list(asciicast(bash.recorder.blocks(), version=4))
 
 
 async def test_a_respawn_goes_on_in_the_same_recording(bash: Session) -> None:

@@ -452,6 +452,7 @@ OPENAPI: dict[str, Any] = {
             "parameters": [
                 _ID,
                 _query("pane", {"type": "integer", "minimum": 0}, "which pane (default 0)"),
+                _query("version", {"type": "integer", "enum": [2, 3]}, "asciicast v3 or v2"),
             ],
             "get": _op(
                 "The pane's recorded output up to the snapshot, as asciicast v3",

@@ -177,15 +177,17 @@ async def restore_snapshot(request: web.Request) -> web.Response:
 
 
 async def export_snapshot(request: web.Request) -> web.StreamResponse:
-    """The recorded output of one pane of a snapshot, up to when it was taken, as asciicast v3."""
+    """The recorded output of one pane of a snapshot, up to when it was taken, as asciicast v3
+    (`?version=2` for asciinema 2.x)."""
     snapshotter = _snapshotter(request)
     pane_number = query_int(request, "pane", 0, 10_000) or 0
+    version = query_int(request, "version", 2, 3) or 3
     try:
         snapshot = await snapshotter.load(_snapshot_id(request))
         if pane_number >= len(snapshot.panes):
             raise ApiError(400, "INVALID_REQUEST", f"snapshot has {len(snapshot.panes)} panes")
         pane = snapshot.panes[pane_number]
-        lines = await snapshotter.recording_asciicast(pane, snapshot.created_at)
+        lines = await snapshotter.recording_asciicast(pane, snapshot.created_at, version)
     except SessionError as exc:
         raise _store_error(exc) from None
     text = "".join(line + "\n" for line in lines)
