@@ -353,6 +353,10 @@ class Snapshotter:
             self._task = None
         for unsubscribe in self._watched.values():
             unsubscribe()
+        for session in self.manager.sessions:  # the recordings' last blocks, then no more
+            if session.id in self._watched and session.recorder is not None:
+                session.recorder.flush()
+                session.recorder.on_block = None
         self._watched.clear()
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)

@@ -160,3 +160,23 @@ async def test_retention_says_what_it_removed(
     await snapshotter.take(session, trigger="auto")
     removed = await snapshotter.prune()  # the newest is always kept
     assert old in removed and said == [removed]
+
+
+async def test_closing_keeps_the_last_of_every_recording(tmp_path: Path) -> None:
+    """The open block of each recording is stored before the database closes (it was lost:
+    the sessions' exits came after)."""
+    from engine.recording import events
+
+    async with SessionManager() as manager:
+        store = await Store.open(tmp_path / "db" / "x.db")
+        snapshotter = Snapshotter(manager, store, instance="closing")
+        session = await _shell(manager, tmp_path)
+        snapshotter.watch(session)
+        await session.send_input("echo last words\n")
+        await wait_until(lambda: session.terminal.capture().count("last words") == 2)
+        await snapshotter.close(final=False)
+        again = await Store.open(tmp_path / "db" / "x.db")
+        blocks = await again.recording(session.id)
+        await again.close()
+    text = b"".join(getattr(e, "data", b"") for e in events(blocks))
+    assert text.count(b"last words") == 2
