@@ -33,6 +33,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from app import commands
+from app import snapshots as snapshot_ui
 from app.commands import OPTIONS
 from app.input import RawInputDriver
 from app.keymap import (
@@ -43,7 +44,7 @@ from app.keymap import (
     REPEATABLE,
     key_label,
 )
-from app.snapshots import crashed_snapshot, new_instance, open_snapshots, settle_crashed
+from app.snapshots import new_instance, open_snapshots
 from app.targets import SESSION_NAME, CommandError, pane_index
 from engine import Session, SessionConfig, SessionError, SessionManager
 from engine.layout import Direction
@@ -204,9 +205,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
         self.snapshotter = await open_snapshots(self)
         await self._serve_control_socket()
-        if not (self.restore and await self._restore_at_start()):
+        if not (self.restore and await snapshot_ui.restore_at_start(self)):
             await self.new_window()
-            self.call_later(self._offer_restore)
+            self.call_later(snapshot_ui.offer_restore, self)
         self.snapshotter.start()
         # Everything made so far (modules, Textual's machinery) lives as long as the app: keep
         # it out of the collector's full passes, which would otherwise stall keys for ~50 ms.
@@ -305,97 +306,27 @@ class AiSessionApp(App[int], inherit_bindings=False):
             self.snapshotter.watch(session)
         return pane
 
-    async def _restore_at_start(self) -> bool:
-        """`ai-session --restore [ID]`: that snapshot, else the newest workspace one; False
-        (and a message) when there is none or it fails, and the app starts a fresh window."""
-        assert self.snapshotter is not None
-        snapshot_id = self.restore if self.restore is not True else None
-        try:
-            if snapshot_id is None:
-                infos = [i for i in await self.snapshotter.snapshots() if i.kind == "workspace"]
-                if not infos:
-                    self.show_message("no workspace snapshot to restore", 10.0)
-                    return False
-                snapshot_id = infos[0].id
-            await self.snapshotter.restore(int(snapshot_id), base=self.config)
-        except SessionError as exc:
-            self.show_message(f"restore failed: {exc}", 10.0)
-            return False
-        await settle_crashed(self.snapshotter)
-        return bool(self.windows)
+    # -- snapshots (the work is in app/snapshots.py) --------------------------------------------
 
-    async def _offer_restore(self) -> None:
-        """After a crash (the last run never closed), offer its newest workspace snapshot."""
-        if self.snapshotter is None:
-            return
-        snapshot = await crashed_snapshot(self.snapshotter)
-        await settle_crashed(self.snapshotter)
-        if snapshot is None or snapshot.id is None:
-            return
-        when = snapshot.created_at.astimezone().strftime("%H:%M:%S")
-        panes = len(snapshot.panes)
-        self.confirm(
-            f"the last run ended without closing: restore its {panes} panes from {when}? (y/n)",
-            f"restore-snapshot -R {snapshot.id}",
-        )
-
-    # -- the snapshot panels --------------------------------------------------------------------
-
-    def _panel(self) -> SnapshotsPanel | Timeline | None:
-        panels = list(self.query(SnapshotsPanel)) + list(self.query(Timeline))
-        return panels[0] if panels else None
+    async def restore_snapshot(self, snapshot_id: int, replace_first: bool = False) -> None:
+        await snapshot_ui.restore_snapshot(self, snapshot_id, replace_first)
 
     def toggle_snapshots(self, timeline: bool = False) -> None:
-        """choose-snapshot: open the snapshots panel (or the focused pane's timeline) beside
-        the windows, or close the one that is open."""
-        shown = self._panel()
-        if shown is not None:
-            self.close_panel()
-            if isinstance(shown, Timeline) == timeline:
-                return
-        if self.snapshotter is None or self.snapshotter.store is None:
-            self.show_message("snapshots are off: there is no database (see C-b ~)")
-            return
-        if timeline:
-            pane = self.pane
-            if pane is None:
-                return
-            self.open_timeline(pane.session.id, pane.session.name)
-            return
-        panel = SnapshotsPanel(self.snapshotter, palette=self.palette())
-        self.query_one("#main").mount(panel)
-        panel.focus()
-
-    def open_timeline(self, session_id: str, title: str, start: float | None = None) -> None:
-        assert self.snapshotter is not None
-        panel = Timeline(
-            self.snapshotter, session_id, title=title, start=start, palette=self.palette()
-        )
-        self.query_one("#main").mount(panel)
-        panel.focus()
+        snapshot_ui.toggle_panel(self, timeline)
 
     def close_panel(self) -> None:
-        panel = self._panel()
-        if panel is not None:
-            panel.remove()
-        self.call_after_refresh(self._sized_after_panel)
-        self.focus_active()
-
-    def _sized_after_panel(self) -> None:
-        size = self.query_one("#windows").size
-        for window in self.windows:
-            window.size_programs(size.width, size.height)
+        snapshot_ui.close_panel(self)
 
     def on_snapshots_panel_close_requested(self, message: SnapshotsPanel.CloseRequested) -> None:
-        self.close_panel()
+        snapshot_ui.close_panel(self)
 
     def on_timeline_close_requested(self, message: Timeline.CloseRequested) -> None:
-        self.close_panel()
+        snapshot_ui.close_panel(self)
 
     async def on_snapshots_panel_restore_requested(
         self, message: SnapshotsPanel.RestoreRequested
     ) -> None:
-        self.close_panel()
+        snapshot_ui.close_panel(self)
         try:
             await self.restore_snapshot(message.snapshot_id)
         except CommandError as exc:
@@ -404,14 +335,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
     async def on_snapshots_panel_delete_requested(
         self, message: SnapshotsPanel.DeleteRequested
     ) -> None:
-        assert self.snapshotter is not None and self.snapshotter.store is not None
-        try:
-            await self.snapshotter.store.delete_snapshot(message.snapshot_id)
-        except SessionError as exc:
-            self.show_message(f"delete failed: {exc}")
-        panel = self._panel()
-        if isinstance(panel, SnapshotsPanel):
-            await panel.reload()
+        await snapshot_ui.delete_snapshot(self, message.snapshot_id)
 
     def on_snapshots_panel_timeline_requested(
         self, message: SnapshotsPanel.TimelineRequested
@@ -419,41 +343,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if message.session_id is None:
             self.show_message("that snapshot does not say which session it shows")
             return
-        self.close_panel()
-        self.open_timeline(message.session_id, message.session, message.time)
+        snapshot_ui.close_panel(self)
+        snapshot_ui.open_timeline(self, message.session_id, message.session, message.time)
 
     async def on_timeline_restore_at_requested(self, message: Timeline.RestoreAtRequested) -> None:
-        assert self.snapshotter is not None
-        self.close_panel()
-        try:
-            await self.snapshotter.restore_at(message.session_id, message.time, base=self.config)
-        except SessionError as exc:
-            self.show_message(f"restore failed: {exc}")
-
-    async def restore_snapshot(self, snapshot_id: int, replace_first: bool = False) -> None:
-        """Bring a snapshot back in new windows; `replace_first` closes the fresh window the
-        app opened at start (the crash offer), if it is still all there is."""
-        if self.snapshotter is None:
-            raise CommandError("snapshots are off")
-        fresh = self.windows[0] if replace_first and len(self.windows) == 1 else None
-        number = fresh.number if fresh is not None else 0
-        if fresh is not None:  # out of the way: the restored windows get their old numbers
-            fresh.number = 1_000_000
-        try:
-            await self.snapshotter.restore(snapshot_id, base=self.config)
-        except SessionError as exc:
-            raise CommandError(f"restore failed: {exc}") from None
-        finally:
-            if fresh is not None and fresh in self.windows:
-                if len(fresh.panes) == 1 and len(self.windows) > 1:
-                    await self.kill_window(fresh)
-                else:  # its number back, or the lowest free one
-                    taken = {w.number for w in self.windows if w is not fresh}
-                    fresh.number = next(n for n in itertools.count(number) if n not in taken)
-                    shown = self.window
-                    self.windows.sort(key=lambda w: w.number)
-                    self.current = self.windows.index(shown)
-                    self.update_status()
+        snapshot_ui.close_panel(self)
+        await snapshot_ui.restore_at(self, message.session_id, message.time)
 
     def _adopt(self, session: Session) -> None:
         """A session created through the API gets a window of its own, in the background

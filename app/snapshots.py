@@ -7,16 +7,19 @@ windows and panes, which the engine does not.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import secrets
 from typing import TYPE_CHECKING
 
+from app.targets import CommandError
 from engine.errors import SessionError
 from engine.layout import Layout
 from engine.session import Session
 from engine.snapshots import Snapshotter, WindowState, Workspace
 from engine.store import SnapshotData, Store, StoreError
+from widgets.panels import SnapshotsPanel, Timeline
 
 if TYPE_CHECKING:
     from app.main import AiSessionApp
@@ -179,3 +182,141 @@ async def settle_crashed(snapshotter: Snapshotter) -> None:
             await store.mark_clean_exit(instance)
     except SessionError as exc:
         log.warning("could not settle crashed runs: %s", exc)
+
+
+# -- the app's snapshot commands and panels ------------------------------------------------
+
+
+async def restore_at_start(app: AiSessionApp) -> bool:
+    """`ai-session --restore [ID]`: that snapshot, else the newest workspace one; False
+    (and a message) when there is none or it fails, and the app starts a fresh window."""
+    assert app.snapshotter is not None
+    snapshot_id = app.restore if app.restore is not True else None
+    try:
+        if snapshot_id is None:
+            infos = [i for i in await app.snapshotter.snapshots() if i.kind == "workspace"]
+            if not infos:
+                app.show_message("no workspace snapshot to restore", 10.0)
+                return False
+            snapshot_id = infos[0].id
+        await app.snapshotter.restore(int(snapshot_id), base=app.config)
+    except SessionError as exc:
+        app.show_message(f"restore failed: {exc}", 10.0)
+        return False
+    await settle_crashed(app.snapshotter)
+    return bool(app.windows)
+
+
+async def offer_restore(app: AiSessionApp) -> None:
+    """After a crash (the last run never closed), offer its newest workspace snapshot."""
+    if app.snapshotter is None:
+        return
+    snapshot = await crashed_snapshot(app.snapshotter)
+    await settle_crashed(app.snapshotter)
+    if snapshot is None or snapshot.id is None:
+        return
+    when = snapshot.created_at.astimezone().strftime("%H:%M:%S")
+    panes = len(snapshot.panes)
+    app.confirm(
+        f"the last run ended without closing: restore its {panes} panes from {when}? (y/n)",
+        f"restore-snapshot -R {snapshot.id}",
+    )
+
+
+def shown_panel(app: AiSessionApp) -> SnapshotsPanel | Timeline | None:
+    panels = list(app.query(SnapshotsPanel)) + list(app.query(Timeline))
+    return panels[0] if panels else None
+
+
+def toggle_panel(app: AiSessionApp, timeline: bool = False) -> None:
+    """choose-snapshot: open the snapshots panel (or the focused pane's timeline) beside
+    the windows, or close the one that is open."""
+    shown = shown_panel(app)
+    if shown is not None:
+        close_panel(app)
+        if isinstance(shown, Timeline) == timeline:
+            return
+    if app.snapshotter is None or app.snapshotter.store is None:
+        app.show_message("snapshots are off: there is no database (see C-b ~)")
+        return
+    if timeline:
+        pane = app.pane
+        if pane is None:
+            return
+        open_timeline(app, pane.session.id, pane.session.name)
+        return
+    panel = SnapshotsPanel(app.snapshotter, palette=app.palette())
+    app.query_one("#main").mount(panel)
+    panel.focus()
+
+
+def open_timeline(
+    app: AiSessionApp, session_id: str, title: str, start: float | None = None
+) -> None:
+    assert app.snapshotter is not None
+    panel = Timeline(app.snapshotter, session_id, title=title, start=start, palette=app.palette())
+    app.query_one("#main").mount(panel)
+    panel.focus()
+
+
+def close_panel(app: AiSessionApp) -> None:
+    panel = shown_panel(app)
+    if panel is not None:
+        panel.remove()
+    app.call_after_refresh(_sized_after_panel, app)
+    app.focus_active()
+
+
+def _sized_after_panel(app: AiSessionApp) -> None:
+    size = app.query_one("#windows").size
+    for window in app.windows:
+        window.size_programs(size.width, size.height)
+
+
+async def restore_snapshot(
+    app: AiSessionApp, snapshot_id: int, replace_first: bool = False
+) -> None:
+    """Bring a snapshot back in new windows; `replace_first` closes the fresh window the
+    app opened at start (the crash offer), if it is still all there is."""
+    if app.snapshotter is None:
+        raise CommandError("snapshots are off")
+    fresh = app.windows[0] if replace_first and len(app.windows) == 1 else None
+    number = fresh.number if fresh is not None else 0
+    if fresh is not None:  # out of the way: the restored windows get their old numbers
+        fresh.number = 1_000_000
+    try:
+        await app.snapshotter.restore(snapshot_id, base=app.config)
+    except SessionError as exc:
+        raise CommandError(f"restore failed: {exc}") from None
+    finally:
+        if fresh is not None and fresh in app.windows:
+            if len(fresh.panes) == 1 and len(app.windows) > 1:
+                await app.kill_window(fresh)
+            else:  # its number back, or the lowest free one
+                taken = {w.number for w in app.windows if w is not fresh}
+                fresh.number = next(n for n in itertools.count(number) if n not in taken)
+                shown = app.window
+                app.windows.sort(key=lambda w: w.number)
+                app.current = app.windows.index(shown)
+                app.update_status()
+
+
+async def delete_snapshot(app: AiSessionApp, snapshot_id: int) -> None:
+    """The panel's `d` `y`: delete, then show the list without it."""
+    assert app.snapshotter is not None and app.snapshotter.store is not None
+    try:
+        await app.snapshotter.store.delete_snapshot(snapshot_id)
+    except SessionError as exc:
+        app.show_message(f"delete failed: {exc}")
+    panel = shown_panel(app)
+    if isinstance(panel, SnapshotsPanel):
+        await panel.reload()
+
+
+async def restore_at(app: AiSessionApp, session_id: str, when: float) -> None:
+    """The timeline's Enter: that pane as it was then, in a window of its own."""
+    assert app.snapshotter is not None
+    try:
+        await app.snapshotter.restore_at(session_id, when, base=app.config)
+    except SessionError as exc:
+        app.show_message(f"restore failed: {exc}")

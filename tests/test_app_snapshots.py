@@ -125,7 +125,9 @@ async def test_kill_9_then_start_again_offers_the_workspace_back(tmp_path: Path)
             timeout=30,
             what=lambda: "the workspace back:\n" + "\n".join(t.screen()),
         )
-        assert "0:" in t.screen()[-1]  # the restored window has its old number
+        assert "restored 2 panes" in "\n".join(t.screen())
+        # the restored window has its old number (the status line, once the message is gone)
+        await wait_until(lambda: "0:" in t.screen()[-1], timeout=30, what=lambda: t.screen()[-1])
 
 
 async def test_prefix_s_then_enter_takes_one_without_a_note_and_escape_takes_none(
