@@ -159,6 +159,8 @@ async def test_the_16_colours_pass_through_and_themes_still_map_them(
     await pane.session.send_input(RED.encode())
     await wait_for_screen(pane.session, "redbri")
     await pilot.pause()
+    # the pane paints at its own pace (60 Hz): wait for the row as drawn, not the model's
+    await wait_until(lambda: any(s.text.startswith("red") for s in _row_with(pane, "redbri")))
     red = next(s for s in _row_with(pane, "redbri") if s.text.startswith("red"))
     assert red.style is not None and red.style.color is not None
     assert (red.style.color.type, red.style.color.number) == (ColorType.STANDARD, 1)
