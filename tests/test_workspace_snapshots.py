@@ -76,14 +76,18 @@ async def test_restore_brings_the_screen_back_above_a_fresh_shell_with_the_comma
     await wait_for_screen(session, "remembered")
     await session.send_input("sh -c 'sleep 60; :' 'an argument'\n")
     await wait_until(lambda: session.foreground_command_line == "sh -c 'sleep 60; :' 'an argument'")
+    await wait_for_screen(session, "'an argument'")  # its echo drawn, as a person saw it
     snapshot_id = await snapshotter.take(session)
     _, restored = await snapshotter.restore(snapshot_id, base=bash_config())
     again = restored[session.id]
     assert again.id != session.id and again.name != session.name
-    typed = "$ sh -c 'sleep 60; :' 'an argument'"
-    await wait_for_screen(again, typed)
+    typed = "$ sh -c 'sleep 60; :' 'an argument'"  # on the old screen too, above the prompt
+    await wait_until(
+        lambda: again.capture_pane().count(typed) == 2,
+        what=lambda: f"the command typed at the new prompt:\n{again.capture_pane()}",
+    )
     text = again.capture_pane(start="-")
-    assert "remembered" in text and text.rstrip().endswith(typed)
+    assert "remembered" in text and text.rstrip().endswith(typed + "\n" + typed)
     assert again.current_command == "bash"  # typed, not run
     assert again.current_path == str(tmp_path / "sub dir")
     session.send_signal("INT")
