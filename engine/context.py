@@ -18,6 +18,7 @@ from typing import Any
 import zstandard
 
 from engine.config import ContextConfig
+from engine.errors import SessionError
 from engine.tokens import count_tokens, encoding_name
 
 ZSTD_LEVEL = 9  # archiving runs inside add_message: ~50 MB/s keeps it off the event loop's back
@@ -194,6 +195,13 @@ class SessionContext:
     def __init__(self, session_id: str = "", config: ContextConfig | None = None) -> None:
         self.session_id = session_id
         self.config = config if config is not None else ContextConfig()
+        if self.config.max_tokens < 1:
+            raise SessionError(f"max_tokens {self.config.max_tokens} is invalid: give 1 or more")
+        if not 0 < self.config.compression_threshold <= 1:
+            raise SessionError(
+                f"compression_threshold {self.config.compression_threshold} is invalid: "
+                "give a fraction of max_tokens in (0, 1]"
+            )
         self._messages: list[Message] = []
         self._archive: dict[int, _Archived] = {}
         self._compressions: list[Compression] = []
@@ -371,8 +379,14 @@ class SessionContext:
         budget = self._trigger() * SUMMARY_FRACTION
         sizes = [count_tokens(line).tokens + 1 for line in lines]
         total = count_tokens(header).tokens + sum(sizes)
+        for n, line in enumerate(lines):  # first the oldest lines lose their paths and counts,
+            if total <= budget:
+                break
+            lines[n] = _SECONDARY.sub("", line)
+            size = count_tokens(lines[n]).tokens + 1
+            total, sizes[n] = total - sizes[n] + size, size
         cut = 0
-        while total > budget and len(lines) - cut > 1:
+        while total > budget and len(lines) - cut > 1:  # then whole lines go
             total -= sizes[cut]
             cut += 1
         lines = lines[cut:]
@@ -402,6 +416,7 @@ def _covers(message: Message) -> tuple[int, ...]:
 # Fact extraction: what a reader of an old message needs without opening it.
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
+_SECONDARY = re.compile(r" · (?:paths|counts): .*?(?= · |$)")
 _LEFT_OUT = re.compile(r"\((\d+) older messages left out")
 _COMMIT = re.compile(r"^commit ([0-9a-f]{7,40})\b", re.MULTILINE)
 _PROMPT = re.compile(r"^\s*(?:\$|❯|%|>>>)\s+(\S.*)$")
@@ -412,10 +427,12 @@ _EXIT = re.compile(
 )
 _ERROR = re.compile(
     r"\b(?:errors?|failed|failures?|fatal|exception|traceback|panic(?:ked)?|denied|abort(?:ed)?"
-    r"|segmentation fault|not found|no such file|cannot|can't|unable to|timed out)\b|^E\s",
+    r"|fail|segmentation fault|not found|no such file|cannot|can't|unable to|timed out)\b|^E\s",
     re.IGNORECASE,
 )
+_ERROR_TYPE = re.compile(r"[a-z](?:Error|Exception)\b|\bERR!")  # KeyError:, npm ERR!
 _NONE_OF = re.compile(r"\b(?:0|no)\s+(?:errors?|failures?|failed)\b", re.IGNORECASE)
+_PY_FRAME = re.compile(r'File "([^"<>]+)", line (\d+)')  # a traceback frame, as path:line
 _EXTENSIONS = (
     "py|pyi|rs|c|h|cc|cpp|hpp|js|mjs|ts|tsx|jsx|go|java|rb|sh|toml|json|ya?ml|md|txt|cfg|ini"
     "|lock|log|html|css|sql"
@@ -471,7 +488,10 @@ def _fact_line(message: Message, seen: set[str]) -> str:
     ]
     if counts:
         parts.append("counts: " + " | ".join(counts[:MOST_COUNTS]))
-    named = _unique(m.group() for m in _PATH.finditer(text))
+    named = _unique(
+        (f"{m.group(1)}:{m.group(2)}" for m in _PY_FRAME.finditer(text)),
+        (m.group() for m in _PATH.finditer(text)),
+    )
     with_line = {path.split(":", 1)[0] for path in named if ":" in path}
     paths = [path for path in named if path not in with_line]  # main.c:5:20 says main.c
     if paths:
@@ -488,7 +508,7 @@ def _squeeze(line: str) -> str:
 
 
 def _is_error(line: str) -> bool:
-    return bool(_ERROR.search(_NONE_OF.sub("", line)))
+    return bool(_ERROR.search(_NONE_OF.sub("", line)) or _ERROR_TYPE.search(line))
 
 
 def _cut(text: str) -> str:

@@ -12,6 +12,7 @@ import zstandard
 from engine import tokens
 from engine.config import ContextConfig
 from engine.context import Message, MessageRole, SessionContext
+from engine.errors import SessionError
 
 LOGS = Path(__file__).parent / "fixtures" / "logs" / "context"
 START = datetime(2026, 12, 2, 20, 0, tzinfo=UTC)
@@ -218,3 +219,60 @@ def test_estimated_counts_are_flagged_in_the_figures(monkeypatch: pytest.MonkeyP
     finally:
         monkeypatch.undo()
         tokens._encoder.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("log", "command", "facts"),
+    [
+        (
+            "python_traceback.log",
+            """python -c "import json; json.loads('{"a": 1,}')\"""",
+            [
+                "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes",
+                "python3.11/json/decoder.py:353",  # the innermost frame, as path:line
+            ],
+        ),
+        (
+            "node_error.log",
+            "node -e \"require('fs').readFileSync('/nonexistent/config.json')\"",
+            ["Error: ENOENT: no such file or directory", "/nonexistent/config.json"],
+        ),
+    ],
+)
+def test_tracebacks_keep_their_error_and_frames(log: str, command: str, facts: list[str]) -> None:
+    context = SessionContext("s", ContextConfig(max_tokens=1000))
+    context.add_message(Message.for_command(command, (LOGS / log).read_text(), 1))
+    context.add_message(Message(MessageRole.USER, "What broke? It worked yesterday. " * 30))
+    assert context.get_summary().compressions == 0
+    assert context.compress_context()  # the question fills the recent half: the log is folded
+    text = summary_of(context).content
+    assert "exit 1" in text
+    for fact in facts:
+        assert fact in text
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ContextConfig(max_tokens=0),
+        ContextConfig(compression_threshold=0),
+        ContextConfig(compression_threshold=1.5),
+    ],
+)
+def test_a_config_that_cannot_work_is_refused(config: ContextConfig) -> None:
+    with pytest.raises(SessionError, match=r"max_tokens|compression_threshold"):
+        SessionContext("s", config)
+
+
+def test_a_tight_summary_drops_paths_and_counts_before_errors() -> None:
+    context = SessionContext("s", ContextConfig(max_tokens=100_000))
+    log = (LOGS / "pytest_failure.log").read_text()
+    tool = context.add_message(Message.for_command("pytest", log, 1))
+    context.add_message(Message(MessageRole.USER, "What broke? It worked yesterday. " * 5))
+    context.config.max_tokens = 200  # a summary budget of 56 tokens: the full line is ~100
+    assert context.compress_context()
+    text = summary_of(context).content
+    assert "$ pytest · exit 1" in text
+    assert "FAILED test_calc.py::test_add_negative - assert -2 == -3" in text
+    assert "paths:" not in text and "counts:" not in text
+    assert "rootdir: /tmp/" in context.original(tool.id or 0).content
