@@ -209,6 +209,7 @@ class SessionContext:
         self._added_tokens = 0
         self._estimated = False
         self._zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        self._line_tokens: dict[str, int] = {}  # summary line -> its tokens + 1 (the newline)
 
     # The seed's verbs
 
@@ -324,7 +325,8 @@ class SessionContext:
         return tuple(self._compressions)
 
     def original(self, message_id: int) -> Message:
-        """The message `add_message` returned under this id, in full, folded or not."""
+        """The message `add_message` returned under this id, in full, folded or not (or a
+        summary still held). KeyError for any other id."""
         archived = self._archive.get(message_id)
         if archived is not None:
             content = zstandard.ZstdDecompressor().decompress(archived.blob).decode()
@@ -357,8 +359,9 @@ class SessionContext:
         return others[: len(others) - kept]
 
     def _summary_text(self, fold: list[Message]) -> str:
-        """A header and one fact line per folded message, the oldest lines dropped (and counted)
-        when they pass the summary budget."""
+        """A header and one fact line per folded message (an earlier summary's lines as they
+        are). Past the summary budget the oldest lines lose their paths and counts, then go
+        whole (and are counted): commands, exit codes and errors are the last to leave."""
         seen: set[str] = set()
         lines: list[str] = []
         dropped = 0
@@ -377,19 +380,22 @@ class SessionContext:
             f"(the full text of each: original(id)):"
         )
         budget = self._trigger() * SUMMARY_FRACTION
-        sizes = [count_tokens(line).tokens + 1 for line in lines]
+        known = self._line_tokens  # the held summary's lines come back at every fold
+        sizes = [known.get(line) or count_tokens(line).tokens + 1 for line in lines]
         total = count_tokens(header).tokens + sum(sizes)
         for n, line in enumerate(lines):  # first the oldest lines lose their paths and counts,
             if total <= budget:
                 break
-            lines[n] = _SECONDARY.sub("", line)
-            size = count_tokens(lines[n]).tokens + 1
-            total, sizes[n] = total - sizes[n] + size, size
+            slim = _SECONDARY.sub("", line)
+            if slim != line:
+                lines[n], size = slim, count_tokens(slim).tokens + 1
+                total, sizes[n] = total - sizes[n] + size, size
         cut = 0
         while total > budget and len(lines) - cut > 1:  # then whole lines go
             total -= sizes[cut]
             cut += 1
         lines = lines[cut:]
+        self._line_tokens = dict(zip(lines, sizes[cut:], strict=True))
         if dropped + cut:
             lines.insert(0, f"({dropped + cut} older messages left out: see the originals)")
         return "\n".join([header, *lines])
