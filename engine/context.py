@@ -477,16 +477,19 @@ def _fact_line(message: Message, seen: set[str]) -> str:
         parts.append(_cut(lines[0]))
     if commit := _COMMIT.search(text):
         parts.append(f"commit {commit.group(1)[:12]}")
-    errors = [
+    error_lines = [
         line
         for line in _unique(_cut(line) for line in lines if _is_error(line))
-        if line not in seen and not _PROMPT.match(line)
+        if not _PROMPT.match(line)
     ]
+    errors = [line for line in error_lines if line not in seen]
     seen.update(errors)
     if errors:
         more = len(errors) - MOST_ERRORS
         shown = " | ".join(errors[:MOST_ERRORS])
         parts.append(f"errors: {shown}" + (f" (+{more} more)" if more > 0 else ""))
+    elif error_lines:
+        parts.append("errors: the same as above")
     counts = [
         line
         for line in _unique(_cut(line) for line in lines if _COUNT.search(line))

@@ -276,3 +276,21 @@ def test_a_tight_summary_drops_paths_and_counts_before_errors() -> None:
     assert "FAILED test_calc.py::test_add_negative - assert -2 == -3" in text
     assert "paths:" not in text and "counts:" not in text
     assert "rootdir: /tmp/" in context.original(tool.id or 0).content
+
+
+def test_facts_survive_many_refolds_at_the_default_budget() -> None:
+    context = SessionContext("s")  # ContextConfig(): 4096 tokens, compress past 80 %
+    first: list[Message] = []
+    for round_ in range(4):
+        for log, command, code in RUNS:
+            output = (LOGS / log).read_text()
+            added = context.add_message(Message.for_command(f"{command} #{round_}", output, code))
+            first.append(added)
+            assert context.get_total_tokens() <= 4096 * 0.8
+    assert context.get_summary().compressions >= 3
+    text = summary_of(context).content
+    assert "$ python -m pytest -p no:cacheprovider test_calc.py #0 · exit 1" in text
+    assert "FAILED test_calc.py::test_add_negative - assert -2 == -3" in text
+    assert "main.c:5:20: error: ‘undefined_name’ undeclared" in text
+    assert "#1 · exit 1 · errors: the same as above" in text  # the second run's, once
+    assert all(context.original(m.id or 0) == m for m in first)
