@@ -42,8 +42,9 @@ def work_session(config: ContextConfig) -> tuple[SessionContext, list[Message]]:
     ]
     for minute, (log, command, code) in enumerate(RUNS, start=2):
         output = (LOGS / log).read_text()
-        added.append(context.add_message(Message.for_command(command, output, code, "/tmp/w")))
-        assert added[-1].timestamp >= at(minute)  # stamped now, after START
+        added.append(
+            context.add_message(Message.for_command(command, output, code, "/tmp/w", at(minute)))
+        )
     added.append(
         context.add_message(
             Message(MessageRole.ASSISTANT, "test_add_negative expects -3; fix the test.", at(9))
