@@ -27,27 +27,39 @@ log = logging.getLogger(__name__)
 _OTHER_MEANING = frozenset({mo.IRM, mo.DECOM, mo.DECSCNM})
 
 
+# A cursor position as the cell fast path takes it: at most two parameters of at most four
+# digits, CUP or HVP.
+_CUP = r"\x1b\[[0-9]{0,4}+(?:;[0-9]{0,4}+)?+[Hf]"
+# One cursor position and the one character after it, in a run `hot_tokens` group 3 matched.
+_CUP_CHAR = re.compile(r"\x1b\[([0-9;]*+)[Hf](.)", re.DOTALL)
+
+
 def hot_tokens(narrow_run: str) -> re.Pattern[str]:
-    """The tokens taken here, by group: CUP/HVP with at most two parameters of at most four
-    digits (1) and the ASCII text after it (2); SGRs with plain parameters, one or more in a
-    row (3: their parameters joined by `m ESC [`), and the ASCII text after them (4); EL to
-    the end of the row (5); ECH (6); synchronized output's start and end, `CSI ? 2026 h` and
-    `l` (7: the final); DECSTBM with at most two parameters (8); IL/DL (9: the count, 10: the
-    final); `ESC ( B` (11); text matching `narrow_run` (a pattern for a run of one-column
-    printable characters) (12); CR (13); LF (14).
+    """The tokens taken here, by group: SGRs with plain parameters, one or more in a row (1:
+    their parameters joined by `m ESC [`), and the ASCII text after them (2); one or more
+    CUP/HVP (at most two parameters of at most four digits) each followed by one ASCII
+    character and then an escape sequence (3: the run from the first one's parameters, as an
+    editor redraws a column of line numbers or a tree's marks, one cell at a time); CUP/HVP
+    (4) and the ASCII text after it (5); EL to the end of the row (6); ECH (7); synchronized
+    output's start and end, `CSI ? 2026 h` and `l` (8: the final); DECSTBM with at most two
+    parameters (9); IL/DL (10: the count, 11: the final); `ESC ( B` (12); text matching
+    `narrow_run` (a pattern for a run of one-column printable characters) (13); CR (14); LF
+    (15).
     A sequence and its text are one match, and `ESC ( B` before a CSI is taken with it: a vim
     or TUI redraw is mostly such runs (`ESC ( B ESC [ m ESC [ 30 m ESC [ 101 m text`). The
-    escape sequences come first, the commonest (CUP) first; numbers are taken possessively
-    (never tried again shorter); the text after a sequence is ASCII only (the rest of it is
-    the next token): a third less matching time."""
+    escape sequences come first, SGR first of them (it fails fast on a CUP's parameters, a
+    CUP alternative less so on an SGR's); numbers are taken possessively (never tried again
+    shorter); the text after a sequence is ASCII only (the rest of it is the next token): a
+    third less matching time."""
     # ASCII first, and a control character fails before the long class is scanned for it:
     # 2-3 times faster matching, the same runs.
     run = f"(?:[ -~]++|(?![\\x00-\\x1f\\x7f])(?:{narrow_run}))++"
-    text = "([ -~]++)?+"  # other text after a sequence is a token of its own (12)
+    text = "([ -~]++)?+"  # other text after a sequence is a token of its own (13)
     return re.compile(
-        r"\x1b(?:\(B\x1b)?+\[(?:([0-9]{0,4}+(?:;[0-9]{0,4}+)?+)[Hf]"
+        r"\x1b(?:\(B\x1b)?+\[(?:((?:[0-9;:]*+m\x1b\[)*[0-9;:]*+)m"
         + text
-        + r"|((?:[0-9;:]*+m\x1b\[)*[0-9;:]*+)m"
+        + f"|([0-9]{{0,4}}+(?:;[0-9]{{0,4}}+)?+[Hf][ -~](?=\\x1b)(?:{_CUP}[ -~](?=\\x1b))*+)"
+        + r"|([0-9]{0,4}+(?:;[0-9]{0,4}+)?+)[Hf]"
         + text
         + r"|(0?)K|([0-9]{0,4}+)X|\?2026([hl])|([0-9]{0,4}+(?:;[0-9]{0,4}+)?+)r"
         r"|([0-9]{0,4}+)([LM]))"
@@ -92,6 +104,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
             _CUPS.clear()
         cups = _CUPS[lines, columns] = {}
     put_run = screen._put_run
+    cup_chars = _CUP_CHAR.findall
     line: Any = None  # row y, fetched when text is drawn (a cursor move alone makes no row)
     drawn = ""  # the last text drawn (REP repeats its last character)
     pos = i  # where the parser goes on; set when a token is not taken, else the last end
@@ -100,26 +113,33 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
         scan = tokens.scanner(buf, i)  # type: ignore[attr-defined]  # see Parser._tokens
         for m in iter(scan.match, None):
             k = m.lastindex
-            if k == 2:  # the commonest: a move and the text there
-                where, text = m[1], m[2]  # faster than m.group(1, 2)
+            if k == 3:  # moves and one character at each: one C loop finds them all
+                for where, text in cup_chars(buf, m.start(), m.end()):
+                    yx = cups.get(where)
+                    if yx is None:
+                        yx = _cursor_position(cups, where, lines, columns)
+                    y, x = yx
+                    line = rows[y]
+                    old = line.get(x)
+                    if old is None or " " <= old.data < "\u1100":  # as below
+                        line[x] = glyphs[text]
+                    else:
+                        put_run(line, x, text, 1, glyphs)
+                    x += 1
+                    if y != dirty_y:
+                        mark_dirty(y)
+                        dirty_y = y
+                drawn = text
+                continue
+            if k == 5:  # a move and the text there
+                where, text = m[4], m[5]  # faster than m.group(4, 5)
                 yx = cups.get(where)
                 if yx is None:
                     yx = _cursor_position(cups, where, lines, columns)
                 y, x = yx
                 line = None
-                if len(text) == 1:  # it fits (x < columns), and ASCII joins no ZWJ
-                    line = rows[y]
-                    old = line.get(x)
-                    if old is None or " " <= old.data < "\u1100":  # as below, inline
-                        line[x] = glyphs[text]
-                        x += 1
-                        if y != dirty_y:
-                            mark_dirty(y)
-                            dirty_y = y
-                        drawn = text
-                        continue
-            elif k == 4 or k == 3:  # SGRs, with text after them (4) or not
-                params, text = m[3], m[4]
+            elif k == 2 or k == 1:  # SGRs, with text after them (2) or not
+                params, text = m[1], m[2]
                 after = glyphs.after_sgr.get(params)
                 if after is None:
                     after = _after_sgrs(glyphs, params)
@@ -129,20 +149,20 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 glyphs = after
                 if text is None:
                     continue
-            elif k == 1:
-                where = m.group(1)
+            elif k == 4:
+                where = m.group(4)
                 yx = cups.get(where)
                 if yx is None:
                     yx = _cursor_position(cups, where, lines, columns)
                 y, x = yx
                 line = None
                 continue
-            elif k == 12:
-                text = m.group(12)
             elif k == 13:
+                text = m.group(13)
+            elif k == 14:
                 x = 0
                 continue
-            elif k == 14:  # as Screen.linefeed, where it does not scroll
+            elif k == 15:  # as Screen.linefeed, where it does not scroll
                 if y == bottom or bottom < 0:
                     pos = m.start()
                     break
@@ -153,7 +173,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     y += 1
                     line = None
                 continue
-            elif k == 11:  # `ESC ( B` chooses the ASCII set for G0, which it already is
+            elif k == 12:  # `ESC ( B` chooses the ASCII set for G0, which it already is
                 continue
             else:  # the screen's own methods, on the state so far
                 cursor.x, cursor.y = x, y
@@ -162,7 +182,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 x, y = cursor.x, cursor.y
                 if glyphs.attrs is not cursor.attrs:
                     glyphs = screen.glyphs(cursor.attrs)
-                if k == 8:  # DECSTBM: LF scrolls at another row now
+                if k == 9:  # DECSTBM: LF scrolls at another row now
                     bottom = _bottom(screen)
                 line = None
                 continue
@@ -242,22 +262,22 @@ def _bottom(screen: Any) -> int:
 def _call_screen(screen: Any, k: int, m: re.Match[str]) -> None:
     """The rarer tokens (`hot_tokens` group `k` matched), through the screen's methods with
     the arguments the parser's general path passes."""
-    if k == 5:
+    if k == 6:
         screen.erase_in_line()
-    elif k == 6:
-        count = m.group(6)
+    elif k == 7:
+        count = m.group(7)
         screen.erase_characters(int(count) if count else None)
-    elif k == 7:  # as the parser's `_csi`
-        if m.group(7) == "h":
+    elif k == 8:  # as the parser's `_csi`
+        if m.group(8) == "h":
             screen.set_mode(2026, private=True)
         else:
             screen.reset_mode(2026, private=True)
-    elif k == 8:
-        top, _, bottom = m.group(8).partition(";")
+    elif k == 9:
+        top, _, bottom = m.group(9).partition(";")
         screen.set_margins(int(top or 0) or None, int(bottom or 0) or None)
     else:
-        count = m.group(9)
-        delete = m.group(10) == "M"
+        count = m.group(10)
+        delete = m.group(11) == "M"
         method = screen.delete_lines if delete else screen.insert_lines
         method(int(count) if count else None)
 

@@ -764,7 +764,18 @@ class Screen(pyte.Screen):
         line = self.buffer[y]
         blank = self._blank()
         if blank == self.default_char:  # default blanks are no cells at all
-            if len(line) < stop - start:  # fewer cells than columns to erase: visit those
+            if stop >= self.columns and 2 * start < len(line):
+                # To the row's end, most cells doomed (an editor's EL after a short line):
+                # keep the few before `start` and refill, C loops instead of a delete per
+                # cell. Rows hold no cells past the last column (draw and resize see to it).
+                kept = {x: line[x] for x in range(start) if x in line}
+                if len(kept) < len(line):
+                    line.clear()
+                    line.update(kept)
+                    if isinstance(line, FastRow):  # neither call goes through its setters
+                        line.hist = None
+                doomed = []
+            elif len(line) < stop - start:  # fewer cells than columns to erase: visit those
                 doomed = [x for x in line if start <= x < stop]
             else:
                 doomed = [x for x in range(start, stop) if x in line]

@@ -254,3 +254,21 @@ def test_runs_of_many_rows_scroll_in_as_row_by_row_drawing_does() -> None:
             fast = _feed(Terminal(9, 6, scrollback=50), data, 4096)
             slow = _feed(_general(Terminal(9, 6, scrollback=50)), data, 4096)
             assert _state(fast) == _state(slow), (setup, text)
+
+
+def test_runs_of_moves_and_erasing_to_the_end_draw_what_the_general_path_draws() -> None:
+    """Runs of a move and one character (over either half of a wide character, off the
+    screen's edge, in styles set between them), then EL to the row's end over rows the line
+    fast path made and rows drawn cell by cell, from near the start and near the end."""
+    lines = "".join(f"row {i} of plain text here\r\n" for i in range(8))
+    frame = (
+        "\x1b[4;3H日本語\x1b[2;3H1\x1b[3;3H2\x1b[4;3H3\x1b[4;4H4\x1b[4;6H5\x1b[99;99H5"
+        "\x1b[6;1H6\x1b(B\x1b[3{}m\x1b[7;2Hx\x1b[8;2Hy\x1b[m\x1b[1;1Hz\x1b[2;1H\x1b[K"
+        "\x1b[7;9H\x1b[K\x1b[8;20H\x1b[0K\x1b[1;5H\x1b[41m\x1b[K\x1b[m\x1b[4;4H\x1b[K"
+        "\x1b[3;2Hab\x1b[5;23H\x1b[K\x1b[24;1H"
+    )
+    data = (lines + "".join(frame.format(i) for i in range(6)) + lines).encode()
+    for chunk in (5, 4096):
+        fast = _feed(Terminal(24, 8, scrollback=50), data, chunk)
+        slow = _feed(_general(Terminal(24, 8, scrollback=50)), data, chunk)
+        assert _state(fast) == _state(slow), chunk
