@@ -11,7 +11,7 @@ import zstandard
 
 from engine.cells import HistoryLine, RawLines, Run
 from engine.fastpath import decode_raw
-from engine.width import NARROW_RUN, ZWJ, char_width
+from engine.width import NARROW_RUN, WIDE_RUN, ZWJ, char_width
 
 __all__ = ["HistoryLine", "RawLines", "Run", "Scrollback", "line_width", "rewrap", "trimmed"]
 
@@ -391,6 +391,13 @@ _SGR = re.compile("\x1b\\[[0-9;]*m")
 
 
 _cell_width = char_width
+_NOT_SINGLE = re.compile("[^\x00-\u02ff]")  # below U+0300 every cell character is one column
+
+
+def _single(text: str) -> bool:
+    """Whether every character of `text` is one cell of one column (a regex finds the first
+    one that is not at C speed: `max(text)` walks the whole line in Python objects)."""
+    return text.isascii() or _NOT_SINGLE.search(text) is None
 
 
 def _cells(text: str) -> tuple[list[str], list[int]]:
@@ -445,26 +452,31 @@ def _widths(text: str) -> list[int]:
 
 def line_width(text: str) -> int:
     """The columns a line's text takes (wide characters two)."""
-    if text.isascii() or max(text) < "\u0300":
+    if _single(text):
         return len(text)
     return sum(_widths(text))
 
 
 def _cell_count(text: str) -> int:
-    if text.isascii() or max(text) < "\u0300":
+    if _single(text):
         return len(text)
     return len(_widths(text))
 
 
+_RUNS = re.compile(f"({NARROW_RUN.pattern})|{WIDE_RUN.pattern}")
+"""A run of one-column characters (group 1) or of two-column ones: cut by slicing."""
+
+
 def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
     """`text` cut into rows of at most `columns` columns (each row's text and cell count); a
-    wide character that does not fit moves to the next row whole. Runs of one-column
-    characters are cut by slicing, the others looked at one by one."""
+    wide character that does not fit moves to the next row whole. Runs of one- and
+    two-column characters are cut by slicing (a wide run is as fast as an ASCII one), the
+    rest (zero-width, joined after a ZWJ) looked at one by one."""
     texts: list[str] = []
     sizes: list[int] = []
     row: list[str] = []
     cells = used = pos = 0
-    for m in [*_NARROW.finditer(text), None]:
+    for m in [*_RUNS.finditer(text), None]:
         start = len(text) if m is None else m.start()
         for ch in text[pos:start]:
             width = _cell_width(ch)
@@ -485,15 +497,19 @@ def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
         if row and row[-1][-1] == ZWJ and seg[0] > "~":  # joins the cell before
             row.append(seg[0])
             i = 1
+        width = 1 if m.start(1) >= 0 else 2
         while i < len(seg):
-            if used >= columns:
-                texts.append("".join(row))
-                sizes.append(cells)
-                row, cells, used = [], 0, 0
-            take = seg[i : i + columns - used]
+            fit = (columns - used) // width
+            if not fit:
+                if cells:
+                    texts.append("".join(row))
+                    sizes.append(cells)
+                    row, cells, used = [], 0, 0
+                fit = max(1, columns // width)  # (a row too narrow for one: caller drops it)
+            take = seg[i : i + fit]
             row.append(take)
             cells += len(take)
-            used += len(take)
+            used += len(take) * width
             i += len(take)
         pos = m.end()
     texts.append("".join(row))
@@ -515,7 +531,7 @@ def rewrap(chain: list[HistoryLine], columns: int) -> list[HistoryLine]:
                 runs += [[count, attrs] for count, attrs in h.runs]
             elif h.text:
                 runs.append([_cell_count(h.text), None])
-    if text.isascii() or max(text) < "\u0300":  # one column a character
+    if _single(text):  # one column a character
         texts = [text[i : i + columns] for i in range(0, len(text), columns)] or [""]
         sizes = [len(t) for t in texts]
     else:

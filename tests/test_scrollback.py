@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.cells import Cell, HistoryLine
-from engine.scrollback import Scrollback
+from engine.scrollback import Scrollback, _cells, _layout
 from engine.terminal import Terminal
 
 RED = Cell("", fg="red")
@@ -72,3 +72,23 @@ def test_a_terminal_with_a_long_history_reads_back_the_same() -> None:
     assert t.capture(start=-back, end=-back + 1) == "line 1000\nline 1001"
     oldest = -t.history_size
     assert t.capture(ansi=True, start=oldest + 3, end=oldest + 3) == "\x1b[0;33mline 3\x1b[0m"
+
+
+def _layout_by_cells(text: str, columns: int) -> tuple[list[str], list[int]]:
+    """The greedy cut of the line's cells that `_layout` must equal (it cuts runs by slicing)."""
+    rows: list[list[str]] = [[]]
+    used = 0
+    for cell, width in zip(*_cells(text), strict=True):
+        if used + width > columns and rows[-1]:
+            rows.append([])
+            used = 0
+        rows[-1].append(cell)
+        used += width
+    return ["".join(row) for row in rows], [len(row) for row in rows]
+
+
+@given(
+    st.text(st.sampled_from("ab 日本\u0301\u093e\u200d\u200b😀é"), max_size=80), st.integers(2, 12)
+)
+def test_rewrapping_by_runs_cuts_rows_where_cell_by_cell_does(text: str, columns: int) -> None:
+    assert _layout(text, columns) == _layout_by_cells(text, columns)
