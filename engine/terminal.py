@@ -539,9 +539,12 @@ class Screen(pyte.Screen):
         self.dirty.update(range(self.lines))
 
     def repeat_last(self, count: int | None = None) -> None:
-        """REP (`CSI n b`): draw the last printed character `n` more times."""
+        """REP (`CSI n b`): draw the last printed character `n` more times. Then forget it,
+        as tmux does at the end of every control sequence: a second REP repeats nothing
+        (vttest's REP screen: ECMA-48 repeats only the immediately preceding character)."""
         if self._last_char:
             self.draw(self._last_char * min(count or 1, self.columns * self.lines))
+            self._last_char = ""
 
     # -- scrolling and history ----------------------------------------------------------------
 
