@@ -1326,6 +1326,7 @@ class Screen(pyte.Screen):
         history = self._history
         buffer = self._buffer
         cursor = self.cursor
+        old_columns = self.columns
         hscrolled = self._hscrolled()
         start = hscrolled  # where the line holding history row `hscrolled` begins
         while start and history[start - 1].wrapped:
@@ -1401,7 +1402,7 @@ class Screen(pyte.Screen):
         if excess > 0:  # over the line cap until more output comes (tmux): widening restores
             history.push_many([self._history_line(row) for row in rows[:excess]], False)
             del rows[:excess]
-        history.reflow(columns)
+        history.reflow(columns, old_columns)
         if excess < 0:
             pull = min(-excess, len(history))
             pulled = [self._line_from_history(history.pop_newest()) for _ in range(pull)]

@@ -92,3 +92,26 @@ def _layout_by_cells(text: str, columns: int) -> tuple[list[str], list[int]]:
 )
 def test_rewrapping_by_runs_cuts_rows_where_cell_by_cell_does(text: str, columns: int) -> None:
     assert _layout(text, columns) == _layout_by_cells(text, columns)
+
+
+@given(
+    st.lists(st.text(st.sampled_from("ab 日\u0301"), max_size=30), min_size=40, max_size=80),
+    st.lists(st.sampled_from([3, 7, 12, 20]), min_size=2, max_size=8),
+)
+def test_a_history_reflowed_back_and_forth_is_what_reflowing_it_afresh_gives(
+    texts: list[str], widths: list[int]
+) -> None:
+    """Blocks keep what they were at the width a resize came from: toggling back reuses them.
+    That must be what rewrapping them again gives, trailing blanks and colours included."""
+    data = "".join(f"\x1b[4{i % 3}m{text}\r\n" for i, text in enumerate(texts)).encode()
+    cached, fresh = Terminal(10, 3, scrollback=1000), Terminal(10, 3, scrollback=1000)
+    for t in (cached, fresh):
+        t.scrollback.HOT, t.scrollback.BLOCK = 6, 4  # tiny, so cold blocks appear
+        t.feed(data)
+    for columns in widths:
+        for block in fresh.scrollback._cold:
+            block.other = None
+        cached.resize(columns, 3)
+        fresh.resize(columns, 3)
+        assert cached.capture(start="-", ansi=True) == fresh.capture(start="-", ansi=True)
+        assert cached.history_size == fresh.history_size
