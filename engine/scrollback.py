@@ -11,7 +11,7 @@ import zstandard
 
 from engine.cells import HistoryLine, RawLines, Run
 from engine.fastpath import decode_raw
-from engine.width import NARROW_RUN, ZWJ, char_width
+from engine.width import NARROW_RUN, WIDE_RUN, ZWJ, char_width
 
 __all__ = ["HistoryLine", "RawLines", "Run", "Scrollback", "line_width", "rewrap", "trimmed"]
 
@@ -25,13 +25,17 @@ def _count(entry: Entry) -> int:
 class _Block:
     """Old history lines, zstd-compressed together (decompressed only when looked at)."""
 
-    __slots__ = ("count", "data", "widest", "wrapped")
+    __slots__ = ("count", "data", "made", "other", "widest", "wrapped")
 
     def __init__(self, data: bytes, count: int, widest: int, wrapped: bool) -> None:
         self.data = data
         self.count = count
         self.widest = widest  # no line is wider (a bound: a reflow to this width or more...)
         self.wrapped = wrapped  # ...leaves the block as it is if none of its lines wraps
+        self.made = 0  # the width a reflow made it at (its lines are as that reflow cuts them)
+        # (width, block): this block reflowed to that width, kept from the last resize, so a
+        # zoom or split toggled back and forth rewraps nothing (a cache, not state)
+        self.other: tuple[int, _Block] | None = None
 
     @property
     def nbytes(self) -> int:
@@ -125,7 +129,9 @@ class Scrollback:
         """Compress the oldest BLOCK (or a few more) hot lines into a cold block."""
         entries: list[Entry] = []
         count = 0
-        while count < self.BLOCK:
+        while count < self.BLOCK or (  # a block ends where a line does, if not too long
+            count < 2 * self.BLOCK and type(entries[-1]) is HistoryLine and entries[-1].wrapped
+        ):
             entry = self._pop_oldest_hot()
             entries.append(entry)
             count += _count(entry)
@@ -243,12 +249,13 @@ class Scrollback:
         data = self._compressor.compress(self._encode(entries))
         return _Block(data, count, widest, wrapped)
 
-    def reflow(self, columns: int) -> None:
+    def reflow(self, columns: int, old_columns: int = 0) -> None:
         """Cut soft-wrapped lines again at `columns` wide and join them where they now fit, as
         tmux does on a resize. Lines ended by a newline are never joined; lines that fit and
         do not wrap are kept as they are, and so are compressed blocks of such lines. A last
         line that wraps (its rest is on the screen) is left to the caller, with the screen's
-        rows."""
+        rows. A block reflowed back to the width it came from (`old_columns`) is the block it
+        was, when that is exact (`_Block.other`)."""
         chain: list[HistoryLine] = []  # a line that goes on in the next block
         cold: deque[_Block] = deque()
         skip = self._skip
@@ -259,10 +266,25 @@ class Scrollback:
             if n == 0 and skip:  # partly evicted: its lines, not its raw runs
                 entries, chain = _reflow_entries(self._thaw(block)[skip:], columns, chain)
                 skip = 0
+            elif not chain and block.other is not None and block.other[0] == columns:
+                cold.append(block.other[1])  # (its own `other` leads back here if exact)
+                continue
             else:
-                entries, chain = _reflow_entries(self._entries(block), columns, chain)
+                alone = not chain
+                old = self._entries(block)
+                entries, chain = _reflow_entries(old, columns, chain)
+                if alone and not chain and entries:
+                    new = self._block(entries, sum(map(_count, entries)))
+                    new.made = columns
+                    block.other = (columns, new)
+                    if _comes_back(block, old, old_columns, columns):
+                        new.other = (old_columns, block)
+                    cold.append(new)
+                    continue
             if entries:
-                cold.append(self._block(entries, sum(map(_count, entries))))
+                new = self._block(entries, sum(map(_count, entries)))
+                new.made = columns
+                cold.append(new)
         hot, chain = _reflow_entries(list(self._hot), columns, chain)
         hot += chain
         self._cold, self._skip, self._cached = cold, skip, None
@@ -341,6 +363,31 @@ class Scrollback:
 _NARROW = NARROW_RUN  # one column each
 
 
+def _comes_back(block: _Block, entries: list[Entry], width: int, columns: int) -> bool:
+    """Whether reflowing `block`'s lines (`entries`) to `columns` and then back to `width` gives
+    the block again. It must be as a reflow to `width` leaves it: made by one, and no wrapped
+    line's last row ends in blanks (a reflow trims only the last row, so blanks before it end
+    up last and the next reflow trims those too). Narrowing, no line that fits at `width` but
+    not at `columns` may end in blanks either (narrowing trims them, widening keeps the line
+    as it then is)."""
+    if block.made != width or columns < 2:
+        return False
+    after_wrap = False
+    for entry in entries:
+        if type(entry) is HistoryLine:
+            text = entry.text
+            if (
+                not entry.wrapped
+                and text[-1:] == " "
+                and (after_wrap or (columns < width and line_width(text) > columns))
+            ):
+                return False
+            after_wrap = entry.wrapped
+        else:
+            after_wrap = False
+    return True
+
+
 def _reflow_lines(
     lines: list[HistoryLine], columns: int
 ) -> tuple[list[HistoryLine], list[HistoryLine]]:
@@ -391,6 +438,13 @@ _SGR = re.compile("\x1b\\[[0-9;]*m")
 
 
 _cell_width = char_width
+_NOT_SINGLE = re.compile("[^\x00-\u02ff]")  # below U+0300 every cell character is one column
+
+
+def _single(text: str) -> bool:
+    """Whether every character of `text` is one cell of one column (a regex finds the first
+    one that is not at C speed: `max(text)` walks the whole line in Python objects)."""
+    return text.isascii() or _NOT_SINGLE.search(text) is None
 
 
 def _cells(text: str) -> tuple[list[str], list[int]]:
@@ -445,26 +499,31 @@ def _widths(text: str) -> list[int]:
 
 def line_width(text: str) -> int:
     """The columns a line's text takes (wide characters two)."""
-    if text.isascii() or max(text) < "\u0300":
+    if _single(text):
         return len(text)
     return sum(_widths(text))
 
 
 def _cell_count(text: str) -> int:
-    if text.isascii() or max(text) < "\u0300":
+    if _single(text):
         return len(text)
     return len(_widths(text))
 
 
+_RUNS = re.compile(f"({NARROW_RUN.pattern})|{WIDE_RUN.pattern}")
+"""A run of one-column characters (group 1) or of two-column ones: cut by slicing."""
+
+
 def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
     """`text` cut into rows of at most `columns` columns (each row's text and cell count); a
-    wide character that does not fit moves to the next row whole. Runs of one-column
-    characters are cut by slicing, the others looked at one by one."""
+    wide character that does not fit moves to the next row whole. Runs of one- and
+    two-column characters are cut by slicing (a wide run is as fast as an ASCII one), the
+    rest (zero-width, joined after a ZWJ) looked at one by one."""
     texts: list[str] = []
     sizes: list[int] = []
     row: list[str] = []
     cells = used = pos = 0
-    for m in [*_NARROW.finditer(text), None]:
+    for m in [*_RUNS.finditer(text), None]:
         start = len(text) if m is None else m.start()
         for ch in text[pos:start]:
             width = _cell_width(ch)
@@ -485,15 +544,19 @@ def _layout(text: str, columns: int) -> tuple[list[str], list[int]]:
         if row and row[-1][-1] == ZWJ and seg[0] > "~":  # joins the cell before
             row.append(seg[0])
             i = 1
+        width = 1 if m.start(1) >= 0 else 2
         while i < len(seg):
-            if used >= columns:
-                texts.append("".join(row))
-                sizes.append(cells)
-                row, cells, used = [], 0, 0
-            take = seg[i : i + columns - used]
+            fit = (columns - used) // width
+            if not fit:
+                if cells:
+                    texts.append("".join(row))
+                    sizes.append(cells)
+                    row, cells, used = [], 0, 0
+                fit = max(1, columns // width)  # (a row too narrow for one: caller drops it)
+            take = seg[i : i + fit]
             row.append(take)
             cells += len(take)
-            used += len(take)
+            used += len(take) * width
             i += len(take)
         pos = m.end()
     texts.append("".join(row))
@@ -515,7 +578,7 @@ def rewrap(chain: list[HistoryLine], columns: int) -> list[HistoryLine]:
                 runs += [[count, attrs] for count, attrs in h.runs]
             elif h.text:
                 runs.append([_cell_count(h.text), None])
-    if text.isascii() or max(text) < "\u0300":  # one column a character
+    if _single(text):  # one column a character
         texts = [text[i : i + columns] for i in range(0, len(text), columns)] or [""]
         sizes = [len(t) for t in texts]
     else:

@@ -28,6 +28,7 @@ from pyte.screens import Margins, StaticDefaultDict
 from engine.cellpath import draw_cells, hot_tokens, store_narrow
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
 from engine.fastpath import FastRow, apply_deferred, cached_history_line, scroll_lines
+from engine.hscroll import hscrolled_after_reflow
 from engine.scrollback import Scrollback, line_width, rewrap, trimmed
 from engine.termstate import TerminalImage
 from engine.termstate import dump as _dump
@@ -178,6 +179,10 @@ class Screen(pyte.Screen):
         self._alt_saved: Any = None
         self._main_size = (0, 0)  # (lines, columns) of the main screen under the alternate one
         self._last_char = ""
+        # tmux's `hscrolled` (what a taller pane may pull back) as the history lines that are
+        # not counted in it, less those evicted since `_evicted_seen` (the history's `dropped`)
+        self._unscrolled = 0
+        self._evicted_seen = 0
         self._cells = Styles()
         # The last style drawn (most often the next).
         self._last_glyphs = self._cells[DEFAULT_CELL] = Glyphs(DEFAULT_CELL, self._cells)
@@ -539,9 +544,12 @@ class Screen(pyte.Screen):
         self.dirty.update(range(self.lines))
 
     def repeat_last(self, count: int | None = None) -> None:
-        """REP (`CSI n b`): draw the last printed character `n` more times."""
+        """REP (`CSI n b`): draw the last printed character `n` more times. Then forget it,
+        as tmux does at the end of every control sequence: a second REP repeats nothing
+        (vttest's REP screen: ECMA-48 repeats only the immediately preceding character)."""
         if self._last_char:
             self.draw(self._last_char * min(count or 1, self.columns * self.lines))
+            self._last_char = ""
 
     # -- scrolling and history ----------------------------------------------------------------
 
@@ -827,6 +835,8 @@ class Screen(pyte.Screen):
         filled = [y for y in range(self.lines) if self.buffer.get(y)]  # rows with written cells
         for y in range(filled[-1] + 1 if filled else 0):
             self._to_history(y)
+        if filled:
+            self._set_hscrolled(0)  # tmux: a taller pane pulls none of it back
 
     # -- modes ------------------------------------------------------------------------------
 
@@ -1286,9 +1296,24 @@ class Screen(pyte.Screen):
             buffer.pop(y, None)
         return scroll
 
+    def _hscrolled(self) -> int:
+        """tmux's `hscrolled`: how many history lines a taller pane may pull back. Lines that
+        scrolled off count (so the drawing paths need not); those the history holds from a
+        narrowing or a clear do not, until evictions take as many."""
+        history = self._history
+        unscrolled = max(0, self._unscrolled - (history.dropped - self._evicted_seen))
+        return len(history) - min(unscrolled, len(history))
+
+    def _set_hscrolled(self, hscrolled: int) -> None:
+        history = self._history
+        self._unscrolled = len(history) - min(max(hscrolled, 0), len(history))
+        self._evicted_seen = history.dropped
+
     def _grow(self, extra: int) -> None:
-        """More rows: the main screen pulls its newest history lines back down (tmux)."""
-        pull = 0 if self._alternate else min(extra, len(self.history))
+        """More rows: the main screen pulls back its newest history lines, as many as scrolled
+        off (tmux's `hscrolled`: not those a narrowing or a clear put there)."""
+        hscrolled = self._hscrolled()
+        pull = 0 if self._alternate else min(extra, hscrolled)
         if not pull:
             return
         buffer = self.buffer
@@ -1298,6 +1323,7 @@ class Screen(pyte.Screen):
                 buffer[y + pull] = src
         for y in range(pull - 1, -1, -1):
             buffer[y] = self._line_from_history(self.history.pop_newest())
+        self._set_hscrolled(hscrolled - pull)
         self.cursor.y += pull
         if self.prompt_input is not None:
             self.prompt_input = (self.prompt_input[0] + pull, self.prompt_input[1])
@@ -1311,6 +1337,13 @@ class Screen(pyte.Screen):
         history = self._history
         buffer = self._buffer
         cursor = self.cursor
+        old_columns = self.columns
+        hscrolled = self._hscrolled()
+        start = hscrolled  # where the line holding history row `hscrolled` begins
+        while start and history[start - 1].wrapped:
+            start -= 1
+        region = [history[i] for i in range(start, len(history))]
+        region += [self._history_line(buffer.get(y)) for y in range(self.lines)]
         marks: list[tuple[int, int] | None] = [(cursor.y, cursor.x), self.prompt_input]
         head: list[HistoryLine] = []  # the history's last line may go on onto the screen
         while len(history) and history[-1].wrapped:
@@ -1380,7 +1413,7 @@ class Screen(pyte.Screen):
         if excess > 0:  # over the line cap until more output comes (tmux): widening restores
             history.push_many([self._history_line(row) for row in rows[:excess]], False)
             del rows[:excess]
-        history.reflow(columns)
+        history.reflow(columns, old_columns)
         if excess < 0:
             pull = min(-excess, len(history))
             pulled = [self._line_from_history(history.pop_newest()) for _ in range(pull)]
@@ -1390,6 +1423,8 @@ class Screen(pyte.Screen):
         for y, row in enumerate(rows):
             if row:
                 buffer[y] = row
+        total = len(history) + self.lines
+        self._set_hscrolled(hscrolled_after_reflow(region, start, hscrolled, columns, total))
         places = [None if f is None else (f[0] - excess, f[1]) for f in found]
         if places[0] is None or places[0][0] < 0:
             cursor.x = cursor.y = 0  # its line went into the history (tmux)

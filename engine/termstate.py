@@ -146,6 +146,7 @@ def _screen_state(s: Screen, cells: _Cells) -> dict[str, Any]:
             s._command_open,
         ],
         "last_char": s._last_char,
+        "unscrolled": [s._unscrolled, s._evicted_seen],
         "zwj_seen": s._zwj_seen,
         "fast_errors": s.fast_errors,
         "bulk_draw": s.bulk_draw,
@@ -369,6 +370,7 @@ def _restore_screen(screen: Screen, s: dict[str, Any], table: list[Any]) -> None
     screen.last_exit_code = code
     screen._command_open = command_open
     screen._last_char = _str(s["last_char"])
+    screen._unscrolled, screen._evicted_seen = s.get("unscrolled", (0, 0))
     if s["zwj_seen"]:
         screen._zwj_seen = True
     if s["fast_errors"]:

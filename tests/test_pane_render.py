@@ -13,6 +13,7 @@ from rich.segment import Segment
 
 import widgets.terminal_pane as tp
 from engine import Session, SessionConfig
+from engine.terminal import Terminal
 
 
 def _cells(segments: list[Segment]) -> list[tuple[str, object]]:
@@ -87,7 +88,9 @@ def test_rows_are_as_wide_as_the_terminal_whatever_the_characters(
         ("🇺", 2, "🇺 "),  # Rich counts a lone flag letter as one cell
         ("❤\ufe0f", 1, "❤"),  # the model gives the heart one cell: no emoji presentation
         ("e\u0301", 1, "e\u0301"),
-        ("\u0301", 1, " "),  # a mark with nothing to sit on
+        ("\u0301", 1, " \u0301"),  # a mark with nothing to sit on: drawn on a blank
+        ("\u093e", 1, " \u093e"),  # a vowel sign at a line's start: its own cell (tmux)
+        ("\u200b", 1, " "),  # nothing to see
         ("中", 1, "?"),  # a wide character the last column cannot hold
         ("", 1, " "),  # half a wide character whose other half was overwritten
     ],
@@ -95,3 +98,12 @@ def test_rows_are_as_wide_as_the_terminal_whatever_the_characters(
 def test_a_cell_is_fitted_to_its_width(data: str, width: int, fitted: str) -> None:
     assert tp.fit_cell(data, width) == fitted
     assert cell_len(tp.fit_cell(data, width)) == width
+
+
+def test_a_mark_that_begins_a_line_is_drawn_and_the_row_keeps_its_width() -> None:
+    t = Terminal(6, 2)
+    t.feed("\u093eab\r\n\u0301x".encode())
+    for y in (0, 1):
+        text = "".join(s.text for s in tp.row_segments(t, y, -1, ""))
+        assert cell_len(text) == 6
+    assert "".join(s.text for s in tp.row_segments(t, 0, -1, "")).startswith(" \u093eab")

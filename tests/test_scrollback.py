@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.cells import Cell, HistoryLine
-from engine.scrollback import Scrollback
+from engine.scrollback import Scrollback, _cells, _layout
 from engine.terminal import Terminal
 
 RED = Cell("", fg="red")
@@ -72,3 +72,46 @@ def test_a_terminal_with_a_long_history_reads_back_the_same() -> None:
     assert t.capture(start=-back, end=-back + 1) == "line 1000\nline 1001"
     oldest = -t.history_size
     assert t.capture(ansi=True, start=oldest + 3, end=oldest + 3) == "\x1b[0;33mline 3\x1b[0m"
+
+
+def _layout_by_cells(text: str, columns: int) -> tuple[list[str], list[int]]:
+    """The greedy cut of the line's cells that `_layout` must equal (it cuts runs by slicing)."""
+    rows: list[list[str]] = [[]]
+    used = 0
+    for cell, width in zip(*_cells(text), strict=True):
+        if used + width > columns and rows[-1]:
+            rows.append([])
+            used = 0
+        rows[-1].append(cell)
+        used += width
+    return ["".join(row) for row in rows], [len(row) for row in rows]
+
+
+@given(
+    st.text(st.sampled_from("ab 日本\u0301\u093e\u200d\u200b😀é"), max_size=80), st.integers(2, 12)
+)
+def test_rewrapping_by_runs_cuts_rows_where_cell_by_cell_does(text: str, columns: int) -> None:
+    assert _layout(text, columns) == _layout_by_cells(text, columns)
+
+
+@given(
+    st.lists(st.text(st.sampled_from("ab 日\u0301"), max_size=30), min_size=40, max_size=80),
+    st.lists(st.sampled_from([3, 7, 12, 20]), min_size=2, max_size=8),
+)
+def test_a_history_reflowed_back_and_forth_is_what_reflowing_it_afresh_gives(
+    texts: list[str], widths: list[int]
+) -> None:
+    """Blocks keep what they were at the width a resize came from: toggling back reuses them.
+    That must be what rewrapping them again gives, trailing blanks and colours included."""
+    data = "".join(f"\x1b[4{i % 3}m{text}\r\n" for i, text in enumerate(texts)).encode()
+    cached, fresh = Terminal(10, 3, scrollback=1000), Terminal(10, 3, scrollback=1000)
+    for t in (cached, fresh):
+        t.scrollback.HOT, t.scrollback.BLOCK = 6, 4  # tiny, so cold blocks appear
+        t.feed(data)
+    for columns in widths:
+        for block in fresh.scrollback._cold:
+            block.other = None
+        cached.resize(columns, 3)
+        fresh.resize(columns, 3)
+        assert cached.capture(start="-", ansi=True) == fresh.capture(start="-", ansi=True)
+        assert cached.history_size == fresh.history_size

@@ -216,6 +216,11 @@ def test_repeat_last_character() -> None:
     assert rows(t)[0] == "abbbb"
 
 
+def test_a_second_repeat_repeats_nothing_as_in_tmux() -> None:
+    t = term(b"+\x1b[1b\x1b[10b\r\n x\x1b[2b\x1b[b")  # vttest's REP screen, each row
+    assert rows(t)[:2] == ["++", " xxx"]
+
+
 def test_save_and_restore_cursor_csi_and_esc() -> None:
     t = term(b"\x1b[2;5H\x1b[s\x1b[H\x1b[uX")
     assert rows(t)[1] == "    X"

@@ -41,6 +41,7 @@ SYNTHETIC = {
     "reverse-index": b"top\x1b[H\x1bM\x1bMnew first",
     "scroll-up-down": b"".join(b"%d\r\n" % i for i in range(30)) + b"\x1b[3S\x1b[2T",
     "repeat": b"ab\x1b[5b\r\n-\x1b[30b",
+    "repeat_twice": b"+\x1b[1b\x1b[10b\r\n x\x1b[2b\x1b[b",  # the second repeats nothing
     "save-restore": b"\x1b[10;10Hhere\x1b[s\x1b[1;1Hthere\x1b[uback\x1b7\x1b[20;1H\x1b8again",
     "sgr-zoo": b"\x1b[1mB\x1b[2mD\x1b[3mI\x1b[4mU\x1b[5mK\x1b[7mR\x1b[9mS\x1b[0m"
     b"\x1b[31;42mc\x1b[91;102mC\x1b[38;5;33;48;5;250mx\x1b[38;2;1;2;3;48;2;250;0;10my\x1b[0m"

@@ -109,10 +109,15 @@ def fit_cell(data: str, width: int) -> str:
 
     Textual lays a pane's row out by Rich's widths; one cell off and the divider beside the
     pane moves. So joiners go (they would fuse with the next cell), as do control characters
-    and leading zero-width marks; what is too wide is cut, what is too narrow is padded.
+    and leading invisible ones (a variation selector, ZWSP); a cell holding only a mark (a
+    lone U+0301, a vowel sign at a line's start) draws it over a blank, as tmux shows it,
+    since Rich counts the mark as no cell. What is too wide is cut, too narrow is padded.
     """
     text = "".join(c for c in data if c != ZWJ and unicodedata.category(c) != "Cc")
     while text and (text[0] == VS16 or get_character_cell_size(text[0]) == 0):
+        if unicodedata.category(text[0]).startswith("M"):
+            text = " " + text  # the mark sits on a blank of its own cell
+            break
         text = text[1:]
     if cell_len(text) > width:
         kept = ""
