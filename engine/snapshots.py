@@ -413,15 +413,23 @@ class Snapshotter:
         points += [TimelinePoint(t, "output") for t in timeline(await self._recording(session_id))]
         return sorted(points, key=lambda p: (p.time, p.kind != "snapshot"))
 
+    async def _keyframe(self, session_id: str, when: float) -> tuple[SnapshotInfo, int] | None:
+        """The newest (snapshot, pane number) of the session taken at or before `when`."""
+        before = [
+            kept
+            for kept in await self._pane_snapshots(session_id)
+            if kept[0].created_at.timestamp() <= when
+        ]
+        return before[-1] if before else None
+
     async def state_at(self, session_id: str, when: float) -> Terminal | None:
         """The pane's screen at `when`: the last snapshot before it, and the recorded output
         from there on replayed up to `when`; None when nothing that old is kept."""
         base: TerminalImage | None = None
         base_offset = 0
-        for info, number in await self._pane_snapshots(session_id):
-            if info.created_at.timestamp() > when:
-                break
-            pane = (await self.load(info.id)).panes[number]
+        keyframe = await self._keyframe(session_id, when)
+        if keyframe is not None:  # only the one snapshot is read (each holds whole images)
+            pane = (await self.load(keyframe[0].id)).panes[keyframe[1]]
             base, base_offset = pane.image, pane.output_offset
         blocks = await self._recording(session_id)
         if base is None and (not blocks or blocks[0].start_offset != 0):
@@ -506,11 +514,13 @@ class Snapshotter:
         """A pane as it was at `when` on its timeline, in a new session (windows as for a pane
         snapshot). Its directory and config come from its newest snapshot before then."""
         terminal = await self.state_at(session_id, when)
-        kept = await self._pane_snapshots(session_id)
-        before = [p for p in kept if p[0].created_at.timestamp() <= when]
-        if terminal is None or not kept:
+        chosen = await self._keyframe(session_id, when)
+        if chosen is None:  # replayed from the recording's start: the oldest snapshot's setup
+            kept = await self._pane_snapshots(session_id)
+            chosen = kept[0] if kept else None
+        if terminal is None or chosen is None:
             raise SessionError("nothing of that pane is kept from then")
-        info, number = before[-1] if before else kept[0]
+        info, number = chosen
         snapshot = await self.load(info.id)
         pane = snapshot.panes[number]
         session = await self.restore_pane(pane, base=base or SessionConfig(), terminal=terminal)
