@@ -135,7 +135,11 @@ async def create_snapshot(request: web.Request) -> web.Response:
         raise _store_error(exc) from None
     audit(request, "snapshot", name or "*", True, f"snapshot {snapshot_id}")
     assert snapshotter.store is not None
-    info = next(i for i in await snapshotter.store.list_snapshots() if i.id == snapshot_id)
+    store = snapshotter.store
+    recent = await store.list_snapshots(limit=16)  # it is the newest, unless another process
+    info = next((i for i in recent if i.id == snapshot_id), None)  # wrote at the same moment
+    if info is None:
+        info = next(i for i in await store.list_snapshots() if i.id == snapshot_id)
     return web.json_response(info_json(info), status=201)
 
 
