@@ -94,7 +94,7 @@ def _offline(args: Any) -> int:
 
     from engine.api.snapshots import info_json, snapshot_json
     from engine.errors import SessionError
-    from engine.recording import asciicast
+    from engine.snapshots import pane_asciicast
     from engine.store import Store
 
     async def go() -> int:
@@ -114,18 +114,9 @@ def _offline(args: Any) -> int:
                     print(f"ai-session: snapshot has {len(snapshot.panes)} panes", file=sys.stderr)
                     return 1
                 pane = snapshot.panes[args.pane]
-                until = snapshot.created_at.timestamp()
-                blocks = [
-                    b for b in await store.recording(pane.session_id) if b.start_time <= until
-                ]
-                if not blocks:
-                    print(
-                        f"ai-session: no output of {pane.session_name} was recorded",
-                        file=sys.stderr,
-                    )
-                    return 1
-                title = pane.title or pane.session_name
-                lines = asciicast(blocks, title=title, version=2 if args.v2 else 3)
+                recorded = await store.recording(pane.session_id)
+                version = 2 if args.v2 else 3
+                lines = pane_asciicast(recorded, pane, snapshot.created_at, version)
                 _write_out("".join(line + "\n" for line in lines), args.output)
             return 0
         finally:

@@ -445,12 +445,7 @@ class Snapshotter:
         self, pane: PaneSnapshot, until: datetime, version: int = 3
     ) -> list[str]:
         """The pane's recorded output up to `until` as asciicast lines (v3, or v2)."""
-        blocks = [
-            b for b in await self._recording(pane.session_id) if b.start_time <= until.timestamp()
-        ]
-        if not blocks:
-            raise SessionError(f"no output of {pane.session_name!r} was recorded")
-        return list(asciicast(blocks, title=pane.title or pane.session_name, version=version))
+        return pane_asciicast(await self._recording(pane.session_id), pane, until, version)
 
     # -- restoring ----------------------------------------------------------------------------
 
@@ -554,3 +549,14 @@ def describe(snapshot: SnapshotData) -> str:
     when = snapshot.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     note = f" {snapshot.note!r}" if snapshot.note else ""
     return f"#{snapshot.id} {snapshot.kind} {len(snapshot.panes)} panes {when}{note}"
+
+
+def pane_asciicast(
+    blocks: list[RecordingBlock], pane: PaneSnapshot, until: datetime, version: int = 3
+) -> list[str]:
+    """A pane's recording up to a snapshot's time as asciicast lines (the API's and the
+    offline CLI's export); SessionError when none of it was recorded."""
+    kept = [b for b in blocks if b.start_time <= until.timestamp()]
+    if not kept:
+        raise SessionError(f"no output of {pane.session_name!r} was recorded")
+    return list(asciicast(kept, title=pane.title or pane.session_name, version=version))
