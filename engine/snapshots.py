@@ -544,13 +544,6 @@ class TimelinePoint:
     snapshot_id: int | None = None
 
 
-def describe(snapshot: SnapshotData) -> str:
-    """One line for lists and messages: `#12 workspace 3 panes 14:02:11 'before refactor'`."""
-    when = snapshot.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    note = f" {snapshot.note!r}" if snapshot.note else ""
-    return f"#{snapshot.id} {snapshot.kind} {len(snapshot.panes)} panes {when}{note}"
-
-
 def pane_asciicast(
     blocks: list[RecordingBlock], pane: PaneSnapshot, until: datetime, version: int = 3
 ) -> list[str]:
