@@ -332,12 +332,30 @@ class OutputParser:
             result = hinted(text, hint)
             if result is not None:
                 return result
-        for detect, parse in _DETECTORS:
-            if detect.search(text):
+        sample = _sample(text)
+        for guards, detect, parse in _DETECTORS:
+            if detect.pattern == r"\n[0-9a-f]{7,12} \S":
+                found = detect.match(sample) is not None  # only the first line: cheap
+            else:
+                found = (not guards or any(g in sample for g in guards)) and bool(
+                    detect.search(sample)
+                )
+            if found:
                 result = parse(text, hint)
                 if result is not None:
                     return result
         return _plain(text)
+
+
+def _sample(text: str) -> str:
+    """Where signatures are looked for: the head and the tail (a summary comes last, a header
+    first), after a newline so that `\\nLITERAL` finds the first line too."""
+    if len(text) <= 2 * _SAMPLE:
+        return "\n" + text
+    return "\n" + text[:_SAMPLE] + "\n" + text[-_SAMPLE:]
+
+
+_SAMPLE = 16 << 10  # characters of head and of tail that detection reads
 
 
 # -- command hints -----------------------------------------------------------------------------
@@ -448,10 +466,8 @@ def _seconds(number: str, unit: str) -> float | None:
     return value / 1000 if unit == "ms" else value * 60 if unit in ("m", "min") else value
 
 
-_ERRORISH = re.compile(
-    r"\b(?:error|failed|failure|fatal|exception|panic|denied|not found|cannot|unable to)\b",
-    re.IGNORECASE,
-)
+# on lowercased text: a case-insensitive alternation is ten times slower
+_ERRORISH = re.compile(r"error|fail|fatal|exception|panic|denied|not found|cannot|unable to")
 _MAX_ERROR_LINES = 50
 
 
@@ -459,7 +475,10 @@ def _plain(text: str, note: str | None = None) -> PlainText:
     """Lines and characters, and the lines a reader would look for first."""
     found: dict[str, None] = {}
     line_end = -1
-    for match in _ERRORISH.finditer(text):
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters lowercase to two: positions would shift
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    for match in _ERRORISH.finditer(lowered):
         if match.start() <= line_end:
             continue  # this line is in already
         start = text.rfind("\n", 0, match.start()) + 1
@@ -794,7 +813,7 @@ def _any_test(text: str, hint: _Hint) -> TestResults | None:
 # -- builds ------------------------------------------------------------------------------------
 
 _GCC = re.compile(
-    r"^(?P<file>[^\s:][^:\n]*?):(?P<line>\d+):(?:(?P<col>\d+):)? "
+    r"^(?P<file>[^\s:][^:\n]*):(?P<line>\d+):(?:(?P<col>\d+):)? "
     r"(?P<sev>fatal error|error|warning): (?P<msg>.*?)(?: \[(?P<code>-W[^\]]+)\])?$",
     re.MULTILINE,
 )
@@ -837,7 +856,7 @@ _BUILT = re.compile(
 def _build(text: str, hint: _Hint) -> BuildOutput | None:
     result = BuildOutput(tool=_BUILD_TOOLS.get(hint.program))
     failed = False
-    for match in _GCC.finditer(text):
+    for match in _found(text, _GCC, ": error", ": warning", ": fatal error"):
         _diagnostic(
             result,
             match["sev"],
@@ -848,11 +867,11 @@ def _build(text: str, hint: _Hint) -> BuildOutput | None:
             match["code"],
             result.tool if result.tool in ("gcc", "clang") else "gcc",
         )
-    for match in _LINKER.finditer(text):
+    for match in _found(text, _LINKER, "undefined reference", "collect2", "ld: "):
         if not (match["ld"] or "").startswith("warning"):
             message = match["msg"] or match["ld"]
             _diagnostic(result, "error", message, match["file"], None, None, None, "ld")
-    rust = list(_RUST.finditer(text))
+    rust = list(_found(text, _RUST, "--> ", "error", "warning"))
     rusty = hint.program in ("rustc", "cargo-build") or any(m["file"] for m in rust)
     for match in rust if rusty else ():
         if _RUST_SUMMARY.search(match["msg"]):
@@ -871,7 +890,7 @@ def _build(text: str, hint: _Hint) -> BuildOutput | None:
             match["code"],
             tool,
         )
-    for match in _TSC.finditer(text):
+    for match in _found(text, _TSC, " TS"):
         _diagnostic(
             result,
             match["sev"],
@@ -894,7 +913,7 @@ def _build(text: str, hint: _Hint) -> BuildOutput | None:
                 None,
                 "go",
             )
-    for match in _MAKE.finditer(text):
+    for match in _found(text, _MAKE, "***"):
         failed = True
         target = match["target"] or ""
         file, _, rest = target.partition(":")
@@ -910,13 +929,13 @@ def _build(text: str, hint: _Hint) -> BuildOutput | None:
             None,
             "make",
         )
-    crates = list(_CARGO_COMPILING.finditer(text))
-    finished = list(_CARGO_FINISHED.finditer(text))
+    crates = list(_found(text, _CARGO_COMPILING, "Compiling "))
+    finished = list(_found(text, _CARGO_FINISHED, "Finished "))
     if finished:
         profile = finished[-1]["profile"]
         result.artifacts += [f"{m['crate']} {m['version']} ({profile})" for m in crates]
         result.artifacts += [] if crates else [f"{profile} profile"]
-    for match in _BUILT.finditer(text):
+    for match in _found(text, _BUILT, "Successfully built", "Created wheel", "ompiled succ", " kB"):
         built = match["built"] or match["wheel"] or match["vite"]
         if built:
             result.artifacts += built.replace(" and ", " ").split()
@@ -943,6 +962,13 @@ def _build(text: str, hint: _Hint) -> BuildOutput | None:
     result.warnings, cut_warnings = _capped(result.warnings)
     result.truncated = cut or cut_warnings
     return result
+
+
+def _found(text: str, pattern: re.Pattern[str], *needles: str) -> Iterator[re.Match[str]]:
+    """`pattern`'s matches, when one of the needles is in the text: `in` is 20 times faster
+    than a regex scan that finds nothing."""
+    if any(needle in text for needle in needles):
+        yield from pattern.finditer(text)
 
 
 def _diagnostic(
@@ -1554,27 +1580,26 @@ _SAMPLE_LINES = 200  # lines looked at to decide whether text is a log
 
 
 def _structured_log(text: str, hint: _Hint) -> StructuredLog | None:
-    lines = text.splitlines()
-    sample = [line for line in lines[:_SAMPLE_LINES] if line.strip()]
+    sample = [line for line in text[:_SAMPLE].splitlines()[:_SAMPLE_LINES] if line.strip()]
     if len(sample) < 2:
         return None
     enough = max(2, len(sample) // 2)
     if sum(line.lstrip().startswith("{") for line in sample) >= enough:
-        result = _log_entries(lines, _json_entry, "json")
+        result = _log_entries(text, _json_entry, "json")
     elif sum(bool(_LOGFMT_LEVEL.search(line)) for line in sample) >= enough:
-        result = _log_entries(lines, _logfmt_entry, "logfmt")
+        result = _log_entries(text, _logfmt_entry, "logfmt")
     elif sum(bool(_LEVEL_LINE.match(line)) for line in sample) >= enough:
-        result = _log_entries(lines, _level_entry, "level")
+        result = _log_entries(text, _level_entry, "level")
     else:
         return None
     return result if result.entries >= 2 else None
 
 
 def _log_entries(
-    lines: list[str], entry: Callable[[str], tuple[str, str] | None], format: str
+    text: str, entry: Callable[[str], tuple[str, str] | None], format: str
 ) -> StructuredLog:
     result = StructuredLog(format=format)
-    for line in lines:
+    for line in text.splitlines():
         found = entry(line)
         if found is None:
             continue
@@ -1661,15 +1686,28 @@ _HINTED: dict[str, _Parse] = {
 
 # Signatures in the order they win: a test run holds tracebacks and compiler lines, a git pull
 # holds a diff stat, so the more specific comes first.
-_DETECTORS: list[tuple[re.Pattern[str], _Parse]] = [
-    (re.compile(r"^test result: (?:ok|FAILED)\. \d+ passed", re.M), _cargo_test),
-    (_PYTEST_SUMMARY, _pytest),
-    (re.compile(r"^=+ (?:FAILURES|ERRORS|short test summary info) =+$", re.M), _pytest),
-    (_UNITTEST_RAN, _unittest),
-    (_JEST_TESTS, _jest),
-    (re.compile(r"^\s*Test Files\s+\d+", re.M), _vitest),
-    (re.compile(r"^\s*--- (?:PASS|FAIL|SKIP): |^(?:ok|FAIL)\s+\S+\s+[\d.]+s$", re.M), _go_test),
+_DETECTORS: list[tuple[tuple[str, ...], re.Pattern[str], _Parse]] = [
     (
+        ("test result: ",),
+        re.compile(r"^test result: (?:ok|FAILED)\. \d+ passed", re.M),
+        _cargo_test,
+    ),
+    (("passed", "failed", "skipped", "error", "no tests ran"), _PYTEST_SUMMARY, _pytest),
+    (
+        ("= FAILURES =", "= ERRORS =", "short test summary info"),
+        re.compile(r"^=+ (?:FAILURES|ERRORS|short test summary info) =+$", re.M),
+        _pytest,
+    ),
+    (("\nRan ",), _UNITTEST_RAN, _unittest),
+    (("Tests:",), _JEST_TESTS, _jest),
+    (("Test Files",), re.compile(r"^\s*Test Files\s+\d+", re.M), _vitest),
+    (
+        ("--- ", "\nok ", "\nFAIL\t"),
+        re.compile(r"^\s*--- (?:PASS|FAIL|SKIP): |^(?:ok|FAIL)\s+\S+\s+[\d.]+s$", re.M),
+        _go_test,
+    ),
+    (
+        (": error", ": warning", ": fatal error", "error", "warning", "***", "Finished", "Compil"),
         re.compile(
             r"^[^\s:][^:\n]*:\d+:(?:\d+:)? (?:fatal error|error|warning): |^(?:error|warning)"
             r"(?:\[E\d+\])?: .*\n\s*--> |error TS\d+: |^g?make(?:\[\d+\])?: \*\*\* "
@@ -1678,11 +1716,51 @@ _DETECTORS: list[tuple[re.Pattern[str], _Parse]] = [
         ),
         _build,
     ),
-    (_GIT_DETECT, _git_parse),
-    (_PACKAGE_DETECT, _package),
-    (_PS_HEADER, _ps),
-    (_DF_HEADER, _df),
-    (re.compile(r"^[-dlcbps][rwxsStT-]{9}[.+@]?\s+\d+ ", re.M), _ls),
-    (_TRACEBACK, _traceback),
-    (re.compile(r".", re.S), _structured_log),
+    (
+        (
+            "On branch",
+            "HEAD detached",
+            "\n## ",
+            "commit ",
+            "CONFLICT (",
+            "\nTo ",
+            "\nFrom ",
+            "Already up",
+            "Automatic merge",
+            "Fast-forward",
+            "Updating ",
+            " changed",
+        ),
+        _GIT_DETECT,
+        _git_parse,
+    ),
+    ((), re.compile(r"\n[0-9a-f]{7,12} \S"), _git_parse),  # `git log --oneline`: first line
+    (
+        (
+            "Successfully installed",
+            "Installing collected",
+            "Requirement already",
+            "ERROR: ",
+            "npm ",
+            "added ",
+            "up to date",
+            "Setting up",
+            "E: ",
+            "Reading package lists",
+            "Inst ",
+            "Looking in",
+            "Collecting ",
+        ),
+        _PACKAGE_DETECT,
+        _package,
+    ),
+    (("PID",), _PS_HEADER, _ps),
+    (("Filesystem",), _DF_HEADER, _df),
+    (
+        ("-rw", "drw", "lrw", "-r-", "dr-", "crw", "brw", "srw", "prw", "---"),
+        re.compile(r"^[-dlcbps][rwxsStT-]{9}[.+@]?\s+\d+ ", re.M),
+        _ls,
+    ),
+    (("Traceback (most recent call last)",), _TRACEBACK, _traceback),
+    ((), re.compile(""), _structured_log),
 ]
