@@ -536,7 +536,7 @@ def _pytest(text: str, hint: _Hint) -> TestResults | None:
             )
         if not summaries:
             _add_count(result, "failed" if match["what"] == "FAILED" else "error", 1)
-    result.failures, result.truncated = _capped(list(failures.values()))
+    result.failures = list(failures.values())
     return _settled(result)
 
 
@@ -561,11 +561,11 @@ def _failure_sections(text: str) -> Iterator[TestFailure]:
         name = head["name"]
         if name.startswith("ERROR at "):
             name = name.split(" of ", 1)[-1]
-        yield TestFailure(
-            name=name,
-            message=_cut(message) if message else None,
-            file=where["file"] if where else None,
-            line=_int(where["line"]) if where else None,
+        yield _failure(
+            name,
+            message,
+            where["file"] if where else None,
+            where["line"] if where else None,
         )
 
 
@@ -585,7 +585,21 @@ def _add_count(result: TestResults, word: str, number: int) -> None:
         result.total = number
 
 
+def _failure(
+    name: str, message: str | None, file: str | None = None, line: str | int | None = None
+) -> TestFailure:
+    """A failure from what a runner printed: the message cut to size, the line a number."""
+    return TestFailure(
+        name=name,
+        message=_cut(message) if message else None,
+        file=file,
+        line=_int(line) if isinstance(line, str) else line,
+    )
+
+
 def _settled(result: TestResults) -> TestResults:
+    """Totals, status and the failures capped: what every runner's parse ends with."""
+    result.failures, result.truncated = _capped(result.failures)
     if result.total is None:
         result.total = result.passed + result.failed + result.skipped + result.errors
     failed = result.failed or result.errors or result.failures
@@ -626,14 +640,13 @@ def _unittest(text: str, hint: _Hint) -> TestResults | None:
         if head["where"] and not name.endswith("." + head["test"]):
             name = f"{name}.{head['test']}"
         result.failures.append(
-            TestFailure(
-                name=name,
-                message=_cut(lines[-1]) if lines else None,
-                file=where[-1]["file"] if where else None,
-                line=_int(where[-1]["line"]) if where else None,
+            _failure(
+                name,
+                lines[-1] if lines else None,
+                where[-1]["file"] if where else None,
+                where[-1]["line"] if where else None,
             )
         )
-    result.failures, result.truncated = _capped(result.failures)
     return _settled(result)
 
 
@@ -643,31 +656,41 @@ _JEST_BULLET = re.compile(r"^ *● (?P<name>.+)$", re.MULTILINE)
 _JS_AT = re.compile(r"at .*?\(?(?P<file>[^\s()]+):(?P<line>\d+):(?P<col>\d+)\)?\s*$", re.M)
 
 
-def _jest(text: str, hint: _Hint) -> TestResults | None:
-    tests = list(_JEST_TESTS.finditer(text))
-    if not tests:
+def _js_summary(
+    text: str, framework: str, tests: re.Pattern[str], duration: re.Pattern[str]
+) -> tuple[TestResults, re.Match[str]] | None:
+    """jest's and vitest's counts from their last `Tests` line, and the run's duration."""
+    found = list(tests.finditer(text))
+    if not found:
         return None
-    result = TestResults(framework="jest")
-    for number, word in _COUNT.findall(tests[-1]["body"]):
+    result = TestResults(framework=framework)
+    for number, word in _COUNT.findall(found[-1]["body"].split("(")[0]):
         _add_count(result, word, int(number))
-    duration = _JEST_TIME.search(text)
-    if duration:
-        result.duration = _seconds(duration["n"], duration["unit"])
+    took = duration.search(text)
+    if took:
+        result.duration = _seconds(took["n"], took["unit"])
+    return result, found[-1]
+
+
+def _jest(text: str, hint: _Hint) -> TestResults | None:
+    summary = _js_summary(text, "jest", _JEST_TESTS, _JEST_TIME)
+    if summary is None:
+        return None
+    result, tests = summary
     bullets = [b for b in _JEST_BULLET.finditer(text) if not b["name"].startswith("Console")]
     for at, bullet in enumerate(bullets):
-        stop = bullets[at + 1].start() if at + 1 < len(bullets) else tests[-1].start()
+        stop = bullets[at + 1].start() if at + 1 < len(bullets) else tests.start()
         body = text[bullet.end() : stop]
         message = next((line.strip() for line in body.splitlines() if line.strip()), None)
         where = _JS_AT.search(body)
         result.failures.append(
-            TestFailure(
-                name=bullet["name"].strip(),
-                message=_cut(message) if message else None,
-                file=where["file"] if where else None,
-                line=_int(where["line"]) if where else None,
+            _failure(
+                bullet["name"].strip(),
+                message,
+                where["file"] if where else None,
+                where["line"] if where else None,
             )
         )
-    result.failures, result.truncated = _capped(result.failures)
     return _settled(result)
 
 
@@ -677,17 +700,12 @@ _VITEST_FAIL = re.compile(r"^\s*FAIL\s+(?P<name>\S+ > .+?)\s*$", re.MULTILINE)
 
 
 def _vitest(text: str, hint: _Hint) -> TestResults | None:
-    tests = list(_VITEST_TESTS.finditer(text))
-    if not tests:
+    summary = _js_summary(text, "vitest", _VITEST_TESTS, _VITEST_DURATION)
+    if summary is None:
         return None
-    result = TestResults(framework="vitest")
-    for number, word in _COUNT.findall(tests[-1]["body"].split("(")[0]):
-        _add_count(result, word, int(number))
-    total = re.search(r"\((\d+)\)", tests[-1]["body"])
+    result, tests = summary
+    total = re.search(r"\((\d+)\)", tests["body"])
     result.total = _int(total.group(1)) if total else None
-    duration = _VITEST_DURATION.search(text)
-    if duration:
-        result.duration = _seconds(duration["n"], duration["unit"])
     for fail in _VITEST_FAIL.finditer(text):
         rest = text[fail.end() : fail.end() + 2000].splitlines()
         message = next((line.strip() for line in rest if line.strip()), None)
@@ -695,14 +713,13 @@ def _vitest(text: str, hint: _Hint) -> TestResults | None:
         name = fail["name"]
         path = name.split(" > ", 1)[0]
         result.failures.append(
-            TestFailure(
-                name=name,
-                message=_cut(message) if message else None,
-                file=where.group(1) if where else path,
-                line=_int(where.group(2)) if where else None,
+            _failure(
+                name,
+                message,
+                where.group(1) if where else path,
+                _int(where.group(2)) if where else None,
             )
         )
-    result.failures, result.truncated = _capped(result.failures)
     return _settled(result)
 
 
@@ -738,16 +755,11 @@ def _go_test(text: str, hint: _Hint) -> TestResults | None:
         else:
             result.failed += 1
             file, line, message = logs.get(name, (None, None, None))
-            result.failures.append(
-                TestFailure(
-                    name=name, message=_cut(message) if message else None, file=file, line=line
-                )
-            )
+            result.failures.append(_failure(name, message, file, line))
     if packages:
         result.duration = sum(_float(m["secs"]) or 0.0 for m in packages)
     if any(m["what"] == "FAIL" for m in packages) and not result.failed:
         result.failed = sum(1 for m in packages if m["what"] == "FAIL")
-    result.failures, result.truncated = _capped(result.failures)
     return _settled(result)
 
 
@@ -785,11 +797,11 @@ def _cargo_test(text: str, hint: _Hint) -> TestResults | None:
                 (line for line in body[panic.end() :].splitlines() if line.strip()), None
             )
         result.failures.append(
-            TestFailure(
-                name=block["name"],
-                message=_cut(message) if message else None,
-                file=panic["file"] if panic else None,
-                line=_int(panic["line"]) if panic else None,
+            _failure(
+                block["name"],
+                message,
+                panic["file"] if panic else None,
+                _int(panic["line"]) if panic else None,
             )
         )
         named.add(block["name"])
@@ -797,7 +809,6 @@ def _cargo_test(text: str, hint: _Hint) -> TestResults | None:
         if match["name"] not in named:
             named.add(match["name"])
             result.failures.append(TestFailure(name=match["name"]))
-    result.failures, result.truncated = _capped(result.failures)
     return _settled(result)
 
 
@@ -1111,6 +1122,8 @@ def _git(text: str, hint: _Hint) -> GitOutput | None:
     result.errors = [
         _cut(m.group(1)) for m in re.finditer(r"^(?:error|fatal): (.*)$", text, re.MULTILINE)
     ]
+    if text.strip() and result == GitOutput(operation=result.operation, clean=result.clean):
+        return None  # `git status` said nothing git says: let the text's signatures decide
     for name in ("commits", "files", "staged", "unstaged", "untracked", "refs", "conflicts"):
         items, cut = _capped(getattr(result, name))
         setattr(result, name, items)
@@ -1276,7 +1289,7 @@ _NPM_404_RESOURCE = re.compile(r"'(?P<name>@?[^@'\s]+)@[^']*' (?:is not in|could
 _APT_SETUP = re.compile(r"^Setting up (?P<name>[^\s:]+)(?::\S+)? \((?P<version>[^)]+)\)", re.M)
 _APT_INST = re.compile(r"^Inst (?P<name>\S+) (?:\[[^\]]*\] )?\((?P<version>\S+)", re.MULTILINE)
 _APT_ERROR = re.compile(r"^E: (?P<msg>.+)$", re.MULTILINE)
-_APT_MISSING = re.compile(r"^E: (?:Unable to locate package|Package '?)(?P<name>[^\s']+)", re.M)
+_APT_MISSING = re.compile(r"^E: (?:Unable to locate package |Package '?)(?P<name>[^\s']+)", re.M)
 _APT_WARNING = re.compile(r"^W: (?P<msg>.+)$", re.MULTILINE)
 _PACKAGE_DETECT = re.compile(
     r"^(?:Successfully installed |Installing collected packages|Requirement already satisfied|"
