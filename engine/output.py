@@ -1039,7 +1039,8 @@ _BUILD_TOOLS = {
 _GIT_COMMIT = re.compile(r"^[*|/\\ ]*commit (?P<hash>[0-9a-f]{7,40})\b.*$", re.MULTILINE)
 _GIT_ONELINE = re.compile(r"^(?P<hash>[0-9a-f]{7,40}) (?:\([^)]*\) )?(?P<subject>.*)$")
 _GIT_STAT_LINE = re.compile(
-    r"^ (?P<path>\S.*?)\s+\|\s+(?:(?P<n>\d+)(?: (?P<graph>[+-]*))?|Bin (?P<bin>.*))$"
+    r"^ (?P<path>\S.*?)[ \t]+\|[ \t]+(?:(?P<n>\d+)(?: (?P<graph>[+-]*))?|Bin (?P<bin>.*))$",
+    re.MULTILINE,
 )
 _GIT_STAT_SUMMARY = re.compile(
     r"^ (?P<files>\d+) files? changed(?:, (?P<ins>\d+) insertions?\(\+\))?"
@@ -1053,10 +1054,11 @@ _GIT_REF = re.compile(
 )
 _GIT_CONFLICT = re.compile(r"^CONFLICT \((?P<why>[^)]+)\): .*? (?:in|at) (?P<path>\S+)", re.M)
 _GIT_STATUS_FILE = re.compile(r"^\t(?:(?P<status>[a-z][a-z ]*?):\s+)?(?P<path>.+)$")
-_GIT_SHORT = re.compile(r"^(?P<x>[ MADRCUT?!])(?P<y>[ MADRCUT?!]) (?P<path>.+)$")
+_GIT_SHORT = re.compile(r"^(?P<x>[ MADRCUT?!])(?P<y>[ MADRCUT?!]) (?P<path>.+)$", re.MULTILINE)
 _GIT_SHORT_BRANCH = re.compile(
     r"^## (?:No commits yet on )?(?P<branch>[^.\s]+(?:\.[^.\s]+)*?)(?:\.\.\.(?P<up>\S+))?"
-    r"(?: \[(?:ahead (?P<ahead>\d+))?(?:, )?(?:behind (?P<behind>\d+))?\])?$"
+    r"(?: \[(?:ahead (?P<ahead>\d+))?(?:, )?(?:behind (?P<behind>\d+))?\])?$",
+    re.MULTILINE,
 )
 _GIT_AHEAD = re.compile(
     r"Your branch is (?:ahead of '(?P<a>[^']+)' by (?P<ahead>\d+)|behind '(?P<b>[^']+)' by "
@@ -1136,15 +1138,19 @@ def _oneline(text: str, result: GitOutput) -> bool:
     for line in lines:
         match = _GIT_ONELINE.match(line.lstrip("*|/\\ "))
         if match is None:
-            result.commits = []
+            result.commits, result.truncated = [], False
             return False
-        result.commits.append(GitCommit(hash=match["hash"], subject=_cut(match["subject"])))
+        if len(result.commits) < MAX_ITEMS:
+            result.commits.append(GitCommit(hash=match["hash"], subject=_cut(match["subject"])))
+        else:
+            result.truncated = True
     return bool(lines)
 
 
 def _git_log(text: str, result: GitOutput) -> None:
     heads = list(_GIT_COMMIT.finditer(text))
-    for at, head in enumerate(heads):
+    result.truncated = len(heads) > MAX_ITEMS  # the newest are kept
+    for at, head in enumerate(heads[:MAX_ITEMS]):
         body = text[head.end() : heads[at + 1].start() if at + 1 < len(heads) else len(text)]
         commit = GitCommit(hash=head["hash"])
         subject_seen = False
@@ -1207,15 +1213,14 @@ def _git_status(text: str, result: GitOutput) -> None:
 
 
 def _git_short_status(text: str, result: GitOutput) -> None:
-    for line in text.splitlines():
-        head = _GIT_SHORT_BRANCH.match(line)
-        if head:
-            result.branch, result.upstream = head["branch"], head["up"]
-            result.ahead, result.behind = _int(head["ahead"]) or 0, _int(head["behind"]) or 0
-            continue
-        match = _GIT_SHORT.match(line)
-        if match is None:
-            continue
+    head = _GIT_SHORT_BRANCH.search(text)
+    if head:
+        result.branch, result.upstream = head["branch"], head["up"]
+        result.ahead, result.behind = _int(head["ahead"]) or 0, _int(head["behind"]) or 0
+    for match in _GIT_SHORT.finditer(text):
+        if max(len(result.staged), len(result.unstaged), len(result.untracked)) >= MAX_ITEMS:
+            result.truncated = True
+            break
         x, y, path = match["x"], match["y"], match["path"]
         if x == "?":
             result.untracked.append(path)
@@ -1230,10 +1235,10 @@ def _git_short_status(text: str, result: GitOutput) -> None:
 
 
 def _git_stat(text: str, result: GitOutput) -> None:
-    for line in text.splitlines():
-        match = _GIT_STAT_LINE.match(line)
-        if match is None:
-            continue
+    for match in _GIT_STAT_LINE.finditer(text):
+        if len(result.files) >= MAX_ITEMS:
+            result.truncated = True
+            break
         changes, graph = _int(match["n"]), match["graph"] or ""
         exact = changes is not None and len(graph) == changes
         result.files.append(
