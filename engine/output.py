@@ -503,12 +503,15 @@ _PYTEST_SUMMARY = re.compile(
 )
 _PYTEST_SHORT = re.compile(r"^(?P<what>FAILED|ERROR) (?P<id>\S+)(?: - (?P<msg>.*))?$", re.M)
 _PYTEST_SECTION = re.compile(r"^_{3,} (?P<name>.+?) _{3,}$", re.MULTILINE)
-_PYTEST_LOCATION = re.compile(r"^(?P<file>[^\s:]+\.py):(?P<line>\d+): (?:\w+)$", re.MULTILINE)
+_PYTEST_LOCATION = re.compile(r"^(?P<file>[^\s:]+\.py):(?P<line>\d+): \S", re.MULTILINE)
 _COUNT = re.compile(r"(\d+) (\w+)")
+_PYTEST_WORDS = re.compile(
+    r"\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected)|no tests"
+)
 
 
 def _pytest(text: str, hint: _Hint) -> TestResults | None:
-    summaries = list(_PYTEST_SUMMARY.finditer(text))
+    summaries = [m for m in _PYTEST_SUMMARY.finditer(text) if _PYTEST_WORDS.search(m["body"])]
     shorts = list(_PYTEST_SHORT.finditer(text))
     if not summaries and not shorts:
         return None
@@ -524,7 +527,9 @@ def _pytest(text: str, hint: _Hint) -> TestResults | None:
     for match in shorts:
         node = match["id"]
         message = _cut(match["msg"]) if match["msg"] else None
-        key = next((k for k in failures if node.endswith("::" + k.replace(".", "::"))), None)
+        key = next(
+            (k for k in failures if node == k or node.endswith("::" + k.replace(".", "::"))), None
+        )
         if key is not None:
             old = failures.pop(key)
             failures[node] = TestFailure(
@@ -559,8 +564,9 @@ def _failure_sections(text: str) -> Iterator[TestFailure]:
         locations = list(_PYTEST_LOCATION.finditer(body))
         where = locations[-1] if locations else None
         name = head["name"]
-        if name.startswith("ERROR at "):
+        if name.startswith("ERROR at "):  # ERROR at setup of test_x
             name = name.split(" of ", 1)[-1]
+        name = name.removeprefix("ERROR collecting ")
         yield _failure(
             name,
             message,
@@ -1083,7 +1089,7 @@ _GIT_DETECT = re.compile(
 
 
 def _git(text: str, hint: _Hint) -> GitOutput | None:
-    sub = next((a for a in hint.args if not a.startswith("-")), "")
+    sub = _git_subcommand(hint.args)
     result = GitOutput()
     if _GIT_COMMIT.search(text) or (sub in ("log", "") and _oneline(text, result)):
         result.operation = "log"
@@ -1131,6 +1137,14 @@ def _git(text: str, hint: _Hint) -> GitOutput | None:
         setattr(result, name, items)
         result.truncated = result.truncated or cut
     return result
+
+
+def _git_subcommand(args: tuple[str, ...]) -> str:
+    """`git -C repo -c k=v log` -> log."""
+    at = 0
+    while at < len(args) and args[at].startswith("-"):
+        at += 2 if args[at] in ("-C", "-c", "--git-dir", "--work-tree", "--namespace") else 1
+    return args[at] if at < len(args) else ""
 
 
 def _oneline(text: str, result: GitOutput) -> bool:
@@ -1692,7 +1706,7 @@ _HINTED: dict[str, _Parse] = {
     "gcc": _build,
     "clang": _build,
     "tsc": _build,
-    "make": _build,
+    "make": lambda text, hint: _any_test(text, hint) or _build(text, hint),  # `make test`
     "git": _git_parse,
     "pip": _package,
     "npm": _package,

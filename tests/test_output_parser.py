@@ -67,6 +67,19 @@ def test_pytest_counts_and_failures_with_their_assertions(name: str) -> None:
     assert failures["test_calc.py::test_divide"].message == "ZeroDivisionError: division by zero"
 
 
+def test_pytest_collection_error_names_the_module_and_the_import() -> None:
+    result = parse("pytest_collection_error.log")
+    assert isinstance(result, TestResults) and (result.errors, result.status) == (1, "failed")
+    [failure] = result.failures
+    assert (failure.name, failure.file, failure.line) == ("test_broken.py", "test_broken.py", 1)
+    assert failure.message == "ModuleNotFoundError: No module named 'not_a_module_xyz'"
+
+
+def test_make_test_gives_the_test_results_not_only_makes_error() -> None:
+    result = parse("pytest_via_make_test.log", "make test")
+    assert isinstance(result, TestResults) and (result.failed, result.passed) == (2, 2)
+
+
 def test_unittest_counts_failures_and_errors_apart() -> None:
     result = parse("unittest_failures.log", "python -m unittest -v test_ut")
     assert isinstance(result, TestResults) and result.framework == "unittest"
@@ -429,6 +442,11 @@ def test_the_command_picks_the_parser_before_the_text() -> None:
     # a hint whose parser finds nothing falls back to the text's own signatures
     assert parser.parse(text, "git status").kind == "test"
     assert parser.parse(text, "echo 'unbalanced").kind == "test"
+    status = parser.parse(
+        "On branch main\nnothing to commit, working tree clean\n", "git -C x status"
+    )
+    assert isinstance(status, GitOutput) and status.clean and status.branch == "main"
+    assert parser.parse("3 crates in 1.2s\n").kind == "plain"  # not a pytest summary
 
 
 def test_plain_text_keeps_the_lines_that_say_error() -> None:
