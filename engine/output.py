@@ -333,14 +333,8 @@ class OutputParser:
             if result is not None:
                 return result
         sample = _sample(text)
-        for guards, detect, parse in _DETECTORS:
-            if detect.pattern == r"\n[0-9a-f]{7,12} \S":
-                found = detect.match(sample) is not None  # only the first line: cheap
-            else:
-                found = (not guards or any(g in sample for g in guards)) and bool(
-                    detect.search(sample)
-                )
-            if found:
+        for detect, parse in _DETECTORS:
+            if detect(sample):
                 result = parse(text, hint)
                 if result is not None:
                     return result
@@ -1688,10 +1682,6 @@ _TIMESTAMP = re.compile(r"^\[?\d{4}-\d\d-\d\d[ T][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?\]
 # -- which parser, by command and by text ------------------------------------------------------
 
 
-def _git_parse(text: str, hint: _Hint) -> ParsedOutput | None:
-    return _git(text, hint)
-
-
 _HINTED: dict[str, _Parse] = {
     "pytest": _pytest,
     "unittest": _unittest,
@@ -1707,7 +1697,7 @@ _HINTED: dict[str, _Parse] = {
     "clang": _build,
     "tsc": _build,
     "make": lambda text, hint: _any_test(text, hint) or _build(text, hint),  # `make test`
-    "git": _git_parse,
+    "git": _git,
     "pip": _package,
     "npm": _package,
     "apt": _package,
@@ -1716,83 +1706,78 @@ _HINTED: dict[str, _Parse] = {
     "df": _df,
 }
 
+_Detect = Callable[[str], bool]
+
+
+def _signature(pattern: str | re.Pattern[str], *needles: str) -> _Detect:
+    """A detector: one of the needles is in the sample (`in` is cheap), then the pattern
+    matches there."""
+    compiled = re.compile(pattern, re.MULTILINE) if isinstance(pattern, str) else pattern
+    return lambda sample: any(n in sample for n in needles) and bool(compiled.search(sample))
+
+
+_ONELINE_FIRST = re.compile(r"\n[0-9a-f]{7,12} \S")  # `git log --oneline`, its first line
+
 # Signatures in the order they win: a test run holds tracebacks and compiler lines, a git pull
 # holds a diff stat, so the more specific comes first.
-_DETECTORS: list[tuple[tuple[str, ...], re.Pattern[str], _Parse]] = [
+_DETECTORS: list[tuple[_Detect, _Parse]] = [
+    (_signature(r"^test result: (?:ok|FAILED)\. \d+ passed", "test result: "), _cargo_test),
+    (_signature(_PYTEST_SUMMARY, "passed", "failed", "skipped", "error", "no tests ran"), _pytest),
     (
-        ("test result: ",),
-        re.compile(r"^test result: (?:ok|FAILED)\. \d+ passed", re.M),
-        _cargo_test,
-    ),
-    (("passed", "failed", "skipped", "error", "no tests ran"), _PYTEST_SUMMARY, _pytest),
-    (
-        ("= FAILURES =", "= ERRORS =", "short test summary info"),
-        re.compile(r"^=+ (?:FAILURES|ERRORS|short test summary info) =+$", re.M),
+        _signature(
+            r"^=+ (?:FAILURES|ERRORS|short test summary info) =+$",
+            *("= FAILURES =", "= ERRORS =", "short test summary info"),
+        ),
         _pytest,
     ),
-    (("\nRan ",), _UNITTEST_RAN, _unittest),
-    (("Tests:",), _JEST_TESTS, _jest),
-    (("Test Files",), re.compile(r"^\s*Test Files\s+\d+", re.M), _vitest),
+    (_signature(_UNITTEST_RAN, "\nRan "), _unittest),
+    (_signature(_JEST_TESTS, "Tests:"), _jest),
+    (_signature(r"^\s*Test Files\s+\d+", "Test Files"), _vitest),
     (
-        ("--- ", "\nok ", "\nFAIL\t"),
-        re.compile(r"^\s*--- (?:PASS|FAIL|SKIP): |^(?:ok|FAIL)\s+\S+\s+[\d.]+s$", re.M),
+        _signature(
+            r"^\s*--- (?:PASS|FAIL|SKIP): |^(?:ok|FAIL)\s+\S+\s+[\d.]+s$",
+            "--- ",
+            "\nok ",
+            "\nFAIL\t",
+        ),
         _go_test,
     ),
     (
-        (": error", ": warning", ": fatal error", "error", "warning", "***", "Finished", "Compil"),
-        re.compile(
+        _signature(
             r"^[^\s:][^:\n]*:\d+:(?:\d+:)? (?:fatal error|error|warning): |^(?:error|warning)"
             r"(?:\[E\d+\])?: .*\n\s*--> |error TS\d+: |^g?make(?:\[\d+\])?: \*\*\* "
             r"|^\s+Finished [`']?\w+|^\s+Compiling \S+ v\d|undefined reference to ",
-            re.M,
+            *("error", "warning", "***", "Finished", "Compiling"),
         ),
         _build,
     ),
     (
-        (
-            "On branch",
-            "HEAD detached",
-            "\n## ",
-            "commit ",
-            "CONFLICT (",
-            "\nTo ",
-            "\nFrom ",
-            "Already up",
-            "Automatic merge",
-            "Fast-forward",
-            "Updating ",
-            " changed",
+        _signature(
+            _GIT_DETECT,
+            *("On branch", "HEAD detached", "\n## ", "commit ", "CONFLICT (", "\nTo ", "\nFrom "),
+            *("Already up", "Automatic merge", "Fast-forward", "Updating ", " changed"),
         ),
-        _GIT_DETECT,
-        _git_parse,
+        _git,
     ),
-    ((), re.compile(r"\n[0-9a-f]{7,12} \S"), _git_parse),  # `git log --oneline`: first line
+    (lambda sample: bool(_ONELINE_FIRST.match(sample)), _git),
     (
-        (
-            "Successfully installed",
-            "Installing collected",
-            "Requirement already",
-            "ERROR: ",
-            "npm ",
-            "added ",
-            "up to date",
-            "Setting up",
-            "E: ",
-            "Reading package lists",
-            "Inst ",
-            "Looking in",
-            "Collecting ",
+        _signature(
+            _PACKAGE_DETECT,
+            *("Successfully installed", "Installing collected", "Requirement already"),
+            *("ERROR: ", "npm ", "added ", "up to date", "Setting up", "E: ", "Inst "),
+            *("Reading package lists", "Looking in", "Collecting "),
         ),
-        _PACKAGE_DETECT,
         _package,
     ),
-    (("PID",), _PS_HEADER, _ps),
-    (("Filesystem",), _DF_HEADER, _df),
+    (_signature(_PS_HEADER, "PID"), _ps),
+    (_signature(_DF_HEADER, "Filesystem"), _df),
     (
-        ("-rw", "drw", "lrw", "-r-", "dr-", "crw", "brw", "srw", "prw", "---"),
-        re.compile(r"^[-dlcbps][rwxsStT-]{9}[.+@]?\s+\d+ ", re.M),
+        _signature(
+            r"^[-dlcbps][rwxsStT-]{9}[.+@]?\s+\d+ ",
+            *("-rw", "drw", "lrw", "-r-", "dr-", "crw", "brw", "srw", "prw", "---"),
+        ),
         _ls,
     ),
-    (("Traceback (most recent call last)",), _TRACEBACK, _traceback),
-    ((), re.compile(""), _structured_log),
+    (_signature(_TRACEBACK, "Traceback (most recent call last)"), _traceback),
+    (lambda sample: True, _structured_log),  # it samples lines itself
 ]
