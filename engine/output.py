@@ -868,16 +868,7 @@ def _build(text: str, hint: _Hint) -> BuildOutput | None:
     result = BuildOutput(tool=_BUILD_TOOLS.get(hint.program))
     failed = False
     for match in _found(text, _GCC, ": error", ": warning", ": fatal error"):
-        _diagnostic(
-            result,
-            match["sev"],
-            match["msg"],
-            match["file"],
-            match["line"],
-            match["col"],
-            match["code"],
-            result.tool if result.tool in ("gcc", "clang") else "gcc",
-        )
+        _located(result, match, result.tool if result.tool in ("gcc", "clang") else "gcc")
     for match in _found(text, _LINKER, "undefined reference", "collect2", "ld: "):
         if not (match["ld"] or "").startswith("warning"):
             message = match["msg"] or match["ld"]
@@ -890,40 +881,12 @@ def _build(text: str, hint: _Hint) -> BuildOutput | None:
             continue
         if match["file"] is None and match["sev"] == "warning":
             continue
-        tool = "cargo" if result.tool == "cargo" else "rustc"
-        _diagnostic(
-            result,
-            match["sev"],
-            match["msg"],
-            match["file"],
-            match["line"],
-            match["col"],
-            match["code"],
-            tool,
-        )
+        _located(result, match, "cargo" if result.tool == "cargo" else "rustc")
     for match in _found(text, _TSC, " TS"):
-        _diagnostic(
-            result,
-            match["sev"],
-            match["msg"],
-            match["file"].strip(),
-            match["line"] or match["line2"],
-            match["col"] or match["col2"],
-            match["code"],
-            "tsc",
-        )
+        _located(result, match, "tsc")
     if hint.program == "go-build":
         for match in _GO_BUILD.finditer(text):
-            _diagnostic(
-                result,
-                "error",
-                match["msg"],
-                match["file"],
-                match["line"],
-                match["col"],
-                None,
-                "go",
-            )
+            _located(result, match, "go")
     for match in _found(text, _MAKE, "***"):
         failed = True
         target = match["target"] or ""
@@ -955,17 +918,14 @@ def _build(text: str, hint: _Hint) -> BuildOutput | None:
     found = result.error_count or result.warning_count or crates or finished or result.artifacts
     if not found and not failed and hint.program not in _BUILD_TOOLS:
         return None
-    if result.tool is None:
+    if result.tool is None:  # the tool that drove the others: make, cargo, else the first
         tools = [d.tool for d in result.errors + result.warnings if d.tool]
-        result.tool = (
-            "make"
-            if "make" in tools
-            else "cargo"
-            if crates or finished
-            else tools[0]
-            if tools
-            else None
-        )
+        if "make" in tools:
+            result.tool = "make"
+        elif crates or finished:
+            result.tool = "cargo"
+        else:
+            result.tool = tools[0] if tools else None
     result.status = "failed" if failed or result.error_count else "success"
     if result.status == "success" and result.tool in ("gcc", "clang"):
         result.artifacts += _c_output(hint.args)
@@ -980,6 +940,21 @@ def _found(text: str, pattern: re.Pattern[str], *needles: str) -> Iterator[re.Ma
     than a regex scan that finds nothing."""
     if any(needle in text for needle in needles):
         yield from pattern.finditer(text)
+
+
+def _located(result: BuildOutput, match: re.Match[str], tool: str) -> None:
+    """A diagnostic from a pattern's groups: sev, msg, file, line (or line2), col, code."""
+    groups = match.groupdict()
+    _diagnostic(
+        result,
+        groups.get("sev") or "error",
+        groups.get("msg") or "",
+        (groups.get("file") or "").strip() or None,
+        groups.get("line") or groups.get("line2"),
+        groups.get("col") or groups.get("col2"),
+        groups.get("code"),
+        tool,
+    )
 
 
 def _diagnostic(
