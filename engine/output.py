@@ -830,9 +830,10 @@ _GCC = re.compile(
 )
 _LINKER = re.compile(
     r"^(?:(?P<file>[^\s:]+):\(?[^:\n]*\)?: )?(?P<msg>undefined reference to .*)$"
-    r"|^(?:collect2|/usr/bin/ld|ld|clang(?:\+\+)?): (?:error: )?(?P<ld>.*)$",
+    r"|^(?:collect2|/usr/bin/ld|ld|clang(?:\+\+)?): (?:error: )?(?P<ld>(?!.* in function ).*)$",
     re.MULTILINE,
 )
+_LD_FAILED = re.compile(r"ld returned \d+ exit status")
 _RUST = re.compile(
     r"^(?P<sev>error|warning)(?:\[(?P<code>E\d+)\])?: (?P<msg>.*)$"
     r"(?:\n\s*--> (?P<file>[^\n]+?):(?P<line>\d+):(?P<col>\d+))?",
@@ -870,8 +871,11 @@ def _build(text: str, hint: _Hint) -> BuildOutput | None:
     for match in _found(text, _GCC, ": error", ": warning", ": fatal error"):
         _located(result, match, result.tool if result.tool in ("gcc", "clang") else "gcc")
     for match in _found(text, _LINKER, "undefined reference", "collect2", "ld: "):
-        if not (match["ld"] or "").startswith("warning"):
-            message = match["msg"] or match["ld"]
+        ld = match["ld"] or ""
+        if _LD_FAILED.search(ld):
+            failed = True  # the summary of the errors above
+        elif not ld.startswith("warning"):
+            message = match["msg"] or ld
             _diagnostic(result, "error", message, match["file"], None, None, None, "ld")
     rust = list(_found(text, _RUST, "--> ", "error", "warning"))
     rusty = hint.program in ("rustc", "cargo-build") or any(m["file"] for m in rust)
@@ -1721,8 +1725,9 @@ _DETECTORS: list[tuple[_Detect, _Parse]] = [
         _signature(
             r"^[^\s:][^:\n]*:\d+:(?:\d+:)? (?:fatal error|error|warning): |^(?:error|warning)"
             r"(?:\[E\d+\])?: .*\n\s*--> |error TS\d+: |^g?make(?:\[\d+\])?: \*\*\* "
-            r"|^\s+Finished [`']?\w+|^\s+Compiling \S+ v\d|undefined reference to ",
-            *("error", "warning", "***", "Finished", "Compiling"),
+            r"|^\s+Finished [`']?\w+|^\s+Compiling \S+ v\d|undefined reference to "
+            r"|^Successfully built \S+\.(?:whl|tar\.gz)",
+            *("error", "warning", "***", "Finished", "Compiling", "Successfully built"),
         ),
         _build,
     ),

@@ -165,6 +165,20 @@ def test_a_successful_compile_names_its_output() -> None:
     assert isinstance(clean, BuildOutput) and clean.artifacts == ["main.o"]
 
 
+def test_a_link_error_names_the_missing_symbol_once() -> None:
+    result = parse("gcc_link_error.log", "gcc -o link link.c")
+    assert isinstance(result, BuildOutput) and result.status == "failed"
+    assert [(e.message, e.file, e.tool) for e in result.errors] == [
+        ("undefined reference to `helper'", "link.c", "ld")
+    ]
+
+
+def test_built_packages_are_artifacts() -> None:
+    built = parser.parse("Successfully built pkg-0.1.tar.gz and pkg-0.1-py3-none-any.whl\n")
+    assert isinstance(built, BuildOutput) and built.status == "success"
+    assert built.artifacts == ["pkg-0.1.tar.gz", "pkg-0.1-py3-none-any.whl"]
+
+
 def test_make_reports_the_failed_target_and_the_compiler_errors() -> None:
     result = parse("make_error.log")
     assert isinstance(result, BuildOutput) and (result.tool, result.status) == ("make", "failed")
