@@ -185,7 +185,7 @@ class Process:
 @dataclass(kw_only=True)
 class ProcessList(ParsedOutput):
     kind: ClassVar[str] = "process_list"
-    format: str = "aux"  # aux (BSD columns) or ef (System V columns)
+    format: str = "aux"  # aux (BSD columns), ef (System V columns) or ps (plain `ps`)
     count: int = 0
     processes: list[Process] = field(default_factory=list)
 
@@ -1358,7 +1358,7 @@ def _npm_name(word: str) -> str:
 
 # -- listings ----------------------------------------------------------------------------------
 
-_PS_HEADER = re.compile(r"^\s*(?:USER|UID)\s+PID\s+.*(?:COMMAND|CMD)\s*$", re.MULTILINE)
+_PS_HEADER = re.compile(r"^\s*(?:(?:USER|UID)\s+)?PID\s+.*(?:COMMAND|CMD)\s*$", re.MULTILINE)
 _PS_COLUMNS = {
     "USER": "user",
     "UID": "user",
@@ -1380,7 +1380,8 @@ def _ps(text: str, hint: _Hint) -> ProcessList | None:
     if header is None:
         return None
     columns = header.group().split()
-    result = ProcessList(format="ef" if "PPID" in columns and "%CPU" not in columns else "aux")
+    kind = "aux" if "%CPU" in columns else "ef" if "PPID" in columns else "ps"
+    result = ProcessList(format=kind)
     for line in text[header.end() :].splitlines():
         words = line.split(None, len(columns) - 1)
         if len(words) < len(columns) or not words[columns.index("PID")].isdigit():

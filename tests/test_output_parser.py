@@ -344,6 +344,16 @@ def test_ps_aux_and_ps_ef() -> None:
     assert {p.ppid for p in ef.processes if p.command.startswith("sleep")} == {5432}
 
 
+def test_plain_ps() -> None:
+    text = "    PID TTY          TIME CMD\n   2163 pts/0    00:00:00 bash\n   2200 pts/0    00:00:00 ps\n"
+    result = parser.parse(text)
+    assert isinstance(result, ProcessList) and (result.format, result.count) == ("ps", 2)
+    assert [(p.pid, p.command, p.tty) for p in result.processes] == [
+        (2163, "bash", "pts/0"),
+        (2200, "ps", "pts/0"),
+    ]
+
+
 def test_ls_la_recursive_entries() -> None:
     result = parse("ls_laR.log")
     assert isinstance(result, FileSystemOutput)
