@@ -504,15 +504,20 @@ def test_odd_input_gives_plain_text_not_an_exception() -> None:
     assert parser.parse("x", 42).kind == "plain"  # type: ignore[arg-type]
 
 
-_PIECES = [
-    (FIXTURES / name).read_text()[:400]
-    for name in ("pytest_q.log", "gcc_error.log", "git_status.log", "ps_aux.log", "ls_laR.log")
-] + ["\x1b[", "\r", "\n", "Traceback (most recent call last):\n", "{", "level=", "commit ", "***"]
+_LOGS = [path.read_text() for path in sorted(FIXTURES.glob("*.log"))]
+_PIECES = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from(_LOGS),
+    st.sampled_from(_LOGS).map(lambda log: log[len(log) // 3 : 2 * len(log) // 3]),  # cut mid-line
+    st.sampled_from(["\x1b[", "\r", "\n", "Traceback (most recent call last):\n", "{", "***"]),
+)
+_COMMANDS = ["pytest", "git status", "git log", "make", "pip install x", "npm install y", "ls -la"]
+_COMMANDS += ["apt-get install z", "ps aux", "df -h", "cargo test", "go test ./...", "tsc", "cc -c"]
 
 
 @given(
-    st.lists(st.one_of(st.text(max_size=80), st.sampled_from(_PIECES)), max_size=12),
-    st.one_of(st.none(), st.text(max_size=30), st.sampled_from(["pytest", "git log", "ls -l"])),
+    st.lists(_PIECES, max_size=8),
+    st.one_of(st.none(), st.text(max_size=30), st.sampled_from(_COMMANDS)),
 )
 @settings(max_examples=300, deadline=None)
 def test_garbage_never_raises_and_always_serialises(parts: list[str], command: str | None) -> None:
