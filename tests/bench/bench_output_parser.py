@@ -10,9 +10,9 @@ returns are capped, the counts are not). Then big output captured here and now: 
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from bench_tokens import best_of  # the scripts' directory is on sys.path when run
 
 from engine.output import OutputParser
 
@@ -24,15 +24,6 @@ LIVE = [
     ("git log --stat", ["git", "-C", str(REPO), "log", "--stat", "-n", "2000"]),
     ("ps aux", ["ps", "aux"]),
 ]
-
-
-def best_of(runs: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def row(name: str, text: str, command: str | None, parser: OutputParser) -> str:
