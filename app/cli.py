@@ -46,6 +46,7 @@ SUBCOMMANDS = {
     "respawn-pane": "respawn",
     "server": "server",
     "snapshot": "snapshot",
+    "parse": "parse",
 }
 
 
@@ -175,6 +176,15 @@ def _arguments(verb: str) -> list[Argument]:
                 ("--rate",),
                 {"type": float, "default": 1000.0, "help": "requests a second per client"},
             ),
+        ]
+    if verb == "parse":  # offline: no connection options
+        return [
+            (
+                ("file",),
+                {"nargs": "?", "default": "-", "help": "the output to parse (- or none: stdin)"},
+            ),
+            (("--command",), {"help": "the command line that printed it (picks the parser)"}),
+            (("--compact",), {"action": "store_true", "help": "one line of JSON"}),
         ]
     if verb == "snapshot":
         from app.snapshot_cli import arguments as snapshot_arguments
@@ -348,6 +358,7 @@ _HELP = {
     "respawn": "start a session's program again (-k: kill it first if it still runs)",
     "server": "serve the API without a UI",
     "snapshot": "take, list, show, restore, delete or export (asciicast) snapshots",
+    "parse": "print the facts in a command's output as JSON (tests, builds, git, ...; offline)",
 }
 
 
@@ -377,6 +388,8 @@ def command_main(argv: list[str]) -> int:
         from app.snapshot_cli import run as snapshot
 
         return snapshot(args)
+    if verb == "parse":
+        return _parse_output(args)
     from app.client import Client, ClientError
 
     try:
@@ -389,6 +402,55 @@ def command_main(argv: list[str]) -> int:
     except BrokenPipeError:  # `ai-session events | head`
         sys.stderr.close()
         return 0
+
+
+def _parse_output(args: Any) -> int:
+    """`ai-session parse [FILE|-] [--command CMD] [--compact]`: engine.output's facts as JSON.
+    Needs no instance. Reads at most the head and tail the parser would look at."""
+    import json
+
+    from engine.output import OutputParser
+
+    try:
+        if args.file == "-":
+            data, cut = _read_capped(sys.stdin.buffer)
+        else:
+            with open(args.file, "rb") as stream:
+                data, cut = _read_capped(stream)
+    except OSError as exc:
+        print(f"ai-session parse: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if b"\0" in data:
+        print(f"ai-session parse: {args.file} looks binary (NUL bytes), not text", file=sys.stderr)
+        return 1
+    result = OutputParser().parse(data.decode("utf-8", "replace"), args.command)
+    result.truncated = result.truncated or cut
+    if args.compact:
+        out = json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    else:
+        out = json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+    try:
+        _write(out + "\n")
+    except BrokenPipeError:  # `ai-session parse log | head`
+        sys.stderr.close()
+    return 0
+
+
+PARSE_HEAD = 2 << 20  # bytes of head and of tail `parse` reads (the parser's own cap, in bytes)
+
+
+def _read_capped(stream: Any) -> tuple[bytes, bool]:
+    """A stream's bytes, or its first and last PARSE_HEAD when longer (and True), in bounded
+    memory."""
+    head = stream.read(PARSE_HEAD)
+    tail = b""
+    total = len(head)
+    while chunk := stream.read(1 << 20):
+        total += len(chunk)
+        tail = (tail + chunk)[-PARSE_HEAD:]
+    if total == len(head) + len(tail):
+        return head + tail, False
+    return head + b"\n" + tail, True
 
 
 def _describe(exc: Any) -> str:

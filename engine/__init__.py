@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     )
     from engine.events import Event, EventLog
     from engine.manager import SessionManager
+    from engine.output import OutputParser, ParsedOutput
     from engine.session import (
         AISession,
         ExecResult,
@@ -54,6 +55,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "engine.events": ("Event", "EventLog"),
     "engine.manager": ("SessionManager",),
+    "engine.output": ("OutputParser", "ParsedOutput"),
     "engine.session": (
         "AISession",
         "ExecResult",
@@ -76,7 +78,9 @@ __all__ = [
     "ExitEvent",
     "IncompleteCommand",
     "OutputEvent",
+    "OutputParser",
     "OutputSlice",
+    "ParsedOutput",
     "PermissionDenied",
     "ProcessError",
     "PtyError",
