@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -241,3 +242,67 @@ async def test_integration_off_in_the_config(manager: SessionManager) -> None:
     await wait_for_screen(session, "$ ")
     with pytest.raises(SessionError, match="turned shell integration off"):
         await session.execute("true")
+
+
+# -- the store, the API ------------------------------------------------------------------------
+
+
+async def test_records_are_stored_and_read_back(tmp_path: Path) -> None:
+    from engine.store import Store
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        ids = []
+        for seq, (sid, code) in enumerate([("a", 0), ("b", 2), ("a", 1), ("a", None)], 1):
+            record = CommandRecord(
+                sid, f"name-{sid}", seq, f"cmd {seq}", "/tmp", now, now, code, f"out {seq}\n"
+            )
+            ids.append(await store.add_command(record))
+        got = await store.commands("a")
+        assert [(r.seq, r.exit_code, r.output, r.id) for r in got] == [
+            (1, 0, "out 1\n", ids[0]),
+            (3, 1, "out 3\n", ids[2]),
+            (4, None, "out 4\n", ids[3]),
+        ]
+        assert got[0].started_at == now and got[0].session == "name-a"
+        assert [r.seq for r in await store.commands(failed=True)] == [2, 3]
+        assert [r.seq for r in await store.commands(limit=2)] == [3, 4]
+
+
+async def test_the_api_lists_a_sessions_commands_and_the_store_keeps_them(tmp_path: Path) -> None:
+    from tests.api_support import serve
+
+    async for api in serve(tmp_path):
+        await api.create("hist", tmp_path)
+        session = api.manager.find_session("hist")
+        assert session is not None
+        await wait_for_screen(session, "$ ")
+        for command in ["echo one", "(exit 5)", "echo three"]:
+            status, _ = await api.call("POST", "/sessions/hist/execute", {"command": command})
+            assert status == 200
+        status, data = await api.call("GET", "/sessions/hist/history")
+        assert status == 200 and data["session"] == "hist"
+        assert [
+            (c["seq"], c["command"], c["exit_code"], c["output"]) for c in data["commands"]
+        ] == [
+            (1, "echo one", 0, "one"),
+            (2, "(exit 5)", 5, ""),
+            (3, "echo three", 0, "three"),
+        ]
+        status, data = await api.call("GET", "/sessions/hist/history?failed=1&output=false")
+        assert [c["command"] for c in data["commands"]] == ["(exit 5)"]
+        assert "output" not in data["commands"][0]
+        status, data = await api.call("GET", "/sessions/hist/history?limit=0")
+        assert status == 400 and "limit" in data["error"]
+        status, _ = await api.call("GET", "/sessions/nope/history")
+        assert status == 404
+    from engine.store import Store  # the Snapshotter stored each record as it came
+
+    async with await Store.open(tmp_path / "api-data" / "ai-session.db") as store:
+        for _ in range(500):
+            stored = await store.commands()
+            if len(stored) == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert [r.command for r in stored] == ["echo one", "(exit 5)", "echo three"]
+        assert stored[1].exit_code == 5 and stored[0].session == "hist"
