@@ -306,3 +306,102 @@ async def test_the_api_lists_a_sessions_commands_and_the_store_keeps_them(tmp_pa
             await asyncio.sleep(0.01)
         assert [r.command for r in stored] == ["echo one", "(exit 5)", "echo three"]
         assert stored[1].exit_code == 5 and stored[0].session == "hist"
+
+
+# -- copy mode and the pane -------------------------------------------------------------------
+
+_PROMPT = b"\x1b]133;A\x07$ \x1b]133;B;ais_c=1\x07"
+
+
+def _commands(term: Terminal, *runs: tuple[str, list[str], int]) -> None:
+    """Feed prompts, command lines, outputs and statuses as bash with its marks writes them."""
+    for command, output, code in runs:
+        term.feed(_PROMPT + command.encode() + b"\r\n\x1b]133;C\x07")
+        term.feed("".join(line + "\r\n" for line in output).encode())
+        term.feed(f"\x1b]133;D;{code}\x07".encode())
+    term.feed(_PROMPT)
+
+
+def test_copy_mode_moves_between_prompts_and_outputs_as_tmux() -> None:
+    from engine.copymode import CopyMode
+
+    term = Terminal(30, 6)
+    _commands(
+        term,
+        ("seq 3", ["1", "2", "3"], 0),
+        ("false", [], 1),
+        ("ls", [f"file{i}" for i in range(8)], 0),
+    )
+    mode = CopyMode(term, height=6)
+    assert mode.text(mode.line) == "$"
+    mode.key("{")
+    assert (mode.text(mode.line), mode.column, mode.top) == ("$ ls", 0, mode.line)  # at the top
+    mode.key("{")
+    assert mode.text(mode.line) == "$ false"
+    mode.key("alt+ctrl+up")  # tmux's M-C-Up
+    assert mode.text(mode.line) == "$ seq 3"
+    assert not mode.previous_prompt()  # none above: stays
+    mode.key(")")  # next-prompt -o: the output's first line
+    assert mode.text(mode.line) == "1"
+    mode.key(")")  # `false` printed nothing: its output starts where the next prompt is
+    mode.key(")")
+    assert mode.text(mode.line) == "file0"
+    mode.key("(")  # back to where `false`'s (empty) output starts: the next prompt's line
+    assert mode.text(mode.line) == "$ ls"
+    mode.key("alt+ctrl+down")  # tmux's M-C-Down
+    assert mode.text(mode.line) == "$" and mode.top == mode.bottom_top  # the live screen
+    assert not mode.next_prompt()
+
+
+def test_copy_mode_selects_and_copies_one_commands_output() -> None:
+    from engine.copymode import CopyMode
+
+    term = Terminal(30, 6)
+    _commands(term, ("seq 3", ["1", "2", "3"], 0), ("ls", [f"file{i}" for i in range(8)], 0))
+    mode = CopyMode(term, height=6)
+    mode.key("{")
+    mode.key("{")  # on `$ seq 3`
+    mode.key("O")
+    assert mode.selected_text() == "1\n2\n3\n"
+    mode.key("}")
+    mode.key("j")  # inside the output of ls: the view shows its end (it is taller than 6)
+    mode.key("O")
+    assert mode.selected_text() == "".join(f"file{i}\n" for i in range(8))
+    assert mode.text(mode.line) == "file7" and mode.top + mode.height > mode.line
+    assert mode.key("y") == "copy"
+
+
+async def test_a_failed_command_is_marked_at_its_prompt(running: tuple[object, object]) -> None:
+    from textual.pilot import Pilot
+
+    from app.main import AiSessionApp
+
+    app, pilot = running
+    assert isinstance(app, AiSessionApp) and isinstance(pilot, Pilot)
+    pane = app.pane
+    assert pane is not None
+    await pilot.press(*"true", "enter")
+    await pilot.press(*"(exit 3)", "enter")
+    await wait_until(lambda: pane.session.history.count == 2, what=pane.session.capture_pane)
+    await pilot.pause()
+
+    def rows() -> list[str]:
+        return [pane.render_line(y).text for y in range(pane.size.height)]
+
+    await wait_until(
+        lambda: any("[exit 3]" in row for row in rows()), what=lambda: "\n".join(rows())
+    )
+    (failed,) = [row for row in rows() if "[exit 3]" in row]
+    assert failed.startswith("$ (exit 3)") and failed.endswith("[exit 3]")
+    assert len(failed) == pane.size.width
+    assert not any("[exit" in row for row in rows() if row.startswith("$ true"))
+    row = rows().index(failed)
+    label = pane.render_line(row)
+    (segment,) = [s for s in label if s.text == "[exit 3]"]
+    assert segment.style is not None and segment.style.color is not None  # the theme's $error
+    await pilot.press("ctrl+b", "left_square_bracket")  # copy mode shows it too
+    await wait_until(lambda: pane.copy is not None)
+    await pilot.press("{")
+    await pilot.pause()
+    assert pane.copy is not None and pane.copy.text(pane.copy.line) == "$ (exit 3)"
+    assert any(r.endswith("[exit 3]") for r in rows())
