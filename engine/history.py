@@ -287,24 +287,69 @@ class CommandTracker:
         return out
 
     def before_reflow(self, screen: Screen) -> list[tuple[int, int] | None]:
-        """Each position as (logical lines before the cursor's, cells into its line)."""
-        return [_logical(screen, pos) for pos in self.positions()]
+        """Each position as (line ends between it and the cursor's line, cells into its
+        logical line): what a reflow keeps. One pass over the rows from the oldest position
+        to the cursor; positions below the cursor's line or already dropped are let go."""
+        positions = self.positions()
+        dropped = screen.history.dropped
+        cursor = absolute(screen, screen.cursor.y)
+        live = [p[0] for p in positions if dropped <= p[0] <= cursor]
+        if not live:
+            return [None] * len(positions)
+        start = min(live)
+        while start > dropped and _wrapped(screen, start - 1):
+            start -= 1
+        flags = [_wrapped(screen, line) for line in range(start, cursor)]
+        ends = [0] * (len(flags) + 1)  # ends[i]: rows ending a line from start + i on
+        for i in range(len(flags) - 1, -1, -1):
+            ends[i] = ends[i + 1] + (not flags[i])
+        heads = [0] * (len(flags) + 1)  # heads[i]: where the line through start + i begins
+        for i in range(1, len(heads)):
+            heads[i] = heads[i - 1] if flags[i - 1] else i
+        columns = screen.columns
+        out: list[tuple[int, int] | None] = []
+        for line, x in positions:
+            if not dropped <= line <= cursor:
+                out.append(None)
+                continue
+            i = line - start
+            out.append((ends[i], (i - heads[i]) * columns + x))
+        return out
 
     def after_reflow(self, screen: Screen, saved: list[tuple[int, int] | None]) -> None:
         """Put the positions back where their characters went at the new width."""
-        places = iter([_from_logical(screen, s) for s in saved])
-        self.inputs = [p for p in (next(places) for _ in list(self.inputs)) if p is not None]
+        dropped = screen.history.dropped
+        line = absolute(screen, screen.cursor.y)
+        while line > dropped and _wrapped(screen, line - 1):
+            line -= 1
+        starts = [line]  # starts[k]: the first row of the line k line ends above the cursor's
+        need = max((s[0] for s in saved if s is not None), default=0)
+        while len(starts) <= need and line > dropped:
+            line -= 1
+            while line > dropped and _wrapped(screen, line - 1):
+                line -= 1
+            starts.append(line)
+        columns = max(screen.columns, 1)
+        places: list[tuple[int, int] | None] = []
+        for s in saved:
+            if s is None or s[0] >= len(starts):
+                places.append(None)
+            else:
+                places.append((starts[s[0]] + s[1] // columns, s[1] % columns))
+        it = iter(places)
+        inputs = [next(it) for _ in self.inputs]
+        self.inputs = [p for p in inputs if p is not None]
         if self.output_at is not None:
-            self.output_at = next(places)
+            self.output_at = next(it)
         kept: deque[PromptMark] = deque(maxlen=MAX_PROMPTS)
-        for p in self.prompts:
-            where = next(places)
-            out = next(places) if p.output is not None else None
+        for mark in self.prompts:
+            where = next(it)
+            out = next(it) if mark.output is not None else None
             if where is None:
                 continue
-            p.prompt = where[0]
-            p.output = out[0] if out is not None else None
-            kept.append(p)
+            mark.prompt = where[0]
+            mark.output = out[0] if out is not None else None
+            kept.append(mark)
         self.prompts = kept
 
 
@@ -360,8 +405,7 @@ def _logical_end(screen: Screen, line: int, limit: int) -> int | None:
     """The last row of the logical line that starts at or goes through `line` (rows joined
     by wrapping), looking no further than `limit`."""
     while line < limit:
-        row = _row(screen, line)
-        if row is None or not row[1]:
+        if not _wrapped(screen, line):
             return line
         line += 1
     return None
@@ -387,9 +431,15 @@ def read_input(screen: Screen, inputs: list[tuple[int, int]], stop: int) -> str:
     return "".join(parts).rstrip("\n")
 
 
-def _continues(screen: Screen, line: int) -> bool:
-    previous = _row(screen, line - 1)
-    return previous is not None and previous[1]
+def _wrapped(screen: Screen, line: int) -> bool:
+    """Whether absolute line `line` goes on in the next (only its flag is read)."""
+    history = screen.history
+    index = line - history.dropped
+    if index < 0:
+        return False
+    if index < len(history):
+        return history[index].wrapped
+    return bool(getattr(screen.buffer.get(index - len(history)), "wrapped", False))
 
 
 def read_output(screen: Screen, start: tuple[int, int], end: tuple[int, int]) -> tuple[str, bool]:
@@ -428,41 +478,3 @@ def read_output(screen: Screen, start: tuple[int, int], end: tuple[int, int]) ->
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines), truncated
-
-
-def _logical(screen: Screen, pos: tuple[int, int]) -> tuple[int, int] | None:
-    """`pos` as (logical lines between its line and the cursor's, cells into its logical
-    line), or None when it is gone. Wrapped rows count as full (the width they were cut at)."""
-    line, x = pos
-    history = screen.history
-    if line < history.dropped:
-        return None
-    cursor = absolute(screen, screen.cursor.y)
-    start = line
-    while start > history.dropped and _continues(screen, start):
-        start -= 1
-    offset = (line - start) * screen.columns + x
-    ends = 0
-    for row in range(line, cursor):
-        r = _row(screen, row)
-        if r is not None and not r[1]:
-            ends += 1
-    return ends, offset
-
-
-def _from_logical(screen: Screen, saved: tuple[int, int] | None) -> tuple[int, int] | None:
-    if saved is None:
-        return None
-    ends, offset = saved
-    history = screen.history
-    line = absolute(screen, screen.cursor.y)
-    while line > history.dropped and _continues(screen, line):
-        line -= 1  # the start of the cursor's logical line
-    for _ in range(ends):
-        line -= 1
-        if line < history.dropped:
-            return None
-        while line > history.dropped and _continues(screen, line):
-            line -= 1
-    columns = max(screen.columns, 1)
-    return line + offset // columns, offset % columns

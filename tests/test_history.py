@@ -353,6 +353,29 @@ def test_copy_mode_moves_between_prompts_and_outputs_as_tmux() -> None:
     assert not mode.next_prompt()
 
 
+def test_prompt_marks_stay_on_their_lines_through_reflows_and_scrolling() -> None:
+    from engine.copymode import CopyMode
+
+    term = Terminal(20, 5, scrollback=400)
+    runs = [
+        (f"echo {i} " + "w" * (i % 25), [f"out{i} " + "x" * (i % 30)], i % 3) for i in range(60)
+    ]
+    _commands(term, *runs)
+    for columns in (13, 31, 7, 20):
+        term.resize(columns, 5)
+        mode = CopyMode(term, height=5)
+        for mark in term.screen.commands.prompts:
+            if mark.prompt < mode.first:
+                continue
+            assert mode.text(mark.prompt).startswith("$"), (columns, mark)
+            if mark.output is not None and mark.done:
+                assert mode.text(mark.output).startswith("out"), (columns, mark)
+        seen = []
+        while mode.previous_prompt():
+            seen.append(mode.text(mode.line))
+        assert seen and all(line.startswith("$ echo") for line in seen)
+
+
 def test_copy_mode_selects_and_copies_one_commands_output() -> None:
     from engine.copymode import CopyMode
 

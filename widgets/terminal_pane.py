@@ -665,13 +665,15 @@ class TerminalPane(Widget, can_focus=True):
             if x in marked and not cursor:
                 style = style + match_style
             segments.append(Segment(data, style))
+        back, size = copy.position
+        label = f"[{back}/{size}]" if row == 0 else ""
         failed = self._failed_rows(copy.row(line)).get(copy.row(line))
-        if failed is not None and span is None:
+        if failed is not None and span is None:  # left of the position label on row 0
             text = "".join(data for data, _ in cells).rstrip()
-            segments = list(self._mark_failed(Strip(segments), text, failed, width))
+            room = width - len(label) - (1 if label else 0)
+            marked = self._mark_failed(Strip(segments).crop(0, room), text, failed, room)
+            segments = [*marked, *([Segment(" ")] if label else [])]
         if row == 0:
-            back, size = copy.position
-            label = f"[{back}/{size}]"
             segments = next(iter(Segment.divide(segments, [max(0, width - len(label)), width])))
             segments.append(
                 Segment(label, self.get_component_rich_style("terminal-pane--position"))
