@@ -26,9 +26,11 @@ if TYPE_CHECKING:
         SessionNotFound,
     )
     from engine.events import Event, EventLog
+    from engine.history import CommandHistory, CommandRecord
     from engine.manager import SessionManager
     from engine.session import (
         AISession,
+        CommandEvent,
         ExecResult,
         ExitEvent,
         OutputEvent,
@@ -53,9 +55,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SessionNotFound",
     ),
     "engine.events": ("Event", "EventLog"),
+    "engine.history": ("CommandHistory", "CommandRecord"),
     "engine.manager": ("SessionManager",),
     "engine.session": (
         "AISession",
+        "CommandEvent",
         "ExecResult",
         "ExitEvent",
         "OutputEvent",
@@ -69,6 +73,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 
 __all__ = [
     "AISession",
+    "CommandEvent",
+    "CommandHistory",
+    "CommandRecord",
     "ContextConfig",
     "Event",
     "EventLog",

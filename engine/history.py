@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +130,13 @@ class CommandHistory:
     def add(self, record: CommandRecord) -> None:
         self._records.append(record)
         self.count = max(self.count, record.seq)
+
+    def stored(self, seq: int, row_id: int) -> None:
+        """The store keeps record `seq` as row `row_id`: the record here says so too."""
+        for i, record in enumerate(self._records):
+            if record.seq == seq:
+                self._records[i] = replace(record, id=row_id)
+                return
 
     def records(self, *, failed: bool = False, limit: int | None = None) -> list[CommandRecord]:
         """Oldest first; `failed` keeps non-zero exits; `limit` keeps the newest that many."""

@@ -260,7 +260,7 @@ class Snapshotter:
 
         def on_event(event: SessionEvent) -> None:
             if isinstance(event, CommandEvent):  # each finished command to command_history
-                self._spawn(self._add_command(event.record))
+                self._spawn(self._add_command(session, event.record))
             elif isinstance(event, ExitEvent):
                 self._spawn(self._exited(session))
 
@@ -278,11 +278,11 @@ class Snapshotter:
         except StoreError as exc:
             log.warning("recording of %s not kept: %s", session.name, exc)
 
-    async def _add_command(self, record: CommandRecord) -> None:
+    async def _add_command(self, session: Session, record: CommandRecord) -> None:
         if self.store is None:
             return
         try:
-            await self.store.add_command(record)
+            session.history.stored(record.seq, await self.store.add_command(record))
         except StoreError as exc:
             log.warning("command %r of %s not kept: %s", record.command[:40], record.session, exc)
 

@@ -216,6 +216,46 @@ async def test_records_reach_the_event_log(manager: SessionManager) -> None:
     assert "output" not in event.data
 
 
+async def test_a_slow_subscription_loses_output_never_a_record(bash: Session) -> None:
+    async with bash.subscribe(max_bytes=64) as events:
+        await run(bash, "seq 1 300; (exit 9)")
+        records = []
+        while not records:
+            event = await events.__anext__()
+            if isinstance(event, CommandEvent):
+                records.append(event.record)
+    assert events.dropped > 0 and records[0].exit_code == 9
+
+
+async def test_parse_output_fills_parsed(
+    manager: SessionManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    class Parsed:
+        def __init__(self, text: str, command: str | None) -> None:
+            self.text, self.command = text, command
+
+        def to_dict(self) -> dict[str, object]:
+            return {"kind": "plain", "lines": len(self.text.splitlines()), "cmd": self.command}
+
+    class OutputParser:  # engine/output.py's interface (another helper writes it)
+        def parse(self, text: str, command: str | None = None) -> Parsed:
+            return Parsed(text, command)
+
+    monkeypatch.setitem(
+        sys.modules, "engine.output", types.SimpleNamespace(OutputParser=OutputParser)
+    )
+    session = await manager.create_session_with_config(bash_config(parse_output=True))
+    await session.start()
+    record = await run(session, "seq 1 4")
+    assert record.parsed == {"kind": "plain", "lines": 4, "cmd": "seq 1 4"}
+    plain = await manager.create_session_with_config(bash_config())
+    await plain.start()
+    assert (await run(plain, "seq 1 4")).parsed is None  # parse_output is off
+
+
 @pytest.mark.parametrize("where", ["session", "process"])
 async def test_integration_can_be_turned_off(
     manager: SessionManager, monkeypatch: pytest.MonkeyPatch, where: str
@@ -305,6 +345,8 @@ async def test_the_api_lists_a_sessions_commands_and_the_store_keeps_them(tmp_pa
                 break
             await asyncio.sleep(0.01)
         assert [r.command for r in stored] == ["echo one", "(exit 5)", "echo three"]
+        await wait_until(lambda: all(r.id is not None for r in session.history))
+        assert [r.id for r in session.history] == [r.id for r in stored]  # ids noted in memory
         assert stored[1].exit_code == 5 and stored[0].session == "hist"
 
 
