@@ -47,6 +47,7 @@ SUBCOMMANDS = {
     "server": "server",
     "snapshot": "snapshot",
     "parse": "parse",
+    "history": "history",
 }
 
 
@@ -224,6 +225,12 @@ def _arguments(verb: str) -> list[Argument]:
             (("-S", "--start"), {"help": "first row (negative: history, '-': oldest)"}),
             (("-E", "--end"), {"help": "last row"}),
         ],
+        "history": [
+            (("-t", "--target"), {"help": "session name or id (default: this pane's)"}),
+            (("--failed",), {**flag, "help": "only commands that ended with a non-zero status"}),
+            (("--json",), {**flag, "help": "the records as JSON lines, with their output"}),
+            (("-n", "--count"), {"type": int, "help": "the newest N (default: 100)"}),
+        ],
         "events": [
             (
                 ("--since",),
@@ -359,6 +366,7 @@ _HELP = {
     "server": "serve the API without a UI",
     "snapshot": "take, list, show, restore, delete or export (asciicast) snapshots",
     "parse": "print the facts in a command's output as JSON (tests, builds, git, ...; offline)",
+    "history": "the commands a session's shell ran: seq, exit code, duration, cwd, command",
 }
 
 
@@ -500,6 +508,12 @@ def _list(client: Any, args: Any) -> int:
                 s.get("created_at") or "-",
             )
         )
+    _table(rows)
+    return 0
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    """Rows as columns padded to their widest cell (the first row is the header)."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     _write(
         "".join(
@@ -507,7 +521,6 @@ def _list(client: Any, args: Any) -> int:
             for r in rows
         )
     )
-    return 0
 
 
 def _state(summary: dict[str, Any]) -> str:
@@ -658,6 +671,40 @@ def _wait(client: Any, args: Any) -> int:
     return int(code) if code is not None else 1
 
 
+def _history(client: Any, args: Any) -> int:
+    """A session's command records: a table, or JSON lines (--json, output included)."""
+    import json
+
+    name = args.target or os.environ.get("AI_SESSION_ID")
+    if not name:
+        print("ai-session history: give a session with -t NAME", file=sys.stderr)
+        return 2
+    if args.count is not None and args.count < 1:
+        print("ai-session history: -n wants a count of 1 or more", file=sys.stderr)
+        return 2
+    params = {"failed": "1" if args.failed else "0", "output": "1" if args.json else "0"}
+    if args.count is not None:
+        params["limit"] = str(args.count)
+    commands = client.request("GET", _session(name, "history"), params=params)["commands"]
+    if args.json:
+        _write("".join(json.dumps(c, separators=(",", ":")) + "\n" for c in commands))
+        return 0
+    rows = [("SEQ", "EXIT", "TIME", "CWD", "COMMAND")]
+    for c in commands:
+        duration = c.get("duration")
+        rows.append(
+            (
+                str(c["seq"]),
+                "-" if c.get("exit_code") is None else str(c["exit_code"]),
+                "-" if duration is None else f"{duration:.2f}s",
+                c.get("cwd") or "-",
+                " ".join(str(c["command"]).split("\n"))[:200],
+            )
+        )
+    _table(rows)
+    return 0
+
+
 def _signal(client: Any, args: Any) -> int:
     sig: str | int = int(args.signal) if args.signal.isdigit() else args.signal.upper()
     body = {"signal": sig, "target": "session" if args.session else "foreground"}
@@ -690,6 +737,7 @@ _VERBS: dict[str, Callable[[Any, Any], int]] = {
     "capture-pane": _capture,
     "events": _events,
     "wait": _wait,
+    "history": _history,
     "signal": _signal,
     "respawn": _respawn,
 }

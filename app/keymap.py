@@ -108,7 +108,7 @@ HINTS = {
         "  , rename  [ copy  ] paste  : command  ? keys  S snapshot  g snapshots"
     ),
     "copy": (
-        "hjkl/arrows move  w b 0 $ g G  C-u C-d page  / ? search  n N next"
-        "  v V select  y copy  q quit"
+        "hjkl/arrows move  w b 0 $ g G  C-u C-d page  { } prompt  ( ) output  / ? search"
+        "  n N next  v V O select  y copy  q quit"
     ),
 }

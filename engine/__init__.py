@@ -26,10 +26,12 @@ if TYPE_CHECKING:
         SessionNotFound,
     )
     from engine.events import Event, EventLog
+    from engine.history import CommandHistory, CommandRecord
     from engine.manager import SessionManager
     from engine.output import OutputParser, ParsedOutput
     from engine.session import (
         AISession,
+        CommandEvent,
         ExecResult,
         ExitEvent,
         OutputEvent,
@@ -54,10 +56,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SessionNotFound",
     ),
     "engine.events": ("Event", "EventLog"),
+    "engine.history": ("CommandHistory", "CommandRecord"),
     "engine.manager": ("SessionManager",),
     "engine.output": ("OutputParser", "ParsedOutput"),
     "engine.session": (
         "AISession",
+        "CommandEvent",
         "ExecResult",
         "ExitEvent",
         "OutputEvent",
@@ -71,6 +75,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 
 __all__ = [
     "AISession",
+    "CommandEvent",
+    "CommandHistory",
+    "CommandRecord",
     "ContextConfig",
     "Event",
     "EventLog",

@@ -86,6 +86,7 @@ class SessionConfig:
     context_config: ContextConfig = field(default_factory=ContextConfig)
     monitor_silence: float | None = None
     record_output: bool = True
+    shell_integration: bool = True  # OSC 133 prompt marks and command records (engine/shell.py)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-able data (snapshots keep it); secrets in `environment` are the
@@ -175,6 +176,7 @@ SESSION_KEYS: dict[str, tuple[type, ...]] = {
     "timeout": (int, float),
     "monitor_silence": (int, float),
     "record_output": (bool,),
+    "shell_integration": (bool,),
 }
 
 

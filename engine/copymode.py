@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from engine.history import PromptMark
 from engine.terminal import Terminal
 
 Action = Literal["exit", "copy", "search-forward", "search-backward"] | None
@@ -437,6 +438,65 @@ class CopyMode:
         row = {"top": 0, "middle": (self.height - 1) // 2, "bottom": self.height - 1}[where]
         self.move_to(min(self.top + row, self.last), 0)
 
+    # -- shell prompts (OSC 133 marks, engine/history.py) ---------------------------------------
+
+    def _marks(self) -> list[PromptMark]:
+        return [m for m in self.terminal.screen.commands.prompts if self.first <= m.prompt]
+
+    def previous_prompt(self, output: bool = False) -> bool:
+        """tmux's `previous-prompt` (`-o`: `output`): to the start of the nearest prompt (or
+        command output) above the cursor's line. False when there is none."""
+        lines = [m.output if output else m.prompt for m in self._marks()]
+        return self._to_prompt(
+            max((n for n in lines if n is not None and n < self.line), default=-1)
+        )
+
+    def next_prompt(self, output: bool = False) -> bool:
+        """tmux's `next-prompt` (`-o`: `output`): to the nearest one below the cursor's line."""
+        lines = [m.output if output else m.prompt for m in self._marks()]
+        below = [n for n in lines if n is not None and self.line < n <= self.last]
+        return self._to_prompt(min(below, default=-1))
+
+    def _to_prompt(self, line: int) -> bool:
+        """As tmux places it: column 0, the line at the view's top (or the live screen's
+        bottom view when it is on it); a selection follows the cursor."""
+        if line < self.first:
+            return False
+        self.top = min(line, self.bottom_top)
+        self.move_to(line, 0)
+        return True
+
+    def output_span(self) -> tuple[int, int] | None:
+        """The lines of the output of the command the cursor is in (its prompt, its command
+        line or its output; at a prompt with no command yet, the command before), trailing
+        blank lines left out; None when no command output is known there."""
+        marks = self._marks()
+        at = max((i for i, m in enumerate(marks) if m.prompt <= self.line), default=-1)
+        while at >= 0 and marks[at].output is None:
+            at -= 1
+        if at < 0:
+            return None
+        start = marks[at].output
+        assert start is not None
+        end = marks[at + 1].prompt - 1 if at + 1 < len(marks) else self.last
+        while end >= start and not self.text(end).strip():
+            end -= 1
+        return (start, end) if end >= start and start >= self.first else None
+
+    def select_output(self) -> bool:
+        """Select the whole lines of one command's output (`output_span`), the cursor at its
+        end, as WezTerm's semantic-zone selection does; `y` then copies it."""
+        span = self.output_span()
+        if span is None:
+            return False
+        start, end = span
+        self.move_to(end, max(0, len(self.text(end)) - 1))
+        first = start if end - start < self.height else end - self.height + 1  # all, or its end
+        self.top = max(self.first, min(first, self.bottom_top))
+        self.selecting, self.line_select = True, True
+        self.anchor = (start, 0)
+        return True
+
     # -- the mouse -------------------------------------------------------------------------------
 
     def drag_start(self, line: int, column: int) -> None:
@@ -507,6 +567,15 @@ class CopyMode:
         "ctrl+u": lambda m: m.page(up=True, half=True),
         "pageup": lambda m: m.page(up=True),
         "ctrl+b": lambda m: m.page(up=True),
+        # Shell prompts: `{` `}` and tmux's M-C-Up / M-C-Down (previous-prompt, next-prompt);
+        # `(` `)` go to a command's output start (-o); `O` selects one command's output.
+        "{": lambda m: m.previous_prompt(),
+        "}": lambda m: m.next_prompt(),
+        "alt+ctrl+up": lambda m: m.previous_prompt(),
+        "alt+ctrl+down": lambda m: m.next_prompt(),
+        "(": lambda m: m.previous_prompt(output=True),
+        ")": lambda m: m.next_prompt(output=True),
+        "O": lambda m: m.select_output(),
     }
 
     def _other_key(self, ch: str) -> Action:

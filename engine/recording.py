@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import zstandard
 
-from engine.session import OutputEvent, Session, SessionEvent
+from engine.session import CommandEvent, OutputEvent, Session, SessionEvent
 from engine.terminal import Terminal
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,8 @@ class Recorder:
     # -- recording ------------------------------------------------------------------------------
 
     def _event(self, event: SessionEvent) -> None:
+        if isinstance(event, CommandEvent):
+            return
         if not isinstance(event, OutputEvent):
             code = event.exit_code
             _varint(self._add(_EXIT, self._offset), (code << 1) ^ (code >> 63))  # zigzag

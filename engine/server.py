@@ -33,6 +33,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_server import Server as WebServer
 
 from engine.api import events as events_routes
+from engine.api import history as history_routes
 from engine.api import openapi as openapi_routes
 from engine.api import sessions as session_routes
 from engine.api import snapshots as snapshot_routes
@@ -289,6 +290,7 @@ def create_app(
     openapi_routes.add_routes(app)
     events_routes.add_routes(app)
     session_routes.add_routes(app)
+    history_routes.add_routes(app)
     snapshot_routes.add_routes(app, snapshots)
     return app
 

@@ -33,6 +33,7 @@ from engine.errors import (
     SessionNotFound,
 )
 from engine.events import EventLog, iso_time
+from engine.history import CommandHistory, CommandRecord, FinishedCommand
 from engine.ingest import queue_for, typing
 from engine.keys import encode_paste
 from engine.pty import Pty
@@ -188,7 +189,25 @@ class ExitEvent:
     exit_code: int
 
 
-SessionEvent = OutputEvent | ExitEvent
+@dataclass(frozen=True)
+class CommandEvent:
+    """The shell finished a command (its OSC 133 D mark was parsed): its record."""
+
+    record: CommandRecord
+
+
+SessionEvent = OutputEvent | ExitEvent | CommandEvent
+
+INTEGRATION_VARIABLE = "AI_SESSION_SHELL_INTEGRATION"  # "0" (off, no, false): no rc file, marks
+
+
+def integration_wanted(config: SessionConfig) -> bool:
+    """Whether sessions get shell integration: the config's `shell_integration`, unless
+    AI_SESSION_SHELL_INTEGRATION says 0/off/no/false in the session's or our environment."""
+    value = config.environment.get(INTEGRATION_VARIABLE, os.environ.get(INTEGRATION_VARIABLE))
+    if value is not None and value.strip().lower() in ("0", "off", "no", "false"):
+        return False
+    return config.shell_integration
 
 
 @dataclass(frozen=True)
@@ -232,12 +251,17 @@ class Subscription:
         queue.append(event)
         if isinstance(event, OutputEvent):
             self._bytes += len(event.data)
-            while self._bytes > self._max_bytes and len(queue) > 1:
-                old = queue.popleft()
-                assert isinstance(old, OutputEvent)  # the ExitEvent is always the last
-                self._bytes -= len(old.data)
-                self.dropped += len(old.data)
-        else:
+            if self._bytes > self._max_bytes:  # drop the oldest output, never a record
+                kept: deque[SessionEvent] = deque()
+                while len(queue) > 1 and self._bytes > self._max_bytes:
+                    old = queue.popleft()
+                    if isinstance(old, OutputEvent):
+                        self._bytes -= len(old.data)
+                        self.dropped += len(old.data)
+                    else:
+                        kept.append(old)
+                queue.extendleft(reversed(kept))
+        elif isinstance(event, ExitEvent):
             self._unsubscribe()  # the end of this run (a respawn starts another)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
@@ -257,7 +281,7 @@ class Subscription:
         event = self._queue.popleft()
         if isinstance(event, OutputEvent):
             self._bytes -= len(event.data)
-        else:
+        elif isinstance(event, ExitEvent):
             self._closed = True
         return event
 
@@ -304,6 +328,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def parse_output(text: str, command: str) -> dict[str, Any] | None:
+    """engine.output's parse of a command's output (None while that module is absent, or if
+    it fails: a record is kept whatever its parser thinks)."""
+    try:
+        from engine.output import OutputParser  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        result: dict[str, Any] = OutputParser().parse(text, command).to_dict()
+    except Exception:
+        log.exception("parsing the output of %r failed", command[:80])
+        return None
+    return result
+
+
 _MARKER_ROOM = 64  # longest mark; searches overlap the previous chunk by this much
 PROMPT_WAIT = 10.0  # seconds execute() waits for a starting shell's prompt, or a redrawn one
 PROMPT_BACK_WAIT = 1.0  # seconds execute() waits after D for the next prompt to be drawn
@@ -322,7 +361,7 @@ def _d_mark(key: str) -> re.Pattern[bytes]:
     return re.compile(rb"\x1b\]133;D;?(\d*);aisk=" + key.encode() + rb"(?:\x07|\x1b\\)")
 
 
-_B_MARK = re.compile(rb"\x1b\]133;B")
+_B_MARK = re.compile(rb"\x1b\]133;B(?!;k=s)")  # a prompt's end (not a continuation's)
 _S_MARK = re.compile(rb"\x1b\]133;A;k=s")  # the continuation prompt (PS2): a line unfinished
 _NEWLINE = re.compile(rb"\n")
 _AT_ONCE = re.compile(rb"")  # sh with the tty's echo off: no typed line comes back first
@@ -358,7 +397,7 @@ class _Collector:
     unfinished: bool = False  # the shell asked for more of the line (PS2) instead of running it
 
     def __call__(self, event: SessionEvent) -> None:
-        if self.back.done():
+        if self.back.done() or isinstance(event, CommandEvent):
             return
         if isinstance(event, ExitEvent):
             if not self.ended.done():
@@ -543,6 +582,9 @@ class Session:
         self._parse_rate = 8e6  # bytes per second, a running estimate for ingest slices
         self.started_environment: dict[str, str] = {}  # what the program was started with
         self.recorder: Recorder | None = None  # output with its times (config.record_output)
+        self.history = CommandHistory()  # the commands the shell ran (engine/history.py)
+        self.shell_integration = False  # this run's shell got our rc file and prompt marks
+        self._typed: str | None = None  # the command execute() runs now
 
     def __repr__(self) -> str:
         return f"<Session {self.name!r} id={self.id} {self.status}>"
@@ -618,7 +660,11 @@ class Session:
             env = self._environment()
             self.started_environment = env
             key = secrets.token_hex(6)
-            argv = shell.prepare(self.config.argv(), env, key)  # OSC 133 marks, see execute
+            self.shell_integration = integration_wanted(self.config)
+            if self.shell_integration:  # OSC 133 marks, see execute and engine/history.py
+                argv = shell.prepare(self.config.argv(), env, key)
+            else:
+                argv, key = self.config.argv(), ""
             self.terminal.screen.prompt_key = key
             rows, cols = self.config.pty_size
             self._started = time.monotonic()
@@ -799,6 +845,7 @@ class Session:
         offset = self._parsed
         self._parsed = offset + len(data)
         self.terminal.feed(data)
+        finished = self.terminal.screen.commands.take() if self.shell_integration else []
         replies = self.terminal.take_responses()
         if replies and self._pty is not None and self._pty.running:
             try:
@@ -810,6 +857,40 @@ class Session:
             if screen.title != self._title or screen.cwd != self._cwd:
                 self._note_screen(screen.title, screen.cwd)
         self._emit(OutputEvent(data, offset))
+        for done in finished:
+            self._command_done(done)
+
+    def _command_done(self, done: FinishedCommand) -> None:
+        """A command ended: number it, parse its output if asked, keep it, tell everyone."""
+        command = done.command
+        if self._typed is not None:  # execute() typed it (as `. FILE`, or a long paste)
+            command, self._typed = self._typed, None
+        parsed: dict[str, Any] | None = None
+        if self.config.parse_output:
+            parsed = parse_output(done.output, command)
+        record = CommandRecord(
+            session_id=self.id,
+            session=self.name,
+            seq=self.history.next_seq(),
+            command=command,
+            cwd=done.cwd or str(self.config.working_directory),  # no OSC 7 yet: it started here
+            started_at=done.started_at,
+            ended_at=done.ended_at,
+            exit_code=done.exit_code,
+            output=done.output,
+            output_truncated=done.output_truncated,
+            parsed=parsed,
+        )
+        self.history.add(record)
+        self._report(
+            "command",
+            command=command,
+            exit_code=record.exit_code,
+            cwd=record.cwd,
+            command_seq=record.seq,
+            duration=record.duration,
+        )
+        self._emit(CommandEvent(record))
 
     # -- events ------------------------------------------------------------------------------
 
@@ -1089,6 +1170,7 @@ class Session:
             )
             unsubscribe = self.subscribe(collector)
             started = time.perf_counter()
+            self._typed = command  # its record shows it as given, not as the screen shows it
             try:
                 pty.write(line + b"\r")
                 try:
@@ -1109,6 +1191,7 @@ class Session:
                 unsubscribe()
                 if path is not None:
                     self._remove_when_done(path, collector.ended.done())
+                self._typed = None
             if collector.unfinished:
                 raise IncompleteCommand(
                     f"the shell found {command[:80]!r} unfinished (an open quote, or a "
@@ -1157,6 +1240,12 @@ class Session:
             return "output or input is in flight"
         foreground = pty.foreground_pid()
         mark = term.prompt_mark
+        if mark is None and not self.shell_integration:
+            raise SessionError(
+                f"session {self.name!r}: its shell shows no prompt marks ({INTEGRATION_VARIABLE}"
+                "=0 turned shell integration off); execute works with bash and sh (dash), "
+                "whose prompts ai-session marks (OSC 133)"
+            )
         if mark is None:  # no prompt yet: starting, or not a shell we integrate with
             own = _process_name(self.pid)
             if own is not None and own not in shell.SHELLS and not _spawning(self.pid):
@@ -1241,6 +1330,8 @@ class Session:
             return
 
         def watch(event: SessionEvent) -> None:
+            if isinstance(event, CommandEvent):
+                return
             if isinstance(event, ExitEvent) or b"\x1b]133;D" in event.data:
                 path.unlink(missing_ok=True)
                 unsubscribe()

@@ -13,6 +13,8 @@ output starts and ends. The shell itself says so, with the marks terminals use f
                                     not taken for the end of the command
     ESC ] 133 ; A ; k=s BEL         a continuation prompt (PS2; kitty's spelling): the line
                                     read so far is unfinished (an open quote, a trailing `|`)
+    ESC ] 133 ; B ; k=s BEL         the continuation prompt ends: the line goes on here (so
+                                    a command record leaves the `> ` out, engine/history.py)
 
 They are OSC strings, so nothing is drawn. With D comes OSC 7 (the shell's directory), so
 `cd` is seen at the next prompt (a `cwd` event) without asking /proc. `prepare()` puts them
@@ -83,11 +85,12 @@ __ais_prompt() {
 }
 __ais_c=$'\e]133;C\a'
 __ais_s=$'\001\e]133;A;k=s\a\002'
+__ais_t=$'\001\e]133;B;k=s\a\002'
 __ais_ps1() {
   local s=$?
   case $PS1 in "$__ais_a"*"$__ais_b") ;; *) PS1=$__ais_a$PS1$__ais_b ;; esac
   case ${PS0-} in *"$__ais_c") ;; *) PS0=${PS0-}$__ais_c ;; esac
-  case ${PS2-} in "$__ais_s"*) ;; *) PS2=$__ais_s${PS2-'> '} ;; esac
+  case ${PS2-} in "$__ais_s"*"$__ais_t") ;; *) PS2=$__ais_s${PS2-'> '}$__ais_t ;; esac
   return "$s"
 }
 if [[ ${PROMPT_COMMAND@a} == *a* ]]; then
@@ -124,7 +127,7 @@ _SH_ENV = (
     "__ais_pid=$$\n"
     "__ais_k=${_AIS_KEY-}; unset _AIS_KEY\n"
     "PS1='\x1b]133;D;$?;aisk='\"$__ais_k\"'\x07\x1b]7;file://$PWD\x07\x1b]133;A\x07'\"$PS1\"'\x1b]133;B;ais='\"$$\"'\x07'\n"
-    "PS2='\x1b]133;A;k=s\x07'\"${PS2-> }\"\n"
+    "PS2='\x1b]133;A;k=s\x07'\"${PS2-> }\"'\x1b]133;B;k=s\x07'\n"
     "fi\n"
 )
 

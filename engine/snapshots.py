@@ -23,8 +23,9 @@ from typing import Any
 
 from engine.config import SessionConfig
 from engine.errors import SessionError, StoreError
+from engine.history import CommandRecord
 from engine.recording import RecordingBlock, asciicast, replay, timeline
-from engine.session import ExitEvent, Session, SessionEvent
+from engine.session import CommandEvent, ExitEvent, Session, SessionEvent
 from engine.store import (
     PaneSnapshot,
     Retention,
@@ -258,7 +259,9 @@ class Snapshotter:
             return
 
         def on_event(event: SessionEvent) -> None:
-            if isinstance(event, ExitEvent):
+            if isinstance(event, CommandEvent):  # each finished command to command_history
+                self._spawn(self._add_command(session, event.record))
+            elif isinstance(event, ExitEvent):
                 self._spawn(self._exited(session))
 
         self._watched[session.id] = session.subscribe(on_event)
@@ -274,6 +277,14 @@ class Snapshotter:
             await self.store.trim_recording(session.id, RECORDING_BYTES)
         except StoreError as exc:
             log.warning("recording of %s not kept: %s", session.name, exc)
+
+    async def _add_command(self, session: Session, record: CommandRecord) -> None:
+        if self.store is None:
+            return
+        try:
+            session.history.stored(record.seq, await self.store.add_command(record))
+        except StoreError as exc:
+            log.warning("command %r of %s not kept: %s", record.command[:40], record.session, exc)
 
     async def _exited(self, session: Session) -> None:
         await self._take_quietly(session, "exit")

@@ -30,6 +30,7 @@ from platformdirs import user_data_path
 
 from engine.context import Message, MessageRole
 from engine.errors import StoreError
+from engine.history import CommandRecord
 from engine.migrations import MIGRATIONS, statements
 from engine.paths import pid_alive
 from engine.recording import RecordingBlock
@@ -370,6 +371,25 @@ def _session_row(row: Sequence[Any]) -> SessionRecord:
         updated_at=_dt(updated),
         window=window,
         closed=bool(closed),
+    )
+
+
+def _command_row(row: Sequence[Any]) -> CommandRecord:
+    row_id, sid, command, cwd, code, started, ended, data = row
+    extra = json.loads(data)
+    return CommandRecord(
+        session_id=sid,
+        session=str(extra.get("session", "")),
+        seq=int(extra.get("seq", 0)),
+        command=command,
+        cwd=cwd,
+        started_at=_dt(started),
+        ended_at=None if ended is None else _dt(ended),
+        exit_code=code,
+        output=str(extra.get("output", "")),
+        output_truncated=bool(extra.get("output_truncated", False)),
+        parsed=extra.get("parsed"),
+        id=row_id,
     )
 
 
@@ -859,6 +879,56 @@ class Store:
                 " i.instance) DESC, i.started_at DESC"
             )
         return [name for name, pid, boot in rows if not _alive(pid, boot)]
+
+    # -- command history ---------------------------------------------------------------------
+
+    async def add_command(self, record: CommandRecord) -> int:
+        """Store a finished command (engine/history.py); returns its row id. The output and
+        the parsed result go in the row's `data`."""
+        data = {
+            "session": record.session,
+            "seq": record.seq,
+            "output": record.output,
+            "output_truncated": record.output_truncated,
+            "parsed": record.parsed,
+        }
+        async with self._transaction("record a command") as db:
+            cursor = await db.execute(
+                "INSERT INTO command_history (session_id, command, cwd, exit_code, started_at,"
+                " ended_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.session_id,
+                    record.command,
+                    record.cwd,
+                    record.exit_code,
+                    _ts(record.started_at),
+                    None if record.ended_at is None else _ts(record.ended_at),
+                    _json(data),
+                ),
+            )
+            row_id = cursor.lastrowid
+        assert row_id is not None
+        return row_id
+
+    async def commands(
+        self, session_id: str | None = None, *, failed: bool = False, limit: int = 100
+    ) -> list[CommandRecord]:
+        """The newest `limit` stored commands (of one session, or all), oldest first;
+        `failed` keeps those that ended with a non-zero status."""
+        where, params = list[str](), list[object]()
+        if session_id is not None:
+            where.append("session_id = ?")
+            params.append(session_id)
+        if failed:
+            where.append("exit_code IS NOT NULL AND exit_code != 0")
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        async with self._transaction("list commands", write=False) as db:
+            rows = await db.execute_fetchall(
+                "SELECT id, session_id, command, cwd, exit_code, started_at, ended_at, data"
+                f" FROM command_history {clause} ORDER BY id DESC LIMIT ?",
+                (*params, max(0, limit)),
+            )
+        return [_command_row(row) for row in reversed(list(rows))]
 
     # -- output recording --------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from pyte.screens import Margins, StaticDefaultDict
 from engine.cellpath import draw_cells, hot_tokens, store_narrow
 from engine.cells import DEFAULT_CELL, PALETTE_NAMES, Cell, HistoryLine, apply_sgr
 from engine.fastpath import FastRow, apply_deferred, cached_history_line, scroll_lines
+from engine.history import CommandTracker
 from engine.hscroll import hscrolled_after_reflow
 from engine.scrollback import Scrollback, line_width, rewrap, trimmed
 from engine.termstate import TerminalImage
@@ -174,6 +175,7 @@ class Screen(pyte.Screen):
         self.prompt_key = ""  # the shell's D marks carry it (engine/shell.py); "" takes any D
         self.last_exit_code: int | None = None
         self._command_open = False  # a C mark without its D yet
+        self.commands = CommandTracker()  # each command's line, output and status (history.py)
         self._alternate = False
         self._main_buffer: Any = None
         self._alt_saved: Any = None
@@ -1194,18 +1196,23 @@ class Screen(pyte.Screen):
         self.prompt_input = None
         self.prompt_options = {}
         self._command_open = False
+        self.commands.forget()
 
     def mark_prompt(self, text: str) -> None:
         """OSC 133 `A`, `B[;key=value...]`, `C`, `D[;status]`: what the shell is doing, and
         where typed input starts (the cursor at B); `A;k=s` (PS2) is kept as mark "S". Other
         letters are ignored, and so are prompts (A, B) while a command runs (C without D
-        yet): a nested shell's, not ours."""
+        yet): a nested shell's, not ours. `B;k=s` ends a continuation prompt: the mark stays
+        "S". Each accepted mark goes to `commands` (engine/history.py) too."""
         kind, *params = text.split(";")
         if kind not in ("A", "B", "C", "D") or (self._command_open and kind in "AB"):
             return
         if kind == "D" and self.prompt_key and f"aisk={self.prompt_key}" not in params:
             return  # not our shell's: a D in some output (a recorded session being shown)
         self._command_open = kind == "C"
+        self.commands.mark(self, "S" if kind == "A" and "k=s" in params else kind, params)
+        if kind == "B" and "k=s" in params:
+            return  # where a continuation line's input starts: still the "S" state
         if kind == "A" and "k=s" in params:
             kind = "S"  # the continuation prompt: a command line is unfinished
         self.prompt_mark = kind
@@ -1261,7 +1268,9 @@ class Screen(pyte.Screen):
             self._grow(lines - self.lines)
         self.lines = lines
         if columns != self.columns:
+            saved = self.commands.before_reflow(self)
             self._reflow(columns)
+            self.commands.after_reflow(self, saved)
 
     def _shrink(self, excess: int) -> None:
         """Fewer rows: the main screen keeps what leaves the top in its history; the alternate
@@ -1619,6 +1628,8 @@ class Terminal:
             data = self._decoder.decode(bytes(data))
         if data:
             self.parser.feed(data)
+            if self.screen.commands.waiting:  # sh: has the typed line's Enter come?
+                self.screen.commands.check_enter(self.screen)
 
     def take_responses(self) -> bytes:
         """Replies the program asked for (device attributes, cursor position), to write back."""

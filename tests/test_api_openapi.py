@@ -163,6 +163,8 @@ async def test_real_answers_validate_against_the_document(api: Api, tmp_path: Pa
     await call("GET", "/sessions/doc/status")
     await call("POST", "/sessions/doc/execute", {"command": "echo hi"})
     await call("POST", "/sessions/doc/execute", {"command": "sleep 5", "timeout_ms": 50})
+    await call("GET", "/sessions/doc/history")
+    await call("GET", "/sessions/doc/history?failed=true&limit=5&output=false")
     await call("POST", "/sessions/doc/input", {"keys": ["echo", "Space", "x", "Enter"]})
     await call("GET", "/sessions/doc/output")
     await call("GET", "/sessions/doc/output?since=0")

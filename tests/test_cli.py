@@ -275,6 +275,30 @@ def test_events_from_now_by_default(instance: Instance) -> None:
             instance.ok("kill", name)
 
 
+def test_history_lists_the_commands_typed(instance: Instance) -> None:
+    instance.ok("create", "h1", "--", *BASH)
+    _screen(instance, "h1", "$")
+    for command in ("echo first", "cd /tmp", "ls /nonexistent-h1"):
+        instance.run("exec", "h1", command)
+    table = instance.ok("history", "-t", "h1").splitlines()
+    assert table[0].split() == ["SEQ", "EXIT", "TIME", "CWD", "COMMAND"]
+    rows = [row.split(None, 4) for row in table[1:]]
+    assert [(r[0], r[1], r[3], r[4]) for r in rows] == [
+        ("1", "0", str(instance.home), "echo first"),
+        ("2", "0", str(instance.home), "cd /tmp"),
+        ("3", "2", "/tmp", "ls /nonexistent-h1"),
+    ]
+    failed = instance.ok("history", "-t", "h1", "--failed", "--json").splitlines()
+    (record,) = [json.loads(line) for line in failed]
+    assert record["exit_code"] == 2 and "nonexistent-h1" in record["output"]
+    assert len(instance.ok("history", "-t", "h1", "-n", "1").splitlines()) == 2
+    done = instance.run("history", "-t", "nope")
+    assert done.returncode == 1 and "SESSION_NOT_FOUND" in done.stderr
+    done = instance.run("history")
+    assert done.returncode == 2 and "-t NAME" in done.stderr
+    instance.ok("kill", "h1")
+
+
 def test_exec_while_a_program_runs_is_refused_naming_it(instance: Instance) -> None:
     instance.ok("create", "busy", "--", *BASH)
     _screen(instance, "busy", "$")
@@ -422,6 +446,8 @@ def test_the_client_reads_every_http_body_framing() -> None:
         ("signal", ["--session", "s", "TERM"]),
         ("respawn", ["-k", "r"]),
         ("kill", ["k"]),
+        ("history", ["-t", "h", "--failed", "--json", "-n", "3"]),
+        ("history", []),
     ],
 )
 def test_the_quick_parser_reads_what_argparse_reads(verb: str, argv: list[str]) -> None:

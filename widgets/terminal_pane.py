@@ -33,7 +33,7 @@ from engine.keys import (
     encode_paste,
     mouse_wants,
 )
-from engine.session import ExitEvent, Session, SessionEvent, describe_exit
+from engine.session import CommandEvent, ExitEvent, Session, SessionEvent, describe_exit
 from engine.terminal import Terminal, history_cells
 from engine.width import char_width
 
@@ -252,7 +252,9 @@ class TerminalPane(Widget, can_focus=True):
 
     With `show_title` the first row is a title bar (the program's OSC title, else its
     command), drawn in the accent colour while the pane has focus. When the program exits the
-    last row says `[exited N]` until the pane is closed or respawned.
+    last row says `[exited N]` until the pane is closed or respawned. A shell command that
+    failed gets `[exit N]` at the right end of its prompt's row (where that row is blank), as
+    a right prompt would show it, for as long as the row is on screen or in copy mode.
     """
 
     DEFAULT_CSS = """
@@ -280,12 +282,17 @@ class TerminalPane(Widget, can_focus=True):
         background: $warning;
         color: $text;
     }
+    TerminalPane > .terminal-pane--failed {
+        color: $error;
+        text-style: bold;
+    }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "terminal-pane--title",
         "terminal-pane--exited",
         "terminal-pane--match",
         "terminal-pane--position",
+        "terminal-pane--failed",
     }
     WHEEL_LINES = 3
 
@@ -387,6 +394,11 @@ class TerminalPane(Widget, can_focus=True):
         return os.path.basename(words[0]) if words else self.session.name
 
     def _on_session_event(self, event: SessionEvent) -> None:
+        if isinstance(event, CommandEvent):
+            if event.record.failed:  # its prompt's row gets its mark: that row is not dirty
+                self._strips.clear()
+                self.refresh()
+            return
         self._request_paint()
         if self.on_output is not None:
             self.on_output(self)
@@ -537,15 +549,40 @@ class TerminalPane(Widget, can_focus=True):
             shape = cursor.shape
         cursor_x = cursor.x if shown else -1
         columns = terminal.columns
-        key = (self._versions.get(row, 0), cursor_x, shape, columns, width, self.palette)
+        failed = self._failed_rows().get(row)
+        key = (self._versions.get(row, 0), cursor_x, shape, columns, width, self.palette, failed)
         cached = self._strips.get(row)
         if cached is not None and cached[0] == key:
             return cached[1]
         strip = Strip(self._segments(row, cursor_x, shape), columns)
         if columns != width:  # the program has not been given the new size yet
             strip = strip.adjust_cell_length(width)
+        if failed is not None:
+            strip = self._mark_failed(strip, terminal.row_text(row), failed, width)
         self._strips[row] = (key, strip)
         return strip
+
+    def _failed_rows(self, first_row: int = 0) -> dict[int, int]:
+        """{terminal row: exit code} of the failed commands whose prompt is on rows
+        `first_row` .. the last one (negative rows: history, as `Terminal.capture` counts)."""
+        terminal = self.session.terminal
+        base = terminal.scrollback.dropped + terminal.history_size
+        out: dict[int, int] = {}
+        for mark in reversed(terminal.screen.commands.prompts):
+            row = mark.prompt - base
+            if row < first_row:
+                break
+            if mark.done and mark.exit_code not in (None, 0) and row < terminal.lines:
+                out[row] = mark.exit_code  # type: ignore[assignment]
+        return out
+
+    def _mark_failed(self, strip: Strip, text: str, code: int, width: int) -> Strip:
+        """`[exit N]` at the right end of a row, if the row's text leaves room for it."""
+        label = f"[exit {code}]"
+        if len(text) + 1 + len(label) > width:
+            return strip
+        style = self.get_component_rich_style("terminal-pane--failed")
+        return Strip.join([strip.crop(0, width - len(label)), Strip([Segment(label, style)])])
 
     @property
     def outer_cursor_in_use(self) -> bool:
@@ -628,9 +665,15 @@ class TerminalPane(Widget, can_focus=True):
             if x in marked and not cursor:
                 style = style + match_style
             segments.append(Segment(data, style))
+        back, size = copy.position
+        label = f"[{back}/{size}]" if row == 0 else ""
+        failed = self._failed_rows(copy.row(line)).get(copy.row(line))
+        if failed is not None and span is None:  # left of the position label on row 0
+            text = "".join(data for data, _ in cells).rstrip()
+            room = width - len(label) - (1 if label else 0)
+            marked = self._mark_failed(Strip(segments).crop(0, room), text, failed, room)
+            segments = [*marked, *([Segment(" ")] if label else [])]
         if row == 0:
-            back, size = copy.position
-            label = f"[{back}/{size}]"
             segments = next(iter(Segment.divide(segments, [max(0, width - len(label)), width])))
             segments.append(
                 Segment(label, self.get_component_rich_style("terminal-pane--position"))

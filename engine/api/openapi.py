@@ -253,6 +253,40 @@ SCHEMAS: dict[str, Any] = {
     ),
     "SnapshotDeleted": _obj({"id": _I, "deleted": _B}),
     "Restored": _obj({"id": _I, "sessions": {"type": "array", "items": _ref("Session")}}),
+    "CommandRecord": _obj(
+        {
+            "id": _nullable(_I),
+            "session_id": _S,
+            "session": _S,
+            "seq": _I,
+            "command": _S,
+            "cwd": _nullable(_S),
+            "started_at": {"type": "string", "format": "date-time"},
+            "ended_at": _nullable({"type": "string", "format": "date-time"}),
+            "duration": _nullable(_N),
+            "exit_code": _nullable(_I),
+            "failed": _B,
+            "output": _S,
+            "output_truncated": _B,
+            "parsed": _nullable({"type": "object", "additionalProperties": True}),
+        },
+        required=[
+            "id",
+            "session_id",
+            "session",
+            "seq",
+            "command",
+            "cwd",
+            "started_at",
+            "ended_at",
+            "duration",
+            "exit_code",
+            "failed",
+            "output_truncated",
+        ],
+        description="`output` and `parsed` are left out with ?output=false",
+    ),
+    "History": _obj({"session": _S, "commands": {"type": "array", "items": _ref("CommandRecord")}}),
     "EventPage": _obj(
         {
             "events": {"type": "array", "items": _ref("Event")},
@@ -390,6 +424,15 @@ OPENAPI: dict[str, Any] = {
                 "WebSocket: the screen (or the output from `since`), live output, the exit",
                 {**_WS, **_errors(400, 404)},
             ),
+        },
+        "/sessions/{name}/history": {
+            "parameters": [
+                _NAME,
+                _query("failed", _B, "only commands that ended with a non-zero status"),
+                _query("limit", {"type": "integer", "minimum": 1}, "the newest N (100)"),
+                _query("output", _B, "false: leave each command's output out"),
+            ],
+            "get": _op("The commands the shell ran, oldest first", _answers("History", 400, 404)),
         },
         "/sessions/{name}/wait": {
             "parameters": [

@@ -64,6 +64,7 @@ from engine.errors import (
 )
 from engine.keys import encode_tmux_keys
 from engine.session import (
+    CommandEvent,
     ExitEvent,
     OutputEvent,
     SessionEvent,
@@ -532,12 +533,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
     since = query_int(request, "since", 0, MAX_OFFSET)
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_BODY)
     await ws.prepare(request)
-    queue: asyncio.Queue[SessionEvent | None] = asyncio.Queue()
+    queue: asyncio.Queue[OutputEvent | ExitEvent | None] = asyncio.Queue()
     queued = 0  # output bytes waiting in the queue: bounded, whatever the reader's speed
     lagged = False
 
     def on_event(event: SessionEvent) -> None:
         nonlocal lagged, queued
+        if isinstance(event, CommandEvent):
+            return  # records go to /history and /events, not to the byte stream
         if isinstance(event, OutputEvent):
             if lagged or queued + len(event.data) > WS_BACKLOG:
                 lagged = True  # caught up later from the session's buffer (or a screen)
