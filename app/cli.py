@@ -46,6 +46,7 @@ SUBCOMMANDS = {
     "respawn-pane": "respawn",
     "server": "server",
     "snapshot": "snapshot",
+    "compress": "compress",
 }
 
 
@@ -180,6 +181,10 @@ def _arguments(verb: str) -> list[Argument]:
         from app.snapshot_cli import arguments as snapshot_arguments
 
         return [*_CONNECTION, *snapshot_arguments()]
+    if verb == "compress":
+        from app.compress_cli import arguments as compress_arguments
+
+        return compress_arguments()  # offline: no connection options
     flag = {"action": "store_true"}
     name = (("name",), {"help": "session name or id"})
     target = (("-t", "--target"), {"required": True, "help": "session name or id"})
@@ -348,6 +353,7 @@ _HELP = {
     "respawn": "start a session's program again (-k: kill it first if it still runs)",
     "server": "serve the API without a UI",
     "snapshot": "take, list, show, restore, delete or export (asciicast) snapshots",
+    "compress": "compress a terminal log (file or stdin) for a reader or a model; offline",
 }
 
 
@@ -377,6 +383,10 @@ def command_main(argv: list[str]) -> int:
         from app.snapshot_cli import run as snapshot
 
         return snapshot(args)
+    if verb == "compress":
+        from app.compress_cli import run as compress
+
+        return compress(args)
     from app.client import Client, ClientError
 
     try:
