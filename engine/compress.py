@@ -470,12 +470,17 @@ def _fold(lines: list[str], more: bool) -> str:
             out.append(seen[0])
             continue
         head = _common_prefix(seen)
+        head = head[: max(head.rfind(c) for c in _SEPARATORS) + 1]
         tail = _common_prefix([v[len(head) :][::-1] for v in seen])[::-1]
+        tail = tail[min((i for i, c in enumerate(tail) if c in _SEPARATORS), default=len(tail)) :]
         middle = [v[len(head) : len(v) - len(tail)] for v in seen]
         if more:
             middle.insert(len(middle) - 1, "…")
         out.append(head + "{" + ",".join(middle) + "}" + tail)
     return indent + " ".join(out)
+
+
+_SEPARATORS = "/.:_-=@+["  # a shared prefix or suffix is cut at one of these: no `6{4,5}.3`
 
 
 def _common_prefix(values: list[str]) -> str:
@@ -489,11 +494,13 @@ def _common_prefix(values: list[str]) -> str:
 
 def _coarse(key: str) -> str:
     """The shape groups merge under: spacing evened out and, unless the line is prose, every
-    word a slot (`drwxr-xr-x 2 root root 4096 May 9 json` and `... Dec 3 email` are one)."""
+    word but the first a slot (`drwxr-xr-x 2 root root 4096 May 9 json` and `... Dec 3 email`
+    are one; `connecting to db` and `retrying in 5s` are not)."""
     key = _SPACES.sub(" ", key).strip()
     if _PROSE.search(key):
         return key
-    return _WORD.sub(_SLOT, key)
+    first, _, rest = key.partition(" ")
+    return f"{first} {_WORD.sub(_SLOT, rest)}"
 
 
 @dataclass(eq=False)
@@ -662,6 +669,10 @@ class _Folder:
                 group = self._prev_group
                 if group is not None and group.count == 1 and group.kind <= NOISE:
                     group.kind = CONTEXT  # the line before is already in place, alone
+                elif (
+                    group is not None and group is self._items[-1] and group.samples == [self._prev]
+                ):
+                    group.kind = max(group.kind, CONTEXT)  # right above, shown as it was
                 else:
                     self._add_kept(self._prev, CONTEXT)
             self._after = CONTEXT_AFTER
@@ -741,7 +752,7 @@ def _fit(items: list[_Item], rendered: list[str], budget: int) -> tuple[list[str
     keep = [True] * len(items)
     note_cost = 40
     order = sorted(range(len(items)), key=lambda i: (items[i].kind, i))
-    dropped_lines = dropped_tokens = 0
+    dropped_lines = dropped_tokens = dropped_errors = 0
     for i in order:
         if total + note_cost <= budget:
             break
@@ -749,9 +760,11 @@ def _fit(items: list[_Item], rendered: list[str], budget: int) -> tuple[list[str
         total -= costs[i]
         dropped_tokens += costs[i]
         dropped_lines += items[i].lines
+        dropped_errors += items[i].kind >= ERROR
     out = [line for line, k in zip(rendered, keep, strict=True) if k]
+    errors = f", {dropped_errors:,} of them errors or summary lines" if dropped_errors else ""
     note = (
-        f"[compress: {dropped_lines:,} lines (~{dropped_tokens:,} tokens) not shown "
+        f"[compress: {dropped_lines:,} lines (~{dropped_tokens:,} tokens){errors} not shown "
         f"to fit a budget of {budget:,} tokens]"
     )
     out.append(note)

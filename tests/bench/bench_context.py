@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import functools
 import os
 import re
 import shutil
@@ -191,14 +192,31 @@ def plain(raw: bytes) -> str:
     return resolve(raw.decode("utf-8", "replace"))
 
 
+FILE_NAME = re.compile(r"\S*[./]\S*")  # `error.py`, `lib/antlr4/error:` name files, not errors
+
+
 def distinct_errors(text: str) -> set[str]:
-    return {line.strip() for line in text.splitlines() if ERROR.search(line) and line.strip()}
+    return {
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and ERROR.search(FILE_NAME.sub(" ", line))
+    }
 
 
 def kept_errors(errors: set[str], compressed: str) -> int:
     """An error line counts as kept when its text is in the output (whole, or as a folded
     template's variant, which keeps the line's words)."""
     return sum(1 for line in errors if line in compressed)
+
+
+def best_time(work: Callable[[], object]) -> float:
+    """The fastest of a few runs (other processes share the 2 CPUs)."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def gather(regenerate: bool) -> dict[str, bytes]:
@@ -220,22 +238,21 @@ def facts_for(name: str, text: str) -> list[str]:
         match = re.search(r"^commit ([0-9a-f]{40})", text, re.M)
         return [match.group(1)] if match else []
     if name == "ls":
-        return [re.escape(text.split("\n", 1)[0])]
+        return [re.escape(text.split("\n", 1)[0].rstrip(":"))]  # the top directory
     return KEY_FACTS[name]
 
 
 def table(logs: dict[str, bytes], budget: int | None) -> None:
     print(f"\nbudget: {budget or 'none'}")
     head = f"{'log':8} {'bytes':>10} {'tokens':>9} {'after':>7} {'reduct':>7}"
-    print(f"{head} {'errors':>9} {'facts':>6} {'MB/s':>6}")
+    print(f"{head} {'errors':>9} {'facts':>6} {'MB/s':>6}  (MB/s: compress alone, best of 3)")
     total_in = total_out = 0
     total_bytes = 0
     total_seconds = 0.0
     for name, raw in logs.items():
         text = raw.decode("utf-8", "replace")
-        start = time.perf_counter()
         result = compress(text, budget=budget)
-        seconds = time.perf_counter() - start
+        seconds = best_time(functools.partial(compress, text, budget=budget, count=False))
         clean = plain(raw)
         errors = distinct_errors(clean)
         kept = kept_errors(errors, result.text)
@@ -263,9 +280,7 @@ def throughput() -> None:
 
     logs = b"".join((CACHE / f"{name}.log").read_bytes() for name in LOGS)
     text = (logs.decode("utf-8", "replace") * (20_000_000 // len(logs) + 1))[:20_000_000]
-    start = time.perf_counter()
-    compress_text(text)
-    seconds = time.perf_counter() - start
+    seconds = best_time(lambda: compress_text(text))
     print(f"\ncompression alone, 20 MB of the logs repeated: {20 / seconds:.1f} MB/s")
     start = time.perf_counter()
     result = compress(text)
@@ -274,12 +289,16 @@ def throughput() -> None:
     print(f"  ({result.original_tokens:,} -> {result.compressed_tokens:,} tokens)")
 
 
+HOST = re.compile(rb"(https?://)[\w.-]+")
+
+
 def save_fixtures(logs: dict[str, bytes]) -> None:
     """Trimmed copies: the head and the tail of each log, where the facts are."""
     if FIXTURES.exists():
         shutil.rmtree(FIXTURES)
     FIXTURES.mkdir(parents=True)
     for name, raw in logs.items():
+        raw = HOST.sub(rb"\1registry.invalid", raw)  # fixtures name no real hosts
         if len(raw) > FIXTURE_BYTES:
             half = FIXTURE_BYTES // 2
             head = raw[:half].rsplit(b"\n", 1)[0] + b"\n"
