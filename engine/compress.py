@@ -35,6 +35,8 @@ MAX_SAMPLE = 400  # characters of a sample line kept for a group (the rest shown
 MAX_GROUPS = 5000  # groups kept (after merging); lines of later new shapes are only counted
 MAX_TEMPLATES = 50000  # distinct line shapes remembered
 MAX_KEPT = 2000  # distinct error, fact and context lines kept verbatim
+MAX_KEY = 240  # characters of a shape used as its key (longer: the head and a hash)
+MAX_KEPT_LINE = 2000  # characters of an error or fact line kept
 MAX_PER_SHAPE = 50  # distinct error lines of one shape kept verbatim; more are folded
 SAMPLES = 3  # distinct lines a group shows besides its last
 BINARY_PROBE = 8000  # git's rule: a NUL in the first 8000 bytes means binary
@@ -65,17 +67,27 @@ _SPACES = re.compile(r"[ \t]+")
 _WORD = re.compile(r"[A-Za-z][\w-]*")
 _PROSE = re.compile(r"(?:[A-Za-z]{3,}[ ,:]+){4}")  # a sentence: its words are not folded
 
-# Summary lines (matched on shapes, numbers being \x01). Case matters: pytest's summary says
-# "3 passed" where its verbose lines say "PASSED".
-_FACT = re.compile(
-    r"\x01 (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed)\b"
-    r"|^=+ .* in \x01|^(?:FAILED|ERROR) \S|short test summary"
-    r"|\b(?:added|removed|changed|audited) \x01 packages?|\bup to date\b|found \x01 vulnerabilit"
-    r"|^Successfully (?:installed|built|uninstalled|downloaded)\b|^Saved \S"
-    r"|\btest result:|^(?:ok|FAIL|PASS)\s+\S|\bBUILD (?:SUCCESSFUL|FAILED)|^\s*Finished\b"
-    r"|\bDone in\b|^Ran \x01 tests?|^OK(?: \(|$)|^FAILED \(|\x01 (?:warnings?|errors?) generated"
-    r"|^Tests?:\s+\x01|^Test Suites:"
+# Summary lines, matched on shapes (numbers being \x01): at the start of a line, or anywhere by
+# substring (a regex alternation searched at every position cost ~10 µs a line). Case matters:
+# pytest's summary says "3 passed" where its verbose lines say "PASSED".
+_FACT_START = re.compile(
+    r"=+ .* in \x01|(?:FAILED|ERROR) \S|Successfully (?:installed|built|uninstalled|downloaded)\b"
+    r"|Saved \S|(?:ok|FAIL|PASS)\s+\S|\s*Finished\b|Ran \x01 tests?|OK(?: \(|$)|FAILED \("
+    r"|Tests?:\s+\x01|Test Suites:|(?:added|removed|changed|audited) \x01 packages?"
 )
+_FACT_ANYWHERE = (
+    "short test summary", "up to date", "test result:",
+    "BUILD SUCCESSFUL", "BUILD FAILED", "Done in ", "\x01 vulnerabilit", " warnings generated",
+    " warning generated", " errors generated", " error generated",
+)  # fmt: skip
+# Test counts: a summary has two (`1 failed, 20 passed`) or is a banner (`=== 3 passed in 2s ===`);
+# one count mid-line (`unit 3 failed`) is an error line, not a summary.
+_COUNTS = re.compile(
+    r"\x01 (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)"
+    r"(?=[,;]| in |$| \()"
+)
+_PACKAGES = re.compile(r"\b(?:added|removed|changed|audited) \x01 packages?\b")  # npm
+
 # Errors, warnings: words (a set lookup per line shape) and phrases (substring tests); a
 # case-insensitive alternation of them cost ~40 µs a line.
 _ERROR_WORDS = frozenset(
@@ -480,7 +492,7 @@ def _fold(lines: list[str], more: bool) -> str:
     return indent + " ".join(out)
 
 
-_SEPARATORS = "/.:_-=@+["  # a shared prefix or suffix is cut at one of these: no `6{4,5}.3`
+_SEPARATORS = "/.:_-=@+()[]"  # a shared prefix or suffix is cut at one of these: no `6{4,5}.3`
 
 
 def _common_prefix(values: list[str]) -> str:
@@ -570,9 +582,15 @@ class _Folder:
             at += 1
             if not template or template.isspace():
                 continue
-            kind = kinds.get(template)
-            if kind is None:
-                kind = self._classify(template)
+            if len(template) > MAX_KEY:  # a long shape is remembered by its head and hash
+                full, template = template, f"{template[:MAX_KEY]}\x02{hash(template):x}"
+                kind = kinds.get(template)
+                if kind is None:
+                    kind = self._classify(full, template)
+            else:
+                kind = kinds.get(template)
+                if kind is None:
+                    kind = self._classify(template)
             if kind <= NOISE and not self._after:
                 group = groups.get(template)
                 if group is not None:
@@ -585,13 +603,19 @@ class _Folder:
             else:
                 self._keep(line, template, kind, at)
 
-    def _classify(self, template: str) -> int:
+    def _classify(self, template: str, key: str | None = None) -> int:
         low = template.lower()
         words = set(_LOWER_WORDS.findall(low))
-        if not words.isdisjoint(_FACT_WORDS) and _FACT.search(template):
+        if not words.isdisjoint(_FACT_WORDS) and (
+            _FACT_START.match(template)
+            or any(fact in template for fact in _FACT_ANYWHERE)
+            or (" package" in template and _PACKAGES.search(template))
+            or len(_COUNTS.findall(template)) >= 2
+            or (template.startswith("=") and _COUNTS.search(template))
+        ):
             kind = FACT
         elif template.startswith("commit \x01"):
-            self._kinds[template] = NOISE  # git log: only the first commit line is the newest
+            self._kinds[key or template] = NOISE  # git log: only the first commit is the newest
             return FACT
         elif (
             not words.isdisjoint(_ERROR_WORDS)
@@ -605,7 +629,7 @@ class _Folder:
         else:
             kind = NOISE
         if len(self._kinds) < MAX_TEMPLATES:
-            self._kinds[template] = kind
+            self._kinds[key or template] = kind
         return kind
 
     def _new_group(self, template: str, line: str, kind: int, at: int) -> _Group | None:
@@ -661,7 +685,8 @@ class _Folder:
                 self._prev, self._prev_kept, self._prev_group = line, False, group
                 return
         elif kind == ERROR:
-            if self._per_shape.get(template, 0) >= MAX_PER_SHAPE and line not in self._kept:
+            known = line[:MAX_KEPT_LINE] in self._kept
+            if self._per_shape.get(template, 0) >= MAX_PER_SHAPE and not known:
                 self._after = 0  # a flood of one error shape: fold the rest as noise
                 self._keep(line, template, NOISE, at)
                 return
@@ -676,12 +701,12 @@ class _Folder:
                 else:
                     self._add_kept(self._prev, CONTEXT)
             self._after = CONTEXT_AFTER
-        kept = self._kept.get(line)
+        kept = self._kept.get(line[:MAX_KEPT_LINE])
         if kept is not None:
             kept.count += 1
         elif len(self._kept) < MAX_KEPT:
             self._add_kept(line, kind)
-            if kind == ERROR:
+            if kind == ERROR and len(self._per_shape) < MAX_TEMPLATES:
                 self._per_shape[template] = self._per_shape.get(template, 0) + 1
         else:
             self._after = 0
@@ -690,9 +715,10 @@ class _Folder:
         self._prev, self._prev_kept = line, True
 
     def _add_kept(self, line: str, kind: int) -> None:
+        line = line[:MAX_KEPT_LINE]
         if line in self._kept:
             return
-        item = _Line(line[: MAX_SAMPLE * 4], kind)
+        item = _Line(line, kind)
         self._kept[line] = item
         self._items.append(item)
 

@@ -318,3 +318,25 @@ def test_cli_bad_input_gets_a_message_not_a_traceback(tmp_path: Path) -> None:
     assert b"binary" in binary.stderr and b"nope.log" in missing.stderr
     assert empty.returncode == 0 and empty.stdout == b""
     assert json.loads(empty.stderr)["bytes_in"] == 0
+
+
+def test_unique_long_lines_stay_bounded_too() -> None:
+    """Every line a new shape and 10 KB long (letters only, nothing to fold): what is kept per
+    shape and per line is capped, so memory does not follow the input."""
+    letters = bytes(range(97, 123)) * 9 + b"  "
+    table = bytes(letters[i % len(letters)] for i in range(256))
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(20):
+            block = os.urandom(1 << 20).translate(table)
+            yield b"\n".join(block[i : i + 10_000] for i in range(0, len(block), 10_000))
+
+    tracemalloc.start()
+    try:
+        result = compress_stream(chunks(), count=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 60_000_000, peak
+    assert result.original_lines > 2000
+    assert len(result.text) < 5_000_000
