@@ -42,6 +42,7 @@ SAMPLES = 3  # distinct lines a group shows besides its last
 BINARY_PROBE = 8000  # git's rule: a NUL in the first 8000 bytes means binary
 CONTEXT_BEFORE = 1
 CONTEXT_AFTER = 2
+NOTE_TOKENS = 40  # what the note saying what was dropped costs, about
 
 # Kinds, in the order the budget drops them (lowest first).
 NOISE_REPEATED, NOISE, WARNING, CONTEXT, ERROR, FACT = range(6)
@@ -550,6 +551,7 @@ class _Folder:
         self._prev = ""
         self._prev_kept = True
         self._prev_group: _Group | None = None
+        self._first = True
         self._tokens = 0
         self._estimated = False
 
@@ -581,6 +583,7 @@ class _Folder:
         for line, template in zip(lines, templates, strict=True):
             at += 1
             if not template or template.isspace():
+                self._prev = ""  # an error after a blank line has no line before it
                 continue
             if len(template) > MAX_KEY:  # a long shape is remembered by its head and hash
                 full, template = template, f"{template[:MAX_KEY]}\x02{hash(template):x}"
@@ -591,6 +594,12 @@ class _Folder:
                 kind = kinds.get(template)
                 if kind is None:
                     kind = self._classify(template)
+            if self._first:  # the log's first line says what ran: kept as it is
+                self._first = False
+                if kind <= WARNING:
+                    self._add_kept(line, CONTEXT)
+                    self._prev, self._prev_kept = line, True
+                    continue
             if kind <= NOISE and not self._after:
                 group = groups.get(template)
                 if group is not None:
@@ -770,30 +779,37 @@ class _Folder:
 
 
 def _fit(items: list[_Item], rendered: list[str], budget: int) -> tuple[list[str], int, int]:
-    """Drop the least important items until the rest and a note fit `budget` tokens."""
+    """Drop the least important items until the rest and a note fit `budget` tokens: by kind
+    (repeated noise, single noise lines, warnings, context, errors, facts), and within a kind
+    from the middle of the log out (its start says what ran, its end how it ended)."""
     costs = [count_tokens(line + "\n").tokens for line in rendered]
     total = sum(costs)
     if total <= budget:
         return rendered, 0, 0
-    keep = [True] * len(items)
-    note_cost = 40
-    order = sorted(range(len(items)), key=lambda i: (items[i].kind, i))
+    n = len(items)
+    order = sorted(range(n), key=lambda i: (items[i].kind, -min(i, n - 1 - i)))
+    keep = [True] * n
     dropped_lines = dropped_tokens = dropped_errors = 0
-    for i in order:
-        if total + note_cost <= budget:
-            break
-        keep[i] = False
-        total -= costs[i]
-        dropped_tokens += costs[i]
-        dropped_lines += items[i].lines
-        dropped_errors += items[i].kind >= ERROR
-    out = [line for line, k in zip(rendered, keep, strict=True) if k]
-    errors = f", {dropped_errors:,} of them errors or summary lines" if dropped_errors else ""
-    note = (
-        f"[compress: {dropped_lines:,} lines (~{dropped_tokens:,} tokens){errors} not shown "
-        f"to fit a budget of {budget:,} tokens]"
-    )
-    out.append(note)
-    while len(out) > 1 and count_tokens("\n".join(out)).tokens > budget:
-        out.pop(0)  # merging at the joins may count a little over: drop from the top
-    return out, dropped_lines, dropped_tokens
+    at = 0
+    out: list[str] = []
+    while at < n:
+        while at < n and (total + NOTE_TOKENS > budget or not out):
+            i = order[at]
+            at += 1
+            keep[i] = False
+            total -= costs[i]
+            dropped_tokens += costs[i]
+            dropped_lines += items[i].lines
+            dropped_errors += items[i].kind >= ERROR
+            if total + NOTE_TOKENS <= budget:
+                break
+        errors = f", {dropped_errors:,} of them errors or summary lines" if dropped_errors else ""
+        note = (
+            f"[compress: {dropped_lines:,} lines (~{dropped_tokens:,} tokens){errors} not shown "
+            f"to fit a budget of {budget:,} tokens]"
+        )
+        out = [*(line for line, k in zip(rendered, keep, strict=True) if k), note]
+        if count_tokens("\n".join(out)).tokens <= budget:
+            return out, dropped_lines, dropped_tokens
+        total = budget  # the joins counted over: drop one more and try again
+    return [], dropped_lines, dropped_tokens  # not even the note fits

@@ -75,6 +75,7 @@ def test_the_newest_commit_of_a_git_log_is_kept() -> None:
 def test_a_long_listing_folds_to_a_few_lines() -> None:
     text = log("ls")
     result = compress(text)
+    assert result.text.startswith(text.split("\n", 1)[0] + "\n")  # the top directory
     assert result.reduction > 0.9
     assert len(result.text.splitlines()) < len(text.splitlines()) / 10
     assert re.search(r"\(× \d{3,}\)", result.text)  # a shape seen hundreds of times, counted
@@ -91,16 +92,17 @@ def test_repeated_lines_collapse_with_a_count() -> None:
 
 def test_lines_of_one_shape_fold_into_one_with_their_variants() -> None:
     packages = ["alpha", "beta", "gamma", "delta"] * 10
-    text = "".join(
+    text = "$ pip install alpha beta gamma delta\n"  # the first line is kept as it is
+    text += "".join(
         f"Downloading {name}-1.{i}.0-py3-none-any.whl ({i * 7} kB)\n"
         for i, name in enumerate(packages)
     )
     text += "Successfully installed alpha beta gamma delta\n"
     lines = compress(text).text.splitlines()
-    assert len(lines) == 2
-    assert lines[0].startswith("Downloading {alpha-1.0,beta-1.1,gamma-1.2,…,delta-1.39}")
-    assert lines[0].endswith("(× 40)")
-    assert lines[1] == "Successfully installed alpha beta gamma delta"
+    assert len(lines) == 3
+    assert lines[1].startswith("Downloading {alpha-1.0,beta-1.1,gamma-1.2,…,delta-1.39}")
+    assert lines[1].endswith("(× 40)")
+    assert lines[2] == "Successfully installed alpha beta gamma delta"
 
 
 def test_repeated_blocks_keep_their_order_and_counts() -> None:
