@@ -55,8 +55,10 @@ _ESCAPE = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # other escapes (charset designations, keypad modes)
 )
 _CONTROL = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]")
-_ERASE, _UP = "\ue000", "\ue001"  # markers for erase-in-line and cursor-up while resolving
-_OVERWRITE = re.compile(f"([\r\b{_ERASE}])")
+# Markers, while resolving, for erase to the line end, the whole line, to the cursor; cursor up.
+_ERASE, _ERASE_ALL, _ERASE_START, _UP = "\ue000", "\ue002", "\ue003", "\ue001"
+_MOVES = re.compile(f"([\r\b\n{_ERASE}{_ERASE_ALL}{_ERASE_START}{_UP}])")
+_OVERWRITES = ("\r", "\b", _ERASE, _ERASE_ALL, _ERASE_START)
 
 # What varies between lines of one shape: a whitespace-separated word holding a digit, a path
 # separator, an underscore, a dot, a quote or a plus (numbers, versions, hashes, paths, file and
@@ -344,7 +346,7 @@ def _escape(match: re.Match[str]) -> str:
         return ""
     params = match.group(1)
     if final == "K":
-        return _ERASE if params in ("", "0", "2") else ""
+        return {"": _ERASE, "0": _ERASE, "1": _ERASE_START, "2": _ERASE_ALL}.get(params, "")
     if final in "AF":  # cursor up (F: and to the line start)
         n = int(params) if params.isdigit() else 1
         return _UP * n + ("\r" if final == "F" else "")
@@ -364,50 +366,54 @@ def resolve(text: str) -> str:
     if _CONTROL.search(text):
         text = _CONTROL.sub("", text)
     if _UP in text:
-        return _resolve_moves(text)
-    if "\r" not in text and "\b" not in text and _ERASE not in text:
+        return _replay(text)
+    if not any(mark in text for mark in _OVERWRITES):
         return text
     return "\n".join(
-        _overwrite(line) if ("\r" in line or "\b" in line or _ERASE in line) else line
+        _replay(line) if any(mark in line for mark in _OVERWRITES) else line
         for line in text.split("\n")
     )
 
 
-def _overwrite(line: str, base: str = "") -> str:
-    """One line's final state: text overwrites from the cursor, CR goes to the start, backspace
-    one back, erase cuts the line at the cursor. Trailing spaces dropped, as a capture does."""
-    buf = base
-    cursor = 0
-    for piece in _OVERWRITE.split(line):
-        if piece == "\r":
-            cursor = 0
-        elif piece == "\b":
-            cursor = max(0, cursor - 1)
-        elif piece == _ERASE:
-            buf = buf[:cursor]
-        elif piece:
-            if cursor > len(buf):
-                buf += " " * (cursor - len(buf))
-            buf = buf[:cursor] + piece + buf[cursor + len(piece) :]
-            cursor += len(piece)
-    return buf.rstrip(" ")
+def _overwrite(line: str) -> str:
+    """One line's final state (the stream's long progress lines are settled with it)."""
+    return _replay(line)
 
 
-def _resolve_moves(text: str) -> str:
-    """Lines with cursor-up in them (multi-line progress displays): rows are rewritten."""
-    rows: list[str] = []
-    row = 0
-    for number, line in enumerate(text.split("\n")):
-        if number:
+def _replay(text: str) -> str:
+    """The rows a terminal ends with: text overwrites from the cursor, CR goes to the line
+    start, backspace one back, newline to the next line's start (a PTY's onlcr), erases cut the
+    row, cursor-up goes back a row keeping the column. No wrapping: a row is a whole line.
+    Trailing spaces dropped, as a capture does."""
+    rows = [""]
+    row = col = 0
+    for piece in _MOVES.split(text):
+        if not piece:
+            continue
+        if piece == "\n":
             row += 1
-        for at, piece in enumerate(line.split(_UP)):
-            if at:
-                row = max(0, row - 1)
-            while len(rows) <= row:
+            col = 0
+            if row == len(rows):
                 rows.append("")
-            if piece:
-                rows[row] = _overwrite("\r" + piece if at else piece, rows[row])
-    return "\n".join(rows)
+        elif piece == "\r":
+            col = 0
+        elif piece == "\b":
+            col = max(0, col - 1)
+        elif piece == _UP:
+            row = max(0, row - 1)
+        elif piece == _ERASE:
+            rows[row] = rows[row][:col]
+        elif piece == _ERASE_ALL:
+            rows[row] = ""
+        elif piece == _ERASE_START:
+            rows[row] = " " * (col + 1) + rows[row][col + 1 :]
+        else:
+            line = rows[row]
+            if col > len(line):
+                line += " " * (col - len(line))
+            rows[row] = line[:col] + piece + line[col + len(piece) :]
+            col += len(piece)
+    return "\n".join(line.rstrip(" ") for line in rows)
 
 
 # --- folding -----------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from engine.compress import CompressError, compress, compress_stream, resolve
 from engine.terminal import Terminal
@@ -342,3 +344,30 @@ def test_unique_long_lines_stay_bounded_too() -> None:
     assert peak < 60_000_000, peak
     assert result.original_lines > 2000
     assert len(result.text) < 5_000_000
+
+
+_PIECES = st.sampled_from(
+    [
+        *["ab", "progress 42%", "done", "x", " ", "\r", "\b", "\n", "\r\n"],
+        *["\x1b[K", "\x1b[2K", "\x1b[1K", "\x1b[1A", "\x1b[2A", "\x1b[F", "\x1b[1G"],
+        *["\x1b[32m", "\x1b[0m"],
+    ]
+)
+
+
+@given(st.lists(_PIECES, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_the_resolver_agrees_with_the_terminal(pieces: list[str]) -> None:
+    """Any mix of overwrites, erases and cursor-up within a screen (no wrapping, no scrolling)
+    resolves to the rows engine.terminal shows."""
+    raw = "".join(pieces)
+    assume(len(max(raw.split("\n"), key=len)) < 60 and raw.count("\n") < 20)
+    terminal = Terminal(80, 24)
+    terminal.feed(raw.replace("\r\n", "\n").replace("\n", "\r\n"))
+    screen = [row.rstrip() for row in terminal.capture(start="-").split("\n")]
+    resolved = [line.rstrip() for line in resolve(raw).split("\n")]
+    while screen and not screen[-1]:
+        screen.pop()
+    while resolved and not resolved[-1]:
+        resolved.pop()
+    assert resolved == screen
