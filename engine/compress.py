@@ -31,7 +31,7 @@ from engine.tokens import count_tokens
 
 WINDOW = 1 << 20  # characters folded at once: whole-text regexes pay off, memory stays small
 MAX_LINE = 1 << 16  # a line longer than this (no newline in sight) is cut and folded in parts
-MAX_SAMPLE = 400  # characters of a sample line kept for a group (the rest shown as …)
+MAX_SAMPLE = 400  # characters of a sample line kept for a group
 MAX_GROUPS = 5000  # groups kept (after merging); lines of later new shapes are only counted
 MAX_TEMPLATES = 50000  # distinct line shapes remembered
 MAX_KEPT = 2000  # distinct error, fact and context lines kept verbatim
@@ -40,8 +40,7 @@ MAX_KEPT_LINE = 2000  # characters of an error or fact line kept
 MAX_PER_SHAPE = 50  # distinct error lines of one shape kept verbatim; more are folded
 SAMPLES = 3  # distinct lines a group shows besides its last
 BINARY_PROBE = 8000  # git's rule: a NUL in the first 8000 bytes means binary
-CONTEXT_BEFORE = 1
-CONTEXT_AFTER = 2
+CONTEXT_AFTER = 2  # lines kept after an error (and the one line before it)
 NOTE_TOKENS = 40  # what the note saying what was dropped costs, about
 
 # Kinds, in the order the budget drops them (lowest first).
@@ -93,67 +92,22 @@ _PACKAGES = re.compile(r"\b(?:added|removed|changed|audited) \x01 packages?\b") 
 
 # Errors, warnings: words (a set lookup per line shape) and phrases (substring tests); a
 # case-insensitive alternation of them cost ~40 µs a line.
-_ERROR_WORDS = frozenset(
-    {
-        "error",
-        "errors",
-        "fatal",
-        "failed",
-        "failure",
-        "fail",
-        "exception",
-        "panic",
-        "panicked",
-        "abort",
-        "aborted",
-        "cannot",
-        "undeclared",
-        "err!",
-        "traceback",
-    }
-)
+_ERROR_WORDS = frozenset({
+    "error", "errors", "fatal", "failed", "failure", "fail", "exception", "panic", "panicked",
+    "abort", "aborted", "cannot", "undeclared", "err!", "traceback",
+})  # fmt: skip
 _ERROR_PHRASES = (
     "not found", "no such file", "permission denied", "could not", "unable to",
     "segmentation fault", "core dumped", "undefined reference",
 )  # fmt: skip
 _ERROR_CAMEL = re.compile(r"[a-z](?:Error|Exception)\b")  # ValueError, HttpErrorGeneral
 _WARNING_WORDS = frozenset({"warn", "warning", "warnings", "deprecated", "deprecation"})
-_FACT_WORDS = frozenset(
-    {
-        "passed",
-        "failed",
-        "error",
-        "errors",
-        "skipped",
-        "deselected",
-        "xfailed",
-        "xpassed",
-        "added",
-        "removed",
-        "changed",
-        "audited",
-        "date",
-        "vulnerabilities",
-        "vulnerability",
-        "successfully",
-        "saved",
-        "result",
-        "ok",
-        "fail",
-        "pass",
-        "build",
-        "finished",
-        "done",
-        "ran",
-        "generated",
-        "warnings",
-        "warning",
-        "tests",
-        "test",
-        "suites",
-        "summary",
-    }
-)
+_FACT_WORDS = frozenset({
+    "passed", "failed", "error", "errors", "skipped", "deselected", "xfailed", "xpassed", "added",
+    "removed", "changed", "audited", "date", "vulnerabilities", "vulnerability", "successfully",
+    "saved", "result", "ok", "fail", "pass", "build", "finished", "done", "ran", "generated",
+    "warnings", "warning", "tests", "test", "suites", "summary",
+})  # fmt: skip
 _LOWER_WORDS = re.compile(r"[a-z]+!?")
 
 
@@ -251,7 +205,8 @@ def compress_stream(
     becomes U+FFFD and the result says so), resolved and folded a window at a time; only the
     groups, kept lines and counts stay."""
     start = time.perf_counter()
-    folder = _Folder(count=count)
+    folder = _Folder()
+    counter = _Counter(count)
     decoder = _Decoder()
     size = 0
     head = bytearray()
@@ -269,17 +224,42 @@ def compress_stream(
             head.clear()
         else:
             text = decoder.decode(chunk)
+        counter.add(text)
         pending = _feed_stream(folder, pending + text)
     if probing:
         text = decoder.decode(bytes(head))
         _check_binary(text[:BINARY_PROBE], text)
+        counter.add(text)
         pending = _feed_stream(folder, pending + text)
-    pending += decoder.decode(b"", final=True)
-    folder.count_original(pending)
-    folder.feed(pending)
+    tail = decoder.decode(b"", final=True)
+    counter.add(tail, final=True)
+    folder.feed(pending + tail)
     folder.finish()
-    original = _Count(*folder.counted) if count else None
+    original = _Count(counter.tokens, counter.estimated) if count else None
     return folder.result(start, budget, size, original, invalid=decoder.invalid)
+
+
+class _Counter:
+    """Tokens of a text that arrives in pieces, counted a run of whole lines at a time (the
+    tokenizer never joins a line's end to the next line's first word, so the sums agree with
+    counting the whole text, but for whitespace at a cut); nothing when `enabled` is False."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tokens = 0
+        self.estimated = False
+        self._pending = ""
+
+    def add(self, text: str, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        text = self._pending + text
+        cut = len(text) if final or len(text) > MAX_LINE else text.rfind("\n") + 1
+        self._pending = text[cut:]
+        if cut:
+            counted = count_tokens(text[:cut])
+            self.tokens += counted.tokens
+            self.estimated = counted.estimated
 
 
 class _Decoder:
@@ -311,12 +291,10 @@ def _feed_stream(folder: _Folder, text: str) -> str:
     if cut == 0 and len(text) > MAX_LINE:
         last_cr = text.rfind("\r")
         if last_cr > 0:
-            folder.count_original(text[:last_cr])
             text = _overwrite(resolve(text[:last_cr])) + text[last_cr:]
         if len(text) > MAX_LINE:
             cut = len(text)
     if cut:
-        folder.count_original(text[:cut])
         folder.feed(text[:cut])
     return text[cut:]
 
@@ -543,8 +521,7 @@ _Item = _Line | _Group | _Overflow
 class _Folder:
     """The state of a compression: items in first-seen order, bounded in number."""
 
-    def __init__(self, count: bool = False) -> None:
-        self._count = count
+    def __init__(self) -> None:
         self._items: list[_Item] = []
         self._kinds: dict[str, int] = {}
         self._groups: dict[str, _Group] = {}
@@ -558,19 +535,6 @@ class _Folder:
         self._prev_kept = True
         self._prev_group: _Group | None = None
         self._first = True
-        self._tokens = 0
-        self._estimated = False
-
-    @property
-    def counted(self) -> tuple[int, bool]:
-        return self._tokens, self._estimated
-
-    def count_original(self, text: str) -> None:
-        if not self._count:
-            return
-        counted = count_tokens(text)
-        self._tokens += counted.tokens
-        self._estimated = counted.estimated
 
     def feed(self, text: str) -> None:
         """Fold complete lines (a trailing partial line is folded as a line)."""
