@@ -5,7 +5,8 @@ Not part of the test suite: no pass/fail. The logs come from real tools run on t
 are cached in $TMPDIR/ai-session-bench-context (`--regenerate` runs the tools again):
 
 - pytest: a few of the project's own test files, verbose, beside a temp test file whose assert
-  fails; pip: `pip install -v` of a package with dependencies into a --target dir; npm: `npm
+  fails; pip: `pip install -v` of packages with dependencies into a --target dir, two of them
+  built from source (setuptools' verbose build output); npm: `npm
   install --loglevel verbose` of a small package, then of a package that does not exist (a 404);
   gcc: a C file with warnings and an error; git: `git log --stat` of this repository; ls:
   `ls -laR` of the standard library; pip-pty: `pip download` through a PTY, so the log holds
@@ -122,7 +123,7 @@ def log_pytest(tmp: Path) -> bytes:
 def log_pip(tmp: Path) -> bytes:
     target = tmp / "pip-target"
     argv = [PYTHON, "-m", "pip", "install", "-v", "--no-cache-dir", "--target", str(target)]
-    return run([*argv, "requests", "rich"])
+    return run([*argv, "--no-binary", "six,requests", "requests", "rich", "six"])  # two built
 
 
 def log_npm(tmp: Path) -> bytes:
