@@ -174,28 +174,48 @@ def compress(
     start = time.perf_counter()
     _check_binary(text[:BINARY_PROBE], text[:65536])
     folder = _Folder()
-    _fold_all(folder, text)
-    original = count_tokens(text) if count else None
-    size = len(text.encode("utf-8", "surrogatepass"))
+    counter = _Counter(count)
+    size = 0
+    for window in _windows(text):
+        size += len(window.encode("utf-8", "surrogatepass"))
+        counter.add(window)
+        folder.feed(window)
+    folder.finish()
+    counter.add("", final=True)
+    original = _Count(counter.tokens, counter.estimated) if count else None
     return folder.result(start, budget, size, original, invalid=False)
 
 
 def compress_text(text: str) -> str:
     """Only the compressed text: no token counts, no budget (what the bench times)."""
     folder = _Folder()
-    _fold_all(folder, text)
+    for window in _windows(text):
+        folder.feed(window)
+    folder.finish()
     return "\n".join(item.render() for item in folder.items())
 
 
-def _fold_all(folder: _Folder, text: str) -> None:
-    """Feed `text` in windows cut at line ends (a progress line is never cut in two)."""
+def _windows(text: str) -> Iterable[str]:
+    """`text` in pieces of about WINDOW characters, each cut after a newline (a progress line is
+    never cut in two) that the next line's first character is not whitespace after (where the
+    tokenizer joins nothing across the cut, so counts of the pieces add up exactly)."""
     at = 0
     while at < len(text):
-        end = text.find("\n", at + WINDOW)
-        end = len(text) if end < 0 else end + 1
-        folder.feed(text[at:end])
+        end = _cut(text, at + WINDOW)
+        yield text[at:end]
         at = end
-    folder.finish()
+
+
+def _cut(text: str, start: int) -> int:
+    """The first place from `start` just after a newline that a non-space follows; the end of
+    the text when there is none within MAX_LINE."""
+    limit = start + MAX_LINE
+    at = text.find("\n", start)
+    while 0 <= at < limit:
+        if at + 1 < len(text) and not text[at + 1].isspace():
+            return at + 1
+        at = text.find("\n", at + 1)
+    return len(text) if at < 0 or at >= len(text) else at + 1
 
 
 def compress_stream(
@@ -254,12 +274,22 @@ class _Counter:
         if not self.enabled:
             return
         text = self._pending + text
-        cut = len(text) if final or len(text) > MAX_LINE else text.rfind("\n") + 1
+        cut = len(text) if final else _last_cut(text)
+        if not cut and len(text) > MAX_LINE:
+            cut = len(text)  # one endless line: counted in parts, a token off at the cuts
         self._pending = text[cut:]
         if cut:
             counted = count_tokens(text[:cut])
             self.tokens += counted.tokens
             self.estimated = counted.estimated
+
+
+def _last_cut(text: str) -> int:
+    """Just after the last newline that a non-space follows (0: none yet)."""
+    at = text.rfind("\n", 0, len(text) - 1)
+    while at >= 0 and text[at + 1].isspace():
+        at = text.rfind("\n", 0, at)
+    return at + 1
 
 
 class _Decoder:
@@ -343,6 +373,8 @@ def resolve(text: str) -> str:
             text = _ESCAPE.sub(_escape, text)
     if _CONTROL.search(text):
         text = _CONTROL.sub("", text)
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")  # the same on a screen, and no replay per line
     if _UP in text:
         return _replay(text)
     if not any(mark in text for mark in _OVERWRITES):

@@ -229,12 +229,19 @@ def test_empty_input_is_an_empty_result() -> None:
         assert result.text == "" and result.original_tokens == 0 and result.reduction == 0.0
 
 
-def test_stream_and_text_agree() -> None:
-    text = log("npm")
+@pytest.mark.parametrize("name", ["pytest", "pip", "npm", "gcc", "git", "ls", "pip-pty"])
+def test_windows_and_streams_agree_with_the_whole(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut into small windows, or streamed in odd chunks: the same text, and the original's
+    token count exactly what counting it whole gives."""
+    monkeypatch.setattr("engine.compress.WINDOW", 4000)
+    text = log(name)
     data = text.encode()
-    streamed = compress_stream([data[i : i + 777] for i in range(0, len(data), 777)])
-    assert streamed.text == compress(text).text
-    assert streamed.original_tokens == count_tokens(text).tokens
+    whole = compress(text)
+    streamed = compress_stream([data[i : i + 3001] for i in range(0, len(data), 3001)])
+    assert streamed.text == whole.text
+    assert streamed.original_tokens == whole.original_tokens == count_tokens(text).tokens
 
 
 def _stream(megabytes: int) -> Iterator[bytes]:
