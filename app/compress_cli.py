@@ -50,6 +50,9 @@ def run(args: Any) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug of ours: still one line, never a traceback
+        print(f"ai-session compress: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     try:
         if result.text:
             sys.stdout.write(result.text + "\n")

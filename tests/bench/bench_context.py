@@ -308,6 +308,39 @@ def throughput() -> None:
 HOST = re.compile(rb"(https?://)[\w.-]+")
 
 
+def ablation(logs: dict[str, bytes]) -> None:
+    """Which rules matter: the aggregate with one rule off at a time (no budget)."""
+    import engine.compress as module
+
+    never = re.compile(r"(?!)")
+    variants: dict[str, dict[str, object]] = {
+        "all rules": {},
+        "no shape folding (exact repeats only)": {"_SHAPE": never, "_coarse": lambda key: key},
+        "no merging of shapes by words": {"_coarse": lambda key: key},
+        "no escape/progress resolving": {"resolve": lambda text: text},
+        "one sample per fold, not 3+last": {"SAMPLES": 1},
+        "no context lines around errors": {"CONTEXT_AFTER": 0},
+    }
+    texts = {name: raw.decode("utf-8", "replace") for name, raw in logs.items()}
+    originals = {name: count_tokens(text).tokens for name, text in texts.items()}
+    print(f"\n{'rule switched off':40} {'tokens':>8} {'all':>7} {'all - ls':>9}")
+    for label, patch in variants.items():
+        saved = {key: getattr(module, key) for key in patch}
+        for key, value in patch.items():
+            setattr(module, key, value)
+        try:
+            after = {n: count_tokens(module.compress_text(t)).tokens for n, t in texts.items()}
+        finally:
+            for key, value in saved.items():
+                setattr(module, key, value)
+        total, rest = sum(after.values()), sum(v for n, v in after.items() if n != "ls")
+        rest_in = sum(v for n, v in originals.items() if n != "ls")
+        print(
+            f"{label:40} {total:>8,} {1 - total / sum(originals.values()):>7.1%}"
+            f" {1 - rest / rest_in:>9.1%}"
+        )
+
+
 def save_fixtures(logs: dict[str, bytes]) -> None:
     """Trimmed copies: the head and the tail of each log, where the facts are."""
     if FIXTURES.exists():
@@ -339,6 +372,7 @@ def main() -> None:
     table(logs, args.budget)
     if not args.only:
         throughput()
+        ablation(logs)
     if args.save_fixtures:
         save_fixtures(logs)
 
