@@ -48,6 +48,7 @@ SUBCOMMANDS = {
     "snapshot": "snapshot",
     "parse": "parse",
     "history": "history",
+    "compress": "compress",
 }
 
 
@@ -191,6 +192,10 @@ def _arguments(verb: str) -> list[Argument]:
         from app.snapshot_cli import arguments as snapshot_arguments
 
         return [*_CONNECTION, *snapshot_arguments()]
+    if verb == "compress":
+        from app.compress_cli import arguments as compress_arguments
+
+        return compress_arguments()  # offline: no connection options
     flag = {"action": "store_true"}
     name = (("name",), {"help": "session name or id"})
     target = (("-t", "--target"), {"required": True, "help": "session name or id"})
@@ -367,6 +372,7 @@ _HELP = {
     "snapshot": "take, list, show, restore, delete or export (asciicast) snapshots",
     "parse": "print the facts in a command's output as JSON (tests, builds, git, ...; offline)",
     "history": "the commands a session's shell ran: seq, exit code, duration, cwd, command",
+    "compress": "compress a terminal log (file or stdin) for a reader or a model; offline",
 }
 
 
@@ -398,6 +404,10 @@ def command_main(argv: list[str]) -> int:
         return snapshot(args)
     if verb == "parse":
         return _parse_output(args)
+    if verb == "compress":
+        from app.compress_cli import run as compress
+
+        return compress(args)
     from app.client import Client, ClientError
 
     try:
