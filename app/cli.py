@@ -49,6 +49,7 @@ SUBCOMMANDS = {
     "parse": "parse",
     "history": "history",
     "compress": "compress",
+    "context": "context",
 }
 
 
@@ -115,7 +116,10 @@ def tui_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.restore not in (True, False) and not str(args.restore).isdigit():
         parser.error(f"--restore wants a snapshot id, not {args.restore!r}")
-    config = SessionConfig(shell_command=_program(args.command))
+    # The app's panes are where agents run: their commands feed a context for the panels
+    config = SessionConfig(
+        shell_command=_program(args.command), enable_ai_features=True, parse_output=True
+    )
     if args.cwd is not None:
         config.working_directory = args.cwd
     try:
@@ -235,6 +239,12 @@ def _arguments(verb: str) -> list[Argument]:
             (("--failed",), {**flag, "help": "only commands that ended with a non-zero status"}),
             (("--json",), {**flag, "help": "the records as JSON lines, with their output"}),
             (("-n", "--count"), {"type": int, "help": "the newest N (default: 100)"}),
+        ],
+        "context": [
+            (("-t", "--target"), {"help": "session name or id (default: this pane's)"}),
+            (("--json",), {**flag, "help": "print the API's JSON"}),
+            (("-n", "--count"), {"type": int, "help": "only the newest N messages"}),
+            (("-m", "--message"), {"type": int, "help": "print one message in full"}),
         ],
         "events": [
             (
@@ -373,6 +383,7 @@ _HELP = {
     "parse": "print the facts in a command's output as JSON (tests, builds, git, ...; offline)",
     "history": "the commands a session's shell ran: seq, exit code, duration, cwd, command",
     "compress": "compress a terminal log (file or stdin) for a reader or a model; offline",
+    "context": "a session's AI context: token and storage figures, then its messages",
 }
 
 
@@ -727,6 +738,57 @@ def _respawn(client: Any, args: Any) -> int:
     return 0
 
 
+def _context(client: Any, args: Any) -> int:
+    import json
+
+    target = args.target or os.environ.get("AI_SESSION_NAME")
+    if not target:
+        print(
+            "ai-session: give -t NAME (outside a pane there is no current session)", file=sys.stderr
+        )
+        return 2
+    if args.message is not None:
+        answer = client.request("GET", _session(target, "context", str(args.message)))
+        if args.json:
+            _write(json.dumps(answer, indent=2) + "\n")
+        else:
+            _write(answer["message"]["content"].rstrip("\n") + "\n")
+        return 0
+    params = {} if args.count is None else {"limit": args.count}
+    answer = client.request("GET", _session(target, "context"), params=params)
+    if args.json:
+        _write(json.dumps(answer, indent=2) + "\n")
+        return 0
+    _write(_context_text(answer))
+    return 0
+
+
+def _context_text(answer: dict[str, Any]) -> str:
+    """The figures, labelled apart, then one line per message: id, role, time, tokens and
+    its first line (a summary says which messages it stands for)."""
+    summary, config = answer["summary"], answer["config"]
+    tokens, storage = summary["tokens"], summary["storage"]
+    counted = "estimated" if tokens["estimated"] else tokens["encoding"]
+    lines = [
+        f"{answer['session']}: {summary['messages']} messages, {tokens['current']:,} of "
+        f"{config['max_tokens']:,} tokens ({counted}), {summary['compressions']} compressions",
+        f"token reduction {tokens['reduction']:.1%}: {tokens['original']:,} tokens added, "
+        f"{tokens['saved']:,} saved",
+        f"storage: {storage['archived_messages']} originals archived, "
+        f"{storage['original_bytes']:,} bytes -> {storage['zstd_bytes']:,} with zstd "
+        f"({storage['ratio']:.1f}x)",
+    ]
+    for message in answer["messages"]:
+        first = message["content"].split("\n", 1)[0]
+        covers = message["summary_of"]
+        role = f"summary of {len(covers)}" if covers else message["role"]
+        lines.append(
+            f"#{message['id']:<4} {message['timestamp'][11:19]} {role:<14} "
+            f"{message['token_count'] or 0:>6} tok  {first[:100]}"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _session(name: str, *rest: str) -> str:
     from app.client import session_path
 
@@ -750,6 +812,7 @@ _VERBS: dict[str, Callable[[Any, Any], int]] = {
     "history": _history,
     "signal": _signal,
     "respawn": _respawn,
+    "context": _context,
 }
 
 
