@@ -306,9 +306,12 @@ class _Hint:
 class OutputParser:
     """Turns a command's output into facts. Stateless and cheap to make; one can serve all."""
 
-    def parse(self, text: str, command: str | None = None) -> ParsedOutput:
+    def parse(
+        self, text: str, command: str | None = None, exit_code: int | None = None
+    ) -> ParsedOutput:
         """The facts in `text`; `command` (the command line that printed it) picks the parser
-        first. Never raises: what no parser recognises is `PlainText`."""
+        first, and a non-zero `exit_code` makes a build or test run that printed no error
+        "failed" all the same. Never raises: what no parser recognises is `PlainText`."""
         if isinstance(text, bytes | bytearray):
             text = bytes(text).decode("utf-8", "replace")
         if not isinstance(text, str):
@@ -324,6 +327,8 @@ class OutputParser:
         except Exception as exc:  # a parser's bug must not lose the command's record
             result = _plain(text, note=f"parser error: {type(exc).__name__}: {exc}"[:MAX_MESSAGE])
         result.truncated = result.truncated or truncated
+        if exit_code and isinstance(result, BuildOutput | TestResults | PackageInstall):
+            result.status = "failed"
         return result
 
     def _parse(self, text: str, hint: _Hint) -> ParsedOutput:

@@ -330,15 +330,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_output(text: str, command: str) -> dict[str, Any] | None:
-    """engine.output's parse of a command's output (None while that module is absent, or if
-    it fails: a record is kept whatever its parser thinks)."""
+def parse_output(text: str, command: str, exit_code: int | None) -> dict[str, Any] | None:
+    """engine.output's parse of a command's output (None if it fails: a record is kept
+    whatever its parser thinks). Imported on first use: its patterns take a while to compile."""
+    from engine.output import OutputParser
+
     try:
-        from engine.output import OutputParser  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    try:
-        result: dict[str, Any] = OutputParser().parse(text, command).to_dict()
+        result: dict[str, Any] = OutputParser().parse(text, command, exit_code).to_dict()
     except Exception:
         log.exception("parsing the output of %r failed", command[:80])
         return None
@@ -880,7 +878,7 @@ class Session:
             command, self._typed = self._typed, None
         parsed: dict[str, Any] | None = None
         if self.config.parse_output:
-            parsed = parse_output(done.output, command)
+            parsed = parse_output(done.output, command, done.exit_code)
         record = CommandRecord(
             session_id=self.id,
             session=self.name,

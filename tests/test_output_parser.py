@@ -574,3 +574,11 @@ def test_cli_parse_reads_a_huge_file_as_head_and_tail(tmp_path: Path) -> None:
     done = ai_session("parse", str(big), "--compact")
     data = json.loads(done.stdout)
     assert (data["kind"], data["failed"], data["truncated"]) == ("test", 2, True)
+
+
+def test_a_non_zero_exit_fails_a_run_that_printed_no_error() -> None:
+    """`make` that dies without a recognisable error line still failed: the exit code says so."""
+    text = "gcc -c a.c -o a.o\ngcc a.o -o app\n"
+    assert OutputParser().parse(text, "make").to_dict()["status"] == "success"
+    assert OutputParser().parse(text, "make", exit_code=2).to_dict()["status"] == "failed"
+    assert OutputParser().parse("hello\n", "echo hello", exit_code=1).kind == "plain"
