@@ -628,6 +628,8 @@ class _Folder:
         elif template.startswith("commit \x01"):
             self._kinds[key or template] = NOISE  # git log: only the first commit is the newest
             return FACT
+        elif template.startswith(("\x01 note: ", "note: ")):
+            kind = NOISE  # a compiler's note explains an error: context, not another error
         elif (
             not words.isdisjoint(_ERROR_WORDS)
             or template.startswith(("E ", "E\t"))

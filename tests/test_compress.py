@@ -378,3 +378,14 @@ def test_the_resolver_agrees_with_the_terminal(pieces: list[str]) -> None:
     while resolved and not resolved[-1]:
         resolved.pop()
     assert resolved == screen
+
+
+def test_a_tight_budget_keeps_the_compiler_error_and_its_source_line() -> None:
+    """Warnings and notes go before the error; gcc's `note:` is the error's context, not a
+    second error."""
+    result = compress(log("gcc"), budget=120)
+    assert result.compressed_tokens <= 120
+    assert re.search(r"broken\.c:\d+:\d+: error: .undefined_variable. undeclared", result.text)
+    assert "int broken = undefined_variable + 1;" in result.text
+    assert "warning:" not in result.text
+    assert "errors or summary lines" not in result.text  # no error had to go
