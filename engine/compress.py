@@ -324,8 +324,8 @@ def _feed_stream(folder: _Folder, text: str) -> str:
             text = _overwrite(resolve(text[:last_cr])) + text[last_cr:]
         if len(text) > MAX_LINE:
             cut = len(text)
-    if cut:
-        folder.feed(text[:cut])
+    for window in _windows(text[:cut]):  # a caller's huge chunk is folded a window at a time
+        folder.feed(window)
     return text[cut:]
 
 
@@ -457,11 +457,12 @@ class _Group:
     last_at: int = 0
 
     def add(self, line: str, at: int) -> None:
+        line = line[:MAX_SAMPLE]  # the same object when shorter: no copy per line
         self.count += 1
         self.last = line
         self.last_at = at
         if len(self.samples) < SAMPLES and line not in self.samples:
-            self.samples.append(line[:MAX_SAMPLE])
+            self.samples.append(line)
 
     def merge(self, other: _Group) -> None:
         self.count += other.count
@@ -479,7 +480,7 @@ class _Group:
         first = self.samples[0]
         if self.count == 1:
             return first
-        last = self.last[:MAX_SAMPLE]
+        last = self.last
         lines = self.samples if last in self.samples else [*self.samples, last]
         if len(lines) == 1:
             return f"{first}  (× {self.count})"
