@@ -389,3 +389,14 @@ def test_a_tight_budget_keeps_the_compiler_error_and_its_source_line() -> None:
     assert "int broken = undefined_variable + 1;" in result.text
     assert "warning:" not in result.text
     assert "errors or summary lines" not in result.text  # no error had to go
+
+
+def test_cli_stats_count_a_large_input_exactly() -> None:
+    """Past a few hundred KB the CLI counts the input's tokens in a worker process: the same
+    count as counting it whole."""
+    data = (LOGS / "ls.log").read_bytes() * 30
+    done = ai_session("compress", "--stats", stdin=data)
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(done.stderr)
+    assert stats["original_tokens"] == count_tokens(data.decode()).tokens
+    assert stats["bytes_in"] == len(data)
