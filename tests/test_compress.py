@@ -42,7 +42,10 @@ FACTS = {
         r"broken\.c:\d+:\d+: error: .undefined_variable. undeclared",
         r"broken\.c:\d+:\d+: warning",
     ],
-    "pip": [r"^Successfully installed .*requests-\S+ .*rich-"],
+    "pip": [
+        r"^Successfully installed .*requests-\S+ .*rich-",
+        r"^ERROR: No matching distribution found for ai-session-no-such-package-13",
+    ],
     "pip-pty": [r"^Successfully downloaded numpy", r"^Saved \S+pandas"],
 }
 ERROR = re.compile(r"\b(?:error|failed|FAILED|ERR!)\b|^E\s{2,}|\w+Error\b")

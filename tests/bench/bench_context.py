@@ -123,7 +123,8 @@ def log_pytest(tmp: Path) -> bytes:
 def log_pip(tmp: Path) -> bytes:
     target = tmp / "pip-target"
     argv = [PYTHON, "-m", "pip", "install", "-v", "--no-cache-dir", "--target", str(target)]
-    return run([*argv, "--no-binary", "six,requests", "requests", "rich", "six"])  # two built
+    built = run([*argv, "--no-binary", "six,requests", "requests", "rich", "six"])  # two built
+    return built + run([*argv, MISSING_NPM])  # and one that does not exist
 
 
 def log_npm(tmp: Path) -> bytes:
@@ -173,7 +174,11 @@ LOGS: dict[str, Callable[[Path], bytes]] = {
 # matches the original.
 KEY_FACTS: dict[str, list[str]] = {
     "pytest": [r"\d+ failed, \d+ passed", r"test_injected_failure", r"assert 41 == 42"],
-    "pip": [r"Successfully installed .*requests", r"Successfully installed .*rich"],
+    "pip": [
+        r"Successfully installed .*requests",
+        r"Successfully installed .*rich",
+        rf"No matching distribution found for {MISSING_NPM}",
+    ],
     "npm": [r"added \d+ packages?", r"404", MISSING_NPM],
     "gcc": [r"broken\.c:\d+:\d+: error", r"undefined_variable", r"broken\.c:\d+:\d+: warning"],
     "git": [],  # filled with the newest commit's hash at run time
@@ -292,7 +297,7 @@ def table(logs: dict[str, bytes], budget: int | None) -> None:
 
 def throughput() -> None:
     """MB/s of `compress` alone (no token counting) on the logs concatenated to ~20 MB."""
-    from engine.compress import compress_text
+    from engine.compress import compress_stream, compress_text
 
     logs = b"".join((CACHE / f"{name}.log").read_bytes() for name in LOGS)
     text = (logs.decode("utf-8", "replace") * (20_000_000 // len(logs) + 1))[:20_000_000]
@@ -303,6 +308,16 @@ def throughput() -> None:
     seconds = time.perf_counter() - start
     print(f"with exact token counts of input and output: {20 / seconds:.1f} MB/s")
     print(f"  ({result.original_tokens:,} -> {result.compressed_tokens:,} tokens)")
+    data = text.encode()
+    workers = min(3, os.cpu_count() or 1)
+    chunks = (data[i : i + (1 << 20)] for i in range(0, len(data), 1 << 20))
+    start = time.perf_counter()
+    compress_stream(chunks, workers=workers)
+    seconds = time.perf_counter() - start
+    print(
+        f"the same streamed, counting in {workers} worker processes (the CLI's --stats): "
+        f"{len(data) / seconds / 1e6:.1f} MB/s"
+    )
 
 
 HOST = re.compile(rb"(https?://)[\w.-]+")
