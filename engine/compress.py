@@ -23,7 +23,7 @@ from __future__ import annotations
 import codecs
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +40,7 @@ MAX_KEY = 240  # characters of a shape used as its key (longer: the head and a h
 MAX_KEPT_LINE = 2000  # characters of an error or fact line kept
 MAX_PER_SHAPE = 50  # distinct error lines of one shape kept verbatim; more are folded
 SAMPLES = 3  # distinct lines a group shows besides its last
+MAX_ALIKE = 20  # groups of one coarse shape compared with each new one when merging
 BINARY_PROBE = 8000  # git's rule: a NUL in the first 8000 bytes means binary
 CONTEXT_AFTER = 2  # lines kept after an error (and the one line before it)
 PARALLEL_PIECE = 1 << 18  # text counted in a worker process comes in pieces of at least this
@@ -586,6 +587,11 @@ def _common_prefix(values: list[str]) -> str:
     return low[:size]
 
 
+def _alike(a: Counter[str], b: Counter[str]) -> bool:
+    """Whether two shapes share more than half of their words (counted with repeats)."""
+    return (a & b).total() * 2 > max(a.total(), b.total())
+
+
 def _coarse(key: str) -> str:
     """The shape groups merge under: spacing evened out and, unless the line is prose, every
     word but the first a slot (`drwxr-xr-x 2 root root 4096 May 9 json` and `... Dec 3 email`
@@ -727,22 +733,27 @@ class _Folder:
         return group
 
     def _compact(self) -> None:
-        """Merge groups whose coarse shapes are equal into the first of them."""
-        merged: dict[tuple[int, str], _Group] = {}
+        """Merge each group into the first of the same coarse shape whose words it mostly
+        shares (`npm verbose exit 1` stays apart from `npm info using npm@11`)."""
+        buckets: dict[tuple[int, str], list[tuple[_Group, Counter[str]]]] = {}
         into: dict[int, _Group] = {}
         items: list[_Item] = []
+        live = 0
         for item in self._items:
             if isinstance(item, _Group):
-                key = (item.kind, _coarse(item.key))
-                first = merged.get(key)
+                bucket = buckets.setdefault((item.kind, _coarse(item.key)), [])
+                words = Counter(w for w in item.key.split() if _SLOT not in w)
+                first = next((g for g, w in bucket if _alike(words, w)), None)
                 if first is not None:
                     first.merge(item)
                     into[id(item)] = first
                     continue
-                merged[key] = item
+                if len(bucket) < MAX_ALIKE:
+                    bucket.append((item, words))
+                live += 1
             items.append(item)
         self._items = items
-        self._live = len(merged)
+        self._live = live
         if into:
             for template, group in self._groups.items():
                 target = into.get(id(group))
