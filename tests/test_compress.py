@@ -403,3 +403,20 @@ def test_cli_stats_count_a_large_input_exactly() -> None:
     stats = json.loads(done.stderr)
     assert stats["original_tokens"] == count_tokens(data.decode()).tokens
     assert stats["bytes_in"] == len(data)
+
+
+def test_lines_fold_only_with_lines_that_mostly_share_their_words() -> None:
+    text = (
+        "$ npm install\n"
+        "npm info using npm@11.19.1\n"
+        "npm info using node@v20.20.2\n"
+        "npm verbose exit 1\n"
+        "drwxr-xr-x  2 root root 4096 May  9  2026 json\n"
+        "drwxr-xr-x  3 root root 4096 Dec 20  2025 email\n"
+    )
+    assert compress(text).text.splitlines() == [
+        "$ npm install",
+        "npm info using {npm@11.19.1,node@v20.20.2}  (× 2)",
+        "npm verbose exit 1",
+        "drwxr-xr-x {2,3} root root 4096 {May,Dec} {9,20} {2026,2025} {json,email}  (× 2)",
+    ]
