@@ -57,10 +57,12 @@ _ESCAPE = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # other escapes (charset designations, keypad modes)
 )
 _CONTROL = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]")
-# Markers, while resolving, for erase to the line end, the whole line, to the cursor; cursor up.
-_ERASE, _ERASE_ALL, _ERASE_START, _UP = "\ue000", "\ue002", "\ue003", "\ue001"
-_MOVES = re.compile(f"([\r\b\n{_ERASE}{_ERASE_ALL}{_ERASE_START}{_UP}])")
-_OVERWRITES = ("\r", "\b", _ERASE, _ERASE_ALL, _ERASE_START)
+# Markers, while resolving, for erase to the line end, the whole line, to the cursor; cursor up
+# and right (cursor left is a backspace).
+_ERASE, _ERASE_ALL, _ERASE_START = "\ue000", "\ue002", "\ue003"
+_UP, _RIGHT = "\ue001", "\ue004"
+_MOVES = re.compile(f"([\r\b\n{_ERASE}{_ERASE_ALL}{_ERASE_START}{_UP}{_RIGHT}])")
+_OVERWRITES = ("\r", "\b", _ERASE, _ERASE_ALL, _ERASE_START, _RIGHT)
 
 # What varies between lines of one shape: a whitespace-separated word holding a digit, a path
 # separator, an underscore, a dot, a quote or a plus (numbers, versions, hashes, paths, file and
@@ -420,13 +422,15 @@ def _escape(match: re.Match[str]) -> str:
     params = match.group(1)
     if final == "K":
         return {"": _ERASE, "0": _ERASE, "1": _ERASE_START, "2": _ERASE_ALL}.get(params, "")
+    count = max(1, min(int(params), 500)) if params.isdigit() else 1  # 0 means 1, as in xterm
     if final in "AF":  # cursor up (F: and to the line start)
-        n = int(params) if params.isdigit() else 1
-        return _UP * n + ("\r" if final == "F" else "")
-    if final == "G":  # cursor to a column: the start is what progress bars use
-        return "\r" if params in ("", "0", "1") else ""
-    if final == "C":  # cursor forward: what was there shows through; spaces are close enough
-        return " " * min(int(params) if params.isdigit() else 1, 200)
+        return _UP * count + ("\r" if final == "F" else "")
+    if final == "G":  # cursor to a column (1 is the first)
+        return "\r" + _RIGHT * (count - 1)
+    if final == "C":  # cursor right: what was there shows through
+        return _RIGHT * count
+    if final == "D":  # cursor left
+        return "\b" * count
     return ""
 
 
@@ -474,6 +478,8 @@ def _replay(text: str) -> str:
             col = 0
         elif piece == "\b":
             col = max(0, col - 1)
+        elif piece == _RIGHT:
+            col += 1
         elif piece == _UP:
             row = max(0, row - 1)
         elif piece == _ERASE:

@@ -360,7 +360,7 @@ _PIECES = st.sampled_from(
     [
         *["ab", "progress 42%", "done", "x", " ", "\r", "\b", "\n", "\r\n"],
         *["\x1b[K", "\x1b[2K", "\x1b[1K", "\x1b[1A", "\x1b[2A", "\x1b[F", "\x1b[1G"],
-        *["\x1b[32m", "\x1b[0m"],
+        *["\x1b[32m", "\x1b[0m", "\x1b[2D", "\x1b[3C", "\x1b[C", "\x1b[5G", "\x1b[0A"],
     ]
 )
 
