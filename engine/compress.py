@@ -297,7 +297,7 @@ class _Counter:
         self._pending = ""
         self._workers = workers
         self._pool: Any = None
-        self._futures: deque[Any] = deque()
+        self._futures: deque[tuple[Any, str]] = deque()
 
     def add(self, text: str, final: bool = False) -> None:
         if not self.enabled:
@@ -313,19 +313,35 @@ class _Counter:
             self.close()
 
     def _count(self, piece: str) -> None:
-        if self._workers and len(piece) >= PARALLEL_PIECE:
-            if self._pool is None:
+        if self._workers and len(piece) >= PARALLEL_PIECE and self._start_pool():
+            self._futures.append((self._pool.submit(_count_piece, piece), piece))
+            while len(self._futures) > 2 * self._workers:  # a few pieces in flight, no more
+                self._collect()
+            return
+        counted = count_tokens(piece)
+        self._take((counted.tokens, counted.estimated))
+
+    def _start_pool(self) -> bool:
+        """The worker pool, started on first use; False (count here) when it cannot start."""
+        if self._pool is None:
+            try:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
 
                 context = multiprocessing.get_context("fork")
                 self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
-            self._futures.append(self._pool.submit(_count_piece, piece))
-            while len(self._futures) > 2 * self._workers:  # a few pieces in flight, no more
-                self._take(self._futures.popleft().result())
-            return
-        counted = count_tokens(piece)
-        self._take((counted.tokens, counted.estimated))
+            except (OSError, ValueError, ImportError):  # no fork, no semaphores: count here
+                self._workers = 0
+                return False
+        return True
+
+    def _collect(self) -> None:
+        future, piece = self._futures.popleft()
+        try:
+            self._take(future.result())
+        except Exception:  # a worker died (BrokenProcessPool): count its piece here
+            counted = count_tokens(piece)
+            self._take((counted.tokens, counted.estimated))
 
     def _take(self, counted: tuple[int, bool]) -> None:
         self.tokens += counted[0]
@@ -339,7 +355,7 @@ class _Counter:
 
     def close(self) -> None:
         while self._futures:
-            self._take(self._futures.popleft().result())
+            self._collect()
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None

@@ -420,3 +420,18 @@ def test_lines_fold_only_with_lines_that_mostly_share_their_words() -> None:
         "npm verbose exit 1",
         "drwxr-xr-x {2,3} root root 4096 {May,Dec} {9,20} {2026,2025} {json,email}  (× 2)",
     ]
+
+
+def _broken_worker(piece: str) -> tuple[int, bool]:
+    raise RuntimeError("the worker died")
+
+
+def test_counting_workers_agree_and_a_failing_worker_costs_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = (LOGS / "git.log").read_bytes() * 40  # 2.4 MB in pieces big enough for workers
+    chunks = [data[i : i + 400_000] for i in range(0, len(data), 400_000)]
+    expected = count_tokens(data.decode()).tokens
+    assert compress_stream(chunks, workers=2).original_tokens == expected
+    monkeypatch.setattr("engine.compress._count_piece", _broken_worker)
+    assert compress_stream(chunks, workers=2).original_tokens == expected  # counted here
