@@ -248,21 +248,21 @@ def test_windows_and_streams_agree_with_the_whole(
 
 
 def _stream(megabytes: int) -> Iterator[bytes]:
-    """A verbose build log with counters, hashes and an error now and then, 1 MB a chunk."""
-    for chunk in range(megabytes):
-        lines = []
-        size = 0
-        i = 0
-        while size < 1 << 20:
-            n = chunk * 100_000 + i
-            if i % 5000 == 0:
-                line = f"src/unit{n % 97}.c:{n % 1000}: error: unit {n % 7} failed ({n:x})\n"
-            else:
-                line = f"[{n:08d}] compiling src/unit{n % 97}.c -> obj/{n:x}.o ({n % 1234} ms)\n"
-            lines.append(line)
-            size += len(line)
-            i += 1
-        yield "".join(lines).encode()
+    """A verbose build log with counters, hashes and an error now and then, 1 MB a chunk (one
+    chunk made once, its `@@` the chunk's number)."""
+    lines = []
+    size = i = 0
+    while size < 1 << 20:
+        if i % 5000 == 0:
+            line = f"src/unit{i % 97}.c:{i % 1000}: error: unit {i % 7} failed (@@{i:x})\n"
+        else:
+            line = f"[@@{i:06d}] compiling src/unit{i % 97}.c -> obj/{i:x}.o ({i % 1234} ms)\n"
+        lines.append(line)
+        size += len(line)
+        i += 1
+    chunk = "".join(lines).encode()
+    for number in range(megabytes):
+        yield chunk.replace(b"@@", b"%d" % number)
 
 
 def test_a_long_stream_runs_in_bounded_memory() -> None:
