@@ -42,7 +42,8 @@ MAX_PER_SHAPE = 50  # distinct error lines of one shape kept verbatim; more are 
 SAMPLES = 3  # distinct lines a group shows besides its last
 MAX_ALIKE = 20  # groups of one coarse shape compared with each new one when merging
 BINARY_PROBE = 8000  # git's rule: a NUL in the first 8000 bytes means binary
-CONTEXT_AFTER = 2  # lines kept after an error (and the one line before it)
+CONTEXT_BEFORE = 2  # lines kept before an error (a traceback's last frame and its source line)
+CONTEXT_AFTER = 2  # and after it (a compiler's source line and caret)
 PARALLEL_PIECE = 1 << 18  # text counted in a worker process comes in pieces of at least this
 NOTE_TOKENS = 40  # what the note saying what was dropped costs, about
 
@@ -523,6 +524,7 @@ class _Line:
     text: str
     kind: int
     count: int = 1
+    rank: int = 0  # context lines: how far from their error (0: right after, 1: right before)
 
     def render(self) -> str:
         return self.text if self.count == 1 else f"{self.text}  (× {self.count})"
@@ -539,6 +541,7 @@ class _Group:
     kind: int
     key: str
     samples: list[str] = field(default_factory=list)
+    rank: int = 0
     count: int = 0
     last: str = ""
     last_at: int = 0
@@ -631,6 +634,7 @@ class _Overflow:
 
     kind: int = NOISE
     count: int = 0
+    rank: int = 0
 
     @property
     def lines(self) -> int:
@@ -656,9 +660,8 @@ class _Folder:
         self._overflow: _Overflow | None = None
         self.lines = 0
         self._after = 0
-        self._prev = ""
-        self._prev_kept = True
-        self._prev_group: _Group | None = None
+        # the lines since the last kept one (at most CONTEXT_BEFORE), for an error's context
+        self._before: deque[tuple[str, _Group | None]] = deque(maxlen=CONTEXT_BEFORE)
         self._first = True
 
     def feed(self, text: str) -> None:
@@ -678,7 +681,7 @@ class _Folder:
         for line, template in zip(lines, templates, strict=True):
             at += 1
             if not template or template.isspace():
-                self._prev = ""  # an error after a blank line has no line before it
+                self._before.clear()  # an error after a blank line has no lines before it
                 continue
             if len(template) > MAX_KEY:  # a long shape is remembered by its head and hash
                 full, template = template, f"{template[:MAX_KEY]}\x02{hash(template):x}"
@@ -693,7 +696,6 @@ class _Folder:
                 self._first = False
                 if kind <= WARNING:
                     self._add_kept(line, CONTEXT)
-                    self._prev, self._prev_kept = line, True
                     continue
             if kind <= NOISE and not self._after:
                 group = groups.get(template)
@@ -701,9 +703,7 @@ class _Folder:
                     group.add(line, at)
                 else:
                     group = self._new_group(template, line, kind, at)
-                self._prev = line
-                self._prev_kept = False
-                self._prev_group = group
+                self._before.append((line, group))
             else:
                 self._keep(line, template, kind, at)
 
@@ -784,7 +784,9 @@ class _Folder:
 
     def _keep(self, line: str, template: str, kind: int, at: int) -> None:
         if kind <= NOISE or kind == WARNING:
+            rank = 0
             if self._after:
+                rank = 2 * (CONTEXT_AFTER - self._after)  # right after the error: 0
                 self._after -= 1
                 kind = CONTEXT
             if kind <= NOISE or kind == WARNING:
@@ -793,7 +795,7 @@ class _Folder:
                     group = self._new_group(template, line, kind, at)
                 else:
                     group.add(line, at)
-                self._prev, self._prev_kept, self._prev_group = line, False, group
+                self._before.append((line, group))
                 return
         elif kind == ERROR:
             known = line[:MAX_KEPT_LINE] in self._kept
@@ -801,35 +803,47 @@ class _Folder:
                 self._after = 0  # a flood of one error shape: fold the rest as noise
                 self._keep(line, template, NOISE, at)
                 return
-            if not self._prev_kept and self._prev:
-                group = self._prev_group
-                if group is not None and group.count == 1 and group.kind <= NOISE:
-                    group.kind = CONTEXT  # the line before is already in place, alone
-                elif (
-                    group is not None and group is self._items[-1] and group.samples == [self._prev]
-                ):
-                    group.kind = max(group.kind, CONTEXT)  # right above, shown as it was
-                else:
-                    self._add_kept(self._prev, CONTEXT)
+            self._context_before()
             self._after = CONTEXT_AFTER
         kept = self._kept.get(line[:MAX_KEPT_LINE])
         if kept is not None:
             kept.count += 1
         elif len(self._kept) < MAX_KEPT:
-            self._add_kept(line, kind)
+            self._add_kept(line, kind, rank if kind == CONTEXT else 0)
             if kind == ERROR and len(self._per_shape) < MAX_TEMPLATES:
                 self._per_shape[template] = self._per_shape.get(template, 0) + 1
         else:
             self._after = 0
             self._keep(line, template, NOISE, at)
             return
-        self._prev, self._prev_kept = line, True
+        self._before.clear()
 
-    def _add_kept(self, line: str, kind: int) -> None:
+    def _context_before(self) -> None:
+        """Keep the lines before an error: where they stand, when their groups are the last
+        items and hold only them (shown as they were); else again, as context lines."""
+        before = self._before
+        if not before:
+            return
+        tail = self._items[-len(before) :]
+        ranks = [2 * (len(before) - at) - 1 for at in range(len(before))]  # right before: 1
+        if all(
+            group is item and group.samples == [line[:MAX_SAMPLE]]
+            for (line, group), item in zip(before, tail, strict=True)
+        ):
+            for (_, group), rank in zip(before, ranks, strict=True):
+                assert group is not None
+                if group.kind < CONTEXT:
+                    group.kind, group.rank = CONTEXT, rank
+        else:
+            for (line, _), rank in zip(before, ranks, strict=True):
+                self._add_kept(line, CONTEXT, rank)
+        before.clear()
+
+    def _add_kept(self, line: str, kind: int, rank: int = 0) -> None:
         line = line[:MAX_KEPT_LINE]
         if line in self._kept:
             return
-        item = _Line(line, kind)
+        item = _Line(line, kind, rank=rank)
         self._kept[line] = item
         self._items.append(item)
 
@@ -882,14 +896,15 @@ class _Folder:
 
 def _fit(items: list[_Item], rendered: list[str], budget: int) -> tuple[list[str], int, int]:
     """Drop the least important items until the rest and a note fit `budget` tokens: by kind
-    (repeated noise, single noise lines, warnings, context, errors, facts), and within a kind
-    from the middle of the log out (its start says what ran, its end how it ended)."""
+    (repeated noise, single noise lines, warnings, context, errors, facts), context lines the
+    farthest from their error first, and within a kind from the middle of the log out (its
+    start says what ran, its end how it ended)."""
     costs = [count_tokens(line + "\n").tokens for line in rendered]
     total = sum(costs)
     if total <= budget:
         return rendered, 0, 0
     n = len(items)
-    order = sorted(range(n), key=lambda i: (items[i].kind, -min(i, n - 1 - i)))
+    order = sorted(range(n), key=lambda i: (items[i].kind, -items[i].rank, -min(i, n - 1 - i)))
     keep = [True] * n
     dropped_lines = dropped_tokens = dropped_errors = 0
     at = 0

@@ -435,3 +435,24 @@ def test_counting_workers_agree_and_a_failing_worker_costs_nothing(
     assert compress_stream(chunks, workers=2).original_tokens == expected
     monkeypatch.setattr("engine.compress._count_piece", _broken_worker)
     assert compress_stream(chunks, workers=2).original_tokens == expected  # counted here
+
+
+def test_a_real_traceback_keeps_its_innermost_frame() -> None:
+    program = (
+        "import sys\n"
+        "for i in range(300): print(f'processing item {i} of 300', flush=True)\n"
+        "def parse(v): return int(v)\n"
+        "def load(vs): return [parse(v) for v in vs]\n"
+        "load(['1', '2', 'x'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.returncode == 1
+    lines = compress(done.stdout + done.stderr).text.splitlines()
+    assert lines[0] == "processing item 0 of 300"
+    assert re.match(r"processing item \{1,2,3,…,299\} of 300  \(× 299\)", lines[1])
+    assert "Traceback (most recent call last):" in lines
+    at = lines.index("ValueError: invalid literal for int() with base 10: 'x'")
+    assert lines[at - 2 : at] == [
+        '  File "<string>", line 4, in <listcomp>',
+        '  File "<string>", line 3, in parse',
+    ]
