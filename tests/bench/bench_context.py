@@ -1,21 +1,25 @@
 """How much `engine.compress` saves on real terminal logs, what it keeps, and how fast.
 
-Run: `python tests/bench/bench_context.py [--regenerate] [--budget TOKENS] [--save-fixtures]`.
-Not part of the test suite: no pass/fail. The logs come from real tools run on this machine and
-are cached in $TMPDIR/ai-session-bench-context (`--regenerate` runs the tools again):
+Run: `python tests/bench/bench_context.py [--regenerate] [--budget TOKENS] [--only LOG]
+[--save-fixtures]`. Not part of the test suite: no pass/fail. The logs come from real tools run
+on this machine and are cached in $TMPDIR/ai-session-bench-context (`--regenerate` runs the
+tools again):
 
 - pytest: a few of the project's own test files, verbose, beside a temp test file whose assert
   fails; pip: `pip install -v` of packages with dependencies into a --target dir, two of them
-  built from source (setuptools' verbose build output); npm: `npm
-  install --loglevel verbose` of a small package, then of a package that does not exist (a 404);
+  built from source (setuptools' verbose output), then of a package that does not exist; npm:
+  `npm install --loglevel verbose` of a small package, then of one that does not exist (a 404);
   gcc: a C file with warnings and an error; git: `git log --stat` of this repository; ls:
   `ls -laR` of the standard library; pip-pty: `pip download` through a PTY, so the log holds
   carriage-return progress bars and ANSI colours.
 
 Per log: bytes, tokens before and after (cl100k), reduction, distinct error lines kept / total,
-key facts kept / total (strings a reader looks for, listed per log below), MB/s; then the
-aggregate (sum of compressed tokens / sum of original tokens), without a budget and with one.
-`--save-fixtures` writes trimmed copies to tests/fixtures/logs/compress/ for tests/test_compress.py.
+key facts kept / total (strings a reader looks for, listed per log below), MB/s of compressing
+alone; then the aggregate (sum of compressed tokens / sum of original tokens), the same without
+the listing (whose 2.4M tokens outweigh the rest) and the mean of the logs' reductions, without a
+budget and with one. Then MB/s on 20 MB with and without exact token counts, and which rules
+matter (the aggregate with one switched off at a time). `--save-fixtures` writes trimmed copies
+(no real host names) to tests/fixtures/logs/compress/ for tests/test_compress.py.
 """
 
 from __future__ import annotations
