@@ -46,7 +46,10 @@ SUBCOMMANDS = {
     "respawn-pane": "respawn",
     "server": "server",
     "snapshot": "snapshot",
+    "parse": "parse",
     "history": "history",
+    "compress": "compress",
+    "context": "context",
 }
 
 
@@ -113,7 +116,10 @@ def tui_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.restore not in (True, False) and not str(args.restore).isdigit():
         parser.error(f"--restore wants a snapshot id, not {args.restore!r}")
-    config = SessionConfig(shell_command=_program(args.command))
+    # The app's panes are where agents run: their commands feed a context for the panels
+    config = SessionConfig(
+        shell_command=_program(args.command), enable_ai_features=True, parse_output=True
+    )
     if args.cwd is not None:
         config.working_directory = args.cwd
     try:
@@ -177,10 +183,23 @@ def _arguments(verb: str) -> list[Argument]:
                 {"type": float, "default": 1000.0, "help": "requests a second per client"},
             ),
         ]
+    if verb == "parse":  # offline: no connection options
+        return [
+            (
+                ("file",),
+                {"nargs": "?", "default": "-", "help": "the output to parse (- or none: stdin)"},
+            ),
+            (("--command",), {"help": "the command line that printed it (picks the parser)"}),
+            (("--compact",), {"action": "store_true", "help": "one line of JSON"}),
+        ]
     if verb == "snapshot":
         from app.snapshot_cli import arguments as snapshot_arguments
 
         return [*_CONNECTION, *snapshot_arguments()]
+    if verb == "compress":
+        from app.compress_cli import arguments as compress_arguments
+
+        return compress_arguments()  # offline: no connection options
     flag = {"action": "store_true"}
     name = (("name",), {"help": "session name or id"})
     target = (("-t", "--target"), {"required": True, "help": "session name or id"})
@@ -220,6 +239,12 @@ def _arguments(verb: str) -> list[Argument]:
             (("--failed",), {**flag, "help": "only commands that ended with a non-zero status"}),
             (("--json",), {**flag, "help": "the records as JSON lines, with their output"}),
             (("-n", "--count"), {"type": int, "help": "the newest N (default: 100)"}),
+        ],
+        "context": [
+            (("-t", "--target"), {"help": "session name or id (default: this pane's)"}),
+            (("--json",), {**flag, "help": "print the API's JSON"}),
+            (("-n", "--count"), {"type": int, "help": "only the newest N messages"}),
+            (("-m", "--message"), {"type": int, "help": "print one message in full"}),
         ],
         "events": [
             (
@@ -355,7 +380,10 @@ _HELP = {
     "respawn": "start a session's program again (-k: kill it first if it still runs)",
     "server": "serve the API without a UI",
     "snapshot": "take, list, show, restore, delete or export (asciicast) snapshots",
+    "parse": "print the facts in a command's output as JSON (tests, builds, git, ...; offline)",
     "history": "the commands a session's shell ran: seq, exit code, duration, cwd, command",
+    "compress": "compress a terminal log (file or stdin) for a reader or a model; offline",
+    "context": "a session's AI context: token and storage figures, then its messages",
 }
 
 
@@ -385,6 +413,12 @@ def command_main(argv: list[str]) -> int:
         from app.snapshot_cli import run as snapshot
 
         return snapshot(args)
+    if verb == "parse":
+        return _parse_output(args)
+    if verb == "compress":
+        from app.compress_cli import run as compress
+
+        return compress(args)
     from app.client import Client, ClientError
 
     try:
@@ -397,6 +431,55 @@ def command_main(argv: list[str]) -> int:
     except BrokenPipeError:  # `ai-session events | head`
         sys.stderr.close()
         return 0
+
+
+def _parse_output(args: Any) -> int:
+    """`ai-session parse [FILE|-] [--command CMD] [--compact]`: engine.output's facts as JSON.
+    Needs no instance. Reads at most the head and tail the parser would look at."""
+    import json
+
+    from engine.output import OutputParser
+
+    try:
+        if args.file == "-":
+            data, cut = _read_capped(sys.stdin.buffer)
+        else:
+            with open(args.file, "rb") as stream:
+                data, cut = _read_capped(stream)
+    except OSError as exc:
+        print(f"ai-session parse: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if b"\0" in data:
+        print(f"ai-session parse: {args.file} looks binary (NUL bytes), not text", file=sys.stderr)
+        return 1
+    result = OutputParser().parse(data.decode("utf-8", "replace"), args.command)
+    result.truncated = result.truncated or cut
+    if args.compact:
+        out = json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    else:
+        out = json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+    try:
+        _write(out + "\n")
+    except BrokenPipeError:  # `ai-session parse log | head`
+        sys.stderr.close()
+    return 0
+
+
+PARSE_HEAD = 2 << 20  # bytes of head and of tail `parse` reads (the parser's own cap, in bytes)
+
+
+def _read_capped(stream: Any) -> tuple[bytes, bool]:
+    """A stream's bytes, or its first and last PARSE_HEAD when longer (and True), in bounded
+    memory."""
+    head = stream.read(PARSE_HEAD)
+    tail = b""
+    total = len(head)
+    while chunk := stream.read(1 << 20):
+        total += len(chunk)
+        tail = (tail + chunk)[-PARSE_HEAD:]
+    if total == len(head) + len(tail):
+        return head + tail, False
+    return head + b"\n" + tail, True
 
 
 def _describe(exc: Any) -> str:
@@ -655,6 +738,57 @@ def _respawn(client: Any, args: Any) -> int:
     return 0
 
 
+def _context(client: Any, args: Any) -> int:
+    import json
+
+    target = args.target or os.environ.get("AI_SESSION_NAME")
+    if not target:
+        print(
+            "ai-session: give -t NAME (outside a pane there is no current session)", file=sys.stderr
+        )
+        return 2
+    if args.message is not None:
+        answer = client.request("GET", _session(target, "context", str(args.message)))
+        if args.json:
+            _write(json.dumps(answer, indent=2) + "\n")
+        else:
+            _write(answer["message"]["content"].rstrip("\n") + "\n")
+        return 0
+    params = {} if args.count is None else {"limit": args.count}
+    answer = client.request("GET", _session(target, "context"), params=params)
+    if args.json:
+        _write(json.dumps(answer, indent=2) + "\n")
+        return 0
+    _write(_context_text(answer))
+    return 0
+
+
+def _context_text(answer: dict[str, Any]) -> str:
+    """The figures, labelled apart, then one line per message: id, role, time, tokens and
+    its first line (a summary says which messages it stands for)."""
+    summary, config = answer["summary"], answer["config"]
+    tokens, storage = summary["tokens"], summary["storage"]
+    counted = "estimated" if tokens["estimated"] else tokens["encoding"]
+    lines = [
+        f"{answer['session']}: {summary['messages']} messages, {tokens['current']:,} of "
+        f"{config['max_tokens']:,} tokens ({counted}), {summary['compressions']} compressions",
+        f"token reduction {tokens['reduction']:.1%}: {tokens['original']:,} tokens added, "
+        f"{tokens['saved']:,} saved",
+        f"storage: {storage['archived_messages']} originals archived, "
+        f"{storage['original_bytes']:,} bytes -> {storage['zstd_bytes']:,} with zstd "
+        f"({storage['ratio']:.1f}x)",
+    ]
+    for message in answer["messages"]:
+        first = message["content"].split("\n", 1)[0]
+        covers = message["summary_of"]
+        role = f"summary of {len(covers)}" if covers else message["role"]
+        lines.append(
+            f"#{message['id']:<4} {message['timestamp'][11:19]} {role:<14} "
+            f"{message['token_count'] or 0:>6} tok  {first[:100]}"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _session(name: str, *rest: str) -> str:
     from app.client import session_path
 
@@ -678,6 +812,7 @@ _VERBS: dict[str, Callable[[Any, Any], int]] = {
     "history": _history,
     "signal": _signal,
     "respawn": _respawn,
+    "context": _context,
 }
 
 

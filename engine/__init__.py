@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from engine.events import Event, EventLog
     from engine.history import CommandHistory, CommandRecord
     from engine.manager import SessionManager
+    from engine.output import OutputParser, ParsedOutput
     from engine.session import (
         AISession,
         CommandEvent,
@@ -57,6 +58,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "engine.events": ("Event", "EventLog"),
     "engine.history": ("CommandHistory", "CommandRecord"),
     "engine.manager": ("SessionManager",),
+    "engine.output": ("OutputParser", "ParsedOutput"),
     "engine.session": (
         "AISession",
         "CommandEvent",
@@ -83,7 +85,9 @@ __all__ = [
     "ExitEvent",
     "IncompleteCommand",
     "OutputEvent",
+    "OutputParser",
     "OutputSlice",
+    "ParsedOutput",
     "PermissionDenied",
     "ProcessError",
     "PtyError",

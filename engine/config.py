@@ -177,6 +177,8 @@ SESSION_KEYS: dict[str, tuple[type, ...]] = {
     "monitor_silence": (int, float),
     "record_output": (bool,),
     "shell_integration": (bool,),
+    "enable_ai_features": (bool,),
+    "parse_output": (bool,),
 }
 
 

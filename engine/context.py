@@ -9,7 +9,7 @@ makes the archived originals, in bytes).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -210,6 +210,12 @@ class SessionContext:
         self._estimated = False
         self._zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
         self._line_tokens: dict[str, int] = {}  # summary line -> its tokens + 1 (the newline)
+        # Told of each message added and each compression (the summary, the ids it replaced,
+        # the archived originals' zstd text): how the store keeps a context.
+        self.on_added: Callable[[Message], None] | None = None
+        self.on_compressed: Callable[[Message, tuple[int, ...], dict[int, bytes]], None] | None = (
+            None
+        )
 
     # The seed's verbs
 
@@ -224,6 +230,8 @@ class SessionContext:
         self._messages.append(message)
         self._added_tokens += _tokens(message)
         self._estimated |= message.estimated
+        if self.on_added is not None:
+            self.on_added(message)
         if self.get_total_tokens() > self._trigger():
             self.compress_context()
         return message
@@ -303,15 +311,13 @@ class SessionContext:
         at = next(i for i, m in enumerate(self._messages) if _id(m) in folded)
         rest = [m for m in self._messages if _id(m) not in folded]
         self._messages = [*rest[:at], summary, *rest[at:]]
+        folded_ids = tuple(_id(m) for m in fold)
         self._compressions.append(
-            Compression(
-                tuple(_id(m) for m in fold),
-                tokens_before,
-                counted.tokens,
-                original_bytes,
-                stored_bytes,
-            )
+            Compression(folded_ids, tokens_before, counted.tokens, original_bytes, stored_bytes)
         )
+        if self.on_compressed is not None:
+            blobs = {i: self._archive[i].blob for i in folded_ids if i in self._archive}
+            self.on_compressed(summary, folded_ids, blobs)
         return True
 
     # Beyond the seed

@@ -158,6 +158,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_at ON audit(at);
     """,
+    # 1 -> 2: a session's AI context (engine/context.py). A row per message as the context
+    # numbers it; a folded message keeps its text zstd-compressed in `original` (content '')
+    # and names the summary that replaced it; `position` orders them as the context does (a
+    # summary stands where the first message it covers stood).
+    """
+    ALTER TABLE context_messages ADD COLUMN message_id INTEGER;
+    ALTER TABLE context_messages ADD COLUMN position INTEGER;
+    ALTER TABLE context_messages ADD COLUMN original BLOB;
+    ALTER TABLE context_messages ADD COLUMN folded_into INTEGER;
+    CREATE UNIQUE INDEX context_messages_id ON context_messages(session_id, message_id);
+    """,
 )
 
 

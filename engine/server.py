@@ -32,6 +32,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_server import Server as WebServer
 
+from engine.api import context as context_routes
 from engine.api import events as events_routes
 from engine.api import history as history_routes
 from engine.api import openapi as openapi_routes
@@ -291,6 +292,7 @@ def create_app(
     events_routes.add_routes(app)
     session_routes.add_routes(app)
     history_routes.add_routes(app)
+    context_routes.add_routes(app)
     snapshot_routes.add_routes(app, snapshots)
     return app
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 from engine import shell
 from engine.ansi import plain_text
 from engine.config import SessionConfig
+from engine.context import SessionContext
 from engine.errors import (
     IncompleteCommand,
     PermissionDenied,
@@ -40,6 +41,7 @@ from engine.pty import Pty
 from engine.terminal import MAX_SIZE, Terminal
 
 if TYPE_CHECKING:
+    from engine.contextfeed import ContextFeeder
     from engine.recording import Recorder
 
 log = logging.getLogger(__name__)
@@ -329,15 +331,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_output(text: str, command: str) -> dict[str, Any] | None:
-    """engine.output's parse of a command's output (None while that module is absent, or if
-    it fails: a record is kept whatever its parser thinks)."""
+def parse_output(text: str, command: str, exit_code: int | None) -> dict[str, Any] | None:
+    """engine.output's parse of a command's output (None if it fails: a record is kept
+    whatever its parser thinks). Imported on first use: its patterns take a while to compile."""
+    from engine.output import OutputParser
+
     try:
-        from engine.output import OutputParser  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    try:
-        result: dict[str, Any] = OutputParser().parse(text, command).to_dict()
+        result: dict[str, Any] = OutputParser().parse(text, command, exit_code).to_dict()
     except Exception:
         log.exception("parsing the output of %r failed", command[:80])
         return None
@@ -586,6 +586,13 @@ class Session:
         self.history = CommandHistory()  # the commands the shell ran (engine/history.py)
         self.shell_integration = False  # this run's shell got our rc file and prompt marks
         self._typed: str | None = None  # the command execute() runs now
+        # What an agent in this pane would be sent: its finished commands (enable_ai_features)
+        self.context: SessionContext | None = (
+            SessionContext(self.id, self.config.context_config)
+            if self.config.enable_ai_features
+            else None
+        )
+        self._feeder: ContextFeeder | None = None
 
     def __repr__(self) -> str:
         return f"<Session {self.name!r} id={self.id} {self.status}>"
@@ -689,6 +696,10 @@ class Session:
         self.last_activity = _now()
         if self.config.record_output:
             self._record()
+        if self.context is not None and self._feeder is None:
+            from engine.contextfeed import ContextFeeder  # it builds on this module
+
+            self._feeder = ContextFeeder(self, self.context)
         self._now_running()
 
     def restore_screen(self, terminal: Terminal) -> None:
@@ -868,7 +879,7 @@ class Session:
             command, self._typed = self._typed, None
         parsed: dict[str, Any] | None = None
         if self.config.parse_output:
-            parsed = parse_output(done.output, command)
+            parsed = parse_output(done.output, command, done.exit_code)
         record = CommandRecord(
             session_id=self.id,
             session=self.name,

@@ -268,6 +268,20 @@ class Snapshotter:
         self._spawn(self._record(session, closed=False))
         if session.recorder is not None:  # its output goes to the database block by block
             session.recorder.on_block = lambda block: self._spawn(self._keep(session, block))
+        if session.context is not None:  # and its AI context message by message
+            store, sid = self.store, session.id
+            session.context.on_added = lambda message: self._spawn(
+                self._keep_context(session, store.append_context(sid, message))
+            )
+            session.context.on_compressed = lambda summary, folded, blobs: self._spawn(
+                self._keep_context(session, store.fold_context(sid, folded, summary, blobs))
+            )
+
+    async def _keep_context(self, session: Session, saving: Awaitable[None]) -> None:
+        try:
+            await saving
+        except StoreError as exc:
+            log.warning("context of %s not kept: %s", session.name, exc)
 
     async def _keep(self, session: Session, block: RecordingBlock) -> None:
         if self.store is None:
@@ -368,6 +382,8 @@ class Snapshotter:
             if session.id in self._watched and session.recorder is not None:
                 session.recorder.flush()
                 session.recorder.on_block = None
+            if session.id in self._watched and session.context is not None:
+                session.context.on_added = session.context.on_compressed = None
         self._watched.clear()
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import zstandard
 from platformdirs import user_data_path
 
+from engine.context import Message, MessageRole
 from engine.errors import StoreError
 from engine.history import CommandRecord
 from engine.migrations import MIGRATIONS, statements
@@ -987,6 +989,98 @@ class Store:
                 "DELETE FROM recording_blocks WHERE session_id = ? RETURNING size", (session_id,)
             )
         return sum(r[0] for r in rows)
+
+    # -- AI context (engine/context.py) ---------------------------------------------------------
+
+    async def append_context(self, session_id: str, message: Message) -> None:
+        """Keep a message a session's context holds (it has its id)."""
+        async with self._transaction("save a context message") as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO context_messages (session_id, message_id, position, role,"
+                " content, tokens, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                _context_row(session_id, message),
+            )
+
+    async def fold_context(
+        self, session_id: str, folded: Sequence[int], summary: Message, originals: dict[int, bytes]
+    ) -> None:
+        """A compression: the messages `folded` were replaced by `summary`; `originals` holds
+        the zstd text of those that were not summaries themselves (kept, so nothing is lost)."""
+        async with self._transaction("save a context compression") as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO context_messages (session_id, message_id, position, role,"
+                " content, tokens, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                _context_row(session_id, summary),
+            )
+            for message_id in folded:
+                blob = originals.get(message_id)
+                if blob is None:  # an earlier summary: its lines live on in the new one
+                    await db.execute(
+                        "UPDATE context_messages SET folded_into = ?"
+                        " WHERE session_id = ? AND message_id = ?",
+                        (summary.id, session_id, message_id),
+                    )
+                else:
+                    await db.execute(
+                        "UPDATE context_messages SET folded_into = ?, content = '', original = ?"
+                        " WHERE session_id = ? AND message_id = ?",
+                        (summary.id, blob, session_id, message_id),
+                    )
+
+    async def context(self, session_id: str, *, folded: bool = False) -> list[Message]:
+        """The messages a session's context holds, in order (with `folded`, also those
+        compression replaced, their text read back from zstd)."""
+        where = "" if folded else " AND folded_into IS NULL"
+        async with self._transaction("read a context", write=False) as db:
+            rows = await db.execute_fetchall(
+                "SELECT message_id, role, content, tokens, created_at, data, original"
+                f" FROM context_messages WHERE session_id = ?{where} ORDER BY position, message_id",
+                (session_id,),
+            )
+        return [_context_message(row) for row in rows]
+
+    async def context_original(self, session_id: str, message_id: int) -> Message | None:
+        """One message of a session's context in full, folded or not; None if unknown."""
+        async with self._transaction("read a context message", write=False) as db:
+            rows = await db.execute_fetchall(
+                "SELECT message_id, role, content, tokens, created_at, data, original"
+                " FROM context_messages WHERE session_id = ? AND message_id = ?",
+                (session_id, message_id),
+            )
+        return next((_context_message(row) for row in rows), None)
+
+
+def _context_row(session_id: str, message: Message) -> tuple[Any, ...]:
+    data = {"estimated": message.estimated, "summary_of": list(message.summary_of)}
+    if message.data:
+        data["data"] = message.data
+    return (
+        session_id,
+        message.id,
+        min(message.summary_of, default=message.id),
+        message.role.value,
+        message.content,
+        message.token_count,
+        _ts(message.timestamp),
+        _json(data),
+    )
+
+
+def _context_message(row: Sequence[Any]) -> Message:
+    message_id, role, content, tokens, created_at, data, original = row
+    extra = json.loads(data)
+    if original is not None:
+        content = zstandard.ZstdDecompressor().decompress(original).decode()
+    return Message(
+        MessageRole(role),
+        content,
+        _dt(created_at),
+        token_count=tokens,
+        id=message_id,
+        estimated=bool(extra.get("estimated")),
+        summary_of=tuple(extra.get("summary_of", ())),
+        data=extra.get("data", {}),
+    )
 
 
 async def _migrate(db: aiosqlite.Connection, path: Path) -> None:

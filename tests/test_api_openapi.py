@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from api_support import Api, serve
+from conftest import wait_until
 
 from engine.server import OPENAPI
 
@@ -156,6 +157,7 @@ async def test_real_answers_validate_against_the_document(api: Api, tmp_path: Pa
             "command": "bash --norc --noprofile",
             "environment": {"PS1": "$ "},
             "metadata": {"role": "docs"},
+            "enable_ai_features": True,
         },
     )
     await call("GET", "/sessions")
@@ -166,6 +168,14 @@ async def test_real_answers_validate_against_the_document(api: Api, tmp_path: Pa
     await call("GET", "/sessions/doc/history")
     await call("GET", "/sessions/doc/history?failed=true&limit=5&output=false")
     await call("POST", "/sessions/doc/input", {"keys": ["echo", "Space", "x", "Enter"]})
+    session = api.manager.find_session("doc")
+    assert session is not None and session.context is not None
+    context = session.context
+    await wait_until(lambda: context.get_message_count() >= 1, what=lambda: context.messages)
+    await call("GET", "/sessions/doc/context")
+    await call("GET", "/sessions/doc/context?limit=1")
+    await call("GET", "/sessions/doc/context/1")
+    await call("GET", "/sessions/doc/context/99")
     await call("GET", "/sessions/doc/output")
     await call("GET", "/sessions/doc/output?since=0")
     await call("GET", "/sessions/doc/screen?ansi=1&join_wrapped=1")

@@ -629,3 +629,41 @@ def test_snapshot_create_list_show_export_restore_delete(
     assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
     done = instance.run("snapshot", "show")
     assert done.returncode == 2 and "give a snapshot id" in done.stderr
+
+
+def test_context_shows_the_figures_and_messages_of_a_session(instance: Instance) -> None:
+    from app.client import Client
+
+    Client(socket=instance.socket).request(
+        "POST",
+        "/sessions",
+        {"name": "ctx", "working_directory": str(instance.home), "enable_ai_features": True},
+    )
+    _screen(instance, "ctx", "$")
+    done = instance.run("exec", "ctx", "ls /nonexistent-dir")
+    assert done.returncode != 0
+
+    def answer() -> dict[str, Any]:
+        shown = json.loads(instance.ok("context", "-t", "ctx", "--json"))
+        return shown if shown["messages"] else {}
+
+    shown = poll(answer, what="a message in ctx's context")
+    [message] = shown["messages"]
+    assert message["data"]["command"] == "ls /nonexistent-dir"
+    text = instance.ok("context", "-t", "ctx")
+    assert "ctx: 1 messages" in text and "token reduction" in text and "zstd" in text
+    assert f"#{message['id']}" in text and "$ ls /nonexistent-dir" in text
+    full = instance.ok("context", "-t", "ctx", "-m", str(message["id"]))
+    assert "No such file or directory" in full
+    # inside a pane the current session is the default, as in tmux
+    inside = instance.run("context", env={**instance.env, "AI_SESSION_NAME": "ctx"})
+    assert inside.returncode == 0 and "ctx: 1 messages" in inside.stdout
+    outside = instance.run("context")
+    assert outside.returncode == 2 and "-t NAME" in outside.stderr
+    instance.ok("create", "plainctx")
+    refused = instance.run("context", "-t", "plainctx")
+    assert refused.returncode == 1 and "enable_ai_features" in refused.stderr
+    missing = instance.run("context", "-t", "ctx", "-m", "999")
+    assert missing.returncode == 1 and "no message 999" in missing.stderr
+    instance.ok("kill", "ctx")
+    instance.ok("kill", "plainctx")

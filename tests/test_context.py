@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tiktoken
@@ -295,3 +296,41 @@ def test_facts_survive_many_refolds_at_the_default_budget() -> None:
     assert "main.c:5:20: error: ‘undefined_name’ undeclared" in text
     assert "#1 · exit 1 · errors: the same as above" in text  # the second run's, once
     assert all(context.original(m.id or 0) == m for m in first)
+
+
+async def test_a_context_kept_in_the_store_reads_back_folded_originals_included(
+    tmp_path: Path,
+) -> None:
+    """Every message and every fold reaches the store through the context's hooks; what the
+    context holds reads back in order, and a folded message's full text comes back from zstd,
+    from a connection that never saw the context (another process after a restart)."""
+    from engine.store import Store
+
+    context = SessionContext("s1", ContextConfig(max_tokens=400, compression_threshold=0.8))
+    pending: list[Any] = []
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        context.on_added = lambda m: pending.append(store.append_context("s1", m))
+        context.on_compressed = lambda summary, folded, blobs: pending.append(
+            store.fold_context("s1", folded, summary, blobs)
+        )
+        for n in range(12):
+            context.add_message(
+                Message.for_command(f"make target{n}", f"error: t{n}.c:{n}: boom\n" * 8, 2)
+            )
+            while pending:
+                await pending.pop(0)
+        assert context.get_summary().compressions >= 1
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        held = await store.context("s1")
+        every = await store.context("s1", folded=True)
+        first = await store.context_original("s1", 1)
+        assert await store.context_original("s1", 999) is None
+        assert await store.context("other") == []
+    assert [(m.id, m.role, m.content) for m in held] == [
+        (m.id, m.role, m.content) for m in context.messages
+    ]
+    assert [m.token_count for m in held] == [m.token_count for m in context.messages]
+    assert held[0].summary_of and held[0].role is MessageRole.SYSTEM
+    assert first is not None and first.content == context.original(1).content
+    assert "make target0" in first.content and first.data["exit_code"] == 2
+    assert len(every) == 12 + context.get_summary().compressions

@@ -227,30 +227,19 @@ async def test_a_slow_subscription_loses_output_never_a_record(bash: Session) ->
     assert events.dropped > 0 and records[0].exit_code == 9
 
 
-async def test_parse_output_fills_parsed(
-    manager: SessionManager, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-    import types
-
-    class Parsed:
-        def __init__(self, text: str, command: str | None) -> None:
-            self.text, self.command = text, command
-
-        def to_dict(self) -> dict[str, object]:
-            return {"kind": "plain", "lines": len(self.text.splitlines()), "cmd": self.command}
-
-    class OutputParser:  # engine/output.py's interface (another helper writes it)
-        def parse(self, text: str, command: str | None = None) -> Parsed:
-            return Parsed(text, command)
-
-    monkeypatch.setitem(
-        sys.modules, "engine.output", types.SimpleNamespace(OutputParser=OutputParser)
+async def test_parse_output_fills_parsed(manager: SessionManager, tmp_path: Path) -> None:
+    """A record carries engine.output's facts: a compiler error with its file:line."""
+    source = tmp_path / "bad.c"
+    source.write_text("int main(void) { return x; }\n")
+    session = await manager.create_session_with_config(
+        bash_config(parse_output=True, working_directory=tmp_path)
     )
-    session = await manager.create_session_with_config(bash_config(parse_output=True))
     await session.start()
-    record = await run(session, "seq 1 4")
-    assert record.parsed == {"kind": "plain", "lines": 4, "cmd": "seq 1 4"}
+    record = await run(session, "gcc -c bad.c -o /dev/null")
+    assert record.parsed is not None and record.parsed["kind"] == "build"
+    assert record.parsed["status"] == "failed"
+    [error] = record.parsed["errors"]
+    assert (error["file"], error["line"]) == ("bad.c", 1) and "x" in error["message"]
     plain = await manager.create_session_with_config(bash_config())
     await plain.start()
     assert (await run(plain, "seq 1 4")).parsed is None  # parse_output is off

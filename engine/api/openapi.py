@@ -287,6 +287,54 @@ SCHEMAS: dict[str, Any] = {
         description="`output` and `parsed` are left out with ?output=false",
     ),
     "History": _obj({"session": _S, "commands": {"type": "array", "items": _ref("CommandRecord")}}),
+    "ContextMessage": _obj(
+        {
+            "id": _I,
+            "role": {"type": "string", "enum": ["system", "user", "assistant", "tool"]},
+            "content": _S,
+            "timestamp": {"type": "string", "format": "date-time"},
+            "token_count": _nullable(_I),
+            "estimated": _B,
+            "summary_of": {"type": "array", "items": _I},
+            "data": {"type": "object", "additionalProperties": True},
+        }
+    ),
+    "Context": _obj(
+        {
+            "session": _S,
+            "session_id": _S,
+            "config": _obj({"max_tokens": _I, "compression_threshold": _N}),
+            "summary": _obj(
+                {
+                    "messages": _I,
+                    "compressions": _I,
+                    "tokens": _obj(
+                        {
+                            "current": _I,
+                            "original": _I,
+                            "saved": _I,
+                            "reduction": _N,
+                            "compression_ratio": _N,
+                            "encoding": _S,
+                            "estimated": _B,
+                        },
+                        description="what a model is sent, counted with the encoding",
+                    ),
+                    "storage": _obj(
+                        {
+                            "archived_messages": _I,
+                            "original_bytes": _I,
+                            "zstd_bytes": _I,
+                            "ratio": _N,
+                        },
+                        description="the folded originals, kept zstd-compressed",
+                    ),
+                }
+            ),
+            "messages": {"type": "array", "items": _ref("ContextMessage")},
+        }
+    ),
+    "ContextOriginal": _obj({"session": _S, "message": _ref("ContextMessage")}),
     "EventPage": _obj(
         {
             "events": {"type": "array", "items": _ref("Event")},
@@ -456,6 +504,23 @@ OPENAPI: dict[str, Any] = {
                 _answers("Session", 400, 404, 409),
                 "Respawn",
                 required=False,
+            ),
+        },
+        "/sessions/{name}/context": {
+            "parameters": [
+                _NAME,
+                _query("limit", {"type": "integer", "minimum": 0}, "the newest N messages"),
+            ],
+            "get": _op(
+                "The session's AI context: figures and messages (enable_ai_features)",
+                _answers("Context", 400, 404, 409),
+            ),
+        },
+        "/sessions/{name}/context/{id}": {
+            "parameters": [_NAME, _ID],
+            "get": _op(
+                "One context message in full, folded into a summary or not",
+                _answers("ContextOriginal", 400, 404, 409),
             ),
         },
         "/snapshots": {

@@ -1,0 +1,817 @@
+"""Output compression: a raw terminal log turned into what a reader (or a model) needs.
+
+Three passes, each cheap per line because the work is done by whole-text regex substitutions:
+
+1. Resolve what the screen finally showed: escapes removed, carriage-return progress bars and
+   backspaces replayed with the terminal's overwrite semantics (a line keeps its last state),
+   erase-in-line and cursor-up honoured. `resolve()` is a line model, not the full terminal
+   (engine/terminal.py does the same for progress bars at a tenth of the speed).
+2. Fold by shape: every line gets a template (numbers, hashes, paths, file and identifier names
+   replaced by a slot) and lines sharing a template anywhere in the log become one line, the
+   slots listing a few of their values, with a count.
+3. Keep what matters verbatim: every distinct error line with a line before and two after,
+   summary facts (`3 failed, 20 passed`, `added 65 packages`, `Successfully installed ...`, the
+   newest commit), warnings (folded, never dropped before noise).
+
+With a token budget the least important items go first: repetitive noise, single noise lines,
+warnings, context; errors and facts only when they alone exceed the budget. A note says how much
+was dropped. `compress_stream` does the same over byte chunks in bounded memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.tokens import count_tokens
+
+WINDOW = 1 << 20  # characters folded at once: whole-text regexes pay off, memory stays small
+MAX_LINE = 1 << 16  # a line longer than this (no newline in sight) is cut and folded in parts
+MAX_SAMPLE = 400  # characters of a sample line kept for a group
+MAX_GROUPS = 5000  # groups kept (after merging); lines of later new shapes are only counted
+MAX_TEMPLATES = 50000  # distinct line shapes remembered
+MAX_KEPT = 2000  # distinct error, fact and context lines kept verbatim
+MAX_KEY = 240  # characters of a shape used as its key (longer: the head and a hash)
+MAX_KEPT_LINE = 2000  # characters of an error or fact line kept
+MAX_PER_SHAPE = 50  # distinct error lines of one shape kept verbatim; more are folded
+SAMPLES = 3  # distinct lines a group shows besides its last
+BINARY_PROBE = 8000  # git's rule: a NUL in the first 8000 bytes means binary
+CONTEXT_AFTER = 2  # lines kept after an error (and the one line before it)
+NOTE_TOKENS = 40  # what the note saying what was dropped costs, about
+
+# Kinds, in the order the budget drops them (lowest first).
+NOISE_REPEATED, NOISE, WARNING, CONTEXT, ERROR, FACT = range(6)
+
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+_ESCAPE = re.compile(
+    r"\x1b\[([0-?]*)[ -/]*([@-~])"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
+    r"|\x1b[ -/]*[0-~]?"  # other escapes (charset designations, keypad modes)
+)
+_CONTROL = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]")
+# Markers, while resolving, for erase to the line end, the whole line, to the cursor; cursor up.
+_ERASE, _ERASE_ALL, _ERASE_START, _UP = "\ue000", "\ue002", "\ue003", "\ue001"
+_MOVES = re.compile(f"([\r\b\n{_ERASE}{_ERASE_ALL}{_ERASE_START}{_UP}])")
+_OVERWRITES = ("\r", "\b", _ERASE, _ERASE_ALL, _ERASE_START)
+
+# What varies between lines of one shape: a whitespace-separated word holding a digit, a path
+# separator, an underscore, a dot, a quote or a plus (numbers, versions, hashes, paths, file and
+# test names, `+++--` stat bars). Whole words, found with a look-behind that fails at once inside
+# a word, so one pass runs at ~30 MB/s where an alternation of token kinds ran at 6.
+_SHAPE = re.compile(r"(?<![^\s(\[{,=])[^\s\d/_.'\"+‘]*[\d/_.'\"+‘][^\s,;)\]}]*")
+_SLOT = "\x01"
+_SPACES = re.compile(r"[ \t]+")
+_WORD = re.compile(r"[A-Za-z][\w-]*")
+_PROSE = re.compile(r"(?:[A-Za-z]{3,}[ ,:]+){4}")  # a sentence: its words are not folded
+
+# Summary lines, matched on shapes (numbers being \x01): at the start of a line, or anywhere by
+# substring (a regex alternation searched at every position cost ~10 µs a line). Case matters:
+# pytest's summary says "3 passed" where its verbose lines say "PASSED".
+_FACT_START = re.compile(
+    r"=+ .* in \x01|(?:FAILED|ERROR) \S|Successfully (?:installed|built|uninstalled|downloaded)\b"
+    r"|Saved \S|(?:ok|FAIL|PASS)\s+\S|\s*Finished\b|Ran \x01 tests?|OK(?: \(|$)|FAILED \("
+    r"|Tests?:\s+\x01|Test Suites:|(?:added|removed|changed|audited) \x01 packages?"
+)
+_FACT_ANYWHERE = (
+    "short test summary", "up to date", "test result:",
+    "BUILD SUCCESSFUL", "BUILD FAILED", "Done in ", "\x01 vulnerabilit", " warnings generated",
+    " warning generated", " errors generated", " error generated",
+)  # fmt: skip
+# Test counts: a summary has two (`1 failed, 20 passed`) or is a banner (`=== 3 passed in 2s ===`);
+# one count mid-line (`unit 3 failed`) is an error line, not a summary.
+_COUNTS = re.compile(
+    r"\x01 (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)"
+    r"(?=[,;]| in |$| \()"
+)
+_PACKAGES = re.compile(r"\b(?:added|removed|changed|audited) \x01 packages?\b")  # npm
+
+# Errors, warnings: words (a set lookup per line shape) and phrases (substring tests); a
+# case-insensitive alternation of them cost ~40 µs a line.
+_ERROR_WORDS = frozenset({
+    "error", "errors", "fatal", "failed", "failure", "fail", "exception", "panic", "panicked",
+    "abort", "aborted", "cannot", "undeclared", "err!", "traceback",
+})  # fmt: skip
+_ERROR_PHRASES = (
+    "not found", "no such file", "permission denied", "could not", "unable to",
+    "segmentation fault", "core dumped", "undefined reference",
+)  # fmt: skip
+_ERROR_CAMEL = re.compile(r"[a-z](?:Error|Exception)\b")  # ValueError, HttpErrorGeneral
+_WARNING_WORDS = frozenset({"warn", "warning", "warnings", "deprecated", "deprecation"})
+_FACT_WORDS = frozenset({
+    "passed", "failed", "error", "errors", "skipped", "deselected", "xfailed", "xpassed", "added",
+    "removed", "changed", "audited", "date", "vulnerabilities", "vulnerability", "successfully",
+    "saved", "result", "ok", "fail", "pass", "build", "finished", "done", "ran", "generated",
+    "warnings", "warning", "tests", "test", "suites", "summary",
+})  # fmt: skip
+_LOWER_WORDS = re.compile(r"[a-z]+!?")
+
+
+class CompressError(ValueError):
+    """Input compress cannot take (binary data); the message says what was wrong."""
+
+
+@dataclass
+class Compressed:
+    """A compressed log and the figures `--stats` prints."""
+
+    text: str
+    original_tokens: int
+    compressed_tokens: int
+    estimated: bool  # a heuristic counted (tiktoken could not load)
+    original_bytes: int
+    compressed_bytes: int
+    seconds: float
+    original_lines: int = 0
+    compressed_lines: int = 0
+    dropped_lines: int = 0  # lines left out to fit the budget
+    dropped_tokens: int = 0
+    budget: int | None = None
+    invalid_utf8: bool = False  # bytes that were not UTF-8 were read as U+FFFD
+    counted: bool = True  # False when the original was not counted (original_tokens is 0)
+
+    @property
+    def reduction(self) -> float:
+        """Share of the original tokens saved, 0..1."""
+        if not self.original_tokens:
+            return 0.0
+        return max(0.0, 1 - self.compressed_tokens / self.original_tokens)
+
+    def to_stats(self) -> dict[str, Any]:
+        """The `--stats` JSON line."""
+        stats: dict[str, Any] = {
+            "original_tokens": self.original_tokens if self.counted else None,
+            "compressed_tokens": self.compressed_tokens,
+            "reduction": round(self.reduction, 4) if self.counted else None,
+            "estimated": self.estimated,
+            "bytes_in": self.original_bytes,
+            "bytes_out": self.compressed_bytes,
+            "lines_in": self.original_lines,
+            "lines_out": self.compressed_lines,
+            "seconds": round(self.seconds, 4),
+        }
+        if self.budget is not None:
+            stats.update(
+                budget=self.budget,
+                dropped_lines=self.dropped_lines,
+                dropped_tokens=self.dropped_tokens,
+            )
+        if self.invalid_utf8:
+            stats["invalid_utf8"] = True
+        return stats
+
+
+def compress(
+    text: str, *, budget: int | None = None, command: str | None = None, count: bool = True
+) -> Compressed:
+    """Compress one log. `count=False` skips counting the original's tokens (tiktoken runs at
+    ~7-10 MB/s, slower than compressing), leaving `original_tokens` 0 and `counted` False.
+    `command` is the command line that printed the text (reserved: the rules are the same)."""
+    start = time.perf_counter()
+    _check_binary(text[:BINARY_PROBE], text[:65536])
+    folder = _Folder()
+    counter = _Counter(count)
+    size = 0
+    for window in _windows(text):
+        size += len(window.encode("utf-8", "surrogatepass"))
+        counter.add(window)
+        folder.feed(window)
+    folder.finish()
+    counter.add("", final=True)
+    original = _Count(counter.tokens, counter.estimated) if count else None
+    return folder.result(start, budget, size, original, invalid=False)
+
+
+def compress_text(text: str) -> str:
+    """Only the compressed text: no token counts, no budget (what the bench times)."""
+    folder = _Folder()
+    for window in _windows(text):
+        folder.feed(window)
+    folder.finish()
+    return "\n".join(item.render() for item in folder.items())
+
+
+def _windows(text: str) -> Iterable[str]:
+    """`text` in pieces of about WINDOW characters, each cut after a newline (a progress line is
+    never cut in two) that the next line's first character is not whitespace after (where the
+    tokenizer joins nothing across the cut, so counts of the pieces add up exactly)."""
+    at = 0
+    while at < len(text):
+        end = _cut(text, at + WINDOW)
+        yield text[at:end]
+        at = end
+
+
+def _cut(text: str, start: int) -> int:
+    """The first place from `start` just after a newline that a non-space follows; the end of
+    the text when there is none within MAX_LINE."""
+    limit = start + MAX_LINE
+    at = text.find("\n", start)
+    while 0 <= at < limit:
+        if at + 1 < len(text) and not text[at + 1].isspace():
+            return at + 1
+        at = text.find("\n", at + 1)
+    return len(text) if at < 0 or at >= len(text) else at + 1
+
+
+def compress_stream(
+    chunks: Iterable[bytes], *, budget: int | None = None, count: bool = True
+) -> Compressed:
+    """Compress a byte stream of any length in bounded memory: it is decoded (invalid UTF-8
+    becomes U+FFFD and the result says so), resolved and folded a window at a time; only the
+    groups, kept lines and counts stay."""
+    start = time.perf_counter()
+    folder = _Folder()
+    counter = _Counter(count)
+    decoder = _Decoder()
+    size = 0
+    head = bytearray()
+    probing = True
+    pending = ""
+    for chunk in chunks:
+        size += len(chunk)
+        if probing:
+            head += chunk
+            if len(head) < 65536:
+                continue
+            probing = False
+            text = decoder.decode(bytes(head))
+            _check_binary(text[:BINARY_PROBE], text[:65536])
+            head.clear()
+        else:
+            text = decoder.decode(chunk)
+        counter.add(text)
+        pending = _feed_stream(folder, pending + text)
+    if probing:
+        text = decoder.decode(bytes(head))
+        _check_binary(text[:BINARY_PROBE], text)
+        counter.add(text)
+        pending = _feed_stream(folder, pending + text)
+    tail = decoder.decode(b"", final=True)
+    counter.add(tail, final=True)
+    folder.feed(pending + tail)
+    folder.finish()
+    original = _Count(counter.tokens, counter.estimated) if count else None
+    return folder.result(start, budget, size, original, invalid=decoder.invalid)
+
+
+class _Counter:
+    """Tokens of a text that arrives in pieces, counted a run of whole lines at a time (the
+    tokenizer never joins a line's end to the next line's first word, so the sums agree with
+    counting the whole text, but for whitespace at a cut); nothing when `enabled` is False."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tokens = 0
+        self.estimated = False
+        self._pending = ""
+
+    def add(self, text: str, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        text = self._pending + text
+        cut = len(text) if final else _last_cut(text)
+        if not cut and len(text) > MAX_LINE:
+            cut = len(text)  # one endless line: counted in parts, a token off at the cuts
+        self._pending = text[cut:]
+        if cut:
+            counted = count_tokens(text[:cut])
+            self.tokens += counted.tokens
+            self.estimated = counted.estimated
+
+
+def _last_cut(text: str) -> int:
+    """Just after the last newline that a non-space follows (0: none yet)."""
+    at = text.rfind("\n", 0, len(text) - 1)
+    while at >= 0 and text[at + 1].isspace():
+        at = text.rfind("\n", 0, at)
+    return at + 1
+
+
+class _Decoder:
+    """Incremental UTF-8 that switches to U+FFFD replacement at the first invalid byte."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.invalid = False
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        try:
+            return self._decoder.decode(data, final)
+        except UnicodeDecodeError:
+            self.invalid = True
+            self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            return self._decoder.decode(data, final)
+
+
+@dataclass(frozen=True)
+class _Count:
+    tokens: int
+    estimated: bool
+
+
+def _feed_stream(folder: _Folder, text: str) -> str:
+    """Feed the complete lines of `text`; return the unfinished last line (bounded: a long
+    progress line is replayed so far and kept as its state; a long plain one is cut)."""
+    cut = text.rfind("\n") + 1
+    if cut == 0 and len(text) > MAX_LINE:
+        last_cr = text.rfind("\r")
+        if last_cr > 0:
+            text = _overwrite(resolve(text[:last_cr])) + text[last_cr:]
+        if len(text) > MAX_LINE:
+            cut = len(text)
+    if cut:
+        folder.feed(text[:cut])
+    return text[cut:]
+
+
+def _check_binary(probe: str, sample: str) -> None:
+    if "\x00" in probe:
+        raise CompressError(
+            f"input looks binary (a NUL byte at offset {probe.index(chr(0))}); "
+            "compress takes terminal text"
+        )
+    if len(sample) >= 512:
+        odd = len(_CONTROL.findall(sample)) - sample.count("\x1b") + sample.count("\ufffd")
+        if odd > len(sample) * 0.3:
+            raise CompressError(
+                f"input looks binary ({odd * 100 // len(sample)} % of the first "
+                f"{len(sample):,} characters are control bytes or not UTF-8); "
+                "compress takes terminal text"
+            )
+
+
+# --- resolving ---------------------------------------------------------------------------------
+
+
+def _escape(match: re.Match[str]) -> str:
+    final = match.group(2)
+    if final is None:
+        return ""
+    params = match.group(1)
+    if final == "K":
+        return {"": _ERASE, "0": _ERASE, "1": _ERASE_START, "2": _ERASE_ALL}.get(params, "")
+    if final in "AF":  # cursor up (F: and to the line start)
+        n = int(params) if params.isdigit() else 1
+        return _UP * n + ("\r" if final == "F" else "")
+    if final == "G":  # cursor to a column: the start is what progress bars use
+        return "\r" if params in ("", "0", "1") else ""
+    if final == "C":  # cursor forward: what was there shows through; spaces are close enough
+        return " " * min(int(params) if params.isdigit() else 1, 200)
+    return ""
+
+
+def resolve(text: str) -> str:
+    """What a terminal would show for `text`, as lines of plain text (tabs kept)."""
+    if "\x1b" in text:
+        text = _SGR.sub("", text)
+        if "\x1b" in text:
+            text = _ESCAPE.sub(_escape, text)
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")  # the same on a screen, and no replay per line
+    if _UP in text:
+        return _replay(text)
+    if not any(mark in text for mark in _OVERWRITES):
+        return text
+    return "\n".join(
+        _replay(line) if any(mark in line for mark in _OVERWRITES) else line
+        for line in text.split("\n")
+    )
+
+
+def _overwrite(line: str) -> str:
+    """One line's final state (the stream's long progress lines are settled with it)."""
+    return _replay(line)
+
+
+def _replay(text: str) -> str:
+    """The rows a terminal ends with: text overwrites from the cursor, CR goes to the line
+    start, backspace one back, newline to the next line's start (a PTY's onlcr), erases cut the
+    row, cursor-up goes back a row keeping the column. No wrapping: a row is a whole line.
+    Trailing spaces dropped, as a capture does."""
+    rows = [""]
+    row = col = 0
+    for piece in _MOVES.split(text):
+        if not piece:
+            continue
+        if piece == "\n":
+            row += 1
+            col = 0
+            if row == len(rows):
+                rows.append("")
+        elif piece == "\r":
+            col = 0
+        elif piece == "\b":
+            col = max(0, col - 1)
+        elif piece == _UP:
+            row = max(0, row - 1)
+        elif piece == _ERASE:
+            rows[row] = rows[row][:col]
+        elif piece == _ERASE_ALL:
+            rows[row] = ""
+        elif piece == _ERASE_START:
+            rows[row] = " " * (col + 1) + rows[row][col + 1 :]
+        else:
+            line = rows[row]
+            if col > len(line):
+                line += " " * (col - len(line))
+            rows[row] = line[:col] + piece + line[col + len(piece) :]
+            col += len(piece)
+    return "\n".join(line.rstrip(" ") for line in rows)
+
+
+# --- folding -----------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Line:
+    """A line kept verbatim (an error, a fact, a context line), with its repeat count."""
+
+    text: str
+    kind: int
+    count: int = 1
+
+    def render(self) -> str:
+        return self.text if self.count == 1 else f"{self.text}  (× {self.count})"
+
+    @property
+    def lines(self) -> int:
+        return self.count
+
+
+@dataclass(eq=False)
+class _Group:
+    """Lines of one shape: how many, the first few distinct ones and the last."""
+
+    kind: int
+    key: str
+    samples: list[str] = field(default_factory=list)
+    count: int = 0
+    last: str = ""
+    last_at: int = 0
+
+    def add(self, line: str, at: int) -> None:
+        self.count += 1
+        self.last = line
+        self.last_at = at
+        if len(self.samples) < SAMPLES and line not in self.samples:
+            self.samples.append(line[:MAX_SAMPLE])
+
+    def merge(self, other: _Group) -> None:
+        self.count += other.count
+        for line in other.samples:
+            if len(self.samples) < SAMPLES and line not in self.samples:
+                self.samples.append(line)
+        if other.last_at > self.last_at:
+            self.last, self.last_at = other.last, other.last_at
+
+    @property
+    def lines(self) -> int:
+        return self.count
+
+    def render(self) -> str:
+        first = self.samples[0]
+        if self.count == 1:
+            return first
+        last = self.last[:MAX_SAMPLE]
+        lines = self.samples if last in self.samples else [*self.samples, last]
+        if len(lines) == 1:
+            return f"{first}  (× {self.count})"
+        return f"{_fold(lines, self.count > len(lines))}  (× {self.count})"
+
+
+def _fold(lines: list[str], more: bool) -> str:
+    """Lines of one shape as one: word by word, a word that varies shown as {a,b,…,z}."""
+    words = [line.split() for line in lines]
+    if any(len(w) != len(words[0]) for w in words):
+        return f"{lines[0]}  …  {lines[-1]}"
+    indent = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
+    out = []
+    for column in zip(*words, strict=True):
+        seen = list(dict.fromkeys(column))
+        if len(seen) == 1:
+            out.append(seen[0])
+            continue
+        head = _common_prefix(seen)
+        head = head[: max(head.rfind(c) for c in _SEPARATORS) + 1]
+        tail = _common_prefix([v[len(head) :][::-1] for v in seen])[::-1]
+        tail = tail[min((i for i, c in enumerate(tail) if c in _SEPARATORS), default=len(tail)) :]
+        middle = [v[len(head) : len(v) - len(tail)] for v in seen]
+        if more:
+            middle.insert(len(middle) - 1, "…")
+        out.append(head + "{" + ",".join(middle) + "}" + tail)
+    return indent + " ".join(out)
+
+
+_SEPARATORS = "/.:_-=@+()[]"  # a shared prefix or suffix is cut at one of these: no `6{4,5}.3`
+
+
+def _common_prefix(values: list[str]) -> str:
+    """The characters all values start with (not cut at a word: `1{4,8}%` is fine)."""
+    low, high = min(values), max(values)
+    size = 0
+    while size < len(low) and low[size] == high[size]:
+        size += 1
+    return low[:size]
+
+
+def _coarse(key: str) -> str:
+    """The shape groups merge under: spacing evened out and, unless the line is prose, every
+    word but the first a slot (`drwxr-xr-x 2 root root 4096 May 9 json` and `... Dec 3 email`
+    are one; `connecting to db` and `retrying in 5s` are not)."""
+    key = _SPACES.sub(" ", key).strip()
+    if _PROSE.search(key):
+        return key
+    first, _, rest = key.partition(" ")
+    return f"{first} {_WORD.sub(_SLOT, rest)}"
+
+
+@dataclass(eq=False)
+class _Overflow:
+    """Lines of shapes past MAX_GROUPS: counted only."""
+
+    kind: int = NOISE
+    count: int = 0
+
+    @property
+    def lines(self) -> int:
+        return self.count
+
+    def render(self) -> str:
+        return f"[… {self.count:,} more lines of other shapes]"
+
+
+_Item = _Line | _Group | _Overflow
+
+
+class _Folder:
+    """The state of a compression: items in first-seen order, bounded in number."""
+
+    def __init__(self) -> None:
+        self._items: list[_Item] = []
+        self._kinds: dict[str, int] = {}
+        self._groups: dict[str, _Group] = {}
+        self._live = 0  # groups in _items (several templates may share one after compaction)
+        self._kept: dict[str, _Line] = {}
+        self._per_shape: dict[str, int] = {}
+        self._overflow: _Overflow | None = None
+        self.lines = 0
+        self._after = 0
+        self._prev = ""
+        self._prev_kept = True
+        self._prev_group: _Group | None = None
+        self._first = True
+
+    def feed(self, text: str) -> None:
+        """Fold complete lines (a trailing partial line is folded as a line)."""
+        if not text:
+            return
+        text = resolve(text)
+        lines = text.split("\n")
+        templates = _SHAPE.sub(_SLOT, text).split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+            templates.pop()
+        at = self.lines
+        self.lines += len(lines)
+        kinds = self._kinds
+        groups = self._groups
+        for line, template in zip(lines, templates, strict=True):
+            at += 1
+            if not template or template.isspace():
+                self._prev = ""  # an error after a blank line has no line before it
+                continue
+            if len(template) > MAX_KEY:  # a long shape is remembered by its head and hash
+                full, template = template, f"{template[:MAX_KEY]}\x02{hash(template):x}"
+                kind = kinds.get(template)
+                if kind is None:
+                    kind = self._classify(full, template)
+            else:
+                kind = kinds.get(template)
+                if kind is None:
+                    kind = self._classify(template)
+            if self._first:  # the log's first line says what ran: kept as it is
+                self._first = False
+                if kind <= WARNING:
+                    self._add_kept(line, CONTEXT)
+                    self._prev, self._prev_kept = line, True
+                    continue
+            if kind <= NOISE and not self._after:
+                group = groups.get(template)
+                if group is not None:
+                    group.add(line, at)
+                else:
+                    group = self._new_group(template, line, kind, at)
+                self._prev = line
+                self._prev_kept = False
+                self._prev_group = group
+            else:
+                self._keep(line, template, kind, at)
+
+    def _classify(self, template: str, key: str | None = None) -> int:
+        low = template.lower()
+        words = set(_LOWER_WORDS.findall(low))
+        if not words.isdisjoint(_FACT_WORDS) and (
+            _FACT_START.match(template)
+            or any(fact in template for fact in _FACT_ANYWHERE)
+            or (" package" in template and _PACKAGES.search(template))
+            or len(_COUNTS.findall(template)) >= 2
+            or (template.startswith("=") and _COUNTS.search(template))
+        ):
+            kind = FACT
+        elif template.startswith("commit \x01"):
+            self._kinds[key or template] = NOISE  # git log: only the first commit is the newest
+            return FACT
+        elif (
+            not words.isdisjoint(_ERROR_WORDS)
+            or template.startswith(("E ", "E\t"))
+            or any(phrase in low for phrase in _ERROR_PHRASES)
+            or (("Error" in template or "Exception" in template) and _ERROR_CAMEL.search(template))
+        ):
+            kind = ERROR
+        elif not words.isdisjoint(_WARNING_WORDS) or "deprecat" in low:
+            kind = WARNING
+        else:
+            kind = NOISE
+        if len(self._kinds) < MAX_TEMPLATES:
+            self._kinds[key or template] = kind
+        return kind
+
+    def _new_group(self, template: str, line: str, kind: int, at: int) -> _Group | None:
+        if self._live >= MAX_GROUPS:
+            self._compact()
+        if self._live >= MAX_GROUPS * 3 // 4 or len(self._groups) >= MAX_TEMPLATES:
+            if self._overflow is None:
+                self._overflow = _Overflow()
+                self._items.append(self._overflow)
+            self._overflow.count += 1
+            return None
+        group = _Group(kind, template)
+        group.add(line, at)
+        self._groups[template] = group
+        self._items.append(group)
+        self._live += 1
+        return group
+
+    def _compact(self) -> None:
+        """Merge groups whose coarse shapes are equal into the first of them."""
+        merged: dict[tuple[int, str], _Group] = {}
+        into: dict[int, _Group] = {}
+        items: list[_Item] = []
+        for item in self._items:
+            if isinstance(item, _Group):
+                key = (item.kind, _coarse(item.key))
+                first = merged.get(key)
+                if first is not None:
+                    first.merge(item)
+                    into[id(item)] = first
+                    continue
+                merged[key] = item
+            items.append(item)
+        self._items = items
+        self._live = len(merged)
+        if into:
+            for template, group in self._groups.items():
+                target = into.get(id(group))
+                if target is not None:
+                    self._groups[template] = target
+
+    def _keep(self, line: str, template: str, kind: int, at: int) -> None:
+        if kind <= NOISE or kind == WARNING:
+            if self._after:
+                self._after -= 1
+                kind = CONTEXT
+            if kind <= NOISE or kind == WARNING:
+                group = self._groups.get(template)
+                if group is None:
+                    group = self._new_group(template, line, kind, at)
+                else:
+                    group.add(line, at)
+                self._prev, self._prev_kept, self._prev_group = line, False, group
+                return
+        elif kind == ERROR:
+            known = line[:MAX_KEPT_LINE] in self._kept
+            if self._per_shape.get(template, 0) >= MAX_PER_SHAPE and not known:
+                self._after = 0  # a flood of one error shape: fold the rest as noise
+                self._keep(line, template, NOISE, at)
+                return
+            if not self._prev_kept and self._prev:
+                group = self._prev_group
+                if group is not None and group.count == 1 and group.kind <= NOISE:
+                    group.kind = CONTEXT  # the line before is already in place, alone
+                elif (
+                    group is not None and group is self._items[-1] and group.samples == [self._prev]
+                ):
+                    group.kind = max(group.kind, CONTEXT)  # right above, shown as it was
+                else:
+                    self._add_kept(self._prev, CONTEXT)
+            self._after = CONTEXT_AFTER
+        kept = self._kept.get(line[:MAX_KEPT_LINE])
+        if kept is not None:
+            kept.count += 1
+        elif len(self._kept) < MAX_KEPT:
+            self._add_kept(line, kind)
+            if kind == ERROR and len(self._per_shape) < MAX_TEMPLATES:
+                self._per_shape[template] = self._per_shape.get(template, 0) + 1
+        else:
+            self._after = 0
+            self._keep(line, template, NOISE, at)
+            return
+        self._prev, self._prev_kept = line, True
+
+    def _add_kept(self, line: str, kind: int) -> None:
+        line = line[:MAX_KEPT_LINE]
+        if line in self._kept:
+            return
+        item = _Line(line, kind)
+        self._kept[line] = item
+        self._items.append(item)
+
+    def finish(self) -> None:
+        self._compact()
+        for item in self._items:
+            if isinstance(item, _Group) and item.kind == NOISE and item.count > 1:
+                item.kind = NOISE_REPEATED
+
+    def items(self) -> list[_Item]:
+        return self._items
+
+    def result(
+        self,
+        start: float,
+        budget: int | None,
+        size: int,
+        original: Any,
+        *,
+        invalid: bool,
+    ) -> Compressed:
+        items = self._items
+        rendered = [item.render() for item in items]
+        dropped_lines = dropped_tokens = 0
+        if budget is not None:
+            rendered, dropped_lines, dropped_tokens = _fit(items, rendered, budget)
+        text = "\n".join(rendered)
+        counted = count_tokens(text)
+        if original is None:
+            original_tokens, counted_original = 0, False
+        else:
+            original_tokens, counted_original = original.tokens, True
+        return Compressed(
+            text=text,
+            original_tokens=original_tokens,
+            compressed_tokens=counted.tokens,
+            estimated=counted.estimated,
+            original_bytes=size,
+            compressed_bytes=len(text.encode("utf-8", "surrogatepass")),
+            seconds=time.perf_counter() - start,
+            original_lines=self.lines,
+            compressed_lines=len(rendered),
+            dropped_lines=dropped_lines,
+            dropped_tokens=dropped_tokens,
+            budget=budget,
+            invalid_utf8=invalid,
+            counted=counted_original,
+        )
+
+
+def _fit(items: list[_Item], rendered: list[str], budget: int) -> tuple[list[str], int, int]:
+    """Drop the least important items until the rest and a note fit `budget` tokens: by kind
+    (repeated noise, single noise lines, warnings, context, errors, facts), and within a kind
+    from the middle of the log out (its start says what ran, its end how it ended)."""
+    costs = [count_tokens(line + "\n").tokens for line in rendered]
+    total = sum(costs)
+    if total <= budget:
+        return rendered, 0, 0
+    n = len(items)
+    order = sorted(range(n), key=lambda i: (items[i].kind, -min(i, n - 1 - i)))
+    keep = [True] * n
+    dropped_lines = dropped_tokens = dropped_errors = 0
+    at = 0
+    out: list[str] = []
+    while at < n:
+        while at < n and (total + NOTE_TOKENS > budget or not out):
+            i = order[at]
+            at += 1
+            keep[i] = False
+            total -= costs[i]
+            dropped_tokens += costs[i]
+            dropped_lines += items[i].lines
+            dropped_errors += items[i].kind >= ERROR
+            if total + NOTE_TOKENS <= budget:
+                break
+        errors = f", {dropped_errors:,} of them errors or summary lines" if dropped_errors else ""
+        note = (
+            f"[compress: {dropped_lines:,} lines (~{dropped_tokens:,} tokens){errors} not shown "
+            f"to fit a budget of {budget:,} tokens]"
+        )
+        out = [*(line for line, k in zip(rendered, keep, strict=True) if k), note]
+        if count_tokens("\n".join(out)).tokens <= budget:
+            return out, dropped_lines, dropped_tokens
+        total = budget  # the joins counted over: drop one more and try again
+    return [], dropped_lines, dropped_tokens  # not even the note fits

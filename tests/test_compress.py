@@ -1,0 +1,380 @@
+"""`engine.compress` and `ai-session compress` on real logs: errors and facts survive, noise folds,
+progress bars end as the terminal shows them, budgets hold, bad input gets a clear answer, and a
+long stream runs in bounded memory.
+
+The logs in tests/fixtures/logs/compress/ are trimmed real runs made by
+tests/bench/bench_context.py (`--save-fixtures`) on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from engine.compress import CompressError, compress, compress_stream, resolve
+from engine.terminal import Terminal
+from engine.tokens import count_tokens
+
+REPO = Path(__file__).resolve().parents[1]
+LOGS = REPO / "tests" / "fixtures" / "logs" / "compress"
+
+# Lines a reader must find in each log's compressed text (regexes).
+FACTS = {
+    "pytest": [
+        r"\d+ failed, \d+ passed",
+        r"FAILED \S*test_injected_failure",
+        r"E\s+assert 41 == 42",
+    ],
+    "npm": [
+        r"added \d+ packages",
+        r"npm error 404 Not Found - GET \S+ai-session-no-such-package-13",
+    ],
+    "gcc": [
+        r"broken\.c:\d+:\d+: error: .undefined_variable. undeclared",
+        r"broken\.c:\d+:\d+: warning",
+    ],
+    "pip": [r"^Successfully installed .*requests-\S+ .*rich-"],
+    "pip-pty": [r"^Successfully downloaded numpy", r"^Saved \S+pandas"],
+}
+ERROR = re.compile(r"\b(?:error|failed|FAILED|ERR!)\b|^E\s{2,}|\w+Error\b")
+
+
+def log(name: str) -> str:
+    return (LOGS / f"{name}.log").read_bytes().decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("name", sorted(FACTS))
+def test_errors_and_key_facts_survive_real_logs(name: str) -> None:
+    text = log(name)
+    result = compress(text)
+    for fact in FACTS[name]:
+        assert re.search(fact, resolve(text), re.M), fact  # the fixture has it
+        assert re.search(fact, result.text, re.M), (fact, result.text)
+    errors = {line for line in resolve(text).splitlines() if ERROR.search(line)}
+    missing = [line for line in errors if line not in result.text]
+    assert not missing
+    assert result.compressed_tokens <= result.original_tokens
+
+
+def test_the_newest_commit_of_a_git_log_is_kept() -> None:
+    text = log("git")
+    newest = re.search(r"^commit ([0-9a-f]{40})$", text, re.M)
+    assert newest is not None
+    result = compress(text)
+    assert f"commit {newest.group(1)}" in result.text.splitlines()
+    assert result.reduction > 0.4
+
+
+def test_a_long_listing_folds_to_a_few_lines() -> None:
+    text = log("ls")
+    result = compress(text)
+    assert result.text.startswith(text.split("\n", 1)[0] + "\n")  # the top directory
+    assert result.reduction > 0.9
+    assert len(result.text.splitlines()) < len(text.splitlines()) / 10
+    assert re.search(r"\(× \d{3,}\)", result.text)  # a shape seen hundreds of times, counted
+
+
+def test_repeated_lines_collapse_with_a_count() -> None:
+    text = "start\n" + "waiting for the lock\n" * 12 + "done: 1 passed, 0 failed\n"
+    assert compress(text).text.splitlines() == [
+        "start",
+        "waiting for the lock  (× 12)",
+        "done: 1 passed, 0 failed",
+    ]
+
+
+def test_lines_of_one_shape_fold_into_one_with_their_variants() -> None:
+    packages = ["alpha", "beta", "gamma", "delta"] * 10
+    text = "$ pip install alpha beta gamma delta\n"  # the first line is kept as it is
+    text += "".join(
+        f"Downloading {name}-1.{i}.0-py3-none-any.whl ({i * 7} kB)\n"
+        for i, name in enumerate(packages)
+    )
+    text += "Successfully installed alpha beta gamma delta\n"
+    lines = compress(text).text.splitlines()
+    assert len(lines) == 3
+    assert lines[1].startswith("Downloading {alpha-1.0,beta-1.1,gamma-1.2,…,delta-1.39}")
+    assert lines[1].endswith("(× 40)")
+    assert lines[2] == "Successfully installed alpha beta gamma delta"
+
+
+def test_repeated_blocks_keep_their_order_and_counts() -> None:
+    block = "connecting to db\nretrying in 5s\n"
+    result = compress("boot\n" + block * 7 + "fatal: gave up\n")
+    assert result.text.splitlines() == [
+        "boot",
+        "connecting to db  (× 7)",
+        "retrying in 5s  (× 7)",
+        "fatal: gave up",
+    ]
+
+
+def test_an_error_keeps_a_line_before_and_two_after() -> None:
+    noise = "".join(f"compiling unit {i}\n" for i in range(50))
+    text = (
+        noise + "in function main:\nmain.c:3:1: error: expected ';'\n  3 | int x\n    | ^\n" + noise
+    )
+    lines = compress(text).text.splitlines()
+    at = lines.index("main.c:3:1: error: expected ';'")
+    assert lines[at - 1] == "in function main:"
+    assert lines[at + 1 : at + 3] == ["  3 | int x", "    | ^"]
+
+
+def test_every_distinct_error_is_kept_verbatim_and_repeats_counted() -> None:
+    errors = [f"src/mod{i}.py:{i}: error: name 'x{i}' is not defined" for i in range(30)]
+    text = "\n".join(errors * 3) + "\n"
+    result = compress(text)
+    for error in errors:
+        assert f"{error}  (× 3)" in result.text
+
+
+# -- what the screen showed ------------------------------------------------------------------------
+
+PROGRESS_SAMPLES = [
+    "downloading 10%\rdownloading 55%\rdownloading 100%\n",
+    "downloading a long name 100%\rdone\n",  # CR without erase: the old tail shows
+    "fetch 1/3\r\x1b[Kfetch 2/3\r\x1b[Kok\n",
+    "\x1b[32mbuild\x1b[0m 10%\r\x1b[2K\x1b[1mbuild\x1b[0m 100%\r\n",
+    "working |\b/\b-\b\\\bdone\n",
+    "a: 0%\nb: 0%\n\x1b[2A\ra: 100%\n\rb: 50%\n",  # two bars redrawn with cursor-up
+    "title\x1b]0;window title\x07 shown\n\x1b[?25lhidden cursor\x1b[?25h\n",
+]
+
+
+@pytest.mark.parametrize("raw", PROGRESS_SAMPLES)
+def test_progress_bars_resolve_as_the_terminal_shows_them(raw: str) -> None:
+    terminal = Terminal(120, 20)
+    terminal.feed(raw.replace("\r\n", "\n").replace("\n", "\r\n"))
+    screen = [row.rstrip() for row in terminal.capture(start="-").split("\n")]
+    while screen and not screen[-1]:
+        screen.pop()
+    assert [line.rstrip() for line in resolve(raw).rstrip("\n").split("\n")] == screen
+
+
+def test_a_real_pip_download_through_a_pty_resolves_to_its_final_bars() -> None:
+    raw = log("pip-pty")
+    assert "\r" in raw and "\x1b[" in raw
+    terminal = Terminal(100, 30)
+    terminal.feed(raw)
+    screen = [row.rstrip() for row in terminal.capture(start="-", join_wrapped=True).split("\n")]
+    resolved = [line.rstrip() for line in resolve(raw).split("\n")]
+    assert [line for line in resolved if line] == [line for line in screen if line]
+    text = compress(raw).text
+    assert "\x1b" not in text and "\r" not in text
+    assert "12.4/12.4" in text  # the finished bar, none of the states before it
+    assert not re.search(r"\b(?:0\.0|1\.5|4\.4)/12\.4 MB", resolve(raw) + text)
+
+
+# -- budgets -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["npm", "pytest", "git", "ls"])
+def test_a_budget_is_respected_and_errors_stay(name: str) -> None:
+    text = log(name)
+    result = compress(text, budget=600)
+    assert result.compressed_tokens <= 600
+    assert count_tokens(result.text).tokens == result.compressed_tokens
+    if result.dropped_lines:
+        assert re.search(r"\[compress: [\d,]+ lines .* budget of 600 tokens\]", result.text)
+    for fact in FACTS.get(name, []):
+        assert re.search(fact, result.text, re.M), fact
+
+
+def test_a_budget_smaller_than_the_errors_still_holds() -> None:
+    text = "".join(f"error: disk {i} failed with code {i * 3}\n" for i in range(200))
+    result = compress(text, budget=50)
+    assert result.compressed_tokens <= 50
+    assert result.dropped_lines > 0
+    assert result.to_stats()["dropped_tokens"] > 0
+
+
+def test_no_budget_needed_when_it_fits() -> None:
+    result = compress("one line\n", budget=100)
+    assert result.text == "one line" and result.dropped_lines == 0
+
+
+# -- bad input -----------------------------------------------------------------------------------
+
+
+def test_binary_input_is_refused_with_a_clear_error() -> None:
+    with pytest.raises(CompressError, match="binary"):
+        compress("ELF\x00\x01\x02" + "x" * 100)
+    noise = bytes(range(1, 32)) * 100
+    with pytest.raises(CompressError, match="binary"):
+        compress_stream([noise])
+    elf = Path(sys.executable).read_bytes()[:200_000]
+    with pytest.raises(CompressError, match="binary"):
+        compress_stream([elf[i : i + 4096] for i in range(0, len(elf), 4096)])
+
+
+def test_invalid_utf8_is_replaced_and_reported() -> None:
+    result = compress_stream([b"caf\xe9 au lait\n", b"ok\n"])
+    assert result.invalid_utf8 and result.to_stats()["invalid_utf8"] is True
+    assert "caf\ufffd au lait" in result.text
+    clean = compress_stream(["h\u00e9llo\n".encode()[:2], "h\u00e9llo\n".encode()[2:]])
+    assert not clean.invalid_utf8 and clean.text == "h\u00e9llo"  # split inside a character
+
+
+def test_empty_input_is_an_empty_result() -> None:
+    for result in (compress(""), compress_stream([]), compress_stream([b""])):
+        assert result.text == "" and result.original_tokens == 0 and result.reduction == 0.0
+
+
+@pytest.mark.parametrize("name", ["pytest", "pip", "npm", "gcc", "git", "ls", "pip-pty"])
+def test_windows_and_streams_agree_with_the_whole(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut into small windows, or streamed in odd chunks: the same text, and the original's
+    token count exactly what counting it whole gives."""
+    monkeypatch.setattr("engine.compress.WINDOW", 4000)
+    text = log(name)
+    data = text.encode()
+    whole = compress(text)
+    streamed = compress_stream([data[i : i + 3001] for i in range(0, len(data), 3001)])
+    assert streamed.text == whole.text
+    assert streamed.original_tokens == whole.original_tokens == count_tokens(text).tokens
+
+
+def _stream(megabytes: int) -> Iterator[bytes]:
+    """A verbose build log with counters, hashes and an error now and then, 1 MB a chunk."""
+    for chunk in range(megabytes):
+        lines = []
+        size = 0
+        i = 0
+        while size < 1 << 20:
+            n = chunk * 100_000 + i
+            if i % 5000 == 0:
+                line = f"src/unit{n % 97}.c:{n % 1000}: error: unit {n % 7} failed ({n:x})\n"
+            else:
+                line = f"[{n:08d}] compiling src/unit{n % 97}.c -> obj/{n:x}.o ({n % 1234} ms)\n"
+            lines.append(line)
+            size += len(line)
+            i += 1
+        yield "".join(lines).encode()
+
+
+def test_a_long_stream_runs_in_bounded_memory() -> None:
+    tracemalloc.start()
+    try:
+        result = compress_stream(_stream(50), count=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.original_bytes > 50_000_000
+    assert peak < 40_000_000, peak  # about ten 1 MB windows' worth, not the 50 MB
+    assert "error: unit" in result.text
+    assert len(result.text) < 100_000
+
+
+def test_a_line_without_end_is_cut_not_held_whole() -> None:
+    progress = b"".join(f"\rcopying {i} of 100000".encode() for i in range(100_000))
+    result = compress_stream([progress[i : i + 65536] for i in range(0, len(progress), 65536)])
+    assert result.text == "copying 99999 of 100000"
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def ai_session(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_cli_compresses_a_file_and_prints_stats() -> None:
+    done = ai_session("compress", str(LOGS / "npm.log"), "--stats")
+    assert done.returncode == 0, done.stderr
+    assert b"npm error 404 Not Found" in done.stdout
+    stats = json.loads(done.stderr.decode().strip().splitlines()[-1])
+    assert stats["original_tokens"] > stats["compressed_tokens"] > 0
+    assert 0 < stats["reduction"] < 1 and stats["estimated"] is False
+    assert stats["bytes_in"] == (LOGS / "npm.log").stat().st_size
+    assert stats["bytes_out"] == len(done.stdout) - 1
+    assert stats["seconds"] >= 0
+
+
+def test_cli_reads_stdin_and_keeps_to_a_budget() -> None:
+    data = (LOGS / "pytest.log").read_bytes()
+    done = ai_session("compress", "-", "--budget", "200", "--stats", stdin=data)
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(done.stderr)
+    assert stats["compressed_tokens"] <= 200 and stats["budget"] == 200
+    assert re.search(rb"\d+ failed, \d+ passed", done.stdout)
+
+
+def test_cli_bad_input_gets_a_message_not_a_traceback(tmp_path: Path) -> None:
+    binary = ai_session("compress", stdin=b"\x7fELF\x00\x00binary")
+    missing = ai_session("compress", str(tmp_path / "nope.log"))
+    budget = ai_session("compress", "--budget", "0", stdin=b"x\n")
+    empty = ai_session("compress", "--stats", stdin=b"")
+    for done in (binary, missing, budget):
+        assert done.returncode != 0
+        assert b"Traceback" not in done.stderr
+        assert done.stderr.startswith(b"ai-session compress: ")
+    assert b"binary" in binary.stderr and b"nope.log" in missing.stderr
+    assert empty.returncode == 0 and empty.stdout == b""
+    assert json.loads(empty.stderr)["bytes_in"] == 0
+
+
+def test_unique_long_lines_stay_bounded_too() -> None:
+    """Every line a new shape and 10 KB long (letters only, nothing to fold): what is kept per
+    shape and per line is capped, so memory does not follow the input."""
+    letters = bytes(range(97, 123)) * 9 + b"  "
+    table = bytes(letters[i % len(letters)] for i in range(256))
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(20):
+            block = os.urandom(1 << 20).translate(table)
+            yield b"\n".join(block[i : i + 10_000] for i in range(0, len(block), 10_000))
+
+    tracemalloc.start()
+    try:
+        result = compress_stream(chunks(), count=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 60_000_000, peak
+    assert result.original_lines > 2000
+    assert len(result.text) < 5_000_000
+
+
+_PIECES = st.sampled_from(
+    [
+        *["ab", "progress 42%", "done", "x", " ", "\r", "\b", "\n", "\r\n"],
+        *["\x1b[K", "\x1b[2K", "\x1b[1K", "\x1b[1A", "\x1b[2A", "\x1b[F", "\x1b[1G"],
+        *["\x1b[32m", "\x1b[0m"],
+    ]
+)
+
+
+@given(st.lists(_PIECES, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_the_resolver_agrees_with_the_terminal(pieces: list[str]) -> None:
+    """Any mix of overwrites, erases and cursor-up within a screen (no wrapping, no scrolling)
+    resolves to the rows engine.terminal shows."""
+    raw = "".join(pieces)
+    assume(len(max(raw.split("\n"), key=len)) < 60 and raw.count("\n") < 20)
+    terminal = Terminal(80, 24)
+    terminal.feed(raw.replace("\r\n", "\n").replace("\n", "\r\n"))
+    screen = [row.rstrip() for row in terminal.capture(start="-").split("\n")]
+    resolved = [line.rstrip() for line in resolve(raw).split("\n")]
+    while screen and not screen[-1]:
+        screen.pop()
+    while resolved and not resolved[-1]:
+        resolved.pop()
+    assert resolved == screen
