@@ -325,6 +325,14 @@ async def test_the_api_lists_a_sessions_commands_and_the_store_keeps_them(tmp_pa
         assert status == 400 and "limit" in data["error"]
         status, _ = await api.call("GET", "/sessions/nope/history")
         assert status == 404
+        status, page = await api.call("GET", "/events?since=0")
+        commands = [e for e in page["events"] if e["type"] == "command"]
+        assert [(e["command_seq"], e["command"], e["exit_code"]) for e in commands] == [
+            (1, "echo one", 0),
+            (2, "(exit 5)", 5),
+            (3, "echo three", 0),
+        ]
+        assert all(e["session"] == "hist" and "output" not in e for e in commands)
     from engine.store import Store  # the Snapshotter stored each record as it came
 
     async with await Store.open(tmp_path / "api-data" / "ai-session.db") as store:
