@@ -467,3 +467,15 @@ async def test_a_failed_command_is_marked_at_its_prompt(running: tuple[object, o
     await pilot.pause()
     assert pane.copy is not None and pane.copy.text(pane.copy.line) == "$ (exit 3)"
     assert any(r.endswith("[exit 3]") for r in rows())
+
+
+def test_a_terminal_image_keeps_the_command_marks() -> None:
+    term = Terminal(30, 6)
+    _commands(term, ("false", [], 1), ("ls", ["a", "b"], 0))
+    term.feed(b"make\r\n\x1b]133;C\x07building\r\n")  # running when the image is taken
+    term.screen.commands.take()
+    copy = Terminal.load(term.dump())
+    assert copy.screen.commands == term.screen.commands
+    copy.feed(b"done\r\n\x1b]133;D;2\x07")
+    (done,) = copy.screen.commands.take()
+    assert (done.command, done.output, done.exit_code) == ("make", "building\ndone", 2)
