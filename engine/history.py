@@ -259,7 +259,8 @@ class CommandTracker:
                 self.prompts.pop()
             return
         text = command.strip()
-        if not text or text.endswith("^C"):  # Enter alone, or a line cancelled with C-c (sh)
+        if not text or (not self.marks_c and text.endswith("^C")):  # Enter alone, or (sh)
+            # a line cancelled with C-c: the tty echoed ^C and a newline
             if prompt is not None:
                 self.prompts.pop()
             return

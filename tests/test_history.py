@@ -479,3 +479,16 @@ def test_a_terminal_image_keeps_the_command_marks() -> None:
     copy.feed(b"done\r\n\x1b]133;D;2\x07")
     (done,) = copy.screen.commands.take()
     assert (done.command, done.output, done.exit_code) == ("make", "building\ndone", 2)
+
+
+async def test_a_line_cancelled_with_c_c_is_no_command(shell: Session) -> None:
+    await at_prompt(shell)
+    await shell.send_input("echo never")
+    await wait_until(lambda: "echo never" in shell.capture_pane())
+    await shell.send_input("\x03")
+    await wait_until(lambda: shell.capture_pane().rstrip().endswith("\n$"), what=shell.capture_pane)
+    # bash marks a command it runs; sh's screen cannot tell a line typed ending in ^C from one
+    # cancelled, so there only the next command counts
+    line = "echo ^C" if shell.terminal.prompt_options.get("ais_c") else "echo next"
+    record = await run(shell, line)
+    assert (record.seq, record.command, record.output) == (1, line, line[5:])
