@@ -40,6 +40,9 @@ def _screen_vars(t: Terminal, names: set[str]) -> dict[str, Any]:
             value = [(_cursor(p.cursor), *p[1:]) for p in value]
         elif name == "_history":
             value = _history_vars(value)
+        elif name == "commands":  # its times are the clock's when each mark was parsed
+            value = [v for i, v in enumerate(value.state()) if i != 4]
+            value[5] = [f[:2] + f[4:] for f in value[5]]
         out[name] = value
     parser = t.parser
     out["parser"] = (parser._pending, parser._string, "".join(parser._string_parts))
