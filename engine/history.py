@@ -510,7 +510,19 @@ def read_output(screen: Screen, start: tuple[int, int], end: tuple[int, int]) ->
     size = 0
     truncated = first < screen.history.dropped
     line = last
+    history = screen.history
     while line >= first:
+        index = line - history.dropped
+        if line != first and line != last and 0 <= index < len(history):
+            hist = history[index]  # a whole line of the history: its text as stored
+            text = hist.text if hist.wrapped else hist.text.rstrip(" ") + "\n"
+            pieces.append(text)
+            size += len(text)
+            if size > MAX_OUTPUT:
+                truncated = True
+                break
+            line -= 1
+            continue
         row = _row(screen, line)
         if row is None:
             truncated = truncated or line < screen.history.dropped

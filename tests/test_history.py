@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import Session, SessionError, SessionManager
 from engine.history import CommandHistory, CommandRecord
@@ -492,3 +495,42 @@ async def test_a_line_cancelled_with_c_c_is_no_command(shell: Session) -> None:
     line = "echo ^C" if shell.terminal.prompt_options.get("ais_c") else "echo next"
     record = await run(shell, line)
     assert (record.seq, record.command, record.output) == (1, line, line[5:])
+
+
+def _read_slowly(screen: Any, start: tuple[int, int], end: tuple[int, int]) -> str:
+    """read_output's answer built cell by cell from every row (the reference)."""
+    from engine import history
+
+    out = []
+    for line in range(start[0], end[0] + 1):
+        row = history._row(screen, line)
+        if row is None:
+            continue
+        cells, wrapped = row
+        text = history._text(
+            cells, start[1] if line == start[0] else 0, end[1] if line == end[0] else None
+        )
+        out.append(text if line == end[0] or wrapped else text.rstrip(" ") + "\n")
+    lines = [x.rstrip(" ") for x in "".join(out).split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_output_read_from_the_history_by_whole_lines_equals_cell_by_cell(rng: Any) -> None:
+    """read_output takes a history line's stored text whole (fast: a 20000-line command costs
+    milliseconds): wide characters, combining marks and wrapped lines read the same as cells."""
+    from engine.history import absolute, read_output
+
+    columns = rng.randint(2, 30)
+    term = Terminal(columns=columns, lines=rng.randint(2, 8), scrollback=rng.randint(5, 200))
+    alphabet = "ab c界🙂e\u0301 x"
+    for _ in range(rng.randint(1, 60)):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 3 * columns)))
+        term.feed(text + rng.choice(["\r\n", "\r\n", " "]))
+    screen = term.screen
+    end = (absolute(screen, screen.cursor.y), screen.cursor.x)
+    start = (screen.history.dropped + rng.randint(0, len(screen.history)), rng.randint(0, 2))
+    assert read_output(screen, start, end)[0] == _read_slowly(screen, start, end)
