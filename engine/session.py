@@ -528,6 +528,14 @@ def _process_name(pid: int | None) -> str | None:
         return None
 
 
+def _executable(pid: int) -> str:
+    """/proc/PID/exe: the program a process runs (fish for `fish -n`), else plain `fish`."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return "fish"
+
+
 class Session:
     """One program on a pseudo-terminal, seen through a `Terminal`.
 
@@ -1150,30 +1158,33 @@ class Session:
         waited for (up to PROMPT_WAIT seconds). The screen shows the command line, as typed;
         a long or multi-line one is sourced from a private file (`. FILE` is what shows). The
         shell's OSC 133 marks (engine/shell.py) delimit the output and carry the exact exit
-        status. Works with bash and sh (dash); other programs get SessionError. On timeout
-        only what this command started is interrupted (C-c, or SIGINT to its foreground
-        job) and `timed_out` is set.
+        status. Works with bash, zsh, fish and sh (dash); other programs get SessionError. On
+        timeout only what this command started is interrupted (C-c, or SIGINT to its
+        foreground job) and `timed_out` is set.
         """
         if timeout is None:
             timeout = self.config.timeout or DEFAULT_EXECUTE_TIMEOUT
         async with self._exec_lock:
             pty = self._require_running()
-            shell_pid, bash = await self._await_prompt()
+            shell_pid, kind = await self._await_prompt()
             path = None
             line = command.encode()
-            if shell.can_type(command, history_expansion=bash):
+            if shell.can_type(command, history_expansion=kind in ("bash", "zsh")) and (
+                kind != "fish" or await shell.fish_parses(_executable(shell_pid), command)
+            ):
                 pass
-            elif bash and self.terminal.bracketed_paste and shell.can_paste(command):
+            elif kind == "bash" and self.terminal.bracketed_paste and shell.can_paste(command):
                 # Long or several lines: pasted, as a person would (readline reads it whole,
                 # with no tty line limit; the history keeps it as one entry).
                 line = encode_paste(command.rstrip("\n"), bracketed=True)
             else:
                 path = shell.command_file(command)
                 # The leading space keeps it out of history where HISTCONTROL ignores spaces.
-                line = f" . {shlex.quote(str(path))}".encode()
+                source = "source" if kind == "fish" else "."
+                line = f" {source} {shlex.quote(str(path))}".encode()
             loop = asyncio.get_running_loop()
             collector = _Collector(
-                begin=_C_MARK if bash else _NEWLINE if _echoes(pty) else _AT_ONCE,
+                begin=_C_MARK if kind != "sh" else _NEWLINE if _echoes(pty) else _AT_ONCE,
                 ended=loop.create_future(),
                 back=loop.create_future(),
                 limit=self.config.output_buffer_size,
@@ -1220,9 +1231,10 @@ class Session:
                 still_running=timed_out and not collector.back.done(),
             )
 
-    async def _await_prompt(self) -> tuple[int, bool]:
-        """Wait until the shell sits at an empty prompt: (its pid, whether it marks commands
-        with C). Raises SessionBusy or SessionError as `_prompt_state` decides."""
+    async def _await_prompt(self) -> tuple[int, str]:
+        """Wait until the shell sits at an empty prompt: (its pid, which shell: "bash", "zsh",
+        "fish", or "sh" for one that marks no commands with C). Raises SessionBusy or
+        SessionError as `_prompt_state` decides."""
         deadline = time.monotonic() + PROMPT_WAIT
         changed = asyncio.Event()
         unsubscribe = self.subscribe(lambda event: changed.set())
@@ -1242,8 +1254,8 @@ class Session:
         finally:
             unsubscribe()
 
-    def _prompt_state(self, pty: Pty) -> tuple[int, bool] | str:
-        """(shell pid, marks C) when the shell waits at an empty prompt; a reason to wait a
+    def _prompt_state(self, pty: Pty) -> tuple[int, str] | str:
+        """(shell pid, which shell) when the shell waits at an empty prompt; a reason to wait a
         little when it is starting or drawing its prompt; SessionBusy when a program runs or
         a line is typed; SessionError when no shell with integration marks runs here."""
         term = self.terminal
@@ -1254,20 +1266,21 @@ class Session:
         if mark is None and not self.shell_integration:
             raise SessionError(
                 f"session {self.name!r}: its shell shows no prompt marks ({INTEGRATION_VARIABLE}"
-                "=0 turned shell integration off); execute works with bash and sh (dash), "
-                "whose prompts ai-session marks (OSC 133)"
+                "=0 turned shell integration off); execute works with bash, zsh, fish and sh "
+                "(dash), whose prompts ai-session marks (OSC 133)"
             )
         if mark is None:  # no prompt yet: starting, or not a shell we integrate with
             own = _process_name(self.pid)
             if own is not None and own not in shell.SHELLS and not _spawning(self.pid):
                 raise SessionError(
-                    f"session {self.name!r} runs {own}, not a shell: execute needs bash or sh"
+                    f"session {self.name!r} runs {own}, not a shell: execute needs bash, zsh, "
+                    "fish or sh"
                 )
             if time.monotonic() - self._started < PROMPT_WAIT:
                 return "the shell is starting"
             raise SessionError(
                 f"session {self.name!r}: {own or 'its shell'} shows no prompt marks; execute "
-                "works with bash and sh (dash), whose prompts ai-session marks (OSC 133)"
+                "works with bash, zsh, fish and sh (dash), whose prompts ai-session marks (OSC 133)"
             )
         options = term.prompt_options
         pid = options.get("ais", "")
@@ -1286,23 +1299,23 @@ class Session:
                 "(the shell shows its continuation prompt)",
                 command=name,
             )
+        kind = options.get("ais_sh", "bash") if "ais_c" in options else "sh"
         if mark == "C":
-            if "ais_c" in options and name != "bash" and foreground == shell_pid:
+            if kind != "sh" and name != kind and foreground == shell_pid:
                 # bash marked the command, and now another program holds its pid: `exec sh`.
                 raise SessionError(
-                    f"session {self.name!r}: its bash was replaced by {name} (exec), which "
+                    f"session {self.name!r}: its {kind} was replaced by {name} (exec), which "
                     "has no prompt marks; respawn the session to use execute again"
                 )
             raise SessionBusy(
                 f"session {self.name!r} is busy: {name} is running a command", command=name
             )
-        bash = "ais_c" in options
         term.settle()
         cursor = (term.screen.cursor.y, term.screen.cursor.x)
         at = term.prompt_input
         if at is not None and cursor == at and self._blank_from(at):
-            return shell_pid, bash
-        if at is not None and (cursor[0] == at[0] or bash):
+            return shell_pid, kind
+        if at is not None and (cursor[0] == at[0] or kind != "sh"):
             raise SessionBusy(
                 f"session {self.name!r} is busy: a command line is half typed", command=name
             )

@@ -46,9 +46,11 @@ it as it is); for sh, or a command bash would expand (`!`), it goes through a 06
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import re
+import shlex
 import shutil
 import stat
 import tempfile
@@ -131,6 +133,124 @@ _SH_ENV = (
     "fi\n"
 )
 
+ZSH_DIR = "zsh"  # ZDOTDIR while zsh starts: our .zshenv, .zprofile and .zshrc
+FISH_FILE = "ai-session.fish"
+
+# zsh reads $ZDOTDIR/.zshenv, then (login) .zprofile, then (interactive) .zshrc, then (login)
+# .zlogin. ZDOTDIR points at ours; each of ours sources the user's file with the user's
+# ZDOTDIR in place (their file may change it), and .zshrc gives it back for good before the
+# hooks go in after the user's .zshrc (so a .zshrc that sets precmd hooks or PS1 keeps them);
+# .zlogin is then read from the user's own ZDOTDIR. {ours} is this directory.
+_ZSH_ENV = r"""# ai-session: zsh starts here because ZDOTDIR points here (engine/shell.py).
+if (( ${+_AIS_ZDOTDIR} )); then ZDOTDIR=$_AIS_ZDOTDIR; else builtin unset ZDOTDIR; fi
+builtin unset _AIS_ZDOTDIR
+__ais_source() {
+  if (( ${+__ais_uzd} )); then ZDOTDIR=$__ais_uzd; else builtin unset ZDOTDIR; fi
+  builtin unset __ais_uzd
+}
+__ais_away() {
+  if (( ${+ZDOTDIR} )); then typeset -g __ais_uzd=$ZDOTDIR; fi
+  ZDOTDIR={ours}
+}
+if [[ -f ${ZDOTDIR:-$HOME}/.zshenv ]]; then builtin source ${ZDOTDIR:-$HOME}/.zshenv; fi
+if [[ -o interactive && -o rcs ]]; then __ais_away
+else builtin unset -f __ais_source __ais_away; fi
+"""
+
+_ZSH_PROFILE = r"""# ai-session: the user's .zprofile (engine/shell.py).
+__ais_source
+if [[ -f ${ZDOTDIR:-$HOME}/.zprofile ]]; then builtin source ${ZDOTDIR:-$HOME}/.zprofile; fi
+__ais_away
+"""
+
+# After the user's .zshrc: OSC 7 from the first precmd hook, C from preexec, PS1 wrapped in
+# A/B (inside %{ %}: zero width for the line editor) by the last precmd hook, again at every
+# prompt in case a theme rebuilds PS1 in its own hook; that hook moves itself back to the end
+# when a hook is added after it. D comes before all that: zsh draws its PROMPT_SP mark (a `%`
+# and a row of spaces, for output that did not end its line) before precmd, and that is not
+# the command's output, so D (with %?, the status) leads PROMPT_EOL_MARK, which starts it.
+# Without PROMPT_SP (or PROMPT_CR) the first precmd hook prints D, with $? (the same for
+# every hook).
+_ZSH_RC = r"""# ai-session: the user's .zshrc, then OSC 133 prompt marks (engine/shell.py).
+__ais_source
+builtin unset -f __ais_source __ais_away
+if [[ -f ${ZDOTDIR:-$HOME}/.zshrc ]]; then builtin source ${ZDOTDIR:-$HOME}/.zshrc; fi
+if [[ -z ${__ais_pid-} ]]; then
+typeset -g __ais_pid=$$ __ais_k=${_AIS_KEY-}
+builtin unset _AIS_KEY
+typeset -g __ais_a=$'%{\e]133;A\a%}' __ais_b=$'%{\e]133;B;ais='$$$';ais_c=1;ais_sh=zsh\a%}'
+typeset -g __ais_s=$'%{\e]133;A;k=s\a%}' __ais_t=$'%{\e]133;B;k=s\a%}'
+typeset -g __ais_e=$'%{\e]133;D;%?;aisk='$__ais_k$'\a%}'
+__ais_precmd() {
+  local s=$?
+  if [[ ! -o prompt_sp || ! -o prompt_cr ]]; then
+    builtin print -rn -- $'\e]133;D;'$s';aisk='$__ais_k$'\a'
+  fi
+  builtin print -rn -- $'\e]7;file://'$PWD$'\a'
+  if [[ ${precmd_functions[-1]-} != __ais_ps1 ]]; then
+    precmd_functions=(${precmd_functions:#__ais_ps1} __ais_ps1)
+  fi
+  return $s
+}
+__ais_ps1() {
+  [[ $PS1 == "$__ais_a"*"$__ais_b" ]] || PS1=$__ais_a$PS1$__ais_b
+  [[ $PS2 == "$__ais_s"*"$__ais_t" ]] || PS2=$__ais_s$PS2$__ais_t
+  [[ $PROMPT_EOL_MARK == "$__ais_e"* ]] || PROMPT_EOL_MARK=$__ais_e${PROMPT_EOL_MARK-%B%S%#%s%b}
+}
+__ais_preexec() {
+  builtin print -rn -- $'\e]133;C\a'
+}
+__ais_line_init() {
+  if [[ $CONTEXT == start ]]; then
+    builtin print -rn -- $'\e]133;B;ais='$__ais_pid$';ais_c=1;ais_sh=zsh\a'
+  fi
+}
+if builtin autoload -Uz add-zle-hook-widget 2>/dev/null; then
+  builtin zle -N __ais_line_init && add-zle-hook-widget line-init __ais_line_init
+fi
+precmd_functions=(__ais_precmd ${precmd_functions[@]:#__ais_*} __ais_ps1)
+preexec_functions=(${preexec_functions[@]:#__ais_*} __ais_preexec)
+__ais_ps1
+fi
+"""
+
+# fish 3 prints no marks itself. Run by `--init-command` (after config.fish, before the first
+# prompt): C and D from the fish_preexec/fish_postexec events; fish_prompt copied and wrapped
+# in OSC 7 + A ... B (fish counts escape sequences as zero width), re-wrapped at a prompt when
+# something (a theme, `funced`) has defined another fish_prompt since (ours has our description).
+_FISH = r"""# ai-session: OSC 133 prompt marks for fish (engine/shell.py).
+if status is-interactive; and not set -q __ais_pid
+    set -g __ais_pid $fish_pid
+    set -g __ais_k $_AIS_KEY
+    set -e _AIS_KEY
+    function __ais_preexec --on-event fish_preexec
+        printf '\e]133;C\a'
+    end
+    function __ais_postexec --on-event fish_postexec
+        printf '\e]133;D;%s;aisk=%s\a' $status $__ais_k
+    end
+    function __ais_return
+        return $argv[1]
+    end
+    function __ais_wrap --on-event fish_prompt
+        if not contains -- 'ai-session prompt marks' (functions --details --verbose fish_prompt)
+            functions -e __ais_prompt
+            functions -q fish_prompt; and functions --copy fish_prompt __ais_prompt
+            function fish_prompt --description 'ai-session prompt marks'
+                set -l s $status
+                printf '\e]7;file://%s\a\e]133;A\a' $PWD
+                if functions -q __ais_prompt
+                    __ais_return $s
+                    __ais_prompt
+                end
+                printf '\e]133;B;ais=%s;ais_c=1;ais_sh=fish\a' $__ais_pid
+            end
+        end
+    end
+    __ais_wrap
+end
+"""
+
 _dir: Path | None = None
 
 
@@ -188,10 +308,27 @@ def prepare(argv: list[str], env: dict[str, str], key: str) -> list[str]:
     """Make the shell that `argv` starts print OSC 133 marks, its D marks signed with `key`:
     edits `env` in place, returns the argv to run (a plain `bash` gets `--rcfile`). Programs
     that are not bash or sh ignore what is added (a few environment variables)."""
-    for name in ("_AIS_ENV", "_AIS_BASH"):  # ours alone: they run code, a client's must not
+    for name in ("_AIS_ENV", "_AIS_BASH", "_AIS_ZDOTDIR"):  # ours alone: they run code
         env.pop(name, None)
     env["_AIS_KEY"] = key
     folder = integration_dir()
+    program = os.path.basename(argv[0])
+    if program == "zsh":
+        zdotdir = folder / ZSH_DIR
+        zdotdir.mkdir(mode=0o700, exist_ok=True)
+        ours = shlex.quote(str(zdotdir))
+        _write(zdotdir / ".zshenv", _ZSH_ENV.replace("{ours}", ours))
+        _write(zdotdir / ".zprofile", _ZSH_PROFILE)
+        _write(zdotdir / ".zshrc", _ZSH_RC)
+        if "ZDOTDIR" in env:
+            env["_AIS_ZDOTDIR"] = env["ZDOTDIR"]
+        env["ZDOTDIR"] = str(zdotdir)
+        return argv
+    if program == "fish":
+        path = folder / FISH_FILE
+        ours = _fish_quote(str(path))
+        _write(path, _FISH)
+        return [argv[0], "--init-command", f"source {ours}", *argv[1:]]
     env_file = folder / ENV_FILE
     _write(env_file, _SH_ENV)
     if "ENV" in env:
@@ -205,6 +342,11 @@ def prepare(argv: list[str], env: dict[str, str], key: str) -> list[str]:
     user = env.get("PROMPT_COMMAND")
     env["PROMPT_COMMAND"] = f"{user}\n{_BASH_HOOK}" if user else _BASH_HOOK
     return argv
+
+
+def _fish_quote(text: str) -> str:
+    """`text` as one fish word (in fish's single quotes only \\ and \\' are escapes)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def can_type(command: str, *, history_expansion: bool) -> bool:
@@ -227,6 +369,24 @@ def can_paste(command: str) -> bool:
     ):
         return False
     return not (_HISTORY.search(command) or command.lstrip().startswith("^"))
+
+
+async def fish_parses(program: str, command: str) -> bool:
+    """Whether fish (`program`) parses `command` without an error. An unfinished line (an open
+    quote, a `begin` without `end`) typed at fish's prompt shows no continuation prompt: fish
+    waits for the rest in its editor, so it goes through a file instead, whose error fish
+    reports at once. `fish -n` prints the error but exits 0: stderr says it."""
+    try:
+        child = await asyncio.create_subprocess_exec(
+            program, "--no-config", "-n", "-c", command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, errors = await asyncio.wait_for(child.communicate(), 5)
+    except (OSError, TimeoutError):
+        return False
+    return child.returncode == 0 and not errors.strip()
 
 
 def command_file(command: str) -> Path:
