@@ -18,8 +18,8 @@ output starts and ends. The shell itself says so, with the marks terminals use f
 
 They are OSC strings, so nothing is drawn. With D comes OSC 7 (the shell's directory), so
 `cd` is seen at the next prompt (a `cwd` event) without asking /proc. `prepare()` puts them
-in place when a session starts, through the environment, so it works for command lines we do
-not write ourselves (`bash --norc --noprofile`):
+in place when a session starts, through the environment (fish: an option), so it works for
+command lines we do not write ourselves (`bash --norc --noprofile`, `zsh -l`):
 
 - bash: `PROMPT_COMMAND` (bash imports it even with --norc) runs `eval "$_AIS_BASH"` once at
   the first prompt. That installs `__ais_prompt` (D, first, so it sees `$?`) and `__ais_ps1`
@@ -34,14 +34,33 @@ not write ourselves (`bash --norc --noprofile`):
   ENV (and sources it) and sets PS1 to D/A + PS1 + B with real ESC bytes; `$?` in it is
   expanded at each prompt. sh has no PS0, so `execute()` takes a command's output as starting
   after the echo of the line it typed (the tty echoes the line before the shell can read it).
-- zsh, fish and others get nothing from us (zsh is not installed where this was built);
-  `execute()` refuses them with a message rather than typing blind. A shell that prints
-  OSC 133 marks itself works if it prints B and D.
+- zsh: `ZDOTDIR` points at a directory of ours while zsh starts (the user's own ZDOTDIR waits
+  in `_AIS_ZDOTDIR`). Our .zshenv, .zprofile and .zshrc each source the user's file with the
+  user's ZDOTDIR in place; .zshrc gives it back for good (so .zlogin and nested shells are the
+  user's) and, after the user's .zshrc, adds the hooks: preexec prints C, the first precmd hook
+  OSC 7, the last one wraps PS1 in A/B inside %{ %} (zero width for the line editor; again at
+  every prompt, for themes that rebuild PS1) and PS2 in `A;k=s`/`B;k=s`, and zle-line-init
+  prints B too (a hook added later that sets PS1 leaves that prompt marked). D is not printed
+  by precmd: zsh draws its PROMPT_SP mark (`%` and a row of spaces after output without a final
+  newline) before precmd, so D, with `%?`, leads PROMPT_EOL_MARK, ahead of it (by precmd,
+  with `$?`, when PROMPT_SP is off). `zsh -f` reads none of it, and gets no marks.
+- fish (3.x prints no marks): `--init-command` sources our file after config.fish: the
+  fish_preexec and fish_postexec events print C and D (with `$status`), and fish_prompt is
+  copied and wrapped in OSC 7 + A ... B (fish counts escape sequences as zero width, and the
+  user's prompt still sees `$status`); a fish_prompt defined later (a theme, `funced`) is
+  wrapped at the next prompt. fish has no continuation prompt: an unfinished line waits in
+  its editor, so `execute()` checks a line with `fish -n` first (`fish_parses()`) and sends
+  one fish cannot parse through a file, whose error fish reports at once.
+- Other shells get nothing from us; `execute()` refuses them with a message rather than
+  typing blind. A shell that prints OSC 133 marks itself works if it prints B and D.
+
+Each B says which shell drew it (`ais_sh=zsh`, `ais_sh=fish`; bash's has none), so
+`execute()` knows how to type (history expansion in bash and zsh) and how to source a file.
 
 The files live in a private 0700 directory made once per process and removed at exit. A long
 or multi-line command is pasted into bash (bracketed paste: the screen and the history show
-it as it is); for sh, or a command bash would expand (`!`), it goes through a 0600 file there
-(`command_file()`) and `. FILE` is the line that shows.
+it as it is); for sh, zsh and fish, or a command bash would expand (`!`), it goes through a 0600
+file there (`command_file()`) and `. FILE` (fish: `source FILE`) is the line that shows.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ needs_fish = pytest.mark.skipif(FISH is None, reason="fish is not installed")
 # that rebuilds PS1 at every prompt, as prompt themes do (the marks must survive that).
 ZSHRC = """\
 PROMPT='zsh-user %# '
+precmd() { (( ++USER_PRECMD )) }
 __user_theme() { PS1="zsh-user[$?] %# " }
 precmd_functions+=(__user_theme)
 """
@@ -185,6 +186,27 @@ async def test_zsh_reads_the_users_zdotdir(manager: SessionManager, tmp_path: Pa
     assert last_line(session).startswith("dotdir ")
     result = await session.execute('print -r -- "$FROM_ZSHENV $ZDOTDIR"')
     assert result.output == f"yes {dot}\n"
+
+
+@needs_zsh
+async def test_zsh_login_shell_reads_every_user_file(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    """`zsh -l`: the user's .zshenv, .zprofile, .zshrc and .zlogin, in zsh's order, and their
+    own precmd function runs at every prompt beside ours."""
+    home = make_home(tmp_path)
+    for name in ("zshenv", "zprofile", "zshrc", "zlogin"):
+        with (home / f".{name}").open("a") as f:
+            f.write(f"ORDER+=({name})\n")
+    assert ZSH is not None
+    session = await manager.create_session_with_config(
+        SessionConfig(shell_command=[ZSH, "-l"], environment={"HOME": str(home)})
+    )
+    await session.start()
+    await at_prompt(session)
+    result = await session.execute('print -r -- "$ORDER"; print -r -- $USER_PRECMD')
+    assert result.output == "zshenv zprofile zshrc zlogin\n1\n"
+    assert (await session.execute("print -r -- $USER_PRECMD")).output == "2\n"
 
 
 @needs_fish
