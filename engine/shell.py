@@ -333,6 +333,9 @@ def prepare(argv: list[str], env: dict[str, str], key: str) -> list[str]:
     folder = integration_dir()
     program = os.path.basename(argv[0])
     if program == "zsh":
+        if _zsh_no_rcs(argv[1:]):  # `zsh -f`: nothing to hook into, nothing to leave behind
+            del env["_AIS_KEY"]
+            return argv
         zdotdir = folder / ZSH_DIR
         zdotdir.mkdir(mode=0o700, exist_ok=True)
         ours = shlex.quote(str(zdotdir))
@@ -361,6 +364,17 @@ def prepare(argv: list[str], env: dict[str, str], key: str) -> list[str]:
     user = env.get("PROMPT_COMMAND")
     env["PROMPT_COMMAND"] = f"{user}\n{_BASH_HOOK}" if user else _BASH_HOOK
     return argv
+
+
+def _zsh_no_rcs(words: list[str]) -> bool:
+    """Whether zsh started with these arguments reads no startup file (`-f`, `--no-rcs`, or
+    `-f` among other single-letter options: `-fi`) ahead of the first operand."""
+    for word in words:
+        if not word.startswith("-") or word in ("-", "--"):
+            return False
+        if word in ("--no-rcs", "--norcs") or (not word.startswith("--") and "f" in word[1:]):
+            return True
+    return False
 
 
 def _fish_quote(text: str) -> str:

@@ -12,6 +12,7 @@ from conftest import wait_for_screen, wait_until
 
 from engine import Session, SessionConfig, SessionError, SessionManager
 from engine.errors import IncompleteCommand
+from engine.shell import prepare
 
 ZSH = shutil.which("zsh")
 FISH = shutil.which("fish")
@@ -209,6 +210,17 @@ async def test_zsh_login_shell_reads_every_user_file(
     assert (await session.execute("print -r -- $USER_PRECMD")).output == "2\n"
 
 
+def test_zsh_without_startup_files_gets_nothing_of_ours() -> None:
+    """`zsh -f` would read no file of ours: its environment is left as it was."""
+    for argv in (["zsh", "-f"], ["zsh", "-fi"], ["zsh", "--no-rcs"], ["zsh", "-o", "f"]):
+        env = {"ZDOTDIR": "/home/me/zsh"}
+        assert prepare(argv, env, "k") == argv
+        if argv[1:2] == ["-o"]:  # `f` is the option's value: startup files are read
+            assert env["_AIS_ZDOTDIR"] == "/home/me/zsh" and env["_AIS_KEY"] == "k"
+        else:
+            assert env == {"ZDOTDIR": "/home/me/zsh"}, argv
+
+
 @needs_fish
 async def test_fish_unfinished_line_answers_at_once(
     manager: SessionManager, tmp_path: Path
@@ -239,3 +251,27 @@ async def test_a_prompt_redefined_later_is_marked(
         assert last_line(session).startswith("themed>")
         result = await session.execute("echo fine")
         assert (result.exit_code, result.output) == (0, "fine\n")
+
+
+async def test_typed_commands_become_records(shell: Session) -> None:
+    """A person typing at the prompt (not execute): the line as the screen shows it, after a
+    newline the continuation line (zsh: its PS2 left out; fish, which has no PS2, indents it
+    under the prompt, and the record keeps that indent)."""
+    for line, output, code in (
+        ("echo typed", "typed", 0),
+        ("sh -c 'exit 4'", "", 4),
+        ("echo 'two\rlines'", "two\nlines", 0),
+    ):
+        count = shell.history.count
+        await at_prompt(shell)
+        await shell.send_input(line + "\r")
+        await wait_until(lambda n=count: shell.history.count > n, what=shell.capture_pane)
+        record = shell.history.records()[-1]
+        command = record.command
+        if kind(shell) == "fish":
+            command = "\n".join(part.strip() for part in command.split("\n"))
+        assert (command, record.output, record.exit_code) == (
+            line.replace("\r", "\n"),
+            output,
+            code,
+        )
