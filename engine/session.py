@@ -361,6 +361,8 @@ def _d_mark(key: str) -> re.Pattern[bytes]:
     return re.compile(rb"\x1b\]133;D;?(\d*);aisk=" + key.encode() + rb"(?:\x07|\x1b\\)")
 
 
+_C_START = b"\x1b]133;C"
+_LONGEST_C = 64 * 1024  # a C mark with a command line (`cmdline_url=`, engine/shell.py)
 _B_MARK = re.compile(rb"\x1b\]133;B(?!;k=s)")  # a prompt's end (not a continuation's)
 _S_MARK = re.compile(rb"\x1b\]133;A;k=s")  # the continuation prompt (PS2): a line unfinished
 _NEWLINE = re.compile(rb"\n")
@@ -405,6 +407,8 @@ class _Collector:
             self.back.set_result(None)
             return
         scanned = max(0, len(self.data) - _MARKER_ROOM)
+        if not self.started and self.data.startswith(_C_START):
+            scanned = 0  # a long C mark kept whole so far (below)
         self.data += event.data
         if self.ended.done():  # after D: the data is the next prompt
             if _B_MARK.search(self.data, scanned):
@@ -429,7 +433,12 @@ class _Collector:
                 if end is not None:
                     self._end(end, b"")
                     return
-                del self.data[: max(0, len(self.data) - _MARKER_ROOM)]
+                cut = max(0, len(self.data) - _MARKER_ROOM)
+                # zsh's and fish's C marks carry the command line: one not ended yet stays
+                opened = self.data.rfind(_C_START, 0, cut)
+                if opened >= 0 and len(self.data) - opened < _LONGEST_C:
+                    cut = opened
+                del self.data[:cut]
                 return
             del self.data[: m.end()]
             self.started, scanned = True, 0
@@ -1313,7 +1322,7 @@ class Session:
         term.settle()
         cursor = (term.screen.cursor.y, term.screen.cursor.x)
         at = term.prompt_input
-        if at is not None and cursor == at and self._blank_from(at):
+        if at is not None and cursor == at and self._blank_from(at, kind in ("zsh", "fish")):
             return shell_pid, kind
         if at is not None and (cursor[0] == at[0] or kind != "sh"):
             raise SessionBusy(
@@ -1325,14 +1334,20 @@ class Session:
             command=name,
         )
 
-    def _blank_from(self, at: tuple[int, int]) -> bool:
+    def _blank_from(self, at: tuple[int, int], right_prompt: bool = False) -> bool:
         """Nothing is on screen from `at` (row, column) to the end of its row: no text typed
-        there (the next row when the prompt filled its row)."""
+        there (the next row when the prompt filled its row). With `right_prompt` (zsh's RPS1,
+        fish_right_prompt) text that ends at the right edge, two blank cells or more after
+        `at`, is that prompt, not typed text."""
         y, x = at
-        if x >= self.terminal.columns:
+        columns = self.terminal.columns
+        if x >= columns:
             y, x = y + 1, 0
         row = self.terminal.screen.buffer.get(y) if y < self.terminal.lines else None
-        return not row or all(not cell.data.strip() for at_x, cell in row.items() if at_x >= x)
+        used = sorted(at_x for at_x, cell in (row or {}).items() if at_x >= x and cell.data.strip())
+        if not used:
+            return True
+        return right_prompt and used[0] >= x + 2 and used[-1] >= columns - 2
 
     def _interrupt(self, pty: Pty, shell_pid: int) -> None:
         """Stop the command execute() typed, which is still running: SIGINT its foreground job

@@ -6,7 +6,9 @@ output starts and ends. The shell itself says so, with the marks terminals use f
 
     ESC ] 133 ; A BEL               the prompt starts
     ESC ] 133 ; B ; ais=PID BEL     the prompt ends: input goes here (PID: the shell's own)
-    ESC ] 133 ; C BEL               a command line was read and starts (bash's PS0)
+    ESC ] 133 ; C BEL               a command line was read and starts (bash's PS0); zsh's
+                                    and fish's add `;cmdline_url=LINE` (percent-encoded,
+                                    kitty's spelling), the line exactly as the shell read it
     ESC ] 133 ; D ; STATUS ; aisk=KEY BEL   the command ended with STATUS (before the next A);
                                     KEY is this shell's secret (`_AIS_KEY`, unset once read), so
                                     a D in a command's output (`cat` of a recorded session) is
@@ -37,7 +39,8 @@ command lines we do not write ourselves (`bash --norc --noprofile`, `zsh -l`):
 - zsh: `ZDOTDIR` points at a directory of ours while zsh starts (the user's own ZDOTDIR waits
   in `_AIS_ZDOTDIR`). Our .zshenv, .zprofile and .zshrc each source the user's file with the
   user's ZDOTDIR in place; .zshrc gives it back for good (so .zlogin and nested shells are the
-  user's) and, after the user's .zshrc, adds the hooks: preexec prints C, the first precmd hook
+  user's) and, after the user's .zshrc, adds the hooks: preexec prints C (with the line, so a
+  command record leaves out RPS1 drawn beside it), the first precmd hook
   OSC 7, the last one wraps PS1 in A/B inside %{ %} (zero width for the line editor; again at
   every prompt, for themes that rebuild PS1) and PS2 in `A;k=s`/`B;k=s`, and zle-line-init
   prints B too (a hook added later that sets PS1 leaves that prompt marked). D is not printed
@@ -45,7 +48,8 @@ command lines we do not write ourselves (`bash --norc --noprofile`, `zsh -l`):
   newline) before precmd, so D, with `%?`, leads PROMPT_EOL_MARK, ahead of it (by precmd,
   with `$?`, when PROMPT_SP is off). `zsh -f` reads none of it, and gets no marks.
 - fish (3.x prints no marks): `--init-command` sources our file after config.fish: the
-  fish_preexec and fish_postexec events print C and D (with `$status`), and fish_prompt is
+  fish_preexec and fish_postexec events print C (with the line: no right prompt, no indent of
+  fish's continuation lines in a record) and D (with `$status`), and fish_prompt is
   copied and wrapped in OSC 7 + A ... B (fish counts escape sequences as zero width, and the
   user's prompt still sees `$status`); a fish_prompt defined later (a theme, `funced`) is
   wrapped at the next prompt. fish has no continuation prompt: an unfinished line waits in
@@ -217,7 +221,9 @@ __ais_ps1() {
   [[ $PROMPT_EOL_MARK == "$__ais_e"* ]] || PROMPT_EOL_MARK=$__ais_e${PROMPT_EOL_MARK-%B%S%#%s%b}
 }
 __ais_preexec() {
-  builtin print -rn -- $'\e]133;C\a'
+  builtin emulate -L zsh -o extended_glob
+  local line=${1//(#m)[%;[:cntrl:]]/%${(l:2::0:)$(([##16]#MATCH))}}
+  builtin print -rn -- $'\e]133;C;cmdline_url='$line$'\a'
 }
 __ais_line_init() {
   if [[ $CONTEXT == start ]]; then
@@ -243,7 +249,7 @@ if status is-interactive; and not set -q __ais_pid
     set -g __ais_k $_AIS_KEY
     set -e _AIS_KEY
     function __ais_preexec --on-event fish_preexec
-        printf '\e]133;C\a'
+        printf '\e]133;C;cmdline_url=%s\a' (string escape --style=url -- $argv[1])
     end
     function __ais_postexec --on-event fish_postexec
         printf '\e]133;D;%s;aisk=%s\a' $status $__ais_k

@@ -4,6 +4,7 @@ as in bash. Real shells in a temporary HOME; skipped where a shell is not instal
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from conftest import wait_for_screen, wait_until
 
 from engine import Session, SessionConfig, SessionError, SessionManager
 from engine.errors import IncompleteCommand
+from engine.session import _C_MARK, OutputEvent, _Collector
 from engine.shell import prepare
 
 ZSH = shutil.which("zsh")
@@ -19,10 +21,12 @@ FISH = shutil.which("fish")
 needs_zsh = pytest.mark.skipif(ZSH is None, reason="zsh is not installed")
 needs_fish = pytest.mark.skipif(FISH is None, reason="fish is not installed")
 
-# The user's rc: a prompt of their own showing the last status, and a precmd hook of their own
-# that rebuilds PS1 at every prompt, as prompt themes do (the marks must survive that).
+# The user's rc: a prompt of their own showing the last status, a right prompt (on the line
+# where commands are typed), and a zsh precmd hook of their own that rebuilds PS1 at every
+# prompt, as prompt themes do (the marks must survive that).
 ZSHRC = """\
 PROMPT='zsh-user %# '
+RPROMPT='[right]'
 precmd() { (( ++USER_PRECMD )) }
 __user_theme() { PS1="zsh-user[$?] %# " }
 precmd_functions+=(__user_theme)
@@ -31,6 +35,9 @@ FISH_CONFIG = """\
 set -g fish_greeting
 function fish_prompt
     printf 'fish-user[%s]> ' $status
+end
+function fish_right_prompt
+    printf '[right]'
 end
 """
 PROMPTS = {"zsh": "zsh-user[", "fish": "fish-user["}
@@ -254,24 +261,41 @@ async def test_a_prompt_redefined_later_is_marked(
 
 
 async def test_typed_commands_become_records(shell: Session) -> None:
-    """A person typing at the prompt (not execute): the line as the screen shows it, after a
-    newline the continuation line (zsh: its PS2 left out; fish, which has no PS2, indents it
-    under the prompt, and the record keeps that indent)."""
+    """A person typing at the prompt (not execute): the line exactly, as the shell read it
+    (its C mark carries it): not the right prompt beside it, nor zsh's PS2 or fish's indent
+    of a continuation line."""
     for line, output, code in (
         ("echo typed", "typed", 0),
         ("sh -c 'exit 4'", "", 4),
         ("echo 'two\rlines'", "two\nlines", 0),
+        ("echo '100%;é' \\%41", "100%;é %41", 0),
     ):
         count = shell.history.count
         await at_prompt(shell)
         await shell.send_input(line + "\r")
         await wait_until(lambda n=count: shell.history.count > n, what=shell.capture_pane)
         record = shell.history.records()[-1]
-        command = record.command
-        if kind(shell) == "fish":
-            command = "\n".join(part.strip() for part in command.split("\n"))
-        assert (command, record.output, record.exit_code) == (
+        assert (record.command, record.output, record.exit_code) == (
             line.replace("\r", "\n"),
             output,
             code,
         )
+
+
+async def test_a_long_command_line_is_typed_and_read_back(shell: Session) -> None:
+    """Up to 1000 bytes are typed; the C mark then carries them all (percent-encoded)."""
+    result = await shell.execute("echo '" + "y;" * 450 + "'")
+    assert (result.exit_code, result.output) == (0, "y;" * 450 + "\n")
+    assert "y;y;" in shell.capture_pane()  # typed, not sourced from a file
+
+
+async def test_a_c_mark_split_across_reads_still_starts_the_output() -> None:
+    """execute() keeps a long C mark whole while it arrives in pieces."""
+    loop = asyncio.get_running_loop()
+    collector = _Collector(
+        begin=_C_MARK, ended=loop.create_future(), back=loop.create_future(), limit=1 << 20
+    )
+    data = b"echo x\r\n\x1b]133;C;cmdline_url=" + b"x" * 300 + b"\x07out\r\n\x1b]133;D;5\x07"
+    for at in range(0, len(data), 100):
+        collector(OutputEvent(data[at : at + 100], at))
+    assert collector.ended.result() == (5, b"out\r\n")
