@@ -331,8 +331,10 @@ def _write(path: Path, text: str) -> None:
 
 def prepare(argv: list[str], env: dict[str, str], key: str) -> list[str]:
     """Make the shell that `argv` starts print OSC 133 marks, its D marks signed with `key`:
-    edits `env` in place, returns the argv to run (a plain `bash` gets `--rcfile`). Programs
-    that are not bash or sh ignore what is added (a few environment variables)."""
+    edits `env` in place, returns the argv to run (a plain `bash` gets `--rcfile`, fish
+    `--init-command`). zsh gets our ZDOTDIR, and nothing for bash or sh that it would pass on
+    to a nested shell. Programs that are not shells ignore what is added (a few environment
+    variables)."""
     for name in ("_AIS_ENV", "_AIS_BASH", "_AIS_ZDOTDIR"):  # ours alone: they run code
         env.pop(name, None)
     env["_AIS_KEY"] = key
