@@ -192,8 +192,8 @@ __ais_away
 # when a hook is added after it. D comes before all that: zsh draws its PROMPT_SP mark (a `%`
 # and a row of spaces, for output that did not end its line) before precmd, and that is not
 # the command's output, so D (with %?, the status) leads PROMPT_EOL_MARK, which starts it.
-# Without PROMPT_SP (or PROMPT_CR) the first precmd hook prints D, with $? (the same for
-# every hook).
+# Without PROMPT_SP (or PROMPT_CR), or when the command set another PROMPT_EOL_MARK, the first
+# precmd hook prints D, with $? (the same for every hook).
 _ZSH_RC = r"""# ai-session: the user's .zshrc, then OSC 133 prompt marks (engine/shell.py).
 __ais_source
 builtin unset -f __ais_source __ais_away
@@ -206,7 +206,7 @@ typeset -g __ais_s=$'%{\e]133;A;k=s\a%}' __ais_t=$'%{\e]133;B;k=s\a%}'
 typeset -g __ais_e=$'%{\e]133;D;%?;aisk='$__ais_k$'\a%}'
 __ais_precmd() {
   local s=$?
-  if [[ ! -o prompt_sp || ! -o prompt_cr ]]; then
+  if [[ ! -o prompt_sp || ! -o prompt_cr || $PROMPT_EOL_MARK != "$__ais_e"* ]]; then
     builtin print -rn -- $'\e]133;D;'$s';aisk='$__ais_k$'\a'
   fi
   builtin print -rn -- $'\e]7;file://'$PWD$'\a'

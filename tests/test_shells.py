@@ -299,3 +299,15 @@ async def test_a_c_mark_split_across_reads_still_starts_the_output() -> None:
     for at in range(0, len(data), 100):
         collector(OutputEvent(data[at : at + 100], at))
     assert collector.ended.result() == (5, b"out\r\n")
+
+
+@needs_zsh
+async def test_zsh_commands_that_change_how_it_draws_prompts(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    """Each of these ends (D) even though it changes what zsh draws before the next prompt."""
+    session = await started(manager, "zsh", make_home(tmp_path))
+    for line in ("PROMPT_EOL_MARK=''", "printf partial", "unsetopt prompt_sp", "printf more"):
+        result = await session.execute(line, timeout=10)
+        assert (result.exit_code, result.timed_out) == (0, False), line
+    assert [r.output for r in session.history.records()] == ["", "partial", "", "more"]
