@@ -1310,7 +1310,7 @@ class Session:
             )
         kind = options.get("ais_sh", "bash") if "ais_c" in options else "sh"
         if mark == "C":
-            if kind != "sh" and name != kind and foreground == shell_pid:
+            if kind != "sh" and not name.startswith(kind) and foreground == shell_pid:
                 # bash marked the command, and now another program holds its pid: `exec sh`.
                 raise SessionError(
                     f"session {self.name!r}: its {kind} was replaced by {name} (exec), which "

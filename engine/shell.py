@@ -339,7 +339,7 @@ def prepare(argv: list[str], env: dict[str, str], key: str) -> list[str]:
         env.pop(name, None)
     env["_AIS_KEY"] = key
     folder = integration_dir()
-    program = os.path.basename(argv[0])
+    program = os.path.basename(argv[0]).rstrip("0123456789.-")  # zsh5, zsh-5.9
     if program == "zsh":
         if _zsh_no_rcs(argv[1:]):  # `zsh -f`: nothing to hook into, nothing to leave behind
             del env["_AIS_KEY"]
