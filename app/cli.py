@@ -19,7 +19,7 @@ import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms here)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     Argument = tuple[tuple[str, ...], dict[str, Any]]  # argparse's add_argument(*flags, **spec)
@@ -533,7 +533,7 @@ def _list(client: Any, args: Any) -> int:
     return 0
 
 
-def _table(rows: list[tuple[str, ...]]) -> None:
+def _table(rows: Sequence[tuple[str, ...]]) -> None:
     """Rows as columns padded to their widest cell (the first row is the header)."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     _write(

@@ -7,11 +7,16 @@ Offline: no instance needed. The input is read as bytes in chunks and compressed
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 CHUNK = 1 << 20  # bytes read at once
+# --stats counts the input's tokens in forked processes while this one compresses: tiktoken, at
+# ~7-10 MB/s a process, is the slower half (3 keep up with compressing). This command is
+# single-threaded, so forking is safe. 24 MB with --stats on 2 CPUs: 3.8 s alone, 2.9 s with 2.
+COUNTING_WORKERS = min(3, os.cpu_count() or 1)
 
 
 def arguments() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
@@ -38,7 +43,10 @@ def run(args: Any) -> int:
         return 1
     try:
         with source:
-            result = compress_stream(_chunks(source), budget=args.budget, count=args.stats)
+            workers = COUNTING_WORKERS if args.stats else 0
+            result = compress_stream(
+                _chunks(source), budget=args.budget, count=args.stats, workers=workers
+            )
     except CompressError as exc:
         print(
             f"ai-session compress: {args.file if args.file != '-' else 'stdin'}: {exc}",

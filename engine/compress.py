@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import re
 import time
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +40,11 @@ MAX_KEY = 240  # characters of a shape used as its key (longer: the head and a h
 MAX_KEPT_LINE = 2000  # characters of an error or fact line kept
 MAX_PER_SHAPE = 50  # distinct error lines of one shape kept verbatim; more are folded
 SAMPLES = 3  # distinct lines a group shows besides its last
+MAX_ALIKE = 20  # groups of one coarse shape compared with each new one when merging
 BINARY_PROBE = 8000  # git's rule: a NUL in the first 8000 bytes means binary
-CONTEXT_AFTER = 2  # lines kept after an error (and the one line before it)
+CONTEXT_BEFORE = 2  # lines kept before an error (a traceback's last frame and its source line)
+CONTEXT_AFTER = 2  # and after it (a compiler's source line and caret)
+PARALLEL_PIECE = 1 << 18  # text counted in a worker process comes in pieces of at least this
 NOTE_TOKENS = 40  # what the note saying what was dropped costs, about
 
 # Kinds, in the order the budget drops them (lowest first).
@@ -54,10 +58,12 @@ _ESCAPE = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # other escapes (charset designations, keypad modes)
 )
 _CONTROL = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]")
-# Markers, while resolving, for erase to the line end, the whole line, to the cursor; cursor up.
-_ERASE, _ERASE_ALL, _ERASE_START, _UP = "\ue000", "\ue002", "\ue003", "\ue001"
-_MOVES = re.compile(f"([\r\b\n{_ERASE}{_ERASE_ALL}{_ERASE_START}{_UP}])")
-_OVERWRITES = ("\r", "\b", _ERASE, _ERASE_ALL, _ERASE_START)
+# Markers, while resolving, for erase to the line end, the whole line, to the cursor; cursor up
+# and right (cursor left is a backspace).
+_ERASE, _ERASE_ALL, _ERASE_START = "\ue000", "\ue002", "\ue003"
+_UP, _RIGHT = "\ue001", "\ue004"
+_MOVES = re.compile(f"([\r\b\n{_ERASE}{_ERASE_ALL}{_ERASE_START}{_UP}{_RIGHT}])")
+_OVERWRITES = ("\r", "\b", _ERASE, _ERASE_ALL, _ERASE_START, _RIGHT)
 
 # What varies between lines of one shape: a whitespace-separated word holding a digit, a path
 # separator, an underscore, a dot, a quote or a plus (numbers, versions, hashes, paths, file and
@@ -219,15 +225,33 @@ def _cut(text: str, start: int) -> int:
 
 
 def compress_stream(
-    chunks: Iterable[bytes], *, budget: int | None = None, count: bool = True
+    chunks: Iterable[bytes],
+    *,
+    budget: int | None = None,
+    count: bool = True,
+    workers: int = 0,
 ) -> Compressed:
     """Compress a byte stream of any length in bounded memory: it is decoded (invalid UTF-8
     becomes U+FFFD and the result says so), resolved and folded a window at a time; only the
-    groups, kept lines and counts stay."""
+    groups, kept lines and counts stay. `workers` > 0 counts the original's tokens in that many
+    forked processes (only for a single-threaded program, such as the CLI)."""
     start = time.perf_counter()
     folder = _Folder()
-    counter = _Counter(count)
+    counter = _Counter(count, workers)
     decoder = _Decoder()
+    try:
+        size = _fold_stream(chunks, folder, counter, decoder)
+    except BaseException:
+        counter.abort()  # a refused input or ^C: the workers stop, nothing waits for them
+        raise
+    original = _Count(counter.tokens, counter.estimated) if count else None
+    return folder.result(start, budget, size, original, invalid=decoder.invalid)
+
+
+def _fold_stream(
+    chunks: Iterable[bytes], folder: _Folder, counter: _Counter, decoder: _Decoder
+) -> int:
+    """compress_stream's loop: decode, probe for binary, count and fold; the bytes read."""
     size = 0
     head = bytearray()
     probing = True
@@ -252,23 +276,29 @@ def compress_stream(
         counter.add(text)
         pending = _feed_stream(folder, pending + text)
     tail = decoder.decode(b"", final=True)
-    counter.add(tail, final=True)
     folder.feed(pending + tail)
     folder.finish()
-    original = _Count(counter.tokens, counter.estimated) if count else None
-    return folder.result(start, budget, size, original, invalid=decoder.invalid)
+    counter.add(tail, final=True)  # waits for the workers' last counts
+    return size
 
 
 class _Counter:
-    """Tokens of a text that arrives in pieces, counted a run of whole lines at a time (the
-    tokenizer never joins a line's end to the next line's first word, so the sums agree with
-    counting the whole text, but for whitespace at a cut); nothing when `enabled` is False."""
+    """Tokens of a text that arrives in pieces, counted a run of whole lines at a time (cut after
+    a newline a non-space follows: the tokenizer joins nothing across such a cut, so the sum is
+    the whole text's count); nothing when `enabled` is False.
 
-    def __init__(self, enabled: bool) -> None:
+    tiktoken holds the GIL and counts at ~7-10 MB/s, half the speed of compressing, so with
+    `workers` the pieces are counted in that many forked processes while this one compresses
+    (for a program of its own such as the CLI: forking a process with threads is unsafe)."""
+
+    def __init__(self, enabled: bool, workers: int = 0) -> None:
         self.enabled = enabled
         self.tokens = 0
         self.estimated = False
         self._pending = ""
+        self._workers = workers
+        self._pool: Any = None
+        self._futures: deque[tuple[Any, str]] = deque()
 
     def add(self, text: str, final: bool = False) -> None:
         if not self.enabled:
@@ -279,9 +309,63 @@ class _Counter:
             cut = len(text)  # one endless line: counted in parts, a token off at the cuts
         self._pending = text[cut:]
         if cut:
-            counted = count_tokens(text[:cut])
-            self.tokens += counted.tokens
-            self.estimated = counted.estimated
+            self._count(text[:cut])
+        if final:
+            self.close()
+
+    def _count(self, piece: str) -> None:
+        if self._workers and len(piece) >= PARALLEL_PIECE and self._start_pool():
+            self._futures.append((self._pool.submit(_count_piece, piece), piece))
+            while len(self._futures) > 2 * self._workers:  # a few pieces in flight, no more
+                self._collect()
+            return
+        counted = count_tokens(piece)
+        self._take((counted.tokens, counted.estimated))
+
+    def _start_pool(self) -> bool:
+        """The worker pool, started on first use; False (count here) when it cannot start."""
+        if self._pool is None:
+            try:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                context = multiprocessing.get_context("fork")
+                self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+            except (OSError, ValueError, ImportError):  # no fork, no semaphores: count here
+                self._workers = 0
+                return False
+        return True
+
+    def _collect(self) -> None:
+        future, piece = self._futures.popleft()
+        try:
+            self._take(future.result())
+        except Exception:  # a worker died (BrokenProcessPool): count its piece here
+            counted = count_tokens(piece)
+            self._take((counted.tokens, counted.estimated))
+
+    def _take(self, counted: tuple[int, bool]) -> None:
+        self.tokens += counted[0]
+        self.estimated = self.estimated or counted[1]
+
+    def abort(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self._futures.clear()
+
+    def close(self) -> None:
+        while self._futures:
+            self._collect()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _count_piece(piece: str) -> tuple[int, bool]:
+    """A worker's count (a module-level function, so a process pool can call it)."""
+    counted = count_tokens(piece)
+    return counted.tokens, counted.estimated
 
 
 def _last_cut(text: str) -> int:
@@ -324,8 +408,8 @@ def _feed_stream(folder: _Folder, text: str) -> str:
             text = _overwrite(resolve(text[:last_cr])) + text[last_cr:]
         if len(text) > MAX_LINE:
             cut = len(text)
-    if cut:
-        folder.feed(text[:cut])
+    for window in _windows(text[:cut]):  # a caller's huge chunk is folded a window at a time
+        folder.feed(window)
     return text[cut:]
 
 
@@ -355,13 +439,15 @@ def _escape(match: re.Match[str]) -> str:
     params = match.group(1)
     if final == "K":
         return {"": _ERASE, "0": _ERASE, "1": _ERASE_START, "2": _ERASE_ALL}.get(params, "")
+    count = max(1, min(int(params), 500)) if params.isdigit() else 1  # 0 means 1, as in xterm
     if final in "AF":  # cursor up (F: and to the line start)
-        n = int(params) if params.isdigit() else 1
-        return _UP * n + ("\r" if final == "F" else "")
-    if final == "G":  # cursor to a column: the start is what progress bars use
-        return "\r" if params in ("", "0", "1") else ""
-    if final == "C":  # cursor forward: what was there shows through; spaces are close enough
-        return " " * min(int(params) if params.isdigit() else 1, 200)
+        return _UP * count + ("\r" if final == "F" else "")
+    if final == "G":  # cursor to a column (1 is the first)
+        return "\r" + _RIGHT * (count - 1)
+    if final == "C":  # cursor right: what was there shows through
+        return _RIGHT * count
+    if final == "D":  # cursor left
+        return "\b" * count
     return ""
 
 
@@ -409,6 +495,8 @@ def _replay(text: str) -> str:
             col = 0
         elif piece == "\b":
             col = max(0, col - 1)
+        elif piece == _RIGHT:
+            col += 1
         elif piece == _UP:
             row = max(0, row - 1)
         elif piece == _ERASE:
@@ -436,6 +524,7 @@ class _Line:
     text: str
     kind: int
     count: int = 1
+    rank: int = 0  # context lines: how far from their error (0: right after, 1: right before)
 
     def render(self) -> str:
         return self.text if self.count == 1 else f"{self.text}  (× {self.count})"
@@ -452,16 +541,18 @@ class _Group:
     kind: int
     key: str
     samples: list[str] = field(default_factory=list)
+    rank: int = 0
     count: int = 0
     last: str = ""
     last_at: int = 0
 
     def add(self, line: str, at: int) -> None:
+        line = line[:MAX_SAMPLE]  # the same object when shorter: no copy per line
         self.count += 1
         self.last = line
         self.last_at = at
         if len(self.samples) < SAMPLES and line not in self.samples:
-            self.samples.append(line[:MAX_SAMPLE])
+            self.samples.append(line)
 
     def merge(self, other: _Group) -> None:
         self.count += other.count
@@ -479,7 +570,7 @@ class _Group:
         first = self.samples[0]
         if self.count == 1:
             return first
-        last = self.last[:MAX_SAMPLE]
+        last = self.last
         lines = self.samples if last in self.samples else [*self.samples, last]
         if len(lines) == 1:
             return f"{first}  (× {self.count})"
@@ -521,6 +612,11 @@ def _common_prefix(values: list[str]) -> str:
     return low[:size]
 
 
+def _alike(a: Counter[str], b: Counter[str]) -> bool:
+    """Whether two shapes share more than half of their words (counted with repeats)."""
+    return (a & b).total() * 2 > max(a.total(), b.total())
+
+
 def _coarse(key: str) -> str:
     """The shape groups merge under: spacing evened out and, unless the line is prose, every
     word but the first a slot (`drwxr-xr-x 2 root root 4096 May 9 json` and `... Dec 3 email`
@@ -538,6 +634,7 @@ class _Overflow:
 
     kind: int = NOISE
     count: int = 0
+    rank: int = 0
 
     @property
     def lines(self) -> int:
@@ -563,9 +660,8 @@ class _Folder:
         self._overflow: _Overflow | None = None
         self.lines = 0
         self._after = 0
-        self._prev = ""
-        self._prev_kept = True
-        self._prev_group: _Group | None = None
+        # the lines since the last kept one (at most CONTEXT_BEFORE), for an error's context
+        self._before: deque[tuple[str, _Group | None]] = deque(maxlen=CONTEXT_BEFORE)
         self._first = True
 
     def feed(self, text: str) -> None:
@@ -585,7 +681,7 @@ class _Folder:
         for line, template in zip(lines, templates, strict=True):
             at += 1
             if not template or template.isspace():
-                self._prev = ""  # an error after a blank line has no line before it
+                self._before.clear()  # an error after a blank line has no lines before it
                 continue
             if len(template) > MAX_KEY:  # a long shape is remembered by its head and hash
                 full, template = template, f"{template[:MAX_KEY]}\x02{hash(template):x}"
@@ -600,7 +696,6 @@ class _Folder:
                 self._first = False
                 if kind <= WARNING:
                     self._add_kept(line, CONTEXT)
-                    self._prev, self._prev_kept = line, True
                     continue
             if kind <= NOISE and not self._after:
                 group = groups.get(template)
@@ -608,9 +703,7 @@ class _Folder:
                     group.add(line, at)
                 else:
                     group = self._new_group(template, line, kind, at)
-                self._prev = line
-                self._prev_kept = False
-                self._prev_group = group
+                self._before.append((line, group))
             else:
                 self._keep(line, template, kind, at)
 
@@ -628,6 +721,8 @@ class _Folder:
         elif template.startswith("commit \x01"):
             self._kinds[key or template] = NOISE  # git log: only the first commit is the newest
             return FACT
+        elif template.startswith(("\x01 note: ", "note: ")):
+            kind = NOISE  # a compiler's note explains an error: context, not another error
         elif (
             not words.isdisjoint(_ERROR_WORDS)
             or template.startswith(("E ", "E\t"))
@@ -660,22 +755,27 @@ class _Folder:
         return group
 
     def _compact(self) -> None:
-        """Merge groups whose coarse shapes are equal into the first of them."""
-        merged: dict[tuple[int, str], _Group] = {}
+        """Merge each group into the first of the same coarse shape whose words it mostly
+        shares (`npm verbose exit 1` stays apart from `npm info using npm@11`)."""
+        buckets: dict[tuple[int, str], list[tuple[_Group, Counter[str]]]] = {}
         into: dict[int, _Group] = {}
         items: list[_Item] = []
+        live = 0
         for item in self._items:
             if isinstance(item, _Group):
-                key = (item.kind, _coarse(item.key))
-                first = merged.get(key)
+                bucket = buckets.setdefault((item.kind, _coarse(item.key)), [])
+                words = Counter(w for w in item.key.split() if _SLOT not in w)
+                first = next((g for g, w in bucket if _alike(words, w)), None)
                 if first is not None:
                     first.merge(item)
                     into[id(item)] = first
                     continue
-                merged[key] = item
+                if len(bucket) < MAX_ALIKE:
+                    bucket.append((item, words))
+                live += 1
             items.append(item)
         self._items = items
-        self._live = len(merged)
+        self._live = live
         if into:
             for template, group in self._groups.items():
                 target = into.get(id(group))
@@ -684,7 +784,9 @@ class _Folder:
 
     def _keep(self, line: str, template: str, kind: int, at: int) -> None:
         if kind <= NOISE or kind == WARNING:
+            rank = 0
             if self._after:
+                rank = 2 * (CONTEXT_AFTER - self._after)  # right after the error: 0
                 self._after -= 1
                 kind = CONTEXT
             if kind <= NOISE or kind == WARNING:
@@ -693,7 +795,7 @@ class _Folder:
                     group = self._new_group(template, line, kind, at)
                 else:
                     group.add(line, at)
-                self._prev, self._prev_kept, self._prev_group = line, False, group
+                self._before.append((line, group))
                 return
         elif kind == ERROR:
             known = line[:MAX_KEPT_LINE] in self._kept
@@ -701,35 +803,47 @@ class _Folder:
                 self._after = 0  # a flood of one error shape: fold the rest as noise
                 self._keep(line, template, NOISE, at)
                 return
-            if not self._prev_kept and self._prev:
-                group = self._prev_group
-                if group is not None and group.count == 1 and group.kind <= NOISE:
-                    group.kind = CONTEXT  # the line before is already in place, alone
-                elif (
-                    group is not None and group is self._items[-1] and group.samples == [self._prev]
-                ):
-                    group.kind = max(group.kind, CONTEXT)  # right above, shown as it was
-                else:
-                    self._add_kept(self._prev, CONTEXT)
+            self._context_before()
             self._after = CONTEXT_AFTER
         kept = self._kept.get(line[:MAX_KEPT_LINE])
         if kept is not None:
             kept.count += 1
         elif len(self._kept) < MAX_KEPT:
-            self._add_kept(line, kind)
+            self._add_kept(line, kind, rank if kind == CONTEXT else 0)
             if kind == ERROR and len(self._per_shape) < MAX_TEMPLATES:
                 self._per_shape[template] = self._per_shape.get(template, 0) + 1
         else:
             self._after = 0
             self._keep(line, template, NOISE, at)
             return
-        self._prev, self._prev_kept = line, True
+        self._before.clear()
 
-    def _add_kept(self, line: str, kind: int) -> None:
+    def _context_before(self) -> None:
+        """Keep the lines before an error: where they stand, when their groups are the last
+        items and hold only them (shown as they were); else again, as context lines."""
+        before = self._before
+        if not before:
+            return
+        tail = self._items[-len(before) :]
+        ranks = [2 * (len(before) - at) - 1 for at in range(len(before))]  # right before: 1
+        if all(
+            group is item and group.samples == [line[:MAX_SAMPLE]]
+            for (line, group), item in zip(before, tail, strict=True)
+        ):
+            for (_, group), rank in zip(before, ranks, strict=True):
+                assert group is not None
+                if group.kind < CONTEXT:
+                    group.kind, group.rank = CONTEXT, rank
+        else:
+            for (line, _), rank in zip(before, ranks, strict=True):
+                self._add_kept(line, CONTEXT, rank)
+        before.clear()
+
+    def _add_kept(self, line: str, kind: int, rank: int = 0) -> None:
         line = line[:MAX_KEPT_LINE]
         if line in self._kept:
             return
-        item = _Line(line, kind)
+        item = _Line(line, kind, rank=rank)
         self._kept[line] = item
         self._items.append(item)
 
@@ -782,14 +896,15 @@ class _Folder:
 
 def _fit(items: list[_Item], rendered: list[str], budget: int) -> tuple[list[str], int, int]:
     """Drop the least important items until the rest and a note fit `budget` tokens: by kind
-    (repeated noise, single noise lines, warnings, context, errors, facts), and within a kind
-    from the middle of the log out (its start says what ran, its end how it ended)."""
+    (repeated noise, single noise lines, warnings, context, errors, facts), context lines the
+    farthest from their error first, and within a kind from the middle of the log out (its
+    start says what ran, its end how it ended)."""
     costs = [count_tokens(line + "\n").tokens for line in rendered]
     total = sum(costs)
     if total <= budget:
         return rendered, 0, 0
     n = len(items)
-    order = sorted(range(n), key=lambda i: (items[i].kind, -min(i, n - 1 - i)))
+    order = sorted(range(n), key=lambda i: (items[i].kind, -items[i].rank, -min(i, n - 1 - i)))
     keep = [True] * n
     dropped_lines = dropped_tokens = dropped_errors = 0
     at = 0

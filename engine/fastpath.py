@@ -169,14 +169,27 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
     if t > 0:
         text = "\r\n".join(lines[:t]) + "\r\n"
         head_rows = sum(rows[:t])
+        lines_before, rows_before = lines[:t], rows[:t]
         lines, rows = lines[t:], rows[t:]
         buffer = screen._buffer
         if not screen.alternate:  # the alternate screen keeps no history
+            history = screen._history
             leaving: list[Any] = []
-            if not blank:
+            if 0 < history.max_lines < head_rows:
+                # More than the history keeps: what it would evict at once is dropped now,
+                # unkept (a reader would otherwise decode the whole flood to reach its tail).
+                cut, left = 0, head_rows
+                while left - rows_before[cut] >= history.max_lines:
+                    left -= rows_before[cut]
+                    cut += 1
+                history.clear()  # every line it holds is older: all of it would go
+                history.dropped += (0 if blank else bottom - top) + head_rows - left
+                gone = "\r\n".join(lines_before[:cut]) + "\r\n" if cut else ""
+                text, attrs, head_rows = text[len(gone) :], _fold(gone, attrs), left
+            elif not blank:
                 leaving = [screen._history_line(buffer.get(y)) for y in range(top, bottom)]
             leaving.append(RawLines(text, attrs, columns, head_rows))
-            screen._history.push_many(leaving)
+            history.push_many(leaving)
         if not blank:
             for y in range(top, bottom):
                 buffer.pop(y, None)

@@ -206,7 +206,7 @@ class CommandTracker:
     cwd: str | None = None
     finished: list[FinishedCommand] = field(default_factory=list)  # for the session to take
     prompts: deque[PromptMark] = field(default_factory=lambda: deque(maxlen=MAX_PROMPTS))
-    waiting = False  # sh: a line is being typed, its Enter not seen yet
+    waiting: bool = False  # sh: a line is being typed, its Enter not seen yet
 
     # -- the marks --------------------------------------------------------------------------
 
@@ -270,7 +270,8 @@ class CommandTracker:
                 self.prompts.pop()
             return
         text = command.strip()
-        if not text or text.endswith("^C"):  # Enter alone, or a line cancelled with C-c (sh)
+        if not text or (not self.marks_c and text.endswith("^C")):  # Enter alone, or (sh)
+            # a line cancelled with C-c: the tty echoed ^C and a newline
             if prompt is not None:
                 self.prompts.pop()
             return
@@ -290,6 +291,54 @@ class CommandTracker:
     def take(self) -> list[FinishedCommand]:
         out, self.finished = self.finished, []
         return out
+
+    # -- terminal images (engine/termstate.py) ------------------------------------------------
+
+    def state(self) -> list[Any]:
+        """Everything held, as JSON-ready data (`from_state` reads it back exactly)."""
+        finished = [
+            [
+                f.command,
+                f.cwd,
+                _iso(f.started_at),
+                _iso(f.ended_at),
+                f.exit_code,
+                f.output,
+                f.output_truncated,
+            ]
+            for f in self.finished
+        ]
+        return [
+            [list(p) for p in self.inputs],
+            self.marks_c,
+            self.command,
+            None if self.output_at is None else list(self.output_at),
+            _iso(self.started_at),
+            self.cwd,
+            finished,
+            [[p.prompt, p.output, p.exit_code, p.done] for p in self.prompts],
+            self.waiting,
+        ]
+
+    @classmethod
+    def from_state(cls, data: list[Any]) -> CommandTracker:
+        inputs, marks_c, command, output_at, started, cwd, finished, prompts, waiting = data
+        tracker = cls(
+            inputs=[(int(y), int(x)) for y, x in inputs],
+            marks_c=bool(marks_c),
+            command=command,
+            output_at=None if output_at is None else (int(output_at[0]), int(output_at[1])),
+            started_at=_parse_time(started),
+            cwd=cwd,
+            waiting=bool(waiting),
+        )
+        for c, d, start, end, code, output, truncated in finished:
+            began, ended = _parse_time(start), _parse_time(end)
+            if began is None or ended is None:
+                raise ValueError("a finished command without its times")
+            tracker.finished.append(FinishedCommand(c, d, began, ended, code, output, truncated))
+        tracker.prompts.extend(PromptMark(*p) for p in prompts)
+        return tracker
 
     # -- reflow --------------------------------------------------------------------------------
 

@@ -230,7 +230,8 @@ class Subscription:
     that ends after the ExitEvent; as an async context manager it unsubscribes on leaving.
 
     Events wait in a queue holding at most `max_bytes` of output: a reader that falls further
-    behind loses the oldest OutputEvents (counted in `dropped`), never the ExitEvent. It can
+    behind loses the oldest OutputEvents (counted in `dropped`), never a CommandEvent or the
+    ExitEvent. It can
     see the gap in `OutputEvent.offset` and fill it from `Session.output_since()`.
     """
 
@@ -1037,11 +1038,13 @@ class Session:
         *,
         max_bytes: int | None = None,
     ) -> Callable[[], None] | Subscription:
-        """Call `callback` with every OutputEvent and the ExitEvent; returns an unsubscribe.
+        """Call `callback` with every OutputEvent, CommandEvent (a shell command ended, after
+        the output that ended it) and the ExitEvent; returns an unsubscribe.
 
         Without a callback: a `Subscription` to iterate (`async for event in
         session.subscribe()`, or inside `async with`), ending after the ExitEvent; it queues
-        at most `max_bytes` of output (default `output_buffer_size`) for a slow reader.
+        at most `max_bytes` of output (default `output_buffer_size`) for a slow reader, and
+        never drops a CommandEvent.
         """
         if callback is None:
             return Subscription(self, max_bytes or self.config.output_buffer_size)

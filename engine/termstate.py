@@ -34,6 +34,7 @@ from pyte.screens import Margins, Savepoint, StaticDefaultDict
 
 from engine.cells import Cell, HistoryLine, RawLines
 from engine.fastpath import FastRow
+from engine.history import CommandTracker
 from engine.scrollback import Scrollback, _Block
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ def _screen_state(s: Screen, cells: _Cells) -> dict[str, Any]:
             s._command_open,
         ],
         "last_char": s._last_char,
+        "commands": s.commands.state(),  # the commands' marks (engine/history.py)
         "unscrolled": [s._unscrolled, s._evicted_seen],
         "zwj_seen": s._zwj_seen,
         "fast_errors": s.fast_errors,
@@ -369,6 +371,8 @@ def _restore_screen(screen: Screen, s: dict[str, Any], table: list[Any]) -> None
     screen.prompt_key = key
     screen.last_exit_code = code
     screen._command_open = command_open
+    if "commands" in s:  # images made before command records have none
+        screen.commands = CommandTracker.from_state(s["commands"])
     screen._last_char = _str(s["last_char"])
     screen._unscrolled, screen._evicted_seen = s.get("unscrolled", (0, 0))
     if s["zwj_seen"]:

@@ -42,7 +42,10 @@ FACTS = {
         r"broken\.c:\d+:\d+: error: .undefined_variable. undeclared",
         r"broken\.c:\d+:\d+: warning",
     ],
-    "pip": [r"^Successfully installed .*requests-\S+ .*rich-"],
+    "pip": [
+        r"^Successfully installed .*requests-\S+ .*rich-",
+        r"^ERROR: No matching distribution found for ai-session-no-such-package-13",
+    ],
     "pip-pty": [r"^Successfully downloaded numpy", r"^Saved \S+pandas"],
 }
 ERROR = re.compile(r"\b(?:error|failed|FAILED|ERR!)\b|^E\s{2,}|\w+Error\b")
@@ -245,21 +248,21 @@ def test_windows_and_streams_agree_with_the_whole(
 
 
 def _stream(megabytes: int) -> Iterator[bytes]:
-    """A verbose build log with counters, hashes and an error now and then, 1 MB a chunk."""
-    for chunk in range(megabytes):
-        lines = []
-        size = 0
-        i = 0
-        while size < 1 << 20:
-            n = chunk * 100_000 + i
-            if i % 5000 == 0:
-                line = f"src/unit{n % 97}.c:{n % 1000}: error: unit {n % 7} failed ({n:x})\n"
-            else:
-                line = f"[{n:08d}] compiling src/unit{n % 97}.c -> obj/{n:x}.o ({n % 1234} ms)\n"
-            lines.append(line)
-            size += len(line)
-            i += 1
-        yield "".join(lines).encode()
+    """A verbose build log with counters, hashes and an error now and then, 1 MB a chunk (one
+    chunk made once, its `@@` the chunk's number)."""
+    lines = []
+    size = i = 0
+    while size < 1 << 20:
+        if i % 5000 == 0:
+            line = f"src/unit{i % 97}.c:{i % 1000}: error: unit {i % 7} failed (@@{i:x})\n"
+        else:
+            line = f"[@@{i:06d}] compiling src/unit{i % 97}.c -> obj/{i:x}.o ({i % 1234} ms)\n"
+        lines.append(line)
+        size += len(line)
+        i += 1
+    chunk = "".join(lines).encode()
+    for number in range(megabytes):
+        yield chunk.replace(b"@@", b"%d" % number)
 
 
 def test_a_long_stream_runs_in_bounded_memory() -> None:
@@ -357,7 +360,7 @@ _PIECES = st.sampled_from(
     [
         *["ab", "progress 42%", "done", "x", " ", "\r", "\b", "\n", "\r\n"],
         *["\x1b[K", "\x1b[2K", "\x1b[1K", "\x1b[1A", "\x1b[2A", "\x1b[F", "\x1b[1G"],
-        *["\x1b[32m", "\x1b[0m"],
+        *["\x1b[32m", "\x1b[0m", "\x1b[2D", "\x1b[3C", "\x1b[C", "\x1b[5G", "\x1b[0A"],
     ]
 )
 
@@ -378,3 +381,78 @@ def test_the_resolver_agrees_with_the_terminal(pieces: list[str]) -> None:
     while resolved and not resolved[-1]:
         resolved.pop()
     assert resolved == screen
+
+
+def test_a_tight_budget_keeps_the_compiler_error_and_its_source_line() -> None:
+    """Warnings and notes go before the error; gcc's `note:` is the error's context, not a
+    second error."""
+    result = compress(log("gcc"), budget=120)
+    assert result.compressed_tokens <= 120
+    assert re.search(r"broken\.c:\d+:\d+: error: .undefined_variable. undeclared", result.text)
+    assert "int broken = undefined_variable + 1;" in result.text
+    assert "warning:" not in result.text
+    assert "errors or summary lines" not in result.text  # no error had to go
+
+
+def test_cli_stats_count_a_large_input_exactly() -> None:
+    """Past a few hundred KB the CLI counts the input's tokens in a worker process: the same
+    count as counting it whole."""
+    data = (LOGS / "ls.log").read_bytes() * 30
+    done = ai_session("compress", "--stats", stdin=data)
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(done.stderr)
+    assert stats["original_tokens"] == count_tokens(data.decode()).tokens
+    assert stats["bytes_in"] == len(data)
+
+
+def test_lines_fold_only_with_lines_that_mostly_share_their_words() -> None:
+    text = (
+        "$ npm install\n"
+        "npm info using npm@11.19.1\n"
+        "npm info using node@v20.20.2\n"
+        "npm verbose exit 1\n"
+        "drwxr-xr-x  2 root root 4096 May  9  2026 json\n"
+        "drwxr-xr-x  3 root root 4096 Dec 20  2025 email\n"
+    )
+    assert compress(text).text.splitlines() == [
+        "$ npm install",
+        "npm info using {npm@11.19.1,node@v20.20.2}  (× 2)",
+        "npm verbose exit 1",
+        "drwxr-xr-x {2,3} root root 4096 {May,Dec} {9,20} {2026,2025} {json,email}  (× 2)",
+    ]
+
+
+def _broken_worker(piece: str) -> tuple[int, bool]:
+    raise RuntimeError("the worker died")
+
+
+def test_counting_workers_agree_and_a_failing_worker_costs_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = (LOGS / "git.log").read_bytes() * 40  # 2.4 MB in pieces big enough for workers
+    chunks = [data[i : i + 400_000] for i in range(0, len(data), 400_000)]
+    expected = count_tokens(data.decode()).tokens
+    assert compress_stream(chunks, workers=2).original_tokens == expected
+    monkeypatch.setattr("engine.compress._count_piece", _broken_worker)
+    assert compress_stream(chunks, workers=2).original_tokens == expected  # counted here
+
+
+def test_a_real_traceback_keeps_its_innermost_frame() -> None:
+    program = (
+        "import sys\n"
+        "for i in range(300): print(f'processing item {i} of 300', flush=True)\n"
+        "def parse(v): return int(v)\n"
+        "def load(vs): return [parse(v) for v in vs]\n"
+        "load(['1', '2', 'x'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.returncode == 1
+    lines = compress(done.stdout + done.stderr).text.splitlines()
+    assert lines[0] == "processing item 0 of 300"
+    assert re.match(r"processing item \{1,2,3,…,299\} of 300  \(× 299\)", lines[1])
+    assert "Traceback (most recent call last):" in lines
+    at = lines.index("ValueError: invalid literal for int() with base 10: 'x'")
+    assert lines[at - 2 : at] == [
+        '  File "<string>", line 4, in <listcomp>',
+        '  File "<string>", line 3, in parse',
+    ]

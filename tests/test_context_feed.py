@@ -4,6 +4,7 @@ every message and the originals of folded ones; the API and `ai-session context`
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,8 +17,6 @@ from engine.config import ContextConfig
 from engine.context import MessageRole
 from engine.session import Session
 from engine.store import Store
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -119,3 +118,43 @@ async def wait_until_stored(store: Store, session_id: str) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"not stored: {kept}")
+
+
+async def test_a_context_size_given_at_creation_folds_past_it(api: Api, tmp_path: Path) -> None:
+    """`"context": {...}` sets the context's size (and turns AI features on); past the
+    threshold older commands fold into a summary whose originals stay readable."""
+    await api.create("small", tmp_path, context={"max_tokens": 300, "compression_threshold": 0.5})
+    session = api.manager.find_session("small")
+    assert session is not None and session.context is not None
+    context = session.context
+    for n in range(6):
+        status, _ = await api.call(
+            "POST", "/sessions/small/execute", {"command": f"echo step {n}; ls /missing-{n}"}
+        )
+        assert status == 200
+    await wait_until(
+        lambda: any("missing-5" in m.content for m in context.messages),
+        what=lambda: context.messages,
+    )
+    status, shown = await api.call("GET", "/sessions/small/context")
+    assert shown["config"] == {"max_tokens": 300, "compression_threshold": 0.5}
+    summary = shown["messages"][0]
+    assert summary["role"] == "system" and summary["summary_of"]
+    # the summary keeps the newest folded commands with their exit codes and errors
+    assert re.search(
+        r"\$ echo step \d; ls /missing-\d · exit 2 · errors: ls: cannot", summary["content"]
+    )
+    status, first = await api.call("GET", f"/sessions/small/context/{summary['summary_of'][0]}")
+    assert status == 200 and "$ echo step 0; ls /missing-0" in first["message"]["content"]
+    assert shown["summary"]["tokens"]["saved"] > 0
+    assert shown["summary"]["storage"]["zstd_bytes"] > 0
+    for bad, word in (
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"compression_threshold": 1.5}, "compression_threshold"),
+        ({"max_token": 5}, "context.max_token"),
+        ("big", "context"),
+    ):
+        status, error = await api.call(
+            "POST", "/sessions", {"working_directory": str(tmp_path), "context": bad}
+        )
+        assert status == 400 and word in error["error"], error

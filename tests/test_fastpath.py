@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,3 +162,21 @@ def test_a_resize_between_floods_matches_the_general_path(
         t.resize(new_columns, new_lines)
         t.feed(after.encode())
     assert _state(fast) == _state(slow)
+
+
+@pytest.mark.parametrize("columns", [7, 30])
+def test_a_flood_past_the_scrollback_is_dropped_unkept_as_eviction_would(columns: int) -> None:
+    """A batch longer than the history keeps: its oldest lines go at once, never stored."""
+    data = b"top\r\n" * 3 + b"".join(
+        b"\x1b[3%dmline %d\x1b[0m %s\r\n" % (i % 8, i, b"w" * (i % 23)) for i in range(3000)
+    )
+    fast, slow = Terminal(columns, 5, scrollback=40), Terminal(columns, 5, scrollback=40)
+    slow.parser.fast = None
+    for t in (fast, slow):
+        t.feed(data[:40])
+        t.cursor  # noqa: B018  # the first rows drawn: the batch then scrolls them off
+        t.feed(data[40:])
+    assert _state(fast) == _state(slow)
+    assert fast.scrollback.dropped == slow.scrollback.dropped > 0
+    history = fast._scrollback  # what it stores, evicted lines skipped inside it included
+    assert history._hot_lines + sum(block.count for block in history._cold) < 100

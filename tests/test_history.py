@@ -325,6 +325,14 @@ async def test_the_api_lists_a_sessions_commands_and_the_store_keeps_them(tmp_pa
         assert status == 400 and "limit" in data["error"]
         status, _ = await api.call("GET", "/sessions/nope/history")
         assert status == 404
+        status, page = await api.call("GET", "/events?since=0")
+        commands = [e for e in page["events"] if e["type"] == "command"]
+        assert [(e["command_seq"], e["command"], e["exit_code"]) for e in commands] == [
+            (1, "echo one", 0),
+            (2, "(exit 5)", 5),
+            (3, "echo three", 0),
+        ]
+        assert all(e["session"] == "hist" and "output" not in e for e in commands)
     from engine.store import Store  # the Snapshotter stored each record as it came
 
     async with await Store.open(tmp_path / "api-data" / "ai-session.db") as store:
@@ -459,3 +467,28 @@ async def test_a_failed_command_is_marked_at_its_prompt(running: tuple[object, o
     await pilot.pause()
     assert pane.copy is not None and pane.copy.text(pane.copy.line) == "$ (exit 3)"
     assert any(r.endswith("[exit 3]") for r in rows())
+
+
+def test_a_terminal_image_keeps_the_command_marks() -> None:
+    term = Terminal(30, 6)
+    _commands(term, ("false", [], 1), ("ls", ["a", "b"], 0))
+    term.feed(b"make\r\n\x1b]133;C\x07building\r\n")  # running when the image is taken
+    term.screen.commands.take()
+    copy = Terminal.load(term.dump())
+    assert copy.screen.commands == term.screen.commands
+    copy.feed(b"done\r\n\x1b]133;D;2\x07")
+    (done,) = copy.screen.commands.take()
+    assert (done.command, done.output, done.exit_code) == ("make", "building\ndone", 2)
+
+
+async def test_a_line_cancelled_with_c_c_is_no_command(shell: Session) -> None:
+    await at_prompt(shell)
+    await shell.send_input("echo never")
+    await wait_until(lambda: "echo never" in shell.capture_pane())
+    await shell.send_input("\x03")
+    await wait_until(lambda: shell.capture_pane().rstrip().endswith("\n$"), what=shell.capture_pane)
+    # bash marks a command it runs; sh's screen cannot tell a line typed ending in ^C from one
+    # cancelled, so there only the next command counts
+    line = "echo ^C" if shell.terminal.prompt_options.get("ais_c") else "echo next"
+    record = await run(shell, line)
+    assert (record.seq, record.command, record.output) == (1, line, line[5:])

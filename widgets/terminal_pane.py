@@ -671,8 +671,8 @@ class TerminalPane(Widget, can_focus=True):
         if failed is not None and span is None:  # left of the position label on row 0
             text = "".join(data for data, _ in cells).rstrip()
             room = width - len(label) - (1 if label else 0)
-            marked = self._mark_failed(Strip(segments).crop(0, room), text, failed, room)
-            segments = [*marked, *([Segment(" ")] if label else [])]
+            flagged = self._mark_failed(Strip(segments).crop(0, room), text, failed, room)
+            segments = [*flagged, *([Segment(" ")] if label else [])]
         if row == 0:
             segments = next(iter(Segment.divide(segments, [max(0, width - len(label)), width])))
             segments.append(

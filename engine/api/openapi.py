@@ -75,6 +75,20 @@ SCHEMAS: dict[str, Any] = {
             },
             "environment": {"type": "object", "additionalProperties": _S},
             "enable_ai_features": _B,
+            "context": _obj(
+                {
+                    "max_tokens": {"type": "integer", "minimum": 1},
+                    "compression_threshold": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1,
+                        "description": "a fraction of max_tokens in (0, 1]",
+                    },
+                },
+                required=[],
+                additionalProperties=False,
+                description="the AI context's size and when it folds (turns AI features on)",
+            ),
             "columns": _SIZE,
             "lines": _SIZE,
             "metadata": {"type": "object", "additionalProperties": True},

@@ -51,7 +51,7 @@ from engine.api.common import (
     time_text,
     until_closed,
 )
-from engine.config import SessionConfig
+from engine.config import ContextConfig, SessionConfig
 from engine.errors import (
     IncompleteCommand,
     ProcessError,
@@ -85,6 +85,7 @@ CREATE_FIELDS = frozenset(
         "command",
         "environment",
         "enable_ai_features",
+        "context",
         "columns",
         "lines",
         "metadata",
@@ -92,6 +93,31 @@ CREATE_FIELDS = frozenset(
     }
 )
 MAX_SILENCE = 86_400.0  # seconds monitor_silence may be set to
+
+
+MAX_CONTEXT_TOKENS = 10_000_000
+
+
+def _context_config(data: dict[str, Any]) -> ContextConfig | None:
+    """`"context": {"max_tokens": N, "compression_threshold": F}` (it turns AI features on)."""
+    given = field(data, "context", dict)
+    if given is None:
+        return None
+    unknown = sorted(set(given) - {"max_tokens", "compression_threshold"})
+    if unknown:
+        raise ApiError(
+            400,
+            "INVALID_REQUEST",
+            f"unknown field 'context.{unknown[0]}': known are max_tokens, compression_threshold",
+        )
+    default = ContextConfig()
+    tokens = int_field(given, "max_tokens", 1, MAX_CONTEXT_TOKENS, default.max_tokens)
+    threshold = field(given, "compression_threshold", (int, float), default.compression_threshold)
+    if not 0 < threshold <= 1:
+        raise ApiError(
+            400, "INVALID_REQUEST", "'compression_threshold' must be a fraction in (0, 1]"
+        )
+    return ContextConfig(int(tokens or default.max_tokens), float(threshold))
 
 
 def _silence(data: dict[str, Any]) -> float | None:
@@ -175,6 +201,7 @@ async def create_session(request: web.Request) -> web.Response:
         text(key, "environment")
         text(value, "environment")
     ai = field(data, "enable_ai_features", bool, False)
+    context = _context_config(data)
     columns = int_field(data, "columns", 1, MAX_API_SIZE, 80)
     lines = int_field(data, "lines", 1, MAX_API_SIZE, 24)
     metadata = _metadata(data)
@@ -193,7 +220,8 @@ async def create_session(request: web.Request) -> web.Response:
         shell_command=command,
         environment=dict(environment),
         pty_size=(lines or 24, columns or 80),
-        enable_ai_features=ai,
+        enable_ai_features=ai or context is not None,
+        context_config=context or ContextConfig(),
         monitor_silence=silence or None,
     )
     try:

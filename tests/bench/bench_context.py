@@ -1,21 +1,25 @@
 """How much `engine.compress` saves on real terminal logs, what it keeps, and how fast.
 
-Run: `python tests/bench/bench_context.py [--regenerate] [--budget TOKENS] [--save-fixtures]`.
-Not part of the test suite: no pass/fail. The logs come from real tools run on this machine and
-are cached in $TMPDIR/ai-session-bench-context (`--regenerate` runs the tools again):
+Run: `python tests/bench/bench_context.py [--regenerate] [--budget TOKENS] [--only LOG]
+[--save-fixtures]`. Not part of the test suite: no pass/fail. The logs come from real tools run
+on this machine and are cached in $TMPDIR/ai-session-bench-context (`--regenerate` runs the
+tools again):
 
 - pytest: a few of the project's own test files, verbose, beside a temp test file whose assert
   fails; pip: `pip install -v` of packages with dependencies into a --target dir, two of them
-  built from source (setuptools' verbose build output); npm: `npm
-  install --loglevel verbose` of a small package, then of a package that does not exist (a 404);
+  built from source (setuptools' verbose output), then of a package that does not exist; npm:
+  `npm install --loglevel verbose` of a small package, then of one that does not exist (a 404);
   gcc: a C file with warnings and an error; git: `git log --stat` of this repository; ls:
   `ls -laR` of the standard library; pip-pty: `pip download` through a PTY, so the log holds
   carriage-return progress bars and ANSI colours.
 
 Per log: bytes, tokens before and after (cl100k), reduction, distinct error lines kept / total,
-key facts kept / total (strings a reader looks for, listed per log below), MB/s; then the
-aggregate (sum of compressed tokens / sum of original tokens), without a budget and with one.
-`--save-fixtures` writes trimmed copies to tests/fixtures/logs/compress/ for tests/test_compress.py.
+key facts kept / total (strings a reader looks for, listed per log below), MB/s of compressing
+alone; then the aggregate (sum of compressed tokens / sum of original tokens), the same without
+the listing (whose 2.4M tokens outweigh the rest) and the mean of the logs' reductions, without a
+budget and with one. Then MB/s on 20 MB with and without exact token counts, and which rules
+matter (the aggregate with one switched off at a time). `--save-fixtures` writes trimmed copies
+(no real host names) to tests/fixtures/logs/compress/ for tests/test_compress.py.
 """
 
 from __future__ import annotations
@@ -123,7 +127,8 @@ def log_pytest(tmp: Path) -> bytes:
 def log_pip(tmp: Path) -> bytes:
     target = tmp / "pip-target"
     argv = [PYTHON, "-m", "pip", "install", "-v", "--no-cache-dir", "--target", str(target)]
-    return run([*argv, "--no-binary", "six,requests", "requests", "rich", "six"])  # two built
+    built = run([*argv, "--no-binary", "six,requests", "requests", "rich", "six"])  # two built
+    return built + run([*argv, MISSING_NPM])  # and one that does not exist
 
 
 def log_npm(tmp: Path) -> bytes:
@@ -173,7 +178,11 @@ LOGS: dict[str, Callable[[Path], bytes]] = {
 # matches the original.
 KEY_FACTS: dict[str, list[str]] = {
     "pytest": [r"\d+ failed, \d+ passed", r"test_injected_failure", r"assert 41 == 42"],
-    "pip": [r"Successfully installed .*requests", r"Successfully installed .*rich"],
+    "pip": [
+        r"Successfully installed .*requests",
+        r"Successfully installed .*rich",
+        rf"No matching distribution found for {MISSING_NPM}",
+    ],
     "npm": [r"added \d+ packages?", r"404", MISSING_NPM],
     "gcc": [r"broken\.c:\d+:\d+: error", r"undefined_variable", r"broken\.c:\d+:\d+: warning"],
     "git": [],  # filled with the newest commit's hash at run time
@@ -292,7 +301,7 @@ def table(logs: dict[str, bytes], budget: int | None) -> None:
 
 def throughput() -> None:
     """MB/s of `compress` alone (no token counting) on the logs concatenated to ~20 MB."""
-    from engine.compress import compress_text
+    from engine.compress import compress_stream, compress_text
 
     logs = b"".join((CACHE / f"{name}.log").read_bytes() for name in LOGS)
     text = (logs.decode("utf-8", "replace") * (20_000_000 // len(logs) + 1))[:20_000_000]
@@ -303,6 +312,16 @@ def throughput() -> None:
     seconds = time.perf_counter() - start
     print(f"with exact token counts of input and output: {20 / seconds:.1f} MB/s")
     print(f"  ({result.original_tokens:,} -> {result.compressed_tokens:,} tokens)")
+    data = text.encode()
+    workers = min(3, os.cpu_count() or 1)
+    chunks = (data[i : i + (1 << 20)] for i in range(0, len(data), 1 << 20))
+    start = time.perf_counter()
+    compress_stream(chunks, workers=workers)
+    seconds = time.perf_counter() - start
+    print(
+        f"the same streamed, counting in {workers} worker processes (the CLI's --stats): "
+        f"{len(data) / seconds / 1e6:.1f} MB/s"
+    )
 
 
 HOST = re.compile(rb"(https?://)[\w.-]+")
