@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from engine.width import char_width
 
@@ -178,6 +179,16 @@ class PromptMark:
     done: bool = False
 
 
+def _cmdline(params: list[str]) -> str | None:
+    """The command line a C mark carries, percent-encoded (`cmdline_url=`, kitty's spelling:
+    zsh's and fish's marks, engine/shell.py): exact where the screen also shows a right prompt
+    or fish's indent of a continuation line. None without one (bash: read from the screen)."""
+    for param in params:
+        if param.startswith("cmdline_url="):
+            return unquote(param[len("cmdline_url=") :])[:MAX_COMMAND] or None
+    return None
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -218,7 +229,7 @@ class CommandTracker:
             if not self.prompts or self.prompts[-1].done or self.prompts[-1].output is not None:
                 self.prompts.append(PromptMark(here[0]))  # a prompt without A (a foreign shell)
         elif kind == "C" and self.command is None:  # bash marks each command of a pasted
-            self._start(screen, here)  # multi-line buffer: the first one starts the record
+            self._start(screen, here, _cmdline(params))  # buffer: the first starts the record
         elif kind == "D":
             self._end(screen, here, params)
 
@@ -231,11 +242,11 @@ class CommandTracker:
         if end is not None and y > end:
             self._start(screen, (end + 1, 0))
 
-    def _start(self, screen: Screen, at: tuple[int, int]) -> None:
+    def _start(self, screen: Screen, at: tuple[int, int], line: str | None = None) -> None:
         self.waiting = False
         if not self.inputs:
             return
-        self.command = read_input(screen, self.inputs, at[0])
+        self.command = line or read_input(screen, self.inputs, at[0])
         self.output_at = at
         self.started_at = _now()
         self.cwd = screen.cwd

@@ -362,6 +362,8 @@ def _d_mark(key: str) -> re.Pattern[bytes]:
     return re.compile(rb"\x1b\]133;D;?(\d*);aisk=" + key.encode() + rb"(?:\x07|\x1b\\)")
 
 
+_C_START = b"\x1b]133;C"
+_LONGEST_C = 64 * 1024  # a C mark with a command line (`cmdline_url=`, engine/shell.py)
 _B_MARK = re.compile(rb"\x1b\]133;B(?!;k=s)")  # a prompt's end (not a continuation's)
 _S_MARK = re.compile(rb"\x1b\]133;A;k=s")  # the continuation prompt (PS2): a line unfinished
 _NEWLINE = re.compile(rb"\n")
@@ -406,6 +408,8 @@ class _Collector:
             self.back.set_result(None)
             return
         scanned = max(0, len(self.data) - _MARKER_ROOM)
+        if not self.started and self.data.startswith(_C_START):
+            scanned = 0  # a long C mark kept whole so far (below)
         self.data += event.data
         if self.ended.done():  # after D: the data is the next prompt
             if _B_MARK.search(self.data, scanned):
@@ -430,7 +434,12 @@ class _Collector:
                 if end is not None:
                     self._end(end, b"")
                     return
-                del self.data[: max(0, len(self.data) - _MARKER_ROOM)]
+                cut = max(0, len(self.data) - _MARKER_ROOM)
+                # zsh's and fish's C marks carry the command line: one not ended yet stays
+                opened = self.data.rfind(_C_START, 0, cut)
+                if opened >= 0 and len(self.data) - opened < _LONGEST_C:
+                    cut = opened
+                del self.data[:cut]
                 return
             del self.data[: m.end()]
             self.started, scanned = True, 0
@@ -527,6 +536,14 @@ def _process_name(pid: int | None) -> str | None:
             return f.read().strip() or None
     except OSError:
         return None
+
+
+def _executable(pid: int) -> str:
+    """/proc/PID/exe: the program a process runs (fish for `fish -n`), else plain `fish`."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return "fish"
 
 
 class Session:
@@ -1153,30 +1170,33 @@ class Session:
         waited for (up to PROMPT_WAIT seconds). The screen shows the command line, as typed;
         a long or multi-line one is sourced from a private file (`. FILE` is what shows). The
         shell's OSC 133 marks (engine/shell.py) delimit the output and carry the exact exit
-        status. Works with bash and sh (dash); other programs get SessionError. On timeout
-        only what this command started is interrupted (C-c, or SIGINT to its foreground
-        job) and `timed_out` is set.
+        status. Works with bash, zsh, fish and sh (dash); other programs get SessionError. On
+        timeout only what this command started is interrupted (C-c, or SIGINT to its
+        foreground job) and `timed_out` is set.
         """
         if timeout is None:
             timeout = self.config.timeout or DEFAULT_EXECUTE_TIMEOUT
         async with self._exec_lock:
             pty = self._require_running()
-            shell_pid, bash = await self._await_prompt()
+            shell_pid, kind = await self._await_prompt()
             path = None
             line = command.encode()
-            if shell.can_type(command, history_expansion=bash):
+            if shell.can_type(command, history_expansion=kind in ("bash", "zsh")) and (
+                kind != "fish" or await shell.fish_parses(_executable(shell_pid), command)
+            ):
                 pass
-            elif bash and self.terminal.bracketed_paste and shell.can_paste(command):
+            elif kind == "bash" and self.terminal.bracketed_paste and shell.can_paste(command):
                 # Long or several lines: pasted, as a person would (readline reads it whole,
                 # with no tty line limit; the history keeps it as one entry).
                 line = encode_paste(command.rstrip("\n"), bracketed=True)
             else:
                 path = shell.command_file(command)
                 # The leading space keeps it out of history where HISTCONTROL ignores spaces.
-                line = f" . {shlex.quote(str(path))}".encode()
+                source = "source" if kind == "fish" else "."
+                line = f" {source} {shlex.quote(str(path))}".encode()
             loop = asyncio.get_running_loop()
             collector = _Collector(
-                begin=_C_MARK if bash else _NEWLINE if _echoes(pty) else _AT_ONCE,
+                begin=_C_MARK if kind != "sh" else _NEWLINE if _echoes(pty) else _AT_ONCE,
                 ended=loop.create_future(),
                 back=loop.create_future(),
                 limit=self.config.output_buffer_size,
@@ -1223,9 +1243,10 @@ class Session:
                 still_running=timed_out and not collector.back.done(),
             )
 
-    async def _await_prompt(self) -> tuple[int, bool]:
-        """Wait until the shell sits at an empty prompt: (its pid, whether it marks commands
-        with C). Raises SessionBusy or SessionError as `_prompt_state` decides."""
+    async def _await_prompt(self) -> tuple[int, str]:
+        """Wait until the shell sits at an empty prompt: (its pid, which shell: "bash", "zsh",
+        "fish", or "sh" for one that marks no commands with C). Raises SessionBusy or
+        SessionError as `_prompt_state` decides."""
         deadline = time.monotonic() + PROMPT_WAIT
         changed = asyncio.Event()
         unsubscribe = self.subscribe(lambda event: changed.set())
@@ -1245,8 +1266,8 @@ class Session:
         finally:
             unsubscribe()
 
-    def _prompt_state(self, pty: Pty) -> tuple[int, bool] | str:
-        """(shell pid, marks C) when the shell waits at an empty prompt; a reason to wait a
+    def _prompt_state(self, pty: Pty) -> tuple[int, str] | str:
+        """(shell pid, which shell) when the shell waits at an empty prompt; a reason to wait a
         little when it is starting or drawing its prompt; SessionBusy when a program runs or
         a line is typed; SessionError when no shell with integration marks runs here."""
         term = self.terminal
@@ -1257,20 +1278,21 @@ class Session:
         if mark is None and not self.shell_integration:
             raise SessionError(
                 f"session {self.name!r}: its shell shows no prompt marks ({INTEGRATION_VARIABLE}"
-                "=0 turned shell integration off); execute works with bash and sh (dash), "
-                "whose prompts ai-session marks (OSC 133)"
+                "=0 turned shell integration off); execute works with bash, zsh, fish and sh "
+                "(dash), whose prompts ai-session marks (OSC 133)"
             )
         if mark is None:  # no prompt yet: starting, or not a shell we integrate with
             own = _process_name(self.pid)
             if own is not None and own not in shell.SHELLS and not _spawning(self.pid):
                 raise SessionError(
-                    f"session {self.name!r} runs {own}, not a shell: execute needs bash or sh"
+                    f"session {self.name!r} runs {own}, not a shell: execute needs bash, zsh, "
+                    "fish or sh"
                 )
             if time.monotonic() - self._started < PROMPT_WAIT:
                 return "the shell is starting"
             raise SessionError(
                 f"session {self.name!r}: {own or 'its shell'} shows no prompt marks; execute "
-                "works with bash and sh (dash), whose prompts ai-session marks (OSC 133)"
+                "works with bash, zsh, fish and sh (dash), whose prompts ai-session marks (OSC 133)"
             )
         options = term.prompt_options
         pid = options.get("ais", "")
@@ -1289,23 +1311,23 @@ class Session:
                 "(the shell shows its continuation prompt)",
                 command=name,
             )
+        kind = options.get("ais_sh", "bash") if "ais_c" in options else "sh"
         if mark == "C":
-            if "ais_c" in options and name != "bash" and foreground == shell_pid:
+            if kind != "sh" and not name.startswith(kind) and foreground == shell_pid:
                 # bash marked the command, and now another program holds its pid: `exec sh`.
                 raise SessionError(
-                    f"session {self.name!r}: its bash was replaced by {name} (exec), which "
+                    f"session {self.name!r}: its {kind} was replaced by {name} (exec), which "
                     "has no prompt marks; respawn the session to use execute again"
                 )
             raise SessionBusy(
                 f"session {self.name!r} is busy: {name} is running a command", command=name
             )
-        bash = "ais_c" in options
         term.settle()
         cursor = (term.screen.cursor.y, term.screen.cursor.x)
         at = term.prompt_input
-        if at is not None and cursor == at and self._blank_from(at):
-            return shell_pid, bash
-        if at is not None and (cursor[0] == at[0] or bash):
+        if at is not None and cursor == at and self._blank_from(at, kind in ("zsh", "fish")):
+            return shell_pid, kind
+        if at is not None and (cursor[0] == at[0] or kind != "sh"):
             raise SessionBusy(
                 f"session {self.name!r} is busy: a command line is half typed", command=name
             )
@@ -1315,14 +1337,20 @@ class Session:
             command=name,
         )
 
-    def _blank_from(self, at: tuple[int, int]) -> bool:
+    def _blank_from(self, at: tuple[int, int], right_prompt: bool = False) -> bool:
         """Nothing is on screen from `at` (row, column) to the end of its row: no text typed
-        there (the next row when the prompt filled its row)."""
+        there (the next row when the prompt filled its row). With `right_prompt` (zsh's RPS1,
+        fish_right_prompt) text that ends at the right edge, two blank cells or more after
+        `at`, is that prompt, not typed text."""
         y, x = at
-        if x >= self.terminal.columns:
+        columns = self.terminal.columns
+        if x >= columns:
             y, x = y + 1, 0
         row = self.terminal.screen.buffer.get(y) if y < self.terminal.lines else None
-        return not row or all(not cell.data.strip() for at_x, cell in row.items() if at_x >= x)
+        used = sorted(at_x for at_x, cell in (row or {}).items() if at_x >= x and cell.data.strip())
+        if not used:
+            return True
+        return right_prompt and used[0] >= x + 2 and used[-1] >= columns - 2
 
     def _interrupt(self, pty: Pty, shell_pid: int) -> None:
         """Stop the command execute() typed, which is still running: SIGINT its foreground job
