@@ -322,6 +322,35 @@ class SessionContext:
 
     # Beyond the seed
 
+    def resume(self, held: list[Message], every: list[Message]) -> None:
+        """Go on from a stored context (a restored pane's): `held` the messages it held, in
+        order; `every` all it had, folded ones with their full text. Each stored summary
+        counts as one compression; ids go on from the highest."""
+        if self._messages or self._archive:
+            raise SessionError("resume() is for a new context: this one holds messages")
+        ids = {_id(m) for m in held}
+        self._messages = list(held)
+        for message in every:
+            if message.id is None or message.id in ids or message.is_summary:
+                continue
+            self._archive[message.id] = _Archived(
+                replace(message, content=""), self._zstd.compress(message.content.encode())
+            )
+        originals = [m for m in every if not m.is_summary]
+        self._added_tokens = sum(_tokens(m) for m in originals)
+        self._estimated = any(m.estimated for m in every)
+        counted: set[int] = set()  # a later summary covers an earlier one's messages again
+        for summary in sorted((m for m in every if m.is_summary), key=_id):
+            new = [i for i in summary.summary_of if i in self._archive and i not in counted]
+            counted.update(new)
+            raw = sum(len(self.original(i).content.encode()) for i in new)
+            stored = sum(len(self._archive[i].blob) for i in new)
+            before = sum(_tokens(m) for m in originals if m.id in new)
+            self._compressions.append(
+                Compression(summary.summary_of, before, _tokens(summary), raw, stored)
+            )
+        self._next_id = max((_id(m) for m in every), default=0) + 1
+
     @property
     def messages(self) -> tuple[Message, ...]:
         return tuple(self._messages)

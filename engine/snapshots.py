@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.config import SessionConfig
 from engine.errors import SessionError, StoreError
-from engine.history import CommandRecord
+from engine.history import HISTORY_SIZE, CommandRecord
 from engine.recording import RecordingBlock, asciicast, replay, timeline
 from engine.session import CommandEvent, ExitEvent, Session, SessionEvent
 from engine.store import (
@@ -501,6 +501,7 @@ class Snapshotter:
         )
         session: Session = await self.manager.create_session_with_config(config)
         session.restore_screen(terminal or Terminal.from_image(pane.image))
+        await self._carry_over(pane.session_id, session)
         await session.start()
         if pane.command:
             self._spawn(_type_when_ready(session, pane.command))
@@ -509,6 +510,22 @@ class Snapshotter:
         # the timeline's keyframe for it (its history blocks are stored already).
         await self._take_quietly(session, "restore")
         return session
+
+    async def _carry_over(self, old_id: str, session: Session) -> None:
+        """The restored pane goes on from its predecessor's command history and AI context
+        (`ai-session history` lists the old commands, the agent keeps what it was sent)."""
+        if self.store is None:
+            return
+        try:
+            await self.store.carry_over(old_id, session.id)
+            for record in await self.store.commands(session.id, limit=HISTORY_SIZE):
+                session.history.add(record)
+            if session.context is not None:
+                every = await self.store.context(session.id, folded=True)
+                held = await self.store.context(session.id)
+                session.context.resume(held, every)
+        except (StoreError, SessionError) as exc:
+            log.warning("history and context of %s not carried over: %s", session.name, exc)
 
     async def restore(
         self, snapshot_id: int, *, base: SessionConfig | None = None

@@ -930,6 +930,25 @@ class Store:
             )
         return [_command_row(row) for row in reversed(list(rows))]
 
+    async def carry_over(self, old_session: str, new_session: str) -> None:
+        """A pane restored as a new session goes on from the old one's records: its command
+        history and AI context are copied under the new id (the old rows stay, with their
+        snapshots)."""
+        async with self._transaction("carry a session's records over") as db:
+            await db.execute(
+                "INSERT INTO command_history (session_id, command, cwd, exit_code, started_at,"
+                " ended_at, data) SELECT ?, command, cwd, exit_code, started_at, ended_at, data"
+                " FROM command_history WHERE session_id = ? ORDER BY id",
+                (new_session, old_session),
+            )
+            await db.execute(
+                "INSERT OR IGNORE INTO context_messages (session_id, message_id, position, role,"
+                " content, tokens, created_at, data, original, folded_into) SELECT ?,"
+                " message_id, position, role, content, tokens, created_at, data, original,"
+                " folded_into FROM context_messages WHERE session_id = ?",
+                (new_session, old_session),
+            )
+
     # -- output recording --------------------------------------------------------------------
 
     async def append_recording(self, session_id: str, block: RecordingBlock) -> None:

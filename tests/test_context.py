@@ -334,3 +334,14 @@ async def test_a_context_kept_in_the_store_reads_back_folded_originals_included(
     assert first is not None and first.content == context.original(1).content
     assert "make target0" in first.content and first.data["exit_code"] == 2
     assert len(every) == 12 + context.get_summary().compressions
+
+
+def test_resume_is_for_a_new_context_only() -> None:
+    context = SessionContext("s1")
+    context.add_message(Message(MessageRole.USER, "hello"))
+    with pytest.raises(SessionError, match="new context"):
+        context.resume(list(context.messages), list(context.messages))
+    fresh = SessionContext("s2")
+    fresh.resume(list(context.messages), list(context.messages))
+    assert fresh.add_message(Message(MessageRole.USER, "again")).id == 2
+    assert fresh.get_summary().original_tokens == context.get_summary().original_tokens + 1

@@ -184,3 +184,56 @@ async def test_closing_keeps_the_last_of_every_recording(tmp_path: Path) -> None
         await again.close()
     text = b"".join(getattr(e, "data", b"") for e in events(blocks))
     assert text.count(b"last words") == 2
+
+
+async def test_a_restored_pane_goes_on_from_its_command_history_and_ai_context(
+    kept: tuple[SessionManager, Snapshotter], tmp_path: Path
+) -> None:
+    """The old commands are listed after a restore, numbering goes on, and the agent's context
+    holds what it held (its folded originals readable) with the new commands after them."""
+    from engine.config import ContextConfig
+
+    manager, snapshotter = kept
+    session = await manager.create_session_with_config(
+        bash_config(
+            working_directory=tmp_path,
+            enable_ai_features=True,
+            context_config=ContextConfig(max_tokens=200, compression_threshold=0.5),
+        )
+    )
+    snapshotter.watch(session)
+    await session.start()
+    for n in range(4):
+        await session.execute(f"echo step {n}; ls /missing-{n}")
+    context = session.context
+    assert context is not None
+    await wait_until(lambda: context.get_message_count() > 0 and len(session.history) == 4)
+    await wait_until(lambda: any("missing-3" in m.content for m in context.messages))
+    assert context.get_summary().compressions > 0
+    snapshot_id = await snapshotter.take(session)  # also waits for what the store was given
+    _, restored = await snapshotter.restore(snapshot_id, base=bash_config())
+    again = restored[session.id]
+    assert [r.command for r in again.history] == [
+        f"echo step {n}; ls /missing-{n}" for n in range(4)
+    ]
+    assert again.context is not None
+    assert [(m.id, m.content) for m in again.context.messages] == [
+        (m.id, m.content) for m in context.messages
+    ]
+    assert again.context.original(1).content == context.original(1).content
+    before, after = context.get_summary(), again.context.get_summary()
+    assert (after.compressions, after.original_tokens) == (
+        before.compressions,
+        before.original_tokens,
+    )
+    assert (after.original_bytes, after.archived_messages) == (
+        before.original_bytes,
+        before.archived_messages,
+    )
+    await again.execute("echo after")
+    await wait_until(lambda: len(again.history) == 5)
+    assert again.history.last is not None and again.history.last.seq == 5
+    await wait_until(lambda: "echo after" in again.context.messages[-1].content)  # type: ignore[union-attr]
+    assert again.context.messages[-1].id == max(m.id or 0 for m in context.messages) + 1
+    stored = await snapshotter.store.commands(again.id)  # type: ignore[union-attr]
+    assert [r.command for r in stored][-2:] == ["echo step 3; ls /missing-3", "echo after"]
