@@ -176,10 +176,11 @@ def compress(
 ) -> Compressed:
     """Compress one log. `count=False` skips counting the original's tokens (tiktoken runs at
     ~7-10 MB/s, slower than compressing), leaving `original_tokens` 0 and `counted` False.
-    `command` is the command line that printed the text (reserved: the rules are the same)."""
+    `command` is the command line that printed the text: `git log` turns on the commit rules
+    even when the log does not start with a commit (they also start when it does)."""
     start = time.perf_counter()
     _check_binary(text[:BINARY_PROBE], text[:65536])
-    folder = _Folder()
+    folder = _Folder(command)
     counter = _Counter(count)
     size = 0
     for window in _windows(text):
@@ -192,9 +193,9 @@ def compress(
     return folder.result(start, budget, size, original, invalid=False)
 
 
-def compress_text(text: str) -> str:
+def compress_text(text: str, command: str | None = None) -> str:
     """Only the compressed text: no token counts, no budget (what the bench times)."""
-    folder = _Folder()
+    folder = _Folder(command)
     for window in _windows(text):
         folder.feed(window)
     folder.finish()
@@ -230,13 +231,14 @@ def compress_stream(
     budget: int | None = None,
     count: bool = True,
     workers: int = 0,
+    command: str | None = None,
 ) -> Compressed:
     """Compress a byte stream of any length in bounded memory: it is decoded (invalid UTF-8
     becomes U+FFFD and the result says so), resolved and folded a window at a time; only the
     groups, kept lines and counts stay. `workers` > 0 counts the original's tokens in that many
     forked processes (only for a single-threaded program, such as the CLI)."""
     start = time.perf_counter()
-    folder = _Folder()
+    folder = _Folder(command)
     counter = _Counter(count, workers)
     decoder = _Decoder()
     try:
@@ -646,12 +648,122 @@ class _Overflow:
 
 _Item = _Line | _Group | _Overflow
 
+# git log: a record is a `commit <hash>` header, headers (Author:, Date:, Merge:), the message
+# indented four spaces, then --stat lines and/or a patch.
+_COMMIT = re.compile(r"commit ([0-9a-f]{7,64})\b")
+_GIT_COMMAND = re.compile(
+    r"(?:^|[\s;&|(])git(?:\s+-[Cc]\s+\S+|\s+-\S+)*\s+(?:log|show|whatchanged)\b"
+)
+_COMMIT_HEADERS = ("Author:", "Date:", "Merge:", "AuthorDate:", "Commit:", "CommitDate:")
+_STAT = re.compile(r" \S.*? +\| +(?:\d+ ?[+-]*|Bin\b.*)$")
+_STAT_TOTAL = re.compile(
+    r" (\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?$"
+)
+_PATCH = ("diff ", "index ", "--- ", "+++ ", "@@", "+", "-", " ", "new file mode", "\\ No newline",
+          "deleted file mode", "similarity index", "rename ", "copy ", "old mode", "new mode",
+          "Binary files")  # fmt: skip
+SUBJECT = 72  # characters of an older commit's subject shown (git's own subject length)
+NEWEST_STAT = 10  # stat lines of the newest commit shown; the rest counted
+
+
+@dataclass
+class _Commit:
+    header: str
+    subject: str = ""
+    lines: list[str] = field(default_factory=list)  # the newest commit's, all of them
+    files: int = 0
+    insertions: int = 0
+    deletions: int = 0
+    patch: int = 0
+    changes: bool = False  # past the message: stat or patch lines seen
+
+
+class _Commits:
+    """git log's records: the newest commit kept whole, each older one folded to a line
+    `a1b2c3d subject (3 files, +40 -12)`, so a reader still sees every commit. Message lines
+    are the authors' words, never the log's errors (`fix error in X` is not an error)."""
+
+    def __init__(self) -> None:
+        self.current: _Commit | None = None
+        self.count = 0
+
+    def take(self, line: str, folder: _Folder) -> bool:
+        """Whether the line belongs to a commit record (then it is handled here)."""
+        match = _COMMIT.match(line)
+        if match is not None:
+            self.flush(folder)
+            self.current = _Commit(line)
+            return True
+        commit = self.current
+        if commit is None:
+            return False
+        if not line.strip():
+            return True
+        if line.startswith("    ") and not commit.changes:
+            if not commit.subject:
+                commit.subject = line.strip()
+            return self._whole(commit, line)
+        if line.startswith(_COMMIT_HEADERS) and not commit.subject:
+            return self._whole(commit, line)
+        commit.changes = True
+        total = _STAT_TOTAL.match(line)
+        if total is not None:
+            commit.files = int(total.group(1))
+            commit.insertions = int(total.group(2) or 0)
+            commit.deletions = int(total.group(3) or 0)
+            return self._whole(commit, line)
+        if _STAT.match(line):
+            stats = sum(1 for old in commit.lines if _STAT.match(old))
+            if self.count == 0 and stats == NEWEST_STAT:
+                commit.lines.append("  …")
+            return self._whole(commit, line if stats < NEWEST_STAT else None)
+        if line.startswith(_PATCH):
+            commit.patch += 1
+            return self._whole(commit, line)
+        commit.changes = bool(commit.files or commit.patch)
+        return False  # not git's (a warning, an error): the generic rules take it
+
+    def _whole(self, commit: _Commit, line: str | None) -> bool:
+        if self.count == 0 and line is not None:
+            commit.lines.append(line)
+        return True
+
+    def flush(self, folder: _Folder) -> None:
+        commit = self.current
+        if commit is None:
+            return
+        self.current = None
+        self.count += 1
+        if self.count == 1:  # the newest: whole (the commit line is the fact to find)
+            folder.add_kept(commit.header, FACT)
+            for line in commit.lines:
+                if line:
+                    folder.add_line(line, CONTEXT)
+            return
+        match = _COMMIT.match(commit.header)
+        assert match is not None
+        subject = commit.subject
+        if len(subject) > SUBJECT:
+            subject = subject[: SUBJECT - 1].rstrip() + "…"
+        parts = []
+        if commit.files:
+            files = f"{commit.files} file{'s' if commit.files > 1 else ''}"
+            parts.append(f"{files}, +{commit.insertions} -{commit.deletions}")
+        if commit.patch:
+            parts.append(f"{commit.patch} patch lines")
+        details = f" ({'; '.join(parts)})" if parts else ""
+        folder.add_line(f"{match.group(1)[:7]} {subject}{details}", NOISE)
+
 
 class _Folder:
     """The state of a compression: items in first-seen order, bounded in number."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: str | None = None) -> None:
         self._items: list[_Item] = []
+        # git log's records (started by the command, or by a first line `commit <hash>`)
+        self._commits: _Commits | None = None
+        if command is not None and _GIT_COMMAND.search(command):
+            self._commits = _Commits()
         self._kinds: dict[str, int] = {}
         self._groups: dict[str, _Group] = {}
         self._live = 0  # groups in _items (several templates may share one after compaction)
@@ -680,6 +792,10 @@ class _Folder:
         groups = self._groups
         for line, template in zip(lines, templates, strict=True):
             at += 1
+            if self._commits is not None and self._commits.take(line, self):
+                self._first = False
+                self._before.clear()
+                continue
             if not template or template.isspace():
                 self._before.clear()  # an error after a blank line has no lines before it
                 continue
@@ -694,6 +810,10 @@ class _Folder:
                     kind = self._classify(template)
             if self._first:  # the log's first line says what ran: kept as it is
                 self._first = False
+                if _COMMIT.match(line):  # a git log
+                    self._commits = _Commits()
+                    self._commits.take(line, self)
+                    continue
                 if kind <= WARNING:
                     self._add_kept(line, CONTEXT)
                     continue
@@ -718,9 +838,6 @@ class _Folder:
             or (template.startswith("=") and _COUNTS.search(template))
         ):
             kind = FACT
-        elif template.startswith("commit \x01"):
-            self._kinds[key or template] = NOISE  # git log: only the first commit is the newest
-            return FACT
         elif template.startswith(("\x01 note: ", "note: ")):
             kind = NOISE  # a compiler's note explains an error: context, not another error
         elif (
@@ -839,6 +956,14 @@ class _Folder:
                 self._add_kept(line, CONTEXT, rank)
         before.clear()
 
+    def add_kept(self, line: str, kind: int) -> None:
+        """A line kept verbatim, once (a repeat of a kept line is counted)."""
+        self._add_kept(line, kind)
+
+    def add_line(self, line: str, kind: int) -> None:
+        """A line shown as it is, repeats and all (a git commit's one-line summary)."""
+        self._items.append(_Line(line[:MAX_KEPT_LINE], kind))
+
     def _add_kept(self, line: str, kind: int, rank: int = 0) -> None:
         line = line[:MAX_KEPT_LINE]
         if line in self._kept:
@@ -848,6 +973,8 @@ class _Folder:
         self._items.append(item)
 
     def finish(self) -> None:
+        if self._commits is not None:
+            self._commits.flush(self)
         self._compact()
         for item in self._items:
             if isinstance(item, _Group) and item.kind == NOISE and item.count > 1:

@@ -456,3 +456,59 @@ def test_a_real_traceback_keeps_its_innermost_frame() -> None:
         '  File "<string>", line 4, in <listcomp>',
         '  File "<string>", line 3, in parse',
     ]
+
+
+def _git(repo: Path, *argv: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "A",
+        "GIT_AUTHOR_EMAIL": "a@example.invalid",
+        "GIT_COMMITTER_NAME": "A",
+        "GIT_COMMITTER_EMAIL": "a@example.invalid",
+    }
+    done = subprocess.run(
+        ["git", "-C", str(repo), *argv], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_a_git_log_keeps_the_newest_commit_whole_and_folds_each_older_one(
+    tmp_path: Path,
+) -> None:
+    _git(tmp_path, "init", "-q")
+    messages = [
+        "parser: fix error when the input is empty",
+        "revert the failed attempt at caching\n\nIt failed: Traceback and all.",
+        "add the README",
+    ]
+    for at, message in enumerate(messages):
+        (tmp_path / f"file{at}.txt").write_text("line\n" * (at + 2))
+        (tmp_path / "common.txt").write_text(f"{at}\n")
+        _git(tmp_path, "add", ".")
+        _git(tmp_path, "commit", "-q", "-m", message)
+    text = _git(tmp_path, "log", "--stat")
+    hashes = re.findall(r"^commit ([0-9a-f]{40})", text, re.M)
+    lines = compress(text).text.splitlines()
+    assert lines[0] == f"commit {hashes[0]}"
+    assert "    add the README" in lines  # the newest commit, whole
+    assert " 2 files changed, 5 insertions(+), 1 deletion(-)" in lines
+    assert lines[-2:] == [
+        f"{hashes[1][:7]} revert the failed attempt at caching (2 files, +4 -1)",
+        f"{hashes[2][:7]} parser: fix error when the input is empty (2 files, +3 -0)",
+    ]
+    # the same without `commit` first: the command says it is a git log
+    text = _git(tmp_path, "log", "--stat", "--reverse", "HEAD~1")
+    lines = compress("warning: refname is ambiguous\n" + text, command="git log --stat").text
+    assert f"{hashes[1][:7]} revert the failed attempt at caching" in lines
+
+
+def test_a_real_git_log_lists_every_commit_and_no_message_as_an_error() -> None:
+    text = log("git")
+    hashes = re.findall(r"^commit ([0-9a-f]{40})", text, re.M)
+    result = compress(text)
+    shown = set(re.findall(r"^([0-9a-f]{7}) ", result.text, re.M))
+    assert shown == {h[:7] for h in hashes[1:]}
+    assert result.reduction > 0.8
+    tight = compress(text, budget=1500)
+    assert tight.compressed_tokens <= 1500
+    assert f"commit {hashes[0]}" in tight.text
