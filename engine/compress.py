@@ -40,6 +40,7 @@ MAX_KEY = 240  # characters of a shape used as its key (longer: the head and a h
 MAX_KEPT_LINE = 2000  # characters of an error or fact line kept
 MAX_PER_SHAPE = 50  # distinct error lines of one shape kept verbatim; more are folded
 SAMPLES = 3  # distinct lines a group shows besides its last
+FOLD_WIDTH = 48  # characters of a folded word's variants shown (the first and last always)
 MAX_ALIKE = 20  # groups of one coarse shape compared with each new one when merging
 BINARY_PROBE = 8000  # git's rule: a NUL in the first 8000 bytes means binary
 CONTEXT_BEFORE = 2  # lines kept before an error (a traceback's last frame and its source line)
@@ -199,7 +200,7 @@ def compress_text(text: str, command: str | None = None) -> str:
     for window in _windows(text):
         folder.feed(window)
     folder.finish()
-    return "\n".join(item.render() for item in folder.items())
+    return "\n".join(_render(folder.items()))
 
 
 def _windows(text: str) -> Iterable[str]:
@@ -596,10 +597,44 @@ def _fold(lines: list[str], more: bool) -> str:
         tail = _common_prefix([v[len(head) :][::-1] for v in seen])[::-1]
         tail = tail[min((i for i, c in enumerate(tail) if c in _SEPARATORS), default=len(tail)) :]
         middle = [v[len(head) : len(v) - len(tail)] for v in seen]
-        if more:
-            middle.insert(len(middle) - 1, "…")
-        out.append(head + "{" + ",".join(middle) + "}" + tail)
+        out.append(head + "{" + _variants(middle, more) + "}" + tail)
     return indent + " ".join(out)
+
+
+def _variants(values: list[str], more: bool) -> str:
+    """A word's variants, first and last always, those between while they fit FOLD_WIDTH;
+    `…` where some are left out."""
+    shown = [values[0]]
+    width = len(values[0]) + len(values[-1])
+    for value in values[1:-1]:
+        width += len(value) + 1
+        if width > FOLD_WIDTH:
+            more = True
+            break
+        shown.append(value)
+    if len(values) > 1:
+        shown.extend(["…", values[-1]] if more else [values[-1]])
+    return ",".join(shown)
+
+
+# Runs of a progress bar's characters (each a token or two): shortened to three.
+_BAR = re.compile(r"([━─█▇▆▅▄▃▂▁░▒▓■▉▊▋▌▍▎▏⣿])\1{3,}")
+# Hex runs (hashes, temp names' digests) of 20 characters or more: their first 10.
+_HEX = re.compile(r"(?<![0-9A-Za-z])([0-9a-f]{10})[0-9a-f]{10,}(?![0-9A-Za-z])")
+
+
+def _render(items: list[_Item]) -> list[str]:
+    """The items' lines; progress bars and long hex runs in folded noise shortened (a kept
+    line, such as a commit's hash, stays whole)."""
+    out = []
+    for item in items:
+        line = item.render()
+        if item.kind <= NOISE or item.kind == CONTEXT:
+            if line and max(line) >= "\u2500" and _BAR.search(line):
+                line = _BAR.sub(r"\1\1\1", line)
+            line = _HEX.sub(r"\1…", line)
+        out.append(line)
+    return out
 
 
 _SEPARATORS = "/.:_-=@+()[]"  # a shared prefix or suffix is cut at one of these: no `6{4,5}.3`
@@ -993,7 +1028,7 @@ class _Folder:
         invalid: bool,
     ) -> Compressed:
         items = self._items
-        rendered = [item.render() for item in items]
+        rendered = _render(items)
         dropped_lines = dropped_tokens = 0
         if budget is not None:
             rendered, dropped_lines, dropped_tokens = _fit(items, rendered, budget)

@@ -512,3 +512,24 @@ def test_a_real_git_log_lists_every_commit_and_no_message_as_an_error() -> None:
     tight = compress(text, budget=1500)
     assert tight.compressed_tokens <= 1500
     assert f"commit {hashes[0]}" in tight.text
+
+
+def test_folded_noise_shows_few_long_variants_short_bars_and_short_hashes() -> None:
+    text = "$ build\n"
+    text += "".join(
+        f"  copying src/package/module_with_a_long_name_{i}.py -> build/lib/package\n"
+        for i in range(30)
+    )
+    text += "".join(f"     {'━' * 40} {i}.0/9.0 MB eta 0:00:00\n" for i in range(3))
+    text += "  Stored in directory: /tmp/cache/" + "0123456789abcdef" * 4 + "\n"
+    text += "Successfully built package\n"
+    lines = compress(text).text.splitlines()
+    assert lines[1] == (
+        "  copying src/package/module_with_a_long_name_{0,1,2,…,29}.py -> build/lib/package  (× 30)"
+    )
+    assert lines[2] == "     ━━━ {0,1,2}.0/9.0 MB eta 0:00:00  (× 3)"
+    assert lines[3] == "  Stored in directory: /tmp/cache/0123456789…"
+    assert lines[4] == "Successfully built package"
+    long = "".join(f"  adding 'pkg/{chr(97 + i) * 20}.py'\n" for i in range(10))
+    folded = compress("$ zip\n" + long).text.splitlines()[1]
+    assert folded.count(",") == 2 and "…" in folded  # the first, `…`, the last
