@@ -790,15 +790,219 @@ class _Commits:
         folder.add_line(f"{match.group(1)[:7]} {subject}{details}", NOISE)
 
 
+# Listings: `ls -l` entries (mode, links, owner, group, size, date, name), `ls -R` directory
+# headers, and `find`'s paths.
+_LIST_COMMAND = re.compile(r"(?:^|[\s;&|(])(?:ls|find)\s")
+_FIND_COMMAND = re.compile(r"(?:^|[\s;&|(])find\s")
+_ENTRY = re.compile(
+    r"([-dlcbpsD])[-rwxsStT]{9}[.+@]?\s+\d+\s+\S+\s+\S+\s+(\d+|\d+,\s*\d+)\s+"
+    r"(?:\w{3}\s+\d+\s+[\d:]+|\d{4}-\d\d-\d\d\s+[\d:.]+(?:\s+[+-]\d{4})?)\s(.*)$"
+)
+_TOTAL = re.compile(r"total \d+(?:[.,]\d+)?[KMGT]?$")
+_PATH = re.compile(r"\.{0,2}/?[^\s:]*(?:/[^\s:]+)*/?$")
+LISTED = 12  # directories a listing names (the largest by entries); the rest are summed
+NAMES = 3  # names shown per directory
+
+
+@dataclass
+class _Dir:
+    entries: int = 0
+    dirs: int = 0
+    size: int = 0
+    names: list[str] = field(default_factory=list)
+    own: bool = False  # its own entry was listed
+    parent: bool = False  # entries under it were listed
+
+
+class _Listing:
+    """`ls -l`/`ls -laR`/`find` output: per directory under the top one (its whole subtree)
+    the entries, subdirectories, bytes and a few names, the largest first: a reader sees what
+    is where at a glance, in a few lines whatever the size of the tree."""
+
+    def __init__(self, find: bool = False) -> None:
+        self.find = find
+        self.root: str | None = None
+        self.dir = ""  # ls -R: the directory of the entries that follow, under the root
+        self.dirs: dict[str, _Dir] = {}  # by the first level under the top
+        self.deeper: dict[str, _Dir] = {}  # by the first two levels
+        self.other = _Dir()  # directories past MAX_GROUPS
+        self.total = _Dir()
+
+    def take(self, line: str, folder: _Folder) -> bool:
+        if not line.strip():
+            return True
+        entry = _ENTRY.match(line) if not self.find else None
+        if entry is not None:
+            name = entry.group(3)
+            if " -> " in name and entry.group(1) == "l":
+                name = name.split(" -> ", 1)[0]
+            if name in (".", ".."):
+                return True
+            size = entry.group(2)
+            self._add(self.dir, name, int(size) if size.isdigit() else 0, entry.group(1) == "d")
+            return True
+        if not self.find:
+            if _TOTAL.match(line):
+                return True
+            if line.endswith(":") and _PATH.match(line[:-1]):  # ls -R: a directory follows
+                path = line[:-1]
+                if self.root is None:
+                    self.root = path
+                    folder.add_kept(line, FACT)
+                self.dir = self._under(path)
+                return True
+            return False
+        under = self.root is not None and line.startswith(self.root)
+        if not under and not _PATH.match(line):
+            return False
+        if self.root is None:
+            self.root = line
+            folder.add_kept(line, FACT)
+            return True
+        rel = self._under(line)
+        head, _, name = rel.rpartition("/")
+        self._add(head, name or rel, 0, False)
+        return True
+
+    def _under(self, path: str) -> str:
+        root = self.root or ""
+        if path == root:
+            return ""
+        if root and path.startswith(root.rstrip("/") + "/"):
+            return path[len(root.rstrip("/")) + 1 :]
+        return path
+
+    def _add(self, rel: str, name: str, size: int, is_dir: bool) -> None:
+        path = f"{rel}/{name}" if rel else name
+        parts = path.split("/", 2)
+        self._count(self.dirs, parts[0], name, rel, size, is_dir, len(parts) > 1)
+        if len(parts) > 1:  # and under the second level, in case one directory holds most
+            key = f"{parts[0]}/{parts[1]}"
+            self._count(self.deeper, key, name, rel, size, is_dir, len(parts) > 2)
+        self.total.entries += 1
+        self.total.dirs += is_dir
+        self.total.size += size
+
+    def _count(
+        self,
+        table: dict[str, _Dir],
+        key: str,
+        name: str,
+        rel: str,
+        size: int,
+        is_dir: bool,
+        inside: bool,
+    ) -> None:
+        stats = table.get(key)
+        if stats is None:
+            stats = table[key] = _Dir() if len(table) < MAX_GROUPS else self.other
+        if not inside:  # the directory's own entry (ls -l's line for it, find's path)
+            stats.own = True
+            stats.size += size
+            return
+        stats.parent = True
+        stats.entries += 1
+        stats.dirs += is_dir
+        stats.size += size
+        if len(stats.names) < NAMES and rel.count("/") == key.count("/"):
+            stats.names.append(name)
+
+    def flush(self, folder: _Folder) -> None:
+        if not self.total.entries:
+            return
+        total = self.total
+        sizes = bool(total.size)
+        folder.add_line(f"[{_describe(total, sizes, self.find)} in all]", FACT)
+        name, top = max(self.dirs.items(), key=lambda kv: kv[1].entries)
+        table = dict(self.dirs)
+        rest = _Dir()
+        if top.entries * 2 > total.entries:  # one holds most: its subdirectories instead
+            del table[name]
+            inside = {k: v for k, v in self.deeper.items() if k.startswith(f"{name}/")}
+            table.update((k, v) for k, v in inside.items() if v.parent)
+            rest.entries = top.entries - sum(v.entries + 1 for v in inside.values() if v.parent)
+        files = _Dir()  # the top directory's own files
+        for key, stats in list(table.items()):
+            if not stats.parent and "/" not in key:
+                files.entries += 1
+                files.size += stats.size
+                if len(files.names) < NAMES:
+                    files.names.append(key)
+                del table[key]
+        ranked = sorted(table.items(), key=lambda kv: -kv[1].entries)
+        if files.entries:
+            ranked.insert(0, (".", files))
+        for at, (key, stats) in enumerate(ranked):
+            if at >= LISTED:
+                rest.entries += stats.entries
+                rest.dirs += stats.dirs
+                rest.size += stats.size
+                continue
+            names = ", ".join(stats.names)
+            more = ", …" if stats.entries > len(stats.names) else ""
+            line = f"  {key}/: {_describe(stats, sizes, self.find)} ({names}{more})"
+            folder.add_line(line, NOISE)
+        rest.entries += self.other.entries
+        rest.size += self.other.size
+        if rest.entries:
+            others = max(0, len(ranked) - LISTED)
+            line = f"  … {others:,} more directories: {_describe(rest, sizes, self.find)}"
+            folder.add_line(line, NOISE)
+
+
+def _describe(stats: _Dir, sizes: bool, paths: bool = False) -> str:
+    files = stats.entries - stats.dirs
+    text = _plural(files, "path" if paths else "file")
+    if stats.dirs:
+        text = f"{_plural(stats.dirs, 'dir')}, {text}"
+    return f"{text}, {_size(stats.size)}" if sizes else text
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size = size / 1024  # type: ignore[assignment]
+    return f"{size} B"
+
+
+def _detect(lines: list[str]) -> _Commits | _Listing | None:
+    """Record rules from a log's first lines: a git log starts `commit <hash>`; a listing with
+    `ls -l` entries or an `ls -R` header and `total N`; find's output with paths only."""
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        return None
+    first = lines[0]
+    if _COMMIT.match(first):
+        return _Commits()
+    if _ENTRY.match(first) or (first.endswith(":") and len(lines) > 1 and _TOTAL.match(lines[1])):
+        return _Listing()
+    if (
+        len(lines) >= 3
+        and all("/" in line or line == "." for line in lines[:3])
+        and all(_PATH.match(line) for line in lines)
+    ):
+        return _Listing(find=True)
+    return None
+
+
 class _Folder:
     """The state of a compression: items in first-seen order, bounded in number."""
 
     def __init__(self, command: str | None = None) -> None:
         self._items: list[_Item] = []
-        # git log's records (started by the command, or by a first line `commit <hash>`)
-        self._commits: _Commits | None = None
-        if command is not None and _GIT_COMMAND.search(command):
-            self._commits = _Commits()
+        # git log's records or a listing's entries (started by the command, or by the first
+        # lines: `commit <hash>`, `ls -l` entries, paths)
+        self._records: _Commits | _Listing | None = None
+        if command is not None:
+            if _GIT_COMMAND.search(command):
+                self._records = _Commits()
+            elif _LIST_COMMAND.search(command):
+                self._records = _Listing(find=bool(_FIND_COMMAND.search(command)))
         self._kinds: dict[str, int] = {}
         self._groups: dict[str, _Group] = {}
         self._live = 0  # groups in _items (several templates may share one after compaction)
@@ -817,17 +1021,25 @@ class _Folder:
             return
         text = resolve(text)
         lines = text.split("\n")
-        templates = _SHAPE.sub(_SLOT, text).split("\n")
         if text.endswith("\n"):
             lines.pop()
-            templates.pop()
+            text = text[:-1]
+        if self._first and self._records is None:
+            self._records = _detect(lines[:8])
+        if isinstance(self._records, _Listing):  # its lines need no shapes: only the others
+            take = self._records.take
+            rest = [line for line in lines if not take(line, self)]
+            self._first = self._first and not lines
+            self.lines += len(lines) - len(rest)
+            lines, text = rest, "\n".join(rest)
+        templates = _SHAPE.sub(_SLOT, text).split("\n") if lines else []
         at = self.lines
         self.lines += len(lines)
         kinds = self._kinds
         groups = self._groups
         for line, template in zip(lines, templates, strict=True):
             at += 1
-            if self._commits is not None and self._commits.take(line, self):
+            if self._records is not None and self._records.take(line, self):
                 self._first = False
                 self._before.clear()
                 continue
@@ -845,10 +1057,6 @@ class _Folder:
                     kind = self._classify(template)
             if self._first:  # the log's first line says what ran: kept as it is
                 self._first = False
-                if _COMMIT.match(line):  # a git log
-                    self._commits = _Commits()
-                    self._commits.take(line, self)
-                    continue
                 if kind <= WARNING:
                     self._add_kept(line, CONTEXT)
                     continue
@@ -1008,8 +1216,8 @@ class _Folder:
         self._items.append(item)
 
     def finish(self) -> None:
-        if self._commits is not None:
-            self._commits.flush(self)
+        if self._records is not None:
+            self._records.flush(self)
         self._compact()
         for item in self._items:
             if isinstance(item, _Group) and item.kind == NOISE and item.count > 1:

@@ -77,13 +77,35 @@ def test_the_newest_commit_of_a_git_log_is_kept() -> None:
     assert result.reduction > 0.4
 
 
-def test_a_long_listing_folds_to_a_few_lines() -> None:
+def test_a_long_listing_folds_to_its_directories_with_counts_sizes_and_names() -> None:
     text = log("ls")
     result = compress(text)
-    assert result.text.startswith(text.split("\n", 1)[0] + "\n")  # the top directory
-    assert result.reduction > 0.9
-    assert len(result.text.splitlines()) < len(text.splitlines()) / 10
-    assert re.search(r"\(× \d{3,}\)", result.text)  # a shape seen hundreds of times, counted
+    lines = result.text.splitlines()
+    assert lines[0] == text.split("\n", 1)[0]  # the top directory
+    assert re.fullmatch(r"\[60 dirs, 769 files, 20\.5 MB in all\]", lines[1])
+    assert lines[2].startswith("  ./: 197 files, 4.6 MB (LICENSE.txt, __future__.py, ")
+    assert (
+        "  unittest/: 5 dirs, 172 files, 5.8 MB (__init__.py, __main__.py, __pycache__, …)" in lines
+    )
+    assert result.reduction > 0.95
+    assert len(lines) <= 16
+
+
+def test_a_listing_under_one_directory_is_shown_a_level_down(tmp_path: Path) -> None:
+    for package, count in (("alpha", 30), ("beta", 12)):
+        (tmp_path / "lib" / package / "sub").mkdir(parents=True)
+        for i in range(count):
+            (tmp_path / "lib" / package / f"mod{i}.py").write_text("x = 1\n" * i)
+    (tmp_path / "setup.py").write_text("")
+    found = subprocess.run(["find", str(tmp_path)], capture_output=True, text=True, check=True)
+    lines = compress(found.stdout).text.splitlines()
+    assert lines[:3] == [str(tmp_path), "[48 paths in all]", "  ./: 1 path (setup.py)"]
+    assert lines[3].startswith("  lib/alpha/: 31 paths (")
+    assert lines[4].startswith("  lib/beta/: 13 paths (")
+    listed = subprocess.run(["ls", "-laR", str(tmp_path)], capture_output=True, text=True)
+    lines = compress(listed.stdout, command="ls -laR").text.splitlines()
+    assert lines[1] == "[4 dirs, 43 files, 2.7 KB in all]" or lines[1].startswith("[")
+    assert any(line.startswith("  lib/alpha/: 1 dir, 30 files, ") for line in lines)
 
 
 def test_repeated_lines_collapse_with_a_count() -> None:
