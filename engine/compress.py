@@ -70,7 +70,7 @@ _OVERWRITES = ("\r", "\b", _ERASE, _ERASE_ALL, _ERASE_START, _RIGHT)
 # separator, an underscore, a dot, a quote or a plus (numbers, versions, hashes, paths, file and
 # test names, `+++--` stat bars). Whole words, found with a look-behind that fails at once inside
 # a word, so one pass runs at ~30 MB/s where an alternation of token kinds ran at 6.
-_SHAPE = re.compile(r"(?<![^\s(\[{,=])[^\s\d/_.'\"+‘]*[\d/_.'\"+‘][^\s,;)\]}]*")
+_SHAPE = re.compile(r"(?<![^\s(\[{,=;])[^\s\d/_.'\"+‘]*[\d/_.'\"+‘][^\s,;)\]}]*")
 _SLOT = "\x01"
 _SPACES = re.compile(r"[ \t]+")
 _WORD = re.compile(r"[A-Za-z][\w-]*")

@@ -555,3 +555,12 @@ def test_folded_noise_shows_few_long_variants_short_bars_and_short_hashes() -> N
     long = "".join(f"  adding 'pkg/{chr(97 + i) * 20}.py'\n" for i in range(10))
     folded = compress("$ zip\n" + long).text.splitlines()[1]
     assert folded.count(",") == 2 and "…" in folded  # the first, `…`, the last
+
+
+def test_words_after_a_semicolon_fold_too() -> None:
+    keys = ["1;5C", "1;2A", "15;2~", "1;5D", "3;5~"]
+    text = "$ pytest -v\n" + "".join(
+        f"tests/test_keys.py::test_keys[\\x1b[{key}] PASSED [ {i}%]\n" for i, key in enumerate(keys)
+    )
+    lines = compress(text).text.splitlines()
+    assert len(lines) == 2 and lines[1].endswith("(× 5)")
