@@ -623,16 +623,26 @@ _BAR = re.compile(r"([━─█▇▆▅▄▃▂▁░▒▓■▉▊▋▌▍�
 _HEX = re.compile(r"(?<![0-9A-Za-z])([0-9a-f]{10})[0-9a-f]{10,}(?![0-9A-Za-z])")
 
 
+# A path of seven or more parts: its first two and last three kept, `…` between (not a URL).
+_PART = r"[^\s/{},'\":]*/"
+_LONG_PATH = re.compile(
+    rf"(?<![^\s{{,'\"(])(/?(?:{_PART}){{2}})(?:{_PART}){{2,}}((?:{_PART}){{2}})"
+)
+
+
 def _render(items: list[_Item]) -> list[str]:
-    """The items' lines; progress bars and long hex runs in folded noise shortened (a kept
-    line, such as a commit's hash, stays whole)."""
+    """The items' lines; progress bars and long hex runs in noise and context shortened, long
+    paths in noise and warnings (a kept line, such as a commit's hash, an error's path or a
+    traceback's frame, stays whole)."""
     out = []
     for item in items:
         line = item.render()
-        if item.kind <= NOISE or item.kind == CONTEXT:
+        if item.kind <= WARNING or item.kind == CONTEXT:
             if line and max(line) >= "\u2500" and _BAR.search(line):
                 line = _BAR.sub(r"\1\1\1", line)
             line = _HEX.sub(r"\1…", line)
+            if item.kind != CONTEXT and "/" in line:
+                line = _LONG_PATH.sub(r"\1…/\2", line)
         out.append(line)
     return out
 

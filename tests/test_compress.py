@@ -564,3 +564,19 @@ def test_words_after_a_semicolon_fold_too() -> None:
     )
     lines = compress(text).text.splitlines()
     assert len(lines) == 2 and lines[1].endswith("(× 5)")
+
+
+def test_long_paths_in_noise_keep_their_ends_and_errors_keep_them_whole() -> None:
+    path = "/tmp/pip-build-env-x1/overlay/lib/python3.11/site-packages/setuptools/dist.py"
+    text = "$ pip install -v .\n"
+    text += f"  {path}:765: SetuptoolsDeprecationWarning: License classifiers are deprecated.\n"
+    text += "\n"  # (the line right before an error is its context: kept whole)
+    text += f"  {path}:12: error: cannot import name\n"
+    text += "  see https://packaging.python.org/en/latest/guides/writing-pyproject-toml/ now\n"
+    lines = compress(text).text.splitlines()
+    assert lines[1] == (
+        "  /tmp/pip-build-env-x1/…/site-packages/setuptools/dist.py:765: SetuptoolsDeprecationWarning:"
+        " License classifiers are deprecated."
+    )
+    assert lines[2] == f"  {path}:12: error: cannot import name"
+    assert lines[3].endswith("/writing-pyproject-toml/ now")  # a URL stays whole
