@@ -691,7 +691,71 @@ class _Overflow:
         return f"[… {self.count:,} more lines of other shapes]"
 
 
-_Item = _Line | _Group | _Overflow
+# A chatty step's line: a lower-case action word in -ing, then what it acts on: paths, names or
+# one word (`copying X -> Y`, `adding 'X'`, `running build`, `writing manifest file X`): the
+# word is what a reader needs. (`connecting to db` is not: no path, and more than one word.)
+_CHATTER = re.compile(r"(\s*)[a-z][a-z-]*ing (?:\S+$|.*\x01)")
+CHATTER_RUN = 3  # adjacent chatty groups that become one line
+
+
+@dataclass(eq=False)
+class _Chatter:
+    """Adjacent groups of chatty lines (a build's `copying`, `adding`, `running`, ...) as one
+    line: each action word with its count."""
+
+    groups: list[_Group]
+    indent: str
+    kind: int = NOISE_REPEATED
+    rank: int = 0
+
+    @property
+    def lines(self) -> int:
+        return sum(group.count for group in self.groups)
+
+    def render(self) -> str:
+        counts: dict[str, int] = {}
+        for group in self.groups:
+            word = group.samples[0].split(None, 1)[0]
+            counts[word] = counts.get(word, 0) + group.count
+        words = ", ".join(f"{word} ×{count}" for word, count in counts.items())
+        return f"{self.indent}[{words} lines]"
+
+
+def _chatty(item: object) -> re.Match[str] | None:
+    """The match of a repeated noise group whose lines are chatter (for _Chatter)."""
+    if not isinstance(item, _Group) or item.kind > NOISE:
+        return None
+    return _CHATTER.match(item.key)
+
+
+def _merge_chatter(items: list[_Item]) -> list[_Item]:
+    """Runs of CHATTER_RUN or more adjacent chatty groups of one indent, each as a _Chatter."""
+    out: list[_Item] = []
+    run: list[_Group] = []
+    indent = ""
+
+    def close() -> None:
+        if len(run) >= CHATTER_RUN:
+            out.append(_Chatter(list(run), indent))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for item in items:
+        match = _chatty(item)
+        if match is not None and isinstance(item, _Group):
+            if run and match.group(1) != indent:
+                close()
+            indent = match.group(1)
+            run.append(item)
+            continue
+        close()
+        out.append(item)
+    close()
+    return out
+
+
+_Item = _Line | _Group | _Overflow | _Chatter
 
 # git log: a record is a `commit <hash>` header, headers (Author:, Date:, Merge:), the message
 # indented four spaces, then --stat lines and/or a patch.
@@ -1232,6 +1296,7 @@ class _Folder:
         for item in self._items:
             if isinstance(item, _Group) and item.kind == NOISE and item.count > 1:
                 item.kind = NOISE_REPEATED
+        self._items = _merge_chatter(self._items)
 
     def items(self) -> list[_Item]:
         return self._items

@@ -580,3 +580,20 @@ def test_long_paths_in_noise_keep_their_ends_and_errors_keep_them_whole() -> Non
     )
     assert lines[2] == f"  {path}:12: error: cannot import name"
     assert lines[3].endswith("/writing-pyproject-toml/ now")  # a URL stays whole
+
+
+def test_a_builds_chatter_folds_to_its_action_words_with_counts() -> None:
+    text = "$ python -m build\n  running build_py\n"
+    text += "".join(f"  copying src/pkg/mod{i}.py -> build/lib/pkg\n" for i in range(20))
+    text += "".join(f"  adding 'pkg/mod{i}.py'\n" for i in range(20))
+    text += "  writing manifest file 'pkg.egg-info/SOURCES.txt'\n"
+    text += "  connecting to db\n  retrying in 5s\n  waiting for the lock\n"  # not chatter
+    text += "Successfully built pkg-1.0.tar.gz\n"
+    lines = compress(text).text.splitlines()
+    assert lines[1:] == [
+        "  [running ×1, copying ×20, adding ×20, writing ×1 lines]",
+        "  connecting to db",
+        "  retrying in 5s",
+        "  waiting for the lock",
+        "Successfully built pkg-1.0.tar.gz",
+    ]
