@@ -24,7 +24,7 @@ import codecs
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -580,8 +580,9 @@ class _Group:
         return f"{_fold(lines, self.count > len(lines))}  (× {self.count})"
 
 
-def _fold(lines: list[str], more: bool) -> str:
-    """Lines of one shape as one: word by word, a word that varies shown as {a,b,…,z}."""
+def _fold(lines: list[str], more: bool, width: int = FOLD_WIDTH) -> str:
+    """Lines of one shape as one: word by word, a word that varies shown as {a,b,…,z} (all
+    of its variants when `width` is 0)."""
     words = [line.split() for line in lines]
     if any(len(w) != len(words[0]) for w in words):
         return f"{lines[0]}  …  {lines[-1]}"
@@ -597,18 +598,20 @@ def _fold(lines: list[str], more: bool) -> str:
         tail = _common_prefix([v[len(head) :][::-1] for v in seen])[::-1]
         tail = tail[min((i for i, c in enumerate(tail) if c in _SEPARATORS), default=len(tail)) :]
         middle = [v[len(head) : len(v) - len(tail)] for v in seen]
-        out.append(head + "{" + _variants(middle, more) + "}" + tail)
+        shown = _variants(middle, more, width) if width else ",".join(middle)
+        out.append(head + "{" + shown + "}" + tail)
     return indent + " ".join(out)
 
 
-def _variants(values: list[str], more: bool) -> str:
-    """A word's variants, first and last always, those between while they fit FOLD_WIDTH;
+def _variants(values: list[str], more: bool, width: int) -> str:
+    """A word's variants, first and last always, those between while they fit `width`;
     `…` where some are left out."""
     shown = [values[0]]
+    limit = width
     width = len(values[0]) + len(values[-1])
     for value in values[1:-1]:
         width += len(value) + 1
-        if width > FOLD_WIDTH:
+        if width > limit:
             more = True
             break
         shown.append(value)
@@ -721,41 +724,66 @@ class _Chatter:
         return f"{self.indent}[{words} lines]"
 
 
-def _chatty(item: object) -> re.Match[str] | None:
-    """The match of a repeated noise group whose lines are chatter (for _Chatter)."""
+def _chatter_run(item: object) -> str | None:
+    """A repeated-noise group of chatty lines: its indent (a run's key); else None."""
     if not isinstance(item, _Group) or item.kind > NOISE:
         return None
-    return _CHATTER.match(item.key)
+    match = _CHATTER.match(item.key)
+    return None if match is None else match.group(1)
 
 
-def _merge_chatter(items: list[_Item]) -> list[_Item]:
+def _chatter(run: list[Any]) -> list[_Item]:
     """Runs of CHATTER_RUN or more adjacent chatty groups of one indent, each as a _Chatter."""
+    if len(run) < CHATTER_RUN:
+        return run
+    indent = _CHATTER.match(run[0].key)
+    return [_Chatter(run, indent.group(1) if indent else "")]
+
+
+def _fact_run(item: object) -> str | None:
+    """A summary line that is no error: its shape (a run's key); else None."""
+    if not isinstance(item, _Line) or item.kind != FACT or item.count != 1:
+        return None
+    low = set(_LOWER_WORDS.findall(item.text.lower()))
+    if not low.isdisjoint(_ERROR_WORDS) or "FAIL" in item.text:
+        return None
+    return _SHAPE.sub(_SLOT, item.text)
+
+
+def _facts(run: list[Any]) -> list[_Item]:
+    """Adjacent summary lines of one shape (pip's `Saved <path>` per file) as one line listing
+    every variant; not error lines (`FAILED x` each stays whole)."""
+    if len(run) < 2:
+        return run
+    return [_Line(_fold([line.text for line in run], False, 0), FACT)]
+
+
+def _merge_runs(
+    items: list[_Item],
+    key: Callable[[object], str | None],
+    merge: Callable[[list[Any]], list[_Item]],
+) -> list[_Item]:
+    """Adjacent items of one key (None: not in a run), each run replaced by `merge(run)`."""
     out: list[_Item] = []
-    run: list[_Group] = []
-    indent = ""
-
-    def close() -> None:
-        if len(run) >= CHATTER_RUN:
-            out.append(_Chatter(list(run), indent))
-        else:
-            out.extend(run)
-        run.clear()
-
+    run: list[Any] = []
+    current: str | None = None
     for item in items:
-        match = _chatty(item)
-        if match is not None and isinstance(item, _Group):
-            if run and match.group(1) != indent:
-                close()
-            indent = match.group(1)
+        this = key(item)
+        if run and this != current:
+            out.extend(merge(run))
+            run = []
+        if this is None:
+            out.append(item)
+        else:
             run.append(item)
-            continue
-        close()
-        out.append(item)
-    close()
+        current = this
+    if run:
+        out.extend(merge(run))
     return out
 
 
 _Item = _Line | _Group | _Overflow | _Chatter
+
 
 # git log: a record is a `commit <hash>` header, headers (Author:, Date:, Merge:), the message
 # indented four spaces, then --stat lines and/or a patch.
@@ -1296,7 +1324,9 @@ class _Folder:
         for item in self._items:
             if isinstance(item, _Group) and item.kind == NOISE and item.count > 1:
                 item.kind = NOISE_REPEATED
-        self._items = _merge_chatter(self._items)
+        self._items = _merge_runs(
+            _merge_runs(self._items, _chatter_run, _chatter), _fact_run, _facts
+        )
 
     def items(self) -> list[_Item]:
         return self._items

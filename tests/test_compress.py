@@ -597,3 +597,15 @@ def test_a_builds_chatter_folds_to_its_action_words_with_counts() -> None:
         "  waiting for the lock",
         "Successfully built pkg-1.0.tar.gz",
     ]
+
+
+def test_adjacent_summary_lines_of_one_shape_list_every_variant() -> None:
+    text = log("pip-pty")
+    saved = [line for line in resolve(text).splitlines() if line.startswith("Saved ")]
+    lines = [line for line in compress(text).text.splitlines() if line.startswith("Saved ")]
+    assert len(saved) == 5 and len(lines) == 1
+    for line in saved:  # every file's name is there
+        assert line.rsplit("/", 1)[1].split("_x86_64")[0] in lines[0]
+    failed = "FAILED tests/test_a.py::test_one - assert 1\nFAILED tests/test_a.py::test_two - x\n"
+    result = compress("$ pytest\n" + failed + "2 failed in 0.1s\n").text
+    assert failed.splitlines()[0] in result and failed.splitlines()[1] in result  # each whole
