@@ -609,3 +609,15 @@ def test_adjacent_summary_lines_of_one_shape_list_every_variant() -> None:
     failed = "FAILED tests/test_a.py::test_one - assert 1\nFAILED tests/test_a.py::test_two - x\n"
     result = compress("$ pytest\n" + failed + "2 failed in 0.1s\n").text
     assert failed.splitlines()[0] in result and failed.splitlines()[1] in result  # each whole
+
+
+def test_cli_takes_the_command_that_printed_the_log() -> None:
+    text = log("git")
+    body = text[text.index("\ncommit ", 1000) + 1 :]  # a log cut mid-way: no commit first line
+    data = ("warning: some refs were skipped\n" + body).encode()
+    done = ai_session("compress", "-", "--command", "git log --stat", stdin=data)
+    assert done.returncode == 0, done.stderr
+    first = re.search(r"^commit ([0-9a-f]{40})", body, re.M)
+    assert first is not None
+    assert f"commit {first.group(1)}".encode() in done.stdout.splitlines()
+    assert len(done.stdout) < len(data) / 4
