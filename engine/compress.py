@@ -801,6 +801,7 @@ _PATCH = ("diff ", "index ", "--- ", "+++ ", "@@", "+", "-", " ", "new file mode
           "Binary files")  # fmt: skip
 SUBJECT = 72  # characters of an older commit's subject shown (git's own subject length)
 NEWEST_STAT = 10  # stat lines of the newest commit shown; the rest counted
+NEWEST_LINES = 200  # lines of the newest commit shown (`git show`'s patch); the rest counted
 
 
 @dataclass
@@ -812,6 +813,7 @@ class _Commit:
     insertions: int = 0
     deletions: int = 0
     patch: int = 0
+    more: int = 0  # the newest commit's lines past NEWEST_LINES
     changes: bool = False  # past the message: stat or patch lines seen
 
 
@@ -862,7 +864,10 @@ class _Commits:
 
     def _whole(self, commit: _Commit, line: str | None) -> bool:
         if self.count == 0 and line is not None:
-            commit.lines.append(line)
+            if len(commit.lines) < NEWEST_LINES:
+                commit.lines.append(line)
+            else:
+                commit.more += 1
         return True
 
     def flush(self, folder: _Folder) -> None:
@@ -876,6 +881,8 @@ class _Commits:
             for line in commit.lines:
                 if line:
                     folder.add_line(line, CONTEXT)
+            if commit.more:
+                folder.add_line(f"[… {commit.more:,} more lines of this commit]", CONTEXT)
             return
         match = _COMMIT.match(commit.header)
         assert match is not None
@@ -955,8 +962,8 @@ class _Listing:
                 return True
             return False
         under = self.root is not None and line.startswith(self.root)
-        if not under and not _PATH.match(line):
-            return False
+        if not under and ("/" not in line or not _PATH.match(line)):
+            return False  # not a path under the top (`Killed`, find's own messages)
         if self.root is None:
             self.root = line
             folder.add_kept(line, FACT)

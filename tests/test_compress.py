@@ -621,3 +621,24 @@ def test_cli_takes_the_command_that_printed_the_log() -> None:
     assert first is not None
     assert f"commit {first.group(1)}".encode() in done.stdout.splitlines()
     assert len(done.stdout) < len(data) / 4
+
+
+def test_git_show_keeps_a_bounded_patch_and_find_keeps_its_errors(tmp_path: Path) -> None:
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "a.txt").write_text("".join(f"{i}\n" for i in range(500)))
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "add error handling")
+    text = _git(tmp_path, "show")
+    lines = compress(text, command="git show").text.splitlines()
+    assert lines[0].startswith("commit ") and "    add error handling" in lines
+    assert re.fullmatch(r"\[… \d+ more lines of this commit\]", lines[-1])
+    assert len(lines) < 210
+    for i in range(20):
+        (tmp_path / "src" / f"pkg{i % 3}").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / f"pkg{i % 3}" / f"mod{i}.py").write_text("")
+    argv = ["find", str(tmp_path / "src"), str(tmp_path / "missing")]
+    found = subprocess.run(argv, capture_output=True, text=True)
+    assert "No such file or directory" in found.stderr
+    result = compress(found.stdout + found.stderr, command="find src missing").text
+    assert result.splitlines()[0] == str(tmp_path / "src")
+    assert found.stderr.strip() in result.splitlines()
