@@ -391,6 +391,12 @@ def ablation(logs: dict[str, bytes], largest: str) -> None:
         "no escape/progress resolving": {"resolve": lambda text: text},
         "one sample per fold, not 3+last": {"SAMPLES": 1},
         "no context lines around errors": {"CONTEXT_AFTER": 0},
+        "no git/listing records (shapes only)": {"_detect": lambda lines: None},
+        "no chatter folding (copying, adding...)": {"CHATTER_RUN": 1 << 30},
+        "no shortening of paths, hashes, bars": {
+            "_render": lambda items: [item.render() for item in items]
+        },
+        "all variants of a folded word shown": {"FOLD_WIDTH": 1 << 30},
     }
     texts = {name: raw.decode("utf-8", "replace") for name, raw in logs.items()}
     originals = {name: count_tokens(text).tokens for name, text in texts.items()}
