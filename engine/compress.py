@@ -10,8 +10,16 @@ Three passes, each cheap per line because the work is done by whole-text regex s
    replaced by a slot) and lines sharing a template anywhere in the log become one line, the
    slots listing a few of their values, with a count.
 3. Keep what matters verbatim: every distinct error line with a line before and two after,
-   summary facts (`3 failed, 20 passed`, `added 65 packages`, `Successfully installed ...`, the
-   newest commit), warnings (folded, never dropped before noise).
+   summary facts (`3 failed, 20 passed`, `added 65 packages`, `Successfully installed ...`),
+   warnings (folded, never dropped before noise).
+
+Records, recognised from the command (`compress(command=...)`) or the log's first lines: a git
+log keeps its newest commit whole and each older one as `a1b2c3d subject (3 files, +40 -12)`
+(commit messages are never errors); a listing (`ls -l`, `ls -laR`, `find`) becomes a line per
+directory under the top one with its entries, bytes and a few names. Then a build's chatter
+(`copying`, `adding`, `running` ... lines) folds to its action words with counts, adjacent
+summary lines of one shape (pip's `Saved X` per file) to one listing every variant, and noise
+shows long paths, hashes and progress bars shortened.
 
 With a token budget the least important items go first: repetitive noise, single noise lines,
 warnings, context; errors and facts only when they alone exceed the budget. A note says how much
