@@ -588,9 +588,11 @@ class _Group:
         return f"{_fold(lines, self.count > len(lines))}  (× {self.count})"
 
 
-def _fold(lines: list[str], more: bool, width: int = FOLD_WIDTH) -> str:
+def _fold(lines: list[str], more: bool, width: int | None = None) -> str:
     """Lines of one shape as one: word by word, a word that varies shown as {a,b,…,z} (all
-    of its variants when `width` is 0)."""
+    of its variants when `width` is 0; FOLD_WIDTH characters of them by default)."""
+    if width is None:
+        width = FOLD_WIDTH
     words = [line.split() for line in lines]
     if any(len(w) != len(words[0]) for w in words):
         return f"{lines[0]}  …  {lines[-1]}"
