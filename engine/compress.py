@@ -1133,6 +1133,7 @@ class _Folder:
         # the lines since the last kept one (at most CONTEXT_BEFORE), for an error's context
         self._before: deque[tuple[str, _Group | None]] = deque(maxlen=CONTEXT_BEFORE)
         self._first = True
+        self._head = ""  # the log's first line, kept as it is
 
     def feed(self, text: str) -> None:
         """Fold complete lines (a trailing partial line is folded as a line)."""
@@ -1177,6 +1178,7 @@ class _Folder:
             if self._first:  # the log's first line says what ran: kept as it is
                 self._first = False
                 if kind <= WARNING:
+                    self._head = line[:MAX_KEPT_LINE]
                     self._add_kept(line, CONTEXT)
                     continue
             if kind <= NOISE and not self._after:
@@ -1338,6 +1340,14 @@ class _Folder:
         if self._records is not None:
             self._records.flush(self)
         self._compact()
+        context = {i.text for i in self._items if isinstance(i, _Line) and i.kind == CONTEXT}
+        context.discard(self._head)  # the log's first line: a later run of it stays too
+        if context:  # a single line shown again next to its error: shown there only
+            self._items = [
+                i
+                for i in self._items
+                if not (isinstance(i, _Group) and i.count == 1 and i.samples[0] in context)
+            ]
         for item in self._items:
             if isinstance(item, _Group) and item.kind == NOISE and item.count > 1:
                 item.kind = NOISE_REPEATED

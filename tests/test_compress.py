@@ -642,3 +642,16 @@ def test_git_show_keeps_a_bounded_patch_and_find_keeps_its_errors(tmp_path: Path
     result = compress(found.stdout + found.stderr, command="find src missing").text
     assert result.splitlines()[0] == str(tmp_path / "src")
     assert found.stderr.strip() in result.splitlines()
+
+
+def test_a_line_shown_next_to_its_error_is_not_shown_twice() -> None:
+    text = "$ npm install\n" + "".join(f"fetch pkg{i} 200\n" for i in range(30))
+    text += "npm http fetch GET 404 https://registry.invalid/nope 159ms (cache skip)\n"
+    text += "fetch pkg99 200\n"  # the line before the error is of a group shown earlier
+    text += (
+        "npm verbose stack HttpErrorGeneral: 404 Not Found - GET https://registry.invalid/nope\n"
+    )
+    lines = compress(text).text.splitlines()
+    assert (
+        lines.count("npm http fetch GET 404 https://registry.invalid/nope 159ms (cache skip)") == 1
+    )
