@@ -811,6 +811,7 @@ _PATCH = ("diff ", "index ", "--- ", "+++ ", "@@", "+", "-", " ", "new file mode
           "Binary files")  # fmt: skip
 SUBJECT = 72  # characters of an older commit's subject shown (git's own subject length)
 NEWEST_STAT = 10  # stat lines of the newest commit shown; the rest counted
+MAX_COMMITS = 5000  # older commits listed a line each; the rest counted
 NEWEST_LINES = 200  # lines of the newest commit shown (`git show`'s patch); the rest counted
 
 
@@ -835,6 +836,7 @@ class _Commits:
     def __init__(self) -> None:
         self.current: _Commit | None = None
         self.count = 0
+        self.overflow: _Line | None = None
 
     def take(self, line: str, folder: _Folder) -> bool:
         """Whether the line belongs to a commit record (then it is handled here)."""
@@ -896,6 +898,15 @@ class _Commits:
             return
         match = _COMMIT.match(commit.header)
         assert match is not None
+        if self.count > MAX_COMMITS + 1:  # bounded memory: the older ones counted, the oldest named
+            if self.overflow is None:
+                self.overflow = _Line("", NOISE)
+                folder.add_item(self.overflow)
+            skipped = self.count - MAX_COMMITS - 1
+            self.overflow.text = (
+                f"[… {skipped:,} older commits, the oldest {match.group(1)[:7]} {commit.subject}]"
+            )
+            return
         subject = commit.subject
         if len(subject) > SUBJECT:
             subject = subject[: SUBJECT - 1].rstrip() + "…"
@@ -1327,6 +1338,10 @@ class _Folder:
     def add_line(self, line: str, kind: int) -> None:
         """A line shown as it is, repeats and all (a git commit's one-line summary)."""
         self._items.append(_Line(line[:MAX_KEPT_LINE], kind))
+
+    def add_item(self, item: _Line) -> None:
+        """A line its owner updates later (the count of commits past MAX_COMMITS)."""
+        self._items.append(item)
 
     def _add_kept(self, line: str, kind: int, rank: int = 0) -> None:
         line = line[:MAX_KEPT_LINE]

@@ -655,3 +655,22 @@ def test_a_line_shown_next_to_its_error_is_not_shown_twice() -> None:
     assert (
         lines.count("npm http fetch GET 404 https://registry.invalid/nope 159ms (cache skip)") == 1
     )
+
+
+def test_a_huge_git_log_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.compress as module
+
+    monkeypatch.setattr(module, "MAX_COMMITS", 3)
+    hashes = {i: f"{i:02x}" * 20 for i in range(1, 11)}
+    text = "".join(
+        f"commit {hashes[i]}\nAuthor: A <a@b>\nDate:   now\n\n    change {i}\n\n"
+        for i in range(10, 0, -1)
+    )
+    lines = compress(text).text.splitlines()
+    assert lines[0] == f"commit {hashes[10]}"
+    assert lines[-4:] == [
+        f"{hashes[9][:7]} change 9",
+        f"{hashes[8][:7]} change 8",
+        f"{hashes[7][:7]} change 7",
+        f"[… 6 older commits, the oldest {hashes[1][:7]} change 1]",
+    ]
