@@ -1025,7 +1025,12 @@ class _Listing:
     ) -> None:
         stats = table.get(key)
         if stats is None:
-            stats = table[key] = _Dir() if len(table) < MAX_GROUPS else self.other
+            if len(table) >= MAX_GROUPS:  # bounded: later directories are only summed
+                if table is self.deeper:
+                    return  # (the breakdown a level down leaves them to the `… more` line)
+                stats = self.other
+            else:
+                stats = table[key] = _Dir()
         if not inside:  # the directory's own entry (ls -l's line for it, find's path)
             stats.own = True
             stats.size += size
@@ -1075,8 +1080,11 @@ class _Listing:
         rest.entries += self.other.entries
         rest.size += self.other.size
         if rest.entries:
-            others = max(0, len(ranked) - LISTED)
-            line = f"  … {others:,} more directories: {_describe(rest, sizes, self.find)}"
+            count = max(0, len(ranked) - LISTED)
+            others = f"{count:,} more" if count else "more"
+            if self.other.entries and count:  # past MAX_GROUPS: not counted one by one
+                others = f"{count:,}+ more"
+            line = f"  … {others} directories: {_describe(rest, sizes, self.find)}"
             folder.add_line(line, NOISE)
 
 

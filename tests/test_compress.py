@@ -674,3 +674,14 @@ def test_a_huge_git_log_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         f"{hashes[7][:7]} change 7",
         f"[… 6 older commits, the oldest {hashes[1][:7]} change 1]",
     ]
+
+
+def test_a_listing_of_very_many_directories_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.compress as module
+
+    monkeypatch.setattr(module, "MAX_GROUPS", 5)
+    text = log("ls")
+    lines = compress(text).text.splitlines()
+    assert lines[1] == "[60 dirs, 769 files, 20.5 MB in all]"  # totals still exact
+    assert lines[-1].startswith("  … more directories: ")
+    assert len(lines) <= 8
