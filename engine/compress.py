@@ -941,6 +941,7 @@ class _Dir:
     size: int = 0
     names: list[str] = field(default_factory=list)
     own: bool = False  # its own entry was listed
+    own_dir: bool = False  # and said it is a directory
     parent: bool = False  # entries under it were listed
 
 
@@ -1033,6 +1034,7 @@ class _Listing:
                 stats = table[key] = _Dir()
         if not inside:  # the directory's own entry (ls -l's line for it, find's path)
             stats.own = True
+            stats.own_dir = is_dir
             stats.size += size
             return
         stats.parent = True
@@ -1060,9 +1062,10 @@ class _Listing:
         for key, stats in list(table.items()):
             if not stats.parent and "/" not in key:
                 files.entries += 1
+                files.dirs += stats.own_dir
                 files.size += stats.size
                 if len(files.names) < NAMES:
-                    files.names.append(key)
+                    files.names.append(f"{key}/" if stats.own_dir else key)
                 del table[key]
         ranked = sorted(table.items(), key=lambda kv: -kv[1].entries)
         if files.entries:
@@ -1117,7 +1120,12 @@ def _detect(lines: list[str]) -> _Commits | _Listing | None:
     first = lines[0]
     if _COMMIT.match(first):
         return _Commits()
-    if _ENTRY.match(first) or (first.endswith(":") and len(lines) > 1 and _TOTAL.match(lines[1])):
+    second = lines[1] if len(lines) > 1 else ""
+    if (
+        _ENTRY.match(first)
+        or (first.endswith(":") and _TOTAL.match(second))
+        or (_TOTAL.match(first) and _ENTRY.match(second))
+    ):
         return _Listing()
     if (
         len(lines) >= 3

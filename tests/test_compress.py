@@ -83,7 +83,7 @@ def test_a_long_listing_folds_to_its_directories_with_counts_sizes_and_names() -
     lines = result.text.splitlines()
     assert lines[0] == text.split("\n", 1)[0]  # the top directory
     assert re.fullmatch(r"\[60 dirs, 769 files, 20\.5 MB in all\]", lines[1])
-    assert lines[2].startswith("  ./: 197 files, 4.6 MB (LICENSE.txt, __future__.py, ")
+    assert lines[2].startswith("  ./: 28 dirs, 169 files, 4.6 MB (LICENSE.txt, __future__.py, ")
     assert (
         "  unittest/: 5 dirs, 172 files, 5.8 MB (__init__.py, __main__.py, __pycache__, …)" in lines
     )
@@ -685,3 +685,13 @@ def test_a_listing_of_very_many_directories_stays_bounded(monkeypatch: pytest.Mo
     assert lines[1] == "[60 dirs, 769 files, 20.5 MB in all]"  # totals still exact
     assert lines[-1].startswith("  … more directories: ")
     assert len(lines) <= 8
+
+
+def test_a_flat_long_listing_is_summed_too(tmp_path: Path) -> None:
+    for i in range(5):
+        (tmp_path / f"dir{i}").mkdir()
+        (tmp_path / f"file{i}.txt").write_text("x" * 100)
+    listed = subprocess.run(["ls", "-la", str(tmp_path)], capture_output=True, text=True)
+    lines = compress(listed.stdout).text.splitlines()  # `total N` first: detected
+    assert lines[0].startswith("[5 dirs, 5 files, ")
+    assert lines[1].startswith("  ./: 5 dirs, 5 files, ") and "dir0/" in lines[1]
