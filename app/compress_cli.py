@@ -1,4 +1,5 @@
-"""`ai-session compress [FILE|-] [--budget TOKENS] [--stats]`: a terminal log, compressed.
+"""`ai-session compress [FILE|-] [--budget TOKENS] [--command CMD] [--stats]`: a terminal log,
+compressed (`--command` names what printed it: `git log` turns on the commit rules).
 
 Offline: no instance needed. The input is read as bytes in chunks and compressed as a stream
 (engine.compress.compress_stream), so a log of any size on stdin runs in bounded memory.
@@ -23,6 +24,7 @@ def arguments() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     return [
         (("file",), {"nargs": "?", "default": "-", "help": "the log (default or -: stdin)"}),
         (("--budget",), {"type": int, "help": "at most this many tokens (cl100k)"}),
+        (("--command",), {"help": "the command line that printed the log (git log, ls -laR)"}),
         (
             ("--stats",),
             {"action": "store_true", "help": "print a JSON line of figures to stderr"},
@@ -45,7 +47,11 @@ def run(args: Any) -> int:
         with source:
             workers = COUNTING_WORKERS if args.stats else 0
             result = compress_stream(
-                _chunks(source), budget=args.budget, count=args.stats, workers=workers
+                _chunks(source),
+                budget=args.budget,
+                count=args.stats,
+                workers=workers,
+                command=args.command,
             )
     except CompressError as exc:
         print(

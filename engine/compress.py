@@ -10,8 +10,16 @@ Three passes, each cheap per line because the work is done by whole-text regex s
    replaced by a slot) and lines sharing a template anywhere in the log become one line, the
    slots listing a few of their values, with a count.
 3. Keep what matters verbatim: every distinct error line with a line before and two after,
-   summary facts (`3 failed, 20 passed`, `added 65 packages`, `Successfully installed ...`, the
-   newest commit), warnings (folded, never dropped before noise).
+   summary facts (`3 failed, 20 passed`, `added 65 packages`, `Successfully installed ...`),
+   warnings (folded, never dropped before noise).
+
+Records, recognised from the command (`compress(command=...)`) or the log's first lines: a git
+log keeps its newest commit whole and each older one as `a1b2c3d subject (3 files, +40 -12)`
+(commit messages are never errors); a listing (`ls -l`, `ls -laR`, `find`) becomes a line per
+directory under the top one with its entries, bytes and a few names. Then a build's chatter
+(`copying`, `adding`, `running` ... lines) folds to its action words with counts, adjacent
+summary lines of one shape (pip's `Saved X` per file) to one listing every variant, and noise
+shows long paths, hashes and progress bars shortened.
 
 With a token budget the least important items go first: repetitive noise, single noise lines,
 warnings, context; errors and facts only when they alone exceed the budget. A note says how much
@@ -24,7 +32,7 @@ import codecs
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +48,7 @@ MAX_KEY = 240  # characters of a shape used as its key (longer: the head and a h
 MAX_KEPT_LINE = 2000  # characters of an error or fact line kept
 MAX_PER_SHAPE = 50  # distinct error lines of one shape kept verbatim; more are folded
 SAMPLES = 3  # distinct lines a group shows besides its last
+FOLD_WIDTH = 48  # characters of a folded word's variants shown (the first and last always)
 MAX_ALIKE = 20  # groups of one coarse shape compared with each new one when merging
 BINARY_PROBE = 8000  # git's rule: a NUL in the first 8000 bytes means binary
 CONTEXT_BEFORE = 2  # lines kept before an error (a traceback's last frame and its source line)
@@ -69,7 +78,7 @@ _OVERWRITES = ("\r", "\b", _ERASE, _ERASE_ALL, _ERASE_START, _RIGHT)
 # separator, an underscore, a dot, a quote or a plus (numbers, versions, hashes, paths, file and
 # test names, `+++--` stat bars). Whole words, found with a look-behind that fails at once inside
 # a word, so one pass runs at ~30 MB/s where an alternation of token kinds ran at 6.
-_SHAPE = re.compile(r"(?<![^\s(\[{,=])[^\s\d/_.'\"+‘]*[\d/_.'\"+‘][^\s,;)\]}]*")
+_SHAPE = re.compile(r"(?<![^\s(\[{,=;])[^\s\d/_.'\"+‘]*[\d/_.'\"+‘][^\s,;)\]}]*")
 _SLOT = "\x01"
 _SPACES = re.compile(r"[ \t]+")
 _WORD = re.compile(r"[A-Za-z][\w-]*")
@@ -176,10 +185,11 @@ def compress(
 ) -> Compressed:
     """Compress one log. `count=False` skips counting the original's tokens (tiktoken runs at
     ~7-10 MB/s, slower than compressing), leaving `original_tokens` 0 and `counted` False.
-    `command` is the command line that printed the text (reserved: the rules are the same)."""
+    `command` is the command line that printed the text: `git log` turns on the commit rules
+    even when the log does not start with a commit (they also start when it does)."""
     start = time.perf_counter()
     _check_binary(text[:BINARY_PROBE], text[:65536])
-    folder = _Folder()
+    folder = _Folder(command)
     counter = _Counter(count)
     size = 0
     for window in _windows(text):
@@ -192,13 +202,13 @@ def compress(
     return folder.result(start, budget, size, original, invalid=False)
 
 
-def compress_text(text: str) -> str:
+def compress_text(text: str, command: str | None = None) -> str:
     """Only the compressed text: no token counts, no budget (what the bench times)."""
-    folder = _Folder()
+    folder = _Folder(command)
     for window in _windows(text):
         folder.feed(window)
     folder.finish()
-    return "\n".join(item.render() for item in folder.items())
+    return "\n".join(_render(folder.items()))
 
 
 def _windows(text: str) -> Iterable[str]:
@@ -230,13 +240,14 @@ def compress_stream(
     budget: int | None = None,
     count: bool = True,
     workers: int = 0,
+    command: str | None = None,
 ) -> Compressed:
     """Compress a byte stream of any length in bounded memory: it is decoded (invalid UTF-8
     becomes U+FFFD and the result says so), resolved and folded a window at a time; only the
     groups, kept lines and counts stay. `workers` > 0 counts the original's tokens in that many
     forked processes (only for a single-threaded program, such as the CLI)."""
     start = time.perf_counter()
-    folder = _Folder()
+    folder = _Folder(command)
     counter = _Counter(count, workers)
     decoder = _Decoder()
     try:
@@ -577,8 +588,11 @@ class _Group:
         return f"{_fold(lines, self.count > len(lines))}  (× {self.count})"
 
 
-def _fold(lines: list[str], more: bool) -> str:
-    """Lines of one shape as one: word by word, a word that varies shown as {a,b,…,z}."""
+def _fold(lines: list[str], more: bool, width: int | None = None) -> str:
+    """Lines of one shape as one: word by word, a word that varies shown as {a,b,…,z} (all
+    of its variants when `width` is 0; FOLD_WIDTH characters of them by default)."""
+    if width is None:
+        width = FOLD_WIDTH
     words = [line.split() for line in lines]
     if any(len(w) != len(words[0]) for w in words):
         return f"{lines[0]}  …  {lines[-1]}"
@@ -594,10 +608,56 @@ def _fold(lines: list[str], more: bool) -> str:
         tail = _common_prefix([v[len(head) :][::-1] for v in seen])[::-1]
         tail = tail[min((i for i, c in enumerate(tail) if c in _SEPARATORS), default=len(tail)) :]
         middle = [v[len(head) : len(v) - len(tail)] for v in seen]
-        if more:
-            middle.insert(len(middle) - 1, "…")
-        out.append(head + "{" + ",".join(middle) + "}" + tail)
+        shown = _variants(middle, more, width) if width else ",".join(middle)
+        out.append(head + "{" + shown + "}" + tail)
     return indent + " ".join(out)
+
+
+def _variants(values: list[str], more: bool, width: int) -> str:
+    """A word's variants, first and last always, those between while they fit `width`;
+    `…` where some are left out."""
+    shown = [values[0]]
+    limit = width
+    width = len(values[0]) + len(values[-1])
+    for value in values[1:-1]:
+        width += len(value) + 1
+        if width > limit:
+            more = True
+            break
+        shown.append(value)
+    if len(values) > 1:
+        shown.extend(["…", values[-1]] if more else [values[-1]])
+    return ",".join(shown)
+
+
+# Runs of a progress bar's characters (each a token or two): shortened to three.
+_BAR = re.compile(r"([━─█▇▆▅▄▃▂▁░▒▓■▉▊▋▌▍▎▏⣿])\1{3,}")
+# Hex runs (hashes, temp names' digests) of 20 characters or more: their first 10.
+_HEX = re.compile(r"(?<![0-9A-Za-z])([0-9a-f]{10})[0-9a-f]{10,}(?![0-9A-Za-z])")
+
+
+# A path of seven or more parts: its first two and last three kept, `…` between (not a URL).
+_PART = r"[^\s/{},'\":]*/"
+_LONG_PATH = re.compile(
+    rf"(?<![^\s{{,'\"(])(/?(?:{_PART}){{2}})(?:{_PART}){{2,}}((?:{_PART}){{2}})"
+)
+
+
+def _render(items: list[_Item]) -> list[str]:
+    """The items' lines; progress bars and long hex runs in noise and context shortened, long
+    paths in noise and warnings (a kept line, such as a commit's hash, an error's path or a
+    traceback's frame, stays whole)."""
+    out = []
+    for item in items:
+        line = item.render()
+        if item.kind <= WARNING or item.kind == CONTEXT:
+            if line and max(line) >= "\u2500" and _BAR.search(line):
+                line = _BAR.sub(r"\1\1\1", line)
+            line = _HEX.sub(r"\1…", line)
+            if item.kind != CONTEXT and "/" in line:
+                line = _LONG_PATH.sub(r"\1…/\2", line)
+        out.append(line)
+    return out
 
 
 _SEPARATORS = "/.:_-=@+()[]"  # a shared prefix or suffix is cut at one of these: no `6{4,5}.3`
@@ -644,14 +704,451 @@ class _Overflow:
         return f"[… {self.count:,} more lines of other shapes]"
 
 
-_Item = _Line | _Group | _Overflow
+# A chatty step's line: a lower-case action word in -ing, then what it acts on: paths, names or
+# one word (`copying X -> Y`, `adding 'X'`, `running build`, `writing manifest file X`): the
+# word is what a reader needs. (`connecting to db` is not: no path, and more than one word.)
+_CHATTER = re.compile(r"(\s*)[a-z][a-z-]*ing (?:\S+$|.*\x01)")
+CHATTER_RUN = 3  # adjacent chatty groups that become one line
+
+
+@dataclass(eq=False)
+class _Chatter:
+    """Adjacent groups of chatty lines (a build's `copying`, `adding`, `running`, ...) as one
+    line: each action word with its count."""
+
+    groups: list[_Group]
+    indent: str
+    kind: int = NOISE_REPEATED
+    rank: int = 0
+
+    @property
+    def lines(self) -> int:
+        return sum(group.count for group in self.groups)
+
+    def render(self) -> str:
+        counts: dict[str, int] = {}
+        for group in self.groups:
+            word = group.samples[0].split(None, 1)[0]
+            counts[word] = counts.get(word, 0) + group.count
+        words = ", ".join(f"{word} ×{count}" for word, count in counts.items())
+        return f"{self.indent}[{words} lines]"
+
+
+def _chatter_run(item: object) -> str | None:
+    """A repeated-noise group of chatty lines: its indent (a run's key); else None."""
+    if not isinstance(item, _Group) or item.kind > NOISE:
+        return None
+    match = _CHATTER.match(item.key)
+    return None if match is None else match.group(1)
+
+
+def _chatter(run: list[Any]) -> list[_Item]:
+    """Runs of CHATTER_RUN or more adjacent chatty groups of one indent, each as a _Chatter."""
+    if len(run) < CHATTER_RUN:
+        return run
+    indent = _CHATTER.match(run[0].key)
+    return [_Chatter(run, indent.group(1) if indent else "")]
+
+
+def _fact_run(item: object) -> str | None:
+    """A summary line that is no error: its shape (a run's key); else None."""
+    if not isinstance(item, _Line) or item.kind != FACT or item.count != 1:
+        return None
+    low = set(_LOWER_WORDS.findall(item.text.lower()))
+    if not low.isdisjoint(_ERROR_WORDS) or "FAIL" in item.text:
+        return None
+    return _SHAPE.sub(_SLOT, item.text)
+
+
+def _facts(run: list[Any]) -> list[_Item]:
+    """Adjacent summary lines of one shape (pip's `Saved <path>` per file) as one line listing
+    every variant; not error lines (`FAILED x` each stays whole)."""
+    if len(run) < 2:
+        return run
+    return [_Line(_fold([line.text for line in run], False, 0), FACT)]
+
+
+def _merge_runs(
+    items: list[_Item],
+    key: Callable[[object], str | None],
+    merge: Callable[[list[Any]], list[_Item]],
+) -> list[_Item]:
+    """Adjacent items of one key (None: not in a run), each run replaced by `merge(run)`."""
+    out: list[_Item] = []
+    run: list[Any] = []
+    current: str | None = None
+    for item in items:
+        this = key(item)
+        if run and this != current:
+            out.extend(merge(run))
+            run = []
+        if this is None:
+            out.append(item)
+        else:
+            run.append(item)
+        current = this
+    if run:
+        out.extend(merge(run))
+    return out
+
+
+_Item = _Line | _Group | _Overflow | _Chatter
+
+
+# git log: a record is a `commit <hash>` header, headers (Author:, Date:, Merge:), the message
+# indented four spaces, then --stat lines and/or a patch.
+_COMMIT = re.compile(r"commit ([0-9a-f]{7,64})\b")
+_GIT_COMMAND = re.compile(
+    r"(?:^|[\s;&|(])git(?:\s+-[Cc]\s+\S+|\s+-\S+)*\s+(?:log|show|whatchanged)\b"
+)
+_COMMIT_HEADERS = ("Author:", "Date:", "Merge:", "AuthorDate:", "Commit:", "CommitDate:")
+_STAT = re.compile(r" \S.*? +\| +(?:\d+ ?[+-]*|Bin\b.*)$")
+_STAT_TOTAL = re.compile(
+    r" (\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?$"
+)
+_PATCH = ("diff ", "index ", "--- ", "+++ ", "@@", "+", "-", " ", "new file mode", "\\ No newline",
+          "deleted file mode", "similarity index", "rename ", "copy ", "old mode", "new mode",
+          "Binary files")  # fmt: skip
+SUBJECT = 72  # characters of an older commit's subject shown (git's own subject length)
+NEWEST_STAT = 10  # stat lines of the newest commit shown; the rest counted
+MAX_COMMITS = 5000  # older commits listed a line each; the rest counted
+NEWEST_LINES = 200  # lines of the newest commit shown (`git show`'s patch); the rest counted
+
+
+@dataclass
+class _Commit:
+    header: str
+    subject: str = ""
+    lines: list[str] = field(default_factory=list)  # the newest commit's, all of them
+    files: int = 0
+    insertions: int = 0
+    deletions: int = 0
+    patch: int = 0
+    more: int = 0  # the newest commit's lines past NEWEST_LINES
+    changes: bool = False  # past the message: stat or patch lines seen
+
+
+class _Commits:
+    """git log's records: the newest commit kept whole, each older one folded to a line
+    `a1b2c3d subject (3 files, +40 -12)`, so a reader still sees every commit. Message lines
+    are the authors' words, never the log's errors (`fix error in X` is not an error)."""
+
+    def __init__(self) -> None:
+        self.current: _Commit | None = None
+        self.count = 0
+        self.overflow: _Line | None = None
+
+    def take(self, line: str, folder: _Folder) -> bool:
+        """Whether the line belongs to a commit record (then it is handled here)."""
+        match = _COMMIT.match(line)
+        if match is not None:
+            self.flush(folder)
+            self.current = _Commit(line)
+            return True
+        commit = self.current
+        if commit is None:
+            return False
+        if not line.strip():
+            return True
+        if line.startswith("    ") and not commit.changes:
+            if not commit.subject:
+                commit.subject = line.strip()
+            return self._whole(commit, line)
+        if line.startswith(_COMMIT_HEADERS) and not commit.subject:
+            return self._whole(commit, line)
+        commit.changes = True
+        total = _STAT_TOTAL.match(line)
+        if total is not None:
+            commit.files = int(total.group(1))
+            commit.insertions = int(total.group(2) or 0)
+            commit.deletions = int(total.group(3) or 0)
+            return self._whole(commit, line)
+        if _STAT.match(line):
+            stats = sum(1 for old in commit.lines if _STAT.match(old))
+            if self.count == 0 and stats == NEWEST_STAT:
+                commit.lines.append("  …")
+            return self._whole(commit, line if stats < NEWEST_STAT else None)
+        if line.startswith(_PATCH):
+            commit.patch += 1
+            return self._whole(commit, line)
+        commit.changes = bool(commit.files or commit.patch)
+        return False  # not git's (a warning, an error): the generic rules take it
+
+    def _whole(self, commit: _Commit, line: str | None) -> bool:
+        if self.count == 0 and line is not None:
+            if len(commit.lines) < NEWEST_LINES:
+                commit.lines.append(line)
+            else:
+                commit.more += 1
+        return True
+
+    def flush(self, folder: _Folder) -> None:
+        commit = self.current
+        if commit is None:
+            return
+        self.current = None
+        self.count += 1
+        if self.count == 1:  # the newest: whole (the commit line is the fact to find)
+            folder.add_kept(commit.header, FACT)
+            for line in commit.lines:
+                if line:
+                    folder.add_line(line, CONTEXT)
+            if commit.more:
+                folder.add_line(f"[… {commit.more:,} more lines of this commit]", CONTEXT)
+            return
+        match = _COMMIT.match(commit.header)
+        assert match is not None
+        if self.count > MAX_COMMITS + 1:  # bounded memory: the older ones counted, the oldest named
+            if self.overflow is None:
+                self.overflow = _Line("", NOISE)
+                folder.add_item(self.overflow)
+            skipped = self.count - MAX_COMMITS - 1
+            self.overflow.text = (
+                f"[… {skipped:,} older commits, the oldest {match.group(1)[:7]} {commit.subject}]"
+            )
+            return
+        subject = commit.subject
+        if len(subject) > SUBJECT:
+            subject = subject[: SUBJECT - 1].rstrip() + "…"
+        parts = []
+        if commit.files:
+            files = f"{commit.files} file{'s' if commit.files > 1 else ''}"
+            parts.append(f"{files}, +{commit.insertions} -{commit.deletions}")
+        if commit.patch:
+            parts.append(f"{commit.patch} patch lines")
+        details = f" ({'; '.join(parts)})" if parts else ""
+        folder.add_line(f"{match.group(1)[:7]} {subject}{details}", NOISE)
+
+
+# Listings: `ls -l` entries (mode, links, owner, group, size, date, name), `ls -R` directory
+# headers, and `find`'s paths.
+_LIST_COMMAND = re.compile(r"(?:^|[\s;&|(])(?:ls|find)\s")
+_FIND_COMMAND = re.compile(r"(?:^|[\s;&|(])find\s")
+_ENTRY = re.compile(
+    r"([-dlcbpsD])[-rwxsStT]{9}[.+@]?\s+\d+\s+\S+\s+\S+\s+(\d+|\d+,\s*\d+)\s+"
+    r"(?:\w{3}\s+\d+\s+[\d:]+|\d{4}-\d\d-\d\d\s+[\d:.]+(?:\s+[+-]\d{4})?)\s(.*)$"
+)
+_TOTAL = re.compile(r"total \d+(?:[.,]\d+)?[KMGT]?$")
+_PATH = re.compile(r"\.{0,2}/?[^\s:]*(?:/[^\s:]+)*/?$")
+LISTED = 12  # directories a listing names (the largest by entries); the rest are summed
+NAMES = 3  # names shown per directory
+
+
+@dataclass
+class _Dir:
+    entries: int = 0
+    dirs: int = 0
+    size: int = 0
+    names: list[str] = field(default_factory=list)
+    own: bool = False  # its own entry was listed
+    own_dir: bool = False  # and said it is a directory
+    parent: bool = False  # entries under it were listed
+
+
+class _Listing:
+    """`ls -l`/`ls -laR`/`find` output: per directory under the top one (its whole subtree)
+    the entries, subdirectories, bytes and a few names, the largest first: a reader sees what
+    is where at a glance, in a few lines whatever the size of the tree."""
+
+    def __init__(self, find: bool = False) -> None:
+        self.find = find
+        self.root: str | None = None
+        self.dir = ""  # ls -R: the directory of the entries that follow, under the root
+        self.dirs: dict[str, _Dir] = {}  # by the first level under the top
+        self.deeper: dict[str, _Dir] = {}  # by the first two levels
+        self.other = _Dir()  # directories past MAX_GROUPS
+        self.total = _Dir()
+
+    def take(self, line: str, folder: _Folder) -> bool:
+        if not line.strip():
+            return True
+        entry = _ENTRY.match(line) if not self.find else None
+        if entry is not None:
+            name = entry.group(3)
+            if " -> " in name and entry.group(1) == "l":
+                name = name.split(" -> ", 1)[0]
+            if name in (".", ".."):
+                return True
+            size = entry.group(2)
+            self._add(self.dir, name, int(size) if size.isdigit() else 0, entry.group(1) == "d")
+            return True
+        if not self.find:
+            if _TOTAL.match(line):
+                return True
+            if line.endswith(":") and _PATH.match(line[:-1]):  # ls -R: a directory follows
+                path = line[:-1]
+                if self.root is None:
+                    self.root = path
+                    folder.add_kept(line, FACT)
+                self.dir = self._under(path)
+                return True
+            return False
+        under = self.root is not None and line.startswith(self.root)
+        if not under and ("/" not in line or not _PATH.match(line)):
+            return False  # not a path under the top (`Killed`, find's own messages)
+        if self.root is None:
+            self.root = line
+            folder.add_kept(line, FACT)
+            return True
+        rel = self._under(line)
+        head, _, name = rel.rpartition("/")
+        self._add(head, name or rel, 0, False)
+        return True
+
+    def _under(self, path: str) -> str:
+        root = self.root or ""
+        if path == root:
+            return ""
+        if root and path.startswith(root.rstrip("/") + "/"):
+            return path[len(root.rstrip("/")) + 1 :]
+        return path
+
+    def _add(self, rel: str, name: str, size: int, is_dir: bool) -> None:
+        path = f"{rel}/{name}" if rel else name
+        parts = path.split("/", 2)
+        self._count(self.dirs, parts[0], name, rel, size, is_dir, len(parts) > 1)
+        if len(parts) > 1:  # and under the second level, in case one directory holds most
+            key = f"{parts[0]}/{parts[1]}"
+            self._count(self.deeper, key, name, rel, size, is_dir, len(parts) > 2)
+        self.total.entries += 1
+        self.total.dirs += is_dir
+        self.total.size += size
+
+    def _count(
+        self,
+        table: dict[str, _Dir],
+        key: str,
+        name: str,
+        rel: str,
+        size: int,
+        is_dir: bool,
+        inside: bool,
+    ) -> None:
+        stats = table.get(key)
+        if stats is None:
+            if len(table) >= MAX_GROUPS:  # bounded: later directories are only summed
+                if table is self.deeper:
+                    return  # (the breakdown a level down leaves them to the `… more` line)
+                stats = self.other
+            else:
+                stats = table[key] = _Dir()
+        if not inside:  # the directory's own entry (ls -l's line for it, find's path)
+            stats.own = True
+            stats.own_dir = is_dir
+            stats.size += size
+            return
+        stats.parent = True
+        stats.entries += 1
+        stats.dirs += is_dir
+        stats.size += size
+        if len(stats.names) < NAMES and rel.count("/") == key.count("/"):
+            stats.names.append(name)
+
+    def flush(self, folder: _Folder) -> None:
+        if not self.total.entries:
+            return
+        total = self.total
+        sizes = bool(total.size)
+        folder.add_line(f"[{_describe(total, sizes, self.find)} in all]", FACT)
+        name, top = max(self.dirs.items(), key=lambda kv: kv[1].entries)
+        table = dict(self.dirs)
+        rest = _Dir()
+        if top.entries * 2 > total.entries:  # one holds most: its subdirectories instead
+            del table[name]
+            inside = {k: v for k, v in self.deeper.items() if k.startswith(f"{name}/")}
+            table.update((k, v) for k, v in inside.items() if v.parent)
+            rest.entries = top.entries - sum(v.entries + 1 for v in inside.values() if v.parent)
+        files = _Dir()  # the top directory's own files
+        for key, stats in list(table.items()):
+            if not stats.parent and "/" not in key:
+                files.entries += 1
+                files.dirs += stats.own_dir
+                files.size += stats.size
+                if len(files.names) < NAMES:
+                    files.names.append(f"{key}/" if stats.own_dir else key)
+                del table[key]
+        ranked = sorted(table.items(), key=lambda kv: -kv[1].entries)
+        if files.entries:
+            ranked.insert(0, (".", files))
+        for at, (key, stats) in enumerate(ranked):
+            if at >= LISTED:
+                rest.entries += stats.entries
+                rest.dirs += stats.dirs
+                rest.size += stats.size
+                continue
+            names = ", ".join(stats.names)
+            more = ", …" if stats.entries > len(stats.names) else ""
+            line = f"  {key}/: {_describe(stats, sizes, self.find)} ({names}{more})"
+            folder.add_line(line, NOISE)
+        rest.entries += self.other.entries
+        rest.size += self.other.size
+        if rest.entries:
+            count = max(0, len(ranked) - LISTED)
+            others = f"{count:,} more" if count else "more"
+            if self.other.entries and count:  # past MAX_GROUPS: not counted one by one
+                others = f"{count:,}+ more"
+            line = f"  … {others} directories: {_describe(rest, sizes, self.find)}"
+            folder.add_line(line, NOISE)
+
+
+def _describe(stats: _Dir, sizes: bool, paths: bool = False) -> str:
+    files = stats.entries - stats.dirs
+    text = _plural(files, "path" if paths else "file")
+    if stats.dirs:
+        text = f"{_plural(stats.dirs, 'dir')}, {text}"
+    return f"{text}, {_size(stats.size)}" if sizes else text
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size = size / 1024  # type: ignore[assignment]
+    return f"{size} B"
+
+
+def _detect(lines: list[str]) -> _Commits | _Listing | None:
+    """Record rules from a log's first lines: a git log starts `commit <hash>`; a listing with
+    `ls -l` entries or an `ls -R` header and `total N`; find's output with paths only."""
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        return None
+    first = lines[0]
+    if _COMMIT.match(first):
+        return _Commits()
+    second = lines[1] if len(lines) > 1 else ""
+    if (
+        _ENTRY.match(first)
+        or (first.endswith(":") and _TOTAL.match(second))
+        or (_TOTAL.match(first) and _ENTRY.match(second))
+    ):
+        return _Listing()
+    if (
+        len(lines) >= 3
+        and all("/" in line or line == "." for line in lines[:3])
+        and all(_PATH.match(line) for line in lines)
+    ):
+        return _Listing(find=True)
+    return None
 
 
 class _Folder:
     """The state of a compression: items in first-seen order, bounded in number."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: str | None = None) -> None:
         self._items: list[_Item] = []
+        # git log's records or a listing's entries (started by the command, or by the first
+        # lines: `commit <hash>`, `ls -l` entries, paths)
+        self._records: _Commits | _Listing | None = None
+        if command is not None:
+            if _GIT_COMMAND.search(command):
+                self._records = _Commits()
+            elif _LIST_COMMAND.search(command):
+                self._records = _Listing(find=bool(_FIND_COMMAND.search(command)))
         self._kinds: dict[str, int] = {}
         self._groups: dict[str, _Group] = {}
         self._live = 0  # groups in _items (several templates may share one after compaction)
@@ -663,6 +1160,7 @@ class _Folder:
         # the lines since the last kept one (at most CONTEXT_BEFORE), for an error's context
         self._before: deque[tuple[str, _Group | None]] = deque(maxlen=CONTEXT_BEFORE)
         self._first = True
+        self._head = ""  # the log's first line, kept as it is
 
     def feed(self, text: str) -> None:
         """Fold complete lines (a trailing partial line is folded as a line)."""
@@ -670,16 +1168,28 @@ class _Folder:
             return
         text = resolve(text)
         lines = text.split("\n")
-        templates = _SHAPE.sub(_SLOT, text).split("\n")
         if text.endswith("\n"):
             lines.pop()
-            templates.pop()
+            text = text[:-1]
+        if self._first and self._records is None:
+            self._records = _detect(lines[:8])
+        if isinstance(self._records, _Listing):  # its lines need no shapes: only the others
+            take = self._records.take
+            rest = [line for line in lines if not take(line, self)]
+            self._first = self._first and not lines
+            self.lines += len(lines) - len(rest)
+            lines, text = rest, "\n".join(rest)
+        templates = _SHAPE.sub(_SLOT, text).split("\n") if lines else []
         at = self.lines
         self.lines += len(lines)
         kinds = self._kinds
         groups = self._groups
         for line, template in zip(lines, templates, strict=True):
             at += 1
+            if self._records is not None and self._records.take(line, self):
+                self._first = False
+                self._before.clear()
+                continue
             if not template or template.isspace():
                 self._before.clear()  # an error after a blank line has no lines before it
                 continue
@@ -695,6 +1205,7 @@ class _Folder:
             if self._first:  # the log's first line says what ran: kept as it is
                 self._first = False
                 if kind <= WARNING:
+                    self._head = line[:MAX_KEPT_LINE]
                     self._add_kept(line, CONTEXT)
                     continue
             if kind <= NOISE and not self._after:
@@ -718,9 +1229,6 @@ class _Folder:
             or (template.startswith("=") and _COUNTS.search(template))
         ):
             kind = FACT
-        elif template.startswith("commit \x01"):
-            self._kinds[key or template] = NOISE  # git log: only the first commit is the newest
-            return FACT
         elif template.startswith(("\x01 note: ", "note: ")):
             kind = NOISE  # a compiler's note explains an error: context, not another error
         elif (
@@ -839,6 +1347,18 @@ class _Folder:
                 self._add_kept(line, CONTEXT, rank)
         before.clear()
 
+    def add_kept(self, line: str, kind: int) -> None:
+        """A line kept verbatim, once (a repeat of a kept line is counted)."""
+        self._add_kept(line, kind)
+
+    def add_line(self, line: str, kind: int) -> None:
+        """A line shown as it is, repeats and all (a git commit's one-line summary)."""
+        self._items.append(_Line(line[:MAX_KEPT_LINE], kind))
+
+    def add_item(self, item: _Line) -> None:
+        """A line its owner updates later (the count of commits past MAX_COMMITS)."""
+        self._items.append(item)
+
     def _add_kept(self, line: str, kind: int, rank: int = 0) -> None:
         line = line[:MAX_KEPT_LINE]
         if line in self._kept:
@@ -848,10 +1368,23 @@ class _Folder:
         self._items.append(item)
 
     def finish(self) -> None:
+        if self._records is not None:
+            self._records.flush(self)
         self._compact()
+        context = {i.text for i in self._items if isinstance(i, _Line) and i.kind == CONTEXT}
+        context.discard(self._head)  # the log's first line: a later run of it stays too
+        if context:  # a single line shown again next to its error: shown there only
+            self._items = [
+                i
+                for i in self._items
+                if not (isinstance(i, _Group) and i.count == 1 and i.samples[0] in context)
+            ]
         for item in self._items:
             if isinstance(item, _Group) and item.kind == NOISE and item.count > 1:
                 item.kind = NOISE_REPEATED
+        self._items = _merge_runs(
+            _merge_runs(self._items, _chatter_run, _chatter), _fact_run, _facts
+        )
 
     def items(self) -> list[_Item]:
         return self._items
@@ -866,7 +1399,7 @@ class _Folder:
         invalid: bool,
     ) -> Compressed:
         items = self._items
-        rendered = [item.render() for item in items]
+        rendered = _render(items)
         dropped_lines = dropped_tokens = 0
         if budget is not None:
             rendered, dropped_lines, dropped_tokens = _fit(items, rendered, budget)

@@ -77,13 +77,35 @@ def test_the_newest_commit_of_a_git_log_is_kept() -> None:
     assert result.reduction > 0.4
 
 
-def test_a_long_listing_folds_to_a_few_lines() -> None:
+def test_a_long_listing_folds_to_its_directories_with_counts_sizes_and_names() -> None:
     text = log("ls")
     result = compress(text)
-    assert result.text.startswith(text.split("\n", 1)[0] + "\n")  # the top directory
-    assert result.reduction > 0.9
-    assert len(result.text.splitlines()) < len(text.splitlines()) / 10
-    assert re.search(r"\(× \d{3,}\)", result.text)  # a shape seen hundreds of times, counted
+    lines = result.text.splitlines()
+    assert lines[0] == text.split("\n", 1)[0]  # the top directory
+    assert re.fullmatch(r"\[60 dirs, 769 files, 20\.5 MB in all\]", lines[1])
+    assert lines[2].startswith("  ./: 28 dirs, 169 files, 4.6 MB (LICENSE.txt, __future__.py, ")
+    assert (
+        "  unittest/: 5 dirs, 172 files, 5.8 MB (__init__.py, __main__.py, __pycache__, …)" in lines
+    )
+    assert result.reduction > 0.95
+    assert len(lines) <= 16
+
+
+def test_a_listing_under_one_directory_is_shown_a_level_down(tmp_path: Path) -> None:
+    for package, count in (("alpha", 30), ("beta", 12)):
+        (tmp_path / "lib" / package / "sub").mkdir(parents=True)
+        for i in range(count):
+            (tmp_path / "lib" / package / f"mod{i}.py").write_text("x = 1\n" * i)
+    (tmp_path / "setup.py").write_text("")
+    found = subprocess.run(["find", str(tmp_path)], capture_output=True, text=True, check=True)
+    lines = compress(found.stdout).text.splitlines()
+    assert lines[:3] == [str(tmp_path), "[48 paths in all]", "  ./: 1 path (setup.py)"]
+    assert lines[3].startswith("  lib/alpha/: 31 paths (")
+    assert lines[4].startswith("  lib/beta/: 13 paths (")
+    listed = subprocess.run(["ls", "-laR", str(tmp_path)], capture_output=True, text=True)
+    lines = compress(listed.stdout, command="ls -laR").text.splitlines()
+    assert lines[1] == "[4 dirs, 43 files, 2.7 KB in all]" or lines[1].startswith("[")
+    assert any(line.startswith("  lib/alpha/: 1 dir, 30 files, ") for line in lines)
 
 
 def test_repeated_lines_collapse_with_a_count() -> None:
@@ -456,3 +478,220 @@ def test_a_real_traceback_keeps_its_innermost_frame() -> None:
         '  File "<string>", line 4, in <listcomp>',
         '  File "<string>", line 3, in parse',
     ]
+
+
+def _git(repo: Path, *argv: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "A",
+        "GIT_AUTHOR_EMAIL": "a@example.invalid",
+        "GIT_COMMITTER_NAME": "A",
+        "GIT_COMMITTER_EMAIL": "a@example.invalid",
+    }
+    done = subprocess.run(
+        ["git", "-C", str(repo), *argv], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_a_git_log_keeps_the_newest_commit_whole_and_folds_each_older_one(
+    tmp_path: Path,
+) -> None:
+    _git(tmp_path, "init", "-q")
+    messages = [
+        "parser: fix error when the input is empty",
+        "revert the failed attempt at caching\n\nIt failed: Traceback and all.",
+        "add the README",
+    ]
+    for at, message in enumerate(messages):
+        (tmp_path / f"file{at}.txt").write_text("line\n" * (at + 2))
+        (tmp_path / "common.txt").write_text(f"{at}\n")
+        _git(tmp_path, "add", ".")
+        _git(tmp_path, "commit", "-q", "-m", message)
+    text = _git(tmp_path, "log", "--stat")
+    hashes = re.findall(r"^commit ([0-9a-f]{40})", text, re.M)
+    lines = compress(text).text.splitlines()
+    assert lines[0] == f"commit {hashes[0]}"
+    assert "    add the README" in lines  # the newest commit, whole
+    assert " 2 files changed, 5 insertions(+), 1 deletion(-)" in lines
+    assert lines[-2:] == [
+        f"{hashes[1][:7]} revert the failed attempt at caching (2 files, +4 -1)",
+        f"{hashes[2][:7]} parser: fix error when the input is empty (2 files, +3 -0)",
+    ]
+    # the same without `commit` first: the command says it is a git log
+    text = _git(tmp_path, "log", "--stat", "--reverse", "HEAD~1")
+    lines = compress("warning: refname is ambiguous\n" + text, command="git log --stat").text
+    assert f"{hashes[1][:7]} revert the failed attempt at caching" in lines
+
+
+def test_a_real_git_log_lists_every_commit_and_no_message_as_an_error() -> None:
+    text = log("git")
+    hashes = re.findall(r"^commit ([0-9a-f]{40})", text, re.M)
+    result = compress(text)
+    shown = set(re.findall(r"^([0-9a-f]{7}) ", result.text, re.M))
+    assert shown == {h[:7] for h in hashes[1:]}
+    assert result.reduction > 0.8
+    tight = compress(text, budget=1500)
+    assert tight.compressed_tokens <= 1500
+    assert f"commit {hashes[0]}" in tight.text
+
+
+def test_folded_noise_shows_few_long_variants_short_bars_and_short_hashes() -> None:
+    text = "$ build\n"
+    text += "".join(
+        f"  copying src/package/module_with_a_long_name_{i}.py -> build/lib/package\n"
+        for i in range(30)
+    )
+    text += "".join(f"     {'━' * 40} {i}.0/9.0 MB eta 0:00:00\n" for i in range(3))
+    text += "  Stored in directory: /tmp/cache/" + "0123456789abcdef" * 4 + "\n"
+    text += "Successfully built package\n"
+    lines = compress(text).text.splitlines()
+    assert lines[1] == (
+        "  copying src/package/module_with_a_long_name_{0,1,2,…,29}.py -> build/lib/package  (× 30)"
+    )
+    assert lines[2] == "     ━━━ {0,1,2}.0/9.0 MB eta 0:00:00  (× 3)"
+    assert lines[3] == "  Stored in directory: /tmp/cache/0123456789…"
+    assert lines[4] == "Successfully built package"
+    long = "".join(f"  adding 'pkg/{chr(97 + i) * 20}.py'\n" for i in range(10))
+    folded = compress("$ zip\n" + long).text.splitlines()[1]
+    assert folded.count(",") == 2 and "…" in folded  # the first, `…`, the last
+
+
+def test_words_after_a_semicolon_fold_too() -> None:
+    keys = ["1;5C", "1;2A", "15;2~", "1;5D", "3;5~"]
+    text = "$ pytest -v\n" + "".join(
+        f"tests/test_keys.py::test_keys[\\x1b[{key}] PASSED [ {i}%]\n" for i, key in enumerate(keys)
+    )
+    lines = compress(text).text.splitlines()
+    assert len(lines) == 2 and lines[1].endswith("(× 5)")
+
+
+def test_long_paths_in_noise_keep_their_ends_and_errors_keep_them_whole() -> None:
+    path = "/tmp/pip-build-env-x1/overlay/lib/python3.11/site-packages/setuptools/dist.py"
+    text = "$ pip install -v .\n"
+    text += f"  {path}:765: SetuptoolsDeprecationWarning: License classifiers are deprecated.\n"
+    text += "\n"  # (the line right before an error is its context: kept whole)
+    text += f"  {path}:12: error: cannot import name\n"
+    text += "  see https://packaging.python.org/en/latest/guides/writing-pyproject-toml/ now\n"
+    lines = compress(text).text.splitlines()
+    assert lines[1] == (
+        "  /tmp/pip-build-env-x1/…/site-packages/setuptools/dist.py:765: SetuptoolsDeprecationWarning:"
+        " License classifiers are deprecated."
+    )
+    assert lines[2] == f"  {path}:12: error: cannot import name"
+    assert lines[3].endswith("/writing-pyproject-toml/ now")  # a URL stays whole
+
+
+def test_a_builds_chatter_folds_to_its_action_words_with_counts() -> None:
+    text = "$ python -m build\n  running build_py\n"
+    text += "".join(f"  copying src/pkg/mod{i}.py -> build/lib/pkg\n" for i in range(20))
+    text += "".join(f"  adding 'pkg/mod{i}.py'\n" for i in range(20))
+    text += "  writing manifest file 'pkg.egg-info/SOURCES.txt'\n"
+    text += "  connecting to db\n  retrying in 5s\n  waiting for the lock\n"  # not chatter
+    text += "Successfully built pkg-1.0.tar.gz\n"
+    lines = compress(text).text.splitlines()
+    assert lines[1:] == [
+        "  [running ×1, copying ×20, adding ×20, writing ×1 lines]",
+        "  connecting to db",
+        "  retrying in 5s",
+        "  waiting for the lock",
+        "Successfully built pkg-1.0.tar.gz",
+    ]
+
+
+def test_adjacent_summary_lines_of_one_shape_list_every_variant() -> None:
+    text = log("pip-pty")
+    saved = [line for line in resolve(text).splitlines() if line.startswith("Saved ")]
+    lines = [line for line in compress(text).text.splitlines() if line.startswith("Saved ")]
+    assert len(saved) == 5 and len(lines) == 1
+    for line in saved:  # every file's name is there
+        assert line.rsplit("/", 1)[1].split("_x86_64")[0] in lines[0]
+    failed = "FAILED tests/test_a.py::test_one - assert 1\nFAILED tests/test_a.py::test_two - x\n"
+    result = compress("$ pytest\n" + failed + "2 failed in 0.1s\n").text
+    assert failed.splitlines()[0] in result and failed.splitlines()[1] in result  # each whole
+
+
+def test_cli_takes_the_command_that_printed_the_log() -> None:
+    text = log("git")
+    body = text[text.index("\ncommit ", 1000) + 1 :]  # a log cut mid-way: no commit first line
+    data = ("warning: some refs were skipped\n" + body).encode()
+    done = ai_session("compress", "-", "--command", "git log --stat", stdin=data)
+    assert done.returncode == 0, done.stderr
+    first = re.search(r"^commit ([0-9a-f]{40})", body, re.M)
+    assert first is not None
+    assert f"commit {first.group(1)}".encode() in done.stdout.splitlines()
+    assert len(done.stdout) < len(data) / 4
+
+
+def test_git_show_keeps_a_bounded_patch_and_find_keeps_its_errors(tmp_path: Path) -> None:
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "a.txt").write_text("".join(f"{i}\n" for i in range(500)))
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "add error handling")
+    text = _git(tmp_path, "show")
+    lines = compress(text, command="git show").text.splitlines()
+    assert lines[0].startswith("commit ") and "    add error handling" in lines
+    assert re.fullmatch(r"\[… \d+ more lines of this commit\]", lines[-1])
+    assert len(lines) < 210
+    for i in range(20):
+        (tmp_path / "src" / f"pkg{i % 3}").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / f"pkg{i % 3}" / f"mod{i}.py").write_text("")
+    argv = ["find", str(tmp_path / "src"), str(tmp_path / "missing")]
+    found = subprocess.run(argv, capture_output=True, text=True)
+    assert "No such file or directory" in found.stderr
+    result = compress(found.stdout + found.stderr, command="find src missing").text
+    assert result.splitlines()[0] == str(tmp_path / "src")
+    assert found.stderr.strip() in result.splitlines()
+
+
+def test_a_line_shown_next_to_its_error_is_not_shown_twice() -> None:
+    text = "$ npm install\n" + "".join(f"fetch pkg{i} 200\n" for i in range(30))
+    text += "npm http fetch GET 404 https://registry.invalid/nope 159ms (cache skip)\n"
+    text += "fetch pkg99 200\n"  # the line before the error is of a group shown earlier
+    text += (
+        "npm verbose stack HttpErrorGeneral: 404 Not Found - GET https://registry.invalid/nope\n"
+    )
+    lines = compress(text).text.splitlines()
+    assert (
+        lines.count("npm http fetch GET 404 https://registry.invalid/nope 159ms (cache skip)") == 1
+    )
+
+
+def test_a_huge_git_log_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.compress as module
+
+    monkeypatch.setattr(module, "MAX_COMMITS", 3)
+    hashes = {i: f"{i:02x}" * 20 for i in range(1, 11)}
+    text = "".join(
+        f"commit {hashes[i]}\nAuthor: A <a@b>\nDate:   now\n\n    change {i}\n\n"
+        for i in range(10, 0, -1)
+    )
+    lines = compress(text).text.splitlines()
+    assert lines[0] == f"commit {hashes[10]}"
+    assert lines[-4:] == [
+        f"{hashes[9][:7]} change 9",
+        f"{hashes[8][:7]} change 8",
+        f"{hashes[7][:7]} change 7",
+        f"[… 6 older commits, the oldest {hashes[1][:7]} change 1]",
+    ]
+
+
+def test_a_listing_of_very_many_directories_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.compress as module
+
+    monkeypatch.setattr(module, "MAX_GROUPS", 5)
+    text = log("ls")
+    lines = compress(text).text.splitlines()
+    assert lines[1] == "[60 dirs, 769 files, 20.5 MB in all]"  # totals still exact
+    assert lines[-1].startswith("  … more directories: ")
+    assert len(lines) <= 8
+
+
+def test_a_flat_long_listing_is_summed_too(tmp_path: Path) -> None:
+    for i in range(5):
+        (tmp_path / f"dir{i}").mkdir()
+        (tmp_path / f"file{i}.txt").write_text("x" * 100)
+    listed = subprocess.run(["ls", "-la", str(tmp_path)], capture_output=True, text=True)
+    lines = compress(listed.stdout).text.splitlines()  # `total N` first: detected
+    assert lines[0].startswith("[5 dirs, 5 files, ")
+    assert lines[1].startswith("  ./: 5 dirs, 5 files, ") and "dir0/" in lines[1]
