@@ -48,7 +48,7 @@ def tool_message(record: CommandRecord) -> Message:
 class ContextFeeder:
     """Keeps `session.context` fed; made by the session when `enable_ai_features` is on.
 
-    Holds the session weakly; `close()` (the session's) stops it once what is queued is in.
+    The session holds it; it holds nothing of the session but its subscription.
     """
 
     def __init__(self, session: Session, context: SessionContext) -> None:
@@ -64,7 +64,7 @@ class ContextFeeder:
             if feeder is not None and isinstance(event, CommandEvent):
                 feeder.add(event.record)
 
-        self._unsubscribe = session.subscribe(on_event)
+        session.subscribe(on_event)
 
     def add(self, record: CommandRecord) -> None:
         """Queue a finished command for the context (from the session's event callback)."""
@@ -84,11 +84,3 @@ class ContextFeeder:
                 self.context.add_message(message)
             except Exception:  # one odd command must not stop the feed
                 log.exception("context of %s: command %s not added", self._name, record.seq)
-
-    async def drain(self) -> None:
-        """Wait until every queued command is in the context."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
-
-    def close(self) -> None:
-        self._unsubscribe()
