@@ -472,6 +472,27 @@ async def test_a_failed_command_is_marked_at_its_prompt(running: tuple[object, o
     assert any(r.endswith("[exit 3]") for r in rows())
 
 
+async def test_the_failed_mark_never_covers_wide_text(running: tuple[object, object]) -> None:
+    """A row of wide characters that leaves no room in cells (though it would in characters)
+    keeps its text; the mark goes only where the row is blank."""
+    from app.main import AiSessionApp
+
+    app, pilot = running
+    assert isinstance(app, AiSessionApp)
+    pane = app.pane
+    assert pane is not None
+    width = pane.size.width
+    n = (width - 26) // 2 + 2  # 17 + 2n cells: no room for the mark; 17 + n characters: room
+    assert 17 + 2 * n <= width and 17 + n + 9 <= width < 17 + 2 * n + 9
+    command = f"echo {'界' * n}; (exit 4)"
+    await pilot.press(*command, "enter")  # type: ignore[attr-defined]
+    await wait_until(lambda: pane.session.history.count == 1, what=pane.session.capture_pane)
+    await pilot.pause()  # type: ignore[attr-defined]
+    rows = [pane.render_line(y).text for y in range(pane.size.height)]
+    assert any(row.startswith(f"$ {command}") for row in rows), rows
+    assert not any("[exit 4]" in row for row in rows)
+
+
 def test_a_terminal_image_keeps_the_command_marks() -> None:
     term = Terminal(30, 6)
     _commands(term, ("false", [], 1), ("ls", ["a", "b"], 0))

@@ -579,7 +579,7 @@ class TerminalPane(Widget, can_focus=True):
     def _mark_failed(self, strip: Strip, text: str, code: int, width: int) -> Strip:
         """`[exit N]` at the right end of a row, if the row's text leaves room for it."""
         label = f"[exit {code}]"
-        if len(text) + 1 + len(label) > width:
+        if cell_len(text) + 1 + len(label) > width:  # cells, not characters: 界 takes two
             return strip
         style = self.get_component_rich_style("terminal-pane--failed")
         return Strip.join([strip.crop(0, width - len(label)), Strip([Segment(label, style)])])
