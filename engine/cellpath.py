@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from itertools import repeat
+from time import monotonic
 from typing import Any
 
 from pyte import charsets
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 # Modes under which a token here would mean something else: insert (text pushes cells
 # right), origin (rows count from the margin), reverse screen (SGR 0 restores reverse).
 _OTHER_MEANING = frozenset({mo.IRM, mo.DECOM, mo.DECSCNM})
+_SYNC_OUTPUT = 2026 << 5  # synchronized output, as the screen keeps it in `mode`
 
 
 # A cursor position as the cell fast path takes it: at most two parameters of at most four
@@ -75,8 +77,9 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
 
     Text is stored only where it fits the row (as Screen.draw stores such a run), SGR
     only when the screen already knows what it makes of the style (`Glyphs.after_sgr`), LF
-    only when it does not scroll; EL, ECH, DECSTBM, IL and DL call the screen's own methods.
-    Anything else ends the run, and the parser's general handlers take it from there.
+    only when it does not scroll; synchronized output's mode is set as Screen.set_mode sets
+    it, EL on an empty row only marks it; EL, ECH, DECSTBM, IL and DL call the screen's own
+    methods. Anything else ends the run, and the parser's general handlers take it from there.
     """
     if (
         screen._settle_needed
@@ -97,70 +100,99 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     bottom = _bottom(screen)
     zwj = screen._zwj_seen  # only draw() sets it, and text that could join goes there
     mark_dirty = screen.dirty.add
+    mark_rows = screen.dirty.update
     dirty_y = -1  # the row last marked dirty (marking it again changes nothing)
     cups = _CUPS.get((lines, columns))
     if cups is None:
         if len(_CUPS) >= 8:
             _CUPS.clear()
+            _PLANS.clear()
         cups = _CUPS[lines, columns] = {}
+        _PLANS[lines, columns] = {}
+    plans = _PLANS[lines, columns]
     put_run = screen._put_run
-    cup_chars = _CUP_CHAR.findall
+    erase_in_line = screen.erase_in_line
     line: Any = None  # row y, fetched when text is drawn (a cursor move alone makes no row)
     drawn = ""  # the last text drawn (REP repeats its last character)
     pos = i  # where the parser goes on; set when a token is not taken, else the last end
     m: Any = None
+    after_sgr = glyphs.after_sgr  # the glyphs' own, kept with them (cleared, never replaced)
+    smode = screen.mode
     try:
         scan = tokens.scanner(buf, i)  # type: ignore[attr-defined]  # see Parser._tokens
+        # The kinds by how often a redraw sends them: SGRs and text (2), a move and text (5),
+        # a move (4), synchronized output (8), CR (14), moves and a character at each (3),
+        # text (13).
         for m in iter(scan.match, None):
             k = m.lastindex
-            if k == 3:  # moves and one character at each: one C loop finds them all
-                for where, text in cup_chars(buf, m.start(), m.end()):
-                    yx = cups.get(where)
-                    if yx is None:
-                        yx = _cursor_position(cups, where, lines, columns)
-                    y, x = yx
-                    line = rows[y]
-                    old = line.get(x)
-                    if old is None or " " <= old.data < "\u1100":  # as below
-                        line[x] = glyphs[text]
-                    else:
-                        put_run(line, x, text, 1, glyphs)
-                    x += 1
-                    if y != dirty_y:
-                        mark_dirty(y)
-                        dirty_y = y
-                drawn = text
-                continue
-            if k == 5:  # a move and the text there
+            if k == 2:  # SGRs and the text after them
+                params, text = m[1], m[2]
+                after = after_sgr.get(params)
+                if after is None:
+                    after = _after_sgrs(glyphs, params)
+                    if after is None:
+                        pos = m.start()
+                        break
+                if after is not glyphs:
+                    glyphs = after
+                    after_sgr = after.after_sgr
+            elif k == 5:  # a move and the text there
                 where, text = m[4], m[5]  # faster than m.group(4, 5)
                 yx = cups.get(where)
                 if yx is None:
                     yx = _cursor_position(cups, where, lines, columns)
                 y, x = yx
                 line = None
-            elif k == 2 or k == 1:  # SGRs, with text after them (2) or not
-                params, text = m[1], m[2]
-                after = glyphs.after_sgr.get(params)
+            elif k == 4:
+                yx = cups.get(m[4])
+                if yx is None:
+                    yx = _cursor_position(cups, m[4], lines, columns)
+                y, x = yx
+                line = None
+                continue
+            elif k == 8:  # as Screen.set_mode and reset_mode do with 2026 (nothing else)
+                if m[8] == "h":
+                    screen.synchronized_since = monotonic()
+                    smode.add(_SYNC_OUTPUT)
+                else:
+                    smode.discard(_SYNC_OUTPUT)
+                continue
+            elif k == 14:
+                x = 0
+                continue
+            elif k == 3:  # moves and one character at each: one C loop finds them all
+                plan = plans.get(m[3])
+                if plan is None:
+                    plan = _plan(plans, cups, m, lines, columns)
+                spots, touched = plan
+                for y, x, text in spots:
+                    line = rows[y]
+                    old = line.get(x)
+                    if old is None or " " <= old.data < "\u1100":  # as below
+                        line[x] = glyphs[text]
+                    else:
+                        put_run(line, x, text, 1, glyphs)
+                mark_rows(touched)
+                dirty_y = y
+                x += 1
+                drawn = text
+                continue
+            elif k == 13:
+                text = m[13]
+                if zwj and text[0] > "~":  # it may join a ZWJ cell: the general path draws it
+                    pos = m.start()
+                    break
+            elif k == 1:  # SGRs with no text after them
+                params = m[1]
+                after = after_sgr.get(params)
                 if after is None:
                     after = _after_sgrs(glyphs, params)
                     if after is None:
                         pos = m.start()
                         break
-                glyphs = after
-                if text is None:
-                    continue
-            elif k == 4:
-                where = m.group(4)
-                yx = cups.get(where)
-                if yx is None:
-                    yx = _cursor_position(cups, where, lines, columns)
-                y, x = yx
-                line = None
-                continue
-            elif k == 13:
-                text = m.group(13)
-            elif k == 14:
-                x = 0
+                if after is not glyphs:
+                    glyphs = after
+                    after_sgr = after.after_sgr
                 continue
             elif k == 15:  # as Screen.linefeed, where it does not scroll
                 if y == bottom or bottom < 0:
@@ -173,6 +205,16 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     y += 1
                     line = None
                 continue
+            elif k == 6:  # EL, on the state so far (the erasing takes the cursor's colour)
+                line = rows[y]
+                if line or glyphs.attrs.bg != "default":
+                    cursor.x, cursor.y = x, y
+                    cursor.attrs = glyphs.attrs
+                    erase_in_line()
+                elif y != dirty_y:  # an empty row, erased to default blanks: no cells
+                    mark_dirty(y)
+                    dirty_y = y
+                continue
             elif k == 12:  # `ESC ( B` chooses the ASCII set for G0, which it already is
                 continue
             else:  # the screen's own methods, on the state so far
@@ -182,14 +224,14 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 x, y = cursor.x, cursor.y
                 if glyphs.attrs is not cursor.attrs:
                     glyphs = screen.glyphs(cursor.attrs)
+                    after_sgr = glyphs.after_sgr
                 if k == 9:  # DECSTBM: LF scrolls at another row now
                     bottom = _bottom(screen)
                 line = None
                 continue
             n = len(text)
-            if x + n > columns or (zwj and text[0] > "~"):
-                # It wraps (or x is at the pending-wrap position), or it may join a ZWJ
-                # cell: the general path draws it.
+            if x + n > columns:
+                # It wraps (or x is at the pending-wrap position): the general path draws it.
                 pos = m.end() - n
                 break
             if line is None:
@@ -262,16 +304,9 @@ def _bottom(screen: Any) -> int:
 def _call_screen(screen: Any, k: int, m: re.Match[str]) -> None:
     """The rarer tokens (`hot_tokens` group `k` matched), through the screen's methods with
     the arguments the parser's general path passes."""
-    if k == 6:
-        screen.erase_in_line()
-    elif k == 7:
+    if k == 7:
         count = m.group(7)
         screen.erase_characters(int(count) if count else None)
-    elif k == 8:  # as the parser's `_csi`
-        if m.group(8) == "h":
-            screen.set_mode(2026, private=True)
-        else:
-            screen.reset_mode(2026, private=True)
     elif k == 9:
         top, _, bottom = m.group(9).partition(";")
         screen.set_margins(int(top or 0) or None, int(bottom or 0) or None)
@@ -299,6 +334,37 @@ def _cursor_position(
         cups.clear()
     cups[where] = yx
     return yx
+
+
+# A run of moves and a character at each, as drawn: each cell's row, column and character,
+# and the rows it touches.
+_Plan = tuple[tuple[tuple[int, int, str], ...], frozenset[int]]
+
+# (lines, columns) -> a run of moves and a character at each (`hot_tokens` group 3) -> its
+# plan: an editor redraws the same column of line numbers over and over.
+_PLANS: dict[tuple[int, int], dict[str, _Plan]] = {}
+
+
+def _plan(
+    plans: dict[str, _Plan],
+    cups: dict[str, tuple[int, int]],
+    m: re.Match[str],
+    lines: int,
+    columns: int,
+) -> _Plan:
+    """The plan of the run `m` matched (`hot_tokens` group 3), remembered in `plans` when
+    the run is short (they are kept for few of them)."""
+    run = m[3]
+    cells = []
+    for where, text in _CUP_CHAR.findall(m.string, m.start(), m.end()):  # one C loop
+        y, x = cups.get(where) or _cursor_position(cups, where, lines, columns)
+        cells.append((y, x, text))
+    plan = (tuple(cells), frozenset(y for y, _, _ in cells))
+    if len(run) <= 1024:
+        if len(plans) >= 256:
+            plans.clear()
+        plans[run] = plan
+    return plan
 
 
 def _after_sgrs(glyphs: Any, params: str) -> Any:

@@ -774,6 +774,9 @@ class Screen(pyte.Screen):
         line = self.buffer[y]
         blank = self._blank()
         if blank == self.default_char:  # default blanks are no cells at all
+            if not line:  # nothing to erase (an editor's EL on a row it just cleared)
+                self.dirty.add(y)
+                return
             if stop >= self.columns and 2 * start < len(line):
                 # To the row's end, most cells doomed (an editor's EL after a short line):
                 # keep the few before `start` and refill, C loops instead of a delete per
@@ -797,7 +800,8 @@ class Screen(pyte.Screen):
                 line.hist = None
         if start < stop:  # half a wide character erased: the other half goes too (tmux)
             self._fix_wide(line, start)
-            self._fix_wide(line, stop)
+            if stop < self.columns:  # else the erased last column holds no half of one
+                self._fix_wide(line, stop)
         self.dirty.add(y)
 
     # A cursor in the pending-wrap position (x == columns) erases nothing to its right (tmux).
