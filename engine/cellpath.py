@@ -120,12 +120,12 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     smode = screen.mode
     try:
         scan = tokens.scanner(buf, i)  # type: ignore[attr-defined]  # see Parser._tokens
-        # The kinds by how often a redraw sends them: SGRs and text (2), a move and text (5),
+        # The kinds by how often a redraw sends them: SGRs and text (2, 1), a move and text (5),
         # a move (4), synchronized output (8), CR (14), moves and a character at each (3),
         # text (13).
         for m in iter(scan.match, None):
             k = m.lastindex
-            if k == 2:  # SGRs and the text after them
+            if k <= 2:  # SGRs and the text after them (2), or no text (1: rare)
                 params, text = m[1], m[2]
                 after = after_sgr.get(params)
                 if after is None:
@@ -136,6 +136,8 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 if after is not glyphs:
                     glyphs = after
                     after_sgr = after.after_sgr
+                if text is None:
+                    continue
             elif k == 5:  # a move and the text there
                 where, text = m[4], m[5]  # faster than m.group(4, 5)
                 yx = cups.get(where)
@@ -182,18 +184,6 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 if zwj and text[0] > "~":  # it may join a ZWJ cell: the general path draws it
                     pos = m.start()
                     break
-            elif k == 1:  # SGRs with no text after them
-                params = m[1]
-                after = after_sgr.get(params)
-                if after is None:
-                    after = _after_sgrs(glyphs, params)
-                    if after is None:
-                        pos = m.start()
-                        break
-                if after is not glyphs:
-                    glyphs = after
-                    after_sgr = after.after_sgr
-                continue
             elif k == 15:  # as Screen.linefeed, where it does not scroll
                 if y == bottom or bottom < 0:
                     pos = m.start()
