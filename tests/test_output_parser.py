@@ -49,13 +49,16 @@ def parse(name: str, command: str | None = None) -> Any:
 # -- tests -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["pytest_failures.log", "pytest_q.log", "pytest_color.log"])
-def test_pytest_counts_and_failures_with_their_assertions(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "duration"),
+    [("pytest_failures.log", 0.62), ("pytest_q.log", 0.52), ("pytest_color.log", 0.71)],
+)
+def test_pytest_counts_and_failures_with_their_assertions(name: str, duration: float) -> None:
     result = parse(name)
     assert isinstance(result, TestResults)
     assert (result.framework, result.status) == ("pytest", "failed")
     assert (result.passed, result.failed, result.skipped, result.errors) == (2, 2, 1, 0)
-    assert result.total == 5 and result.duration is not None and result.duration > 0
+    assert result.total == 5 and result.duration == duration  # the summary line's "in 0.62s"
     failures = {f.name: f for f in result.failures}
     assert set(failures) == {"test_calc.py::test_add_negative", "test_calc.py::test_divide"}
     negative = failures["test_calc.py::test_add_negative"]
