@@ -696,9 +696,8 @@ def _history(client: Any, args: Any) -> int:
     """A session's command records: a table, or JSON lines (--json, output included)."""
     import json
 
-    name = args.target or os.environ.get("AI_SESSION_ID")
+    name = _this_session(args, "history")
     if not name:
-        print("ai-session history: give a session with -t NAME", file=sys.stderr)
         return 2
     if args.count is not None and args.count < 1:
         print("ai-session history: -n wants a count of 1 or more", file=sys.stderr)
@@ -738,14 +737,23 @@ def _respawn(client: Any, args: Any) -> int:
     return 0
 
 
+def _this_session(args: Any, verb: str) -> str | None:
+    """`-t`, else the pane's own session (as tmux takes `$TMUX_PANE`); None, said, outside."""
+    name = args.target or os.environ.get("AI_SESSION_ID") or os.environ.get("AI_SESSION_NAME")
+    if not name:
+        print(
+            f"ai-session {verb}: give a session with -t NAME (outside a pane there is no "
+            "current session)",
+            file=sys.stderr,
+        )
+    return name or None
+
+
 def _context(client: Any, args: Any) -> int:
     import json
 
-    target = args.target or os.environ.get("AI_SESSION_NAME")
+    target = _this_session(args, "context")
     if not target:
-        print(
-            "ai-session: give -t NAME (outside a pane there is no current session)", file=sys.stderr
-        )
         return 2
     if args.message is not None:
         answer = client.request("GET", _session(target, "context", str(args.message)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import deque
 
 from engine.compress import CompressError, compress
 from engine.context import Message, SessionContext
@@ -55,7 +56,7 @@ class ContextFeeder:
         self.context = context
         self.skipped = 0  # commands not fed because MAX_PENDING were already waiting
         self._name = session.name
-        self._pending: asyncio.Queue[CommandRecord] = asyncio.Queue()
+        self._pending: deque[CommandRecord] = deque()
         self._task: asyncio.Task[None] | None = None
         ref = weakref.ref(self)
 
@@ -68,17 +69,17 @@ class ContextFeeder:
 
     def add(self, record: CommandRecord) -> None:
         """Queue a finished command for the context (from the session's event callback)."""
-        if self._pending.qsize() >= MAX_PENDING:
-            self._pending.get_nowait()
+        if len(self._pending) >= MAX_PENDING:
+            self._pending.popleft()
             self.skipped += 1
-        self._pending.put_nowait(record)
+        self._pending.append(record)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         """One command at a time, in order, compressed off the event loop."""
-        while not self._pending.empty():
-            record = self._pending.get_nowait()
+        while self._pending:
+            record = self._pending.popleft()
             try:
                 message = await asyncio.to_thread(tool_message, record)
                 self.context.add_message(message)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from engine.events import iso_time
 from engine.width import char_width
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ HISTORY_SIZE = 1000  # records a session keeps in memory (the store keeps them a
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if moment is None else iso_time(moment)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -526,24 +527,16 @@ def read_output(screen: Screen, start: tuple[int, int], end: tuple[int, int]) ->
         index = line - history.dropped
         if line != first and line != last and 0 <= index < len(history):
             hist = history[index]  # a whole line of the history: its text as stored
-            text = hist.text if hist.wrapped else hist.text.rstrip(" ") + "\n"
-            pieces.append(text)
-            size += len(text)
-            if size > MAX_OUTPUT:
-                truncated = True
+            text, wrapped = hist.text, hist.wrapped
+        else:
+            row = _row(screen, line)
+            if row is None:
+                truncated = truncated or line < screen.history.dropped
                 break
-            line -= 1
-            continue
-        row = _row(screen, line)
-        if row is None:
-            truncated = truncated or line < screen.history.dropped
-            break
-        cells, wrapped = row
-        lo = first_x if line == first else 0
-        hi = last_x if line == last else None
-        text = _text(cells, lo, hi)
-        if line != last:
-            text = text if wrapped else text.rstrip(" ") + "\n"
+            cells, wrapped = row
+            text = _text(cells, first_x if line == first else 0, last_x if line == last else None)
+        if line != last and not wrapped:
+            text = text.rstrip(" ") + "\n"
         pieces.append(text)
         size += len(text)
         if size > MAX_OUTPUT:
