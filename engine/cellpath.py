@@ -113,7 +113,8 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     put_run = screen._put_run
     erase_in_line = screen.erase_in_line
     line: Any = None  # row y, fetched when text is drawn (a cursor move alone makes no row)
-    drawn = ""  # the last text drawn (REP repeats its last character)
+    drawn = ""  # the last text drawn (REP repeats its last character if nothing came after)
+    drawn_end = -1  # where the token that drew it ended
     pos = i  # where the parser goes on; set when a token is not taken, else the last end
     m: Any = None
     after_sgr = glyphs.after_sgr  # the glyphs' own, kept with them (cleared, never replaced)
@@ -177,7 +178,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 mark_rows(touched)
                 dirty_y = y
                 x += 1
-                drawn = text
+                drawn, drawn_end = text, m.end()
                 continue
             elif k == 13:
                 text = m[13]
@@ -253,7 +254,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
             if y != dirty_y:
                 mark_dirty(y)
                 dirty_y = y
-            drawn = text
+            drawn, drawn_end = text, m.end()
         else:
             if m is not None:
                 pos = m.end()
@@ -266,8 +267,8 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
         cursor.x, cursor.y = x, y
         cursor.attrs = glyphs.attrs
         screen._last_glyphs = glyphs
-        if drawn:
-            screen._last_char = drawn[-1]
+        if pos != i:  # REP repeats the last character only if no other token came after it
+            screen._last_char = drawn[-1] if drawn_end == pos else ""
     return pos
 
 

@@ -134,7 +134,6 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
     lines = chunk.split("\r\n")
     lines.pop()  # what follows the last CR LF: nothing
     deferred: Deferred | None = screen._deferred
-    new_lines = lines
     if deferred is None and len(lines) < MIN_BATCH:
         return i
     cursor = screen.cursor
@@ -197,9 +196,7 @@ def scroll_lines(screen: Any, buf: str, i: int) -> int:
     screen._deferred = Deferred(lines, rows, attrs, columns, region, blank) if lines else None
     screen._settle_needed = True
     cursor.attrs = _fold(chunk, cursor.attrs)
-    last_char = _last_char(new_lines)
-    if last_char:
-        screen._last_char = last_char
+    screen._last_char = ""  # the lines end in CR LF: REP has nothing to repeat
     screen.dirty.update(range(top, bottom + 1))
     return end
 
@@ -225,7 +222,7 @@ def _draw_lines(screen: Any, lines: list[str], i: int) -> int:
     """Draw lines row by row, stopping before one that ends under a background colour."""
     attrs = screen.cursor.attrs
     entries: list[tuple[list[tuple[str, Any]], bool]] = []  # screen rows: pieces, wrapped
-    pos, done, columns = i, 0, screen.columns
+    pos, columns = i, screen.columns
     for line in lines:
         before = attrs
         pieces, attrs, width = _pieces(line, attrs)
@@ -235,7 +232,6 @@ def _draw_lines(screen: Any, lines: list[str], i: int) -> int:
             attrs = before
             break
         pos += len(line) + 2
-        done += 1
         if width <= columns:
             entries.append((pieces, False))
         else:
@@ -245,9 +241,7 @@ def _draw_lines(screen: Any, lines: list[str], i: int) -> int:
     top, bottom = _region(screen)
     _place(screen, entries, top, bottom, False)
     screen.cursor.attrs = attrs
-    last_char = _last_char(lines[:done])
-    if last_char:
-        screen._last_char = last_char
+    screen._last_char = ""  # as above
     screen.dirty.update(range(top, bottom + 1))
     return pos
 
@@ -358,15 +352,6 @@ def _row_counts(chunk: str, lines: list[str], columns: int) -> list[int]:
     visible = _SGR.sub("", chunk).split("\r\n")
     visible.pop()
     return [(len(v) - 1) // columns + 1 if v else 1 for v in visible]
-
-
-def _last_char(lines: list[str]) -> str:
-    """The last character drawn by these lines (what REP would repeat), or ""."""
-    for line in reversed(lines):
-        text = _SGR.sub("", line)
-        if text:
-            return text[-1]
-    return ""
 
 
 def _wrap(pieces: list[tuple[str, Any]], columns: int) -> list[tuple[list[tuple[str, Any]], bool]]:

@@ -546,11 +546,14 @@ class Screen(pyte.Screen):
         self.dirty.update(range(self.lines))
 
     def repeat_last(self, count: int | None = None) -> None:
-        """REP (`CSI n b`): draw the last printed character `n` more times. Then forget it,
-        as tmux does at the end of every control sequence: a second REP repeats nothing
-        (vttest's REP screen: ECMA-48 repeats only the immediately preceding character)."""
+        """REP (`CSI n b`): draw the character printed just before `n` more times, at most to
+        the end of the row (it never wraps), as tmux does. Only a character printed right
+        before counts: the parser forgets it at every other token, REP included (vttest's
+        REP screen; ECMA-48 repeats only the immediately preceding character)."""
         if self._last_char:
-            self.draw(self._last_char * min(count or 1, self.columns * self.lines))
+            left = self.columns - self.cursor.x
+            if left > 0:
+                self.draw(self._last_char * min(count or 1, left))
             self._last_char = ""
 
     # -- scrolling and history ----------------------------------------------------------------

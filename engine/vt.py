@@ -288,6 +288,7 @@ class Parser:
                 name = BASIC.get(ch)
                 if name is not None:
                     self._call(name)
+                self.screen._last_char = ""  # REP repeats only a character printed just before
                 i += 1
                 if ch == "\n" and fast is not None:
                     j = fast(buf, i)
@@ -313,6 +314,7 @@ class Parser:
                 if done:
                     return
             elif kind in _STRING_STARTERS:
+                self.screen._last_char = ""
                 self._string = _STRING_STARTERS[kind]
                 self._string_parts = []
                 self._string_len = 0
@@ -360,6 +362,7 @@ class Parser:
                 name = BASIC.get(ch)
                 if name is not None:
                     self._call(name)
+            self.screen._last_char = ""
             seq = _INSIDE_C0.sub("", seq)
         if j >= n:
             self._pending = seq if len(seq) <= MAX_SEQUENCE else _bounded(seq)
@@ -368,6 +371,7 @@ class Parser:
         if ch in "\x18\x1a":  # CAN/SUB cancel the sequence
             return buf, j + 1, n, False
         if seq == ESC and ch in _STRING_STARTERS:  # ESC, C0 controls, then `]`, `P`, ...
+            self.screen._last_char = ""
             self._string = _STRING_STARTERS[ch]
             self._string_parts = []
             self._string_len = 0
@@ -445,6 +449,7 @@ class Parser:
         draw, cup, sgr, controls, plain = hot
         general_sgr = self._sgr
         fast, cells = self.fast, self.cells
+        screen = self.screen
         args_cache = _ARGS
         n = len(buf)
         while True:
@@ -502,6 +507,8 @@ class Parser:
                         self._esc(*m.group(9, 10))
                     else:
                         self._csi(*m.group(6, 7, 8))
+                    if k != 1:  # REP repeats only a character printed just before it
+                        screen._last_char = ""
                     if cells is not None:  # back to the screen's fast path
                         break
                 else:
@@ -533,6 +540,7 @@ class Parser:
     # -- dispatch ----------------------------------------------------------------------------
 
     def _esc(self, intermediates: str, final: str) -> None:
+        self.screen._last_char = ""  # no escape sequence is REP
         if not intermediates:
             if final == "E":  # NEL: new line, column 0 (pyte forgets the carriage return)
                 self._call("carriage_return")
@@ -551,6 +559,14 @@ class Parser:
             self._call("define_charset", final, intermediates)
 
     def _csi(self, params: str, intermediates: str, final: str) -> None:
+        """A control sequence; afterwards REP has nothing to repeat (REP itself included), as
+        in tmux."""
+        try:
+            self._control_sequence(params, intermediates, final)
+        finally:
+            self.screen._last_char = ""
+
+    def _control_sequence(self, params: str, intermediates: str, final: str) -> None:
         private = params[:1] if params[:1] in ("?", ">", "<", "=") else ""
         if private:
             params = params[1:]

@@ -221,6 +221,27 @@ def test_a_second_repeat_repeats_nothing_as_in_tmux() -> None:
     assert rows(t)[:2] == ["++", " xxx"]
 
 
+def test_repeat_needs_the_character_right_before_it_as_in_tmux() -> None:
+    # Any other token in between (a control, SGR, a move, a charset, a title) and REP has
+    # nothing to repeat, whichever path (cells, lines, general) took the tokens.
+    for between in ("\r", "\n", "\x1b[1m", "\x1b[C", "\x1b(B", "\x1b]2;t\x07", "\x1b7"):
+        t = term(f"ab{between}\x1b[3b".encode())
+        assert "bbb" not in t.capture(), repr(between)
+    t = term(b"ab\r\n" * 40 + b"cd\x1b[2b")  # after plain lines the fast way, then text
+    assert t.capture().split("\n")[-1] == "cddd"
+    t = term(b"\x1b[5;1Hxy\x1b[1mz\x1b[2b")  # cell fast path: text after a move and an SGR
+    assert rows(t)[4] == "xyzzz"
+
+
+def test_repeat_stops_at_the_end_of_the_row_as_in_tmux() -> None:
+    t = term(b"\x1b[1;15Hab\x1b[100bX")  # five more b reach the end; X wraps after them
+    assert rows(t)[:2] == [" " * 14 + "abbbbb", "X"]
+    t = term(b"\x1b[1;19Ha\x1b[5bY")
+    assert rows(t)[:2] == [" " * 18 + "aa", "Y"]
+    t = term(b"\x1b[1;20Ha\x1b[5b")  # at the pending wrap: no room, nothing repeated
+    assert rows(t)[:2] == [" " * 19 + "a", ""]
+
+
 def test_save_and_restore_cursor_csi_and_esc() -> None:
     t = term(b"\x1b[2;5H\x1b[s\x1b[H\x1b[uX")
     assert rows(t)[1] == "    X"

@@ -189,3 +189,24 @@ _AGREED_TOKENS = st.one_of(
 @given(st.lists(_AGREED_TOKENS, max_size=80).map("".join))
 def test_random_streams_render_as_in_tmux(stream: str) -> None:
     _compare(stream.encode(), columns=20, lines=8)
+
+
+# REP against tmux: the tokens that make tmux forget the character (any control, SGR, a move,
+# a charset, a string) and counts past the end of the row. ASCII only (tmux 3.3a repeats no
+# other character; xterm does, and so do we).
+_REP_TOKENS = st.one_of(
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=6),
+    st.sampled_from(["\r", "\n", "\r\n", "\b", "\t", "\x1b[1m", "\x1b[m", "\x1b[3C"]),
+    st.sampled_from(["\x1b(B", "\x1b]2;t\x07", "\x1b7", "\x1b[2;15H", "\x1b[K"]),
+    st.integers(0, 45).map(lambda n: f"\x1b[{n or ''}b"),
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("TMUX_FUZZ_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(st.lists(_REP_TOKENS, max_size=40).map("".join))
+def test_repeat_renders_as_in_tmux(stream: str) -> None:
+    _compare(stream.encode(), columns=20, lines=8)
