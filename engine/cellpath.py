@@ -113,8 +113,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     put_run = screen._put_run
     erase_in_line = screen.erase_in_line
     line: Any = None  # row y, fetched when text is drawn (a cursor move alone makes no row)
-    drawn = ""  # the last text drawn (REP repeats its last character if nothing came after)
-    drawn_end = -1  # where the token that drew it ended
+    drawn = ""  # the last token's text ("" if it drew none: REP repeats its last character)
     pos = i  # where the parser goes on; set when a token is not taken, else the last end
     m: Any = None
     after_sgr = glyphs.after_sgr  # the glyphs' own, kept with them (cleared, never replaced)
@@ -138,6 +137,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     glyphs = after
                     after_sgr = after.after_sgr
                 if text is None:
+                    drawn = ""  # a token that is not text: REP has nothing to repeat
                     continue
             elif k == 5:  # a move and the text there
                 where, text = m[4], m[5]  # faster than m.group(4, 5)
@@ -152,6 +152,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     yx = _cursor_position(cups, m[4], lines, columns)
                 y, x = yx
                 line = None
+                drawn = ""  # a token that is not text: REP has nothing to repeat
                 continue
             elif k == 8:  # as Screen.set_mode and reset_mode do with 2026 (nothing else)
                 if m[8] == "h":
@@ -159,9 +160,11 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                     smode.add(_SYNC_OUTPUT)
                 else:
                     smode.discard(_SYNC_OUTPUT)
+                drawn = ""  # a token that is not text: REP has nothing to repeat
                 continue
             elif k == 14:
                 x = 0
+                drawn = ""  # a token that is not text: REP has nothing to repeat
                 continue
             elif k == 3:  # moves and one character at each: one C loop finds them all
                 plan = plans.get(m[3])
@@ -178,7 +181,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 mark_rows(touched)
                 dirty_y = y
                 x += 1
-                drawn, drawn_end = text, m.end()
+                drawn = text
                 continue
             elif k == 13:
                 text = m[13]
@@ -195,6 +198,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 if y < last_line:
                     y += 1
                     line = None
+                drawn = ""  # a token that is not text: REP has nothing to repeat
                 continue
             elif k == 6:  # EL, on the state so far (the erasing takes the cursor's colour)
                 line = rows[y]
@@ -205,8 +209,10 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 elif y != dirty_y:  # an empty row, erased to default blanks: no cells
                     mark_dirty(y)
                     dirty_y = y
+                drawn = ""  # a token that is not text: REP has nothing to repeat
                 continue
             elif k == 12:  # `ESC ( B` chooses the ASCII set for G0, which it already is
+                drawn = ""  # a token that is not text: REP has nothing to repeat
                 continue
             else:  # the screen's own methods, on the state so far
                 cursor.x, cursor.y = x, y
@@ -219,11 +225,14 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
                 if k == 9:  # DECSTBM: LF scrolls at another row now
                     bottom = _bottom(screen)
                 line = None
+                drawn = ""  # a token that is not text: REP has nothing to repeat
                 continue
             n = len(text)
             if x + n > columns:
                 # It wraps (or x is at the pending-wrap position): the general path draws it.
                 pos = m.end() - n
+                if k != 13:  # the sequence before it was taken
+                    drawn = ""
                 break
             if line is None:
                 line = rows[y]
@@ -254,7 +263,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
             if y != dirty_y:
                 mark_dirty(y)
                 dirty_y = y
-            drawn, drawn_end = text, m.end()
+            drawn = text
         else:
             if m is not None:
                 pos = m.end()
@@ -268,7 +277,7 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
         cursor.attrs = glyphs.attrs
         screen._last_glyphs = glyphs
         if pos != i:  # REP repeats the last character only if no other token came after it
-            screen._last_char = drawn[-1] if drawn_end == pos else ""
+            screen._last_char = drawn[-1] if drawn else ""
     return pos
 
 
