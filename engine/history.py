@@ -365,9 +365,10 @@ class CommandTracker:
         if not live:
             return [None] * len(positions)
         start = min(live)
-        while start > dropped and _wrapped(screen, start - 1):
+        wrapped = _Wraps(screen)
+        while start > dropped and wrapped(start - 1):
             start -= 1
-        flags = [_wrapped(screen, line) for line in range(start, cursor)]
+        flags = wrapped.span(start, cursor)
         ends = [0] * (len(flags) + 1)  # ends[i]: rows ending a line from start + i on
         for i in range(len(flags) - 1, -1, -1):
             ends[i] = ends[i + 1] + (not flags[i])
@@ -388,13 +389,14 @@ class CommandTracker:
         """Put the positions back where their characters went at the new width."""
         dropped = screen.history.dropped
         line = absolute(screen, screen.cursor.y)
-        while line > dropped and _wrapped(screen, line - 1):
+        wrapped = _Wraps(screen)
+        while line > dropped and wrapped(line - 1):
             line -= 1
         starts = [line]  # starts[k]: the first row of the line k line ends above the cursor's
         need = max((s[0] for s in saved if s is not None), default=0)
         while len(starts) <= need and line > dropped:
             line -= 1
-            while line > dropped and _wrapped(screen, line - 1):
+            while line > dropped and wrapped(line - 1):
                 line -= 1
             starts.append(line)
         columns = max(screen.columns, 1)
@@ -497,6 +499,46 @@ def read_input(screen: Screen, inputs: list[tuple[int, int]], stop: int) -> str:
         if size > MAX_COMMAND:
             break
     return "".join(parts).rstrip("\n")
+
+
+class _Wraps:
+    """Whether absolute lines go on in the next, the history's read a chunk at a time from
+    the newest back (a reflow walks back from the cursor), each chunk in one pass."""
+
+    def __init__(self, screen: Screen) -> None:
+        self.screen = screen
+        self.dropped = screen.history.dropped
+        self.kept = len(screen.history)
+        self.low = self.kept  # the history's flags from index `low` on are in `flags`
+        self.flags: list[bool] = []
+
+    def __call__(self, line: int) -> bool:
+        index = line - self.dropped
+        if index < 0:
+            return False
+        if index >= self.kept:
+            row = self.screen.buffer.get(index - self.kept)
+            return bool(getattr(row, "wrapped", False))
+        if index < self.low:
+            low = max(0, min(index, self.low - max(256, self.kept - self.low)))
+            self.flags[:0] = self.screen.history.wrapped_flags(low, self.low)
+            self.low = low
+        return self.flags[index - self.low]
+
+    def span(self, start: int, stop: int) -> list[bool]:
+        """The flags of lines `start` to `stop`."""
+        if start >= stop:
+            return []
+        first, last = start - self.dropped, stop - self.dropped  # as history indexes
+        self(self.dropped + max(first, 0))  # read back to it
+        out = self.flags[max(first, 0) - self.low : min(last, self.kept) - self.low]
+        out[:0] = [False] * max(-first, 0)  # lines already dropped
+        rows = self.screen.buffer
+        out += [
+            bool(getattr(rows.get(y), "wrapped", False))
+            for y in range(max(first - self.kept, 0), max(last - self.kept, 0))
+        ]
+        return out
 
 
 def _wrapped(screen: Screen, line: int) -> bool:

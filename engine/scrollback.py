@@ -297,6 +297,27 @@ class Scrollback:
             self._freeze()
         self._evict(by_lines=False)  # more lines than the cap until the next one comes (tmux)
 
+    def wrapped_flags(self, start: int = 0, stop: int | None = None) -> list[bool]:
+        """The `wrapped` flags of lines `start` to `stop` (`[l.wrapped for l in self][start:
+        stop]`), without decoding raw runs or opening blocks outside the range: a reflow's
+        bookkeeping of prompt marks reads many."""
+        size = len(self)
+        stop = size if stop is None else min(stop, size)
+        flags: list[bool] = []
+        at = -self._skip  # the index of the current block's first line
+        for block in self._cold:
+            if at >= stop:
+                return flags
+            if at + block.count > start:
+                cached = self._cached
+                entries = cached[1] if cached is not None and cached[0] is block else None
+                got = _wrapped_flags(entries if entries is not None else self._entries(block))
+                flags += got[max(start - at, 0) : stop - at]
+            at += block.count
+        if at < stop:
+            flags += _wrapped_flags(self._hot)[max(start - at, 0) : stop - at]
+        return flags
+
     def search(self, needle: str) -> list[int]:
         """Indexes (oldest = 0) of the lines whose text contains `needle`."""
         return [i for i, line in enumerate(self) if needle in line.text]
@@ -435,6 +456,24 @@ def _reflow_entries(
 
 
 _SGR = re.compile("\x1b\\[[0-9;]*m")
+
+
+def _wrapped_flags(entries: Iterable[Entry]) -> list[bool]:
+    """The `wrapped` flag of each line `entries` stand for; a raw run's from its lines'
+    widths, as `decode_raw` would cut them (the fast path takes one-column text only)."""
+    flags: list[bool] = []
+    for entry in entries:
+        if type(entry) is not RawLines:
+            flags.append(entry.wrapped)  # type: ignore[union-attr]
+            continue
+        columns = entry.columns
+        visible = _SGR.sub("", entry.text).split("\r\n")
+        visible.pop()
+        for v in visible:
+            if len(v) > columns:
+                flags += [True] * ((len(v) - 1) // columns)
+            flags.append(False)
+    return flags
 
 
 _cell_width = char_width

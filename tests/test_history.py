@@ -557,3 +557,32 @@ def test_output_read_from_the_history_by_whole_lines_equals_cell_by_cell(rng: An
     end = (absolute(screen, screen.cursor.y), screen.cursor.x)
     start = (screen.history.dropped + rng.randint(0, len(screen.history)), rng.randint(0, 2))
     assert read_output(screen, start, end)[0] == _read_slowly(screen, start, end)
+
+
+@given(
+    st.lists(
+        st.text(st.sampled_from("ab 日"), max_size=30) | st.text("xy", max_size=45), max_size=90
+    ),
+    st.sampled_from([4, 9, 10, 23]),
+    st.lists(st.integers(-5, 200), min_size=1, max_size=12),
+)
+def test_wrap_flags_read_in_chunks_are_each_lines_own(
+    texts: list[str], columns: int, probes: list[int]
+) -> None:
+    """The reflow bookkeeping reads the history's wrapped flags a chunk at a time, backwards
+    from the cursor; any order of lookups and spans gives each line's own flag (cold blocks,
+    raw runs, lines already dropped, the screen's rows)."""
+    from engine.history import _wrapped, _Wraps
+
+    t = Terminal(10, 4, scrollback=60)
+    t.scrollback.HOT, t.scrollback.BLOCK = 6, 4  # tiny, so cold blocks appear
+    t.feed("".join(f"{text}\r\n" for text in texts).encode())
+    t.resize(columns, 4)
+    screen = t.screen
+    wraps = _Wraps(screen)
+    for probe in probes:
+        line = screen.history.dropped + probe
+        assert wraps(line) == _wrapped(screen, line)
+    first, last = sorted((screen.history.dropped + probes[0], screen.history.dropped + probes[-1]))
+    wraps = _Wraps(screen)  # afresh: the span reads back from nothing
+    assert wraps.span(first, last) == [_wrapped(screen, line) for line in range(first, last)]

@@ -115,3 +115,26 @@ def test_a_history_reflowed_back_and_forth_is_what_reflowing_it_afresh_gives(
         fresh.resize(columns, 3)
         assert cached.capture(start="-", ansi=True) == fresh.capture(start="-", ansi=True)
         assert cached.history_size == fresh.history_size
+
+
+@given(
+    st.lists(
+        st.text(st.sampled_from("ab 日\u0301"), max_size=30) | st.text("xy", max_size=45),
+        min_size=20,
+        max_size=80,
+    ),
+    st.lists(st.sampled_from([3, 7, 12, 20]), max_size=4),
+    st.integers(30, 200),
+)
+def test_wrapped_flags_are_the_lines_own(texts: list[str], widths: list[int], cap: int) -> None:
+    """Read without decoding raw runs, the flags are still each line's `wrapped`: runs of
+    plain lines (the fast path keeps them raw), parsed lines, wide characters, cold blocks,
+    a partly evicted first block, and reflows."""
+    plain = "".join(f"{text}\r\n" for text in texts if set(text) <= set("xy"))
+    other = "".join(f"\x1b[4{i % 3}m{text}\r\n" for i, text in enumerate(texts))
+    t = Terminal(10, 3, scrollback=cap)
+    t.scrollback.HOT, t.scrollback.BLOCK = 6, 4  # tiny, so cold blocks appear
+    t.feed((plain * 3 + other + plain * 3).encode())
+    for columns in [10, *widths]:
+        t.resize(columns, 3)
+        assert t.scrollback.wrapped_flags() == [line.wrapped for line in t.scrollback]

@@ -5,7 +5,8 @@ long): 200x50 with 10k history lines, narrowed to 100 columns and widened back, 
 Run: `python tests/bench/bench_reflow.py [kind ...]`. Prints CPU milliseconds per resize. Not
 part of the test suite: no pass/fail. Kinds: `wide` (lines of 300 CJK characters), `ascii`
 (300 letters and spaces), `short` (up to 70 characters: nothing wraps), `wide-colour` (wide,
-with a colour change every ~20 characters).
+with a colour change every ~20 characters), `prompts` (2000 shell commands marked with OSC 133,
+each with a line of 160 characters among its output: the prompt marks move with the text).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def history(kind: str, lines: int = 10_050) -> bytes:
             out.append("".join(rng.choice(WIDE) for _ in range(300)))
         elif kind == "ascii":
             out.append("".join(rng.choice("abcdefghij klmnop") for _ in range(300)))
+        elif kind == "prompts":
+            if i % 5 == 0:
+                out.append(f"\x1b]133;D;0\x07\x1b]133;A\x07$ \x1b]133;B\x07echo {i}\x1b]133;C\x07")
+            else:
+                out.append(f"output {i} " + "y" * (150 if i % 5 == 2 else 20))
         elif kind == "short":
             out.append(f"line {i} " + "x" * rng.randint(0, 60))
         else:
@@ -52,7 +58,7 @@ def resize_ms(t: Terminal, *sizes: tuple[int, int]) -> float:
 
 
 def main() -> None:
-    for kind in sys.argv[1:] or ["wide", "ascii", "short", "wide-colour"]:
+    for kind in sys.argv[1:] or ["wide", "ascii", "short", "wide-colour", "prompts"]:
         t = Terminal(200, 50, scrollback=10_000)
         t.feed(history(kind))
         t.settle()
