@@ -23,7 +23,13 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.errors import CoordinationError
-from engine.observability import Decision, DecisionTracker, DecisionType, parse_enum
+from engine.observability import (
+    Decision,
+    DecisionTracker,
+    DecisionType,
+    count_after,
+    parse_enum,
+)
 
 if TYPE_CHECKING:
     from engine.hub import AgentHub
@@ -341,9 +347,7 @@ class MessageBus:
     # -- sending ---------------------------------------------------------------------------------
 
     def advance(self, last_id: int) -> None:
-        """New ids start after `last_id` (the store's highest), so ids never repeat."""
-        peek = next(self._ids)
-        self._ids = itertools.count(max(peek, last_id + 1))
+        self._ids = count_after(self._ids, last_id)
 
     def send(
         self,
@@ -739,8 +743,7 @@ class TaskDistributor:
         self.advance(max(self._tasks, default=0))
 
     def advance(self, last_id: int) -> None:
-        peek = next(self._ids)
-        self._ids = itertools.count(max(peek, last_id + 1))
+        self._ids = count_after(self._ids, last_id)
 
     def _pending(self) -> list[Task]:
         waiting = [t for t in self._tasks.values() if t.status == TaskStatus.PENDING]

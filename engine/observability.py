@@ -16,7 +16,7 @@ import math
 import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -62,6 +62,11 @@ def parse_enum(kind: type[E], value: str | E) -> E:
 
 
 Listener = Callable[[Any], None]
+
+
+def count_after(counter: Iterator[int], last_id: int) -> itertools.count[int]:
+    """`counter` moved on past `last_id` (the store's highest), so ids never repeat."""
+    return itertools.count(max(next(counter), last_id + 1))
 
 
 def _tell(listeners: list[Listener], record: Any) -> None:
@@ -258,9 +263,7 @@ class DecisionTracker:
         self.advance(top)
 
     def advance(self, last_id: int) -> None:
-        """New ids start after `last_id` (the store's highest), so ids never repeat."""
-        peek = next(self._ids)
-        self._ids = itertools.count(max(peek, last_id + 1))
+        self._ids = count_after(self._ids, last_id)
 
     def get(self, decision_id: int) -> Decision:
         try:
