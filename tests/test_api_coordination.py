@@ -315,6 +315,9 @@ async def test_a_scoped_token_acts_only_as_its_own_session(api: Api) -> None:
     assert (await call("PUT", "/agents/bob/capabilities", {"capabilities": ["x"]}))[0] == 403
     assert (await call("POST", "/tasks/distribute", {}))[0] == 403
     assert (await call("POST", "/tokens", {"agent": "bob", "input": 1}))[0] == 403
+    refused = [r for r in api.audit.records if r.action == "act-as"]
+    assert refused and all(not r.allowed for r in refused)
+    assert {r.session for r in refused} == {"bob"}
 
 
 async def test_what_the_api_records_is_in_the_database(api: Api, tmp_path: Path) -> None:
