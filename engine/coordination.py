@@ -192,6 +192,12 @@ def check_payload(payload: Any, limit: int = MAX_PAYLOAD) -> None:
         )
 
 
+def check_reply(reply_to: int) -> None:
+    """A `reply_to` names a message id: a whole number from 1 (SQLite keeps 64 bits)."""
+    if isinstance(reply_to, bool) or not isinstance(reply_to, int) or not 0 < reply_to < 2**63:
+        raise CoordinationError(f"reply_to is a message id, not {reply_to!r:.40}")
+
+
 class _Inbox:
     """One agent's queued messages: a deque per priority."""
 
@@ -368,6 +374,8 @@ class MessageBus:
         if priority.__class__ is not MessagePriority:
             priority = MessagePriority.parse(priority)
         check_payload(payload, self.max_payload)
+        if reply_to is not None:
+            check_reply(reply_to)
         message = AgentMessage(
             next(self._ids),
             sender,
@@ -394,6 +402,8 @@ class MessageBus:
         kind = MessageType.parse(type)
         level = MessagePriority.parse(priority)
         check_payload(payload, self.max_payload)
+        if reply_to is not None:
+            check_reply(reply_to)
         message = AgentMessage(
             next(self._ids), sender, None, kind, level, payload, datetime.now(_UTC), reply_to
         )
@@ -624,7 +634,11 @@ class Task:
         self.requirements = capabilities(self.requirements)
         self.priority = MessagePriority.parse(self.priority)
         effort = self.estimated_effort
-        if isinstance(effort, bool) or not isinstance(effort, int | float) or not effort >= 0:
+        if (
+            isinstance(effort, bool)
+            or not isinstance(effort, int | float)
+            or not 0 <= effort < math.inf  # NaN fails too
+        ):
             raise CoordinationError(f"estimated effort is minutes >= 0, not {effort!r}")
         self.estimated_effort = float(effort)
 

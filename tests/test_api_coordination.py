@@ -206,6 +206,13 @@ async def test_tokens_and_traces(api: Api) -> None:
             "INVALID_REQUEST",
         ),
         ("POST", "/messages", {"from": 5, "to": "bob", "payload": 1}, 400, "INVALID_REQUEST"),
+        (
+            "POST",
+            "/messages",
+            {"from": "alice", "to": "bob", "payload": 1, "reply_to": 10**30},
+            400,
+            "INVALID_REQUEST",
+        ),
         ("GET", "/agents/nobody/inbox", None, 404, "AGENT_NOT_FOUND"),
         ("GET", "/agents/bob/inbox?wait=9999", None, 400, "INVALID_REQUEST"),
         ("GET", "/agents/bob/inbox?wait=soon", None, 400, "INVALID_REQUEST"),
@@ -277,6 +284,9 @@ async def test_a_ten_megabyte_message_and_malformed_json_are_refused(api: Api) -
     headers = {"Content-Type": "application/json"}
     async with api.http.post(api.url("/messages"), data=b"{not json", headers=headers) as r:
         assert r.status == 400 and "malformed JSON" in (await r.json())["error"]
+    overflow = b'{"description": "x", "estimated_effort": 1e400}'  # inf to Python's json
+    async with api.http.post(api.url("/tasks"), data=overflow, headers=headers) as r:
+        assert r.status == 400 and "minutes >= 0" in (await r.json())["error"]
     near = {"from": "alice", "to": "bob", "payload": "\x01" * 200_000}  # 1.2 MB as JSON
     status, data = await api.call("POST", "/messages", near)
     assert status == 413
