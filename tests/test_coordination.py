@@ -468,3 +468,23 @@ async def test_a_snapshotter_keeps_the_hubs_records_in_its_store(tmp_path: Path)
     assert db.execute("SELECT instance, answer, confidence FROM decisions").fetchall() == [
         ("app", "y", 0.7)
     ]
+
+
+async def test_a_restarted_instance_shows_the_recent_records_again(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    before = SessionManager()
+    snapshots = Snapshotter(before, await Store.open(path), instance="before")
+    before.hub.ensure_agent("a")
+    before.hub.ensure_agent("b")
+    before.hub.bus.send("a", "b", "remember me")
+    before.hub.decisions.track("approach", ["x", "y"], "x", 0.8, agent="a")
+    await snapshots.close(final=False)
+
+    after = SessionManager()
+    snapshots = Snapshotter(after, await Store.open(path), instance="after")
+    snapshots.start()  # reads the hub's recent records back
+    try:
+        await wait_until(lambda: len(after.hub.decisions) == 1, what="the decision read back")
+        assert [m.payload for m in after.hub.messages()] == ["remember me"]
+    finally:
+        await snapshots.close(final=False)
