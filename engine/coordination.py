@@ -713,6 +713,17 @@ class TaskDistributor:
         """Forget `agent`'s capabilities (its assigned tasks stay assigned)."""
         self._capabilities.pop(agent, None)
 
+    def rename(self, old: str, new: str) -> None:
+        """The agent `old` is called `new` now: its capabilities and its tasks go along."""
+        if old in self._capabilities:
+            self._capabilities = {
+                (new if a == old else a): caps for a, caps in self._capabilities.items()
+            }
+        for task in self._tasks.values():
+            if task.agent == old:
+                task.agent = new
+                self._changed(task)
+
     def capabilities(self, agent: str | None = None) -> dict[str, tuple[str, ...]]:
         if agent is None:
             return dict(self._capabilities)

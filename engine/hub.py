@@ -117,10 +117,7 @@ class AgentHub:
             old = event.data.get("old_name")
             if isinstance(old, str):
                 self.bus.rename(old, event.session)
-                caps = self.tasks.capabilities(old)[old]
-                if caps:
-                    self.tasks.unregister(old)
-                    self.tasks.register_capabilities(event.session, caps)
+                self.tasks.rename(old, event.session)
 
     def _on_message(self, message: AgentMessage) -> None:
         self._emit(

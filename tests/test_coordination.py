@@ -316,11 +316,14 @@ async def test_sessions_are_the_hubs_agents_as_they_start_rename_and_close() -> 
         await bob.start()
         assert hub.bus.agents == ["alice", "bob"]
         hub.tasks.register_capabilities("bob", ["rust"])
+        task = hub.tasks.submit_task(Task("port it", ("rust",)))
+        hub.tasks.distribute_tasks()
         hub.bus.send("alice", "bob", "kept across the rename")
         manager.rename_session("bob", "robert")
         assert hub.bus.agents == ["alice", "robert"]
         assert [m.payload for m in hub.bus.receive_nowait("robert")] == ["kept across the rename"]
         assert hub.tasks.capabilities("robert") == {"robert": ("rust",)}
+        assert hub.tasks.complete(task.id, agent="robert").status == TaskStatus.DONE
         await manager.remove_session("robert")
         assert hub.bus.agents == ["alice"]
         assert hub.tasks.capabilities() == {}
