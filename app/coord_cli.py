@@ -94,7 +94,10 @@ def arguments(verb: str) -> list[Argument]:
         "task": [
             _AGENT,
             (("action",), {"choices": TASK_ACTIONS, "help": "what to do"}),
-            (("words",), {"nargs": "*", "help": "submit: DESCRIPTION; done: ID; capable: CAPS"}),
+            (
+                ("words",),
+                {"nargs": "*", "help": "submit: DESCRIPTION; take, done: ID; capable: CAPS"},
+            ),
             (("--require",), {"action": "append", "help": "submit: a capability needed"}),
             (("--priority",), {"help": "submit: low, normal (default), high, critical"}),
             (("--effort",), {"type": float, "help": "submit: estimated minutes"}),
