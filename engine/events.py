@@ -3,7 +3,8 @@
 One `EventLog` per `SessionManager`. Sessions the manager made report into it: created, closed,
 renamed, exit, respawned, activity (throttled), silence (tmux's monitor-silence), resize, title,
 cwd, metadata and command (a shell command ended: command, exit_code, cwd, command_seq,
-duration; engine/history.py). Each event gets the next sequence number; the log keeps the
+duration; engine/history.py); the agents' hub (engine/hub.py) reports message, task, decision,
+trace and tokens. Each event gets the next sequence number; the log keeps the
 newest `keep` events, so a reader that reconnects with the last number it saw gets everything
 after it, or learns how many it missed (`since()`'s second value).
 """
@@ -37,6 +38,13 @@ EVENT_TYPES = (
     "cwd",
     "metadata",
     "command",
+    # the agents' hub (engine/hub.py): a message sent, a task changed, a decision or its
+    # outcome, a span started or ended, tokens reported
+    "message",
+    "task",
+    "decision",
+    "trace",
+    "tokens",
 )
 
 
@@ -90,8 +98,9 @@ class EventLog:
     def __len__(self) -> int:
         return len(self._events)
 
-    def emit(self, type: str, session: Session | None = None, **data: Any) -> Event:
-        """Record an event about `session` (None: about the instance) and tell subscribers."""
+    def emit(self, type: str, session: Session | None = None, /, **data: Any) -> Event:
+        """Record an event about `session` (None: about the instance) and tell subscribers.
+        Positional-only, so `data` may hold a `type` of its own (a message's, a decision's)."""
         self.last_seq += 1
         event = Event(
             seq=self.last_seq,
