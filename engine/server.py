@@ -32,6 +32,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_server import Server as WebServer
 
+from engine.api import agents as agent_routes
 from engine.api import context as context_routes
 from engine.api import events as events_routes
 from engine.api import history as history_routes
@@ -294,6 +295,7 @@ def create_app(
     history_routes.add_routes(app)
     context_routes.add_routes(app)
     snapshot_routes.add_routes(app, snapshots)
+    agent_routes.add_routes(app)
     return app
 
 
