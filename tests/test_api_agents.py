@@ -126,13 +126,7 @@ async def test_scoped_tokens_see_and_report_only_their_own(tmp_path: Path) -> No
     admin = {"Authorization": "Bearer s3cret"}
     async for api in serve(tmp_path, token="s3cret", snapshots=None):
         for name in ("mine", "theirs"):
-            status, _ = await api.call(
-                "POST",
-                "/sessions",
-                {"name": name, "working_directory": str(tmp_path), "command": "bash --norc"},
-                headers=admin,
-            )
-            assert status == 201
+            await api.create(name, tmp_path, headers=admin)
             await known(api, name)
         status, made = await api.call("POST", "/sessions/mine/token", {}, headers=admin)
         mine = {"Authorization": f"Bearer {made['token']}"}

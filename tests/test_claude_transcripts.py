@@ -60,18 +60,14 @@ def test_read_as_it_grows_with_a_partial_last_line(tmp_path: Path) -> None:
     assert reader.offset == len(data)
 
 
+def assistant(model: str, **usage: int) -> str:
+    """One assistant line of a transcript, as Claude Code writes it."""
+    message = {"id": "msg_1", "model": model, "usage": usage}
+    return json.dumps({"type": "assistant", "requestId": "req_1", "message": message})
+
+
 def test_a_half_written_line_waits_for_its_end(tmp_path: Path) -> None:
-    line = json.dumps(
-        {
-            "type": "assistant",
-            "requestId": "req_1",
-            "message": {
-                "id": "msg_1",
-                "model": "claude-opus-4-1",
-                "usage": {"input_tokens": 10, "output_tokens": 3},
-            },
-        }
-    )
+    line = assistant("claude-opus-4-1", input_tokens=10, output_tokens=3)
     path = tmp_path / "t.jsonl"
     path.write_text(line[:40])
     reader = TranscriptReader(path)
@@ -124,17 +120,9 @@ def test_a_line_too_long_to_hold_is_skipped(
 
 
 def test_a_long_context_window_is_inferred_from_what_was_used(tmp_path: Path) -> None:
-    line = {
-        "type": "assistant",
-        "requestId": "r",
-        "message": {
-            "id": "m",
-            "model": "claude-sonnet-4-5",
-            "usage": {"input_tokens": 5, "cache_read_input_tokens": 350_000},
-        },
-    }
+    line = assistant("claude-sonnet-4-5", input_tokens=5, cache_read_input_tokens=350_000)
     path = tmp_path / "t.jsonl"
-    path.write_text(json.dumps(line) + "\n")
+    path.write_text(line + "\n")
     reader = TranscriptReader(path)
     reader.update()
     assert (reader.totals().context_used, reader.totals().context_window) == (350_005, 1_000_000)
