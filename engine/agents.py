@@ -428,6 +428,13 @@ class AgentMonitor:
         if reading is None:  # a hook that says nothing about the state (SubagentStop, ...)
             return watch.status or watch.set(AgentState.WORKING, None, None, "claude", "hook")
         state, reason, question = reading
+        now = watch.status
+        if (
+            name == "Notification"
+            and now is not None
+            and (now.state, now.reason, now.source) == (state, reason, "hook")
+        ):  # "Claude needs your permission" after the request that said for what: keep that
+            return now
         status = watch.set(state, reason, question, "claude", "hook")
         watch.hold()
         return status
@@ -452,6 +459,25 @@ class AgentMonitor:
         self._watches.clear()
 
 
+def _tool_question(payload: dict[str, Any]) -> str | None:
+    """What a permission request asks, as Claude's dialog names the call: `Allow
+    Bash(rm -rf build)?`, `Allow Write(notes.txt)?`."""
+    tool = payload.get("tool_name")
+    if not isinstance(tool, str) or not tool:
+        return None
+    given = payload.get("tool_input")
+    given = given if isinstance(given, dict) else {}
+    what = next(
+        (
+            given[k]
+            for k in ("command", "file_path", "url", "pattern")
+            if isinstance(given.get(k), str)
+        ),
+        None,
+    )
+    return f"Allow {tool}({what})?" if what else f"Allow {tool}?"
+
+
 def hook_state(
     name: str, payload: dict[str, Any], own_program: bool = False
 ) -> tuple[AgentState, str | None, str | None] | None:
@@ -471,9 +497,7 @@ def hook_state(
             return AgentState.WAITING, "input", message
         return None
     if name == "PermissionRequest":
-        tool = payload.get("tool_name")
-        question = f"Allow {tool}?" if isinstance(tool, str) and tool else message
-        return AgentState.WAITING, "permission", _text(question, "question")
+        return AgentState.WAITING, "permission", _text(_tool_question(payload), "question")
     if name in ("PreToolUse", "PostToolUse"):
         tool = payload.get("tool_name")
         return AgentState.WORKING, _text(tool, "tool") if isinstance(tool, str) else None, None

@@ -93,7 +93,8 @@ _LOGIN = re.compile(r"sign in|log ?in\b|authenticat|API key|\bOAuth\b", re.IGNOR
 _ERROR = re.compile(
     r"API Error|Invalid API key|authentication_error|\bUnauthorized\b|"
     r"\b(?:stream|request) error\b|\bERROR\b|^\s*■|\b\w+(?:Error|Exception):|"
-    r"Traceback \(most recent call last\)|exceeded retry limit",
+    r"Traceback \(most recent call last\)|exceeded retry limit|"
+    r"(?:Cannot|Unable to|Failed to) connect",
 )
 _LEAD = re.compile(r"^[^\w\[(]+")  # a spinner's or a bullet's residue before an error
 _INPUT_END = re.compile(r"[?:]\s*$")
@@ -262,16 +263,16 @@ def _inline(
 
 
 def _last_turn(rows: list[str], last: int) -> list[str]:
-    """An agent CLI's rows since the person's last prompt (`> text`, as each CLI marks it): the rows
-    between that echo and the input line at the bottom, at most TURN_ROWS of them."""
+    """An agent CLI's written rows since the person's last prompt (`> text`, as each CLI marks
+    it): between that echo and the input line at the bottom, the last TURN_ROWS of them."""
     marks = [y for y in range(last + 1) if rows[y].lstrip().startswith(_PROMPT_MARKS)]
     if len(marks) >= 2:
         start, end = marks[-2] + 1, marks[-1]
     elif marks:
-        start, end = max(0, marks[-1] - TURN_ROWS), marks[-1]
+        start, end = 0, marks[-1]
     else:
-        start, end = max(0, last - TURN_ROWS), last + 1
-    return rows[max(start, end - TURN_ROWS) : end]
+        start, end = 0, last + 1
+    return [row for row in rows[start:end] if row.strip()][-TURN_ROWS:]
 
 
 def classify_screen(

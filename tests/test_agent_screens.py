@@ -73,6 +73,12 @@ SCREENS = [
     # opencode
     ("opencode_idle", IDLE, None, None),
     ("opencode_working", WORK, None, None),
+    (
+        "opencode_error",
+        ERR,
+        "Cannot connect to API: Unable to connect. Is the computer able to access the url?",
+        None,
+    ),
 ]
 
 

@@ -365,3 +365,30 @@ async def test_claude_tokens_from_its_transcript(manager: SessionManager, tmp_pa
         f.write(_transcript_line(2, input_tokens=50, output_tokens=5) + "\n")
     await session.send_input("\r")  # the next screen: output, so the monitor looks again
     await wait_until(lambda: (state(manager, "tok").tokens or tokens).input == 150, 10)
+
+
+async def test_the_hooks_a_real_claude_code_sent(manager: SessionManager) -> None:
+    """The payloads Claude Code sent its hooks in one recorded session, in order."""
+    await at_prompt(manager, "rec")
+    lines = (FIXTURES / "claude" / "hooks.jsonl").read_text().splitlines()
+    seen = []
+    for line in lines:
+        status = manager.agents.hook("rec", json.loads(line))
+        seen.append((status.state.value, status.reason, status.question))
+    assert seen == [
+        ("idle", None, None),  # SessionStart
+        ("working", "prompt", None),  # UserPromptSubmit
+        ("idle", None, None),  # Stop
+        ("working", "prompt", None),
+        ("working", "Bash", None),  # PreToolUse
+        ("waiting", "permission", "Allow Bash(rm -rf build && ls)?"),  # PermissionRequest
+        ("waiting", "permission", "Allow Bash(rm -rf build && ls)?"),  # its Notification
+        ("working", "Bash", None),  # PostToolUse
+        ("idle", None, None),  # Stop
+        ("waiting", "input", "Claude is waiting for your input"),  # idle_prompt
+        ("idle", "session end: prompt_input_exit", None),  # SessionEnd (a shell is behind it)
+    ]
+    status = state(manager, "rec")
+    assert status.kind == "claude"
+    events = [e for e in agent_events(manager, "rec") if e["source"] == "hook"]
+    assert len(events) == 10  # the repeated permission says nothing new
