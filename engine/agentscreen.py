@@ -184,14 +184,15 @@ def _heading(rows: list[str], below: int) -> str | None:
     return None
 
 
-def _dialog_reason(text: str, question: str | None, kind: str | None) -> str:
-    q = question or ""
-    if _TRUST.search(q) or (_TRUST.search(text) and "folder" in text.lower()):
-        return "trust"
-    if _LOGIN.search(q) or _LOGIN.search(text):
-        return "login"
-    if _PERMISSION.search(q) or _PERMISSION.search(text):
-        return "permission"
+def _dialog_reason(text: str, question: str | None) -> str:
+    """Why a dialog waits: its question says it best; else the words around it."""
+    for where in (question or "", text):
+        if _TRUST.search(where) and (where is question or "folder" in where.lower()):
+            return "trust"
+        if _LOGIN.search(where):
+            return "login"
+        if _PERMISSION.search(where):
+            return "permission"
     return "confirm" if _YES_NO.search(text) or re.search(r"\bYes\b", text) else "choice"
 
 
@@ -218,7 +219,7 @@ def _dialog(rows: list[str], last: int, kind: str | None) -> ScreenReading | Non
         region = "\n".join(rows[max(0, first - QUESTION_ROWS) : last + 1])
         question = _heading(rows, first)
         return ScreenReading(
-            AgentState.WAITING, _dialog_reason(region, question, kind), question, kind
+            AgentState.WAITING, _dialog_reason(region, question), question, kind
         )
     if footer is None:
         return None
@@ -229,7 +230,7 @@ def _dialog(rows: list[str], last: int, kind: str | None) -> ScreenReading | Non
         return None
     question = _heading(rows, footer)
     region = "\n".join(rows[start : footer + 1])
-    return ScreenReading(AgentState.WAITING, _dialog_reason(region, question, kind), question, kind)
+    return ScreenReading(AgentState.WAITING, _dialog_reason(region, question), question, kind)
 
 
 def _inline(

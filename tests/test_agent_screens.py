@@ -51,6 +51,13 @@ SCREENS = [
     ("gemini_trust", WAIT, "trust", "Do you trust the files in this folder?"),
     ("gemini_auth", WAIT, "login", "How would you like to authenticate for this project?"),
     ("gemini_auth_key", WAIT, "login", "How would you like to authenticate for this project?"),
+    # the note about the untrusted folder above the dialog is not what it asks
+    (
+        "gemini_auth_untrusted_note",
+        WAIT,
+        "login",
+        "How would you like to authenticate for this project?",
+    ),
     ("gemini_api_key_entry", WAIT, "login", "Enter Gemini API Key"),
     ("gemini_idle", IDLE, None, None),
     ("gemini_working", WORK, None, None),
