@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.agentscreen import AgentState, ScreenReading, agent_kind, classify_screen
 from engine.events import Event, EventLog
-from engine.session import CommandEvent, ExitEvent, Session, SessionEvent
+from engine.session import CommandEvent, ExitEvent, Session, SessionEvent, exit_signal
 
 if TYPE_CHECKING:
     from engine.claude import TranscriptReader
@@ -136,7 +136,7 @@ class _Watch:
         self.last_output = 0.0  # loop time
         self.last_check = -CHECK_INTERVAL
         self.timer: asyncio.TimerHandle | None = None
-        self.kind: str | None = None  # the agent CLI seen last (kept past its exit)
+        self.kind: str | None = None  # the agent CLI in the foreground at the last look
         self.transcript: Path | None = None  # given by a hook
         self.reader: TranscriptReader | None = None
         self.tokens: TokenTotals | None = None
@@ -180,7 +180,10 @@ class _Watch:
             self.timer = None
         self.held = None
         kind = self.kind
-        if kind is not None and code != 0:
+        if code < 0:  # stopped by a signal (a person, `kill`, the session removed): no error
+            reason = f"killed by {exit_signal(code)}"
+            self.set(AgentState.EXITED, reason, None, kind, "process")
+        elif kind is not None and code != 0:
             self.set(AgentState.ERROR, f"exit {code}", None, kind, "process")
         else:
             self.set(AgentState.EXITED, f"exit {code}", None, kind, "process")
@@ -197,8 +200,7 @@ class _Watch:
         now = self.last_check = loop.time()
         quiet = now - self.last_output
         reading, lines = self.read(quiet)
-        if reading.kind is not None:
-            self.kind = reading.kind
+        self.kind = reading.kind  # None once the agent CLI has left the foreground
         self.refresh_tokens(now)
         if self.held is not None and not self.released(lines):
             return

@@ -218,9 +218,7 @@ def _dialog(rows: list[str], last: int, kind: str | None) -> ScreenReading | Non
     if len(choices) >= 2 and (selected or footed) and first is not None:
         region = "\n".join(rows[max(0, first - QUESTION_ROWS) : last + 1])
         question = _heading(rows, first)
-        return ScreenReading(
-            AgentState.WAITING, _dialog_reason(region, question), question, kind
-        )
+        return ScreenReading(AgentState.WAITING, _dialog_reason(region, question), question, kind)
     if footer is None:
         return None
     # A selector without numbers (`❯ No, exit`), or a form (`Press enter to save`).

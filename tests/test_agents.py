@@ -141,6 +141,18 @@ async def test_the_exit_is_exited_with_its_code(manager: SessionManager) -> None
     assert manager.agents.status("gone") is None
 
 
+async def test_a_killed_agent_has_exited_not_failed(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    claude = fake_agent(tmp_path)
+    config = SessionConfig(name="k", shell_command=[str(claude), "claude_idle"], pty_size=(40, 120))
+    session = await started(manager, config)
+    await wait_until(lambda: state(manager, "k").kind == "claude")
+    session.send_signal("KILL")
+    status = await reaches(manager, "k", AgentState.EXITED)
+    assert (status.reason, status.kind) == ("killed by SIGKILL", "claude")
+
+
 async def test_an_agent_cli_dialog_then_its_failed_exit(
     manager: SessionManager, tmp_path: Path
 ) -> None:
