@@ -434,8 +434,12 @@ class AgentMonitor:
         if (
             name == "Notification"
             and now is not None
-            and (now.state, now.reason, now.source) == (state, reason, "hook")
-        ):  # "Claude needs your permission" after the request that said for what: keep that
+            and (now.state, now.reason)
+            == (
+                state,
+                reason,
+            )
+        ):  # "Claude needs your permission" after the dialog or the request said for what
             return now
         status = watch.set(state, reason, question, "claude", "hook")
         watch.hold()

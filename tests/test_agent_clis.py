@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+from api_support import serve_socket
 from conftest import wait_until
+from fake_anthropic import TOOL_COMMAND, USAGE, fake_anthropic
 
 from engine import Session, SessionManager
 from engine.agents import AgentState, AgentStatus
 from engine.config import SessionConfig
 
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).parent.parent
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers, nothing leaves the machine
 QUIET_ENV = {
     "DISABLE_AUTOUPDATER": "1",
@@ -32,7 +37,7 @@ def _needs(program: str) -> pytest.MarkDecorator:
 async def _start(manager: SessionManager, tmp_path: Path, name: str, **env: str) -> Session:
     home = tmp_path / "home"
     project = tmp_path / "project"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     project.mkdir()
     (project / "hello.py").write_text("print('hi')\n")
     (home / ".claude.json").write_text(json.dumps({"hasCompletedOnboarding": True}))
@@ -140,3 +145,102 @@ async def test_codex_first_run(manager: SessionManager, tmp_path: Path) -> None:
     await _start(manager, tmp_path, "codex", OPENAI_BASE_URL=NOWHERE)
     status = await _waiting(manager, "codex", "login")
     assert (status.kind, status.question) == ("codex", "Choose how you want to use Codex.")
+
+
+@_needs("claude")
+async def test_claude_code_asks_permission_reports_by_hooks_and_spends_tokens(
+    tmp_path: Path,
+) -> None:
+    """Claude Code against a local stand-in of its API: its real permission dialog reads as
+    waiting, its real hooks (pointed at `ai-session hook claude`, as the README says) reach the
+    instance through the pane's $AI_SESSION_SOCKET, and the transcript it writes gives the
+    tokens."""
+    async for base_url in fake_anthropic():
+        async for api, _ in serve_socket(tmp_path, snapshots=None):
+            await _permission_flow(api.manager, base_url, tmp_path)
+
+
+async def _permission_flow(manager: SessionManager, base_url: str, tmp_path: Path) -> None:
+    hook = {"type": "command", "command": f"{BIN / 'ai-session'} hook claude"}
+    events = ("Notification", "PermissionRequest", "PreToolUse", "UserPromptSubmit", "Stop")
+    settings = {
+        "hooks": {event: [{"matcher": "", "hooks": [hook]}] for event in events},
+        "permissions": {"defaultMode": "default"},
+    }
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude" / "settings.json").write_text(json.dumps(settings))
+    session = await _start(
+        manager,
+        tmp_path,
+        "claude",
+        ANTHROPIC_API_KEY="sk-ant-dummy-0000",
+        ANTHROPIC_BASE_URL=base_url,
+        PYTHONPATH=str(ROOT),
+    )
+    await _waiting(manager, "claude", "trust")
+    await _choose(session, "Yes, I trust this folder")
+    await _waiting(manager, "claude", "login")
+    await _choose(session, "Yes")
+    await _idle(manager, session)
+    await session.send_input("RUNLS please")
+    await wait_until(lambda: "RUNLS please" in session.capture_pane())
+    await session.send_input("\r")
+
+    def asked() -> bool:
+        status = manager.agents.status("claude")
+        return (
+            status is not None
+            and (status.state, status.reason) == (AgentState.WAITING, "permission")
+            and "Do you want to proceed?" in session.capture_pane()
+        )
+
+    await wait_until(asked, 60, session.capture_pane)
+    status = manager.agents.status("claude")
+    assert status is not None
+    # the hook said it first (before the dialog was drawn), the screen then
+    assert status.question in ("Do you want to proceed?", f"Allow Bash({TOOL_COMMAND})?")
+    seen = [e.data for e in manager.events.since(0)[0] if e.type == "agent"]
+    hooked = [e for e in seen if e["source"] == "hook"]
+    assert {"state": "working", "reason": "prompt"}.items() <= hooked[0].items()
+    assert any(e["question"] == f"Allow Bash({TOOL_COMMAND})?" for e in hooked)
+    await _confirm(session, "Do you want to proceed?")  # 1. Yes
+    await _idle(manager, session)
+
+    def spent() -> bool:
+        status = manager.agents.status("claude")
+        return status is not None and status.tokens is not None and status.tokens.input >= 2400
+
+    await wait_until(spent, 30, lambda: str(manager.agents.status("claude")))
+    status = manager.agents.status("claude")
+    assert status is not None and status.tokens is not None
+    tokens = status.tokens
+    assert tokens.input % USAGE["input_tokens"] == 0  # each message counted once
+    turns = tokens.input // USAGE["input_tokens"]
+    assert tokens.output == turns * USAGE["output_tokens"]
+    assert tokens.cache_read == turns * USAGE["cache_read_input_tokens"]
+    assert tokens.context_used == 1200 + 300 + 5000
+    assert tokens.model is not None and tokens.model.startswith("claude")
+
+
+async def _confirm(session: Session, dialog: str) -> None:
+    """Enter until the dialog is gone: Claude Code ignores keys for a moment after it shows a
+    permission dialog (so a key meant for something else does not approve it)."""
+    for _ in range(10):
+        await session.send_input("\r")
+        try:
+            await wait_until(lambda: dialog not in session.capture_pane(), 1.0)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"{dialog!r} stays:\n{session.capture_pane()}")
+
+
+async def _idle(manager: SessionManager, session: Session) -> None:
+    def idle() -> bool:
+        status = manager.agents.status("claude")
+        return status is not None and status.state == AgentState.IDLE
+
+    await wait_until(
+        idle, 60, lambda: f"{manager.agents.status('claude')}\n{session.capture_pane()}"
+    )
