@@ -281,7 +281,10 @@ class _Watch:
         question: str | None,
         kind: str | None,
         source: str,
+        *,
+        quietly: bool = False,
     ) -> AgentStatus:
+        """Make this the status; tell the event log if it changed (not when `quietly`)."""
         session = self.session
         command = session.current_command if session.status.is_running else None
         old = self.status
@@ -304,7 +307,7 @@ class _Watch:
             != (state, reason, question, kind, source)
         )
         self.status = status
-        if changed:
+        if changed and not quietly:
             self.monitor.changed(session, status)
         return status
 
@@ -346,7 +349,9 @@ class AgentMonitor:
         elif event.type in ("created", "respawned"):
             watch.held = None
             watch.kind = None
-            watch.set(AgentState.WORKING, None, None, None, "process")
+            # Working from the start; the created/respawned event itself says so (an event
+            # sent from inside another's delivery would reach later readers before it).
+            watch.set(AgentState.WORKING, None, None, None, "process", quietly=True)
             watch.last_output = asyncio.get_running_loop().time()
             watch.schedule(watch.last_output + QUIET_CHECK)
 
