@@ -90,11 +90,12 @@ _PERMISSION = re.compile(
 )
 _TRUST = re.compile(r"\btrust", re.IGNORECASE)
 _LOGIN = re.compile(r"sign in|log ?in\b|authenticat|API key|\bOAuth\b", re.IGNORECASE)
+# An agent CLI's own error lines (not an error its answer talks about, nor a tool's output):
+# Claude and Gemini "API Error: ...", Claude "Invalid API key", Codex's "■ stream error",
+# aider's litellm exceptions, opencode's "Cannot connect to API".
 _ERROR = re.compile(
-    r"API Error|Invalid API key|authentication_error|\bUnauthorized\b|"
-    r"\b(?:stream|request) error\b|\bERROR\b|^\s*■|\b\w+(?:Error|Exception):|"
-    r"Traceback \(most recent call last\)|exceeded retry limit|"
-    r"(?:Cannot|Unable to|Failed to) connect",
+    r"API Error|Invalid API key|authentication_error|\b401 Unauthorized\b|^\s*■|"
+    r"\blitellm\.\w+Error\b|exceeded retry limit|(?:Cannot|Unable to|Failed to) connect to"
 )
 _LEAD = re.compile(r"^[^\w\[(]+")  # a spinner's or a bullet's residue before an error
 _INPUT_END = re.compile(r"[?:]\s*$")
@@ -232,10 +233,11 @@ def _dialog(rows: list[str], last: int, kind: str | None) -> ScreenReading | Non
 
 
 def _inline(
-    rows: list[str], cursor_row: int | None, last: int, quiet: float
+    rows: list[str], cursor_row: int | None, last: int, quiet: float, agent: bool
 ) -> ScreenReading | None:
     """A program's own prompt on the cursor's row, or on the row just above a blank cursor
-    row once the pane is quiet (right after Enter that row is the command line typed)."""
+    row once the pane is quiet (right after Enter that row is the command line typed). An
+    agent CLI's input line (`> text`) is what the person types, not a question."""
     candidates = []
     if cursor_row is not None and 0 <= cursor_row < len(rows):
         candidates.append(cursor_row)
@@ -245,7 +247,7 @@ def _inline(
         candidates.append(last)
     for y in candidates:
         text = rows[y].strip()
-        if not text:
+        if not text or (agent and text.startswith(_PROMPT_MARKS)):
             continue
         question = text[:MAX_QUESTION]
         if _PASSWORD.search(text):
@@ -297,7 +299,7 @@ def classify_screen(
         dialog = _dialog(rows, last, kind)
         if dialog is not None:
             return dialog
-    inline = _inline(rows, cursor_row, last, quiet)
+    inline = _inline(rows, cursor_row, last, quiet, kind is not None)
     if inline is not None:
         return ScreenReading(inline.state, inline.reason, inline.question, kind)
     if at_prompt:
