@@ -436,24 +436,17 @@ class AgentMonitor:
             return watch.status or watch.set(AgentState.WORKING, None, None, "claude", "hook")
         state, reason, question = reading
         now = watch.status
-        if (
-            name == "Notification"
-            and now is not None
-            and (now.state, now.reason)
-            == (
-                state,
-                reason,
-            )
-        ):  # "Claude needs your permission" after the dialog or the request said for what
-            return now
+        same = now is not None and (now.state, now.reason) == (state, reason)
+        if name == "Notification" and same and now is not None:
+            return now  # "Claude needs your permission" after the dialog said for what
         status = watch.set(state, reason, question, "claude", "hook")
         watch.hold()
         return status
 
     def next_waiting(self, after: str | None = None) -> AgentStatus | None:
-        """The next session waiting for a person after `after` (name or id), wrapping around;
-        the first one when `after` is None or not waiting-ordered (for "jump to next
-        waiting")."""
+        """The next session waiting for a person after `after` (name or id), in creation order
+        and wrapping around; from the first when `after` is None or unknown (for "jump to the
+        next agent waiting")."""
         statuses = self.statuses()
         start = 0
         if after is not None:
@@ -463,11 +456,6 @@ class AgentMonitor:
             start = at + 1 if at is not None else 0
         ordered = statuses[start:] + statuses[:start]
         return next((s for s in ordered if s.state == AgentState.WAITING), None)
-
-    def close(self) -> None:
-        for watch in self._watches.values():
-            watch.cancel()
-        self._watches.clear()
 
 
 def _tool_question(payload: dict[str, Any]) -> str | None:
