@@ -40,6 +40,7 @@ __all__ = [
 CHECK_INTERVAL = 0.2  # seconds: a pane's screen is read at most this often while output flows
 QUIET_CHECK = 1.05  # seconds after the last output: read once more (quiet turns work to idle)
 TOKENS_INTERVAL = 2.0  # seconds between two looks at an agent CLI's transcript
+TOKENS_SLICE = 4 << 20  # bytes of a transcript read at one look (~20 ms; the rest next time)
 COMMAND = "\0command"  # _Watch.held: until the shell runs the next command
 MAX_TEXT = 500  # characters of a reported reason or question kept
 REPORTABLE = (AgentState.WORKING, AgentState.WAITING, AgentState.IDLE, AgentState.ERROR)
@@ -263,9 +264,12 @@ class _Watch:
         if self.reader is None or self.reader.path != path:
             self.reader = TranscriptReader(path)
         try:
-            self.reader.update()
+            self.reader.update(TOKENS_SLICE)
         except OSError:
             return
+        if self.reader.behind:  # a long transcript: the rest in slices, the loop stays free
+            self.tokens_read = now - TOKENS_INTERVAL
+            self.schedule(now + CHECK_INTERVAL)
         totals = self.reader.totals()
         if totals != self.tokens:
             self.tokens = totals

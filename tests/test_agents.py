@@ -5,6 +5,7 @@ Claude Code hook payloads, exits; each change is an `agent` event on the manager
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -404,3 +405,20 @@ async def test_the_hooks_a_real_claude_code_sent(manager: SessionManager) -> Non
     assert status.kind == "claude"
     events = [e for e in agent_events(manager, "rec") if e["source"] == "hook"]
     assert len(events) == 10  # the repeated permission says nothing new
+
+
+async def test_a_hook_naming_a_fifo_as_transcript_blocks_nothing(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    claude = fake_agent(tmp_path)
+    config = SessionConfig(
+        name="ff", shell_command=[str(claude), "claude_idle", "claude_working"], pty_size=(40, 120)
+    )
+    session = await started(manager, config)
+    await wait_until(lambda: state(manager, "ff").kind == "claude")
+    fifo = tmp_path / "trap.jsonl"
+    os.mkfifo(fifo)
+    manager.agents.hook("ff", {"hook_event_name": "Stop", "transcript_path": str(fifo)})
+    await session.send_input("\r")  # the next screen: the monitor looks (and at the transcript)
+    status = await reaches(manager, "ff", AgentState.WORKING)
+    assert status.tokens is None
