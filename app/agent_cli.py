@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 VERBS = ("state", "agents", "hook")
 MAX_HOOK_INPUT = 1 << 20  # bytes of hook JSON read from stdin (the API's body limit)
-_TARGET = (("-t", "--target"), {"help": "session name or id (default: this pane's)"})
+_TARGET = (
+    ("-t", "--target", "--agent"),
+    {"help": "session name or id (default: this pane's)"},
+)
 
 
 def arguments(verb: str) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
@@ -99,6 +102,8 @@ def rows(agents: list[dict[str, Any]]) -> list[tuple[str, ...]]:
             spent += f"{tokens['output']:,}"
             if tokens.get("context_used") and tokens.get("context_window"):
                 spent += f" ({tokens['context_used'] / tokens['context_window']:.0%})"
+        elif reported := agent.get("reported_tokens"):  # what it reported with `tokens`
+            spent = f"{reported['input']:,}/{reported['output']:,}"
         reason, question = agent.get("reason"), agent.get("question")
         why = f"{reason}: {question}" if reason and question else question or reason or ""
         kind = agent.get("kind") or agent.get("command") or "-"

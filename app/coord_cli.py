@@ -29,7 +29,7 @@ TIMED_OUT = 124  # exit status when `inbox --wait` saw nothing (like timeout(1) 
 NOTHING = 1  # exit status when `task take` found no task the agent can do
 
 _AGENT: Argument = (
-    ("--agent",),
+    ("--agent", "-t", "--target"),
     {"help": "act as this agent's session (default: this pane's, $AI_SESSION_NAME)"},
 )
 _FLAG = {"action": "store_true"}

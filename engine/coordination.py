@@ -697,6 +697,7 @@ class TaskDistributor:
         self.keep = keep
         self._capabilities: dict[str, tuple[str, ...]] = {}
         self._tasks: dict[int, Task] = {}
+        self._handed: set[int] = set()  # assigned tasks their agent has taken
         self._ids = itertools.count(1)
         self.listeners: list[Callable[[Task], None]] = []
 
@@ -815,16 +816,26 @@ class TaskDistributor:
         return Distribution(assigned, unassigned)
 
     def take(self, agent: str, task_id: int | None = None) -> Task | None:
-        """`agent` takes a task: `task_id`, else the best pending one it can do (highest
-        priority, oldest); None when there is none. Taking a task it lacks a capability for,
-        or one already taken, is a CONFLICT error."""
+        """`agent` takes a task: `task_id`, else one `distribute_tasks()` gave it that it
+        has not taken yet (highest priority, oldest), else the best pending one it can do;
+        None when there is none. Taking a task distributed to it is taking its own (a worker
+        asks "what now?" after a distribution). Taking a task it lacks a capability for, or
+        one another agent has, is a CONFLICT error."""
         mine = set(self._capabilities.get(agent, ()))
         if task_id is None:
+            given = [t for t in self._tasks.values() if self._given(t, agent)]
+            if given:
+                task = min(given, key=lambda t: (-t.priority, t.id))
+                self._handed.add(task.id)
+                return task
             task = next((t for t in self._pending() if mine.issuperset(t.requirements)), None)
             if task is None:
                 return None
         else:
             task = self.get(task_id)
+            if task.status == TaskStatus.ASSIGNED and task.agent == agent:
+                self._handed.add(task.id)
+                return task
             if task.status != TaskStatus.PENDING:
                 raise CoordinationError(
                     f"task {task.id} is {task.status.value}"
@@ -842,7 +853,17 @@ class TaskDistributor:
         if agent not in capable:
             capable.append(agent)  # a task with no requirements: anyone may take it
         self._assign(task, agent, [agent, *(a for a in capable if a != agent)], "taken", agent)
+        self._handed.add(task.id)
         return task
+
+    def _given(self, task: Task, agent: str) -> bool:
+        """Distributed to `agent` and not taken by it yet (kept in memory only: after a
+        restart an agent may be handed a distributed task once more)."""
+        return (
+            task.status == TaskStatus.ASSIGNED
+            and task.agent == agent
+            and task.id not in self._handed
+        )
 
     def _assign(
         self, task: Task, agent: str, ranked: list[str], rationale: str, by: str | None

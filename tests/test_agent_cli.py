@@ -79,6 +79,7 @@ async def test_a_script_in_a_pane_reports_that_it_waits(cli: Cli) -> None:
     session = cli.api.manager.find_session("worker")
     assert session is not None
     await session.send_input(
+        "ai-session tokens --input 1200 --output 340 >/dev/null && "
         "ai-session state waiting --question 'Deploy v2 to production?' && read answer\r"
     )
     await wait_until(lambda: (s := cli.status("worker")) is not None and s.source == "report", 30)
@@ -94,10 +95,12 @@ async def test_a_script_in_a_pane_reports_that_it_waits(cli: Cli) -> None:
     header, row = out.splitlines()
     assert header.split()[:3] == ["NAME", "STATE", "SINCE"]
     assert row.startswith("worker") and "waiting" in row
+    assert "1,200/340" in row.split()  # the tokens it reported (no transcript to read)
     assert row.endswith("reported: Deploy v2 to production?")
     code, out, err = await cli.run("agents", "--json", "--socket", cli.socket)
     (agent,) = json.loads(out)["agents"]
     assert (agent["session"], agent["state"], agent["source"]) == ("worker", "waiting", "report")
+    assert agent["tokens"] is None and agent["reported_tokens"]["total"] == 1540
     await session.send_input("yes\r")  # answered: the screen changes, the report is over
     await wait_until(lambda: (s := cli.status("worker")) is not None and s.source == "screen")
 

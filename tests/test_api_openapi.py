@@ -237,6 +237,7 @@ async def test_real_answers_validate_against_the_document(api: Api, tmp_path: Pa
     await call("GET", "/decisions/patterns")
     await call("POST", "/tokens", {"agent": "doc", "input": 10, "output": 5, "model": "m"})
     await call("GET", "/tokens")
+    await call("GET", "/agents")  # with the tokens it reported
     span = await call("POST", "/traces/spans", {"name": "root", "agent": "doc"})
     child = await call("POST", "/traces/spans", {"name": "leaf", "parent": span["span_id"]})
     await call("POST", f"/traces/spans/{child['span_id']}/end", {"status": "error"})

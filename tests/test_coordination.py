@@ -491,3 +491,20 @@ async def test_a_restarted_instance_shows_the_recent_records_again(tmp_path: Pat
         assert [m.payload for m in after.hub.messages()] == ["remember me"]
     finally:
         await snapshots.close(final=False)
+
+
+def test_an_agent_takes_what_a_distribution_gave_it_first_once() -> None:
+    tasks = _team()
+    given = tasks.submit_task(Task("auth endpoints", ("rust", "api", "database"), "high"))
+    [assignment] = tasks.distribute_tasks().assigned
+    assert assignment.agent == "backend"
+    free = tasks.submit_task(Task("query", ("database",), "critical"))
+    assert tasks.take("backend") is given  # its own first, though the free one ranks higher
+    assert tasks.take("backend") is free  # then the pool
+    assert tasks.take("backend") is None
+    again = tasks.submit_task(Task("migration", ("database",)))
+    tasks.distribute_tasks()
+    assert again.agent == "backend"
+    assert tasks.take("backend", again.id) is again  # by id: its own, no conflict
+    with pytest.raises(CoordinationError, match="is assigned \\(backend\\)"):
+        tasks.take("fullstack", again.id)

@@ -9,6 +9,7 @@ state`), `POST /agents/{name}/hook?kind=claude` takes a Claude Code hook's JSON 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
 
@@ -37,17 +38,27 @@ def _status(request: web.Request, session: Session) -> AgentStatus:
     return status
 
 
+def _json(request: web.Request, status: AgentStatus) -> dict[str, Any]:
+    """The status, with the tokens the agent reported itself (`ai-session tokens`, the hub's
+    profiler) beside those read from its CLI's transcript."""
+    usage = request.app[MANAGER].hub.token_usage(status.session)
+    reported = usage.to_dict() if usage.reports else None
+    return {**status.to_json(), "reported_tokens": reported}
+
+
 async def list_agents(request: web.Request) -> web.Response:
     who = principal(request)
     agents = [
-        s.to_json() for s in request.app[MANAGER].agents.statuses() if who.may_touch(s.session_id)
+        _json(request, s)
+        for s in request.app[MANAGER].agents.statuses()
+        if who.may_touch(s.session_id)
     ]
     return web.json_response({"agents": agents, "total": len(agents)})
 
 
 async def get_agent(request: web.Request) -> web.Response:
     session = lookup(request)
-    return web.json_response(_status(request, session).to_json())
+    return web.json_response(_json(request, _status(request, session)))
 
 
 async def report_state(request: web.Request) -> web.Response:
@@ -68,7 +79,7 @@ async def report_state(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
     audit(request, "agent-state", session.name, True, state)
-    return web.json_response(status.to_json())
+    return web.json_response(_json(request, status))
 
 
 async def hook(request: web.Request) -> web.Response:
@@ -94,7 +105,7 @@ async def hook(request: web.Request) -> web.Response:
         raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
     event = payload.get("hook_event_name")
     audit(request, "agent-hook", session.name, True, f"{kind} {str(event)[:60]}")
-    return web.json_response(status.to_json())
+    return web.json_response(_json(request, status))
 
 
 def add_routes(app: web.Application) -> None:

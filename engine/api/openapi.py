@@ -377,7 +377,7 @@ SCHEMAS: dict[str, Any] = {
             ),
             "command": _nullable(_S),
             "source": {"type": "string", "enum": ["screen", "report", "hook", "process"]},
-            "tokens": _nullable(_TOKENS),
+            "tokens": _nullable({**_TOKENS, "description": "read from the agent CLI's transcript"}),
         }
     ),
     "AgentList": _obj({"agents": {"type": "array", "items": _ref("Agent")}, "total": _I}),
@@ -639,6 +639,12 @@ COORDINATION_SCHEMAS: dict[str, Any] = {
     "Traces": _obj({"traces": {"type": "array", "items": _ref("SpanTree")}, "total": _I}),
 }
 SCHEMAS.update(COORDINATION_SCHEMAS)
+SCHEMAS["Agent"]["properties"]["reported_tokens"] = _nullable(
+    {
+        **COORDINATION_SCHEMAS["TokenUsage"],
+        "description": "reported by the agent (`ai-session tokens`)",
+    }
+)
 
 
 def _errors(*codes: int) -> dict[str, Any]:
