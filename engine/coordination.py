@@ -825,9 +825,9 @@ class TaskDistributor:
         if task_id is None:
             given = [t for t in self._tasks.values() if self._given(t, agent)]
             if given:
-                task = min(given, key=lambda t: (-t.priority, t.id))
-                self._handed.add(task.id)
-                return task
+                own = min(given, key=lambda t: (-t.priority, t.id))
+                self._handed.add(own.id)
+                return own
             task = next((t for t in self._pending() if mine.issuperset(t.requirements)), None)
             if task is None:
                 return None
