@@ -417,7 +417,8 @@ _HELP = {
     "decide": "log a decision: --option A --option B --selected A --confidence 0.8 --why ...; "
     "print its id",
     "outcome": "the outcome of a decision: ID --success or --failure [--note ...]",
-    "tokens": "report tokens this agent spent: --input N --output N [--model M]",
+    "tokens": "report tokens this agent spent: --input N --output N [--model M]; without "
+    "them, what it spent so far",
     "task": "tasks by capability: submit DESCRIPTION [--require CAP]..., list, take [ID] (the "
     "best one this agent can do; exits 1 when none), done ID [--failure] [--note ...], "
     "capable CAP... (declare what this agent can do), distribute",

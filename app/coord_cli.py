@@ -86,8 +86,8 @@ def arguments(verb: str) -> list[Argument]:
         ],
         "tokens": [
             _AGENT,
-            (("--input",), {"type": int, "default": 0, "help": "tokens in (prompt)"}),
-            (("--output",), {"type": int, "default": 0, "help": "tokens out (completion)"}),
+            (("--input",), {"type": int, "help": "tokens in (prompt)"}),
+            (("--output",), {"type": int, "help": "tokens out (completion)"}),
             (("--model",), {"help": "the model that spent them"}),
             (("--json",), {**_FLAG, "help": "print the usage as JSON"}),
         ],
@@ -267,10 +267,13 @@ def _outcome(client: Any, args: Any) -> int:
 
 def _tokens(client: Any, args: Any) -> int:
     me = _me(args)
-    body: dict[str, Any] = {"agent": me, "input": args.input, "output": args.output}
-    if args.model:
-        body["model"] = args.model
-    usage = client.request("POST", "/tokens", body)
+    if args.input is None and args.output is None:  # no report: what it spent so far
+        (usage,) = client.request("GET", "/tokens", params={"agent": me})["usage"]
+    else:
+        body: dict[str, Any] = {"agent": me, "input": args.input or 0, "output": args.output or 0}
+        if args.model:
+            body["model"] = args.model
+        usage = client.request("POST", "/tokens", body)
     if args.json:
         _write(json.dumps(usage) + "\n")
     else:

@@ -114,6 +114,8 @@ async def test_three_agents_exchange_a_message_a_task_and_a_decision(panes: Pane
     await panes.ok("bob", f"ai-session task done {task_id} --note shipped")
     usage = await panes.ok("bob", "ai-session tokens --input 1200 --output 300 --model m1")
     assert usage.startswith("bob: 1,200 in, 300 out, ")
+    asked = await panes.ok("bob", "ai-session tokens --json")  # no counts: a question, no report
+    assert '"input": 1200' in asked and '"reports": 1' in asked
 
     await panes.ok("bob", "ai-session msg --all --type status_update 'auth API done'")
     for agent in ("alice", "carol"):
