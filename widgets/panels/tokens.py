@@ -1,0 +1,145 @@
+"""`TokensPanel`: what each agent spends (`C-b u`) — tokens in and out, burn rate, how full its
+context is, its compressions (before → after), token reduction and storage ratio labelled
+apart (engine/context.py keeps the two figures apart), and a sparkline of tokens over time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Sparkline, Static
+
+from widgets.panels.figures import context_summary, context_use, tokens, usage
+from widgets.panels.live import LivePanel, count
+from widgets.panels.side import one_line
+
+if TYPE_CHECKING:
+    from engine.agents import AgentStatus
+
+
+SPARK_POINTS = 60  # the newest points the sparkline draws (one bar per cell at most)
+
+
+def series(report: object | None) -> list[float]:
+    """Tokens per interval from the hub's usage report, oldest first ([] when none)."""
+    if report is None:
+        return []
+    points: Sequence[object] = getattr(report, "series", None) or []
+    values: list[float] = []
+    for point in points:
+        if isinstance(point, int | float):
+            values.append(float(point))
+        elif isinstance(point, tuple | list) and point:
+            values.append(float(point[-1]))
+        else:
+            values.append(float(getattr(point, "tokens", 0) or 0))
+    return values[-SPARK_POINTS:]
+
+
+class TokensPanel(LivePanel):
+    """Agents listed with their totals; the selected one's figures and sparkline below."""
+
+    TITLE = "Tokens"
+    HINT = "↑↓ agent  ⏎ go to pane  esc close"
+    EVENTS: ClassVar[frozenset[str]] = frozenset(
+        {"tokens", "agent", "command", "created", "closed", "renamed"}
+    )
+    DEFAULT_CSS = """
+    TokensPanel > OptionList { height: auto; max-height: 40%; }
+    TokensPanel > #figures { height: auto; max-height: 10; padding: 0 1; }
+    TokensPanel > Sparkline { height: 3; margin: 0 1; }
+    TokensPanel > #spacer { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield self.title_row()
+        yield self.list_widget()
+        yield Static(id="figures")
+        yield Sparkline([])
+        yield Static(id="spacer")
+        yield self.hint_row()
+
+    def read(self) -> list[Any] | str:
+        monitor = getattr(self.manager, "agents", None)
+        return "agent states are off" if monitor is None else list(monitor.statuses())
+
+    def key(self, item: Any) -> str:
+        return str(item.session_id)
+
+    def pane_of(self, item: Any) -> str:
+        return str(item.session_id)
+
+    def summary(self) -> str:
+        spent = [t for s in self.rows if (t := tokens(self.manager, s)) is not None]
+        total = sum(t.input + t.output for t in spent)
+        return f"{count(total)} tokens, {len(spent)} agents reporting"
+
+    def row(self, item: Any) -> Text:
+        status: AgentStatus = item
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(status.session, style="bold")
+        spent = tokens(self.manager, status)
+        line.append(
+            f"  {count(spent.input)} in {count(spent.output)} out" if spent else "  –",
+            style="" if spent else "dim",
+        )
+        context = context_use(self.manager, status)
+        if context is not None and context.used:
+            line.append(f"  ctx {context.percent:.0f}%")
+        return line
+
+    def moved(self) -> None:
+        status = self.selected
+        figures = self.query_one("#figures", Static)
+        spark = self.query_one(Sparkline)
+        if status is None:
+            figures.update(one_line("no panes"))
+            spark.data = []
+            return
+        figures.update(self.figures(status))
+        spark.data = series(usage(self.manager, status.session))
+        spark.display = bool(spark.data)
+
+    def figures(self, status: AgentStatus) -> Text:
+        """The selected agent's lines, each figure with its label."""
+        lines: list[str] = []
+        spent = tokens(self.manager, status)
+        report = usage(self.manager, status.session)
+        head = status.session + (f" · {spent.model}" if spent and spent.model else "")
+        lines.append(head)
+        if spent is None:
+            lines.append("tokens: none reported (ai-session tokens --input N --output N)")
+        else:
+            lines.append(f"tokens in {spent.input:,}  out {spent.output:,} ({spent.source})")
+        rate = getattr(report, "burn_rate", None) if report is not None else None
+        if rate:
+            lines.append(f"burn rate {rate:,.0f} tokens/min")
+        totals = status.tokens
+        if totals is not None and totals.compactions:
+            lines.append(f"compactions (the CLI's own): {totals.compactions}")
+        context = context_use(self.manager, status)
+        if context is not None:
+            lines.append(
+                f"context {context.percent:.0f}% · {context.used:,} of {context.window:,}"
+                f" ({context.source})"
+            )
+        summary = context_summary(self.manager, status)
+        if summary is not None:
+            figures, compressions = summary
+            if compressions:
+                last = compressions[-1]
+                lines.append(
+                    f"compressions {len(compressions)} · last {last.tokens_before:,} → "
+                    f"{last.tokens_after:,} tokens"
+                )
+            lines.append(
+                f"token reduction {figures.token_reduction:.1%} "
+                f"({figures.original_tokens:,} → {figures.total_tokens:,})"
+            )
+            lines.append(
+                f"storage ratio {figures.storage_ratio:.1f}× "
+                f"({figures.original_bytes:,} → {figures.stored_bytes:,} bytes, zstd)"
+            )
+        return Text("\n".join(lines), no_wrap=True, overflow="ellipsis")
