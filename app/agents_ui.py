@@ -55,9 +55,13 @@ def locate(app: AiSessionApp, session_id: str) -> str | None:
 
 
 def make_panel(app: AiSessionApp, kind: str) -> LivePanel:
+    """A panel of that kind; the prefix keys work in it as they do in a pane."""
     if kind == "agents":
-        return AgentsPanel(app.manager, locate=lambda session_id: locate(app, session_id))
-    return PANELS[kind](app.manager)
+        panel: LivePanel = AgentsPanel(app.manager, locate=lambda id_: locate(app, id_))
+    else:
+        panel = PANELS[kind](app.manager)
+    panel.key_filter = app._key_filter
+    return panel
 
 
 def toggle_panel(app: AiSessionApp, kind: str) -> None:

@@ -98,7 +98,7 @@ class AgentsPanel(LivePanel):
             figures.append(f"{count(spent.input)} in {count(spent.output)} out")
         context = context_use(self.manager, status)
         if context is not None and context.used:
-            figures.append(f"ctx {context.percent:.0f}%")
+            figures.append(f"ctx {context.label}")
         if status.reason and state != "working":
             figures.append(status.reason)
         if figures:

@@ -41,7 +41,7 @@ class DecisionsPanel(LivePanel):
     EVENTS: ClassVar[frozenset[str]] = frozenset({"decision", "trace", "task"})
     DEFAULT_CSS = """
     DecisionsPanel > #patterns { height: auto; max-height: 5; padding: 0 1; color: $text-muted; }
-    DecisionsPanel > OptionList { height: auto; max-height: 30%; }
+    DecisionsPanel > OptionList { height: auto; min-height: 1; max-height: 30%; }
     DecisionsPanel > Tree { height: 1fr; min-height: 3; border-top: solid $panel; padding: 0; }
     """
 

@@ -36,6 +36,12 @@ class ContextUse:
     def percent(self) -> float:
         return 100 * self.used / self.window if self.window else 0.0
 
+    @property
+    def label(self) -> str:
+        """`45%`; a sliver is `<1%`, not a misleading `0%`."""
+        percent = self.percent
+        return "<1%" if 0 < percent < 1 else f"{percent:.0f}%"
+
 
 def usage(manager: SessionManager, agent: str) -> Any | None:
     """The hub's token usage for `agent` (None when nothing was reported)."""

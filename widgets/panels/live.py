@@ -88,6 +88,8 @@ class LivePanel(SidePanel):
         self.manager = manager
         self.now = now  # the clock times in state are measured by (fixed in picture tests)
         self.rows: list[Any] = []
+        # Asked first about every key, as panes ask (True: the multiplexer took it).
+        self.key_filter: Callable[[events.Key], bool] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._due = False
 
@@ -205,6 +207,8 @@ class LivePanel(SidePanel):
     async def on_key(self, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
+        if self.key_filter is not None and self.key_filter(event):
+            return  # the prefix and what follows it: the multiplexer's, as in a pane
         key = event.key
         options = self.options
         if key in ("escape", "q"):

@@ -47,8 +47,11 @@ class TokensPanel(LivePanel):
         {"tokens", "agent", "command", "created", "closed", "renamed"}
     )
     DEFAULT_CSS = """
-    TokensPanel > OptionList { height: auto; max-height: 40%; }
-    TokensPanel > #figures { height: auto; max-height: 10; padding: 0 1; }
+    TokensPanel > OptionList { height: auto; min-height: 1; max-height: 40%; }
+    TokensPanel > #figures {
+        height: auto; max-height: 10; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    TokensPanel > #spark-label { height: 1; padding: 0 1; color: $text-muted; }
     TokensPanel > Sparkline { height: 3; margin: 0 1; }
     TokensPanel > #spacer { height: 1fr; }
     """
@@ -57,6 +60,7 @@ class TokensPanel(LivePanel):
         yield self.title_row()
         yield self.list_widget()
         yield Static(id="figures")
+        yield Static("tokens per report, oldest left", id="spark-label")
         yield Sparkline([])
         yield Static(id="spacer")
         yield self.hint_row()
@@ -74,7 +78,8 @@ class TokensPanel(LivePanel):
     def summary(self) -> str:
         spent = [t for s in self.rows if (t := tokens(self.manager, s)) is not None]
         total = sum(t.input + t.output for t in spent)
-        return f"{count(total)} tokens, {len(spent)} agents reporting"
+        agents = f"{len(spent)} agent" + ("" if len(spent) == 1 else "s")
+        return f"{count(total)} tokens, {agents} reporting"
 
     def row(self, item: Any) -> Text:
         status: AgentStatus = item
@@ -87,7 +92,7 @@ class TokensPanel(LivePanel):
         )
         context = context_use(self.manager, status)
         if context is not None and context.used:
-            line.append(f"  ctx {context.percent:.0f}%")
+            line.append(f"  ctx {context.label}")
         return line
 
     def moved(self) -> None:
@@ -100,29 +105,29 @@ class TokensPanel(LivePanel):
             return
         figures.update(self.figures(status))
         spark.data = series(usage(self.manager, status.session))
-        spark.display = bool(spark.data)
+        spark.display = self.query_one("#spark-label").display = bool(spark.data)
 
     def figures(self, status: AgentStatus) -> Text:
-        """The selected agent's lines, each figure with its label."""
+        """The selected agent's lines, each figure with its label (short: 80x24 leaves the
+        panel 35 columns)."""
         lines: list[str] = []
         spent = tokens(self.manager, status)
         report = usage(self.manager, status.session)
-        head = status.session + (f" · {spent.model}" if spent and spent.model else "")
-        lines.append(head)
+        lines.append(status.session + (f" · {spent.model}" if spent and spent.model else ""))
         if spent is None:
-            lines.append("tokens: none reported (ai-session tokens --input N --output N)")
+            lines.append("tokens: none reported")
         else:
-            lines.append(f"tokens in {spent.input:,}  out {spent.output:,} ({spent.source})")
+            lines.append(f"in {spent.input:,} · out {spent.output:,} ({spent.source})")
         rate = getattr(report, "burn_rate", None) if report is not None else None
         if rate:
-            lines.append(f"burn rate {rate:,.0f} tokens/min")
+            lines.append(f"burn rate {count(rate)} tokens/min")
         totals = status.tokens
         if totals is not None and totals.compactions:
-            lines.append(f"compactions (the CLI's own): {totals.compactions}")
+            lines.append(f"compactions (its CLI's): {totals.compactions}")
         context = context_use(self.manager, status)
         if context is not None:
             lines.append(
-                f"context {context.percent:.0f}% · {context.used:,} of {context.window:,}"
+                f"context {context.label} · {count(context.used)}/{count(context.window)}"
                 f" ({context.source})"
             )
         summary = context_summary(self.manager, status)
@@ -131,15 +136,15 @@ class TokensPanel(LivePanel):
             if compressions:
                 last = compressions[-1]
                 lines.append(
-                    f"compressions {len(compressions)} · last {last.tokens_before:,} → "
-                    f"{last.tokens_after:,} tokens"
+                    f"compressions {len(compressions)}, last "
+                    f"{count(last.tokens_before)}→{count(last.tokens_after)} tok"
                 )
             lines.append(
-                f"token reduction {figures.token_reduction:.1%} "
-                f"({figures.original_tokens:,} → {figures.total_tokens:,})"
+                f"token reduction {figures.token_reduction:.1%}"
+                f" ({count(figures.original_tokens)}→{count(figures.total_tokens)} tok)"
             )
             lines.append(
-                f"storage ratio {figures.storage_ratio:.1f}× "
-                f"({figures.original_bytes:,} → {figures.stored_bytes:,} bytes, zstd)"
+                f"storage ratio {figures.storage_ratio:.1f}×"
+                f" ({count(figures.original_bytes)}→{count(figures.stored_bytes)} B zstd)"
             )
         return Text("\n".join(lines), no_wrap=True, overflow="ellipsis")
