@@ -218,9 +218,9 @@ async def test_panels_give_the_panes_programs_their_new_size_as_they_open_and_cl
             panel = await _open(pilot, key, kind)
             width = app.query_one("#windows").size.width
             assert width + panel.outer_size.width == 120
-            await wait_until(lambda: shown.session.terminal.columns == width)
+            await wait_until(lambda w=width: shown.session.terminal.columns == w)
             assert (await shown.session.execute("stty size")).output.split() == ["34", str(width)]
-            await wait_until(lambda: hidden.session.terminal.columns == width)
+            await wait_until(lambda w=width: hidden.session.terminal.columns == w)
         await pilot.press("ctrl+b", "u")  # the focused panel's key closes it
         await wait_until(lambda: not app.query(LivePanel))
         await wait_until(lambda: shown.session.terminal.columns == 120)
