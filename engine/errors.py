@@ -67,3 +67,19 @@ class StoreError(SessionError):
     def __init__(self, message: str, code: str = IO) -> None:
         super().__init__(message)
         self.code = code
+
+
+class CoordinationError(SessionError):
+    """The agent bus, the task distributor, the decision tracker or the tracer refused a
+    request: an unknown agent, task, decision or span, a payload too large, a value out of
+    range, or a state that does not allow it. `code` says which, so the API can answer 404,
+    413, 400 or 409."""
+
+    NOT_FOUND = "NOT_FOUND"
+    TOO_LARGE = "TOO_LARGE"
+    INVALID = "INVALID"
+    CONFLICT = "CONFLICT"
+
+    def __init__(self, message: str, code: str = INVALID) -> None:
+        super().__init__(message)
+        self.code = code

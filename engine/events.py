@@ -37,6 +37,13 @@ EVENT_TYPES = (
     "cwd",
     "metadata",
     "command",
+    # the agents' hub (engine/hub.py): a message sent, a task changed, a decision or its
+    # outcome, a span started or ended, tokens reported
+    "message",
+    "task",
+    "decision",
+    "trace",
+    "tokens",
 )
 
 
@@ -90,8 +97,9 @@ class EventLog:
     def __len__(self) -> int:
         return len(self._events)
 
-    def emit(self, type: str, session: Session | None = None, **data: Any) -> Event:
-        """Record an event about `session` (None: about the instance) and tell subscribers."""
+    def emit(self, type: str, session: Session | None = None, /, **data: Any) -> Event:
+        """Record an event about `session` (None: about the instance) and tell subscribers.
+        Positional-only, so `data` may hold a `type` of its own (a message's, a decision's)."""
         self.last_seq += 1
         event = Event(
             seq=self.last_seq,

@@ -14,6 +14,7 @@ from types import TracebackType
 from engine.config import SessionConfig
 from engine.errors import SessionAlreadyExists, SessionNotFound
 from engine.events import EventLog
+from engine.hub import AgentHub
 from engine.session import Session
 
 TRIM_DELAY = 0.05  # seconds: removals close together share one malloc_trim
@@ -70,6 +71,8 @@ class SessionManager:
         # as AI_SESSION_SOCKET (like $TMUX), so programs inside can call back.
         self.socket_path: str | None = None
         self._trim: asyncio.TimerHandle | None = None
+        # The agents' bus, tasks, decisions, profiler and tracer; sessions are its agents
+        self.hub = AgentHub(self.events, self.get)
 
     async def __aenter__(self) -> SessionManager:
         return self

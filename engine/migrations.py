@@ -169,6 +169,61 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE context_messages ADD COLUMN folded_into INTEGER;
     CREATE UNIQUE INDEX context_messages_id ON context_messages(session_id, message_id);
     """,
+    # 2 -> 3: the agents' hub (engine/hub.py). Records are numbered per instance (`instance`
+    # + its own id: two instances on one file both count from their start); messages keep the
+    # type in `topic` and the JSON payload in `body`; a decision keeps its options as JSON in
+    # `question`, the selected one in `answer`, the outcome's time in `decided_at`. Tasks and
+    # token reports get tables of their own.
+    """
+    ALTER TABLE agent_messages ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+    ALTER TABLE agent_messages ADD COLUMN message_id INTEGER;
+    ALTER TABLE agent_messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE agent_messages ADD COLUMN reply_to INTEGER;
+    CREATE UNIQUE INDEX agent_messages_id ON agent_messages(instance, message_id);
+    CREATE INDEX agent_messages_created ON agent_messages(created_at);
+    ALTER TABLE decisions ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+    ALTER TABLE decisions ADD COLUMN decision_id INTEGER;
+    ALTER TABLE decisions ADD COLUMN type TEXT NOT NULL DEFAULT 'generic';
+    ALTER TABLE decisions ADD COLUMN confidence REAL;
+    ALTER TABLE decisions ADD COLUMN outcome TEXT;
+    CREATE UNIQUE INDEX decisions_id ON decisions(instance, decision_id);
+    CREATE INDEX decisions_created ON decisions(created_at);
+    ALTER TABLE traces ADD COLUMN status TEXT NOT NULL DEFAULT 'running';
+    ALTER TABLE traces ADD COLUMN agent TEXT;
+    CREATE UNIQUE INDEX traces_span ON traces(span_id);
+    CREATE INDEX traces_started ON traces(started_at);
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        instance TEXT NOT NULL,
+        task_id INTEGER NOT NULL,
+        description TEXT NOT NULL,
+        requirements TEXT NOT NULL,             -- JSON list of capabilities
+        priority INTEGER NOT NULL,
+        effort REAL NOT NULL,                   -- estimated minutes
+        status TEXT NOT NULL,
+        agent TEXT,
+        submitted_by TEXT,
+        submitted_at REAL NOT NULL,
+        assigned_at REAL,
+        finished_at REAL,
+        note TEXT,
+        decision_id INTEGER,
+        data TEXT NOT NULL DEFAULT '{}',        -- JSON: the task's metadata
+        UNIQUE (instance, task_id)
+    );
+    CREATE INDEX tasks_submitted ON tasks(submitted_at);
+    CREATE TABLE token_usage (
+        id INTEGER PRIMARY KEY,
+        instance TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        input INTEGER NOT NULL,
+        output INTEGER NOT NULL,
+        model TEXT,
+        at REAL NOT NULL
+    );
+    CREATE INDEX token_usage_agent ON token_usage(agent, at);
+    CREATE INDEX token_usage_at ON token_usage(at);
+    """,
 )
 
 

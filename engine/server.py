@@ -33,6 +33,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_server import Server as WebServer
 
 from engine.api import context as context_routes
+from engine.api import coordination as coordination_routes
 from engine.api import events as events_routes
 from engine.api import history as history_routes
 from engine.api import openapi as openapi_routes
@@ -294,6 +295,7 @@ def create_app(
     history_routes.add_routes(app)
     context_routes.add_routes(app)
     snapshot_routes.add_routes(app, snapshots)
+    coordination_routes.add_routes(app)
     return app
 
 

@@ -170,6 +170,10 @@ class Snapshotter:
         self.on_restored: Callable[[SnapshotData, dict[str, Session]], Awaitable[None]] | None = (
             None
         )
+        # The agents' records (messages, tasks, decisions, spans, tokens) go to the same store
+        self._hub = getattr(manager, "hub", None)
+        if store is not None and self._hub is not None:
+            self._hub.attach(store, instance)
 
     # -- taking --------------------------------------------------------------------------------
 
@@ -250,6 +254,8 @@ class Snapshotter:
         if self.store is None or self._task is not None:
             return
         self._task = asyncio.get_running_loop().create_task(self._every_interval())
+        if self._hub is not None:  # the panels show the agents' recent records again
+            self._spawn(self._hub.load())
 
     def watch(self, session: Session) -> None:
         """Keep track of a session: the database knows it runs (a restart after a crash
@@ -389,6 +395,8 @@ class Snapshotter:
             await asyncio.gather(*self._pending, return_exceptions=True)
         if self.store is None:
             return
+        if self._hub is not None and self._hub.store is self.store:
+            await self._hub.detach()
         if final and any(not s.status.is_terminated for s in self.manager.sessions):
             await self._take_quietly(None, "app-exit")
         if clean:

@@ -28,6 +28,7 @@ import aiosqlite
 import zstandard
 from platformdirs import user_data_path
 
+from engine import hubstore
 from engine.context import Message, MessageRole
 from engine.errors import StoreError
 from engine.history import CommandRecord
@@ -1067,6 +1068,21 @@ class Store:
                 (session_id, message_id),
             )
         return next((_context_message(row) for row in rows), None)
+
+    # -- the agents' hub (engine/hub.py, rows in engine/hubstore.py) ---------------------------
+
+    async def save_coordination(
+        self, instance: str, records: Sequence[Any], origin: hubstore.Origin
+    ) -> None:
+        """Keep a batch of the hub's records (messages, decisions, tasks, spans, token
+        reports) in one transaction."""
+        async with self._transaction("keep agent records") as db:
+            await hubstore.save(db, instance, records, origin)
+
+    async def load_coordination(self, limit: int) -> hubstore.HubRecords:
+        """The hub's newest records of each kind, to show again after a restart."""
+        async with self._transaction("read agent records", write=False) as db:
+            return await hubstore.load(db, limit)
 
 
 def _context_row(session_id: str, message: Message) -> tuple[Any, ...]:

@@ -198,6 +198,40 @@ async def test_real_answers_validate_against_the_document(api: Api, tmp_path: Pa
     await call("GET", f"/snapshots/{taken['id']}")
     await call("GET", "/snapshots/x")
     await call("POST", "/snapshots", {"session": "nope"})
+    # the agents' hub (a session messages itself)
+    await call("POST", "/messages", {"from": "doc", "to": "doc", "payload": {"k": [1]}})
+    await call("POST", "/messages", {"from": "doc", "all": True, "payload": "hi"})
+    await call("GET", "/messages?agent=doc&limit=5")
+    await call("GET", "/agents/doc/inbox?wait=0.01")
+    await call("PUT", "/agents/doc/capabilities", {"capabilities": ["docs"]})
+    task = await call("POST", "/tasks", {"description": "write", "requirements": ["docs"]})
+    await call("POST", "/tasks", {"description": "fly", "requirements": ["wings"]})
+    await call("POST", "/tasks/distribute", {})
+    await call("POST", "/tasks/take", {"agent": "doc"})
+    await call("POST", f"/tasks/{task['id']}/done", {"agent": "doc", "success": True})
+    spare = await call("POST", "/tasks", {"description": "spare", "priority": "low"})
+    await call("POST", f"/tasks/{spare['id']}/take", {"agent": "doc"})
+    await call("POST", f"/tasks/{spare['id']}/take", {"agent": "doc"})  # 409
+    await call("GET", "/tasks?status=done")
+    decision = await call(
+        "POST",
+        "/decisions",
+        {"agent": "doc", "options": ["a", "b"], "selected": "a", "confidence": 0.7},
+    )
+    await call("POST", f"/decisions/{decision['id']}/outcome", {"success": False, "note": "no"})
+    await call(
+        "POST", "/decisions", {"agent": "doc", "options": ["a"], "selected": "a", "confidence": 7}
+    )
+    await call("GET", "/decisions?type=generic")
+    await call("GET", "/decisions/patterns")
+    await call("POST", "/tokens", {"agent": "doc", "input": 10, "output": 5, "model": "m"})
+    await call("GET", "/tokens")
+    span = await call("POST", "/traces/spans", {"name": "root", "agent": "doc"})
+    child = await call("POST", "/traces/spans", {"name": "leaf", "parent": span["span_id"]})
+    await call("POST", f"/traces/spans/{child['span_id']}/end", {"status": "error"})
+    await call("POST", f"/traces/spans/{span['span_id']}/end", {})
+    await call("GET", "/traces")
+    await call("POST", "/messages", {"from": "nope", "to": "doc", "payload": 1})
     # errors validate too
     await call("GET", "/sessions/nope")
     await call("POST", "/sessions", {"nam": "x"})

@@ -360,6 +360,237 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+_TIME = {"type": "string", "format": "date-time"}
+_PRIORITY = {
+    "oneOf": [
+        {"type": "string", "enum": ["low", "normal", "medium", "high", "critical"]},
+        {"type": "integer", "minimum": 0, "maximum": 3},
+    ]
+}
+_ANY = {"nullable": True, "description": "any JSON value"}
+_JSON_OBJECT = {"type": "object", "additionalProperties": True}
+_WORDS = {"type": "array", "items": _S}
+_TASK_FIELDS: dict[str, Any] = {
+    "id": _I,
+    "description": _S,
+    "requirements": _WORDS,
+    "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+    "estimated_effort": {**_N, "description": "minutes"},
+    "metadata": _JSON_OBJECT,
+    "status": {"type": "string", "enum": ["pending", "assigned", "done", "failed"]},
+    "agent": _nullable(_S),
+    "submitted_by": _nullable(_S),
+    "submitted_at": _TIME,
+    "assigned_at": _nullable(_TIME),
+    "finished_at": _nullable(_TIME),
+    "note": _nullable(_S),
+    "decision_id": _nullable(_I),
+}
+_SPAN_FIELDS: dict[str, Any] = {
+    "trace_id": _S,
+    "span_id": _S,
+    "parent_id": _nullable(_S),
+    "name": _S,
+    "metadata": _JSON_OBJECT,
+    "agent": _nullable(_S),
+    "start": _TIME,
+    "end": _nullable(_TIME),
+    "status": {"type": "string", "enum": ["running", "ok", "error"]},
+    "duration": _nullable(_N),
+}
+_RATE = _nullable({"type": "number", "minimum": 0, "maximum": 1})
+
+COORDINATION_SCHEMAS: dict[str, Any] = {
+    # requests
+    "SendMessage": _obj(
+        {
+            "from": {**_S, "description": "the sending agent's session"},
+            "to": {**_S, "description": "the receiving agent's session"},
+            "all": {**_B, "description": "true: to every agent but the sender"},
+            "type": {"type": "string", "description": "task_request, data_share, question, ..."},
+            "priority": _PRIORITY,
+            "payload": _ANY,
+            "reply_to": _I,
+        },
+        required=["from", "payload"],
+        additionalProperties=False,
+    ),
+    "SubmitTask": _obj(
+        {
+            "description": _S,
+            "requirements": {**_WORDS, "description": "capabilities an agent needs, all of them"},
+            "priority": _PRIORITY,
+            "estimated_effort": {"type": "number", "minimum": 0, "description": "minutes"},
+            "metadata": _JSON_OBJECT,
+            "from": {**_S, "description": "the submitting agent's session"},
+        },
+        required=["description"],
+        additionalProperties=False,
+    ),
+    "TakeTask": _obj({"agent": _S}, additionalProperties=False),
+    "TaskDone": _obj(
+        {"agent": _S, "success": _B, "note": _S}, required=["agent"], additionalProperties=False
+    ),
+    "Distribute": _obj({}, required=[], additionalProperties=False),
+    "SetCapabilities": _obj({"capabilities": _WORDS}, additionalProperties=False),
+    "MakeDecision": _obj(
+        {
+            "agent": _S,
+            "type": {"type": "string", "description": "task_assignment, approach, generic, ..."},
+            "options": {**_WORDS, "minItems": 1},
+            "selected": {**_S, "description": "one of the options"},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "rationale": _S,
+            "context": _JSON_OBJECT,
+        },
+        required=["agent", "options", "selected", "confidence"],
+        additionalProperties=False,
+    ),
+    "DecisionOutcome": _obj(
+        {"success": _B, "note": _S, "agent": _S}, required=["success"], additionalProperties=False
+    ),
+    "ReportTokens": _obj(
+        {
+            "agent": _S,
+            "input": {"type": "integer", "minimum": 0},
+            "output": {"type": "integer", "minimum": 0},
+            "model": _S,
+        },
+        required=["agent"],
+        additionalProperties=False,
+    ),
+    "StartSpan": _obj(
+        {
+            "name": _S,
+            "agent": _S,
+            "parent": {**_S, "description": "the parent span's id"},
+            "metadata": _JSON_OBJECT,
+        },
+        required=["name"],
+        additionalProperties=False,
+    ),
+    "EndSpan": _obj(
+        {"status": {"type": "string", "enum": ["ok", "error"]}},
+        required=[],
+        additionalProperties=False,
+    ),
+    # answers
+    "Message": _obj(
+        {
+            "id": _I,
+            "from": _S,
+            "to": _nullable({**_S, "description": "null: a broadcast"}),
+            "type": _S,
+            "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+            "payload": _ANY,
+            "time": _TIME,
+            "reply_to": _nullable(_I),
+        }
+    ),
+    "MessageList": _obj({"messages": {"type": "array", "items": _ref("Message")}, "total": _I}),
+    "Inbox": _obj(
+        {
+            "agent": _S,
+            "messages": {"type": "array", "items": _ref("Message")},
+            "pending": _I,
+            "dropped": {**_I, "description": "messages the full inbox dropped, ever"},
+        }
+    ),
+    "Task": _obj(_TASK_FIELDS),
+    "TaskList": _obj(
+        {
+            "tasks": {"type": "array", "items": _ref("Task")},
+            "total": _I,
+            "capabilities": {"type": "object", "additionalProperties": _WORDS},
+        }
+    ),
+    "TakenTask": _obj({"agent": _S, "task": {"oneOf": [_ref("Task")], "nullable": True}}),
+    "Distribution": _obj(
+        {
+            "assigned": {
+                "type": "array",
+                "items": _obj({"task": _ref("Task"), "agent": _S, "decision_id": _I}),
+            },
+            "unassigned": {
+                "type": "array",
+                "items": _obj({"task": _ref("Task"), "reason": _S}),
+            },
+        }
+    ),
+    "Capabilities": _obj({"agent": _S, "capabilities": _WORDS}),
+    "Decision": _obj(
+        {
+            "id": _I,
+            "type": _S,
+            "options": _WORDS,
+            "selected": _S,
+            "confidence": _N,
+            "rationale": _S,
+            "context": _JSON_OBJECT,
+            "agent": _nullable(_S),
+            "time": _TIME,
+            "outcome": _nullable({"type": "string", "enum": ["success", "failure"]}),
+            "note": _nullable(_S),
+            "outcome_time": _nullable(_TIME),
+        }
+    ),
+    "DecisionList": _obj({"decisions": {"type": "array", "items": _ref("Decision")}, "total": _I}),
+    "DecisionPatterns": _obj(
+        {
+            "total": _I,
+            "with_outcome": _I,
+            "success_rate": _RATE,
+            "mean_confidence": _RATE,
+            "by_type": {
+                "type": "object",
+                "additionalProperties": _obj(
+                    {"total": _I, "with_outcome": _I, "successes": _I, "success_rate": _RATE}
+                ),
+            },
+            "calibration": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "range": _S,
+                        "low": _N,
+                        "high": _N,
+                        "decisions": _I,
+                        "mean_confidence": _RATE,
+                        "success_rate": _RATE,
+                    },
+                    description="stated confidence against observed success, per bucket",
+                ),
+            },
+        }
+    ),
+    "TokenUsage": _obj(
+        {
+            "agent": _S,
+            "input": _I,
+            "output": _I,
+            "total": _I,
+            "reports": _I,
+            "model": _nullable(_S),
+            "first": _nullable(_TIME),
+            "last": _nullable(_TIME),
+            "burn_rate": {**_N, "description": "tokens a minute over `window` seconds"},
+            "window": _N,
+            "series": {
+                "type": "array",
+                "items": _I,
+                "description": "tokens per bucket, oldest first (a sparkline)",
+            },
+            "bucket_seconds": _N,
+        }
+    ),
+    "TokenList": _obj({"usage": {"type": "array", "items": _ref("TokenUsage")}}),
+    "Span": _obj(_SPAN_FIELDS),
+    "SpanTree": _obj({**_SPAN_FIELDS, "children": {"type": "array", "items": _ref("SpanTree")}}),
+    "Traces": _obj({"traces": {"type": "array", "items": _ref("SpanTree")}, "total": _I}),
+}
+SCHEMAS.update(COORDINATION_SCHEMAS)
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     return {
         str(code): {
@@ -585,6 +816,131 @@ OPENAPI: dict[str, Any] = {
                     },
                     **_errors(400, 404, 409),
                 },
+            ),
+        },
+        "/messages": {
+            "parameters": [
+                _query("agent", _S, "only messages from or to this agent (and broadcasts)"),
+                _query("since", {"type": "integer", "minimum": 0}, "the oldest after this id"),
+                _query("limit", {"type": "integer", "minimum": 0}, "at most N (200)"),
+            ],
+            "get": _op("Agent messages, oldest first", _answers("MessageList", 400, 404)),
+            "post": _op(
+                "Send a message to an agent (`to`) or to all but the sender (`all`)",
+                _answers("Message", 400, 404, 413, status="201"),
+                "SendMessage",
+            ),
+        },
+        "/agents/{name}/inbox": {
+            "parameters": [
+                _NAME,
+                _query("wait", {"type": "number", "minimum": 0}, "long poll: seconds"),
+                _query("limit", {"type": "integer", "minimum": 1}, "take at most N"),
+            ],
+            "get": _op(
+                "Take the agent's messages, highest priority first", _answers("Inbox", 400, 404)
+            ),
+        },
+        "/agents/{name}/capabilities": {
+            "parameters": [_NAME],
+            "put": _op(
+                "Set what the agent can do (tasks go to agents with all their requirements)",
+                _answers("Capabilities", 400, 404),
+                "SetCapabilities",
+            ),
+        },
+        "/tasks": {
+            "parameters": [
+                _query("status", _S, "pending, assigned, done or failed"),
+                _query("agent", _S, "only this agent's"),
+                _query("limit", {"type": "integer", "minimum": 0}, "the newest N"),
+            ],
+            "get": _op("Tasks and agents' capabilities", _answers("TaskList", 400)),
+            "post": _op("Submit a task", _answers("Task", 400, 404, status="201"), "SubmitTask"),
+        },
+        "/tasks/distribute": {
+            "post": _op(
+                "Give pending tasks to capable agents; say why the rest cannot go",
+                _answers("Distribution", 400),
+                "Distribute",
+                required=False,
+            ),
+        },
+        "/tasks/take": {
+            "post": _op(
+                "The agent takes the best pending task it can do (null: none)",
+                _answers("TakenTask", 400, 404),
+                "TakeTask",
+            ),
+        },
+        "/tasks/{id}/take": {
+            "parameters": [_ID],
+            "post": _op("The agent takes this task", _answers("Task", 400, 404, 409), "TakeTask"),
+        },
+        "/tasks/{id}/done": {
+            "parameters": [_ID],
+            "post": _op(
+                "The agent finished its task (success or failure)",
+                _answers("Task", 400, 404, 409),
+                "TaskDone",
+            ),
+        },
+        "/decisions": {
+            "parameters": [
+                _query("agent", _S, "only this agent's"),
+                _query("type", _S, "only this type"),
+                _query("limit", {"type": "integer", "minimum": 0}, "the newest N (200)"),
+            ],
+            "get": _op("Decisions, oldest first", _answers("DecisionList", 400, 404)),
+            "post": _op(
+                "Log a decision", _answers("Decision", 400, 404, status="201"), "MakeDecision"
+            ),
+        },
+        "/decisions/patterns": {
+            "parameters": [
+                _query("agent", _S, "only this agent's"),
+                _query("type", _S, "only this type"),
+            ],
+            "get": _op(
+                "Success rates by type and confidence calibration",
+                _answers("DecisionPatterns", 400, 404),
+            ),
+        },
+        "/decisions/{id}/outcome": {
+            "parameters": [_ID],
+            "post": _op(
+                "The decision's outcome (once)",
+                _answers("Decision", 400, 404, 409),
+                "DecisionOutcome",
+            ),
+        },
+        "/tokens": {
+            "parameters": [_query("agent", _S, "only this agent's")],
+            "get": _op("Token usage per agent", _answers("TokenList", 400, 404)),
+            "post": _op(
+                "Report tokens an agent spent; answers its usage",
+                _answers("TokenUsage", 400, 404, status="201"),
+                "ReportTokens",
+            ),
+        },
+        "/traces": {
+            "parameters": [_query("limit", {"type": "integer", "minimum": 0}, "the newest N")],
+            "get": _op("Traces as trees of spans", _answers("Traces", 400)),
+        },
+        "/traces/spans": {
+            "post": _op(
+                "Start a span (a child with `parent`)",
+                _answers("Span", 400, 404, status="201"),
+                "StartSpan",
+            ),
+        },
+        "/traces/spans/{id}/end": {
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": _S}],
+            "post": _op(
+                "End a span, ok or error",
+                _answers("Span", 400, 404, 409),
+                "EndSpan",
+                required=False,
             ),
         },
         "/sessions/{name}/token": {
