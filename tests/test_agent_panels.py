@@ -30,8 +30,12 @@ def _report(app: AiSessionApp, pane: TerminalPane, state: str, question: str | N
     app.manager.agents.report(pane.session.name, state, question=question)
 
 
-def _post(app: AiSessionApp, sender: str, to: str | None, text: str) -> None:
-    app.manager.hub.send(sender, to, text)
+def _post(app: AiSessionApp, sender: str, to: str | None, payload: object) -> None:
+    bus = app.manager.hub.bus
+    if to is None:
+        bus.broadcast(sender, payload)
+    else:
+        bus.send(sender, to, payload)
 
 
 def _rows(panel: LivePanel) -> list[str]:
@@ -43,6 +47,22 @@ def _text(widget: Static) -> str:
     return str(widget.render())
 
 
+def _pane(app: AiSessionApp) -> TerminalPane:
+    """The active pane of the window shown."""
+    pane = app.pane
+    assert pane is not None
+    return pane
+
+
+async def _new_window(app: AiSessionApp, pilot: Pilot) -> TerminalPane:
+    """C-b c: the new window's pane, at its prompt."""
+    count = len(app.windows)
+    await pilot.press("ctrl+b", "c")
+    await wait_until(lambda: len(app.windows) == count + 1 and app.current == count)
+    await at_prompt(app.pane)
+    return _pane(app)
+
+
 async def _open(pilot: Pilot, key: str, kind: type[LivePanel]) -> Any:
     app = pilot.app
     await pilot.press("ctrl+b", key)
@@ -52,188 +72,206 @@ async def _open(pilot: Pilot, key: str, kind: type[LivePanel]) -> Any:
     return panel
 
 
-async def test_prefix_a_shows_each_panes_agent_and_the_question_it_waits_on() -> None:
-    app = _app()
-    async with app.run_test(size=SIZE) as pilot:
-        await at_prompt(app.pane)
-        first = app.pane
-        assert first is not None
-        second = await split(app, pilot, "percent_sign")
-        panel = await _open(pilot, "a", AgentsPanel)
-        await wait_until(lambda: len(_rows(panel)) == 2, what=lambda: str(_rows(panel)))
-        _report(app, first, "waiting", "Continue? (y/n)")
-        await wait_until(
-            lambda: "waiting" in _rows(panel)[0] and "“Continue? (y/n)”" in _rows(panel)[0],
-            what=lambda: str(_rows(panel)),
-        )
-        assert "1 waiting" in _text(panel.query_one("#title", Static))
-        # the badge in the pane's title row and, for the focused pane, the status line
-        assert first.agent_state == "waiting"
-        strip = first.render_line(0)
-        assert "waiting" in strip.text and first.pane_id in strip.text
-        _report(app, second, "working")
-        await wait_until(lambda: "working" in _rows(panel)[1], what=lambda: str(_rows(panel)))
-        await wait_until(lambda: "[working]" in app.query_one("#status", Static).render().plain)
+async def test_prefix_a_shows_each_panes_agent_and_the_question_it_waits_on(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    first = _pane(app)
+    second = await split(app, pilot, "percent_sign")
+    panel = await _open(pilot, "a", AgentsPanel)
+    await wait_until(lambda: len(_rows(panel)) == 2, what=lambda: str(_rows(panel)))
+    _report(app, first, "waiting", "Continue? (y/n)")
+    await wait_until(
+        lambda: "waiting" in _rows(panel)[0] and "“Continue? (y/n)”" in _rows(panel)[0],
+        what=lambda: str(_rows(panel)),
+    )
+    assert "1 waiting" in _text(panel.query_one("#title", Static))
+    # the badge in the pane's title row and, for the focused pane, the status line
+    assert first.agent_state == "waiting"
+    strip = first.render_line(0)
+    assert "waiting" in strip.text and first.pane_id in strip.text
+    _report(app, second, "working")
+    await wait_until(lambda: "working" in _rows(panel)[1], what=lambda: str(_rows(panel)))
+    await wait_until(lambda: "[working]" in app.query_one("#status", Static).render().plain)
 
 
-async def test_enter_on_an_agent_goes_to_its_window_and_pane() -> None:
-    app = _app()
-    async with app.run_test(size=SIZE) as pilot:
-        await at_prompt(app.pane)
-        target = app.pane
-        assert target is not None
-        await pilot.press("ctrl+b", "c")
-        await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
-        await at_prompt(app.pane)
-        panel = await _open(pilot, "a", AgentsPanel)
-        await wait_until(lambda: len(_rows(panel)) == 2)
-        assert "0.0" in _rows(panel)[0] and "1.0" in _rows(panel)[1]  # where each pane is
-        await pilot.press("home", "enter")
-        await wait_until(lambda: app.current == 0 and app.pane is target and target.has_focus)
-        assert app.query(AgentsPanel)  # the panel stays open beside it
-        await pilot.press("ctrl+b", "a")  # the key again: back to the panel
-        await wait_until(lambda: panel.has_focus)
-        await pilot.press("ctrl+b", "a")  # and again: closed
-        await wait_until(lambda: not app.query(AgentsPanel) and target.has_focus)
+async def test_enter_on_an_agent_goes_to_its_window_and_pane(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    target = _pane(app)
+    await _new_window(app, pilot)
+    panel = await _open(pilot, "a", AgentsPanel)
+    await wait_until(lambda: len(_rows(panel)) == 2)
+    assert "0.0" in _rows(panel)[0] and "1.0" in _rows(panel)[1]  # where each pane is
+    await pilot.press("home", "enter")
+    await wait_until(lambda: app.current == 0 and app.pane is target and target.has_focus)
+    assert app.query(AgentsPanel)  # the panel stays open beside it
+    await pilot.press("ctrl+b", "a")  # the key again: back to the panel
+    await wait_until(lambda: panel.has_focus)
+    await pilot.press("ctrl+b", "a")  # and again: closed
+    await wait_until(lambda: not app.query(AgentsPanel) and target.has_focus)
 
 
-async def test_prefix_j_cycles_through_the_agents_waiting_with_the_panel_closed() -> None:
-    app = _app()
-    async with app.run_test(size=SIZE) as pilot:
-        await at_prompt(app.pane)
-        await pilot.press("ctrl+b", "j")
-        await wait_until(lambda: any("No agent is waiting for input" in m for _, m in app.messages))
-        first = app.pane
-        assert first is not None
-        second = await split(app, pilot, "percent_sign")
-        await pilot.press("ctrl+b", "c")
-        await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
-        third = app.pane
-        assert third is not None
-        await at_prompt(third)
-        _report(app, first, "waiting", "Allow edit? (y/n)")
-        _report(app, third, "waiting", "Press Enter")
-        await pilot.press("ctrl+b", "j")
-        await wait_until(lambda: app.pane is first and app.current == 0, what="the first waiting")
-        await pilot.press("ctrl+b", "j")
-        await wait_until(lambda: app.pane is third and app.current == 1, what="the next one")
-        await pilot.press("ctrl+b", "j")
-        await wait_until(lambda: app.pane is first, what="round to the first again")
-        assert second is not app.pane
+async def test_prefix_j_cycles_through_the_agents_waiting_with_the_panel_closed(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    await pilot.press("ctrl+b", "j")
+    await wait_until(lambda: any("No agent is waiting for input" in m for _, m in app.messages))
+    first = _pane(app)
+    second = await split(app, pilot, "percent_sign")
+    third = await _new_window(app, pilot)
+    _report(app, first, "waiting", "Allow edit? (y/n)")
+    _report(app, third, "waiting", "Press Enter")
+    await pilot.press("ctrl+b", "j")
+    await wait_until(lambda: app.pane is first and app.current == 0, what="the first waiting")
+    await pilot.press("ctrl+b", "j")
+    await wait_until(lambda: app.pane is third and app.current == 1, what="the next one")
+    await pilot.press("ctrl+b", "j")
+    await wait_until(lambda: app.pane is first, what="round to the first again")
+    assert second is not app.pane
 
 
-async def test_an_agent_that_starts_waiting_in_another_window_is_announced() -> None:
-    app = _app()
-    async with app.run_test(size=SIZE) as pilot:
-        await at_prompt(app.pane)
-        hidden = app.pane
-        assert hidden is not None
-        await pilot.press("ctrl+b", "c")
-        await wait_until(lambda: len(app.windows) == 2 and app.current == 1)
-        _report(app, hidden, "waiting", "Do you want to proceed?")
-        assert app.agent_watch is not None
-        await wait_until(lambda: bool(app.agent_watch and app.agent_watch.notices))
-        title, text = app.agent_watch.notices[-1]
-        assert title == f"pane 0.0 ({hidden.session.name}) is waiting"
-        assert text == "“Do you want to proceed?”"
-        await wait_until(lambda: "0:bash!" in app.query_one("#status", Static).render().plain)
-        _report(app, hidden, "waiting", "Do you want to proceed?")  # still waiting: said once
-        await pilot.pause()
-        assert len(app.agent_watch.notices) == 1
+async def test_an_agent_that_starts_waiting_in_another_window_is_announced(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    hidden = _pane(app)
+    await _new_window(app, pilot)
+    _report(app, hidden, "waiting", "Do you want to proceed?")
+    assert app.agent_watch is not None
+    await wait_until(lambda: bool(app.agent_watch and app.agent_watch.notices))
+    title, text = app.agent_watch.notices[-1]
+    assert title == f"pane 0.0 ({hidden.session.name}) is waiting"
+    assert text == "“Do you want to proceed?”"
+    await wait_until(lambda: "0:bash!" in app.query_one("#status", Static).render().plain)
+    _report(app, hidden, "waiting", "Do you want to proceed?")  # still waiting: said once
+    await pilot.pause()
+    assert len(app.agent_watch.notices) == 1
 
 
-async def test_messages_posted_through_the_hub_appear_live_filter_and_go_to_the_sender() -> None:
-    app = _app()
-    async with app.run_test(size=SIZE) as pilot:
-        await at_prompt(app.pane)
-        alice = app.pane
-        assert alice is not None
-        bob = await split(app, pilot, "percent_sign")
-        a, b = alice.session.name, bob.session.name
-        panel = await _open(pilot, "e", MessagesPanel)
-        assert "no messages yet" in _text(panel.query_one("#detail", Static))
-        _post(app, a, b, "please run the tests")
-        _post(app, b, a, {"result": "42 passed"})
-        _post(app, b, None, "done for today")
-        await wait_until(lambda: len(_rows(panel)) == 3, what=lambda: str(_rows(panel)))
-        rows = _rows(panel)
-        assert f"{a} → {b}" in rows[0] and "please run the tests" in rows[0]
-        assert '{"result":"42 passed"}' in rows[1]
-        assert f"{b} → all" in rows[2]
-        await pilot.press("f")  # the first agent only
-        await wait_until(lambda: panel.agent == a and len(_rows(panel)) == 2)
-        await pilot.press("f")
-        await wait_until(lambda: panel.agent == b and len(_rows(panel)) == 3)
-        await pilot.press("up", "up", "enter")  # the first message: alice's
-        await wait_until(lambda: app.pane is alice and alice.has_focus)
+async def test_messages_posted_through_the_hub_appear_live_filter_and_go_to_the_sender(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    alice = _pane(app)
+    bob = await split(app, pilot, "percent_sign")
+    carol = await split(app, pilot, "quotation_mark")
+    a, b, c = alice.session.name, bob.session.name, carol.session.name
+    panel = await _open(pilot, "e", MessagesPanel)
+    assert "no messages yet" in _text(panel.query_one("#detail", Static))
+    _post(app, a, b, "please run the tests")
+    _post(app, b, a, {"result": "42 passed"})
+    _post(app, b, None, "done for today")
+    await wait_until(lambda: len(_rows(panel)) == 3, what=lambda: str(_rows(panel)))
+    rows = _rows(panel)
+    assert f"{a} → {b} data_share" in rows[0] and "please run the tests" in rows[0]
+    assert '{"result":"42 passed"}' in rows[1]
+    assert f"{b} → all broadcast" in rows[2]
+    _post(app, c, b, "and the linter?")  # live: the cursor follows the newest
+    await wait_until(lambda: len(_rows(panel)) == 4 and panel.index == 3)
+    assert "and the linter?" in _text(panel.query_one("#detail", Static))
+    await pilot.press("f")  # the first agent: what it sent and got, and broadcasts
+    await wait_until(lambda: panel.agent == a and len(_rows(panel)) == 3)
+    assert "from/to" in _text(panel.query_one("#title", Static))
+    await pilot.press("f")
+    await wait_until(lambda: panel.agent == b and len(_rows(panel)) == 4)
+    await pilot.press("f", "f")  # past carol, back to every agent
+    await wait_until(lambda: panel.agent is None and len(_rows(panel)) == 4)
+    await pilot.press("home", "enter")  # the first message: alice's
+    await wait_until(lambda: app.pane is alice and alice.has_focus)
 
 
 async def test_tokens_panel_shows_each_agents_figures_and_a_sparkline() -> None:
     app = _app(enable_ai_features=True, parse_output=True)
     async with app.run_test(size=SIZE) as pilot:
         await at_prompt(app.pane)
-        pane = app.pane
-        assert pane is not None
+        pane = _pane(app)
         await pane.session.send_input("echo some output for the context\n")
         await wait_for_screen(pane.session, "some output for the context")
         panel = await _open(pilot, "u", TokensPanel)
         await wait_until(lambda: len(_rows(panel)) == 1)
-        app.manager.hub.tokens(pane.session.name, 1200, 300)
-        app.manager.hub.tokens(pane.session.name, 800, 100)
+        app.manager.hub.record_tokens(pane.session.name, 1200, 300, "claude-sonnet-4")
+        app.manager.hub.record_tokens(pane.session.name, 800, 100)
         await wait_until(
             lambda: "2.0k in 400 out" in _rows(panel)[0], what=lambda: str(_rows(panel))
         )
         figures = _text(panel.query_one("#figures", Static))
-        assert "tokens in 2,000  out 400" in figures
+        assert "claude-sonnet-4" in figures and "in 2,000 · out 400 (reported)" in figures
+        assert "burn rate" in figures
         assert "token reduction" in figures and "storage ratio" in figures
-        assert "context" in figures
-        assert panel.query_one(Sparkline).data
+        assert "(session)" in figures  # the context: this pane's SessionContext
+        assert sum(panel.query_one(Sparkline).data or []) == 2400
 
 
-async def test_decisions_panel_shows_the_choice_and_the_patterns() -> None:
-    app = _app()
-    async with app.run_test(size=SIZE) as pilot:
-        await at_prompt(app.pane)
-        panel = await _open(pilot, "y", DecisionsPanel)
-        assert "no decisions yet" in _text(panel.query_one("#detail", Static))
-        assert panel.query(Tree)
+async def test_decisions_panel_shows_the_choice_the_patterns_and_the_spans(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    pane = _pane(app)
+    await _new_window(app, pilot)
+    panel = await _open(pilot, "y", DecisionsPanel)
+    assert "no decisions yet" in _text(panel.query_one("#detail", Static))
+    hub, name = app.manager.hub, pane.session.name
+    first = hub.decisions.track(
+        "approach", ["rewrite", "patch"], "patch", 0.8, "smaller diff", agent=name
+    )
+    hub.decisions.record_outcome(first.id, True, "tests pass")
+    hub.decisions.track("tool_selection", ["grep", "ripgrep"], "ripgrep", 0.6, agent=name)
+    plan = hub.tracer.start_span("plan", agent=name)
+    step = hub.tracer.start_span("edit main.py", parent=plan.span_id, agent=name)
+    hub.tracer.end_span(step.span_id, "error")
+    await wait_until(lambda: len(_rows(panel)) == 2, what=lambda: str(_rows(panel)))
+    rows = _rows(panel)
+    assert "approach → patch 80%" in rows[0] and "✓ success: tests pass" in rows[0]
+    assert "tool_selection → ripgrep 60%" in rows[1] and "pending" in rows[1]
+    patterns = _text(panel.query_one("#patterns", Static))
+    assert "2 decisions, 1 with outcome, success 100%" in patterns
+    assert "approach 100% (1)" in patterns
+    await pilot.press("up")
+    detail = _text(panel.query_one("#detail", Static))
+    assert "options rewrite, [patch]" in detail and "why: smaller diff" in detail
+    tree = panel.query_one(Tree)
+    [root] = tree.root.children
+    assert str(root.label).startswith("plan") and "running" in str(root.label)
+    [child] = root.children
+    assert str(child.label).startswith("edit main.py") and "error" in str(child.label)
+    await pilot.press("enter")  # the decision's agent's pane
+    await wait_until(lambda: app.current == 0 and app.pane is pane and pane.has_focus)
 
 
-async def test_panels_give_the_panes_programs_their_new_size_as_they_open_and_close() -> None:
-    app = _app()
-    async with app.run_test(size=SIZE) as pilot:
-        await at_prompt(app.pane)
-        shown = app.pane
-        assert shown is not None
-        await pilot.press("ctrl+b", "c")
-        await wait_until(lambda: len(app.windows) == 2)
-        await at_prompt(app.pane)
-        await pilot.press("ctrl+b", "l")  # back to window 0; window 1 hidden
-        await wait_until(lambda: app.current == 0)
-        hidden = app.windows[1].active_pane
-        assert hidden is not None
-        full = (shown.session.terminal.columns, shown.session.terminal.lines)
-        assert full == (120, 34)
-        for key, kind in (("a", AgentsPanel), ("e", MessagesPanel), ("u", TokensPanel)):
-            panel = await _open(pilot, key, kind)
-            width = app.query_one("#windows").size.width
-            assert width + panel.outer_size.width == 120
-            await wait_until(lambda w=width: shown.session.terminal.columns == w)
-            assert (await shown.session.execute("stty size")).output.split() == ["34", str(width)]
-            await wait_until(lambda w=width: hidden.session.terminal.columns == w)
-        await pilot.press("ctrl+b", "u")  # the focused panel's key closes it
-        await wait_until(lambda: not app.query(LivePanel))
-        await wait_until(lambda: shown.session.terminal.columns == 120)
-        await wait_until(lambda: hidden.session.terminal.columns == 120, what="the hidden window")
-        assert (await shown.session.execute("stty size")).output.split() == ["34", "120"]
+async def test_panels_give_the_panes_programs_their_new_size_as_they_open_and_close(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    shown = _pane(app)
+    await _new_window(app, pilot)
+    await pilot.press("ctrl+b", "l")  # back to window 0; window 1 hidden
+    await wait_until(lambda: app.current == 0)
+    hidden = app.windows[1].active_pane
+    assert hidden is not None
+    full = (shown.session.terminal.columns, shown.session.terminal.lines)
+    assert full == (120, 34)
+    for key, kind in (("a", AgentsPanel), ("e", MessagesPanel), ("u", TokensPanel)):
+        panel = await _open(pilot, key, kind)
+        width = app.query_one("#windows").size.width
+        assert width + panel.outer_size.width == 120
+        await wait_until(lambda w=width: shown.session.terminal.columns == w)
+        assert (await shown.session.execute("stty size")).output.split() == ["34", str(width)]
+        await wait_until(lambda w=width: hidden.session.terminal.columns == w)
+    await pilot.press("ctrl+b", "u")  # the focused panel's key closes it
+    await wait_until(lambda: not app.query(LivePanel))
+    await wait_until(lambda: shown.session.terminal.columns == 120)
+    await wait_until(lambda: hidden.session.terminal.columns == 120, what="the hidden window")
+    assert (await shown.session.execute("stty size")).output.split() == ["34", "120"]
 
 
 async def test_every_panel_is_usable_at_80x24() -> None:
     app = _app()
     async with app.run_test(size=(80, 24)) as pilot:
         await at_prompt(app.pane)
-        pane = app.pane
-        assert pane is not None
+        pane = _pane(app)
         _report(app, pane, "waiting", "Continue? (y/n)")
         for key, kind in (
             ("a", AgentsPanel),
@@ -251,14 +289,14 @@ async def test_every_panel_is_usable_at_80x24() -> None:
         await wait_until(lambda: not app.query(LivePanel) and pane.has_focus)
 
 
-async def test_the_panels_are_commands_of_the_prompt_and_the_palette() -> None:
-    app = _app()
-    async with app.run_test(size=SIZE) as pilot:
-        await at_prompt(app.pane)
-        await pilot.press("ctrl+b", "colon", *"show-agent-messages", "enter")
-        await wait_until(lambda: bool(app.query(MessagesPanel)))
-        await pilot.press("q")
-        await wait_until(lambda: not app.query(MessagesPanel))
-        titles = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"Agents", "Agent messages", "Tokens and context", "Decisions and traces"} <= titles
-        assert "Next waiting agent" in titles
+async def test_the_panels_are_commands_of_the_prompt_and_the_palette(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    await pilot.press("ctrl+b", "colon", *"show-agent-messages", "enter")
+    await wait_until(lambda: bool(app.query(MessagesPanel)))
+    await pilot.press("q")
+    await wait_until(lambda: not app.query(MessagesPanel))
+    titles = {c.title for c in app.get_system_commands(app.screen)}
+    assert {"Agents", "Agent messages", "Tokens and context", "Decisions and traces"} <= titles
+    assert "Next waiting agent" in titles

@@ -1,6 +1,6 @@
 """`DecisionsPanel`: why the agents did what they did (`C-b y`) — the pattern summary (success
-rate by type, confidence calibration) at the top, each decision's options, choice, confidence,
-rationale and outcome, and the tracer's spans as a tree."""
+rate overall and by type, confidence calibration) at the top, each decision's options, choice,
+confidence, rationale and outcome, and the tracer's spans as a tree."""
 
 from __future__ import annotations
 
@@ -15,21 +15,46 @@ from widgets.panels.live import LivePanel
 from widgets.panels.side import one_line
 
 if TYPE_CHECKING:
-    pass
+    from engine.observability import Decision, DecisionPatterns, SpanTree
 
 SHOWN = 200  # the newest decisions listed
-SPANS_SHOWN = 300  # the newest spans in the tree
+TRACES_SHOWN = 20  # the newest traces in the tree
 
 
-def outcome_text(decision: Any) -> str:
-    """✓ / ✗ with the note, or "pending"."""
-    outcome = getattr(decision, "outcome", None)
-    if outcome is None:
+def _rate(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.0%}"
+
+
+def outcome_text(decision: Decision) -> str:
+    """✓ success / ✗ failure with the note, or pending."""
+    if decision.outcome is None:
         return "pending"
-    success = getattr(outcome, "success", outcome)
-    note = getattr(outcome, "note", None) or getattr(decision, "outcome_note", None)
-    mark = "✓ success" if success is True else "✗ failure" if success is False else str(success)
-    return f"{mark}: {note}" if note else mark
+    mark = "✓" if decision.outcome == "success" else "✗"
+    text = f"{mark} {decision.outcome}"
+    return f"{text}: {decision.note}" if decision.note else text
+
+
+def patterns_text(patterns: DecisionPatterns) -> Text:
+    """analyze_patterns() in three lines: overall, by type, calibration (stated confidence
+    against the observed success rate, per bucket that has outcomes)."""
+    lines = [
+        f"{patterns.total} decisions, {patterns.with_outcome} with outcome, "
+        f"success {_rate(patterns.success_rate)}"
+    ]
+    if patterns.by_type:
+        kinds = patterns.by_type.items()
+        lines.append(
+            "by type: " + ", ".join(f"{k} {_rate(p.success_rate)} ({p.total})" for k, p in kinds)
+        )
+    buckets = [c for c in patterns.calibration if c.decisions]
+    if buckets:
+        lines.append(
+            "calibration: "
+            + ", ".join(
+                f"said {_rate(c.mean_confidence)} got {_rate(c.success_rate)}" for c in buckets
+            )
+        )
+    return Text("\n".join(lines), no_wrap=True, overflow="ellipsis")
 
 
 class DecisionsPanel(LivePanel):
@@ -38,9 +63,12 @@ class DecisionsPanel(LivePanel):
     TITLE = "Decisions"
     FOLLOW = True
     HINT = "↑↓ move  ⏎ agent's pane  esc close"
-    EVENTS: ClassVar[frozenset[str]] = frozenset({"decision", "trace", "task"})
+    EVENTS: ClassVar[frozenset[str]] = frozenset({"decision", "trace"})
     DEFAULT_CSS = """
-    DecisionsPanel > #patterns { height: auto; max-height: 5; padding: 0 1; color: $text-muted; }
+    DecisionsPanel > #patterns {
+        height: auto; max-height: 3; padding: 0 1; color: $text-muted;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     DecisionsPanel > OptionList { height: auto; min-height: 1; max-height: 30%; }
     DecisionsPanel > Tree { height: 1fr; min-height: 3; border-top: solid $panel; padding: 0; }
     """
@@ -57,69 +85,66 @@ class DecisionsPanel(LivePanel):
         yield self.hint_row()
 
     def read(self) -> list[Any] | str:
-        hub = getattr(self.manager, "hub", None)
-        if hub is None:
-            return "decisions are off"
-        self.query_one("#patterns", Static).update(self.patterns(hub.decisions.analyze_patterns()))
-        self._spans(hub.tracer)
-        return list(hub.decisions.decisions())[-SHOWN:]
+        hub = self.manager.hub
+        self.query_one("#patterns", Static).update(patterns_text(hub.decisions.analyze_patterns()))
+        self._spans(hub.tracer.get_traces(limit=TRACES_SHOWN))
+        return list(hub.decisions.decisions(limit=SHOWN))
 
     def pane_of(self, item: Any) -> str | None:
-        return getattr(item, "agent", None)
-
-    def patterns(self, report: Any) -> Text:
-        """analyze_patterns() in a few lines: success rate per type, confidence calibration."""
-        return Text(str(report), no_wrap=True, overflow="ellipsis")
+        agent: str | None = item.agent
+        return agent
 
     def row(self, item: Any) -> Text:
-        decision = item
+        decision: Decision = item
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f"#{decision.id} ", style="dim")
         line.append(str(decision.type), style="italic")
         line.append(" → ")
-        line.append(str(decision.selected), style="bold")
+        line.append(decision.selected, style="bold")
         line.append(f" {decision.confidence:.0%}")
         line.append(f"  {outcome_text(decision)}", style="dim")
         return line
 
     def moved(self) -> None:
-        decision = self.selected
+        decision: Decision | None = self.selected
         detail = self.query_one("#detail", Static)
         if decision is None:
-            detail.update(one_line("no decisions yet: ai-session decide --option A …"))
+            detail.update(one_line("no decisions yet: ai-session decide …"))
             return
-        options = ", ".join(
-            f"[{o}]" if o == decision.selected else str(o) for o in decision.options
-        )
+        options = ", ".join(f"[{o}]" if o == decision.selected else o for o in decision.options)
+        who = f" by {decision.agent}" if decision.agent else ""
         lines = [
             f"options {options}",
-            f"chose {decision.selected} at {decision.confidence:.0%}"
-            + (f" ({decision.agent})" if getattr(decision, "agent", None) else ""),
+            f"chose {decision.selected} at {decision.confidence:.0%}{who}",
         ]
         if decision.rationale:
             lines.append(f"why: {decision.rationale}")
         lines.append(f"outcome: {outcome_text(decision)}")
         detail.update(Text("\n".join(lines), overflow="fold"))
 
-    def _spans(self, tracer: Any) -> None:
-        tree = self.query_one(Tree)
+    def _spans(self, traces: list[SpanTree]) -> None:
+        tree: Tree[Any] = self.query_one(Tree)
         tree.clear()
-        spans = list(tracer.spans())[-SPANS_SHOWN:]
-        nodes: dict[Any, TreeNode[Any]] = {}
-        for span in spans:  # parents start before their children
-            parent = nodes.get(span.parent_id, tree.root)
-            node = parent.add(self._span_label(span), data=span, expand=True)
-            nodes[span.span_id] = node
-        for node in nodes.values():
-            if not node.children:
-                node.allow_expand = False
 
-    def _span_label(self, span: Any) -> Text:
-        status = str(getattr(span, "status", "") or "")
-        label = Text(str(span.name), no_wrap=True)
-        duration = getattr(span, "duration_ms", None)
+        def add(parent: TreeNode[Any], node: SpanTree) -> None:
+            if node.children:
+                branch = parent.add(self._span_label(node), data=node.span, expand=True)
+                for child in node.children:
+                    add(branch, child)
+            else:
+                parent.add_leaf(self._span_label(node), data=node.span)
+
+        for root in traces:
+            add(tree.root, root)
+
+    def _span_label(self, node: SpanTree) -> Text:
+        span = node.span
+        label = Text(span.name, no_wrap=True)
+        if span.agent:
+            label.append(f" {span.agent}", style="dim")
+        duration = span.duration
         if duration is not None:
-            label.append(f" {duration:.0f} ms", style="dim")
-        if status and status not in ("ok", "OK"):
-            label.append(f" {status}", style="bold red" if "err" in status.lower() else "dim")
+            label.append(f" {duration * 1000:.0f} ms", style="dim")
+        if span.status != "ok":
+            label.append(f" {span.status}", style="bold" if span.status == "running" else "red")
         return label

@@ -5,13 +5,14 @@ own window, else the session's `SessionContext`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.agents import AgentStatus
 
     from engine.context import Compression, ContextSummary
     from engine.manager import SessionManager
+    from engine.observability import TokenUsage
 
 
 @dataclass(frozen=True)
@@ -43,27 +44,17 @@ class ContextUse:
         return "<1%" if 0 < percent < 1 else f"{percent:.0f}%"
 
 
-def usage(manager: SessionManager, agent: str) -> Any | None:
-    """The hub's token usage for `agent` (None when nothing was reported)."""
-    hub = getattr(manager, "hub", None)
-    if hub is None:
-        return None
-    try:
-        return hub.token_usage(agent)
-    except (KeyError, ValueError, LookupError):
-        return None
+def usage(manager: SessionManager, agent: str) -> TokenUsage | None:
+    """The hub's token usage for `agent` (None when it never reported any)."""
+    reported = manager.hub.token_usage(agent)
+    return reported if reported.reports else None
 
 
 def tokens(manager: SessionManager, status: AgentStatus) -> Tokens | None:
     """Reported totals when there are any, else the transcript's."""
     reported = usage(manager, status.session)
-    if reported is not None and (reported.total_input or reported.total_output):
-        return Tokens(
-            reported.total_input,
-            reported.total_output,
-            "reported",
-            getattr(reported, "model", None),
-        )
+    if reported is not None:
+        return Tokens(reported.input, reported.output, "reported", reported.model)
     totals = status.tokens
     if totals is not None:
         prompt = totals.input + totals.cache_read + totals.cache_write

@@ -19,7 +19,6 @@ from widgets.panels.side import one_line
 
 if TYPE_CHECKING:
     from engine.coordination import AgentMessage
-
     from engine.manager import SessionManager
 
 SHOWN = 200  # the newest messages listed (the hub keeps and stores them all)
@@ -63,10 +62,7 @@ class MessagesPanel(LivePanel):
         yield self.hint_row()
 
     def read(self) -> list[Any] | str:
-        hub = getattr(self.manager, "hub", None)
-        if hub is None:
-            return "agent messages are off"
-        return list(hub.messages(agent=self.agent, limit=SHOWN))
+        return list(self.manager.hub.messages(agent=self.agent, limit=SHOWN))
 
     def summary(self) -> str:
         shown = len(self.rows)
@@ -88,7 +84,7 @@ class MessagesPanel(LivePanel):
         line.append(f" {message.type}", style="italic")
         if mark:
             line.append(f" {mark}", style="bold red")
-        line.append("\n  " + preview(message.payload))
+        line.append("\n  " + message.preview())
         return line
 
     def moved(self) -> None:
@@ -97,7 +93,7 @@ class MessagesPanel(LivePanel):
         if message is None:
             detail.update(one_line("no messages yet: ai-session msg --to NAME TEXT"))
             return
-        priority = getattr(message.priority, "name", str(message.priority)).lower()
+        priority = message.priority.name.lower()
         head = f"#{message.id} {message.type}, {priority} priority"
         if message.reply_to is not None:
             head += f", reply to #{message.reply_to}"
@@ -107,12 +103,10 @@ class MessagesPanel(LivePanel):
     def agents(self) -> list[str]:
         """Who the filter cycles through: every session, then anyone else seen in messages."""
         names = [s.name for s in self.manager.sessions]
-        hub = getattr(self.manager, "hub", None)
-        if hub is not None:
-            for message in hub.messages(limit=SHOWN):
-                for name in (message.sender, message.recipient):
-                    if name is not None and name not in names:
-                        names.append(name)
+        for message in self.manager.hub.messages(limit=SHOWN):
+            for name in (message.sender, message.recipient):
+                if name is not None and name not in names:
+                    names.append(name)
         return names
 
     def on_panel_key(self, event: events.Key) -> None:

@@ -4,7 +4,6 @@ apart (engine/context.py keeps the two figures apart), and a sparkline of tokens
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -17,25 +16,6 @@ from widgets.panels.side import one_line
 
 if TYPE_CHECKING:
     from engine.agents import AgentStatus
-
-
-SPARK_POINTS = 60  # the newest points the sparkline draws (one bar per cell at most)
-
-
-def series(report: object | None) -> list[float]:
-    """Tokens per interval from the hub's usage report, oldest first ([] when none)."""
-    if report is None:
-        return []
-    points: Sequence[object] = getattr(report, "series", None) or []
-    values: list[float] = []
-    for point in points:
-        if isinstance(point, int | float):
-            values.append(float(point))
-        elif isinstance(point, tuple | list) and point:
-            values.append(float(point[-1]))
-        else:
-            values.append(float(getattr(point, "tokens", 0) or 0))
-    return values[-SPARK_POINTS:]
 
 
 class TokensPanel(LivePanel):
@@ -60,7 +40,7 @@ class TokensPanel(LivePanel):
         yield self.title_row()
         yield self.list_widget()
         yield Static(id="figures")
-        yield Static("tokens per report, oldest left", id="spark-label")
+        yield Static(id="spark-label")
         yield Sparkline([])
         yield Static(id="spacer")
         yield self.hint_row()
@@ -104,8 +84,12 @@ class TokensPanel(LivePanel):
             spark.data = []
             return
         figures.update(self.figures(status))
-        spark.data = series(usage(self.manager, status.session))
-        spark.display = self.query_one("#spark-label").display = bool(spark.data)
+        report = usage(self.manager, status.session)
+        spark.data = [float(n) for n in report.series] if report is not None else []
+        label = self.query_one("#spark-label", Static)
+        label.display = spark.display = report is not None
+        if report is not None:
+            label.update(one_line(f"tokens per {report.bucket_seconds:.0f} s, oldest left"))
 
     def figures(self, status: AgentStatus) -> Text:
         """The selected agent's lines, each figure with its label (short: 80x24 leaves the
@@ -118,9 +102,8 @@ class TokensPanel(LivePanel):
             lines.append("tokens: none reported")
         else:
             lines.append(f"in {spent.input:,} · out {spent.output:,} ({spent.source})")
-        rate = getattr(report, "burn_rate", None) if report is not None else None
-        if rate:
-            lines.append(f"burn rate {count(rate)} tokens/min")
+        if report is not None:
+            lines.append(f"burn rate {count(report.burn_rate)} tokens/min")
         totals = status.tokens
         if totals is not None and totals.compactions:
             lines.append(f"compactions (its CLI's): {totals.compactions}")
