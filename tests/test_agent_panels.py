@@ -4,6 +4,10 @@ C-b j going to the pane that wants you, the panes' programs sized right as panel
 
 from __future__ import annotations
 
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from conftest import BASH, at_prompt, split, wait_for_screen, wait_until
@@ -12,6 +16,7 @@ from textual.widgets import OptionList, Sparkline, Static, Tree
 
 from app.main import AiSessionApp
 from engine import SessionConfig
+from engine.coordination import AgentMessage, MessagePriority, MessageType
 from widgets.panels.agents import AgentsPanel
 from widgets.panels.decisions import DecisionsPanel
 from widgets.panels.live import LivePanel
@@ -300,3 +305,97 @@ async def test_the_panels_are_commands_of_the_prompt_and_the_palette(
     titles = {c.title for c in app.get_system_commands(app.screen)}
     assert {"Agents", "Agent messages", "Tokens and context", "Decisions and traces"} <= titles
     assert "Next waiting agent" in titles
+
+
+# -- pictures: each panel at 80x24 beside a pane with a fixed sample -------------------------
+
+SAMPLE = Path(__file__).parent / "fixtures" / "show_colours.py"
+MOMENT = datetime(2026, 12, 3, 9, 30, 0, tzinfo=UTC)
+
+
+def _picture_app() -> AiSessionApp:
+    return AiSessionApp(SessionConfig(shell_command=f"{sys.executable} {SAMPLE}"))
+
+
+async def _sample_shown(pilot: Pilot) -> AiSessionApp:
+    app = pilot.app
+    assert isinstance(app, AiSessionApp)
+    await wait_until(
+        lambda: all("wide:" in p.session.capture_pane() for p in app.window.panes.values()),
+        30,
+        what="the pane's sample",
+    )
+    return app
+
+
+async def _settled(pilot: Pilot, kind: type[LivePanel]) -> None:
+    """The panel open, read once more after the last event, and painted."""
+    app = pilot.app
+    await pilot.press("ctrl+b", {MessagesPanel: "e", DecisionsPanel: "y"}[kind])
+    await wait_until(lambda: bool(app.query(kind)))
+    app.query_one(kind).reload()
+    await pilot.pause(0.1)
+
+
+def test_messages_panel_picture(snap_compare, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+    async def run_before(pilot: Pilot) -> None:
+        app = await _sample_shown(pilot)
+        app.manager.hub.bus.remember(
+            [
+                AgentMessage(
+                    1,
+                    "planner",
+                    "coder",
+                    MessageType.TASK_ASSIGNMENT,
+                    MessagePriority.HIGH,
+                    "write the parser",
+                    MOMENT,
+                ),
+                AgentMessage(
+                    2,
+                    "coder",
+                    "planner",
+                    MessageType.QUESTION,
+                    MessagePriority.NORMAL,
+                    "tabs or spaces?",
+                    MOMENT,
+                    1,
+                ),
+                AgentMessage(
+                    3,
+                    "planner",
+                    None,
+                    MessageType.BROADCAST,
+                    MessagePriority.CRITICAL,
+                    {"stop": True, "why": "build red"},
+                    MOMENT,
+                ),
+            ]
+        )
+        await _settled(pilot, MessagesPanel)
+
+    try:
+        assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_decisions_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot) -> None:
+        app = await _sample_shown(pilot)
+        hub = app.manager.hub
+        first = hub.decisions.track(
+            "approach", ["rewrite", "patch"], "patch", 0.8, "smaller diff", agent="coder"
+        )
+        hub.decisions.record_outcome(first.id, True, "tests pass")
+        hub.decisions.track("tool_selection", ["grep", "ripgrep"], "ripgrep", 0.6, agent="coder")
+        plan = hub.tracer.start_span("plan the parser", agent="planner")
+        hub.tracer.start_span("write tests", parent=plan.span_id, agent="coder")
+        hub.tracer.start_span("write code", parent=plan.span_id, agent="coder")
+        await _settled(pilot, DecisionsPanel)
+
+    assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
