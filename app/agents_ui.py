@@ -32,6 +32,14 @@ PANELS: dict[str, type[LivePanel]] = {
     "tokens": TokensPanel,
     "decisions": DecisionsPanel,
 }
+# The commands these keys run (app/commands.py), each on a prefix key tmux leaves unbound.
+AGENT_COMMANDS = (
+    "choose-agent",
+    "next-agent",
+    "show-agent-messages",
+    "show-tokens",
+    "show-decisions",
+)
 QUESTION_CHARS = 200  # of a question quoted in the notice
 
 

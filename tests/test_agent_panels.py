@@ -10,10 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import BASH, at_prompt, split, wait_for_screen, wait_until
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Sparkline, Static, Tree
+from tmux_oracle import TMUX, tmux_pane
 
+from app.agents_ui import AGENT_COMMANDS
+from app.keymap import PREFIX_KEYS
 from app.main import AiSessionApp
 from engine import SessionConfig
 from engine.coordination import AgentMessage, MessagePriority, MessageType
@@ -399,3 +403,14 @@ def test_decisions_panel_picture(snap_compare) -> None:  # type: ignore[no-untyp
         await _settled(pilot, DecisionsPanel)
 
     assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+def test_the_panel_keys_are_ones_tmux_leaves_unbound(tmp_path: Path) -> None:
+    """A tmux user's muscle memory keeps working: our keys are free in tmux's own table."""
+    ours = {k for k, c in PREFIX_KEYS.items() if c.split()[0] in AGENT_COMMANDS}
+    assert ours == {"a", "j", "e", "u", "y"}
+    with tmux_pane(str(tmp_path), "true") as tmux:
+        listing = tmux("list-keys", "-T", "prefix")
+    bound = {line.split()[3] for line in listing.splitlines()}
+    assert "c" in bound and not ours & bound
