@@ -20,6 +20,7 @@ from app.agents_ui import AGENT_COMMANDS
 from app.keymap import PREFIX_KEYS
 from app.main import AiSessionApp
 from engine import SessionConfig
+from engine.config import ContextConfig
 from engine.coordination import AgentMessage, MessagePriority, MessageType
 from widgets.panels.agents import AgentsPanel
 from widgets.panels.decisions import DecisionsPanel
@@ -193,12 +194,13 @@ async def test_messages_posted_through_the_hub_appear_live_filter_and_go_to_the_
 
 
 async def test_tokens_panel_shows_each_agents_figures_and_a_sparkline() -> None:
-    app = _app(enable_ai_features=True, parse_output=True)
+    # a small context, so a few commands' output makes it compress
+    app = _app(
+        enable_ai_features=True, parse_output=True, context_config=ContextConfig(max_tokens=300)
+    )
     async with app.run_test(size=SIZE) as pilot:
         await at_prompt(app.pane)
         pane = _pane(app)
-        await pane.session.send_input("echo some output for the context\n")
-        await wait_for_screen(pane.session, "some output for the context")
         panel = await _open(pilot, "u", TokensPanel)
         await wait_until(lambda: len(_rows(panel)) == 1)
         app.manager.hub.record_tokens(pane.session.name, 1200, 300, "claude-sonnet-4")
@@ -209,9 +211,21 @@ async def test_tokens_panel_shows_each_agents_figures_and_a_sparkline() -> None:
         figures = _text(panel.query_one("#figures", Static))
         assert "claude-sonnet-4" in figures and "in 2,000 · out 400 (reported)" in figures
         assert "burn rate" in figures
-        assert "token reduction" in figures and "storage ratio" in figures
-        assert "(session)" in figures  # the context: this pane's SessionContext
         assert sum(panel.query_one(Sparkline).data or []) == 2400
+        context = pane.session.context
+        assert context is not None
+        for n in range(4):
+            await pane.session.send_input(f"seq {n} 40 | paste -sd' '; echo step-$((1+{n}))\n")
+            await wait_for_screen(pane.session, f"step-{n + 1}")
+        await wait_until(lambda: bool(context.compressions), what="a compression")
+        await wait_until(lambda: "compressions" in _text(panel.query_one("#figures", Static)))
+        figures = _text(panel.query_one("#figures", Static))
+        summary = context.get_summary()
+        fold = context.compressions[-1]
+        assert f"{fold.tokens_before}→{fold.tokens_after}" in figures
+        assert f"token reduction {summary.token_reduction:.1%}" in figures
+        assert f"storage ratio {summary.storage_ratio:.1f}×" in figures
+        assert "(session)" in figures  # the context: this pane's SessionContext
 
 
 async def test_decisions_panel_shows_the_choice_the_patterns_and_the_spans(

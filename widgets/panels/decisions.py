@@ -63,7 +63,7 @@ class DecisionsPanel(LivePanel):
     TITLE = "Decisions"
     FOLLOW = True
     HINT = "↑↓ move  ⏎ agent's pane  esc close"
-    EVENTS: ClassVar[frozenset[str]] = frozenset({"decision", "trace"})
+    EVENTS: ClassVar[frozenset[str]] = frozenset({"decision", "trace", "task"})
     DEFAULT_CSS = """
     DecisionsPanel > #patterns {
         height: auto; max-height: 3; padding: 0 1; color: $text-muted;

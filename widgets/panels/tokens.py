@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from engine.agents import AgentStatus
 
 
+FOLDS_SHOWN = 3  # compressions listed with their before → after, newest first
+
+
 class TokensPanel(LivePanel):
     """Agents listed with their totals; the selected one's figures and sparkline below."""
 
@@ -116,12 +119,12 @@ class TokensPanel(LivePanel):
         summary = context_summary(self.manager, status)
         if summary is not None:
             figures, compressions = summary
-            if compressions:
-                last = compressions[-1]
-                lines.append(
-                    f"compressions {len(compressions)}, last "
-                    f"{count(last.tokens_before)}→{count(last.tokens_after)} tok"
+            if compressions:  # the newest few, each as tokens before → after
+                folds = ", ".join(
+                    f"{count(c.tokens_before)}→{count(c.tokens_after)}"
+                    for c in reversed(compressions[-FOLDS_SHOWN:])
                 )
+                lines.append(f"compressions {len(compressions)}: {folds} tok")
             lines.append(
                 f"token reduction {figures.token_reduction:.1%}"
                 f" ({count(figures.original_tokens)}→{count(figures.total_tokens)} tok)"
