@@ -88,6 +88,7 @@ class LivePanel(SidePanel):
         self.manager = manager
         self.now = now  # the clock times in state are measured by (fixed in picture tests)
         self.rows: list[Any] = []
+        self._shown: list[Text] = []  # the list's rows as last drawn
         # Asked first about every key, as panes ask (True: the multiplexer took it).
         self.key_filter: Callable[[events.Key], bool] | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -187,11 +188,15 @@ class LivePanel(SidePanel):
         return self.query_one(OptionList)
 
     def fill(self, prompts: Iterable[Text], keep: int | None = None) -> None:
-        """Replace the list's rows, the cursor on row `keep` (else where it was, kept in range)."""
+        """Replace the list's rows, the cursor on row `keep` (else where it was, kept in range).
+        Rows the same as shown are left alone (the agents panel's tick redraws nothing)."""
         options = self.options
         old = options.highlighted
-        options.clear_options()
-        options.add_options(Option(prompt) for prompt in prompts)
+        texts = list(prompts)
+        if texts != self._shown:
+            self._shown = texts
+            options.clear_options()
+            options.add_options(Option(text) for text in texts)
         rows = options.option_count
         at = keep if keep is not None else old
         if rows:
