@@ -50,6 +50,9 @@ SUBCOMMANDS = {
     "history": "history",
     "compress": "compress",
     "context": "context",
+    "state": "state",
+    "agents": "agents",
+    "hook": "hook",
 }
 
 
@@ -200,6 +203,10 @@ def _arguments(verb: str) -> list[Argument]:
         from app.compress_cli import arguments as compress_arguments
 
         return compress_arguments()  # offline: no connection options
+    if verb in ("state", "agents", "hook"):
+        from app.agent_cli import arguments as agent_arguments
+
+        return [*_CONNECTION, *agent_arguments(verb)]
     flag = {"action": "store_true"}
     name = (("name",), {"help": "session name or id"})
     target = (("-t", "--target"), {"required": True, "help": "session name or id"})
@@ -384,6 +391,9 @@ _HELP = {
     "history": "the commands a session's shell ran: seq, exit code, duration, cwd, command",
     "compress": "compress a terminal log (file or stdin) for a reader or a model; offline",
     "context": "a session's AI context: token and storage figures, then its messages",
+    "state": "report this pane's agent state (working, waiting --question Q, idle)",
+    "agents": "every pane's agent state: waiting on what, since when, tokens",
+    "hook": "take a Claude Code hook's JSON on stdin (point Claude Code's hooks here)",
 }
 
 
@@ -419,6 +429,10 @@ def command_main(argv: list[str]) -> int:
         from app.compress_cli import run as compress
 
         return compress(args)
+    if verb in ("state", "agents", "hook"):
+        from app.agent_cli import run as agent_verb
+
+        return agent_verb(args)
     from app.client import Client, ClientError
 
     try:

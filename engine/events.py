@@ -2,10 +2,11 @@
 
 One `EventLog` per `SessionManager`. Sessions the manager made report into it: created, closed,
 renamed, exit, respawned, activity (throttled), silence (tmux's monitor-silence), resize, title,
-cwd, metadata and command (a shell command ended: command, exit_code, cwd, command_seq,
-duration; engine/history.py). Each event gets the next sequence number; the log keeps the
-newest `keep` events, so a reader that reconnects with the last number it saw gets everything
-after it, or learns how many it missed (`since()`'s second value).
+cwd, metadata, command (a shell command ended: command, exit_code, cwd, command_seq,
+duration; engine/history.py) and agent (its agent state changed: state, reason, question, kind,
+command, source; engine/agents.py). Each event gets the next sequence number; the log keeps
+the newest `keep` events, so a reader that reconnects with the last number it saw gets
+everything after it, or learns how many it missed (`since()`'s second value).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ EVENT_TYPES = (
     "decision",
     "trace",
     "tokens",
+    # an agent's state changed (engine/agents.py)
+    "agent",
 )
 
 

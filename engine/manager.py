@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 
+from engine.agents import AgentMonitor
 from engine.config import SessionConfig
 from engine.errors import SessionAlreadyExists, SessionNotFound
 from engine.events import EventLog
@@ -67,6 +68,7 @@ class SessionManager:
     def __init__(self, events: EventLog | None = None) -> None:
         self._sessions: dict[str, Session] = {}
         self.events = events if events is not None else EventLog()
+        self.agents = AgentMonitor(self.events)  # each session's agent state (engine/agents.py)
         # The control socket of the instance these sessions belong to: every session gets it
         # as AI_SESSION_SOCKET (like $TMUX), so programs inside can call back.
         self.socket_path: str | None = None
@@ -112,12 +114,14 @@ class SessionManager:
         session.events = self.events
         session._release = self._release
         self._sessions[session.id] = session
+        self.agents.watch(session)
         return session
 
     def _release(self, session: Session) -> None:
         """A session's start failed: forget it (no event: it never ran)."""
         if self._sessions.get(session.id) is session:
             del self._sessions[session.id]
+            self.agents.forget(session)
 
     def _claim_name(self, name: str | None) -> str:
         taken = {s.name for s in self._sessions.values()}

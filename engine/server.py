@@ -32,6 +32,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_server import Server as WebServer
 
+from engine.api import agents as agent_routes
 from engine.api import context as context_routes
 from engine.api import coordination as coordination_routes
 from engine.api import events as events_routes
@@ -296,6 +297,7 @@ def create_app(
     context_routes.add_routes(app)
     snapshot_routes.add_routes(app, snapshots)
     coordination_routes.add_routes(app)
+    agent_routes.add_routes(app)
     return app
 
 

@@ -41,11 +41,16 @@ class Api:
         async with self.http.request(method, self.url(path), json=body, **kw) as r:
             return r.status, await r.json()
 
-    async def create(self, name: str, cwd: Path, **extra: Any) -> dict[str, Any]:
+    async def create(
+        self, name: str, cwd: Path, headers: dict[str, str] | None = None, **extra: Any
+    ) -> dict[str, Any]:
         extra.setdefault("command", BASH)
         extra["environment"] = {**ENV, **extra.get("environment", {})}
         status, data = await self.call(
-            "POST", "/sessions", {"name": name, "working_directory": str(cwd), **extra}
+            "POST",
+            "/sessions",
+            {"name": name, "working_directory": str(cwd), **extra},
+            headers=headers,
         )
         assert status == 201, data
         return data

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from engine.agentscreen import AGENT_KINDS, AgentState
 from engine.api.common import MAX_API_SIZE, NAME, VERSION
 
 _S = {"type": "string"}
@@ -57,6 +58,20 @@ _SILENCE = {
     "nullable": True,
     "description": "seconds without output before a `silence` event (0 or null: off)",
 }
+
+_TOKENS = _obj(
+    {
+        "input": _I,
+        "output": _I,
+        "cache_read": _I,
+        "cache_write": _I,
+        "model": _nullable(_S),
+        "context_used": _nullable(_I),
+        "context_window": _nullable(_I),
+        "compactions": _I,
+    },
+    description="what an agent CLI's transcript says it spent (Claude Code)",
+)
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj(
@@ -349,6 +364,41 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "ContextOriginal": _obj({"session": _S, "message": _ref("ContextMessage")}),
+    "Agent": _obj(
+        {
+            "session": _S,
+            "session_id": _S,
+            "state": {"type": "string", "enum": [s.value for s in AgentState]},
+            "since": {"type": "string", "format": "date-time"},
+            "reason": _nullable(_S),
+            "question": _nullable({**_S, "description": "as it appears on screen (waiting)"}),
+            "kind": _nullable(
+                {"type": "string", "enum": list(AGENT_KINDS), "description": "the agent CLI"}
+            ),
+            "command": _nullable(_S),
+            "source": {"type": "string", "enum": ["screen", "report", "hook", "process"]},
+            "tokens": _nullable(_TOKENS),
+        }
+    ),
+    "AgentList": _obj({"agents": {"type": "array", "items": _ref("Agent")}, "total": _I}),
+    "ReportState": _obj(
+        {
+            "state": {
+                "type": "string",
+                "enum": [s.value for s in AgentState if s != AgentState.EXITED],
+            },
+            "reason": _S,
+            "question": {**_S, "description": "what the agent waits on (with state waiting)"},
+        },
+        required=["state"],
+        additionalProperties=False,
+    ),
+    "ClaudeHook": _obj(
+        {"hook_event_name": _S, "session_id": _S, "transcript_path": _S, "message": _S},
+        required=["hook_event_name"],
+        additionalProperties=True,
+        description="a Claude Code hook's JSON as Claude Code writes it to the hook's stdin",
+    ),
     "EventPage": _obj(
         {
             "events": {"type": "array", "items": _ref("Event")},
@@ -941,6 +991,32 @@ OPENAPI: dict[str, Any] = {
                 _answers("Span", 400, 404, 409),
                 "EndSpan",
                 required=False,
+            ),
+        },
+        "/agents": {
+            "get": _op("Every session's agent state, in creation order", _answers("AgentList")),
+        },
+        "/agents/{name}": {
+            "parameters": [_NAME],
+            "get": _op("One session's agent state", _answers("Agent", 404, 409)),
+        },
+        "/agents/{name}/state": {
+            "parameters": [_NAME],
+            "post": _op(
+                "Report the agent's state (outranks the screen until the screen changes)",
+                _answers("Agent", 400, 404),
+                "ReportState",
+            ),
+        },
+        "/agents/{name}/hook": {
+            "parameters": [
+                _NAME,
+                _query("kind", {"type": "string", "enum": ["claude"]}, "whose hook (claude)"),
+            ],
+            "post": _op(
+                "A Claude Code hook's JSON: Notification, Stop, PreToolUse ... set the state",
+                _answers("Agent", 400, 404),
+                "ClaudeHook",
             ),
         },
         "/sessions/{name}/token": {

@@ -1,0 +1,221 @@
+"""Claude Code's transcripts (`~/.claude/projects/<project>/<session>.jsonl`): the tokens a
+session spent, its model, the context its last turn used and its compactions.
+
+The format, one JSON object per line: an assistant line carries `message.id`, `message.model`,
+`message.usage` {input_tokens, output_tokens, cache_creation_input_tokens,
+cache_read_input_tokens} and `requestId`; one API message is written as several lines (one per
+content block), so usage is counted once per (message id, request id), its largest figures
+kept. A `{"type": "system", "subtype": "compact_boundary", "compactMetadata": {"trigger",
+"preTokens"}}` line marks a compaction. Subagents' lines (`isSidechain`) count in the totals
+but not in the context. `TranscriptReader` reads a growing file incrementally (it remembers
+its offset and holds a partial last line back) and skips lines it cannot read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.agents import TokenTotals
+
+CONTEXT_WINDOW = 200_000  # tokens: Claude's standard window
+LONG_CONTEXT_WINDOW = 1_000_000  # the long-context models' (the transcript does not say which)
+MAX_LINE = 32 << 20  # bytes: a longer line (a huge tool result) is skipped, not held
+READ_CHUNK = 1 << 20  # bytes read at once
+_USAGE = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+_NOT_NAME = re.compile(r"[^A-Za-z0-9]")
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Claude Code's directory: $CLAUDE_CONFIG_DIR, else ~/.claude (of `env`'s HOME)."""
+    env = os.environ if env is None else env
+    configured = env.get("CLAUDE_CONFIG_DIR")
+    if configured:
+        return Path(os.path.expanduser(configured))
+    home = env.get("HOME") or os.path.expanduser("~")
+    return Path(home) / ".claude"
+
+
+def project_name(cwd: str) -> str:
+    """The directory Claude Code keeps a project's transcripts in: the working directory with
+    every character but letters and digits turned into `-` (`/tmp/a_b` -> `-tmp-a-b`)."""
+    return _NOT_NAME.sub("-", cwd)
+
+
+def find_transcript(cwd: str, env: Mapping[str, str] | None = None) -> Path | None:
+    """The newest transcript of the project in `cwd` (None if there is none)."""
+    folder = config_dir(env) / "projects" / project_name(cwd)
+    try:
+        files = [(p.stat().st_mtime, p) for p in folder.glob("*.jsonl") if p.is_file()]
+    except OSError:
+        return None
+    return max(files)[1] if files else None
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """One compaction of the conversation: when, why (`manual`/`auto`), tokens before it."""
+
+    time: datetime | None
+    trigger: str | None
+    pre_tokens: int | None
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class TranscriptReader:
+    """One transcript, read as it grows; `totals()` at any time."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.offset = 0  # bytes of the file taken in
+        self.bad_lines = 0  # lines that were not JSON objects (skipped)
+        self.compactions: list[Compaction] = []
+        self.model: str | None = None
+        self.context_used: int | None = None
+        self._rest = bytearray()  # a last line not ended yet
+        self._skipping = False  # inside a line longer than MAX_LINE
+        self._usage: dict[tuple[str, str], tuple[int, int, int, int]] = {}
+        self._sums = [0, 0, 0, 0]
+        self._inode: tuple[int, int] | None = None
+
+    def update(self) -> int:
+        """Read what was appended since the last call; how many lines were taken in. A file
+        that shrank or was replaced is read again from its start. OSError if unreadable."""
+        with open(self.path, "rb") as file:
+            stat = os.fstat(file.fileno())
+            inode = (stat.st_dev, stat.st_ino)
+            if inode != self._inode or stat.st_size < self.offset:
+                self._reset()
+                self._inode = inode
+            file.seek(self.offset)
+            lines = 0
+            while chunk := file.read(READ_CHUNK):
+                self.offset += len(chunk)
+                lines += self._feed(chunk)
+            return lines
+
+    def _reset(self) -> None:
+        self.offset = 0
+        self.bad_lines = 0
+        self.compactions = []
+        self.model = None
+        self.context_used = None
+        self._rest.clear()
+        self._skipping = False
+        self._usage.clear()
+        self._sums = [0, 0, 0, 0]
+
+    def _feed(self, chunk: bytes) -> int:
+        lines = 0
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            if self._skipping:
+                self._skipping = False
+                self.bad_lines += 1
+            else:
+                self._rest += chunk[start:end]
+                self._line(bytes(self._rest))
+                lines += 1
+            self._rest.clear()
+            start = end + 1
+        if not self._skipping:
+            self._rest += chunk[start:]
+            if len(self._rest) > MAX_LINE:
+                self._rest.clear()
+                self._skipping = True
+        return lines
+
+    def _line(self, raw: bytes) -> None:
+        if not raw.strip():
+            return
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError):
+            self.bad_lines += 1
+            return
+        if not isinstance(record, dict):
+            self.bad_lines += 1
+            return
+        kind = record.get("type")
+        if kind == "assistant":
+            self._assistant(record)
+        elif kind == "system" and record.get("subtype") == "compact_boundary":
+            meta = record.get("compactMetadata")
+            meta = meta if isinstance(meta, dict) else {}
+            trigger = meta.get("trigger")
+            pre = meta.get("preTokens")
+            self.compactions.append(
+                Compaction(
+                    time=_time(record.get("timestamp")),
+                    trigger=trigger if isinstance(trigger, str) else None,
+                    pre_tokens=_count(pre) if pre is not None else None,
+                )
+            )
+            self.context_used = None  # until the next turn says what is left
+
+    def _assistant(self, record: dict[str, Any]) -> None:
+        message = record.get("message")
+        if not isinstance(message, dict):
+            return
+        usage = message.get("usage")
+        if not isinstance(usage, dict):
+            return
+        figures = tuple(_count(usage.get(name)) for name in _USAGE)
+        message_id = message.get("id")
+        request_id = record.get("requestId")
+        key = (
+            str(message_id) if message_id is not None else f"uuid:{record.get('uuid')}",
+            str(request_id) if request_id is not None else "",
+        )
+        old = self._usage.get(key)
+        if old is not None:
+            figures = tuple(max(a, b) for a, b in zip(old, figures, strict=True))
+        new = figures
+        if old is not None:
+            for i, value in enumerate(old):
+                self._sums[i] -= value
+        for i, value in enumerate(new):
+            self._sums[i] += value
+        self._usage[key] = (new[0], new[1], new[2], new[3])
+        if record.get("isSidechain") is True:
+            return
+        model = message.get("model")
+        if isinstance(model, str) and model and not model.startswith("<"):  # <synthetic>
+            self.model = model
+            self.context_used = new[0] + new[2] + new[3]
+
+    def totals(self) -> TokenTotals:
+        """What the transcript holds so far."""
+        used = self.context_used
+        window: int | None = None
+        if self.model is not None and self.model.startswith("claude"):
+            long = used is not None and used > CONTEXT_WINDOW
+            window = LONG_CONTEXT_WINDOW if long else CONTEXT_WINDOW
+        return TokenTotals(
+            input=self._sums[0],
+            output=self._sums[1],
+            cache_read=self._sums[2],
+            cache_write=self._sums[3],
+            model=self.model,
+            context_used=used,
+            context_window=window,
+            compactions=len(self.compactions),
+        )
