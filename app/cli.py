@@ -53,7 +53,16 @@ SUBCOMMANDS = {
     "state": "state",
     "agents": "agents",
     "hook": "hook",
+    # the agents' verbs (app/coord_cli.py)
+    "msg": "msg",
+    "inbox": "inbox",
+    "decide": "decide",
+    "outcome": "outcome",
+    "tokens": "tokens",
+    "task": "task",
+    "trace": "trace",
 }
+COORD_VERBS = ("msg", "inbox", "decide", "outcome", "tokens", "task", "trace")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +216,10 @@ def _arguments(verb: str) -> list[Argument]:
         from app.agent_cli import arguments as agent_arguments
 
         return [*_CONNECTION, *agent_arguments(verb)]
+    if verb in COORD_VERBS:
+        from app.coord_cli import arguments as coord_arguments
+
+        return [*_CONNECTION, *coord_arguments(verb)]
     flag = {"action": "store_true"}
     name = (("name",), {"help": "session name or id"})
     target = (("-t", "--target"), {"required": True, "help": "session name or id"})
@@ -290,7 +303,7 @@ def _quick_parse(verb: str, argv: list[str]) -> Any:
     positionals = []
     for flags, spec in arguments:
         dest = _dest(flags)
-        values[dest] = spec.get("default", False if spec.get("action") else None)
+        values[dest] = spec.get("default", False if spec.get("action") == "store_true" else None)
         if flags[0].startswith("-"):
             options.update(dict.fromkeys(flags, (dest, spec)))
         else:
@@ -301,10 +314,13 @@ def _quick_parse(verb: str, argv: list[str]) -> Any:
         if word not in options:
             return None
         dest, spec = options[word]
-        if spec.get("action"):
+        action = spec.get("action")
+        if action == "store_true":
             if has_value:
                 return None
             values[dest] = True
+        elif action not in (None, "append"):
+            return None
         else:
             if not has_value:
                 at += 1
@@ -312,9 +328,10 @@ def _quick_parse(verb: str, argv: list[str]) -> Any:
                     return None
                 value = argv[at]
             try:
-                values[dest] = spec.get("type", str)(value)
+                converted = spec.get("type", str)(value)
             except ValueError:
                 return None
+            values[dest] = [*(values[dest] or []), converted] if action else converted
         at += 1
     words = argv[at:]
     if any(w.startswith("-") and w != "-" for w in words) and not (
@@ -327,7 +344,7 @@ def _quick_parse(verb: str, argv: list[str]) -> Any:
             values[dest], words = words[0], words[1:]
         elif nargs == "?":
             values[dest], words = (words[0], words[1:]) if words else (spec.get("default"), [])
-        elif nargs in ("+", REMAINDER) and (words or nargs == REMAINDER):
+        elif nargs in ("+", "*", REMAINDER) and (words or nargs != "+"):
             values[dest], words = words, []
         else:
             return None
@@ -394,6 +411,18 @@ _HELP = {
     "state": "report this pane's agent state (working, waiting --question Q, idle)",
     "agents": "every pane's agent state: waiting on what, since when, tokens",
     "hook": "take a Claude Code hook's JSON on stdin (point Claude Code's hooks here)",
+    "msg": "send a message to another agent (--to NAME) or to all (--all); print its id",
+    "inbox": "take this agent's messages, highest priority first (--wait: wait for one; "
+    "exits 124 when none came)",
+    "decide": "log a decision: --option A --option B --selected A --confidence 0.8 --why ...; "
+    "print its id",
+    "outcome": "the outcome of a decision: ID --success or --failure [--note ...]",
+    "tokens": "report tokens this agent spent: --input N --output N [--model M]",
+    "task": "tasks by capability: submit DESCRIPTION [--require CAP]..., list, take [ID] (the "
+    "best one this agent can do; exits 1 when none), done ID [--failure] [--note ...], "
+    "capable CAP... (declare what this agent can do), distribute",
+    "trace": "trace spans: start NAME [--parent ID] [--meta k=v] (prints the span id), "
+    "end ID [--error], list",
 }
 
 
@@ -403,7 +432,9 @@ def parse(verb: str, argv: list[str]) -> Any:
     if args is not None:
         return args
     parser = _parser(verb)  # `snapshot show --ansi 3`: options between the positionals
-    return parser.parse_intermixed_args(argv) if verb == "snapshot" else parser.parse_args(argv)
+    if verb == "snapshot" or verb in COORD_VERBS:
+        return parser.parse_intermixed_args(argv)
+    return parser.parse_args(argv)
 
 
 def command_main(argv: list[str]) -> int:
@@ -821,6 +852,12 @@ def _write(text: str) -> None:
     sys.stdout.write(text)
 
 
+def _coordination(client: Any, args: Any) -> int:
+    from app.coord_cli import run
+
+    return run(client, args)
+
+
 _VERBS: dict[str, Callable[[Any, Any], int]] = {
     "create": _create,
     "list": _list,
@@ -835,6 +872,7 @@ _VERBS: dict[str, Callable[[Any, Any], int]] = {
     "signal": _signal,
     "respawn": _respawn,
     "context": _context,
+    **dict.fromkeys(COORD_VERBS, _coordination),
 }
 
 

@@ -23,7 +23,13 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.errors import CoordinationError
-from engine.observability import Decision, DecisionTracker, DecisionType, parse_enum
+from engine.observability import (
+    Decision,
+    DecisionTracker,
+    DecisionType,
+    count_after,
+    parse_enum,
+)
 
 if TYPE_CHECKING:
     from engine.hub import AgentHub
@@ -186,6 +192,12 @@ def check_payload(payload: Any, limit: int = MAX_PAYLOAD) -> None:
         )
 
 
+def check_reply(reply_to: int) -> None:
+    """A `reply_to` names a message id: a whole number from 1 (SQLite keeps 64 bits)."""
+    if isinstance(reply_to, bool) or not isinstance(reply_to, int) or not 0 < reply_to < 2**63:
+        raise CoordinationError(f"reply_to is a message id, not {reply_to!r:.40}")
+
+
 class _Inbox:
     """One agent's queued messages: a deque per priority."""
 
@@ -341,9 +353,7 @@ class MessageBus:
     # -- sending ---------------------------------------------------------------------------------
 
     def advance(self, last_id: int) -> None:
-        """New ids start after `last_id` (the store's highest), so ids never repeat."""
-        peek = next(self._ids)
-        self._ids = itertools.count(max(peek, last_id + 1))
+        self._ids = count_after(self._ids, last_id)
 
     def send(
         self,
@@ -364,6 +374,8 @@ class MessageBus:
         if priority.__class__ is not MessagePriority:
             priority = MessagePriority.parse(priority)
         check_payload(payload, self.max_payload)
+        if reply_to is not None:
+            check_reply(reply_to)
         message = AgentMessage(
             next(self._ids),
             sender,
@@ -390,6 +402,8 @@ class MessageBus:
         kind = MessageType.parse(type)
         level = MessagePriority.parse(priority)
         check_payload(payload, self.max_payload)
+        if reply_to is not None:
+            check_reply(reply_to)
         message = AgentMessage(
             next(self._ids), sender, None, kind, level, payload, datetime.now(_UTC), reply_to
         )
@@ -620,7 +634,11 @@ class Task:
         self.requirements = capabilities(self.requirements)
         self.priority = MessagePriority.parse(self.priority)
         effort = self.estimated_effort
-        if isinstance(effort, bool) or not isinstance(effort, int | float) or not effort >= 0:
+        if (
+            isinstance(effort, bool)
+            or not isinstance(effort, int | float)
+            or not 0 <= effort < math.inf  # NaN fails too
+        ):
             raise CoordinationError(f"estimated effort is minutes >= 0, not {effort!r}")
         self.estimated_effort = float(effort)
 
@@ -695,6 +713,17 @@ class TaskDistributor:
         """Forget `agent`'s capabilities (its assigned tasks stay assigned)."""
         self._capabilities.pop(agent, None)
 
+    def rename(self, old: str, new: str) -> None:
+        """The agent `old` is called `new` now: its capabilities and its tasks go along."""
+        if old in self._capabilities:
+            self._capabilities = {
+                (new if a == old else a): caps for a, caps in self._capabilities.items()
+            }
+        for task in self._tasks.values():
+            if task.agent == old:
+                task.agent = new
+                self._changed(task)
+
     def capabilities(self, agent: str | None = None) -> dict[str, tuple[str, ...]]:
         if agent is None:
             return dict(self._capabilities)
@@ -739,8 +768,7 @@ class TaskDistributor:
         self.advance(max(self._tasks, default=0))
 
     def advance(self, last_id: int) -> None:
-        peek = next(self._ids)
-        self._ids = itertools.count(max(peek, last_id + 1))
+        self._ids = count_after(self._ids, last_id)
 
     def _pending(self) -> list[Task]:
         waiting = [t for t in self._tasks.values() if t.status == TaskStatus.PENDING]

@@ -4,9 +4,10 @@ One `EventLog` per `SessionManager`. Sessions the manager made report into it: c
 renamed, exit, respawned, activity (throttled), silence (tmux's monitor-silence), resize, title,
 cwd, metadata, command (a shell command ended: command, exit_code, cwd, command_seq,
 duration; engine/history.py) and agent (its agent state changed: state, reason, question, kind,
-command, source; engine/agents.py). Each event gets the next sequence number; the log keeps
-the newest `keep` events, so a reader that reconnects with the last number it saw gets
-everything after it, or learns how many it missed (`since()`'s second value).
+command, source; engine/agents.py); the agents' hub (engine/hub.py) reports message, task,
+decision, trace and tokens. Each event gets the next sequence number; the log keeps the newest
+`keep` events, so a reader that reconnects with the last number it saw gets everything after
+it, or learns how many it missed (`since()`'s second value).
 """
 
 from __future__ import annotations

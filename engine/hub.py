@@ -117,10 +117,7 @@ class AgentHub:
             old = event.data.get("old_name")
             if isinstance(old, str):
                 self.bus.rename(old, event.session)
-                caps = self.tasks.capabilities(old)[old]
-                if caps:
-                    self.tasks.unregister(old)
-                    self.tasks.register_capabilities(event.session, caps)
+                self.tasks.rename(old, event.session)
 
     def _on_message(self, message: AgentMessage) -> None:
         self._emit(
@@ -241,12 +238,14 @@ class AgentHub:
     async def detach(self) -> None:
         """Write what is waiting, then stop writing (the store's owner closes it)."""
         await self.flush()
+        self.store = None  # first: a writer cancelled now starts no other
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await writer
-        self.store = None
+        self.unsaved += len(self._backlog)  # came after the last write: not kept
+        self._backlog.clear()
 
     async def load(self, limit: int = LOAD) -> None:
         """Read the newest `limit` records of each kind back from the store (the panels show
@@ -258,6 +257,9 @@ class AgentHub:
             loaded = await store.load_coordination(limit)
         except StoreError as exc:
             log.warning("agent records not read back: %s", exc)
+            return
+        except Exception:  # a row this version cannot read: start without the old records
+            log.exception("agent records not read back")
             return
         self._origin.update(loaded.origin)
         self.bus.remember(loaded.messages)

@@ -227,7 +227,7 @@ async def load(db: aiosqlite.Connection, limit: int) -> HubRecords:
         data,
     ) in reversed(list(rows)):
         extra = json.loads(data)
-        out.origin[("decision", did)] = instance
+        out.origin.setdefault(("decision", did), instance)  # the one restore() keeps
         out.decisions.append(
             Decision(
                 id=did,
@@ -264,7 +264,7 @@ async def load(db: aiosqlite.Connection, limit: int) -> HubRecords:
         task.id, task.status, task.agent, task.submitted_by = tid, TaskStatus(status), agent, by
         task.submitted_at, task.assigned_at = _dt(submitted), _opt_dt(assigned)
         task.finished_at, task.note, task.decision_id = _opt_dt(finished), note, decision_id
-        out.origin[("task", tid)] = instance
+        out.origin.setdefault(("task", tid), instance)
         out.tasks.append(task)
     rows = await db.execute_fetchall(
         "SELECT trace_id, span_id, parent_id, name, started_at, ended_at, status, agent, data"

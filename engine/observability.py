@@ -16,7 +16,7 @@ import math
 import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -62,6 +62,17 @@ def parse_enum(kind: type[E], value: str | E) -> E:
 
 
 Listener = Callable[[Any], None]
+
+
+def trim_oldest(records: dict[Any, Any], keep: int) -> None:
+    """Drop the oldest entries (in insertion order) past `keep`: memory stays bounded."""
+    while len(records) > keep:
+        del records[next(iter(records))]
+
+
+def count_after(counter: Iterator[int], last_id: int) -> itertools.count[int]:
+    """`counter` moved on past `last_id` (the store's highest), so ids never repeat."""
+    return itertools.count(max(next(counter), last_id + 1))
 
 
 def _tell(listeners: list[Listener], record: Any) -> None:
@@ -244,23 +255,19 @@ class DecisionTracker:
 
     def _put(self, decision: Decision) -> None:
         self._decisions[decision.id] = decision
-        while len(self._decisions) > self.keep:
-            del self._decisions[next(iter(self._decisions))]
+        trim_oldest(self._decisions, self.keep)
         _tell(self.listeners, decision)
 
     def restore(self, decisions: Iterable[Decision]) -> None:
         """Decisions read back from the store (no listener hears them); new ids go on after."""
-        for decision in sorted(decisions, key=lambda d: d.id):
-            if decision.id not in self._decisions:
-                self._decisions[decision.id] = decision
-        self._decisions = dict(sorted(self._decisions.items())[-self.keep :])
-        top = max(self._decisions, default=0)
-        self.advance(top)
+        for decision in decisions:
+            self._decisions.setdefault(decision.id, decision)
+        self._decisions = dict(sorted(self._decisions.items()))
+        trim_oldest(self._decisions, self.keep)
+        self.advance(max(self._decisions, default=0))
 
     def advance(self, last_id: int) -> None:
-        """New ids start after `last_id` (the store's highest), so ids never repeat."""
-        peek = next(self._ids)
-        self._ids = itertools.count(max(peek, last_id + 1))
+        self._ids = count_after(self._ids, last_id)
 
     def get(self, decision_id: int) -> Decision:
         try:
@@ -683,16 +690,14 @@ class SemanticTracer:
 
     def _put(self, span: Span) -> None:
         self._spans[span.span_id] = span
-        while len(self._spans) > self.keep:
-            del self._spans[next(iter(self._spans))]
+        trim_oldest(self._spans, self.keep)
         _tell(self.listeners, span)
 
     def restore(self, spans: Iterable[Span]) -> None:
         """Spans read back from the store (no listener hears them), oldest first."""
         for span in sorted(spans, key=lambda s: s.start):
             self._spans.setdefault(span.span_id, span)
-        while len(self._spans) > self.keep:
-            del self._spans[next(iter(self._spans))]
+        trim_oldest(self._spans, self.keep)
 
     def get(self, span_id: str) -> Span:
         try:

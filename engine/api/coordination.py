@@ -20,6 +20,7 @@ from engine.api.common import (
     HANGUP_CHECK,
     MANAGER,
     ApiError,
+    audit,
     body,
     client_gone,
     field,
@@ -111,6 +112,7 @@ def _may_act(request: web.Request, name: str) -> None:
     who = principal(request)
     session = request.app[MANAGER].find_session(name)
     if not who.admin and (session is None or session.id != who.session_id):
+        audit(request, "act-as", name, False, f"{request.method} {request.path[:200]}")
         raise ApiError(
             403, "PERMISSION_DENIED", f"this token is scoped to another session, not {name!r}"
         )
