@@ -100,21 +100,28 @@ def jump(app: AiSessionApp, session: str) -> None:
 
 def next_waiting(app: AiSessionApp) -> None:
     """The next agent waiting for input after the focused pane's, cycling through them."""
-    monitor = getattr(app.manager, "agents", None)
-    if monitor is None:
-        raise CommandError("agent states are off")
     pane = app.pane
-    status = monitor.next_waiting(after=pane.session.name if pane is not None else None)
+    status = app.manager.agents.next_waiting(after=pane.session.name if pane is not None else None)
     if status is None:
         raise CommandError("no agent is waiting for input")
     jump(app, status.session_id)
 
 
+def badge_for(state: str, kind: str | None, source: str | None) -> str | None:
+    """The badge a pane's title shows: an agent's state (a known agent CLI, or a program that
+    reports its own state), or a plain program's when it wants you (waiting, error). A shell
+    going between working and idle as you type gets none: that is no news."""
+    if kind or source in ("report", "hook") or state in ("waiting", "error"):
+        return state or None
+    return None
+
+
 def state_of(app: AiSessionApp, session: Session) -> str | None:
-    """The session's agent state as the monitor knows it now (a pane made later shows it)."""
-    monitor = getattr(app.manager, "agents", None)
-    status = monitor.status(session.name) if monitor is not None else None
-    return str(status.state) if status is not None else None
+    """The badge for the session's state as the monitor knows it now (a pane made later)."""
+    status = app.manager.agents.status(session.id)
+    if status is None:
+        return None
+    return badge_for(str(status.state), status.kind, status.source)
 
 
 class AgentWatch:
@@ -141,7 +148,8 @@ class AgentWatch:
         self.states[event.session_id] = state
         found = pane_of_session(self.app, event.session_id)
         if found is not None:
-            found[1].set_agent_state(state or None)
+            kind, source = event.data.get("kind"), event.data.get("source")
+            found[1].set_agent_state(badge_for(state, kind, source))
         if state == "waiting" and before != "waiting":
             self._tell(event, found)
         self.app.update_status()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,40 @@ async def test_prefix_a_shows_each_panes_agent_and_the_question_it_waits_on(
     _report(app, second, "working")
     await wait_until(lambda: "working" in _rows(panel)[1], what=lambda: str(_rows(panel)))
     await wait_until(lambda: "[working]" in app.query_one("#status", Static).render().plain)
+
+
+async def test_a_real_prompt_in_another_window_is_announced_and_c_b_j_goes_there(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    """No report: the monitor reads bash's `read -p` prompt off the screen."""
+    app, pilot = running
+    asking = _pane(app)
+    name = asking.session.name
+    await _new_window(app, pilot)
+    panel = await _open(pilot, "a", AgentsPanel)
+    await asking.session.send_input('read -p "Continue? (y/n) " answer\n')
+    await wait_until(
+        lambda: "waiting" in _rows(panel)[0] and "Continue? (y/n)" in _rows(panel)[0],
+        15,
+        what=lambda: f"the prompt as waiting: {_rows(panel)}",
+    )
+    assert app.agent_watch is not None
+    await wait_until(lambda: bool(app.agent_watch and app.agent_watch.notices))
+    title, text = app.agent_watch.notices[-1]
+    assert title == f"pane 0.0 ({name}) is waiting" and "Continue? (y/n)" in text
+    assert any(title in m for _, m in app.messages)  # kept for C-b ~ too
+    await wait_until(lambda: "0:bash!" in app.query_one("#status", Static).render().plain)
+    assert asking.agent_state == "waiting"
+    await pilot.press("ctrl+b", "j")
+    await wait_until(lambda: app.current == 0 and app.pane is asking and asking.has_focus)
+    assert "0:bash*" in app.query_one("#status", Static).render().plain  # seen: no `!`
+    await pilot.press("y", "enter")  # answered: it no longer waits
+    await wait_until(
+        lambda: "waiting" not in _rows(panel)[0],
+        15,
+        what=lambda: f"the answer taken: {_rows(panel)}",
+    )
+    assert asking.agent_state != "waiting"
 
 
 async def test_enter_on_an_agent_goes_to_its_window_and_pane(
@@ -335,24 +369,69 @@ def _picture_app() -> AiSessionApp:
     return AiSessionApp(SessionConfig(shell_command=f"{sys.executable} {SAMPLE}"))
 
 
-async def _sample_shown(pilot: Pilot) -> AiSessionApp:
+async def _sample_shown(pilot: Pilot, panes: int = 1) -> AiSessionApp:
+    """Every pane's sample on screen, and each pane reported idle (a reported state holds
+    while its screen stays the same: the badges do not move between working and idle)."""
     app = pilot.app
     assert isinstance(app, AiSessionApp)
+    if panes > 1:
+        await pilot.press("ctrl+b", "percent_sign")
     await wait_until(
-        lambda: all("wide:" in p.session.capture_pane() for p in app.window.panes.values()),
+        lambda: (
+            len(app.window.panes) == panes
+            and all("wide:" in p.session.capture_pane() for p in app.window.panes.values())
+        ),
         30,
-        what="the pane's sample",
+        what="every pane's sample",
     )
+    for pane in app.window.panes.values():
+        app.manager.agents.report(pane.session.name, "idle")
     return app
 
 
-async def _settled(pilot: Pilot, kind: type[LivePanel]) -> None:
+async def _settled(pilot: Pilot, kind: type[LivePanel]) -> LivePanel:
     """The panel open, read once more after the last event, and painted."""
     app = pilot.app
-    await pilot.press("ctrl+b", {MessagesPanel: "e", DecisionsPanel: "y"}[kind])
+    keys = {AgentsPanel: "a", MessagesPanel: "e", TokensPanel: "u", DecisionsPanel: "y"}
+    await pilot.press("ctrl+b", keys[kind])
     await wait_until(lambda: bool(app.query(kind)))
-    app.query_one(kind).reload()
+    panel = app.query_one(kind)
+    panel.reload()
+    assert isinstance(app, AiSessionApp)
+    app.update_status()
     await pilot.pause(0.1)
+    return panel
+
+
+def test_agents_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Two panes side by side with their badges in their titles; the panel lists both, the
+    waiting one with its question and times in state from a fixed clock."""
+
+    async def run_before(pilot: Pilot) -> None:
+        app = await _sample_shown(pilot, panes=2)
+        left, right = (app.window.panes[p].session.name for p in app.window.splits.panes())
+        app.manager.agents.report(left, "waiting", question="Do you want to edit parser.py?")
+        app.manager.agents.report(right, "working")
+        app.manager.hub.record_tokens(right, 12_000, 3_400, "claude-sonnet-4")
+        panel = await _settled(pilot, AgentsPanel)
+        since = max(s.since for s in app.manager.agents.statuses())
+        panel.now = lambda: since + timedelta(seconds=83)
+        panel.reload()
+        app.clear_notifications()  # the toast is another test's; it would cover the status
+        await pilot.pause(0.1)
+
+    assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_tokens_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot) -> None:
+        app = await _sample_shown(pilot)
+        name = _pane(app).session.name
+        app.manager.hub.record_tokens(name, 12_000, 3_400, "claude-sonnet-4")
+        app.manager.hub.record_tokens(name, 8_000, 1_600)
+        await _settled(pilot, TokensPanel)
+
+    assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_messages_panel_picture(snap_compare, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,6 @@ from widgets.panels.side import one_line
 
 if TYPE_CHECKING:
     from engine.agents import AgentStatus
-
     from engine.manager import SessionManager
 
 TICK = 1.0  # seconds: the time-in-state column counts up while nothing else happens
@@ -65,9 +64,8 @@ class AgentsPanel(LivePanel):
         if self._tick:
             self.set_interval(self._tick, self.reload)
 
-    def read(self) -> list[Any] | str:
-        monitor = getattr(self.manager, "agents", None)
-        return "agent states are off" if monitor is None else list(monitor.statuses())
+    def read(self) -> list[Any]:
+        return list(self.manager.agents.statuses())
 
     def key(self, item: Any) -> str:
         return str(item.session_id)

@@ -84,7 +84,7 @@ class DecisionsPanel(LivePanel):
         yield tree
         yield self.hint_row()
 
-    def read(self) -> list[Any] | str:
+    def read(self) -> list[Any]:
         hub = self.manager.hub
         self.query_one("#patterns", Static).update(patterns_text(hub.decisions.analyze_patterns()))
         self._spans(hub.tracer.get_traces(limit=TRACES_SHOWN))

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.agents import AgentStatus
-
     from engine.context import Compression, ContextSummary
     from engine.manager import SessionManager
     from engine.observability import TokenUsage

@@ -117,8 +117,8 @@ class LivePanel(SidePanel):
 
     FOLLOW: ClassVar[bool] = False  # a timeline: the cursor stays on the newest row
 
-    def read(self) -> list[Any] | str:
-        """The rows from the engine now, or why there are none (that part of it is off)."""
+    def read(self) -> list[Any]:
+        """The rows from the engine now."""
         raise NotImplementedError
 
     def row(self, item: Any) -> Text:
@@ -143,9 +143,6 @@ class LivePanel(SidePanel):
         """Read the engine state again and redraw, the cursor on the same row if it is still
         there (on the newest with FOLLOW, when it was on the newest)."""
         rows = self.read()
-        if isinstance(rows, str):
-            self.set_title(rows)
-            return
         index, selected = self.index, self.selected
         following = self.FOLLOW and (index is None or index >= len(self.rows) - 1)
         self.rows = rows

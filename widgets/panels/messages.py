@@ -61,7 +61,7 @@ class MessagesPanel(LivePanel):
         yield Static(classes="detail", id="detail")
         yield self.hint_row()
 
-    def read(self) -> list[Any] | str:
+    def read(self) -> list[Any]:
         return list(self.manager.hub.messages(agent=self.agent, limit=SHOWN))
 
     def summary(self) -> str:

@@ -48,9 +48,8 @@ class TokensPanel(LivePanel):
         yield Static(id="spacer")
         yield self.hint_row()
 
-    def read(self) -> list[Any] | str:
-        monitor = getattr(self.manager, "agents", None)
-        return "agent states are off" if monitor is None else list(monitor.statuses())
+    def read(self) -> list[Any]:
+        return list(self.manager.agents.statuses())
 
     def key(self, item: Any) -> str:
         return str(item.session_id)
