@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from conftest import BASH, at_prompt, split, wait_for_screen, wait_until
+from test_snapshots import _app as _picture_app
+from test_snapshots import _shown
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Sparkline, Static, Tree
 from tmux_oracle import TMUX, tmux_pane
@@ -361,31 +363,16 @@ async def test_the_panels_are_commands_of_the_prompt_and_the_palette(
 
 # -- pictures: each panel at 80x24 beside a pane with a fixed sample -------------------------
 
-SAMPLE = Path(__file__).parent / "fixtures" / "show_colours.py"
 MOMENT = datetime(2026, 12, 3, 9, 30, 0, tzinfo=UTC)
 
 
-def _picture_app() -> AiSessionApp:
-    return AiSessionApp(SessionConfig(shell_command=f"{sys.executable} {SAMPLE}"))
-
-
 async def _sample_shown(pilot: Pilot, panes: int = 1) -> AiSessionApp:
-    """Every pane's sample on screen, and each pane reported idle (a reported state holds
-    while its screen stays the same: the badges do not move between working and idle)."""
+    """Every pane's sample on screen (a plain program: its pane shows no badge)."""
     app = pilot.app
     assert isinstance(app, AiSessionApp)
     if panes > 1:
         await pilot.press("ctrl+b", "percent_sign")
-    await wait_until(
-        lambda: (
-            len(app.window.panes) == panes
-            and all("wide:" in p.session.capture_pane() for p in app.window.panes.values())
-        ),
-        30,
-        what="every pane's sample",
-    )
-    for pane in app.window.panes.values():
-        app.manager.agents.report(pane.session.name, "idle")
+    await _shown(pilot, panes)
     return app
 
 
@@ -396,31 +383,54 @@ async def _settled(pilot: Pilot, kind: type[LivePanel]) -> LivePanel:
     await pilot.press("ctrl+b", keys[kind])
     await wait_until(lambda: bool(app.query(kind)))
     panel = app.query_one(kind)
-    panel.reload()
+    await _still(pilot, panel)
+    return panel
+
+
+async def _still(pilot: Pilot, panel: LivePanel) -> None:
+    """The panel read once more after the last event, the status line too, and painted."""
+    app = pilot.app
     assert isinstance(app, AiSessionApp)
+    panel.reload()
     app.update_status()
     await pilot.pause(0.1)
-    return panel
 
 
 def test_agents_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-def]
     """Two panes side by side with their badges in their titles; the panel lists both, the
-    waiting one with its question and times in state from a fixed clock."""
+    waiting one with its question, times in state from a fixed clock; the toast announcing
+    the wait at the bottom. The panes print one short line (a line that wraps would land
+    differently as the panes narrow)."""
+    program = f"{sys.executable} -c \"print('an agent'); import sys; sys.stdin.read()\""
 
     async def run_before(pilot: Pilot) -> None:
-        app = await _sample_shown(pilot, panes=2)
-        left, right = (app.window.panes[p].session.name for p in app.window.splits.panes())
-        app.manager.agents.report(left, "waiting", question="Do you want to edit parser.py?")
-        app.manager.agents.report(right, "working")
-        app.manager.hub.record_tokens(right, 12_000, 3_400, "claude-sonnet-4")
+        app = pilot.app
+        assert isinstance(app, AiSessionApp)
         panel = await _settled(pilot, AgentsPanel)
-        since = max(s.since for s in app.manager.agents.statuses())
+        await pilot.press("ctrl+b", "percent_sign")
+        await wait_until(lambda: len(app.window.panes) == 2)
+        left, right = (app.window.panes[p] for p in app.window.splits.panes())
+        # A state reported once the screens have their size and text holds while they stay
+        # so (the monitor keeps a report until the screen changes).
+        await wait_until(
+            lambda: all(
+                p.session.terminal.columns == p.size.width
+                and "an agent" in p.session.capture_pane()
+                for p in (left, right)
+            )
+        )
+        agents = app.manager.agents
+        agents.report(left.session.name, "waiting", question="Do you want to edit parser.py?")
+        agents.report(right.session.name, "working")
+        app.manager.hub.record_tokens(right.session.name, 12_000, 3_400, "claude-sonnet-4")
+        await wait_until(lambda: (left.agent_state, right.agent_state) == ("waiting", "working"))
+        since = max(s.since for s in agents.statuses())
         panel.now = lambda: since + timedelta(seconds=83)
-        panel.reload()
-        app.clear_notifications()  # the toast is another test's; it would cover the status
-        await pilot.pause(0.1)
+        panel.focus()
+        await _still(pilot, panel)
 
-    assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
+    app = AiSessionApp(SessionConfig(shell_command=program), theme="ai-session-dark")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
 def test_tokens_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-def]
