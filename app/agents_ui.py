@@ -132,7 +132,7 @@ class AgentWatch:
     def __init__(self, app: AiSessionApp) -> None:
         self.app = app
         self.states: dict[str, str] = {}  # session id -> the last state seen
-        self.notices: list[tuple[str, str]] = []  # (title, text) of each notice, for C-b ~
+        self.notices: list[tuple[str, str]] = []  # (title, text) of each notice, oldest first
         self.stop: Callable[[], None] = app.manager.events.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:

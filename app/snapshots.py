@@ -248,6 +248,7 @@ def toggle_panel(app: AiSessionApp, timeline: bool = False) -> None:
         open_timeline(app, pane.session.id, pane.session.name)
         return
     panel = SnapshotsPanel(app.snapshotter, palette=app.palette())
+    panel.key_filter = app._key_filter  # the prefix keys work in the panel too
     app.query_one("#main").mount(panel)
     panel.focus()
 
@@ -257,6 +258,7 @@ def open_timeline(
 ) -> None:
     assert app.snapshotter is not None
     panel = Timeline(app.snapshotter, session_id, title=title, start=start, palette=app.palette())
+    panel.key_filter = app._key_filter
     app.query_one("#main").mount(panel)
     panel.focus()
 

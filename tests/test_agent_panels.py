@@ -24,10 +24,12 @@ from app.main import AiSessionApp
 from engine import SessionConfig
 from engine.config import ContextConfig
 from engine.coordination import AgentMessage, MessagePriority, MessageType
+from widgets.panels import SnapshotsPanel
 from widgets.panels.agents import AgentsPanel
 from widgets.panels.decisions import DecisionsPanel
 from widgets.panels.live import LivePanel
 from widgets.panels.messages import MessagesPanel
+from widgets.panels.side import SidePanel
 from widgets.panels.tokens import TokensPanel
 from widgets.terminal_pane import TerminalPane
 
@@ -517,3 +519,18 @@ def test_the_panel_keys_are_ones_tmux_leaves_unbound(tmp_path: Path) -> None:
         listing = tmux("list-keys", "-T", "prefix")
     bound = {line.split()[3] for line in listing.splitlines()}
     assert "c" in bound and not ours & bound
+
+
+async def test_one_side_panel_at_a_time_the_snapshots_panel_included(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    await pilot.press("ctrl+b", "g")
+    await wait_until(lambda: bool(app.query(SnapshotsPanel)), what="the snapshots panel")
+    await _open(pilot, "a", AgentsPanel)
+    await wait_until(lambda: not app.query(SnapshotsPanel))
+    await _open(pilot, "e", MessagesPanel)
+    await wait_until(lambda: not app.query(AgentsPanel))
+    await pilot.press("ctrl+b", "g")
+    await wait_until(lambda: bool(app.query(SnapshotsPanel)) and not app.query(LivePanel))
+    assert len(app.query(SidePanel)) == 1

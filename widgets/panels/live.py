@@ -54,8 +54,9 @@ def utc_now() -> datetime:
 
 
 class LivePanel(SidePanel):
-    """The shared part: a title, a list the keys move through, a detail row, a hint; the
-    subclass says which event types concern it and fills the list in `reload()`.
+    """The shared part: a title, a list the keys move through, a hint; the subclass says
+    which event types concern it (EVENTS), what its rows are (`read`, `row`, `key`) and where
+    enter goes (`pane_of`), and composes its own parts around them.
 
     Keys: up/down (j/k, home/end, pageup/pagedown) move, enter picks (`picked`), escape or q
     closes; other keys go to `on_panel_key`.
@@ -89,8 +90,6 @@ class LivePanel(SidePanel):
         self.now = now  # the clock times in state are measured by (fixed in picture tests)
         self.rows: list[Any] = []
         self._shown: list[Text] = []  # the list's rows as last drawn
-        # Asked first about every key, as panes ask (True: the multiplexer took it).
-        self.key_filter: Callable[[events.Key], bool] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._due = False
 
@@ -207,10 +206,8 @@ class LivePanel(SidePanel):
     # -- keys ------------------------------------------------------------------------------------
 
     async def on_key(self, event: events.Key) -> None:
-        event.stop()
-        event.prevent_default()
-        if self.key_filter is not None and self.key_filter(event):
-            return  # the prefix and what follows it: the multiplexer's, as in a pane
+        if self.multiplexer_took(event):
+            return
         key = event.key
         options = self.options
         if key in ("escape", "q"):
