@@ -534,3 +534,32 @@ async def test_one_side_panel_at_a_time_the_snapshots_panel_included(
     await pilot.press("ctrl+b", "g")
     await wait_until(lambda: bool(app.query(SnapshotsPanel)) and not app.query(LivePanel))
     assert len(app.query(SidePanel)) == 1
+
+
+async def test_tokens_from_a_claude_transcript_given_by_its_hook(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    """The Claude Code reader fed the documented transcript fixture (tests/fixtures/claude)."""
+    app, pilot = running
+    pane = _pane(app)
+    transcript = next((Path(__file__).parent / "fixtures" / "claude").glob("*.jsonl"))
+    app.manager.agents.hook(
+        pane.session.name,
+        {
+            "hook_event_name": "Notification",
+            "message": "Claude needs your permission to use Bash",
+            "transcript_path": str(transcript),
+            "session_id": "5f0c2a1e",
+            "cwd": str(transcript.parent),
+        },
+    )
+    await pane.session.send_input("echo read the transcript\n")  # output: the monitor looks
+    panel = await _open(pilot, "u", TokensPanel)
+    figures = panel.query_one("#figures", Static)
+    await wait_until(lambda: "(transcript)" in _text(figures), 15, what=lambda: _text(figures))
+    text = _text(figures)
+    assert "claude-sonnet-4-5-20250929" in text
+    assert "in 48,222 · out 772 (transcript)" in text  # prompt tokens count the cache too
+    assert "context 4% · 7.0k/200k (transcript)" in text
+    assert "compactions (its CLI's): 2" in text
+    assert "48.2k in 772 out  ctx 4%" in _rows(panel)[0]

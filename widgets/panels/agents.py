@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.widgets import Static
 
 from widgets.badges import badge
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
     from engine.agents import AgentStatus
     from engine.manager import SessionManager
 
-TICK = 1.0  # seconds: the time-in-state column counts up while nothing else happens
 BADGE_WIDTH = 9  # " waiting " and " working ", the longest states, line up
 
 
@@ -37,6 +35,7 @@ class AgentsPanel(LivePanel):
     """
 
     TITLE = "Agents"
+    TICK = 1.0  # the time-in-state column counts up while nothing else happens
     EVENTS: ClassVar[frozenset[str]] = frozenset(
         {"agent", "tokens", "created", "closed", "renamed", "exit", "command"}
     )
@@ -47,22 +46,9 @@ class AgentsPanel(LivePanel):
         *,
         locate: Callable[[str], str | None] = lambda session_id: None,
         now: Callable[[], datetime] = utc_now,
-        tick: float | None = TICK,
     ) -> None:
         super().__init__(manager, now=now)
         self.locate = locate
-        self._tick = tick
-
-    def compose(self) -> ComposeResult:
-        yield self.title_row()
-        yield self.list_widget()
-        yield Static(classes="detail", id="detail")
-        yield self.hint_row()
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        if self._tick:
-            self.set_interval(self._tick, self.reload)
 
     def read(self) -> list[Any]:
         return list(self.manager.agents.statuses())

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
+from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -71,6 +72,7 @@ class LivePanel(SidePanel):
     """
 
     EVENTS: ClassVar[frozenset[str]] = frozenset()
+    TICK: ClassVar[float | None] = None  # seconds between reads without an event, if any
     TITLE = ""
     HINT = "↑↓ move  ⏎ go to pane  esc close"
 
@@ -96,6 +98,8 @@ class LivePanel(SidePanel):
     def on_mount(self) -> None:
         self._unsubscribe = self.manager.events.subscribe(self._on_event)
         self.reload()
+        if self.TICK:
+            self.set_interval(self.TICK, self.reload)
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -164,6 +168,13 @@ class LivePanel(SidePanel):
         return self.rows[index]
 
     # -- the parts -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """The usual parts: title, list, the selected row's detail, hint."""
+        yield self.title_row()
+        yield self.list_widget()
+        yield Static(classes="detail", id="detail")
+        yield self.hint_row()
 
     def title_row(self) -> Static:
         return Static(one_line(f" {self.TITLE}"), id="title")

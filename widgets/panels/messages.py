@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
 from textual.widgets import Static
 
 from widgets.panels.live import LivePanel, utc_now
@@ -54,12 +53,6 @@ class MessagesPanel(LivePanel):
     ) -> None:
         super().__init__(manager, now=now)
         self.agent = agent
-
-    def compose(self) -> ComposeResult:
-        yield self.title_row()
-        yield self.list_widget()
-        yield Static(classes="detail", id="detail")
-        yield self.hint_row()
 
     def read(self) -> list[Any]:
         return list(self.manager.hub.messages(agent=self.agent, limit=SHOWN))

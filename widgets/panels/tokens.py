@@ -25,6 +25,7 @@ class TokensPanel(LivePanel):
     """Agents listed with their totals; the selected one's figures and sparkline below."""
 
     TITLE = "Tokens"
+    TICK = 2.0  # an agent CLI's transcript totals change without an event (engine/agents.py)
     HINT = "↑↓ agent  ⏎ go to pane  esc close"
     EVENTS: ClassVar[frozenset[str]] = frozenset(
         {"tokens", "agent", "command", "created", "closed", "renamed"}
