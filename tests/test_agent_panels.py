@@ -563,3 +563,53 @@ async def test_tokens_from_a_claude_transcript_given_by_its_hook(
     assert "context 4% · 7.0k/200k (transcript)" in text
     assert "compactions (its CLI's): 2" in text
     assert "48.2k in 772 out  ctx 4%" in _rows(panel)[0]
+
+
+async def test_three_scripted_agents_are_watched_live_through_the_cli() -> None:
+    """The issue's story: agents in three panes use `ai-session` through $AI_SESSION_SOCKET;
+    the person watching sees each thing arrive in its panel, is told who waits and why, and
+    gets there with one key."""
+    bin_dir = Path(sys.executable).parent  # where `ai-session` is installed
+    root = Path(__file__).parent.parent
+    environment = {"PS1": "$ ", "PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHONPATH": str(root)}
+    app = AiSessionApp(SessionConfig(shell_command=BASH, environment=environment))
+    async with app.run_test(size=SIZE) as pilot:
+        await at_prompt(app.pane)
+        alice = _pane(app)
+        bob = await split(app, pilot, "percent_sign")
+        carol = await split(app, pilot, "quotation_mark")
+        b = bob.session.name
+
+        panel = await _open(pilot, "e", MessagesPanel)
+        await alice.session.send_input(f"ai-session msg --to {b} 'please review the parser'\n")
+        await wait_until(
+            lambda: any("please review the parser" in row for row in _rows(panel)),
+            30,
+            what=lambda: f"the message: {alice.session.capture_pane()}",
+        )
+
+        panel = await _open(pilot, "a", AgentsPanel)
+        await bob.session.send_input("ai-session state waiting --question 'Merge it now?'\n")
+        await wait_until(
+            lambda: "“Merge it now?”" in _rows(panel)[1],
+            30,
+            what=lambda: f"bob waiting: {bob.session.capture_pane()}",
+        )
+        assert app.agent_watch is not None
+        assert app.agent_watch.notices[-1][1] == "“Merge it now?”"
+
+        await carol.session.send_input(
+            "ai-session decide --option merge --option wait --selected wait --confidence 0.7"
+            " --why 'CI is red' && ai-session tokens --input 1200 --output 300\n"
+        )
+        panel = await _open(pilot, "y", DecisionsPanel)
+        await wait_until(
+            lambda: any("→ wait 70%" in row for row in _rows(panel)),
+            30,
+            what=lambda: f"carol's decision: {carol.session.capture_pane()}",
+        )
+        panel = await _open(pilot, "u", TokensPanel)
+        await wait_until(lambda: "1.2k in 300 out" in _rows(panel)[2], 30)
+
+        await pilot.press("ctrl+b", "j")  # who waits: bob
+        await wait_until(lambda: app.pane is bob and bob.has_focus)
