@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.agentscreen import AgentState, ScreenReading, agent_kind, classify_screen
 from engine.events import Event, EventLog
-from engine.session import CommandEvent, ExitEvent, Session, SessionEvent
+from engine.session import CommandEvent, ExitEvent, Session, SessionEvent, exit_signal
 
 if TYPE_CHECKING:
     from engine.claude import TranscriptReader
@@ -40,6 +40,7 @@ __all__ = [
 CHECK_INTERVAL = 0.2  # seconds: a pane's screen is read at most this often while output flows
 QUIET_CHECK = 1.05  # seconds after the last output: read once more (quiet turns work to idle)
 TOKENS_INTERVAL = 2.0  # seconds between two looks at an agent CLI's transcript
+TOKENS_SLICE = 4 << 20  # bytes of a transcript read at one look (~20 ms; the rest next time)
 COMMAND = "\0command"  # _Watch.held: until the shell runs the next command
 MAX_TEXT = 500  # characters of a reported reason or question kept
 REPORTABLE = (AgentState.WORKING, AgentState.WAITING, AgentState.IDLE, AgentState.ERROR)
@@ -136,7 +137,7 @@ class _Watch:
         self.last_output = 0.0  # loop time
         self.last_check = -CHECK_INTERVAL
         self.timer: asyncio.TimerHandle | None = None
-        self.kind: str | None = None  # the agent CLI seen last (kept past its exit)
+        self.kind: str | None = None  # the agent CLI in the foreground at the last look
         self.transcript: Path | None = None  # given by a hook
         self.reader: TranscriptReader | None = None
         self.tokens: TokenTotals | None = None
@@ -180,7 +181,10 @@ class _Watch:
             self.timer = None
         self.held = None
         kind = self.kind
-        if kind is not None and code != 0:
+        if code < 0:  # stopped by a signal (a person, `kill`, the session removed): no error
+            reason = f"killed by {exit_signal(code)}"
+            self.set(AgentState.EXITED, reason, None, kind, "process")
+        elif kind is not None and code != 0:
             self.set(AgentState.ERROR, f"exit {code}", None, kind, "process")
         else:
             self.set(AgentState.EXITED, f"exit {code}", None, kind, "process")
@@ -197,8 +201,7 @@ class _Watch:
         now = self.last_check = loop.time()
         quiet = now - self.last_output
         reading, lines = self.read(quiet)
-        if reading.kind is not None:
-            self.kind = reading.kind
+        self.kind = reading.kind  # None once the agent CLI has left the foreground
         self.refresh_tokens(now)
         if self.held is not None and not self.released(lines):
             return
@@ -261,9 +264,12 @@ class _Watch:
         if self.reader is None or self.reader.path != path:
             self.reader = TranscriptReader(path)
         try:
-            self.reader.update()
+            self.reader.update(TOKENS_SLICE)
         except OSError:
             return
+        if self.reader.behind:  # a long transcript: the rest in slices, the loop stays free
+            self.tokens_read = now - TOKENS_INTERVAL
+            self.schedule(now + CHECK_INTERVAL)
         totals = self.reader.totals()
         if totals != self.tokens:
             self.tokens = totals
@@ -279,7 +285,10 @@ class _Watch:
         question: str | None,
         kind: str | None,
         source: str,
+        *,
+        quietly: bool = False,
     ) -> AgentStatus:
+        """Make this the status; tell the event log if it changed (not when `quietly`)."""
         session = self.session
         command = session.current_command if session.status.is_running else None
         old = self.status
@@ -302,7 +311,7 @@ class _Watch:
             != (state, reason, question, kind, source)
         )
         self.status = status
-        if changed:
+        if changed and not quietly:
             self.monitor.changed(session, status)
         return status
 
@@ -344,7 +353,9 @@ class AgentMonitor:
         elif event.type in ("created", "respawned"):
             watch.held = None
             watch.kind = None
-            watch.set(AgentState.WORKING, None, None, None, "process")
+            # Working from the start; the created/respawned event itself says so (an event
+            # sent from inside another's delivery would reach later readers before it).
+            watch.set(AgentState.WORKING, None, None, None, "process", quietly=True)
             watch.last_output = asyncio.get_running_loop().time()
             watch.schedule(watch.last_output + QUIET_CHECK)
 
@@ -428,14 +439,18 @@ class AgentMonitor:
         if reading is None:  # a hook that says nothing about the state (SubagentStop, ...)
             return watch.status or watch.set(AgentState.WORKING, None, None, "claude", "hook")
         state, reason, question = reading
+        now = watch.status
+        same = now is not None and (now.state, now.reason) == (state, reason)
+        if name == "Notification" and same and now is not None:
+            return now  # "Claude needs your permission" after the dialog said for what
         status = watch.set(state, reason, question, "claude", "hook")
         watch.hold()
         return status
 
     def next_waiting(self, after: str | None = None) -> AgentStatus | None:
-        """The next session waiting for a person after `after` (name or id), wrapping around;
-        the first one when `after` is None or not waiting-ordered (for "jump to next
-        waiting")."""
+        """The next session waiting for a person after `after` (name or id), in creation order
+        and wrapping around; from the first when `after` is None or unknown (for "jump to the
+        next agent waiting")."""
         statuses = self.statuses()
         start = 0
         if after is not None:
@@ -446,10 +461,24 @@ class AgentMonitor:
         ordered = statuses[start:] + statuses[:start]
         return next((s for s in ordered if s.state == AgentState.WAITING), None)
 
-    def close(self) -> None:
-        for watch in self._watches.values():
-            watch.cancel()
-        self._watches.clear()
+
+def _tool_question(payload: dict[str, Any]) -> str | None:
+    """What a permission request asks, as Claude's dialog names the call: `Allow
+    Bash(rm -rf build)?`, `Allow Write(notes.txt)?`."""
+    tool = payload.get("tool_name")
+    if not isinstance(tool, str) or not tool:
+        return None
+    given = payload.get("tool_input")
+    given = given if isinstance(given, dict) else {}
+    what = next(
+        (
+            given[k]
+            for k in ("command", "file_path", "url", "pattern")
+            if isinstance(given.get(k), str)
+        ),
+        None,
+    )
+    return f"Allow {tool}({what})?" if what else f"Allow {tool}?"
 
 
 def hook_state(
@@ -471,9 +500,7 @@ def hook_state(
             return AgentState.WAITING, "input", message
         return None
     if name == "PermissionRequest":
-        tool = payload.get("tool_name")
-        question = f"Allow {tool}?" if isinstance(tool, str) and tool else message
-        return AgentState.WAITING, "permission", _text(question, "question")
+        return AgentState.WAITING, "permission", _text(_tool_question(payload), "question")
     if name in ("PreToolUse", "PostToolUse"):
         tool = payload.get("tool_name")
         return AgentState.WORKING, _text(tool, "tool") if isinstance(tool, str) else None, None

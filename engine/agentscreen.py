@@ -90,10 +90,12 @@ _PERMISSION = re.compile(
 )
 _TRUST = re.compile(r"\btrust", re.IGNORECASE)
 _LOGIN = re.compile(r"sign in|log ?in\b|authenticat|API key|\bOAuth\b", re.IGNORECASE)
+# An agent CLI's own error lines (not an error its answer talks about, nor a tool's output):
+# Claude and Gemini "API Error: ...", Claude "Invalid API key", Codex's "■ stream error",
+# aider's litellm exceptions, opencode's "Cannot connect to API".
 _ERROR = re.compile(
-    r"API Error|Invalid API key|authentication_error|\bUnauthorized\b|"
-    r"\b(?:stream|request) error\b|\bERROR\b|^\s*■|\b\w+(?:Error|Exception):|"
-    r"Traceback \(most recent call last\)|exceeded retry limit",
+    r"API Error|Invalid API key|authentication_error|\b401 Unauthorized\b|^\s*■|"
+    r"\blitellm\.\w+Error\b|exceeded retry limit|(?:Cannot|Unable to|Failed to) connect to"
 )
 _LEAD = re.compile(r"^[^\w\[(]+")  # a spinner's or a bullet's residue before an error
 _INPUT_END = re.compile(r"[?:]\s*$")
@@ -183,14 +185,15 @@ def _heading(rows: list[str], below: int) -> str | None:
     return None
 
 
-def _dialog_reason(text: str, question: str | None, kind: str | None) -> str:
-    q = question or ""
-    if _TRUST.search(q) or (_TRUST.search(text) and "folder" in text.lower()):
-        return "trust"
-    if _LOGIN.search(q) or _LOGIN.search(text):
-        return "login"
-    if _PERMISSION.search(q) or _PERMISSION.search(text):
-        return "permission"
+def _dialog_reason(text: str, question: str | None) -> str:
+    """Why a dialog waits: its question says it best; else the words around it."""
+    for where in (question or "", text):
+        if _TRUST.search(where) and (where is question or "folder" in where.lower()):
+            return "trust"
+        if _LOGIN.search(where):
+            return "login"
+        if _PERMISSION.search(where):
+            return "permission"
     return "confirm" if _YES_NO.search(text) or re.search(r"\bYes\b", text) else "choice"
 
 
@@ -216,9 +219,7 @@ def _dialog(rows: list[str], last: int, kind: str | None) -> ScreenReading | Non
     if len(choices) >= 2 and (selected or footed) and first is not None:
         region = "\n".join(rows[max(0, first - QUESTION_ROWS) : last + 1])
         question = _heading(rows, first)
-        return ScreenReading(
-            AgentState.WAITING, _dialog_reason(region, question, kind), question, kind
-        )
+        return ScreenReading(AgentState.WAITING, _dialog_reason(region, question), question, kind)
     if footer is None:
         return None
     # A selector without numbers (`❯ No, exit`), or a form (`Press enter to save`).
@@ -228,14 +229,15 @@ def _dialog(rows: list[str], last: int, kind: str | None) -> ScreenReading | Non
         return None
     question = _heading(rows, footer)
     region = "\n".join(rows[start : footer + 1])
-    return ScreenReading(AgentState.WAITING, _dialog_reason(region, question, kind), question, kind)
+    return ScreenReading(AgentState.WAITING, _dialog_reason(region, question), question, kind)
 
 
 def _inline(
-    rows: list[str], cursor_row: int | None, last: int, quiet: float
+    rows: list[str], cursor_row: int | None, last: int, quiet: float, agent: bool
 ) -> ScreenReading | None:
     """A program's own prompt on the cursor's row, or on the row just above a blank cursor
-    row once the pane is quiet (right after Enter that row is the command line typed)."""
+    row once the pane is quiet (right after Enter that row is the command line typed). An
+    agent CLI's input line (`> text`) is what the person types, not a question."""
     candidates = []
     if cursor_row is not None and 0 <= cursor_row < len(rows):
         candidates.append(cursor_row)
@@ -245,7 +247,7 @@ def _inline(
         candidates.append(last)
     for y in candidates:
         text = rows[y].strip()
-        if not text:
+        if not text or (agent and text.startswith(_PROMPT_MARKS)):
             continue
         question = text[:MAX_QUESTION]
         if _PASSWORD.search(text):
@@ -262,16 +264,16 @@ def _inline(
 
 
 def _last_turn(rows: list[str], last: int) -> list[str]:
-    """An agent CLI's rows since the person's last prompt (`> text`, as each CLI marks it): the rows
-    between that echo and the input line at the bottom, at most TURN_ROWS of them."""
+    """An agent CLI's written rows since the person's last prompt (`> text`, as each CLI marks
+    it): between that echo and the input line at the bottom, the last TURN_ROWS of them."""
     marks = [y for y in range(last + 1) if rows[y].lstrip().startswith(_PROMPT_MARKS)]
     if len(marks) >= 2:
         start, end = marks[-2] + 1, marks[-1]
     elif marks:
-        start, end = max(0, marks[-1] - TURN_ROWS), marks[-1]
+        start, end = 0, marks[-1]
     else:
-        start, end = max(0, last - TURN_ROWS), last + 1
-    return rows[max(start, end - TURN_ROWS) : end]
+        start, end = 0, last + 1
+    return [row for row in rows[start:end] if row.strip()][-TURN_ROWS:]
 
 
 def classify_screen(
@@ -297,7 +299,7 @@ def classify_screen(
         dialog = _dialog(rows, last, kind)
         if dialog is not None:
             return dialog
-    inline = _inline(rows, cursor_row, last, quiet)
+    inline = _inline(rows, cursor_row, last, quiet, kind is not None)
     if inline is not None:
         return ScreenReading(inline.state, inline.reason, inline.question, kind)
     if at_prompt:

@@ -8,7 +8,8 @@ content block), so usage is counted once per (message id, request id), its large
 kept. A `{"type": "system", "subtype": "compact_boundary", "compactMetadata": {"trigger",
 "preTokens"}}` line marks a compaction. Subagents' lines (`isSidechain`) count in the totals
 but not in the context. `TranscriptReader` reads a growing file incrementally (it remembers
-its offset and holds a partial last line back) and skips lines it cannot read.
+its offset and holds a partial last line back), parses only the lines that can hold usage or a
+compaction (a transcript is mostly prompts and tool results), and skips lines it cannot read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from engine.agents import TokenTotals
@@ -30,6 +32,7 @@ MAX_LINE = 32 << 20  # bytes: a longer line (a huge tool result) is skipped, not
 READ_CHUNK = 1 << 20  # bytes read at once
 _USAGE = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9]")
+_WANTED = (b'"assistant"', b"compact_boundary")  # lines that can hold usage or a compaction
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -86,7 +89,7 @@ class TranscriptReader:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.offset = 0  # bytes of the file taken in
-        self.bad_lines = 0  # lines that were not JSON objects (skipped)
+        self.bad_lines = 0  # lines of interest that were not JSON objects, or too long (skipped)
         self.compactions: list[Compaction] = []
         self.model: str | None = None
         self.context_used: int | None = None
@@ -95,22 +98,35 @@ class TranscriptReader:
         self._usage: dict[tuple[str, str], tuple[int, int, int, int]] = {}
         self._sums = [0, 0, 0, 0]
         self._inode: tuple[int, int] | None = None
+        self.size = 0  # the file's size at the last update
 
-    def update(self) -> int:
-        """Read what was appended since the last call; how many lines were taken in. A file
-        that shrank or was replaced is read again from its start. OSError if unreadable."""
-        with open(self.path, "rb") as file:
-            stat = os.fstat(file.fileno())
+    def update(self, limit: int | None = None) -> int:
+        """Read what was appended since the last call (at most `limit` bytes of it: `behind`
+        says when more is left); how many lines were taken in. A file that shrank or was
+        replaced is read again from its start. OSError if unreadable or not a regular file
+        (a FIFO or a device named as a transcript must not block or never end)."""
+        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
+            stat = os.fstat(fd)
+            if not S_ISREG(stat.st_mode):
+                raise OSError(f"{self.path} is not a regular file")
             inode = (stat.st_dev, stat.st_ino)
             if inode != self._inode or stat.st_size < self.offset:
                 self._reset()
                 self._inode = inode
+            self.size = stat.st_size
+            end = self.size if limit is None else min(self.size, self.offset + limit)
             file.seek(self.offset)
             lines = 0
-            while chunk := file.read(READ_CHUNK):
+            while self.offset < end and (chunk := file.read(min(READ_CHUNK, end - self.offset))):
                 self.offset += len(chunk)
                 lines += self._feed(chunk)
             return lines
+
+    @property
+    def behind(self) -> bool:
+        """More of the file is there than was read (the last `update` had a limit)."""
+        return self.size > self.offset
 
     def _reset(self) -> None:
         self.offset = 0
@@ -144,7 +160,7 @@ class TranscriptReader:
         return lines
 
     def _line(self, raw: bytes) -> None:
-        if not raw.strip():
+        if not any(word in raw for word in _WANTED):  # prompts, tool results: never parsed
             return
         try:
             record = json.loads(raw)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from conftest import BASH
 
@@ -75,3 +79,21 @@ async def serve(tmp_path: Path, **options: Any) -> AsyncIterator[Api]:
     if snapshots is not None:
         await snapshots.close(final=False)
     await manager.close()
+
+
+async def serve_socket(tmp_path: Path, **options: Any) -> AsyncIterator[tuple[Api, str]]:
+    """`serve()`, its API also on a unix socket as an instance's control socket is: panes get
+    it as $AI_SESSION_SOCKET, so programs inside them (the CLI, hooks) reach this server."""
+    folder = tempfile.mkdtemp(prefix="ais-")  # short: a socket path holds ~100 bytes
+    path = os.path.join(folder, "instance.sock")
+    try:
+        async for api in serve(tmp_path, **options):
+            runner = api.server.runner
+            assert runner is not None
+            site = web.UnixSite(runner, path)
+            await site.start()
+            api.manager.socket_path = path
+            yield api, path
+            await site.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

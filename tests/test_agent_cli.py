@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from api_support import Api, serve
+from api_support import Api, serve_socket
 from conftest import wait_for_screen, wait_until
 
 from engine.agents import AgentState, AgentStatus
@@ -71,17 +70,8 @@ class Cli:
 
 @pytest.fixture
 async def cli(tmp_path: Path) -> AsyncIterator[Cli]:
-    folder = tempfile.mkdtemp(prefix="ais-cli-")  # short: a socket path has ~100 bytes
-    path = os.path.join(folder, "instance.sock")
-    async for api in serve(tmp_path, snapshots=None):
-        runner = api.server.runner
-        assert runner is not None
-        site = web.UnixSite(runner, path)
-        await site.start()
-        api.manager.socket_path = path
+    async for api, path in serve_socket(tmp_path, snapshots=None):
         yield Cli(api, path)
-        await site.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_a_script_in_a_pane_reports_that_it_waits(cli: Cli) -> None:

@@ -51,6 +51,13 @@ SCREENS = [
     ("gemini_trust", WAIT, "trust", "Do you trust the files in this folder?"),
     ("gemini_auth", WAIT, "login", "How would you like to authenticate for this project?"),
     ("gemini_auth_key", WAIT, "login", "How would you like to authenticate for this project?"),
+    # the note about the untrusted folder above the dialog is not what it asks
+    (
+        "gemini_auth_untrusted_note",
+        WAIT,
+        "login",
+        "How would you like to authenticate for this project?",
+    ),
     ("gemini_api_key_entry", WAIT, "login", "Enter Gemini API Key"),
     ("gemini_idle", IDLE, None, None),
     ("gemini_working", WORK, None, None),
@@ -73,6 +80,12 @@ SCREENS = [
     # opencode
     ("opencode_idle", IDLE, None, None),
     ("opencode_working", WORK, None, None),
+    (
+        "opencode_error",
+        ERR,
+        "Cannot connect to API: Unable to connect. Is the computer able to access the url?",
+        None,
+    ),
 ]
 
 
@@ -215,3 +228,28 @@ def test_a_numbered_menu_with_a_selector_is_a_dialog_for_any_program() -> None:
 def test_an_empty_screen() -> None:
     assert classify_screen([""] * 5, None, at_prompt=True).state == AgentState.IDLE
     assert classify_screen([""] * 5, "sleep 10").state == AgentState.WORKING
+
+
+def test_an_agents_answer_about_an_error_is_no_error() -> None:
+    """Claude explaining a bug it fixed, a tool's failing output: the agent is fine."""
+    screen = [
+        "❯ why does checkout crash?",
+        "",
+        "● Bash(pytest -q)",
+        "  ⎿  FAILED test_cart.py::test_total - TypeError: unsupported operand",
+        "     ERROR: 1 failed",
+        "",
+        "● The crash was a TypeError: total() added None. Fixed in cart.py.",
+        "",
+        "────────",
+        "❯ ",
+        "────────",
+        "  ? for shortcuts",
+    ]
+    assert classify_screen(screen, "claude", quiet=5.0).state == AgentState.IDLE
+
+
+def test_what_the_person_types_into_an_agent_is_no_question() -> None:
+    screen = ["● Done.", "", "────────", "❯ Do you want to add tests too? (y/n)", "────────"]
+    reading = classify_screen(screen, "claude", quiet=5.0, cursor_row=3)
+    assert reading.state == AgentState.IDLE

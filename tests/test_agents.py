@@ -5,6 +5,7 @@ Claude Code hook payloads, exits; each change is an `agent` event on the manager
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,18 @@ async def test_the_exit_is_exited_with_its_code(manager: SessionManager) -> None
     assert manager.agents.statuses()[-1].session == "gone"  # still listed until removed
     await manager.remove_session("gone")
     assert manager.agents.status("gone") is None
+
+
+async def test_a_killed_agent_has_exited_not_failed(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    claude = fake_agent(tmp_path)
+    config = SessionConfig(name="k", shell_command=[str(claude), "claude_idle"], pty_size=(40, 120))
+    session = await started(manager, config)
+    await wait_until(lambda: state(manager, "k").kind == "claude")
+    session.send_signal("KILL")
+    status = await reaches(manager, "k", AgentState.EXITED)
+    assert (status.reason, status.kind) == ("killed by SIGKILL", "claude")
 
 
 async def test_an_agent_cli_dialog_then_its_failed_exit(
@@ -365,3 +378,47 @@ async def test_claude_tokens_from_its_transcript(manager: SessionManager, tmp_pa
         f.write(_transcript_line(2, input_tokens=50, output_tokens=5) + "\n")
     await session.send_input("\r")  # the next screen: output, so the monitor looks again
     await wait_until(lambda: (state(manager, "tok").tokens or tokens).input == 150, 10)
+
+
+async def test_the_hooks_a_real_claude_code_sent(manager: SessionManager) -> None:
+    """The payloads Claude Code sent its hooks in one recorded session, in order."""
+    await at_prompt(manager, "rec")
+    lines = (FIXTURES / "claude" / "hooks.jsonl").read_text().splitlines()
+    seen = []
+    for line in lines:
+        status = manager.agents.hook("rec", json.loads(line))
+        seen.append((status.state.value, status.reason, status.question))
+    assert seen == [
+        ("idle", None, None),  # SessionStart
+        ("working", "prompt", None),  # UserPromptSubmit
+        ("idle", None, None),  # Stop
+        ("working", "prompt", None),
+        ("working", "Bash", None),  # PreToolUse
+        ("waiting", "permission", "Allow Bash(rm -rf build && ls)?"),  # PermissionRequest
+        ("waiting", "permission", "Allow Bash(rm -rf build && ls)?"),  # its Notification
+        ("working", "Bash", None),  # PostToolUse
+        ("idle", None, None),  # Stop
+        ("waiting", "input", "Claude is waiting for your input"),  # idle_prompt
+        ("idle", "session end: prompt_input_exit", None),  # SessionEnd (a shell is behind it)
+    ]
+    status = state(manager, "rec")
+    assert status.kind == "claude"
+    events = [e for e in agent_events(manager, "rec") if e["source"] == "hook"]
+    assert len(events) == 10  # the repeated permission says nothing new
+
+
+async def test_a_hook_naming_a_fifo_as_transcript_blocks_nothing(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    claude = fake_agent(tmp_path)
+    config = SessionConfig(
+        name="ff", shell_command=[str(claude), "claude_idle", "claude_working"], pty_size=(40, 120)
+    )
+    session = await started(manager, config)
+    await wait_until(lambda: state(manager, "ff").kind == "claude")
+    fifo = tmp_path / "trap.jsonl"
+    os.mkfifo(fifo)
+    manager.agents.hook("ff", {"hook_event_name": "Stop", "transcript_path": str(fifo)})
+    await session.send_input("\r")  # the next screen: the monitor looks (and at the transcript)
+    status = await reaches(manager, "ff", AgentState.WORKING)
+    assert status.tokens is None
