@@ -537,11 +537,17 @@ async def test_one_side_panel_at_a_time_the_snapshots_panel_included(
 
 
 async def test_tokens_from_a_claude_transcript_given_by_its_hook(
-    running: tuple[AiSessionApp, Pilot],
+    running: tuple[AiSessionApp, Pilot], tmp_path: Path
 ) -> None:
-    """The Claude Code reader fed the documented transcript fixture (tests/fixtures/claude)."""
+    """The Claude Code reader fed the documented transcript fixture (tests/fixtures/claude),
+    named by a hook, while a program the monitor takes for Claude Code (a script named
+    claude.py: the kind follows the foreground) runs in the pane."""
     app, pilot = running
     pane = _pane(app)
+    program = tmp_path / "claude.py"
+    program.write_text("print('> ready'); import sys; sys.stdin.read()\n")
+    await pane.session.send_input(f"{sys.executable} {program}\n")
+    await wait_for_screen(pane.session, "> ready")
     transcript = next((Path(__file__).parent / "fixtures" / "claude").glob("*.jsonl"))
     app.manager.agents.hook(
         pane.session.name,
@@ -553,7 +559,7 @@ async def test_tokens_from_a_claude_transcript_given_by_its_hook(
             "cwd": str(transcript.parent),
         },
     )
-    await pane.session.send_input("echo read the transcript\n")  # output: the monitor looks
+    await pane.session.send_input("x")  # output (its echo): the monitor looks again
     panel = await _open(pilot, "u", TokensPanel)
     figures = panel.query_one("#figures", Static)
     await wait_until(lambda: "(transcript)" in _text(figures), 15, what=lambda: _text(figures))
