@@ -619,3 +619,24 @@ async def test_three_scripted_agents_are_watched_live_through_the_cli() -> None:
 
         await pilot.press("ctrl+b", "j")  # who waits: bob
         await wait_until(lambda: app.pane is bob and bob.has_focus)
+
+
+async def test_after_a_restart_the_panels_show_the_agents_records_again(tmp_path: Path) -> None:
+    database = tmp_path / "db" / "ai-session.db"
+    config = SessionConfig(shell_command=BASH, environment={"PS1": "$ "})
+    first = AiSessionApp(config, database=database)
+    async with first.run_test(size=SIZE) as pilot:
+        await at_prompt(first.pane)
+        a = _pane(first).session.name
+        b = (await split(first, pilot, "percent_sign")).session.name
+        first.manager.hub.bus.send(a, b, "kept across the restart")
+        first.manager.hub.decisions.track("approach", ["x", "y"], "y", 0.9, agent=a)
+    again = AiSessionApp(config, database=database)
+    async with again.run_test(size=SIZE) as pilot:
+        await at_prompt(again.pane)
+        hub = again.manager.hub
+        await wait_until(lambda: bool(hub.messages()) and bool(hub.decisions.decisions()))
+        panel = await _open(pilot, "e", MessagesPanel)
+        assert "kept across the restart" in _rows(panel)[-1]
+        panel = await _open(pilot, "y", DecisionsPanel)
+        assert "approach → y 90%" in _rows(panel)[-1]
