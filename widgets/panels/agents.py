@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from engine.agents import AgentStatus
     from engine.manager import SessionManager
 
+SOURCES = {  # where a state came from, as the detail row says it
+    "screen": "read off its screen",
+    "report": "as it reported",
+    "hook": "from its hook",
+    "process": "from its process",
+}
 BADGE_WIDTH = 9  # " waiting " and " working ", the longest states, line up
 
 
@@ -97,7 +103,10 @@ class AgentsPanel(LivePanel):
         if status is None:
             detail.update(one_line("no panes" if not self.rows else ""))
             return
-        text = f"{status.session} ({status.source})"
+        how = SOURCES.get(status.source, status.source)
+        text = f"{status.session}: {status.state} for {ago(status.since, self.now())}, {how}"
+        if status.reason and str(status.state) != "working":
+            text += f" ({status.reason})"
         if status.question:
-            text += f": {status.question}"
+            text += f"\n{status.question}"
         detail.update(Text(text, overflow="fold"))
