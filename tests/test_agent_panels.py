@@ -227,7 +227,11 @@ async def test_messages_posted_through_the_hub_appear_live_filter_and_go_to_the_
     await wait_until(lambda: panel.agent == b and len(_rows(panel)) == 4)
     await pilot.press("f", "f")  # past carol, back to every agent
     await wait_until(lambda: panel.agent is None and len(_rows(panel)) == 4)
-    await pilot.press("home", "enter")  # the first message: alice's
+    await pilot.press("home")  # the first message: alice's
+    _post(app, c, a, "read back up there?")  # the cursor stays where the user put it
+    await wait_until(lambda: len(_rows(panel)) == 5)
+    assert panel.index == 0
+    await pilot.press("enter")
     await wait_until(lambda: app.pane is alice and alice.has_focus)
 
 
