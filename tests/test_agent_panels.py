@@ -235,6 +235,20 @@ async def test_messages_posted_through_the_hub_appear_live_filter_and_go_to_the_
     await wait_until(lambda: app.pane is alice and alice.has_focus)
 
 
+async def test_the_messages_title_counts_what_full_inboxes_dropped(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    app, pilot = running
+    a = _pane(app).session.name
+    b = (await split(app, pilot, "percent_sign")).session.name
+    app.manager.hub.bus.inbox_size = 1  # b never reads its inbox: the second one drops one
+    panel = await _open(pilot, "e", MessagesPanel)
+    _post(app, a, b, "first")
+    _post(app, a, b, "second")
+    title = panel.query_one("#title", Static)
+    await wait_until(lambda: "2, all agents, 1 dropped" in _text(title), what=lambda: _text(title))
+
+
 async def test_tokens_panel_shows_each_agents_figures_and_a_sparkline() -> None:
     # a small context, so a few commands' output makes it compress
     app = _app(

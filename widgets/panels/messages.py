@@ -59,7 +59,9 @@ class MessagesPanel(LivePanel):
 
     def summary(self) -> str:
         shown = len(self.rows)
-        return f"{shown} from/to {self.agent}" if self.agent else f"{shown}, all agents"
+        text = f"{shown} from/to {self.agent}" if self.agent else f"{shown}, all agents"
+        dropped = self.manager.hub.bus.dropped_total  # full inboxes drop (engine/coordination)
+        return f"{text}, {dropped} dropped" if dropped else text
 
     def pane_of(self, item: Any) -> str:
         return str(item.sender)
