@@ -722,6 +722,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             await self._forget(session)
             raise
         pane.attach(session)
+        pane.set_agent_state(agents_ui.state_of(self, session))  # the new program's, if any
         if self.manager.get_session(old.id) is old:
             await self.manager.remove_session(old.id)
         self.update_status()
