@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app import agents_ui
 from app.targets import SESSION_NAME, CommandError, find_pane, find_window, pane_index
 from engine.errors import SessionError
 from engine.keys import encode_key, encode_tmux_keys
@@ -616,6 +617,31 @@ async def choose_snapshot(app: AiSessionApp, args: Args) -> None:
     app.toggle_snapshots(timeline=args.has("T"))
 
 
+async def choose_agent(app: AiSessionApp, args: Args) -> None:
+    """Ours: show or hide the agents panel (every pane's agent, its state and question)."""
+    agents_ui.toggle_panel(app, "agents")
+
+
+async def next_agent(app: AiSessionApp, args: Args) -> None:
+    """Ours: go to the next agent waiting for input, after the focused pane's (cycling)."""
+    agents_ui.next_waiting(app)
+
+
+async def show_agent_messages(app: AiSessionApp, args: Args) -> None:
+    """Ours: show or hide the agents' messages timeline."""
+    agents_ui.toggle_panel(app, "messages")
+
+
+async def show_tokens(app: AiSessionApp, args: Args) -> None:
+    """Ours: show or hide the tokens and context panel."""
+    agents_ui.toggle_panel(app, "tokens")
+
+
+async def show_decisions(app: AiSessionApp, args: Args) -> None:
+    """Ours: show or hide the decisions and traces panel."""
+    agents_ui.toggle_panel(app, "decisions")
+
+
 def commands() -> dict[str, Command]:
     return _TABLE
 
@@ -676,6 +702,11 @@ _TABLE: dict[str, Command] = {
         _c("snapshot", None, "m:t:", 0, 0, snapshot),
         _c("restore-snapshot", None, "R", 1, 1, restore_snapshot),
         _c("choose-snapshot", None, "T", 0, 0, choose_snapshot),
+        _c("choose-agent", None, "", 0, 0, choose_agent),
+        _c("next-agent", None, "", 0, 0, next_agent),
+        _c("show-agent-messages", None, "", 0, 0, show_agent_messages),
+        _c("show-tokens", None, "", 0, 0, show_tokens),
+        _c("show-decisions", None, "", 0, 0, show_decisions),
     )
 }
 ALIASES: dict[str, Command] = {c.alias: c for c in _TABLE.values() if c.alias}

@@ -70,6 +70,12 @@ PREFIX_KEYS: dict[str, str] = {
     "S": "command-prompt -p 'snapshot note' \"snapshot -m '%%'\"",  # ours: tmux leaves S unbound
     "g": "choose-snapshot",  # ours: the snapshots panel (tmux leaves g unbound)
     "T": "choose-snapshot -T",  # ours: the focused pane's timeline
+    # Ours, on keys tmux 3.3a leaves unbound: the agents' panels and the jump to a waiting one.
+    "a": "choose-agent",  # every pane's agent: state, question, tokens, context
+    "j": "next-agent",  # the next agent waiting for input (cycles)
+    "e": "show-agent-messages",  # what the agents say to each other
+    "u": "show-tokens",  # tokens (usage), context, compressions
+    "y": "show-decisions",  # decisions (why) and trace spans
     **{str(n): f"select-window -t :{n}" for n in range(10)},
 }
 
@@ -106,6 +112,7 @@ HINTS = {
     "prefix": (
         '% │split  " ─split  ←↑→↓ focus  o next  z zoom  x kill  c new  n/p window'
         "  , rename  [ copy  ] paste  : command  ? keys  S snapshot  g snapshots"
+        "  a agents  j waiting"
     ),
     "copy": (
         "hjkl/arrows move  w b 0 $ g G  C-u C-d page  { } prompt  ( ) output  / ? search"

@@ -32,7 +32,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static
 
-from app import commands
+from app import agents_ui, commands
 from app import snapshots as snapshot_ui
 from app.commands import OPTIONS
 from app.input import RawInputDriver
@@ -58,6 +58,7 @@ from widgets.clock import ClockView
 from widgets.keys_screen import KeysScreen, PagerScreen
 from widgets.messages_screen import MessagesScreen
 from widgets.panels import SnapshotsPanel, Timeline
+from widgets.panels.live import LivePanel
 from widgets.prompt_bar import PromptBar
 from widgets.status_line import StatusLine, WindowLabel
 from widgets.terminal_pane import OuterCursor, TerminalPane
@@ -86,6 +87,11 @@ PALETTE_COMMANDS = (
     ("Take a snapshot", "snapshot of every window, with a note (C-b S)", "snapshot"),
     ("Snapshots", "browse, preview and restore snapshots (C-b g)", "choose-snapshot"),
     ("Timeline of this pane", "step through its past screens (C-b T)", "choose-snapshot -T"),
+    ("Agents", "every pane's agent: state, question, tokens (C-b a)", "choose-agent"),
+    ("Next waiting agent", "go to the next agent waiting for input (C-b j)", "next-agent"),
+    ("Agent messages", "what the agents say to each other (C-b e)", "show-agent-messages"),
+    ("Tokens and context", "tokens, context, compressions per agent (C-b u)", "show-tokens"),
+    ("Decisions and traces", "decisions, their outcomes, spans (C-b y)", "show-decisions"),
     ("Show keys", "list-keys (C-b ?)", "list-keys"),
     ("Show messages", "show-messages (C-b ~)", "show-messages"),
     (
@@ -166,6 +172,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.snapshot_interval = snapshot_interval
         self.restore = restore
         self.snapshotter: Snapshotter | None = None
+        self.agent_watch: agents_ui.AgentWatch | None = None  # badges and waiting notices
         self._hung_up = False
 
     # -- composition -----------------------------------------------------------------------------
@@ -204,6 +211,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
         self.snapshotter = await open_snapshots(self)
+        self.agent_watch = agents_ui.AgentWatch(self)
         await self._serve_control_socket()
         if not (self.restore and await snapshot_ui.restore_at_start(self)):
             await self.new_window()
@@ -245,6 +253,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
             await self.control.close()
         if self.snapshotter is not None:
             await self.snapshotter.close(final=True, clean=not self._hung_up)
+        if self.agent_watch is not None:
+            self.agent_watch.stop()
         await self.manager.close()
 
     def on_window_view_resized(self, message: WindowView.Resized) -> None:
@@ -302,6 +312,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         pane.synchronized = lambda: self._synchronized(pane)
         pane.set_palette(self.palette())
         session.terminal.colors = self.terminal_colors()
+        pane.agent_state = agents_ui.state_of(self, session)
         if self.snapshotter is not None:
             self.snapshotter.watch(session)
         return pane
@@ -322,6 +333,12 @@ class AiSessionApp(App[int], inherit_bindings=False):
 
     def on_timeline_close_requested(self, message: Timeline.CloseRequested) -> None:
         snapshot_ui.close_panel(self)
+
+    def on_live_panel_close_requested(self, message: LivePanel.CloseRequested) -> None:
+        snapshot_ui.close_panel(self)
+
+    def on_live_panel_pane_requested(self, message: LivePanel.PaneRequested) -> None:
+        agents_ui.jump(self, message.session)
 
     async def on_snapshots_panel_restore_requested(
         self, message: SnapshotsPanel.RestoreRequested
@@ -705,6 +722,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
             await self._forget(session)
             raise
         pane.attach(session)
+        pane.set_agent_state(agents_ui.state_of(self, session))  # the new program's, if any
         if self.manager.get_session(old.id) is old:
             await self.manager.remove_session(old.id)
         self.update_status()
@@ -1100,6 +1118,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
         right = ""
         if pane is not None:
             right = pane.title_text
+            if pane.agent_state:
+                right = f"[{pane.agent_state}] {right}"
             if pane.exit_code is not None:
                 right += f" [{describe_exit(pane.exit_code)}]"
         status.first(StatusLine).show(labels, right, self.size.width)

@@ -20,6 +20,7 @@ from engine.session import Session
 from engine.snapshots import Snapshotter, WindowState, Workspace
 from engine.store import SnapshotData, Store, StoreError
 from widgets.panels import SnapshotsPanel, Timeline
+from widgets.panels.side import SidePanel
 
 if TYPE_CHECKING:
     from app.main import AiSessionApp
@@ -223,8 +224,9 @@ async def offer_restore(app: AiSessionApp) -> None:
     )
 
 
-def shown_panel(app: AiSessionApp) -> SnapshotsPanel | Timeline | None:
-    panels = list(app.query(SnapshotsPanel)) + list(app.query(Timeline))
+def shown_panel(app: AiSessionApp) -> SidePanel | None:
+    """The side panel beside the windows (one at a time: snapshots, a timeline, the agents')."""
+    panels = list(app.query(SidePanel))
     return panels[0] if panels else None
 
 
@@ -234,7 +236,7 @@ def toggle_panel(app: AiSessionApp, timeline: bool = False) -> None:
     shown = shown_panel(app)
     if shown is not None:
         close_panel(app)
-        if isinstance(shown, Timeline) == timeline:
+        if type(shown) is (Timeline if timeline else SnapshotsPanel):
             return
     if app.snapshotter is None or app.snapshotter.store is None:
         app.show_message("snapshots are off: there is no database (see C-b ~)")
@@ -246,6 +248,7 @@ def toggle_panel(app: AiSessionApp, timeline: bool = False) -> None:
         open_timeline(app, pane.session.id, pane.session.name)
         return
     panel = SnapshotsPanel(app.snapshotter, palette=app.palette())
+    panel.key_filter = app._key_filter  # the prefix keys work in the panel too
     app.query_one("#main").mount(panel)
     panel.focus()
 
@@ -255,6 +258,7 @@ def open_timeline(
 ) -> None:
     assert app.snapshotter is not None
     panel = Timeline(app.snapshotter, session_id, title=title, start=start, palette=app.palette())
+    panel.key_filter = app._key_filter
     app.query_one("#main").mount(panel)
     panel.focus()
 

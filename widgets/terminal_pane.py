@@ -36,6 +36,7 @@ from engine.keys import (
 from engine.session import CommandEvent, ExitEvent, Session, SessionEvent, describe_exit
 from engine.terminal import Terminal, history_cells
 from engine.width import char_width
+from widgets.badges import badge_style
 
 FRAME_INTERVAL = 1 / 60  # paint at most 60 times a second
 BACKGROUND_INTERVAL = 1 / 15  # unfocused panes paint at most 15 times a second
@@ -347,6 +348,7 @@ class TerminalPane(Widget, can_focus=True):
         self._title = ""  # as last drawn in the title bar
         self._title_checked = 0.0
         self.remain_on_exit = False  # keep the pane when its program exits (API sessions)
+        self.agent_state: str | None = None  # its agent's state, a badge in the title bar
         self.bells_seen = 0  # the terminal's bell count when the app last looked
         self.on_output: Callable[[TerminalPane], None] | None = None  # bells, activity
         # The other panes typed keys also go to (tmux's synchronize-panes), asked per key.
@@ -377,6 +379,13 @@ class TerminalPane(Widget, can_focus=True):
         self._strips.clear()
         self.sync_size()
         self.refresh()
+
+    def set_agent_state(self, state: str | None) -> None:
+        """Show the agent's state (engine/agents.py) as a badge in the title bar."""
+        if state != self.agent_state:
+            self.agent_state = state
+            if self._top and self.is_attached:
+                self.refresh(Region(0, 0, self.size.width, 1))
 
     @property
     def title_text(self) -> str:
@@ -528,11 +537,17 @@ class TerminalPane(Widget, can_focus=True):
         if top and y == 0:
             if not self._title:
                 self._title = self.title_text
-            title = f" {self.pane_id} {self._title} " if self.pane_id else f" {self._title} "
+            title = f" {self._title} "
             if not title.isprintable():  # a program's title may hold control characters
                 title = "".join(c for c in title if unicodedata.category(c) != "Cc")
             style = self.get_component_rich_style("terminal-pane--title")
-            return Strip([Segment(title, style)]).adjust_cell_length(width, style)
+            segments = [Segment(f" {self.pane_id}" if self.pane_id else "", style)]
+            if self.agent_state:  # before the title: a long title must not hide it
+                state = self.agent_state
+                badge = Segment(f" {state} ", badge_style(self.app, state))
+                segments += [Segment(" ", style), badge]
+            segments.append(Segment(title, style))
+            return Strip(segments).adjust_cell_length(width, style)
         row = y - top
         terminal = self.session.terminal
         if self.copy is not None:

@@ -3,13 +3,28 @@ row lit while it has focus, a picture framed below, a row of key hints)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
+from textual import events
 from textual.widget import Widget
 
 
 class SidePanel(Widget, can_focus=True):
     """About 56 columns beside the panes at 140; never narrower than 36 (80x24 keeps 44
-    for the panes). The app may override the width in its own CSS."""
+    for the panes). The app may override the width in its own CSS.
+
+    `key_filter`, when the app sets it, is asked first about every key the panel gets, as
+    panes ask it: the prefix and what follows it are the multiplexer's (True: taken)."""
+
+    key_filter: Callable[[events.Key], bool] | None = None
+
+    def multiplexer_took(self, event: events.Key) -> bool:
+        """Keep the key from going further (a panel's keys never reach the panes) and say
+        whether the multiplexer took it (the panel then ignores it)."""
+        event.stop()
+        event.prevent_default()
+        return self.key_filter is not None and self.key_filter(event)
 
     DEFAULT_CSS = """
     SidePanel {

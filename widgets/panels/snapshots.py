@@ -317,8 +317,10 @@ class SnapshotsPanel(SidePanel):
     async def on_key(self, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
-        if self._confirming is not None:
+        if self._confirming is not None:  # the answer, whatever the key
             self._answer_delete(event.character == "y")
+            return
+        if self.multiplexer_took(event):
             return
         key, info = event.key, self.selected
         if key in ("escape", "q"):

@@ -293,8 +293,8 @@ class Timeline(SidePanel):
             self.go(nearest(self._times, event.time))
 
     async def on_key(self, event: events.Key) -> None:
-        event.stop()
-        event.prevent_default()
+        if self.multiplexer_took(event):
+            return
         key = event.key
         if key in ("escape", "q"):
             self.post_message(self.CloseRequested())
