@@ -17,6 +17,8 @@ from widgets.panels.agents import AgentsPanel
 from widgets.panels.decisions import DecisionsPanel
 from widgets.panels.live import LivePanel
 from widgets.panels.messages import MessagesPanel
+from widgets.panels.side import SidePanel
+from widgets.panels.stack import PanelStack
 from widgets.panels.tokens import TokensPanel
 
 if TYPE_CHECKING:
@@ -32,6 +34,8 @@ PANELS: dict[str, type[LivePanel]] = {
     "tokens": TokensPanel,
     "decisions": DecisionsPanel,
 }
+ORDER = tuple(PANELS)  # top to bottom in the sidebar
+MIN_PANEL_ROWS = 8  # fewer each, and a panel opened takes the place of another (80x24: two)
 # The commands these keys run (app/commands.py), each on a prefix key tmux leaves unbound.
 AGENT_COMMANDS = (
     "choose-agent",
@@ -72,21 +76,60 @@ def make_panel(app: AiSessionApp, kind: str) -> LivePanel:
     return panel
 
 
+def stack_of(app: AiSessionApp) -> PanelStack | None:
+    """The sidebar column of agent panels, when any is open."""
+    stacks = [s for s in app.query(PanelStack) if s.panels and not s._pruning]
+    return stacks[0] if stacks else None
+
+
+def fits(app: AiSessionApp, count: int) -> bool:
+    """Whether `count` agent panels stacked would each get MIN_PANEL_ROWS rows."""
+    return app.query_one("#main").size.height // max(1, count) >= MIN_PANEL_ROWS
+
+
 def toggle_panel(app: AiSessionApp, kind: str) -> None:
-    """Open that panel beside the windows (in place of any other side panel: one fits at
-    80x24); pressed again, focus it if it lost focus, else close it."""
-    shown = snapshot_ui.shown_panel(app)
-    if type(shown) is PANELS[kind]:
-        if shown is not None and not shown.has_focus:
+    """Open that panel in the sidebar, stacked with the other agent panels open (in the order
+    of PANELS), focused; when one more would leave each fewer than MIN_PANEL_ROWS rows, it
+    takes the place of the one focused longest ago. Pressed again: focus it if it lost focus,
+    else close it (the others stay). The snapshots panel or a timeline give up the sidebar."""
+    stack = stack_of(app)
+    shown = next((p for p in stack.panels if type(p) is PANELS[kind]), None) if stack else None
+    if shown is not None:
+        if not shown.has_focus:
             shown.focus()
         else:
-            snapshot_ui.close_panel(app)
+            close_panel(app, shown)
         return
-    if shown is not None:
-        shown.remove()
     panel = make_panel(app, kind)
-    app.query_one("#main").mount(panel)
+    if stack is None:
+        snapshot_ui.clear_sidebar(app)
+        app.query_one("#main").mount(PanelStack(panel))
+        # again once it is on screen: a snapshots panel that had focus hands it on as it goes
+        app.call_after_refresh(lambda: panel.is_attached and panel.focus())
+    else:
+        if not fits(app, len(stack.panels) + 1):
+            oldest = stack.least_recent()
+            if oldest is not None:
+                stack.take_out(oldest)
+        rank = ORDER.index(kind)
+        below = [p for p in stack.panels if ORDER.index(kind_of(p)) > rank]
+        stack.mount(panel, before=below[0] if below else None)
     panel.focus()
+
+
+def kind_of(panel: SidePanel) -> str:
+    return next(kind for kind, cls in PANELS.items() if type(panel) is cls)
+
+
+def close_panel(app: AiSessionApp, panel: SidePanel) -> None:
+    """Close that agent panel (escape, q, its key while focused); the pane gets the keys. The
+    last one closed takes the sidebar with it, and the panes their width back."""
+    stack = panel.parent
+    if isinstance(stack, PanelStack) and len(stack.panels) > 1:
+        stack.take_out(panel)
+        app.focus_active()
+        return
+    snapshot_ui.close_panel(app)
 
 
 def jump(app: AiSessionApp, session: str) -> None:

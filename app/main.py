@@ -335,7 +335,7 @@ class AiSessionApp(App[int], inherit_bindings=False):
         snapshot_ui.close_panel(self)
 
     def on_live_panel_close_requested(self, message: LivePanel.CloseRequested) -> None:
-        snapshot_ui.close_panel(self)
+        agents_ui.close_panel(self, message.panel)
 
     def on_live_panel_pane_requested(self, message: LivePanel.PaneRequested) -> None:
         agents_ui.jump(self, message.session)

@@ -21,6 +21,7 @@ from engine.snapshots import Snapshotter, WindowState, Workspace
 from engine.store import SnapshotData, Store, StoreError
 from widgets.panels import SnapshotsPanel, Timeline
 from widgets.panels.side import SidePanel
+from widgets.panels.stack import PanelStack
 
 if TYPE_CHECKING:
     from app.main import AiSessionApp
@@ -225,14 +226,22 @@ async def offer_restore(app: AiSessionApp) -> None:
 
 
 def shown_panel(app: AiSessionApp) -> SidePanel | None:
-    """The side panel beside the windows (one at a time: snapshots, a timeline, the agents')."""
-    panels = list(app.query(SidePanel))
+    """The snapshots panel or a timeline, when one is beside the windows (it has the sidebar
+    to itself: the agent panels stack there otherwise)."""
+    panels = [p for p in app.query(SidePanel) if isinstance(p, SnapshotsPanel | Timeline)]
     return panels[0] if panels else None
+
+
+def clear_sidebar(app: AiSessionApp) -> None:
+    """Take out whatever is beside the windows: the snapshots panel, a timeline, the agent
+    panels' stack (the windows are not resized: what comes next takes the same width)."""
+    for widget in [*app.query(PanelStack), *app.query(SnapshotsPanel), *app.query(Timeline)]:
+        widget.remove()
 
 
 def toggle_panel(app: AiSessionApp, timeline: bool = False) -> None:
     """choose-snapshot: open the snapshots panel (or the focused pane's timeline) beside
-    the windows, or close the one that is open."""
+    the windows in place of the agent panels, or close the one that is open."""
     shown = shown_panel(app)
     if shown is not None:
         close_panel(app)
@@ -247,6 +256,7 @@ def toggle_panel(app: AiSessionApp, timeline: bool = False) -> None:
             return
         open_timeline(app, pane.session.id, pane.session.name)
         return
+    clear_sidebar(app)
     panel = SnapshotsPanel(app.snapshotter, palette=app.palette())
     panel.key_filter = app._key_filter  # the prefix keys work in the panel too
     app.query_one("#main").mount(panel)
@@ -257,6 +267,7 @@ def open_timeline(
     app: AiSessionApp, session_id: str, title: str, start: float | None = None
 ) -> None:
     assert app.snapshotter is not None
+    clear_sidebar(app)
     panel = Timeline(app.snapshotter, session_id, title=title, start=start, palette=app.palette())
     panel.key_filter = app._key_filter
     app.query_one("#main").mount(panel)
@@ -264,9 +275,9 @@ def open_timeline(
 
 
 def close_panel(app: AiSessionApp) -> None:
-    panel = shown_panel(app)
-    if panel is not None:
-        panel.remove()
+    """Close what is beside the windows (all the agent panels, if those): the panes get
+    their width back and the keys."""
+    clear_sidebar(app)
     app.call_after_refresh(_sized_after_panel, app)
     app.focus_active()
 

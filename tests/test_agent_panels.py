@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList, Sparkline, Static, Tree
 from tmux_oracle import TMUX, tmux_pane
 
-from app.agents_ui import AGENT_COMMANDS
+from app.agents_ui import AGENT_COMMANDS, MIN_PANEL_ROWS
 from app.keymap import PREFIX_KEYS
 from app.main import AiSessionApp
 from engine import SessionConfig
@@ -30,6 +30,7 @@ from widgets.panels.decisions import DecisionsPanel
 from widgets.panels.live import LivePanel
 from widgets.panels.messages import MessagesPanel
 from widgets.panels.side import SidePanel
+from widgets.panels.stack import PanelStack
 from widgets.panels.tokens import TokensPanel
 from widgets.terminal_pane import TerminalPane
 
@@ -323,6 +324,8 @@ async def test_decisions_panel_shows_the_choice_the_patterns_and_the_spans(
 async def test_panels_give_the_panes_programs_their_new_size_as_they_open_and_close(
     running: tuple[AiSessionApp, Pilot],
 ) -> None:
+    """The first panel takes the sidebar's width from the panes; the others stack in it (the
+    panes keep that width); the last one closed gives it back — to the hidden window too."""
     app, pilot = running
     shown = _pane(app)
     await _new_window(app, pilot)
@@ -332,18 +335,37 @@ async def test_panels_give_the_panes_programs_their_new_size_as_they_open_and_cl
     assert hidden is not None
     full = (shown.session.terminal.columns, shown.session.terminal.lines)
     assert full == (120, 34)
-    for key, kind in (("a", AgentsPanel), ("e", MessagesPanel), ("u", TokensPanel)):
+
+    async def sized(columns: int) -> None:
+        """Both windows' programs told `columns`, and the shown one's tty says so."""
+        await wait_until(lambda: shown.session.terminal.columns == columns)
+        await wait_until(lambda: hidden.session.terminal.columns == columns, what="the hidden")
+        assert (await shown.session.execute("stty size")).output.split() == ["34", str(columns)]
+
+    width = 0
+    for count, (key, kind) in enumerate(
+        (("a", AgentsPanel), ("e", MessagesPanel), ("u", TokensPanel)), 1
+    ):
         panel = await _open(pilot, key, kind)
+        assert len(app.query(LivePanel)) == count  # stacked: the others stay open
         width = app.query_one("#windows").size.width
         assert width + panel.outer_size.width == 120
-        await wait_until(lambda w=width: shown.session.terminal.columns == w)
-        assert (await shown.session.execute("stty size")).output.split() == ["34", str(width)]
-        await wait_until(lambda w=width: hidden.session.terminal.columns == w)
-    await pilot.press("ctrl+b", "u")  # the focused panel's key closes it
-    await wait_until(lambda: not app.query(LivePanel))
-    await wait_until(lambda: shown.session.terminal.columns == 120)
-    await wait_until(lambda: hidden.session.terminal.columns == 120, what="the hidden window")
-    assert (await shown.session.execute("stty size")).output.split() == ["34", "120"]
+        await sized(width)
+    await pilot.press("ctrl+b", "u")  # the focused panel's key closes it, and only it
+    await wait_until(lambda: not app.query(TokensPanel) and shown.has_focus)
+    assert len(app.query(LivePanel)) == 2
+    assert app.query_one("#windows").size.width == width
+    await sized(width)
+    await pilot.press("ctrl+b", "e")  # open but not focused: focused
+    await wait_until(lambda: app.query_one(MessagesPanel).has_focus)
+    await pilot.press("escape")  # closes the focused one only
+    await wait_until(lambda: not app.query(MessagesPanel) and shown.has_focus)
+    assert app.query_one("#windows").size.width == width
+    await sized(width)
+    await pilot.press("ctrl+b", "a", "q")  # the last one: the panes get their width back
+    await wait_until(lambda: not app.query(LivePanel) and shown.has_focus)
+    await wait_until(lambda: app.query_one("#windows").size.width == 120)
+    await sized(120)
 
 
 async def test_every_panel_is_usable_at_80x24() -> None:
@@ -364,8 +386,120 @@ async def test_every_panel_is_usable_at_80x24() -> None:
             assert title.region.height == 1 and hint.region.height == 1
             assert hint.region.bottom <= 22  # above the status and hint lines
             assert panel.query_one(OptionList).region.height >= 1
-        await pilot.press("escape")
-        await wait_until(lambda: not app.query(LivePanel) and pane.has_focus)
+            await pilot.press("escape")
+            await wait_until(lambda: not app.query(LivePanel) and pane.has_focus)
+
+
+async def test_at_80x24_a_third_panel_takes_the_place_of_the_one_focused_longest_ago() -> None:
+    """22 rows: two panels of 11 stack; a third would get 7 each, so it replaces one."""
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await at_prompt(app.pane)
+        pane = _pane(app)
+        agents = await _open(pilot, "a", AgentsPanel)
+        messages = await _open(pilot, "e", MessagesPanel)
+        assert agents.region.height >= MIN_PANEL_ROWS <= messages.region.height
+        await pilot.press("ctrl+b", "a")  # agents focused again: messages is the oldest now
+        await wait_until(lambda: agents.has_focus)
+        tokens = await _open(pilot, "u", TokensPanel)
+        await wait_until(lambda: not app.query(MessagesPanel))
+        assert [type(p) for p in app.query(LivePanel)] == [AgentsPanel, TokensPanel]
+        assert tokens.region.y > agents.region.y  # in the fixed order, whoever came first
+        await pilot.press("escape")  # pane focused; then decisions replaces agents
+        await wait_until(lambda: pane.has_focus and not app.query(TokensPanel))
+        await _open(pilot, "u", TokensPanel)
+        await _open(pilot, "y", DecisionsPanel)
+        await wait_until(lambda: not app.query(AgentsPanel))
+        assert [type(p) for p in app.query(LivePanel)] == [TokensPanel, DecisionsPanel]
+        for panel in app.query(LivePanel):
+            assert panel.region.height >= MIN_PANEL_ROWS
+            assert panel.query_one("#hint", Static).region.bottom <= 22
+
+
+async def test_two_panels_stacked_at_140x40_each_live_and_each_key_its_own() -> None:
+    app = _app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await at_prompt(app.pane)
+        first = _pane(app)
+        second = await split(app, pilot, "percent_sign")
+        a, b = first.session.name, second.session.name
+        agents = await _open(pilot, "a", AgentsPanel)
+        messages = await _open(pilot, "e", MessagesPanel)
+        assert agents.has_focus is False and messages.has_focus
+        # one column: agents above messages, the height shared, the sidebar's usual width
+        assert agents.region.x == messages.region.x
+        assert agents.region.bottom == messages.region.y
+        assert abs(agents.region.height - messages.region.height) <= 1
+        assert agents.region.height + messages.region.height == 38
+        assert app.query_one("#windows").size.width + agents.outer_size.width == 140
+        # both live
+        _report(app, first, "waiting", "Ship it? (y/n)")
+        _post(app, a, b, "please review")
+        await wait_until(
+            lambda: "“Ship it? (y/n)”" in _rows(agents)[0], what=lambda: str(_rows(agents))
+        )
+        await wait_until(lambda: any("please review" in r for r in _rows(messages)))
+        _report(app, second, "working")
+        _post(app, b, a, "on it")
+        await wait_until(lambda: "working" in _rows(agents)[1], what=lambda: str(_rows(agents)))
+        await wait_until(lambda: any("on it" in r for r in _rows(messages)))
+        # the keys: each panel's own
+        await pilot.press("ctrl+b", "a")  # open, not focused: focused
+        await wait_until(lambda: agents.has_focus)
+        assert app.query(MessagesPanel)
+        await pilot.press("ctrl+b", "a")  # focused: closed, messages stays
+        await wait_until(lambda: not app.query(AgentsPanel) and second.has_focus)
+        await wait_until(lambda: messages.region.height == 38, what="messages takes the column")
+        _post(app, a, b, "still here")
+        await wait_until(lambda: any("still here" in r for r in _rows(messages)))
+        await pilot.press("ctrl+b", "e", "ctrl+b", "e")  # focused, then closed: sidebar gone
+        await wait_until(lambda: not app.query(LivePanel) and not app.query(PanelStack))
+        await wait_until(lambda: app.query_one("#windows").size.width == 140)
+
+
+async def test_four_panels_stacked_at_140x40_in_a_fixed_order_each_live() -> None:
+    app = _app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await at_prompt(app.pane)
+        pane = _pane(app)
+        name = pane.session.name
+        other = (await split(app, pilot, "percent_sign")).session.name
+        for key, kind in (
+            ("y", DecisionsPanel),
+            ("e", MessagesPanel),
+            ("u", TokensPanel),
+            ("a", AgentsPanel),
+        ):
+            await _open(pilot, key, kind)
+        panels = list(app.query(LivePanel))
+        assert [type(p) for p in panels] == [
+            AgentsPanel,
+            MessagesPanel,
+            TokensPanel,
+            DecisionsPanel,
+        ]
+        await wait_until(lambda: all(p.region.height >= MIN_PANEL_ROWS for p in panels))
+        tops = [p.region.y for p in panels]
+        assert tops == sorted(tops) and panels[-1].region.bottom == 38
+        assert len({p.region.x for p in panels}) == 1
+        agents, messages, tokens, decisions = panels
+        assert agents.has_focus
+        _report(app, pane, "waiting", "Deploy? (y/n)")
+        _post(app, name, other, "tests are green")
+        app.manager.hub.record_tokens(name, 1200, 300, "claude-sonnet-4")
+        app.manager.hub.decisions.track("approach", ["a", "b"], "b", 0.9, agent=name)
+        await wait_until(lambda: "“Deploy? (y/n)”" in _rows(agents)[0])
+        await wait_until(lambda: any("tests are green" in r for r in _rows(messages)))
+        await wait_until(lambda: "1.2k in 300 out" in _rows(tokens)[0])
+        await wait_until(lambda: any("approach → b 90%" in r for r in _rows(decisions)))
+        await pilot.press("ctrl+b", "u")  # focus moves with the keys
+        await wait_until(lambda: tokens.has_focus)
+        await pilot.press("ctrl+b", "y")
+        await wait_until(lambda: decisions.has_focus)
+        await pilot.press("q")  # closes decisions only
+        await wait_until(lambda: not app.query(DecisionsPanel))
+        assert len(app.query(LivePanel)) == 3
+        await wait_until(lambda: tokens.region.bottom == 38, what="the three share the column")
 
 
 async def test_the_panels_are_commands_of_the_prompt_and_the_palette(
@@ -539,19 +673,28 @@ def test_the_panel_keys_are_ones_tmux_leaves_unbound(tmp_path: Path) -> None:
     assert "c" in bound and not ours & bound
 
 
-async def test_one_side_panel_at_a_time_the_snapshots_panel_included(
+async def test_the_snapshots_panel_has_the_sidebar_alone_the_agent_panels_stack(
     running: tuple[AiSessionApp, Pilot],
 ) -> None:
     app, pilot = running
     await pilot.press("ctrl+b", "g")
     await wait_until(lambda: bool(app.query(SnapshotsPanel)), what="the snapshots panel")
-    await _open(pilot, "a", AgentsPanel)
+    width = app.query_one("#windows").size.width
+    await _open(pilot, "a", AgentsPanel)  # an agent panel: the snapshots panel goes
     await wait_until(lambda: not app.query(SnapshotsPanel))
-    await _open(pilot, "e", MessagesPanel)
-    await wait_until(lambda: not app.query(AgentsPanel))
-    await pilot.press("ctrl+b", "g")
+    await _open(pilot, "e", MessagesPanel)  # another: stacked with it
+    assert len(app.query(LivePanel)) == 2
+    assert app.query_one("#windows").size.width == width
+    await pilot.press("ctrl+b", "g")  # the snapshots panel: the whole stack goes
     await wait_until(lambda: bool(app.query(SnapshotsPanel)) and not app.query(LivePanel))
+    assert len(app.query(SidePanel)) == 1 and not app.query(PanelStack)
+    assert app.query_one("#windows").size.width == width
+    await _open(pilot, "u", TokensPanel)
+    await wait_until(lambda: not app.query(SnapshotsPanel))
     assert len(app.query(SidePanel)) == 1
+    await pilot.press("ctrl+b", "g", "ctrl+b", "g")  # opened, closed: nothing beside the panes
+    await wait_until(lambda: not app.query(SidePanel) and not app.query(PanelStack))
+    await wait_until(lambda: app.query_one("#windows").size.width == 120)
 
 
 async def test_tokens_from_a_claude_transcript_given_by_its_hook(

@@ -77,7 +77,11 @@ class LivePanel(SidePanel):
     HINT = "↑↓ move  ⏎ go to pane  esc close"
 
     class CloseRequested(Message):
-        """Close the panel (escape, q)."""
+        """Close this panel (escape, q); other panels stacked with it stay."""
+
+        def __init__(self, panel: LivePanel) -> None:
+            super().__init__()
+            self.panel = panel
 
     class PaneRequested(Message):
         """Show the pane of this session (by name or id), e.g. the agent picked."""
@@ -222,7 +226,7 @@ class LivePanel(SidePanel):
         key = event.key
         options = self.options
         if key in ("escape", "q"):
-            self.post_message(self.CloseRequested())
+            self.post_message(self.CloseRequested(self))
         elif (step := list_step(key, options.option_count, options)) is not None:
             if options.option_count:
                 at = options.highlighted or 0
