@@ -662,6 +662,57 @@ def test_decisions_panel_picture(snap_compare) -> None:  # type: ignore[no-untyp
     assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
 
 
+def test_two_stacked_panels_picture(snap_compare, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """At 140x40 the agents overview above the messages timeline in one sidebar column, the
+    messages one focused (its title lit)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+    async def run_before(pilot: Pilot) -> None:
+        app = await _sample_shown(pilot)
+        pane = _pane(app)
+        agents = await _settled(pilot, AgentsPanel)
+        messages = await _settled(pilot, MessagesPanel)
+        await wait_until(lambda: pane.session.terminal.columns == pane.size.width)
+        await _shown(pilot)
+        app.manager.agents.report(pane.session.name, "working")
+        app.manager.hub.record_tokens(pane.session.name, 12_000, 3_400, "claude-sonnet-4")
+        await wait_until(lambda: pane.agent_state == "working")
+        app.manager.hub.bus.remember(
+            [
+                AgentMessage(
+                    1,
+                    "planner",
+                    "coder",
+                    MessageType.TASK_ASSIGNMENT,
+                    MessagePriority.HIGH,
+                    "write the parser",
+                    MOMENT,
+                ),
+                AgentMessage(
+                    2,
+                    "coder",
+                    "planner",
+                    MessageType.QUESTION,
+                    MessagePriority.NORMAL,
+                    "tabs or spaces?",
+                    MOMENT,
+                    1,
+                ),
+            ]
+        )
+        since = max(s.since for s in app.manager.agents.statuses())
+        agents.now = lambda: since + timedelta(seconds=83)
+        await _still(pilot, agents)
+        await _still(pilot, messages)
+
+    try:
+        assert snap_compare(_picture_app(), terminal_size=(140, 40), run_before=run_before)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
 def test_the_panel_keys_are_ones_tmux_leaves_unbound(tmp_path: Path) -> None:
     """A tmux user's muscle memory keeps working: our keys are free in tmux's own table."""

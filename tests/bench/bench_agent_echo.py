@@ -8,7 +8,7 @@ is) and, every two seconds, one call of the CLI (`ai-session state`, `tokens` or
 a new Python process each, as a shell agent pays); every fourth round it waits at a
 `(y/n)` prompt for two seconds. The eighth pane runs `cat`, and we time the echo of a key
 typed into it with each panel open in turn (C-b a agents, C-b e messages, C-b u tokens,
-C-b y decisions). In tmux the same script runs (its CLI calls reach no instance and fail
+C-b y decisions), then with all four open, stacked in the sidebar. In tmux the same script runs (its CLI calls reach no instance and fail
 fast: the same processes). Prints medians, p99s and ratios; not part of the test suite.
 """
 
@@ -54,7 +54,8 @@ def _script(tmp: str) -> Path:
 
 
 def ours(tmp: str, samples: int) -> dict[str, list[float]]:
-    """Each panel open in turn over 8 panes; first the 5 quiet panes of issue 4's figure."""
+    """Each panel open in turn over 8 panes, then all four; first the 5 quiet panes of issue
+    4's figure."""
     argv = [sys.executable, "-c", "from app.cli import main; main()", "bash", "--norc"]
     out: dict[str, list[float]] = {}
     outer = Outer(argv, env() | {"PYTHONPATH": str(ROOT)})
@@ -81,6 +82,10 @@ def ours(tmp: str, samples: int) -> dict[str, list[float]]:
             outer.type(f"\x02{key}", 0.3)  # focus the panel
             outer.type(f"\x02{key}", 0.5)  # close it
             outer.type("\x02:select-pane -t 0\r", 0.3)
+        for key in PANELS.values():  # then all four at once, stacked in the sidebar
+            outer.type(f"\x02{key}", 0.5)
+        outer.type("\x02:select-pane -t 0\r", 0.5)
+        out["8 agent panes, all 4 panels"] = [outer.echo_delay() for _ in range(samples)]
         return out
     finally:
         outer.close()
