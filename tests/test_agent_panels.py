@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -598,51 +599,59 @@ def test_tokens_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-
     assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
 
 
-def test_messages_panel_picture(snap_compare, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TZ", "UTC")
+def _sample_messages() -> list[AgentMessage]:
+    """Three messages between a planner and a coder, all at MOMENT."""
+    return [
+        AgentMessage(
+            1,
+            "planner",
+            "coder",
+            MessageType.TASK_ASSIGNMENT,
+            MessagePriority.HIGH,
+            "write the parser",
+            MOMENT,
+        ),
+        AgentMessage(
+            2,
+            "coder",
+            "planner",
+            MessageType.QUESTION,
+            MessagePriority.NORMAL,
+            "tabs or spaces?",
+            MOMENT,
+            1,
+        ),
+        AgentMessage(
+            3,
+            "planner",
+            None,
+            MessageType.BROADCAST,
+            MessagePriority.CRITICAL,
+            {"stop": True, "why": "build red"},
+            MOMENT,
+        ),
+    ]
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    """Times written in UTC (the messages' times in the pictures)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "UTC")
+        time.tzset()
+        yield
     time.tzset()
+
+
+@pytest.mark.usefixtures("utc")
+def test_messages_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-def]
 
     async def run_before(pilot: Pilot) -> None:
         app = await _sample_shown(pilot)
-        app.manager.hub.bus.remember(
-            [
-                AgentMessage(
-                    1,
-                    "planner",
-                    "coder",
-                    MessageType.TASK_ASSIGNMENT,
-                    MessagePriority.HIGH,
-                    "write the parser",
-                    MOMENT,
-                ),
-                AgentMessage(
-                    2,
-                    "coder",
-                    "planner",
-                    MessageType.QUESTION,
-                    MessagePriority.NORMAL,
-                    "tabs or spaces?",
-                    MOMENT,
-                    1,
-                ),
-                AgentMessage(
-                    3,
-                    "planner",
-                    None,
-                    MessageType.BROADCAST,
-                    MessagePriority.CRITICAL,
-                    {"stop": True, "why": "build red"},
-                    MOMENT,
-                ),
-            ]
-        )
+        app.manager.hub.bus.remember(_sample_messages())
         await _settled(pilot, MessagesPanel)
 
-    try:
-        assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
+    assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_decisions_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -662,11 +671,10 @@ def test_decisions_panel_picture(snap_compare) -> None:  # type: ignore[no-untyp
     assert snap_compare(_picture_app(), terminal_size=(80, 24), run_before=run_before)
 
 
-def test_two_stacked_panels_picture(snap_compare, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("utc")
+def test_two_stacked_panels_picture(snap_compare) -> None:  # type: ignore[no-untyped-def]
     """At 140x40 the agents overview above the messages timeline in one sidebar column, the
     messages one focused (its title lit)."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
 
     async def run_before(pilot: Pilot) -> None:
         app = await _sample_shown(pilot)
@@ -678,39 +686,13 @@ def test_two_stacked_panels_picture(snap_compare, monkeypatch) -> None:  # type:
         app.manager.agents.report(pane.session.name, "working")
         app.manager.hub.record_tokens(pane.session.name, 12_000, 3_400, "claude-sonnet-4")
         await wait_until(lambda: pane.agent_state == "working")
-        app.manager.hub.bus.remember(
-            [
-                AgentMessage(
-                    1,
-                    "planner",
-                    "coder",
-                    MessageType.TASK_ASSIGNMENT,
-                    MessagePriority.HIGH,
-                    "write the parser",
-                    MOMENT,
-                ),
-                AgentMessage(
-                    2,
-                    "coder",
-                    "planner",
-                    MessageType.QUESTION,
-                    MessagePriority.NORMAL,
-                    "tabs or spaces?",
-                    MOMENT,
-                    1,
-                ),
-            ]
-        )
+        app.manager.hub.bus.remember(_sample_messages()[:2])
         since = max(s.since for s in app.manager.agents.statuses())
         agents.now = lambda: since + timedelta(seconds=83)
         await _still(pilot, agents)
         await _still(pilot, messages)
 
-    try:
-        assert snap_compare(_picture_app(), terminal_size=(140, 40), run_before=run_before)
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
+    assert snap_compare(_picture_app(), terminal_size=(140, 40), run_before=run_before)
 
 
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
