@@ -100,20 +100,18 @@ def toggle_panel(app: AiSessionApp, kind: str) -> None:
         else:
             close_panel(app, shown)
         return
-    panel = make_panel(app, kind)
     if stack is None:
         snapshot_ui.clear_sidebar(app)
-        app.query_one("#main").mount(PanelStack(panel))
-        # again once it is on screen: a snapshots panel that had focus hands it on as it goes
-        app.call_after_refresh(lambda: panel.is_attached and panel.focus())
-    else:
-        if not fits(app, len(stack.panels) + 1):
-            oldest = stack.least_recent()
-            if oldest is not None:
-                stack.take_out(oldest)
-        rank = ORDER.index(kind)
-        below = [p for p in stack.panels if ORDER.index(kind_of(p)) > rank]
-        stack.mount(panel, before=below[0] if below else None)
+        stack = PanelStack()
+        app.query_one("#main").mount(stack)  # in the DOM at once: the panel can go in it now
+    elif not fits(app, len(stack.panels) + 1):
+        oldest = stack.least_recent()
+        if oldest is not None:
+            stack.take_out(oldest)
+    panel = make_panel(app, kind)
+    rank = ORDER.index(kind)
+    below = [p for p in stack.panels if ORDER.index(kind_of(p)) > rank]
+    stack.mount(panel, before=below[0] if below else None)
     panel.focus()
 
 
