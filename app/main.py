@@ -708,20 +708,24 @@ class AiSessionApp(App[int], inherit_bindings=False):
         if pane is None:
             return
         old = pane.session
-        if old.status.is_running:
-            await old.stop(grace=0.5)
-        config = replace(old.config, name=None, environment=dict(old.config.environment))
-        if command is not None:
-            config.shell_command = command
-        if directory is not None and directory.is_dir():
-            config.working_directory = directory
-        session = await self.manager.create_session_with_config(config)
+        pane.respawning = True  # its program's exit must not close it (no remain-on-exit)
         try:
-            await session.start()
-        except SessionError:
-            await self._forget(session)
-            raise
-        pane.attach(session)
+            if old.status.is_running:
+                await old.stop(grace=0.5)
+            config = replace(old.config, name=None, environment=dict(old.config.environment))
+            if command is not None:
+                config.shell_command = command
+            if directory is not None and directory.is_dir():
+                config.working_directory = directory
+            session = await self.manager.create_session_with_config(config)
+            try:
+                await session.start()
+            except SessionError:
+                await self._forget(session)
+                raise
+            pane.attach(session)
+        finally:
+            pane.respawning = False
         pane.set_agent_state(agents_ui.state_of(self, session))  # the new program's, if any
         if self.manager.get_session(old.id) is old:
             await self.manager.remove_session(old.id)
@@ -883,6 +887,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
     async def on_terminal_pane_exited(self, message: TerminalPane.Exited) -> None:
         """tmux closes a pane whose program exits, unless remain-on-exit keeps it."""
         pane = message.pane
+        if pane.respawning or message.session is not pane.session:
+            return  # `respawn-pane -k` stopped it: the pane goes on with a new program
         window = self._window_of(pane)
         keep = pane.remain_on_exit or self.option("remain-on-exit", window)
         if window is not None and window not in self._windows_closing and not keep:

@@ -503,3 +503,23 @@ async def test_a_program_asking_for_the_background_gets_the_themes() -> None:
             f'stty sane; {sys.executable} -c "{script}"; stty sane\r'.encode()
         )
         await wait_for_screen(pane.session, "rgb:fafa/fafa/fafa")
+
+
+async def test_respawn_kill_of_a_running_program_keeps_the_pane(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    """`respawn-pane -k` stops the program and starts a new one in the same pane: the old
+    program's exit must not close the pane (without remain-on-exit, the only pane: the app)."""
+    app, pilot = running
+    pane = app.pane
+    assert pane is not None
+    old = pane.session
+    await pilot.press(*"sleep 100", "enter")
+    await wait_until(lambda: pane.session.current_command == "sleep", what="sleep running")
+    await pilot.press("ctrl+b", "colon", *"respawn-pane -k", "enter")
+    await wait_until(lambda: pane.session is not old and pane.session.status.is_running)
+    await at_prompt(pane)
+    assert not old.status.is_running
+    await pilot.press(*"echo again", "enter")
+    await wait_until(lambda: "again" in pane.session.terminal.capture(), what="the new shell")
+    assert app.is_running and app.pane is pane and len(app.window.panes) == 1

@@ -298,12 +298,14 @@ class TerminalPane(Widget, can_focus=True):
     WHEEL_LINES = 3
 
     class Exited(Message):
-        """The pane's program exited."""
+        """The pane's program exited (`session`: the one that ran it, which a respawn may
+        have replaced by the time the app reads this)."""
 
-        def __init__(self, pane: TerminalPane, exit_code: int) -> None:
+        def __init__(self, pane: TerminalPane, exit_code: int, session: Session | None) -> None:
             super().__init__()
             self.pane = pane
             self.exit_code = exit_code
+            self.session = session
 
     class Focused(Message):
         """The pane got focus: `clicked` by the user (the window makes it active), or moved
@@ -348,6 +350,7 @@ class TerminalPane(Widget, can_focus=True):
         self._title = ""  # as last drawn in the title bar
         self._title_checked = 0.0
         self.remain_on_exit = False  # keep the pane when its program exits (API sessions)
+        self.respawning = False  # respawn-pane -k is replacing its program
         self.agent_state: str | None = None  # its agent's state, a badge in the title bar
         self.bells_seen = 0  # the terminal's bell count when the app last looked
         self.on_output: Callable[[TerminalPane], None] | None = None  # bells, activity
@@ -413,7 +416,7 @@ class TerminalPane(Widget, can_focus=True):
             self.on_output(self)
         if isinstance(event, ExitEvent):
             self.exit_code = event.exit_code
-            self.post_message(self.Exited(self, event.exit_code))
+            self.post_message(self.Exited(self, event.exit_code, self.session))
 
     def on_mount(self) -> None:
         self._request_paint()
