@@ -31,6 +31,7 @@ from engine.observability import (
 
 if TYPE_CHECKING:
     from engine.events import Event, EventLog
+    from engine.hubstore import HubRecords
     from engine.session import Session
     from engine.store import Store
 
@@ -249,7 +250,11 @@ class AgentHub:
 
     async def load(self, limit: int = LOAD) -> None:
         """Read the newest `limit` records of each kind back from the store (the panels show
-        them after a restart); new ids go on after the store's highest. A failure is logged."""
+        them after a restart), each agent's token totals over all its reports; new ids go on
+        after the store's highest. Callers await this before anything can make a record (the
+        API serving, sessions starting); should one have been made first anyway, it stays and
+        the stored record with its id is skipped (never its row overwritten). A failure is
+        logged."""
         store = self.store
         if store is None:
             return
@@ -261,15 +266,25 @@ class AgentHub:
         except Exception:  # a row this version cannot read: start without the old records
             log.exception("agent records not read back")
             return
-        self._origin.update(loaded.origin)
+        try:
+            self._merge(loaded)
+        except Exception:  # a bug of ours: the hub runs on with what it has
+            log.exception("agent records read back but not all restored")
+
+    def _merge(self, loaded: HubRecords) -> None:
+        # Ids this run has used already (records made before the read-back): the stored
+        # records with those ids are not restored, and their rows keep their instance's
+        # name out of `_origin` (else this run's record would be written over that row).
+        live = {("decision", d.id) for d in self.decisions.decisions()}
+        live.update(("task", t.id) for t in self.tasks.tasks())
+        for key, instance in loaded.origin.items():
+            if key not in live:
+                self._origin.setdefault(key, instance)
         self.bus.remember(loaded.messages)
         self.bus.advance(loaded.last_ids.get("message", 0))
-        self.decisions.restore(loaded.decisions)
+        self.decisions.restore(d for d in loaded.decisions if ("decision", d.id) not in live)
         self.decisions.advance(loaded.last_ids.get("decision", 0))
-        self.tasks.restore(loaded.tasks)
+        self.tasks.restore(t for t in loaded.tasks if ("task", t.id) not in live)
         self.tasks.advance(loaded.last_ids.get("task", 0))
         self.tracer.restore(loaded.spans)
-        for report in loaded.tokens:
-            self.profiler.record_tokens(
-                report.agent, report.input, report.output, report.model, report.time, tell=False
-            )
+        self.profiler.restore_tokens(loaded.token_totals, loaded.tokens)
