@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_DELAY = 0.05  # seconds records gather before one write: a burst becomes one transaction
 BACKLOG = 100_000  # records waiting for the store at most; past it the oldest are not written
+BACKLOG_BYTES = 64 << 20  # messages' payload bytes waiting for the store at most (the same)
 LOAD = 500  # records of each kind read back at start (what the panels show)
 
 Record = AgentMessage | Decision | Task | Span | TokenReport
@@ -67,6 +68,7 @@ class AgentHub:
         self.store: Store | None = None
         self.instance = ""
         self._backlog: deque[Record] = deque()
+        self._backlog_bytes = 0  # payload bytes of the messages in the backlog
         self.unsaved = 0  # records the store never got (backlog overflow or a failed write)
         self._writer: asyncio.Task[None] | None = None
         # records read back from another instance: their rows are updated under its name
@@ -192,12 +194,17 @@ class AgentHub:
     def _keep(self, record: Record) -> None:
         if self.store is None:
             return
-        if len(self._backlog) >= BACKLOG:
-            self._backlog.popleft()
+        backlog = self._backlog
+        backlog.append(record)
+        if isinstance(record, AgentMessage):
+            self._backlog_bytes += record.size
+        while backlog and (len(backlog) > BACKLOG or self._backlog_bytes > BACKLOG_BYTES):
+            gone = backlog.popleft()
+            if isinstance(gone, AgentMessage):
+                self._backlog_bytes -= gone.size
             self.unsaved += 1
             if self.unsaved == 1 or self.unsaved % 10_000 == 0:
                 log.warning("the store is behind: %d agent records not kept", self.unsaved)
-        self._backlog.append(record)
         if self._writer is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -219,6 +226,7 @@ class AgentHub:
         while self._backlog and store is not None:
             batch = list(self._backlog)
             self._backlog.clear()
+            self._backlog_bytes = 0
             try:
                 await store.save_coordination(self.instance, batch, self._origin)
             except StoreError as exc:
@@ -247,6 +255,7 @@ class AgentHub:
                 await writer
         self.unsaved += len(self._backlog)  # came after the last write: not kept
         self._backlog.clear()
+        self._backlog_bytes = 0
 
     async def load(self, limit: int = LOAD) -> None:
         """Read the newest `limit` records of each kind back from the store (the panels show

@@ -737,3 +737,23 @@ def test_a_finished_task_is_no_longer_remembered_as_handed() -> None:
     for task in tasks.tasks("assigned"):
         tasks.complete(task.id, agent="a")
     assert len(tasks.tasks()) == 2 and not tasks._handed
+
+
+async def test_the_stores_backlog_is_bounded_by_bytes_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "BACKLOG_BYTES", 2_500)
+    manager, store = await _hub_on(tmp_path / "hub.db", "x")
+    hub = manager.hub
+    # sent before the writer runs (nothing here awaits): they wait in the backlog together
+    sent = [hub.bus.send("alice", "bob", "x" * 998) for _ in range(4)]
+    hub.decisions.track("generic", ["x"], "x", 1.0)
+    assert hub.unsaved == 2  # the two oldest messages went, the decision did not count
+    await hub.detach()
+    await store.close()
+    db = sqlite3.connect(tmp_path / "hub.db")
+    kept = db.execute("SELECT message_id FROM agent_messages ORDER BY 1").fetchall()
+    assert kept == [(sent[2].id,), (sent[3].id,)]
+    assert db.execute("SELECT count(*) FROM decisions").fetchone() == (1,)
