@@ -940,6 +940,7 @@ def _serve(args: Any) -> int:
                 snapshots=snapshotter,
             )
         )
+        await snapshotter.load_records()  # before any client can make a record
         snapshotter.start()
         try:
             socket_path = default_socket_path()

@@ -61,6 +61,9 @@ async def open_snapshots(app: AiSessionApp) -> Snapshotter:
     snapshotter.on_pruned = lambda ids: app.log_message(
         f"retention removed {len(ids)} old snapshots: {', '.join(f'#{i}' for i in ids)}"
     )
+    # The agents' records of earlier runs first: the control socket and the restored sessions
+    # come after, so no record of this run can take a stored one's id.
+    await snapshotter.load_records()
     return snapshotter
 
 

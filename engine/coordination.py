@@ -3,8 +3,20 @@
 that can do them).
 
 The bus is in-process asyncio and built for volume (a message is one small frozen object put
-in a deque): inboxes are bounded, and when one is full the oldest message of the lowest
-priority goes (the new one itself when everything queued outranks it), counted per inbox.
+in a deque). Its memory is bounded by bytes as well as by count: a message carries its
+payload's size as JSON (`AgentMessage.size`, measured once when it is checked), and
+
+- each inbox holds at most `INBOX_SIZE` messages and `INBOX_BYTES` of payload: when a new one
+  does not fit, the oldest message of the lowest priority at or below the new one's goes
+  (the new one itself when everything queued outranks it), counted in the inbox's `dropped`
+  and the bus's `dropped_total`;
+- the history (the panels' timeline, `GET /messages`) keeps the newest `HISTORY` messages and
+  at most `HISTORY_BYTES` of payload; older ones go, counted in `history_dropped` (the store
+  keeps every message, so nothing is lost but the in-memory view);
+- a monitor holds at most `MONITOR_SIZE` messages and `MONITOR_BYTES`, its oldest going first.
+
+So a client that sends megabyte payloads in a loop, or an agent that never reads its inbox,
+costs the server at most those budgets, not the count times `MAX_PAYLOAD`.
 `AgentHub` (engine/hub.py, `manager.hub`) wires these to the event stream and the store.
 """
 
@@ -17,7 +29,7 @@ import json
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,8 +64,11 @@ __all__ = [
 ]
 
 INBOX_SIZE = 1_000  # messages an inbox holds before the lowest-priority oldest one goes
+INBOX_BYTES = 16 << 20  # payload bytes an inbox holds (as JSON) before the same happens
 MONITOR_SIZE = 10_000  # messages a subscribe_all() monitor holds before its oldest goes
+MONITOR_BYTES = 64 << 20  # payload bytes a monitor holds before its oldest goes
 HISTORY = 10_000  # messages the bus remembers for `history()` (the panels' timeline)
+HISTORY_BYTES = 64 << 20  # payload bytes the history holds before its oldest messages go
 MAX_PAYLOAD = 1 << 20  # bytes of a payload as JSON: a message is a note, not a file transfer
 KEEP_TASKS = 10_000  # finished tasks kept in memory (pending and assigned ones always are)
 PREVIEW = 80  # characters of a payload an event or a listing shows
@@ -125,7 +140,11 @@ TaskPriority = MessagePriority  # the seed's name for tasks' priorities
 
 @dataclass(frozen=True, slots=True)
 class AgentMessage:
-    """One message: `recipient` None is a broadcast; `payload` is a JSON value."""
+    """One message: `recipient` None is a broadcast; `payload` is a JSON value.
+
+    `size` is the payload's bytes as JSON (what the bus's byte budgets count; measured here
+    when not given) and `summary` its one-line preview of PREVIEW characters, made once here
+    (from a bounded prefix of text, or from `encoded`, the JSON the size check made)."""
 
     id: int
     sender: str
@@ -135,12 +154,19 @@ class AgentMessage:
     payload: Any
     time: datetime
     reply_to: int | None = None
+    size: int = field(default=-1, compare=False, repr=False)
+    summary: str = field(default="", compare=False, repr=False)
+    encoded: InitVar[str | None] = None
+
+    def __post_init__(self, encoded: str | None) -> None:
+        if self.size < 0:
+            object.__setattr__(self, "size", measure(self.payload)[0])
+        if not self.summary:
+            object.__setattr__(self, "summary", preview_of(self.payload, PREVIEW, encoded))
 
     def preview(self, width: int = PREVIEW) -> str:
         """The payload on one line, cut to `width` characters (text as is, else its JSON)."""
-        text = self.payload if isinstance(self.payload, str) else _dumps(self.payload)
-        text = " ".join(text.split())
-        return text if len(text) <= width else text[: width - 1] + "…"
+        return self.summary if width == PREVIEW else preview_of(self.payload, width)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +189,38 @@ def _dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+def preview_of(payload: Any, width: int = PREVIEW, encoded: str | None = None) -> str:
+    """`payload` on one line, cut to `width` characters: only a prefix of it is looked at (a
+    megabyte of text costs what a line does), JSON made once (or `encoded`, made already)."""
+    if isinstance(payload, str):
+        text = payload[: width * 4 + 8]
+    else:
+        if encoded is None:
+            try:
+                encoded = _dumps(payload)
+            except (TypeError, ValueError, RecursionError):
+                encoded = repr(payload)
+        text = encoded[: width * 4 + 8]
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def measure(payload: Any) -> tuple[int, str | None]:
+    """(bytes of `payload` as JSON, that JSON when it had to be made): text is counted by its
+    UTF-8 length plus the quotes without encoding it (escapes aside, that is what it holds in
+    memory); CoordinationError if it is not JSON."""
+    kind = payload.__class__
+    if kind is str:
+        return (len(payload) if payload.isascii() else len(payload.encode())) + 2, None
+    if kind in _SCALARS or (kind is float and math.isfinite(payload)):
+        return 8, None
+    try:
+        encoded = _dumps(payload)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise CoordinationError(f"a message payload must be a JSON value: {exc}") from None
+    return len(encoded.encode()), encoded
+
+
 def payload_size(payload: Any) -> int:
     """Bytes of `payload` as compact UTF-8 JSON; CoordinationError if it is not JSON."""
     try:
@@ -174,22 +232,24 @@ def payload_size(payload: Any) -> int:
 _SCALARS = (int, bool, type(None))
 
 
-def check_payload(payload: Any, limit: int = MAX_PAYLOAD) -> None:
+def check_payload(payload: Any, limit: int = MAX_PAYLOAD) -> tuple[int, str | None]:
     """CoordinationError (TOO_LARGE) if the payload's JSON is over `limit` bytes, (INVALID)
-    if it is not JSON. Cheap for text: a character is at most 6 bytes of JSON (`\\u001b`)."""
+    if it is not JSON; else `measure(payload)`, which the message keeps. Cheap for text: a
+    character is at most 6 bytes of JSON (`\\u001b`)."""
     kind = payload.__class__
+    if kind is str and len(payload) * 6 + 2 <= limit:
+        return measure(payload)
     if kind is str:
-        if len(payload) * 6 + 2 <= limit:
-            return
-    elif kind in _SCALARS or (kind is float and math.isfinite(payload)):
-        return
-    size = payload_size(payload)
+        size, encoded = payload_size(payload), None
+    else:
+        size, encoded = measure(payload)
     if size > limit:
         raise CoordinationError(
             f"the message payload is {size:,} bytes as JSON; the limit is {limit:,} "
             "(share a file path for anything bigger)",
             CoordinationError.TOO_LARGE,
         )
+    return size, encoded
 
 
 def check_reply(reply_to: int) -> None:
@@ -201,11 +261,12 @@ def check_reply(reply_to: int) -> None:
 class _Inbox:
     """One agent's queued messages: a deque per priority."""
 
-    __slots__ = ("dropped", "levels", "received", "size", "waiters")
+    __slots__ = ("bytes", "dropped", "levels", "received", "size", "waiters")
 
     def __init__(self) -> None:
         self.levels: tuple[deque[AgentMessage], ...] = tuple(deque() for _ in MessagePriority)
         self.size = 0
+        self.bytes = 0  # payload bytes queued
         self.dropped = 0
         self.received = 0
         self.waiters: list[asyncio.Future[None]] = []
@@ -215,7 +276,9 @@ class _Inbox:
         out: list[AgentMessage] = []
         for level in reversed(self.levels):
             while level and (limit is None or len(out) < limit):
-                out.append(level.popleft())
+                message = level.popleft()
+                self.bytes -= message.size
+                out.append(message)
         self.size -= len(out)
         return out
 
@@ -227,22 +290,26 @@ class _Inbox:
 
 
 class Monitor:
-    """What `subscribe_all()` returns: every message from now on, newest `maxsize` held (the
-    oldest goes when full, counted in `dropped`). Iterate it (async) or call `get()`."""
+    """What `subscribe_all()` returns: every message from now on, newest `maxsize` and at
+    most `maxbytes` of payload held (the oldest goes when full, counted in `dropped`).
+    Iterate it (async) or call `get()`."""
 
-    def __init__(self, bus: MessageBus, maxsize: int) -> None:
+    def __init__(self, bus: MessageBus, maxsize: int, maxbytes: int = MONITOR_BYTES) -> None:
         self._bus = bus
         self.maxsize = maxsize
+        self.maxbytes = maxbytes
+        self.bytes = 0
         self._queue: deque[AgentMessage] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self.dropped = 0
         self.closed = False
 
     def _put(self, message: AgentMessage) -> None:
-        if len(self._queue) >= self.maxsize:
-            self._queue.popleft()
-            self.dropped += 1
         self._queue.append(message)
+        self.bytes += message.size
+        while self._queue and (len(self._queue) > self.maxsize or self.bytes > self.maxbytes):
+            self.bytes -= self._queue.popleft().size
+            self.dropped += 1
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -254,6 +321,7 @@ class Monitor:
         """Everything held now (oldest first), taken."""
         out = list(self._queue)
         self._queue.clear()
+        self.bytes = 0
         return out
 
     async def get(self, timeout: float | None = None) -> AgentMessage | None:
@@ -268,7 +336,9 @@ class Monitor:
                 return None
             finally:
                 self._waiter = None
-        return self._queue.popleft()
+        message = self._queue.popleft()
+        self.bytes -= message.size
+        return message
 
     def __aiter__(self) -> Monitor:
         return self
@@ -291,26 +361,39 @@ class MessageBus:
     """Direct messages to registered agents' inboxes, broadcasts to all of them but the
     sender, and monitors that see everything.
 
-    Inboxes hold `inbox_size` messages; a full one drops its oldest message of the lowest
-    priority at or below the new one's (if everything queued outranks the new message, the
-    new one is dropped): `dropped(agent)` and `stats()` count them. Payloads are JSON values
-    of at most `max_payload` bytes. `listeners` are called with every message, in `send`.
+    Inboxes hold `inbox_size` messages and `inbox_bytes` of payload; a full one drops its
+    oldest message of the lowest priority at or below the new one's until the new one fits
+    (if everything queued outranks the new message, the new one is dropped): `dropped(agent)`
+    and `stats()` count them. The history keeps the newest `history` messages within
+    `history_bytes` (`history_dropped` counts what went). Payloads are JSON values of at most
+    `max_payload` bytes. `listeners` are called with every message, in `send`.
     """
 
     def __init__(
-        self, inbox_size: int = INBOX_SIZE, history: int = HISTORY, max_payload: int = MAX_PAYLOAD
+        self,
+        inbox_size: int = INBOX_SIZE,
+        history: int = HISTORY,
+        max_payload: int = MAX_PAYLOAD,
+        *,
+        inbox_bytes: int = INBOX_BYTES,
+        history_bytes: int = HISTORY_BYTES,
     ) -> None:
         if inbox_size < 1:
             raise ValueError("an inbox must hold at least one message")
         self.inbox_size = inbox_size
+        self.inbox_bytes = inbox_bytes
+        self.history_size = history
+        self.history_bytes = history_bytes
         self.max_payload = max_payload
         self._inboxes: dict[str, _Inbox] = {}
         self._ids = itertools.count(1)
-        self._history: deque[AgentMessage] = deque(maxlen=history)
+        self._history: deque[AgentMessage] = deque()
+        self._history_held = 0  # payload bytes in the history
         self._monitors: list[Monitor] = []
         self.listeners: list[Callable[[AgentMessage], None]] = []
         self.sent = 0
         self.dropped_total = 0
+        self.history_dropped = 0  # messages the history let go of (the store has them)
 
     # -- agents ----------------------------------------------------------------------------------
 
@@ -373,7 +456,7 @@ class MessageBus:
             type = MessageType.parse(type)
         if priority.__class__ is not MessagePriority:
             priority = MessagePriority.parse(priority)
-        check_payload(payload, self.max_payload)
+        size, encoded = check_payload(payload, self.max_payload)
         if reply_to is not None:
             check_reply(reply_to)
         message = AgentMessage(
@@ -385,6 +468,8 @@ class MessageBus:
             payload,
             datetime.now(_UTC),
             reply_to,
+            size,
+            encoded=encoded,
         )
         self._deliver(inbox, message)  # type: ignore[arg-type]
         self._publish(message)
@@ -401,11 +486,20 @@ class MessageBus:
         """One message (recipient None) in every inbox but the sender's."""
         kind = MessageType.parse(type)
         level = MessagePriority.parse(priority)
-        check_payload(payload, self.max_payload)
+        size, encoded = check_payload(payload, self.max_payload)
         if reply_to is not None:
             check_reply(reply_to)
         message = AgentMessage(
-            next(self._ids), sender, None, kind, level, payload, datetime.now(_UTC), reply_to
+            next(self._ids),
+            sender,
+            None,
+            kind,
+            level,
+            payload,
+            datetime.now(_UTC),
+            reply_to,
+            size,
+            encoded=encoded,
         )
         for agent, inbox in self._inboxes.items():
             if agent != sender:
@@ -414,10 +508,10 @@ class MessageBus:
         return message
 
     def _deliver(self, inbox: _Inbox, message: AgentMessage) -> None:
-        if inbox.size >= self.inbox_size:
+        while inbox.size >= self.inbox_size or inbox.bytes + message.size > self.inbox_bytes:
             for level in inbox.levels[: message.priority + 1]:
                 if level:
-                    level.popleft()
+                    inbox.bytes -= level.popleft().size
                     inbox.size -= 1
                     break
             else:  # everything queued outranks it: the new message is the one that goes
@@ -428,12 +522,15 @@ class MessageBus:
             self.dropped_total += 1
         inbox.levels[message.priority].append(message)
         inbox.size += 1
+        inbox.bytes += message.size
         if inbox.waiters:
             inbox.wake()
 
     def _publish(self, message: AgentMessage) -> None:
         self.sent += 1
         self._history.append(message)
+        self._history_held += message.size
+        self._trim_history()
         for monitor in self._monitors:
             monitor._put(message)
         for listener in self.listeners:
@@ -479,9 +576,9 @@ class MessageBus:
         inbox.received += len(out)
         return out
 
-    def subscribe_all(self, maxsize: int = MONITOR_SIZE) -> Monitor:
+    def subscribe_all(self, maxsize: int = MONITOR_SIZE, maxbytes: int = MONITOR_BYTES) -> Monitor:
         """A monitor that sees every message sent from now on (close it when done)."""
-        monitor = Monitor(self, maxsize)
+        monitor = Monitor(self, maxsize, maxbytes)
         self._monitors.append(monitor)
         return monitor
 
@@ -498,19 +595,43 @@ class MessageBus:
             ]
         return found if limit is None else found[-limit:] if limit > 0 else []
 
+    def _trim_history(self) -> None:
+        history = self._history
+        while history and (
+            len(history) > self.history_size or self._history_held > self.history_bytes
+        ):
+            self._history_held -= history.popleft().size
+            self.history_dropped += 1
+
     def remember(self, messages: Iterable[AgentMessage]) -> None:
-        """Messages read back from the store go into the history (no inbox, no listener)."""
-        merged = sorted({m.id: m for m in (*self._history, *messages)}.values(), key=_id)
-        self._history = deque(merged, maxlen=self._history.maxlen)
-        self.advance(max((m.id for m in merged), default=0))
+        """Messages read back from the store go into the history (no inbox, no listener).
+        One whose id the history holds already (sent by this run before the read-back) is
+        skipped: the live message stays."""
+        merged = {m.id: m for m in messages}
+        merged.update((m.id, m) for m in self._history)
+        self._history = deque(sorted(merged.values(), key=_id))
+        self._history_held = sum(m.size for m in self._history)
+        self.advance(max(merged, default=0))
+        dropped = self.history_dropped
+        self._trim_history()
+        self.history_dropped = dropped  # what was never shown is not counted as let go
 
     def stats(self) -> dict[str, Any]:
         return {
             "sent": self.sent,
             "dropped": self.dropped_total,
             "inbox_size": self.inbox_size,
+            "inbox_bytes": self.inbox_bytes,
+            "history": len(self._history),
+            "history_bytes": self._history_held,
+            "history_dropped": self.history_dropped,
             "agents": {
-                name: {"pending": i.size, "dropped": i.dropped, "received": i.received}
+                name: {
+                    "pending": i.size,
+                    "bytes": i.bytes,
+                    "dropped": i.dropped,
+                    "received": i.received,
+                }
                 for name, i in self._inboxes.items()
             },
         }
@@ -761,6 +882,14 @@ class TaskDistributor:
             if (wanted is None or t.status == wanted) and (agent is None or t.agent == agent)
         ]
 
+    def concerns(self, task: Task, agent: str) -> bool:
+        """Whether `agent` may act on `task`: it submitted or holds it, or the task is pending
+        and the agent has every capability it needs (what a scoped token may list)."""
+        if agent in (task.submitted_by, task.agent):
+            return True
+        mine = self._capabilities.get(agent, ())
+        return task.status == TaskStatus.PENDING and set(task.requirements).issubset(mine)
+
     def restore(self, tasks: Iterable[Task]) -> None:
         """Tasks read back from the store (no listener hears them); new ids go on after."""
         for task in sorted(tasks, key=lambda t: t.id):
@@ -901,6 +1030,7 @@ class TaskDistributor:
         task.status = TaskStatus.DONE if success else TaskStatus.FAILED
         task.finished_at = _now()
         task.note = note
+        self._handed.discard(task_id)
         self._changed(task)
         if task.decision_id is not None:
             # (unless the decision is no longer kept, or has its outcome already)
@@ -913,6 +1043,7 @@ class TaskDistributor:
         finished = [t.id for t in self._tasks.values() if t.status in ("done", "failed")]
         for task_id in finished[: max(0, len(finished) - self.keep)]:
             del self._tasks[task_id]
+            self._handed.discard(task_id)
 
     def _changed(self, task: Task) -> None:
         for listener in list(self.listeners):

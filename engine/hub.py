@@ -31,6 +31,7 @@ from engine.observability import (
 
 if TYPE_CHECKING:
     from engine.events import Event, EventLog
+    from engine.hubstore import HubRecords
     from engine.session import Session
     from engine.store import Store
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_DELAY = 0.05  # seconds records gather before one write: a burst becomes one transaction
 BACKLOG = 100_000  # records waiting for the store at most; past it the oldest are not written
+BACKLOG_BYTES = 64 << 20  # messages' payload bytes waiting for the store at most (the same)
 LOAD = 500  # records of each kind read back at start (what the panels show)
 
 Record = AgentMessage | Decision | Task | Span | TokenReport
@@ -66,6 +68,7 @@ class AgentHub:
         self.store: Store | None = None
         self.instance = ""
         self._backlog: deque[Record] = deque()
+        self._backlog_bytes = 0  # payload bytes of the messages in the backlog
         self.unsaved = 0  # records the store never got (backlog overflow or a failed write)
         self._writer: asyncio.Task[None] | None = None
         # records read back from another instance: their rows are updated under its name
@@ -191,12 +194,17 @@ class AgentHub:
     def _keep(self, record: Record) -> None:
         if self.store is None:
             return
-        if len(self._backlog) >= BACKLOG:
-            self._backlog.popleft()
+        backlog = self._backlog
+        backlog.append(record)
+        if isinstance(record, AgentMessage):
+            self._backlog_bytes += record.size
+        while backlog and (len(backlog) > BACKLOG or self._backlog_bytes > BACKLOG_BYTES):
+            gone = backlog.popleft()
+            if isinstance(gone, AgentMessage):
+                self._backlog_bytes -= gone.size
             self.unsaved += 1
             if self.unsaved == 1 or self.unsaved % 10_000 == 0:
                 log.warning("the store is behind: %d agent records not kept", self.unsaved)
-        self._backlog.append(record)
         if self._writer is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -218,6 +226,7 @@ class AgentHub:
         while self._backlog and store is not None:
             batch = list(self._backlog)
             self._backlog.clear()
+            self._backlog_bytes = 0
             try:
                 await store.save_coordination(self.instance, batch, self._origin)
             except StoreError as exc:
@@ -246,10 +255,15 @@ class AgentHub:
                 await writer
         self.unsaved += len(self._backlog)  # came after the last write: not kept
         self._backlog.clear()
+        self._backlog_bytes = 0
 
     async def load(self, limit: int = LOAD) -> None:
         """Read the newest `limit` records of each kind back from the store (the panels show
-        them after a restart); new ids go on after the store's highest. A failure is logged."""
+        them after a restart), each agent's token totals over all its reports; new ids go on
+        after the store's highest. Callers await this before anything can make a record (the
+        API serving, sessions starting); should one have been made first anyway, it stays and
+        the stored record with its id is skipped (never its row overwritten). A failure is
+        logged."""
         store = self.store
         if store is None:
             return
@@ -261,15 +275,25 @@ class AgentHub:
         except Exception:  # a row this version cannot read: start without the old records
             log.exception("agent records not read back")
             return
-        self._origin.update(loaded.origin)
+        try:
+            self._merge(loaded)
+        except Exception:  # a bug of ours: the hub runs on with what it has
+            log.exception("agent records read back but not all restored")
+
+    def _merge(self, loaded: HubRecords) -> None:
+        # Ids this run has used already (records made before the read-back): the stored
+        # records with those ids are not restored, and their rows keep their instance's
+        # name out of `_origin` (else this run's record would be written over that row).
+        live = {("decision", d.id) for d in self.decisions.decisions()}
+        live.update(("task", t.id) for t in self.tasks.tasks())
+        for key, instance in loaded.origin.items():
+            if key not in live:
+                self._origin.setdefault(key, instance)
         self.bus.remember(loaded.messages)
         self.bus.advance(loaded.last_ids.get("message", 0))
-        self.decisions.restore(loaded.decisions)
+        self.decisions.restore(d for d in loaded.decisions if ("decision", d.id) not in live)
         self.decisions.advance(loaded.last_ids.get("decision", 0))
-        self.tasks.restore(loaded.tasks)
+        self.tasks.restore(t for t in loaded.tasks if ("task", t.id) not in live)
         self.tasks.advance(loaded.last_ids.get("task", 0))
         self.tracer.restore(loaded.spans)
-        for report in loaded.tokens:
-            self.profiler.record_tokens(
-                report.agent, report.input, report.output, report.model, report.time, tell=False
-            )
+        self.profiler.restore_tokens(loaded.token_totals, loaded.tokens)

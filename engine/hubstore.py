@@ -24,9 +24,23 @@ from engine.coordination import (
     Task,
     TaskStatus,
 )
-from engine.observability import Decision, DecisionType, Outcome, Span, TokenReport
+from engine.observability import (
+    BURN_WINDOW,
+    KEEP_TOKEN_REPORTS,
+    SPARK_BUCKETS,
+    SPARK_WIDTH,
+    Decision,
+    DecisionType,
+    Outcome,
+    Span,
+    TokenReport,
+    TokenTotals,
+)
 
-TOKEN_REPORTS = 10_000  # token reports read back (the sparkline and burn rate need recent ones)
+# Token reports read back per agent: only those of the last RECENT_TOKENS seconds (what the
+# sparkline and the burn rate read), at most the profiler's own cap; totals are sums in SQL.
+RECENT_TOKENS = max(SPARK_BUCKETS * SPARK_WIDTH, BURN_WINDOW)
+TOKEN_REPORTS = KEEP_TOKEN_REPORTS
 
 Origin = dict[tuple[str, int], str]  # ("decision" | "task", id) -> the instance that wrote it
 
@@ -39,7 +53,8 @@ class HubRecords:
     decisions: list[Decision] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
-    tokens: list[TokenReport] = field(default_factory=list)
+    tokens: list[TokenReport] = field(default_factory=list)  # recent ones, oldest first
+    token_totals: list[TokenTotals] = field(default_factory=list)  # every report's sums
     origin: Origin = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 
@@ -182,9 +197,10 @@ async def save(
         )
 
 
-async def load(db: aiosqlite.Connection, limit: int) -> HubRecords:
+async def load(db: aiosqlite.Connection, limit: int, now: datetime | None = None) -> HubRecords:
     """The newest `limit` messages, decisions and spans' traces, every unfinished task and
-    the newest `limit` others, and recent token reports."""
+    the newest `limit` others, each agent's token totals over all its reports, and its
+    reports of the last RECENT_TOKENS seconds before `now`."""
     out = HubRecords()
     rows = await db.execute_fetchall(
         "SELECT message_id, sender, recipient, topic, body, priority, reply_to, created_at"
@@ -205,6 +221,7 @@ async def load(db: aiosqlite.Connection, limit: int) -> HubRecords:
                 json.loads(body),
                 _dt(created),
                 reply_to,
+                len(body),
             )
         )
     rows = await db.execute_fetchall(
@@ -287,12 +304,23 @@ async def load(db: aiosqlite.Connection, limit: int) -> HubRecords:
             )
         )
     rows = await db.execute_fetchall(
-        "SELECT agent, input, output, model, at FROM token_usage ORDER BY at DESC, id DESC LIMIT ?",
-        (TOKEN_REPORTS,),
+        "SELECT agent, sum(input), sum(output), count(*), min(at), max(at),"
+        " (SELECT model FROM token_usage AS m WHERE m.agent = t.agent AND m.model != ''"
+        "  ORDER BY m.at DESC, m.id DESC LIMIT 1)"
+        " FROM token_usage AS t GROUP BY agent ORDER BY min(at)"
     )
-    out.tokens = [
-        TokenReport(agent, i, o, model, _dt(at)) for agent, i, o, model, at in reversed(list(rows))
+    out.token_totals = [
+        TokenTotals(agent, int(i), int(o), int(n), model, _dt(first), _dt(last))
+        for agent, i, o, n, first, last, model in rows
     ]
+    since = (now or datetime.now(UTC)).timestamp() - RECENT_TOKENS
+    rows = await db.execute_fetchall(
+        "SELECT agent, input, output, model, at FROM (SELECT agent, input, output, model, at,"
+        " id, row_number() OVER (PARTITION BY agent ORDER BY at DESC, id DESC) AS n"
+        " FROM token_usage WHERE at > ?) WHERE n <= ? ORDER BY at, id",
+        (since, TOKEN_REPORTS),
+    )
+    out.tokens = [TokenReport(agent, i, o, model, _dt(at)) for agent, i, o, model, at in rows]
     (ids,) = await db.execute_fetchall(
         "SELECT (SELECT max(message_id) FROM agent_messages), (SELECT max(decision_id) FROM"
         " decisions), (SELECT max(task_id) FROM tasks)"

@@ -200,13 +200,16 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 class DecisionTracker:
-    """Decisions, newest `keep` in memory, by id; listeners hear every new one and outcome."""
+    """Decisions, newest `keep` in memory, by id; listeners hear every new one and outcome.
+    `version` changes with every change (a reader redoes its work only then)."""
 
     def __init__(self, keep: int = KEEP_DECISIONS) -> None:
         self.keep = keep
         self._decisions: dict[int, Decision] = {}
         self._ids = itertools.count(1)
         self.listeners: list[Listener] = []
+        self.version = 0
+        self._patterns: tuple[int, DecisionPatterns] | None = None
 
     def __len__(self) -> int:
         return len(self._decisions)
@@ -256,6 +259,7 @@ class DecisionTracker:
     def _put(self, decision: Decision) -> None:
         self._decisions[decision.id] = decision
         trim_oldest(self._decisions, self.keep)
+        self.version += 1
         _tell(self.listeners, decision)
 
     def restore(self, decisions: Iterable[Decision]) -> None:
@@ -264,6 +268,7 @@ class DecisionTracker:
             self._decisions.setdefault(decision.id, decision)
         self._decisions = dict(sorted(self._decisions.items()))
         trim_oldest(self._decisions, self.keep)
+        self.version += 1
         self.advance(max(self._decisions, default=0))
 
     def advance(self, last_id: int) -> None:
@@ -293,6 +298,7 @@ class DecisionTracker:
             outcome_time=_now(),
         )
         self._decisions[decision_id] = decision
+        self.version += 1
         _tell(self.listeners, decision)
         return decision
 
@@ -314,8 +320,17 @@ class DecisionTracker:
     def analyze_patterns(self, decisions: Iterable[Decision] | None = None) -> DecisionPatterns:
         """Totals, success rate per type, and calibration: per confidence bucket, the mean
         stated confidence against the observed success rate (a well-calibrated agent that
-        says 0.9 succeeds about 9 times in 10)."""
-        chosen = list(self._decisions.values() if decisions is None else decisions)
+        says 0.9 succeeds about 9 times in 10). Of every decision kept, the analysis is
+        worked out once per `version` (a panel reading it on each event burst costs nothing
+        while no decision changed)."""
+        if decisions is not None:
+            return self._analyze(list(decisions))
+        cached = self._patterns
+        if cached is None or cached[0] != self.version:
+            cached = self._patterns = (self.version, self._analyze(list(self._decisions.values())))
+        return cached[1]
+
+    def _analyze(self, chosen: list[Decision]) -> DecisionPatterns:
         done = [d for d in chosen if d.outcome is not None]
         wins = sum(d.outcome == Outcome.SUCCESS for d in done)
         by_type: dict[str, TypePattern] = {}
@@ -459,6 +474,19 @@ class TokenUsage:
         }
 
 
+@dataclass(frozen=True)
+class TokenTotals:
+    """An agent's sums over every report it made (what the store reads back at a start)."""
+
+    agent: str
+    input: int
+    output: int
+    reports: int
+    model: str | None  # the latest reported
+    first: datetime
+    last: datetime
+
+
 @dataclass
 class _Tokens:
     input: int = 0
@@ -468,6 +496,26 @@ class _Tokens:
     first: datetime | None = None
     last: datetime | None = None
     recent: deque[TokenReport] = field(default_factory=lambda: deque(maxlen=KEEP_TOKEN_REPORTS))
+
+
+def _report_time(report: TokenReport) -> datetime:
+    return report.time
+
+
+def _keep_recent(recent: deque[TokenReport], report: TokenReport) -> None:
+    """`report` into `recent` (time order, bounded). One older than the newest kept (a clock
+    stepped back, a report read back after live ones) goes in its place; when `recent` is
+    full, the oldest goes first, and a report older than all of them is not kept (it counts
+    in the totals only)."""
+    if not recent or report.time >= recent[-1].time:
+        recent.append(report)  # a full deque drops its oldest itself
+        return
+    if recent.maxlen is not None and len(recent) >= recent.maxlen:
+        if report.time < recent[0].time:
+            return
+        recent.popleft()
+    at = bisect.bisect([r.time for r in recent], report.time)
+    recent.insert(at, report)
 
 
 def rss_bytes() -> int:
@@ -547,14 +595,31 @@ class Profiler:
         usage.model = model or usage.model
         usage.first = report.time if usage.first is None else min(usage.first, report.time)
         usage.last = report.time if usage.last is None else max(usage.last, report.time)
-        if usage.recent and report.time < usage.recent[-1].time:  # restored out of order
-            times = [r.time for r in usage.recent]
-            usage.recent.insert(bisect.bisect(times, report.time), report)
-        else:
-            usage.recent.append(report)
+        _keep_recent(usage.recent, report)
         if tell:
             _tell(self.listeners, report)
         return report
+
+    def restore_tokens(self, totals: Iterable[TokenTotals], recent: Iterable[TokenReport]) -> None:
+        """What the store read back: each agent's totals over all its reports (added to any
+        made meanwhile) and its recent reports for the burn rate and sparkline (kept, not
+        counted again). No listener hears them."""
+        for total in totals:
+            usage = self._tokens.setdefault(total.agent, _Tokens())
+            usage.input += total.input
+            usage.output += total.output
+            usage.reports += total.reports
+            usage.model = usage.model or total.model  # one reported meanwhile is newer
+            usage.first = total.first if usage.first is None else min(usage.first, total.first)
+            usage.last = total.last if usage.last is None else max(usage.last, total.last)
+        by_agent: dict[str, list[TokenReport]] = {}
+        for report in recent:
+            by_agent.setdefault(report.agent, []).append(report)
+        for agent, reports in by_agent.items():
+            kept = self._tokens.setdefault(agent, _Tokens()).recent
+            merged = sorted([*reports, *kept], key=_report_time)  # two sorted runs: cheap
+            kept.clear()
+            kept.extend(merged[-(kept.maxlen or len(merged)) :])
 
     def agents(self) -> list[str]:
         """Agents that reported tokens, in order of their first report."""
@@ -727,14 +792,30 @@ class SemanticTracer:
         return [s for s in self._spans.values() if trace_id is None or s.trace_id == trace_id]
 
     def get_traces(self, limit: int | None = None) -> list[SpanTree]:
-        """Every trace as a tree of spans, oldest trace first (the newest `limit` traces). A
-        span whose parent is no longer kept shows as a root of its trace."""
-        nodes = {span_id: SpanTree(span) for span_id, span in self._spans.items()}
+        """Every trace as a tree of spans, oldest trace first (the newest `limit` trees). A
+        span whose parent is no longer kept shows as a root of its trace. With `limit`, only
+        those trees are built: the newest roots are found first, then their traces' spans."""
+        spans = self._spans
+        if limit is not None and limit <= 0:
+            return []
+        wanted: set[str] | None = None  # the root span ids shown (None: all)
+        if limit is not None:
+            wanted = set()
+            for span in reversed(spans.values()):
+                if (span.parent_id or "") not in spans:
+                    wanted.add(span.span_id)
+                    if len(wanted) == limit:
+                        break
+            traces = {spans[span_id].trace_id for span_id in wanted}
+            chosen: Iterable[Span] = (s for s in spans.values() if s.trace_id in traces)
+        else:
+            chosen = spans.values()
+        nodes = {span.span_id: SpanTree(span) for span in chosen}
         roots: list[SpanTree] = []
         for node in nodes.values():
             parent = nodes.get(node.span.parent_id or "")
-            if parent is None:
-                roots.append(node)
-            else:
+            if parent is not None:
                 parent.children.append(node)
-        return roots if limit is None else roots[-limit:] if limit > 0 else []
+            elif wanted is None or node.span.span_id in wanted:
+                roots.append(node)
+        return roots

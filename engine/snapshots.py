@@ -172,8 +172,18 @@ class Snapshotter:
         )
         # The agents' records (messages, tasks, decisions, spans, tokens) go to the same store
         self._hub = getattr(manager, "hub", None)
+        self._hub_loaded = False
         if store is not None and self._hub is not None:
             self._hub.attach(store, instance)
+
+    async def load_records(self) -> None:
+        """Read the agents' records of earlier runs back into the hub (once). Await it before
+        the API serves and sessions start: a record made earlier would take an id a stored
+        one has (`AgentHub.load` then skips the stored one)."""
+        if self._hub_loaded or self.store is None or self._hub is None:
+            return
+        self._hub_loaded = True
+        await self._hub.load()
 
     # -- taking --------------------------------------------------------------------------------
 
@@ -254,8 +264,8 @@ class Snapshotter:
         if self.store is None or self._task is not None:
             return
         self._task = asyncio.get_running_loop().create_task(self._every_interval())
-        if self._hub is not None:  # the panels show the agents' recent records again
-            self._spawn(self._hub.load())
+        if not self._hub_loaded:  # a caller that did not await load_records() first
+            self._spawn(self.load_records())
 
     def watch(self, session: Session) -> None:
         """Keep track of a session: the database knows it runs (a restart after a crash
@@ -335,7 +345,13 @@ class Snapshotter:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        """A spawned task ended: forgotten, and its failure logged (nobody awaits it)."""
+        self._pending.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("snapshotter task %s failed", task.get_coro(), exc_info=exc)
 
     async def _take_quietly(self, session: Session | None, trigger: str) -> int | None:
         try:

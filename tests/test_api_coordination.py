@@ -280,7 +280,8 @@ async def test_bad_input_is_a_clear_4xx(
 async def test_a_ten_megabyte_message_and_malformed_json_are_refused(api: Api) -> None:
     huge = {"from": "alice", "to": "bob", "payload": "x" * (10 << 20)}
     status, data = await api.call("POST", "/messages", huge)
-    assert status == 413 and "too large" in data["error"]
+    assert (status, data["code"]) == (413, "PAYLOAD_TOO_LARGE")  # the bus's answer and advice
+    assert "share a file path" in data["error"] and "1,048,576" in data["error"]
     headers = {"Content-Type": "application/json"}
     async with api.http.post(api.url("/messages"), data=b"{not json", headers=headers) as r:
         assert r.status == 400 and "malformed JSON" in (await r.json())["error"]
@@ -347,3 +348,40 @@ async def test_what_the_api_records_is_in_the_database(api: Api, tmp_path: Path)
     ]
     assert db.execute("SELECT agent, answer FROM decisions").fetchall() == [("bob", "b")]
     assert db.execute("SELECT agent, input, output FROM token_usage").fetchall() == [("bob", 3, 4)]
+
+
+async def test_a_scoped_token_lists_only_the_tasks_it_may_act_on(api: Api) -> None:
+    token = (await _ok(api, "POST", "/sessions/alice/token", {}, 201))["token"]
+    scoped = {"Authorization": f"Bearer {token}"}
+    await _ok(api, "PUT", "/agents/alice/capabilities", {"capabilities": ["python"]})
+    await _ok(api, "PUT", "/agents/bob/capabilities", {"capabilities": ["rust", "python"]})
+
+    async def submit(description: str, by: str, needs: list[str]) -> int:
+        body = {"description": description, "from": by, "requirements": needs}
+        if description == "secret":
+            body["metadata"] = {"db_password": "hunter2"}
+        task = await _ok(api, "POST", "/tasks", body, 201)
+        return int(task["id"])
+
+    secret = await submit("secret", "bob", ["rust"])  # not alice's to do
+    doable = await submit("doable", "bob", ["python"])  # pending, alice can do it
+    mine = await submit("mine", "alice", ["rust"])  # alice submitted it
+    held = await submit("held", "carol", [])
+    await _ok(api, "POST", f"/tasks/{held}/take", {"agent": "alice"})
+    taken = await submit("taken", "carol", ["python"])
+    await _ok(api, "POST", f"/tasks/{taken}/take", {"agent": "bob"})  # bob's now
+
+    status, listed = await api.call("GET", "/tasks", headers=scoped)
+    assert status == 200
+    assert [t["id"] for t in listed["tasks"]] == [doable, mine, held]
+    assert "hunter2" not in str(listed)
+    everything = await _ok(api, "GET", "/tasks")  # an admin client sees them all
+    assert [t["id"] for t in everything["tasks"]] == [secret, doable, mine, held, taken]
+    status, error = await api.call("GET", "/tasks?agent=nobody")
+    assert (status, error["code"]) == (404, "AGENT_NOT_FOUND")
+    by_id = api.manager.find_session("bob")
+    assert by_id is not None
+    status, bobs = await api.call("GET", f"/tasks?agent={by_id.id}")  # an id names it too
+    assert status == 200 and [t["id"] for t in bobs["tasks"]] == [taken]
+    status, none = await api.call("GET", "/tasks?agent=bob", headers=scoped)
+    assert status == 200 and none["tasks"] == []  # bob's task is not alice's to see

@@ -244,6 +244,8 @@ async def test_real_answers_validate_against_the_document(api: Api, tmp_path: Pa
     await call("POST", f"/traces/spans/{span['span_id']}/end", {})
     await call("GET", "/traces")
     await call("POST", "/messages", {"from": "nope", "to": "doc", "payload": 1})
+    await call("POST", "/messages", {"from": "doc", "to": "doc", "payload": "x" * (2 << 20)})
+    await call("GET", "/tasks?agent=nope")  # an unknown agent: 404, as /messages answers
     # errors validate too
     await call("GET", "/sessions/nope")
     await call("POST", "/sessions", {"nam": "x"})

@@ -523,3 +523,30 @@ async def test_respawn_kill_of_a_running_program_keeps_the_pane(
     await pilot.press(*"echo again", "enter")
     await wait_until(lambda: "again" in pane.session.terminal.capture(), what="the new shell")
     assert app.is_running and app.pane is pane and len(app.window.panes) == 1
+
+
+async def test_the_agents_records_are_read_back_before_the_socket_serves(tmp_path: Path) -> None:
+    """A restored agent's first record must not take a stored record's id: the hub reads
+    its records back before the control socket serves and sessions start."""
+    from engine.hub import AgentHub
+    from engine.store import Store
+
+    path = tmp_path / "app.db"
+    store = await Store.open(path)
+    before = AgentHub()
+    before.attach(store, "before")
+    before.decisions.track("approach", ["x", "y"], "x", 0.8, agent="alice")
+    await before.detach()
+    await store.close()
+    app = AiSessionApp(SessionConfig(shell_command=BASH), database=path)
+    hub = app.manager.hub
+    when_created: list[tuple[bool, int]] = []  # (socket served, decisions) as a session is made
+    app.manager.events.subscribe(
+        lambda event: (
+            event.type == "created"
+            and when_created.append((app.control is not None, len(hub.decisions)))
+        )
+    )
+    async with app.run_test(size=SIZE):
+        assert when_created[0] == (True, 1)  # the first window's session: after both
+        assert hub.decisions.track("generic", ["z"], "z", 1.0).id == 2

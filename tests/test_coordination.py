@@ -14,6 +14,7 @@ from conftest import bash_config, wait_until
 from engine import SessionManager
 from engine.coordination import (
     MAX_PAYLOAD,
+    AgentMessage,
     MessageBus,
     MessagePriority,
     MessageType,
@@ -96,10 +97,68 @@ def test_a_full_inbox_drops_the_oldest_lowest_priority_message_and_counts_it() -
     newest = bus.send("a", "b", "urgent", priority="critical")  # the oldest NORMAL goes
     assert bus.dropped("b") == 3
     assert bus.receive_nowait("b") == [newest, high, newer]
-    assert low not in bus.history() or low.id < normal.id  # history keeps what was sent
+    assert low in bus.history() and normal in bus.history()  # history keeps what was sent
     assert late_low in bus.history()
     assert bus.stats()["dropped"] == 3
-    assert bus.stats()["agents"]["b"] == {"pending": 0, "dropped": 3, "received": 3}
+    assert bus.stats()["agents"]["b"] == {"pending": 0, "bytes": 0, "dropped": 3, "received": 3}
+
+
+def test_the_bus_holds_at_most_its_byte_budgets_and_counts_what_went() -> None:
+    bus = _bus("a", "b", inbox_bytes=2_500, history_bytes=5_000)
+    kb = "x" * 998  # 1,000 bytes as JSON
+    sent = [bus.send("a", "b", kb) for _ in range(4)]
+    assert sent[0].size == 1_000  # measured once, at the size check, and kept
+    # the inbox holds two of them (2,500 bytes), dropping the oldest as a count cap does
+    assert bus.pending("b") == 2 and bus.dropped("b") == 2
+    stats = bus.stats()
+    assert stats["agents"]["b"]["bytes"] == 2_000 and stats["dropped"] == 2
+    more = [bus.send("a", "b", kb) for _ in range(4)]
+    # the history keeps the newest five (5,000 bytes) of the eight sent, and counts the rest
+    assert bus.history() == [*sent[3:], *more]
+    assert (bus.stats()["history_bytes"], bus.history_dropped) == (5_000, 3)
+    # an urgent message pushes out what it needs, not more
+    urgent = bus.send("a", "b", "y" * 1_498, priority="critical")
+    assert bus.receive_nowait("b") == [urgent, more[-1]]
+    assert bus.stats()["agents"]["b"]["bytes"] == 0
+    # a payload bigger than the inbox's whole budget is dropped, the queue kept
+    bus.send("a", "b", "z" * 2_600)
+    assert bus.pending("b") == 0 and bus.dropped("b") == 2 + 4 + 1 + 1
+    # read back from the store: the history stays within its budget (and counts nothing)
+    dropped = bus.history_dropped
+    bus.remember([replace_id(m, m.id + 100) for m in more])
+    assert bus.stats()["history_bytes"] <= 5_000 and bus.history_dropped == dropped
+
+
+def test_a_monitor_holds_at_most_its_byte_budget() -> None:
+    bus = _bus("a", "b")
+    monitor = bus.subscribe_all(maxbytes=2_500)
+    sent = [bus.send("a", "b", "x" * 998) for _ in range(3)]
+    assert monitor.dropped == 1 and monitor.get_nowait() == sent[1:]
+
+
+def replace_id(message: AgentMessage, new: int) -> AgentMessage:
+    return AgentMessage(
+        new,
+        message.sender,
+        message.recipient,
+        message.type,
+        message.priority,
+        message.payload,
+        message.time,
+    )
+
+
+def test_a_preview_is_made_once_from_a_prefix_of_the_payload() -> None:
+    bus = _bus("a", "b")
+    text = bus.send("a", "b", "first  line\n\tsecond " + "w " * 500_000)
+    assert text.summary == ("first line second " + "w " * 40)[:79] + "…"
+    assert text.preview() is text.summary  # not worked out again per call
+    value = bus.send("a", "b", {"k": "é", "n": [1, 2]})
+    assert value.summary == '{"k":"é","n":[1,2]}' and value.size == len(value.summary.encode())
+    assert value.preview(8) == '{"k":"é…'
+    # made when a message is built from stored values too (the hub's read-back)
+    again = replace_id(value, 99)
+    assert again.summary == value.summary and again.size == value.size
 
 
 async def test_a_reader_waits_for_its_first_message() -> None:
@@ -508,3 +567,193 @@ def test_an_agent_takes_what_a_distribution_gave_it_first_once() -> None:
     assert tasks.take("backend", again.id) is again  # by id: its own, no conflict
     with pytest.raises(CoordinationError, match="is assigned \\(backend\\)"):
         tasks.take("fullstack", again.id)
+
+
+# -- records made before the read-back, totals after a restart -----------------------------------
+
+
+async def _hub_on(path: Path, instance: str) -> tuple[SessionManager, Store]:
+    store = await Store.open(path)
+    manager = SessionManager()
+    manager.hub.attach(store, instance)
+    for agent in ("alice", "bob"):
+        manager.hub.ensure_agent(agent)
+    return manager, store
+
+
+async def test_records_made_before_the_read_back_keep_their_own_rows(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    old, store = await _hub_on(path, "old")
+    old.hub.decisions.track("generic", ["A", "B"], "A", 0.9, "old rationale", {}, "alice")
+    old.hub.bus.send("alice", "bob", "stored message")
+    old.hub.tasks.submit_task(Task("stored task"))
+    await old.hub.detach()
+    await store.close()
+
+    new, store = await _hub_on(path, "new")
+    hub = new.hub
+    # an agent talks before load() ran: these take ids 1 as the stored records have
+    decision = hub.decisions.track("generic", ["X", "Y"], "Y", 0.3, "new rationale", {}, "bob")
+    message = hub.bus.send("bob", "alice", "sent while loading")
+    task = hub.tasks.submit_task(Task("live task"))
+    assert decision.id == message.id == task.id == 1
+    await hub.load()
+    assert hub.decisions.get(1).agent == "bob"  # the live record stays in memory
+    assert [m.payload for m in hub.messages()] == ["sent while loading"]
+    assert hub.tasks.get(1).description == "live task"
+    hub.decisions.record_outcome(decision.id, False, "new note")
+    hub.tasks.register_capabilities("alice", [])
+    hub.tasks.take("alice", task.id)
+    assert hub.decisions.track("generic", ["z"], "z", 1.0).id == 3  # after both runs' ids
+    await hub.detach()
+    await store.close()
+
+    db = sqlite3.connect(path)
+    rows = db.execute(
+        "SELECT instance, decision_id, agent, outcome, json_extract(data, '$.rationale')"
+        " FROM decisions ORDER BY instance, decision_id"
+    ).fetchall()
+    assert rows == [
+        ("new", 1, "bob", "failure", "new rationale"),
+        ("new", 2, "alice", None, "task 1: taken"),
+        ("new", 3, None, None, ""),
+        ("old", 1, "alice", None, "old rationale"),  # untouched
+    ]
+    tasks = db.execute("SELECT instance, task_id, description, status FROM tasks ORDER BY 1")
+    assert tasks.fetchall() == [
+        ("new", 1, "live task", "assigned"),
+        ("old", 1, "stored task", "pending"),
+    ]
+    messages = db.execute("SELECT instance, body FROM agent_messages ORDER BY 1").fetchall()
+    assert messages == [("new", '"sent while loading"'), ("old", '"stored message"')]
+
+
+async def test_a_snapshotter_reads_the_records_back_when_awaited(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    before, store = await _hub_on(path, "before")
+    before.hub.decisions.track("approach", ["x", "y"], "x", 0.8, agent="alice")
+    await before.hub.detach()
+    await store.close()
+    after = SessionManager()
+    snapshots = Snapshotter(after, await Store.open(path), instance="after")
+    try:
+        await snapshots.load_records()  # what the app and the server await before serving
+        assert len(after.hub.decisions) == 1  # done, not spawned
+        assert after.hub.decisions.track("generic", ["z"], "z", 1.0).id == 2
+        snapshots.start()
+        await snapshots.load_records()  # once only: the new decision stays
+        assert len(after.hub.decisions) == 2
+    finally:
+        await snapshots.close(final=False)
+
+
+async def test_a_failing_snapshotter_task_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    snapshots = Snapshotter(SessionManager(), await Store.open(tmp_path / "s.db"), instance="x")
+    failed = asyncio.Event()
+
+    async def broken() -> None:
+        failed.set()
+        raise RuntimeError("a bug")
+
+    with caplog.at_level(logging.ERROR, "engine.snapshots"):
+        snapshots._spawn(broken())
+        await failed.wait()
+        await snapshots.close(final=False)  # gathers what is pending
+    assert "a bug" in caplog.text and "failed" in caplog.text
+
+
+async def test_token_totals_after_a_restart_count_every_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import hubstore
+
+    monkeypatch.setattr(hubstore, "TOKEN_REPORTS", 5)  # recent reports read back per agent
+    path = tmp_path / "hub.db"
+    old, store = await _hub_on(path, "old")
+    for _ in range(12):
+        old.hub.record_tokens("alice", 1, 2, "m1")
+    old.hub.record_tokens("bob", 7, 0, "m2")
+    old.hub.record_tokens("bob", 1, 0)  # no model: the latest one named stays
+    await old.hub.detach()
+    await store.close()
+    db = sqlite3.connect(path)
+    with db:  # a report of last week: in the totals, not in the sparkline or the burn rate
+        db.execute(
+            "INSERT INTO token_usage (instance, agent, input, output, model, at)"
+            " VALUES ('older', 'alice', 1000, 0, 'm0', strftime('%s', 'now') - 7 * 86400)"
+        )
+    db.close()
+
+    new, store = await _hub_on(path, "new")
+    new.hub.record_tokens("alice", 5, 5)  # made before the read-back: counted as well
+    await new.hub.load()
+    alice = new.hub.token_usage("alice")
+    assert (alice.input, alice.output, alice.reports) == (1017, 29, 14)
+    assert alice.model == "m1" and alice.first is not None and alice.last is not None
+    assert (alice.last - alice.first).days >= 6
+    assert sum(alice.series) == 5 * 3 + 10  # the five recent ones read back, and the live one
+    bob = new.hub.token_usage("bob")
+    assert (bob.input, bob.output, bob.reports, bob.model) == (8, 0, 2, "m2")
+    assert new.hub.profiler.agents() == ["alice", "bob"]
+    await new.hub.detach()
+    await store.close()
+
+
+async def test_a_live_report_before_the_read_back_of_a_full_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import observability
+
+    monkeypatch.setattr(observability, "KEEP_TOKEN_REPORTS", 4)
+    path = tmp_path / "hub.db"
+    old, store = await _hub_on(path, "old")
+    for _ in range(6):
+        old.hub.record_tokens("alice", 1, 1)
+    await old.hub.detach()
+    await store.close()
+    new, store = await _hub_on(path, "new")
+    new.hub.record_tokens("alice", 5, 5)
+    new.hub.decisions.track("generic", ["x"], "x", 1.0)
+    await new.hub.load()  # the old reports are older than the live one, the deque full
+    usage = new.hub.token_usage("alice")
+    assert (usage.input, usage.reports) == (11, 7)
+    assert sum(usage.series) == 3 * 2 + 10  # the newest four kept: three old, the live one
+    await new.hub.detach()
+    await store.close()
+
+
+def test_a_finished_task_is_no_longer_remembered_as_handed() -> None:
+    tasks = TaskDistributor(keep=2)
+    tasks.register_capabilities("a", [])
+    for i in range(50):
+        task = tasks.submit_task(Task(f"t{i}"))
+        assert tasks.take("a") is task
+        if i % 2:
+            tasks.complete(task.id, agent="a")
+    assert len(tasks.tasks("assigned")) == 25
+    assert tasks._handed == {t.id for t in tasks.tasks("assigned")}
+    for task in tasks.tasks("assigned"):
+        tasks.complete(task.id, agent="a")
+    assert len(tasks.tasks()) == 2 and not tasks._handed
+
+
+async def test_the_stores_backlog_is_bounded_by_bytes_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "BACKLOG_BYTES", 2_500)
+    manager, store = await _hub_on(tmp_path / "hub.db", "x")
+    hub = manager.hub
+    # sent before the writer runs (nothing here awaits): they wait in the backlog together
+    sent = [hub.bus.send("alice", "bob", "x" * 998) for _ in range(4)]
+    hub.decisions.track("generic", ["x"], "x", 1.0)
+    assert hub.unsaved == 2  # the two oldest messages went, the decision did not count
+    await hub.detach()
+    await store.close()
+    db = sqlite3.connect(tmp_path / "hub.db")
+    kept = db.execute("SELECT message_id FROM agent_messages ORDER BY 1").fetchall()
+    assert kept == [(sent[2].id,), (sent[3].id,)]
+    assert db.execute("SELECT count(*) FROM decisions").fetchone() == (1,)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine import observability
 from engine.errors import CoordinationError
 from engine.observability import (
     KEEP_SAMPLES,
@@ -215,3 +216,65 @@ def test_a_child_whose_parent_was_let_go_stands_as_a_root() -> None:
     tracer.start_span("sibling", parent=root.span_id)  # the root goes
     assert [t.span.name for t in tracer.get_traces()] == ["child", "sibling"]
     assert tracer.get_traces()[0].span.span_id == child.span_id
+
+
+def test_a_late_report_for_an_agent_with_a_full_window_is_counted_not_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(observability, "KEEP_TOKEN_REPORTS", 3)  # read when an agent starts
+    profiler = Profiler()
+    now = datetime.now(UTC)
+    at = [now - timedelta(seconds=s) for s in (50, 40, 30)]
+    for moment in at:
+        profiler.record_tokens("a", 1, 0, time=moment)
+    # the clock stepped back: older than every kept report, with the window full
+    profiler.record_tokens("a", 10, 0, time=now - timedelta(seconds=60))
+    # between kept ones: it goes in its place and the oldest kept goes
+    profiler.record_tokens("a", 100, 0, time=now - timedelta(seconds=35))
+    usage = profiler.token_usage("a", now=now)
+    assert (usage.input, usage.reports) == (113, 5)
+    assert usage.burn_rate == (1 + 100 + 1) / 5  # the three kept, per minute over 5 minutes
+    assert usage.first == now - timedelta(seconds=60)
+
+
+def test_the_patterns_are_worked_out_again_only_when_a_decision_changes() -> None:
+    tracker = DecisionTracker()
+    first = tracker.analyze_patterns()
+    assert tracker.analyze_patterns() is first
+    decision = tracker.track("approach", ["a", "b"], "a", 0.9)
+    version = tracker.version
+    assert version > 0
+    changed = tracker.analyze_patterns()
+    assert changed is not first and changed.total == 1
+    assert tracker.analyze_patterns() is changed  # nothing happened since
+    tracker.record_outcome(decision.id, True)
+    assert tracker.version > version
+    assert tracker.analyze_patterns().with_outcome == 1
+    version = tracker.version
+    tracker.restore([])
+    assert tracker.version > version
+    some = tracker.analyze_patterns([decision])  # of given decisions: never the cached one
+    assert some is not tracker.analyze_patterns() and some.with_outcome == 0
+
+
+def test_the_newest_traces_are_built_without_building_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tracer = SemanticTracer()
+    for i in range(50):
+        root = tracer.start_span(f"root {i}")
+        tracer.start_span("child", parent=tracer.start_span("mid", parent=root.span_id).span_id)
+    everything = tracer.get_traces()
+    built: list[str] = []
+
+    class Counted(observability.SpanTree):
+        def __init__(self, span: observability.Span) -> None:
+            super().__init__(span)
+            built.append(span.span_id)
+
+    monkeypatch.setattr(observability, "SpanTree", Counted)
+    newest = tracer.get_traces(limit=2)
+    assert [t.to_dict() for t in newest] == [t.to_dict() for t in everything[-2:]]
+    assert len(built) == 2 * 3  # the two traces' spans, not all 150
+    assert tracer.get_traces(limit=0) == []
+    assert len(tracer.get_traces(limit=500)) == 50

@@ -19,6 +19,7 @@ from aiohttp import web
 from engine.api.common import (
     HANGUP_CHECK,
     MANAGER,
+    MAX_BODY,
     ApiError,
     audit,
     body,
@@ -30,7 +31,7 @@ from engine.api.common import (
     text,
     text_field,
 )
-from engine.coordination import AgentMessage, MessagePriority, MessageType, Task
+from engine.coordination import MAX_PAYLOAD, MessagePriority, MessageType, Task
 from engine.errors import CoordinationError
 from engine.hub import AgentHub
 from engine.observability import Decision, DecisionType
@@ -127,10 +128,16 @@ def _reading(request: web.Request) -> str | None:
         name = _agent_name(request, name, "agent")
     if who.admin:
         return name
-    own = next((s.name for s in request.app[MANAGER].sessions if s.id == who.session_id), None)
+    own = _own_name(request)
     if own is None or (name is not None and name != own):
         raise ApiError(403, "PERMISSION_DENIED", "this token is scoped to another session")
     return own
+
+
+def _own_name(request: web.Request) -> str | None:
+    """The name of the session a scoped token belongs to (None: gone, or an admin client)."""
+    who = principal(request)
+    return next((s.name for s in request.app[MANAGER].sessions if s.id == who.session_id), None)
 
 
 def _limit(request: web.Request, default: int) -> int:
@@ -169,13 +176,18 @@ def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
 # -- messages ------------------------------------------------------------------------------------
 
 
-def message_json(message: AgentMessage) -> dict[str, Any]:
-    return message.to_dict()
-
-
 @_coordination_errors("AGENT")
 async def send_message(request: web.Request) -> web.Response:
-    data = await body(request, {"from", "to", "all", "type", "priority", "payload", "reply_to"})
+    try:
+        data = await body(request, {"from", "to", "all", "type", "priority", "payload", "reply_to"})
+    except web.HTTPRequestEntityTooLarge:  # over the body limit: the bus's own answer
+        raise ApiError(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"the message is too large: the request body is over {MAX_BODY:,} bytes and a "
+            f"payload may be {MAX_PAYLOAD:,} bytes as JSON (share a file path for anything "
+            "bigger)",
+        ) from None
     hub = _hub(request)
     sender = _acting(request, data, "from")
     to = field(data, "to", str)
@@ -207,7 +219,7 @@ async def send_message(request: web.Request) -> web.Response:
             MessagePriority.parse(level),
             reply_to,
         )
-    return web.json_response(message_json(message), status=201)
+    return web.json_response(message.to_dict(), status=201)
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -219,9 +231,7 @@ async def list_messages(request: web.Request) -> web.Response:
     else:  # the oldest after `since`: a reader pages on with the last id it got
         later = _hub(request).bus.history(agent)
         messages = [m for m in later if m.id > since][:limit]
-    return web.json_response(
-        {"messages": [message_json(m) for m in messages], "total": len(messages)}
-    )
+    return web.json_response({"messages": [m.to_dict() for m in messages], "total": len(messages)})
 
 
 @_coordination_errors("AGENT")
@@ -246,7 +256,7 @@ async def inbox(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "agent": name,
-            "messages": [message_json(m) for m in messages],
+            "messages": [m.to_dict() for m in messages],
             "pending": pending,
             "dropped": dropped,
         }
@@ -287,13 +297,22 @@ async def submit_task(request: web.Request) -> web.Response:
 
 
 async def list_tasks(request: web.Request) -> web.Response:
+    """Tasks of a status and/or assignee. An admin client sees every task; a scoped token
+    only those its session may act on: pending ones it has the capabilities for, and those
+    it submitted or holds (another agent's task, with its metadata, is not its to read)."""
     status = request.query.get("status") or None
     agent = request.query.get("agent") or None
+    if agent is not None:
+        agent = _agent_name(request, agent, "agent")
     tasks = _hub(request).tasks
     try:
         found = tasks.tasks(status, agent)
     except CoordinationError as exc:
         raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
+    who = principal(request)
+    if not who.admin:
+        own = _own_name(request)
+        found = [t for t in found if own is not None and tasks.concerns(t, own)]
     found = found[-_limit(request, MAX_LIST) :]
     return web.json_response(
         {
@@ -391,6 +410,10 @@ async def decision_outcome(request: web.Request) -> web.Response:
     data = await body(request, {"success", "note", "agent"})
     decisions = _hub(request).decisions
     decision = decisions.get(_number_id(request, "decision"))
+    # `agent` names who reports the outcome; the permission check is on the decision's own
+    # agent below, so the field changes nothing a caller may do. It is kept (not refused) so
+    # clients that send it, as they do on every other decision route, keep working, and a
+    # scoped token that names another session is still refused (403) and audited.
     if "agent" in data:
         _acting(request, data, "agent")
     if decision.agent is not None:

@@ -882,7 +882,9 @@ OPENAPI: dict[str, Any] = {
             ],
             "get": _op("Agent messages, oldest first", _answers("MessageList", 400, 404)),
             "post": _op(
-                "Send a message to an agent (`to`) or to all but the sender (`all`)",
+                "Send a message to an agent (`to`) or to all but the sender (`all`); a payload"
+                " over 1 MiB as JSON (or a body over the request limit) is 413"
+                " PAYLOAD_TOO_LARGE: share a file path instead",
                 _answers("Message", 400, 404, 413, status="201"),
                 "SendMessage",
             ),
@@ -908,10 +910,14 @@ OPENAPI: dict[str, Any] = {
         "/tasks": {
             "parameters": [
                 _query("status", _S, "pending, assigned, done or failed"),
-                _query("agent", _S, "only this agent's"),
+                _query("agent", _S, "only this agent's (a session: 404 if there is none)"),
                 _query("limit", {"type": "integer", "minimum": 0}, "the newest N"),
             ],
-            "get": _op("Tasks and agents' capabilities", _answers("TaskList", 400)),
+            "get": _op(
+                "Tasks and agents' capabilities (a session-scoped token sees the pending tasks"
+                " it is capable of and those it submitted or holds)",
+                _answers("TaskList", 400, 404),
+            ),
             "post": _op("Submit a task", _answers("Task", 400, 404, status="201"), "SubmitTask"),
         },
         "/tasks/distribute": {

@@ -84,9 +84,14 @@ class DecisionsPanel(LivePanel):
         yield tree
         yield self.hint_row()
 
+    _patterns_of = -1  # the tracker's version the patterns line shows
+
     def read(self) -> list[Any]:
         hub = self.manager.hub
-        self.query_one("#patterns", Static).update(patterns_text(hub.decisions.analyze_patterns()))
+        if self._patterns_of != hub.decisions.version:  # else the same line again: no work
+            self._patterns_of = hub.decisions.version
+            patterns = patterns_text(hub.decisions.analyze_patterns())
+            self.query_one("#patterns", Static).update(patterns)
         self._spans(hub.tracer.get_traces(limit=TRACES_SHOWN))
         return list(hub.decisions.decisions(limit=SHOWN))
 
