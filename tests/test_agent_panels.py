@@ -4,6 +4,7 @@ C-b j going to the pane that wants you, the panes' programs sized right as panel
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from app.agents_ui import AGENT_COMMANDS, MIN_PANEL_ROWS
 from app.keymap import PREFIX_KEYS
 from app.main import MESSAGE_LIMIT, AiSessionApp
 from engine import SessionConfig
+from engine.claude import project_name
 from engine.config import ContextConfig
 from engine.coordination import AgentMessage, MessagePriority, MessageType
 from engine.events import Event
@@ -750,39 +752,45 @@ async def test_the_snapshots_panel_has_the_sidebar_alone_the_agent_panels_stack(
     await wait_until(lambda: app.query_one("#windows").size.width == 120)
 
 
-async def test_tokens_from_a_claude_transcript_given_by_its_hook(
-    running: tuple[AiSessionApp, Pilot], tmp_path: Path
-) -> None:
+async def test_tokens_from_a_claude_transcript_given_by_its_hook(tmp_path: Path) -> None:
     """The Claude Code reader fed the documented transcript fixture (tests/fixtures/claude),
     named by a hook, while a program the monitor takes for Claude Code (a script named
-    claude.py: the kind follows the foreground) runs in the pane."""
-    app, pilot = running
-    pane = _pane(app)
-    program = tmp_path / "claude.py"
-    program.write_text("print('> ready'); import sys; sys.stdin.read()\n")
-    await pane.session.send_input(f"{sys.executable} {program}\n")
-    await wait_for_screen(pane.session, "> ready")
-    transcript = next((Path(__file__).parent / "fixtures" / "claude").glob("*.jsonl"))
-    app.manager.agents.hook(
-        pane.session.name,
-        {
-            "hook_event_name": "Notification",
-            "message": "Claude needs your permission to use Bash",
-            "transcript_path": str(transcript),
-            "session_id": "5f0c2a1e",
-            "cwd": str(transcript.parent),
-        },
-    )
-    await pane.session.send_input("x")  # output (its echo): the monitor looks again
-    panel = await _open(pilot, "u", TokensPanel)
-    figures = panel.query_one("#figures", Static)
-    await wait_until(lambda: "(transcript)" in _text(figures), 15, what=lambda: _text(figures))
-    text = _text(figures)
-    assert "claude-sonnet-4-5-20250929" in text
-    assert "in 48,222 · out 772 (transcript)" in text  # prompt tokens count the cache too
-    assert "context 4% · 7.0k/200k (transcript)" in text
-    assert "compactions (its CLI's): 2" in text
-    assert "48.2k in 772 out  ctx 4%" in _rows(panel)[0]
+    claude.py: the kind follows the foreground) runs in the pane. The transcript lies where
+    the session's Claude config keeps them (a hook's path anywhere else is not read)."""
+    config_dir = tmp_path / "claude-config"
+    environment = {"PS1": "$ ", "CLAUDE_CONFIG_DIR": str(config_dir)}
+    app = AiSessionApp(SessionConfig(shell_command=BASH, environment=environment))
+    async with app.run_test(size=SIZE) as pilot:
+        pane = _pane(app)
+        await at_prompt(pane)
+        program = tmp_path / "claude.py"
+        program.write_text("print('> ready'); import sys; sys.stdin.read()\n")
+        await pane.session.send_input(f"{sys.executable} {program}\n")
+        await wait_for_screen(pane.session, "> ready")
+        fixture = next((Path(__file__).parent / "fixtures" / "claude").glob("*.jsonl"))
+        transcript = config_dir / "projects" / project_name(str(tmp_path)) / fixture.name
+        transcript.parent.mkdir(parents=True)
+        shutil.copy(fixture, transcript)
+        app.manager.agents.hook(
+            pane.session.name,
+            {
+                "hook_event_name": "Notification",
+                "message": "Claude needs your permission to use Bash",
+                "transcript_path": str(transcript),
+                "session_id": "5f0c2a1e",
+                "cwd": str(tmp_path),
+            },
+        )
+        await pane.session.send_input("x")  # output (its echo): the monitor looks again
+        panel = await _open(pilot, "u", TokensPanel)
+        figures = panel.query_one("#figures", Static)
+        await wait_until(lambda: "(transcript)" in _text(figures), 15, what=lambda: _text(figures))
+        text = _text(figures)
+        assert "claude-sonnet-4-5-20250929" in text
+        assert "in 48,222 · out 772 (transcript)" in text  # prompt tokens count the cache too
+        assert "context 4% · 7.0k/200k (transcript)" in text
+        assert "compactions (its CLI's): 2" in text
+        assert "48.2k in 772 out  ctx 4%" in _rows(panel)[0]
 
 
 async def test_three_scripted_agents_are_watched_live_through_the_cli() -> None:
