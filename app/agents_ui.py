@@ -173,7 +173,6 @@ class AgentWatch:
     def __init__(self, app: AiSessionApp) -> None:
         self.app = app
         self.states: dict[str, str] = {}  # session id -> the last state seen
-        self.notices: list[tuple[str, str]] = []  # (title, text) of each notice, oldest first
         self.stop: Callable[[], None] = app.manager.events.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
@@ -203,8 +202,7 @@ class AgentWatch:
         question = " ".join(str(event.data.get("question") or "").split())
         reason = str(event.data.get("reason") or "")
         text = f"“{question[:QUESTION_CHARS]}”" if question else reason or "for input"
-        self.notices.append((title, text))
-        app.log_message(f"{title}: {text}")
+        app.log_message(f"{title}: {text}")  # kept (bounded) for C-b ~
         app.notify(text, title=title, severity="warning", markup=False)
         if app.option("bell-action", None):
             app.bell()

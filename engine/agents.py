@@ -14,8 +14,9 @@ an `"agent"` event on the manager's event log. For Claude Code the transcript re
 from __future__ import annotations
 
 import asyncio
-import os
+import logging
 import re
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,9 @@ from engine.events import Event, EventLog
 from engine.session import CommandEvent, ExitEvent, Session, SessionEvent, exit_signal
 
 if TYPE_CHECKING:
-    from engine.claude import TranscriptReader
+    from engine.claude import ProjectFolder, TranscriptReader
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AgentMonitor",
@@ -40,7 +43,9 @@ __all__ = [
 CHECK_INTERVAL = 0.2  # seconds: a pane's screen is read at most this often while output flows
 QUIET_CHECK = 1.05  # seconds after the last output: read once more (quiet turns work to idle)
 TOKENS_INTERVAL = 2.0  # seconds between two looks at an agent CLI's transcript
-TOKENS_SLICE = 4 << 20  # bytes of a transcript read at one look (~20 ms; the rest next time)
+TOKENS_SLICE = 1 << 20  # bytes of a transcript read at one look (~5 ms; the rest soon after)
+READERS = 4  # transcripts a pane keeps a reader of (one it went back to is not read again)
+STARTED_SLACK = 2_000_000_000  # ns: a claude is seen in the foreground this long after it began
 COMMAND = "\0command"  # _Watch.held: until the shell runs the next command
 MAX_TEXT = 500  # characters of a reported reason or question kept
 REPORTABLE = (AgentState.WORKING, AgentState.WAITING, AgentState.IDLE, AgentState.ERROR)
@@ -139,7 +144,13 @@ class _Watch:
         self.timer: asyncio.TimerHandle | None = None
         self.kind: str | None = None  # the agent CLI in the foreground at the last look
         self.transcript: Path | None = None  # given by a hook
-        self.reader: TranscriptReader | None = None
+        self.claimed: Path | None = None  # found in the project's folder, this pane's alone
+        self.folder: Path | None = None  # the project folder looked in
+        self.claude_pid: int | None = None  # the claude process the transcript is of
+        self.claude_started = 0  # ns (wall clock, as file times): about when it began
+        self.readers: dict[Path, TranscriptReader] = {}  # by path, the last used last
+        self.refused: str | None = None  # why the last hook's transcript was ignored
+        self.refusal_logged: str | None = None  # the last such reason logged
         self.tokens: TokenTotals | None = None
         self.tokens_read = -TOKENS_INTERVAL
         self.unsubscribe = session.subscribe(self.on_event)
@@ -243,34 +254,53 @@ class _Watch:
 
     # -- tokens -------------------------------------------------------------------------------
 
+    def noticed_claude(self) -> None:
+        """Claude in the foreground: a new process is a new conversation, so what the last
+        one's hooks named or its transcript no longer count."""
+        pid = self.session.foreground_pid
+        if pid is None or pid == self.claude_pid:
+            return
+        self.claude_pid = pid
+        self.claude_started = time.time_ns() - STARTED_SLACK
+        self.transcript = self.claimed = None
+
     def refresh_tokens(self, now: float) -> None:
-        """Claude Code's totals from its transcript (found by the hook's path or the pane's
-        directory), read incrementally, at most every TOKENS_INTERVAL."""
+        """Claude Code's totals from its transcript (the one its hooks named, else the one the
+        monitor finds this pane's), read incrementally, at most every TOKENS_INTERVAL."""
         if self.kind != "claude":
             return
         if now - self.tokens_read < TOKENS_INTERVAL:  # look again then, output or not
             self.schedule(self.tokens_read + TOKENS_INTERVAL)
             return
         self.tokens_read = now
-        from engine.claude import TranscriptReader, find_transcript
-
-        path = self.transcript
+        self.noticed_claude()
+        path = self.transcript or self.monitor.transcript_of(self)
         if path is None:
-            cwd = self.session.current_path
-            env = self.session.started_environment
-            path = find_transcript(cwd, env) if cwd else None
-        if path is None:
+            self.show_tokens(None)
             return
-        if self.reader is None or self.reader.path != path:
-            self.reader = TranscriptReader(path)
+        reader = self.reader(path)
         try:
-            self.reader.update(TOKENS_SLICE)
-        except OSError:
+            reader.update(TOKENS_SLICE)
+        except OSError:  # not there yet (a hook names it first), or no regular file
             return
-        if self.reader.behind:  # a long transcript: the rest in slices, the loop stays free
+        if reader.behind:  # a long transcript: the rest in slices, the loop stays free
             self.tokens_read = now - TOKENS_INTERVAL
             self.schedule(now + CHECK_INTERVAL)
-        totals = self.reader.totals()
+        self.show_tokens(reader.totals())
+
+    def reader(self, path: Path) -> TranscriptReader:
+        """The reader of `path`: one per path, so going back to a transcript reads only what
+        was added since (the least recently used one is let go beyond READERS)."""
+        from engine.claude import TranscriptReader
+
+        reader = self.readers.pop(path, None) or TranscriptReader(path)
+        self.readers[path] = reader
+        while len(self.readers) > READERS:
+            del self.readers[next(iter(self.readers))]
+        return reader
+
+    def show_tokens(self, totals: TokenTotals | None) -> None:
+        """Put these totals (None: no transcript known to be this pane's) in the status."""
         if totals != self.tokens:
             self.tokens = totals
             if self.status is not None:
@@ -326,6 +356,7 @@ class AgentMonitor:
     def __init__(self, events: EventLog) -> None:
         self.events = events
         self._watches: dict[str, _Watch] = {}  # by session id, in creation order
+        self._folders: dict[Path, ProjectFolder] = {}  # Claude project folders looked in
         events.subscribe(self._on_event)
 
     def watch(self, session: Session) -> None:
@@ -348,6 +379,7 @@ class AgentMonitor:
         if event.type == "closed":
             watch.cancel()
             del self._watches[event.session_id]
+            self._forget_folders()
         elif event.type == "renamed" and watch.status is not None:
             watch.status = replace(watch.status, session=watch.session.name)
         elif event.type in ("created", "respawned"):
@@ -358,6 +390,57 @@ class AgentMonitor:
             watch.set(AgentState.WORKING, None, None, None, "process", quietly=True)
             watch.last_output = asyncio.get_running_loop().time()
             watch.schedule(watch.last_output + QUIET_CHECK)
+
+    def transcript_of(self, watch: _Watch) -> Path | None:
+        """The transcript in the pane's project folder that is the pane's claude's: the newest
+        first seen written since it started that no other pane has (named by its hooks or
+        found before). With another claude pane of that folder still without one that could
+        have written it, it is nobody's yet: None (no tokens rather than another's)."""
+        from engine.claude import ProjectFolder, project_folder
+
+        cwd = watch.session.current_path
+        if cwd is None:
+            return watch.claimed
+        named = project_folder(cwd, watch.session.started_environment)
+        folder = self._folders.get(named)
+        if folder is None:
+            folder = self._folders[named] = ProjectFolder(named)
+        folder.refresh()
+        where = watch.folder = folder.path
+        others = [w for w in self._watches.values() if w is not watch]
+        taken = {w.transcript for w in others} | {w.claimed for w in others}
+        mine = [
+            (first, name)
+            for name, first in folder.files.items()
+            if first >= watch.claude_started and where / name not in taken
+        ]
+        claimed = watch.claimed
+        if claimed is not None and (claimed.parent != where or claimed.name not in folder.files):
+            watch.claimed = None  # removed, or of another project
+        if not mine:
+            return watch.claimed
+        first, name = max(mine)
+        newest = where / name
+        if newest == watch.claimed:
+            return newest
+        rivals = [
+            w
+            for w in others
+            if w.kind == "claude"
+            and w.folder == where
+            and w.transcript is None
+            and w.claimed is None
+            and w.claude_started <= first
+        ]
+        if not rivals:
+            watch.claimed = newest
+        return watch.claimed
+
+    def _forget_folders(self) -> None:
+        """Let go of the folders no pane looks in any more."""
+        used = {w.folder for w in self._watches.values()}
+        for named in [n for n, f in self._folders.items() if f.path not in used]:
+            del self._folders[named]
 
     def changed(self, session: Session, status: AgentStatus) -> None:
         """Tell the event log (a watch calls this on every change of state)."""
@@ -431,10 +514,10 @@ class AgentMonitor:
         name = payload.get("hook_event_name")
         if not isinstance(name, str) or not name:
             raise ValueError("a Claude Code hook payload names its hook_event_name")
-        path = payload.get("transcript_path")
-        if isinstance(path, str) and path.endswith(".jsonl"):
-            watch.transcript = Path(os.path.expanduser(path))
         watch.kind = "claude"
+        if agent_kind(watch.session.foreground_command_line) == "claude":
+            watch.noticed_claude()  # before what it names: a new claude's hook is its own
+        self._hooked_transcript(watch, payload)
         reading = hook_state(name, payload, agent_kind(watch.session.command) == "claude")
         if reading is None:  # a hook that says nothing about the state (SubagentStop, ...)
             return watch.status or watch.set(AgentState.WORKING, None, None, "claude", "hook")
@@ -446,6 +529,38 @@ class AgentMonitor:
         status = watch.set(state, reason, question, "claude", "hook")
         watch.hold()
         return status
+
+    def _hooked_transcript(self, watch: _Watch, payload: dict[str, Any]) -> None:
+        """The transcript the hook names becomes the pane's (and no other's it was found as),
+        if it is one of the session's Claude config's; else it is ignored, and logged."""
+        from engine.claude import hook_transcript
+
+        path, session_id = payload.get("transcript_path"), payload.get("session_id")
+        watch.refused = None
+        if path is None and session_id is None:
+            return
+        cwd = payload.get("cwd")
+        cwd = cwd if isinstance(cwd, str) and cwd.startswith("/") else watch.session.current_path
+        try:
+            named = hook_transcript(path, session_id, cwd, watch.session.started_environment)
+        except ValueError as exc:
+            watch.refused = str(exc)
+            if watch.refused != watch.refusal_logged:  # said once, not on every hook
+                watch.refusal_logged = watch.refused
+                log.warning("%s: a hook's transcript is ignored: %s", watch.session.name, exc)
+            return
+        if named == watch.transcript:
+            return
+        watch.transcript = named
+        for other in self._watches.values():
+            if other is not watch and other.claimed == named:
+                other.claimed = None  # it was this pane's all along
+                other.show_tokens(None)
+
+    def refused_transcript(self, session: str) -> str | None:
+        """Why the last hook's transcript of `session` was ignored (None: it was not)."""
+        watch = self._find(session)
+        return watch.refused if watch is not None else None
 
     def next_waiting(self, after: str | None = None) -> AgentStatus | None:
         """The next session waiting for a person after `after` (name or id), in creation order

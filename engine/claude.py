@@ -10,6 +10,12 @@ kept. A `{"type": "system", "subtype": "compact_boundary", "compactMetadata": {"
 but not in the context. `TranscriptReader` reads a growing file incrementally (it remembers
 its offset and holds a partial last line back), parses only the lines that can hold usage or a
 compaction (a transcript is mostly prompts and tool results), and skips lines it cannot read.
+
+Several claude panes can share a project directory, so its newest transcript is nobody's in
+particular: `ProjectFolder` lists a project's transcripts (again only when the directory
+changed) with the time each was first seen written, and the agent monitor gives each pane
+the one its hooks name (`hook_transcript`, accepted only under the config directory's
+`projects/`) or one written since that pane's claude started that no other pane has.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +40,8 @@ READ_CHUNK = 1 << 20  # bytes read at once
 _USAGE = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9]")
 _WANTED = (b'"assistant"', b"compact_boundary")  # lines that can hold usage or a compaction
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+RACY = 2_000_000_000  # ns: a directory changed this soon before a listing may change unseen
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -51,14 +60,83 @@ def project_name(cwd: str) -> str:
     return _NOT_NAME.sub("-", cwd)
 
 
-def find_transcript(cwd: str, env: Mapping[str, str] | None = None) -> Path | None:
-    """The newest transcript of the project in `cwd` (None if there is none)."""
-    folder = config_dir(env) / "projects" / project_name(cwd)
-    try:
-        files = [(p.stat().st_mtime, p) for p in folder.glob("*.jsonl") if p.is_file()]
-    except OSError:
-        return None
-    return max(files)[1] if files else None
+def project_folder(cwd: str, env: Mapping[str, str] | None = None) -> Path:
+    """Where Claude Code keeps the transcripts of the project in `cwd`."""
+    return config_dir(env) / "projects" / project_name(cwd)
+
+
+def hook_transcript(
+    path: object, session_id: object, cwd: str | None, env: Mapping[str, str] | None = None
+) -> Path:
+    """The transcript a hook names, by its `transcript_path` or else its `session_id` (in the
+    project of `cwd`), resolved. ValueError saying why when it is none of the session's: it
+    must be a `.jsonl` file under the Claude config directory's `projects/` of `env` (a hook
+    is any program in the pane: it must not point the server at another user's files)."""
+    if isinstance(path, str) and path:
+        if not path.endswith(".jsonl"):
+            raise ValueError("transcript_path is not a .jsonl file")
+        if not os.path.isabs(path):
+            raise ValueError("transcript_path is not an absolute path")
+        given = Path(path)
+    elif isinstance(session_id, str) and session_id:
+        if not _SESSION_ID.fullmatch(session_id):
+            raise ValueError("session_id is not a Claude Code session id")
+        if cwd is None:
+            raise ValueError("no working directory to find the session's transcript in")
+        given = project_folder(cwd, env) / f"{session_id}.jsonl"
+    else:
+        raise ValueError("the hook names no transcript")
+    root = (config_dir(env) / "projects").resolve()
+    resolved = given.resolve()
+    if resolved == root or not resolved.is_relative_to(root):
+        raise ValueError(f"transcript_path is not under {root}")
+    if resolved.suffix != ".jsonl":
+        raise ValueError("transcript_path leads to a file that is no .jsonl")
+    return resolved
+
+
+class ProjectFolder:
+    """A project's transcripts (`*.jsonl`, regular files) by name, each with its mtime when
+    first listed (ns): a file first seen written after a claude started may be that
+    claude's. Listed again only when the directory's mtime changed (a file made or removed),
+    or when it changed too soon before the last listing to trust; a known file is never
+    stat'ed again. A folder of thousands of old transcripts costs one stat per look."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.resolve()  # as a hook's transcript_path is compared: resolved
+        self.files: dict[str, int] = {}  # name -> mtime_ns when first listed
+        self.listings = 0  # how many times the directory was read
+        self._mtime: int | None = None
+        self._listed_at = 0
+
+    def refresh(self) -> None:
+        try:
+            changed = os.stat(self.path).st_mtime_ns
+        except OSError:
+            self.files, self._mtime = {}, None
+            return
+        if changed == self._mtime and self._listed_at - changed > RACY:
+            return
+        listed_at = time.time_ns()
+        files: dict[str, int] = {}
+        try:
+            with os.scandir(self.path) as entries:
+                for entry in entries:
+                    if not entry.name.endswith(".jsonl"):
+                        continue
+                    first = self.files.get(entry.name)
+                    if first is None:
+                        try:
+                            if not entry.is_file(follow_symlinks=False):
+                                continue
+                            first = entry.stat(follow_symlinks=False).st_mtime_ns
+                        except OSError:
+                            continue
+                    files[entry.name] = first
+        except OSError:
+            files = {}
+        self.files, self._mtime, self._listed_at = files, changed, listed_at
+        self.listings += 1
 
 
 @dataclass(frozen=True)
@@ -103,9 +181,9 @@ class TranscriptReader:
     def update(self, limit: int | None = None) -> int:
         """Read what was appended since the last call (at most `limit` bytes of it: `behind`
         says when more is left); how many lines were taken in. A file that shrank or was
-        replaced is read again from its start. OSError if unreadable or not a regular file
-        (a FIFO or a device named as a transcript must not block or never end)."""
-        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        replaced is read again from its start. OSError if unreadable, a symbolic link or not
+        a regular file (a FIFO or a device named as a transcript must not block or never end)."""
+        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as file:
             stat = os.fstat(fd)
             if not S_ISREG(stat.st_mode):

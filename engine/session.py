@@ -643,6 +643,12 @@ class Session:
         return self._parsed
 
     @property
+    def foreground_pid(self) -> int | None:
+        """Process id of the program in the foreground (its group's leader); None when it
+        cannot be known. A new one means a new program, even under the same name."""
+        return self._pty.foreground_pid() if self._pty is not None else None
+
+    @property
     def current_command(self) -> str | None:
         """Name of the program in the foreground (`vim`, `bash`), like tmux's
         #{pane_current_command}; None when it cannot be known."""

@@ -4,6 +4,7 @@ C-b j going to the pane that wants you, the panes' programs sized right as panel
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -21,10 +22,12 @@ from tmux_oracle import TMUX, tmux_pane
 
 from app.agents_ui import AGENT_COMMANDS, MIN_PANEL_ROWS
 from app.keymap import PREFIX_KEYS
-from app.main import AiSessionApp
+from app.main import MESSAGE_LIMIT, AiSessionApp
 from engine import SessionConfig
+from engine.claude import project_name
 from engine.config import ContextConfig
 from engine.coordination import AgentMessage, MessagePriority, MessageType
+from engine.events import Event
 from widgets.panels import SnapshotsPanel
 from widgets.panels.agents import AgentsPanel
 from widgets.panels.decisions import DecisionsPanel
@@ -44,6 +47,16 @@ def _app(**config: Any) -> AiSessionApp:
 
 def _report(app: AiSessionApp, pane: TerminalPane, state: str, question: str | None = None) -> None:
     app.manager.agents.report(pane.session.name, state, question=question)
+
+
+def _notices(app: AiSessionApp) -> list[str]:
+    """The waiting notices kept for C-b ~ (the app's bounded message log), oldest first."""
+    return [text for _, text in app.messages if " is waiting: " in text]
+
+
+def _agent_events(app: AiSessionApp, pane: TerminalPane) -> list[Event]:
+    events, _ = app.manager.events.since(0)
+    return [e for e in events if e.type == "agent" and e.session_id == pane.session.id]
 
 
 def _post(app: AiSessionApp, sender: str, to: str | None, payload: object) -> None:
@@ -127,10 +140,10 @@ async def test_a_real_prompt_in_another_window_is_announced_and_c_b_j_goes_there
         what=lambda: f"the prompt as waiting: {_rows(panel)}",
     )
     assert app.agent_watch is not None
-    await wait_until(lambda: bool(app.agent_watch and app.agent_watch.notices))
-    title, text = app.agent_watch.notices[-1]
-    assert title == f"pane 0.0 ({name}) is waiting" and "Continue? (y/n)" in text
-    assert any(title in m for _, m in app.messages)  # kept for C-b ~ too
+    title = f"pane 0.0 ({name}) is waiting"
+    await wait_until(lambda: bool(_notices(app)))
+    [notice] = _notices(app)  # kept for C-b ~
+    assert notice.startswith(f"{title}: ") and "Continue? (y/n)" in notice
     await wait_until(lambda: "0:bash!" in app.query_one("#status", Static).render().plain)
     assert asking.agent_state == "waiting"
     await pilot.press("ctrl+b", "j")
@@ -191,14 +204,22 @@ async def test_an_agent_that_starts_waiting_in_another_window_is_announced(
     await _new_window(app, pilot)
     _report(app, hidden, "waiting", "Do you want to proceed?")
     assert app.agent_watch is not None
-    await wait_until(lambda: bool(app.agent_watch and app.agent_watch.notices))
-    title, text = app.agent_watch.notices[-1]
-    assert title == f"pane 0.0 ({hidden.session.name}) is waiting"
-    assert text == "“Do you want to proceed?”"
+    await wait_until(lambda: bool(_notices(app)))
+    title = f"pane 0.0 ({hidden.session.name}) is waiting"
+    assert _notices(app) == [f"{title}: “Do you want to proceed?”"]
     await wait_until(lambda: "0:bash!" in app.query_one("#status", Static).render().plain)
-    _report(app, hidden, "waiting", "Do you want to proceed?")  # still waiting: said once
+    events = len(_agent_events(app, hidden))
+    _report(app, hidden, "waiting", "Shall I also push?")  # a new question, still waiting
+    assert len(_agent_events(app, hidden)) == events + 1  # the watch heard of it ...
     await pilot.pause()
-    assert len(app.agent_watch.notices) == 1
+    assert _notices(app) == [f"{title}: “Do you want to proceed?”"]  # ... and said nothing
+    waits = MESSAGE_LIMIT + 5
+    for n in range(waits):  # many waits: what is kept of them stays bounded
+        _report(app, hidden, "working")
+        _report(app, hidden, "waiting", f"Question {n}?")
+    notices = _notices(app)
+    assert len(notices) <= MESSAGE_LIMIT and notices[-1].endswith(f"“Question {waits - 1}?”")
+    assert not hasattr(app.agent_watch, "notices")  # nothing else keeps every notice
 
 
 async def test_messages_posted_through_the_hub_appear_live_filter_and_go_to_the_sender(
@@ -546,9 +567,10 @@ async def _still(pilot: Pilot, panel: LivePanel) -> None:
     """The panel read once more after the last event, the status line too, and painted."""
     app = pilot.app
     assert isinstance(app, AiSessionApp)
+    await wait_until(lambda: not panel._due, what="no reload left due")  # events all read
     panel.reload()
     app.update_status()
-    await pilot.pause(0.1)
+    await pilot.pause()  # one refresh: painted
 
 
 def test_agents_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -730,39 +752,45 @@ async def test_the_snapshots_panel_has_the_sidebar_alone_the_agent_panels_stack(
     await wait_until(lambda: app.query_one("#windows").size.width == 120)
 
 
-async def test_tokens_from_a_claude_transcript_given_by_its_hook(
-    running: tuple[AiSessionApp, Pilot], tmp_path: Path
-) -> None:
+async def test_tokens_from_a_claude_transcript_given_by_its_hook(tmp_path: Path) -> None:
     """The Claude Code reader fed the documented transcript fixture (tests/fixtures/claude),
     named by a hook, while a program the monitor takes for Claude Code (a script named
-    claude.py: the kind follows the foreground) runs in the pane."""
-    app, pilot = running
-    pane = _pane(app)
-    program = tmp_path / "claude.py"
-    program.write_text("print('> ready'); import sys; sys.stdin.read()\n")
-    await pane.session.send_input(f"{sys.executable} {program}\n")
-    await wait_for_screen(pane.session, "> ready")
-    transcript = next((Path(__file__).parent / "fixtures" / "claude").glob("*.jsonl"))
-    app.manager.agents.hook(
-        pane.session.name,
-        {
-            "hook_event_name": "Notification",
-            "message": "Claude needs your permission to use Bash",
-            "transcript_path": str(transcript),
-            "session_id": "5f0c2a1e",
-            "cwd": str(transcript.parent),
-        },
-    )
-    await pane.session.send_input("x")  # output (its echo): the monitor looks again
-    panel = await _open(pilot, "u", TokensPanel)
-    figures = panel.query_one("#figures", Static)
-    await wait_until(lambda: "(transcript)" in _text(figures), 15, what=lambda: _text(figures))
-    text = _text(figures)
-    assert "claude-sonnet-4-5-20250929" in text
-    assert "in 48,222 · out 772 (transcript)" in text  # prompt tokens count the cache too
-    assert "context 4% · 7.0k/200k (transcript)" in text
-    assert "compactions (its CLI's): 2" in text
-    assert "48.2k in 772 out  ctx 4%" in _rows(panel)[0]
+    claude.py: the kind follows the foreground) runs in the pane. The transcript lies where
+    the session's Claude config keeps them (a hook's path anywhere else is not read)."""
+    config_dir = tmp_path / "claude-config"
+    environment = {"PS1": "$ ", "CLAUDE_CONFIG_DIR": str(config_dir)}
+    app = AiSessionApp(SessionConfig(shell_command=BASH, environment=environment))
+    async with app.run_test(size=SIZE) as pilot:
+        pane = _pane(app)
+        await at_prompt(pane)
+        program = tmp_path / "claude.py"
+        program.write_text("print('> ready'); import sys; sys.stdin.read()\n")
+        await pane.session.send_input(f"{sys.executable} {program}\n")
+        await wait_for_screen(pane.session, "> ready")
+        fixture = next((Path(__file__).parent / "fixtures" / "claude").glob("*.jsonl"))
+        transcript = config_dir / "projects" / project_name(str(tmp_path)) / fixture.name
+        transcript.parent.mkdir(parents=True)
+        shutil.copy(fixture, transcript)
+        app.manager.agents.hook(
+            pane.session.name,
+            {
+                "hook_event_name": "Notification",
+                "message": "Claude needs your permission to use Bash",
+                "transcript_path": str(transcript),
+                "session_id": "5f0c2a1e",
+                "cwd": str(tmp_path),
+            },
+        )
+        await pane.session.send_input("x")  # output (its echo): the monitor looks again
+        panel = await _open(pilot, "u", TokensPanel)
+        figures = panel.query_one("#figures", Static)
+        await wait_until(lambda: "(transcript)" in _text(figures), 15, what=lambda: _text(figures))
+        text = _text(figures)
+        assert "claude-sonnet-4-5-20250929" in text
+        assert "in 48,222 · out 772 (transcript)" in text  # prompt tokens count the cache too
+        assert "context 4% · 7.0k/200k (transcript)" in text
+        assert "compactions (its CLI's): 2" in text
+        assert "48.2k in 772 out  ctx 4%" in _rows(panel)[0]
 
 
 async def test_three_scripted_agents_are_watched_live_through_the_cli() -> None:
@@ -795,8 +823,8 @@ async def test_three_scripted_agents_are_watched_live_through_the_cli() -> None:
             30,
             what=lambda: f"bob waiting: {bob.session.capture_pane()}",
         )
-        assert app.agent_watch is not None
-        assert app.agent_watch.notices[-1][1] == "“Merge it now?”"
+        await wait_until(lambda: bool(_notices(app)))
+        assert _notices(app)[-1].endswith(" is waiting: “Merge it now?”")
 
         await carol.session.send_input(
             "ai-session decide --option merge --option wait --selected wait --confidence 0.7"

@@ -352,18 +352,20 @@ async def test_claude_tokens_from_its_transcript(manager: SessionManager, tmp_pa
     config_dir = tmp_path / "claude-config"
     folder = config_dir / "projects" / project_name(str(project))
     folder.mkdir(parents=True)
-    transcript = folder / "0d3c.jsonl"
-    transcript.write_text(
-        _transcript_line(1, input_tokens=100, output_tokens=20, cache_read_input_tokens=1000) + "\n"
-    )
     config = SessionConfig(
         name="tok",
-        shell_command=[str(claude), "claude_idle", "claude_idle"],
+        shell_command=[str(claude), "claude_idle", "claude_idle", "claude_idle"],
         environment={"CLAUDE_CONFIG_DIR": str(config_dir)},
         working_directory=project,
         pty_size=(40, 120),
     )
     session = await started(manager, config)
+    await wait_until(lambda: state(manager, "tok").kind == "claude")
+    transcript = folder / "0d3c.jsonl"  # written by the claude running (since it started)
+    transcript.write_text(
+        _transcript_line(1, input_tokens=100, output_tokens=20, cache_read_input_tokens=1000) + "\n"
+    )
+    await session.send_input("\r")  # the next screen: output, so the monitor looks
     await wait_until(lambda: state(manager, "tok").tokens is not None, 10)
     tokens = state(manager, "tok").tokens
     assert tokens is not None
@@ -411,14 +413,164 @@ async def test_a_hook_naming_a_fifo_as_transcript_blocks_nothing(
     manager: SessionManager, tmp_path: Path
 ) -> None:
     claude = fake_agent(tmp_path)
+    config_dir = tmp_path / "claude-config"
     config = SessionConfig(
-        name="ff", shell_command=[str(claude), "claude_idle", "claude_working"], pty_size=(40, 120)
+        name="ff",
+        shell_command=[str(claude), "claude_idle", "claude_working"],
+        environment={"CLAUDE_CONFIG_DIR": str(config_dir)},
+        pty_size=(40, 120),
     )
     session = await started(manager, config)
     await wait_until(lambda: state(manager, "ff").kind == "claude")
-    fifo = tmp_path / "trap.jsonl"
+    folder = config_dir / "projects" / "-p"
+    folder.mkdir(parents=True)
+    fifo = folder / "trap.jsonl"  # where a transcript may be: accepted, then refused as no file
     os.mkfifo(fifo)
     manager.agents.hook("ff", {"hook_event_name": "Stop", "transcript_path": str(fifo)})
+    assert manager.agents.refused_transcript("ff") is None
     await session.send_input("\r")  # the next screen: the monitor looks (and at the transcript)
     status = await reaches(manager, "ff", AgentState.WORKING)
     assert status.tokens is None
+
+
+def _claude_pane(tmp_path: Path, name: str, project: Path, config_dir: Path) -> SessionConfig:
+    """The stand-in claude in `project`, showing its idle screen on each line typed."""
+    return SessionConfig(
+        name=name,
+        shell_command=[str(fake_agent(tmp_path)), *["claude_idle"] * 20],
+        environment={"CLAUDE_CONFIG_DIR": str(config_dir)},
+        working_directory=project,
+        pty_size=(40, 120),
+    )
+
+
+def _write(path: Path, n: int, input_tokens: int) -> None:
+    with path.open("a") as f:
+        f.write(_transcript_line(n, input_tokens=input_tokens, output_tokens=1) + "\n")
+
+
+def _input(manager: SessionManager, name: str) -> int | None:
+    tokens = state(manager, name).tokens
+    return tokens.input if tokens is not None else None
+
+
+async def test_claude_panes_in_one_project_each_show_their_own_transcript(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    """Three claude panes in one repository: each pane's tokens are its own transcript's (the
+    one written since its claude started that no other pane has), not the newest file's."""
+    project = tmp_path / "repo"
+    project.mkdir()
+    config_dir = tmp_path / "claude-config"
+    folder = config_dir / "projects" / project_name(str(project))
+    folder.mkdir(parents=True)
+    old = folder / "yesterday.jsonl"  # a conversation of before: nobody's now
+    _write(old, 1, 999)
+    os.utime(old, (1_000_000, 1_000_000))
+    sessions = {}
+    for name, tokens in (("one", 100), ("two", 20), ("three", 3)):
+        sessions[name] = await started(manager, _claude_pane(tmp_path, name, project, config_dir))
+        await wait_until(lambda n=name: state(manager, n).kind == "claude")  # type: ignore[misc]
+        _write(folder / f"{name}.jsonl", 1, tokens)  # its claude writes its transcript
+        await wait_until(lambda n=name, t=tokens: _input(manager, n) == t, 10)  # type: ignore[misc]
+    # They write in turn, each file the newest for a moment: each pane keeps its own.
+    for n, name in enumerate(("one", "two", "three", "one"), start=2):
+        _write(folder / f"{name}.jsonl", n, 1)
+    for session in sessions.values():
+        await session.send_input("\r")  # output: each monitor looks again
+
+    def own() -> bool:
+        return [_input(manager, n) for n in sessions] == [102, 21, 4]
+
+    await wait_until(own, 10, lambda: str([_input(manager, n) for n in sessions]))
+
+
+async def test_a_transcript_two_claude_panes_could_have_written_is_neither_s(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    """Two claudes started in one project before either transcript was there: which file is
+    whose is unknown, so neither pane shows tokens, until a hook names one pane's; the
+    other's is then the one left. A flip back to a transcript read before reads on from
+    where its reader was."""
+    project = tmp_path / "repo"
+    project.mkdir()
+    config_dir = tmp_path / "claude-config"
+    folder = config_dir / "projects" / project_name(str(project))
+    folder.mkdir(parents=True)
+    for name in ("left", "right"):
+        await started(manager, _claude_pane(tmp_path, name, project, config_dir))
+        await wait_until(lambda n=name: state(manager, n).kind == "claude")  # type: ignore[misc]
+    first, second = folder / "first.jsonl", folder / "second.jsonl"
+    _write(first, 1, 500)
+    _write(second, 1, 60)
+    left, right = manager.agents._find("left"), manager.agents._find("right")
+    assert left is not None and right is not None
+    assert manager.agents.transcript_of(left) is None  # ambiguous: no tokens, not another's
+    assert manager.agents.transcript_of(right) is None
+    left.tokens_read = right.tokens_read = -10.0  # look now, not in TOKENS_INTERVAL
+    left.refresh_tokens(0.0)
+    right.refresh_tokens(0.0)
+    assert _input(manager, "left") is None and _input(manager, "right") is None
+    hook = {"hook_event_name": "Stop", "transcript_path": str(second)}
+    manager.agents.hook("left", hook)
+    await manager.get("left").send_input("\r")  # type: ignore[union-attr]
+    await manager.get("right").send_input("\r")  # type: ignore[union-attr]
+    await wait_until(lambda: (_input(manager, "left"), _input(manager, "right")) == (60, 500), 10)
+    reader = left.readers[second.resolve()]
+    manager.agents.hook("left", {**hook, "transcript_path": str(first)})  # /resume, say
+    await manager.get("left").send_input("\r")  # type: ignore[union-attr]
+    await wait_until(lambda: _input(manager, "left") == 500, 10)
+    _write(second, 2, 7)
+    manager.agents.hook("left", hook)  # and back
+    await manager.get("left").send_input("\r")  # type: ignore[union-attr]
+    await wait_until(lambda: _input(manager, "left") == 67, 10)
+    assert left.readers[second.resolve()] is reader  # read on from its offset, not from 0
+
+
+@pytest.mark.parametrize(
+    ("where", "why"),
+    [
+        ("elsewhere/x.jsonl", "not under"),
+        ("claude-config/projects/-p/../../settings.jsonl", "not under"),
+        ("claude-config/projects/-p/link.jsonl", "not under"),  # a link out of projects/
+        ("claude-config/projects/-p/notes.txt", "not a .jsonl"),
+        ("relative.jsonl", "not an absolute path"),
+    ],
+)
+async def test_a_hook_s_transcript_outside_the_claude_config_is_ignored(
+    manager: SessionManager, tmp_path: Path, where: str, why: str
+) -> None:
+    """A hook is any program in the pane: the transcript it names is read only if it lies in
+    the session's Claude config's projects/ (a link out of it is not followed)."""
+    config_dir = tmp_path / "claude-config"
+    folder = config_dir / "projects" / "-p"
+    folder.mkdir(parents=True)
+    secret = tmp_path / "elsewhere" / "x.jsonl"  # another user's transcript, say
+    secret.parent.mkdir()
+    _write(secret, 1, 4242)
+    (folder / "link.jsonl").symlink_to(secret)
+    config = SessionConfig(
+        name="hk",
+        shell_command=[str(fake_agent(tmp_path)), *["claude_idle"] * 5],
+        environment={"CLAUDE_CONFIG_DIR": str(config_dir)},
+        working_directory=tmp_path,
+        pty_size=(40, 120),
+    )
+    session = await started(manager, config)
+    await wait_until(lambda: state(manager, "hk").kind == "claude")
+    path = where if where == "relative.jsonl" else str(tmp_path / where)
+    manager.agents.hook("hk", {"hook_event_name": "Stop", "transcript_path": path})
+    refused = manager.agents.refused_transcript("hk")
+    assert refused is not None and why in refused
+    await session.send_input("\r")
+    watch = manager.agents._find("hk")
+    assert watch is not None and watch.transcript is None
+    watch.tokens_read = -10.0
+    watch.refresh_tokens(0.0)
+    assert state(manager, "hk").tokens is None
+    good = folder / "mine.jsonl"
+    _write(good, 1, 7)
+    manager.agents.hook("hk", {"hook_event_name": "Stop", "transcript_path": str(good)})
+    assert manager.agents.refused_transcript("hk") is None
+    await session.send_input("\r")
+    await wait_until(lambda: _input(manager, "hk") == 7, 10)

@@ -69,8 +69,14 @@ async def test_a_claude_hook(api: Api, tmp_path: Path) -> None:
         "claude",
         "hook",
     )
+    # t.jsonl is not under the session's Claude config's projects/: ignored, and said why
+    hooks = [r.detail for r in api.audit.records if r.action == "agent-hook"]
+    assert hooks[-1].startswith("claude Notification; transcript ignored: ")
+    assert "is not under" in hooks[-1] and "projects" in hooks[-1]
     status, data = await api.call("POST", "/agents/cc/hook", {"hook_event_name": "Stop"})
     assert (status, data["state"]) == (200, "idle")  # kind defaults to claude
+    hooks = [r.detail for r in api.audit.records if r.action == "agent-hook"]
+    assert hooks[-1] == "claude Stop"
 
 
 @pytest.mark.parametrize(

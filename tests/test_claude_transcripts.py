@@ -13,7 +13,14 @@ import pytest
 
 from engine import claude
 from engine.agents import TokenTotals
-from engine.claude import TranscriptReader, config_dir, find_transcript, project_name
+from engine.claude import (
+    ProjectFolder,
+    TranscriptReader,
+    config_dir,
+    hook_transcript,
+    project_folder,
+    project_name,
+)
 
 FIXTURE = next((Path(__file__).parent / "fixtures" / "claude").glob("*.jsonl"))
 
@@ -160,14 +167,65 @@ def test_where_claude_code_keeps_a_projects_transcripts(tmp_path: Path) -> None:
     assert config_dir({"HOME": "/home/kim"}) == Path("/home/kim/.claude")
     assert config_dir({"HOME": "/home/kim", "CLAUDE_CONFIG_DIR": str(tmp_path)}) == tmp_path
     env = {"CLAUDE_CONFIG_DIR": str(tmp_path)}
-    assert find_transcript("/home/kim/src/shop", env) is None
-    folder = tmp_path / "projects" / "-home-kim-src-shop"
-    folder.mkdir(parents=True)
-    old, new = folder / "old.jsonl", folder / "new.jsonl"
+    assert project_folder("/home/kim/src/shop", env) == tmp_path / "projects/-home-kim-src-shop"
+
+
+def test_a_project_folder_is_listed_again_only_when_it_changed(tmp_path: Path) -> None:
+    """Thousands of old transcripts cost one stat per look: the directory is read again only
+    when a file was made or removed, and a file known is never stat'ed again (its first
+    mtime is what says whether it was written since a claude started)."""
+    folder = ProjectFolder(tmp_path / "projects" / "-home-kim-shop")
+    folder.refresh()
+    assert folder.files == {} and folder.listings == 0  # not there (yet)
+    folder.path.mkdir(parents=True)
+    old, new = folder.path / "old.jsonl", folder.path / "new.jsonl"
     old.write_text("{}\n")
-    new.write_text("{}\n")
-    os.utime(old, (1_000_000, 1_000_000))
-    assert find_transcript("/home/kim/src/shop", env) == new
+    (folder.path / "notes.txt").write_text("")
+    (folder.path / "link.jsonl").symlink_to(old)  # not a transcript Claude Code wrote
+    os.utime(old, ns=(10**15, 10**15))
+    os.utime(folder.path, ns=(10**15, 10**15))
+    folder.refresh()
+    folder.refresh()
+    assert folder.files == {"old.jsonl": 10**15} and folder.listings == 1
+    with old.open("a") as f:  # written to: the directory is the same
+        f.write("{}\n")
+    folder.refresh()
+    assert folder.files == {"old.jsonl": 10**15} and folder.listings == 1
+    new.write_text("{}\n")  # made: listed again
+    folder.refresh()
+    assert set(folder.files) == {"old.jsonl", "new.jsonl"} and folder.listings == 2
+    assert folder.files["new.jsonl"] == new.stat().st_mtime_ns
+    new.unlink()  # and removed
+    folder.refresh()
+    assert folder.files == {"old.jsonl": 10**15}
+
+
+def test_a_hooks_transcript_lies_in_the_sessions_claude_config(tmp_path: Path) -> None:
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "cfg")}
+    folder = tmp_path / "cfg" / "projects" / "-home-kim-shop"
+    folder.mkdir(parents=True)
+    path = folder / "9a1c.jsonl"
+    assert hook_transcript(str(path), None, None, env) == path.resolve()
+    by_id = hook_transcript(None, "9a1c-77", "/home/kim/shop", env)
+    assert by_id == folder.resolve() / "9a1c-77.jsonl"  # no transcript_path: by session id
+    for session_id in ("../../x", "a/b", ".hidden", ""):
+        with pytest.raises(ValueError):
+            hook_transcript(None, session_id, "/home/kim/shop", env)
+    with pytest.raises(ValueError, match="not under"):
+        hook_transcript(str(tmp_path / "other" / "x.jsonl"), None, None, env)
+    with pytest.raises(ValueError, match="not under"):  # ~/.claude is not this session's
+        hook_transcript(str(path), None, None, {"HOME": str(tmp_path)})
+    with pytest.raises(ValueError, match="names no transcript"):
+        hook_transcript(None, None, None, env)
+
+
+def test_a_symbolic_link_is_not_followed(tmp_path: Path) -> None:
+    target = tmp_path / "t.jsonl"
+    shutil.copy(FIXTURE, target)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    with pytest.raises(OSError):
+        TranscriptReader(link).update()
 
 
 def test_read_in_slices(tmp_path: Path) -> None:

@@ -104,7 +104,9 @@ async def hook(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
     event = payload.get("hook_event_name")
-    audit(request, "agent-hook", session.name, True, f"{kind} {str(event)[:60]}")
+    refused = request.app[MANAGER].agents.refused_transcript(session.id)
+    ignored = f"; transcript ignored: {refused}" if refused else ""
+    audit(request, "agent-hook", session.name, True, f"{kind} {str(event)[:60]}{ignored}")
     return web.json_response(_json(request, status))
 
 
