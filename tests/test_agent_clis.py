@@ -27,6 +27,9 @@ QUIET_ENV = {
     "DISABLE_ERROR_REPORTING": "1",
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     "NO_BROWSER": "1",
+    # A person's terminal, not CI's: with CI=true (as .ci/run has it) Gemini CLI goes
+    # non-interactive and exits 41 instead of showing its dialogs.
+    "CI": "0",
 }
 
 

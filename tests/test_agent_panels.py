@@ -578,7 +578,9 @@ def test_agents_panel_picture(snap_compare) -> None:  # type: ignore[no-untyped-
     waiting one with its question, times in state from a fixed clock; the toast announcing
     the wait at the bottom. The panes print one short line (a line that wraps would land
     differently as the panes narrow)."""
-    program = f"{sys.executable} -c \"print('an agent'); import sys; sys.stdin.read()\""
+    # argv, not a string: a string goes to $SHELL -c (sh when SHELL is unset, as in CI), and
+    # dash does not exec the command, so the foreground would be `sh` there and `python` here
+    program = [sys.executable, "-c", "print('an agent'); import sys; sys.stdin.read()"]
 
     async def run_before(pilot: Pilot) -> None:
         app = pilot.app
