@@ -4,8 +4,11 @@ clean HOME, dummy keys and no network (an API address nothing listens on)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -143,11 +146,30 @@ async def test_gemini_cli_first_run(manager: SessionManager, tmp_path: Path) -> 
     assert status.question == "How would you like to authenticate for this project?"
 
 
+def _kill_left_behind(home: Path) -> None:
+    """Processes started from under `home` that outlived the session: Codex starts an
+    app-server daemon in its own session, which closing the pane does not reach."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(home).encode() in command:
+            with contextlib.suppress(OSError):  # gone meanwhile
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 @_needs("codex")
 async def test_codex_first_run(manager: SessionManager, tmp_path: Path) -> None:
-    await _start(manager, tmp_path, "codex", OPENAI_BASE_URL=NOWHERE)
-    status = await _waiting(manager, "codex", "login")
-    assert (status.kind, status.question) == ("codex", "Choose how you want to use Codex.")
+    try:
+        await _start(manager, tmp_path, "codex", OPENAI_BASE_URL=NOWHERE)
+        status = await _waiting(manager, "codex", "login")
+        assert (status.kind, status.question) == ("codex", "Choose how you want to use Codex.")
+    finally:
+        await manager.close()
+        _kill_left_behind(tmp_path)
 
 
 @_needs("claude")
