@@ -603,6 +603,7 @@ class Session:
         self.history = CommandHistory()  # the commands the shell ran (engine/history.py)
         self.shell_integration = False  # this run's shell got our rc file and prompt marks
         self._typed: str | None = None  # the command execute() runs now
+        self._cancelled_at = -PROMPT_WAIT  # when execute() last cancelled an unfinished line (C-c)
         # What an agent in this pane would be sent: its finished commands (enable_ai_features)
         self.context: SessionContext | None = (
             SessionContext(self.id, self.config.context_config)
@@ -1222,11 +1223,19 @@ class Session:
                         self._interrupt(pty, shell_pid)
                 if collector.unfinished and pty.running:  # cancel the line, as C-c at `> `
                     pty.write(b"\x03")
+                    self._cancelled_at = time.monotonic()
                 # Return with the shell back at its prompt (drawn right after D), so the
                 # screen, the output and the next call find it there.
                 grace = INTERRUPT_WAIT if timed_out or collector.unfinished else PROMPT_BACK_WAIT
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(collector.back), grace)
+                if collector.unfinished and not collector.back.done() and pty.running:
+                    # A C-c that came while the shell was still drawing its continuation
+                    # prompt can be lost (zsh, under load): once more, now that it waits.
+                    pty.write(b"\x03")
+                    self._cancelled_at = time.monotonic()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(collector.back), grace)
             finally:
                 unsubscribe()
                 if path is not None:
@@ -1311,6 +1320,8 @@ class Session:
             raise SessionBusy(f"session {self.name!r} is busy: {name} is running", command=name)
         if mark in ("A", "D"):
             return "the shell is drawing its prompt"
+        if mark == "S" and time.monotonic() - self._cancelled_at < PROMPT_WAIT:
+            return "the shell is cancelling an unfinished line"  # execute's own C-c, above
         if mark == "S":
             raise SessionBusy(
                 f"session {self.name!r} is busy: an unfinished command line waits for more "
