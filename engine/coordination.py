@@ -452,25 +452,7 @@ class MessageBus:
         inbox = self._inboxes.get(recipient)
         if inbox is None:
             self._inbox(recipient)  # raises, saying who is there
-        if type.__class__ is not MessageType:
-            type = MessageType.parse(type)
-        if priority.__class__ is not MessagePriority:
-            priority = MessagePriority.parse(priority)
-        size, encoded = check_payload(payload, self.max_payload)
-        if reply_to is not None:
-            check_reply(reply_to)
-        message = AgentMessage(
-            next(self._ids),
-            sender,
-            recipient,
-            type,
-            priority,
-            payload,
-            datetime.now(_UTC),
-            reply_to,
-            size,
-            encoded=encoded,
-        )
+        message = self._message(sender, recipient, payload, type, priority, reply_to)
         self._deliver(inbox, message)  # type: ignore[arg-type]
         self._publish(message)
         return message
@@ -484,28 +466,43 @@ class MessageBus:
         reply_to: int | None = None,
     ) -> AgentMessage:
         """One message (recipient None) in every inbox but the sender's."""
-        kind = MessageType.parse(type)
-        level = MessagePriority.parse(priority)
+        message = self._message(sender, None, payload, type, priority, reply_to)
+        for agent, inbox in self._inboxes.items():
+            if agent != sender:
+                self._deliver(inbox, message)
+        self._publish(message)
+        return message
+
+    def _message(
+        self,
+        sender: str,
+        recipient: str | None,
+        payload: Any,
+        type: MessageType | str,
+        priority: MessagePriority | int | str,
+        reply_to: int | None,
+    ) -> AgentMessage:
+        """A new message, its type, priority, payload and reply checked (the spellings parsed
+        only when not already the enum: the common case costs two class checks)."""
+        if type.__class__ is not MessageType:
+            type = MessageType.parse(type)
+        if priority.__class__ is not MessagePriority:
+            priority = MessagePriority.parse(priority)
         size, encoded = check_payload(payload, self.max_payload)
         if reply_to is not None:
             check_reply(reply_to)
-        message = AgentMessage(
+        return AgentMessage(
             next(self._ids),
             sender,
-            None,
-            kind,
-            level,
+            recipient,
+            type,
+            priority,
             payload,
             datetime.now(_UTC),
             reply_to,
             size,
             encoded=encoded,
         )
-        for agent, inbox in self._inboxes.items():
-            if agent != sender:
-                self._deliver(inbox, message)
-        self._publish(message)
-        return message
 
     def _deliver(self, inbox: _Inbox, message: AgentMessage) -> None:
         while inbox.size >= self.inbox_size or inbox.bytes + message.size > self.inbox_bytes:

@@ -227,7 +227,7 @@ async def _permission_flow(manager: SessionManager, base_url: str, tmp_path: Pat
     assert status.question in ("Do you want to proceed?", f"Allow Bash({TOOL_COMMAND})?")
     seen = [e.data for e in manager.events.since(0)[0] if e.type == "agent"]
     hooked = [e for e in seen if e["source"] == "hook"]
-    assert {"state": "working", "reason": "prompt"}.items() <= hooked[0].items()
+    assert (hooked[0]["state"], hooked[0]["reason"]) == ("working", "prompt")
     assert any(e["question"] == f"Allow Bash({TOOL_COMMAND})?" for e in hooked)
     await _confirm(session, "Do you want to proceed?")  # 1. Yes
     await _idle(manager, session)
