@@ -492,8 +492,7 @@ class Store:
             await db.execute("PRAGMA foreign_keys = ON")
             # Before the first table exists: lets prune give freed pages back to the disk.
             await db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            async with db.execute("PRAGMA journal_mode = WAL") as cursor:
-                row = await cursor.fetchone()
+            row = await _wal(db)
             if row is None or str(row[0]).lower() != "wal":
                 raise StoreError(f"{path} cannot use WAL journaling (a network filesystem?)")
             await db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints
@@ -1116,6 +1115,22 @@ def _context_message(row: Sequence[Any]) -> Message:
         summary_of=tuple(extra.get("summary_of", ())),
         data=extra.get("data", {}),
     )
+
+
+async def _wal(db: aiosqlite.Connection) -> sqlite3.Row | None:
+    """Switch a connection to WAL. Two processes switching a new file at once can both hold
+    a shared lock and want the exclusive one; SQLite then answers "locked" at once instead of
+    calling the busy handler (it would deadlock), so retry here until BUSY_TIMEOUT_MS."""
+    deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            async with db.execute("PRAGMA journal_mode = WAL") as cursor:
+                return await cursor.fetchone()
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY")
+            if not busy or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.01)
 
 
 async def _migrate(db: aiosqlite.Connection, path: Path) -> None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from conftest import wait_until
 
@@ -29,6 +30,7 @@ from engine.store import (
     SessionRecord,
     SnapshotData,
     Store,
+    _wal,
     default_database_path,
 )
 from engine.termstate import TerminalImage
@@ -701,3 +703,22 @@ async def test_unclean_instances_are_the_ended_runs_without_a_clean_exit(
     ]
     await store.mark_clean_exit("crashed")  # the user declined the restore
     assert await store.unclean_instances() == []
+
+
+async def test_connections_switching_a_new_file_to_wal_at_once_all_succeed(
+    tmp_path: Path,
+) -> None:
+    # Connections switching a new file to WAL together make SQLite answer "locked" at once
+    # (no busy wait: it would deadlock); CI once lost a process opening the store to it.
+    for round_ in range(30):
+        path = tmp_path / f"{round_}.db"
+        path.touch()
+        dbs = [await aiosqlite.connect(path, isolation_level=None) for _ in range(4)]
+        try:
+            for db in dbs:
+                await db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            rows = await asyncio.gather(*(_wal(db) for db in dbs))
+        finally:
+            for db in dbs:
+                await db.close()
+        assert [tuple(row) for row in rows if row is not None] == [("wal",)] * 4
