@@ -72,6 +72,11 @@ def _rows(panel: LivePanel) -> list[str]:
     return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
 
 
+def _fresh(panel: LivePanel) -> list[str]:
+    """The rows the panel would show if it drew its list anew now."""
+    return [str(panel.row(item)) for item in panel.read()]
+
+
 def _text(widget: Static) -> str:
     return str(widget.render())
 
@@ -245,17 +250,50 @@ async def test_messages_posted_through_the_hub_appear_live_filter_and_go_to_the_
     assert "and the linter?" in _text(panel.query_one("#detail", Static))
     await pilot.press("f")  # the first agent: what it sent and got, and broadcasts
     await wait_until(lambda: panel.agent == a and len(_rows(panel)) == 3)
+    assert _rows(panel) == _fresh(panel)  # rows replaced in place, the extra one removed
     assert "from/to" in _text(panel.query_one("#title", Static))
     await pilot.press("f")
     await wait_until(lambda: panel.agent == b and len(_rows(panel)) == 4)
     await pilot.press("f", "f")  # past carol, back to every agent
     await wait_until(lambda: panel.agent is None and len(_rows(panel)) == 4)
+    assert _rows(panel) == _fresh(panel)
     await pilot.press("home")  # the first message: alice's
     _post(app, c, a, "read back up there?")  # the cursor stays where the user put it
     await wait_until(lambda: len(_rows(panel)) == 5)
     assert panel.index == 0
     await pilot.press("enter")
     await wait_until(lambda: app.pane is alice and alice.has_focus)
+
+
+async def test_the_agents_panel_counting_up_does_not_lay_the_screen_out(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    # A layout reflows the whole screen (~10 ms with eight panes, a key's echo waits for it);
+    # the panel's ticks change only the times in its rows, so they must only repaint.
+    app, pilot = running
+    await split(app, pilot, "percent_sign")
+    clock = [datetime.now(UTC)]
+    panel = await _open(pilot, "a", AgentsPanel)
+    panel.now = lambda: clock[0]
+    await wait_until(lambda: len(_rows(panel)) == 2, what=lambda: str(_rows(panel)))
+    await pilot.pause()
+    screen = app.screen
+    layouts: list[int] = []
+    real = screen._refresh_layout
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        layouts.append(1)
+        real(*args, **kwargs)
+
+    screen._refresh_layout = counted  # type: ignore[method-assign]
+    before = _rows(panel)
+    for _ in range(3):
+        clock[0] += timedelta(seconds=75)
+        panel.reload()
+        await pilot.pause()
+    assert _rows(panel) != before and _rows(panel) == _fresh(panel)
+    assert "3m45s" in _rows(panel)[0] and "for 3m45s" in _text(panel.query_one("#detail", Static))
+    assert layouts == []
 
 
 async def test_the_messages_title_counts_what_full_inboxes_dropped(

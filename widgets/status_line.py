@@ -26,6 +26,8 @@ class WindowLabel:
 class StatusLine(Static):
     """The bottom line: ` 0:bash* 1:vim-  …  title`."""
 
+    DEFAULT_CSS = "StatusLine { height: 1; }"
+
     class WindowClicked(Message):
         """A window's label was clicked."""
 
@@ -53,7 +55,7 @@ class StatusLine(Static):
         self._spans = spans
         if line != self._line:
             self._line = line
-            self.update(Text(line))
+            self.update(Text(line), layout=False)  # one row, always: no relayout of the screen
 
     @property
     def line(self) -> str:

@@ -448,16 +448,23 @@ class TerminalPane(Widget, can_focus=True):
             self._paint_handle = loop.call_soon(self._paint_due)
 
     def _compose_now(self) -> None:
-        """Put this pane's refreshed rows on the terminal now. Textual would get there through
-        four message hops (widget idle, screen update, screen idle, update timer), each a turn
-        of the event loop: milliseconds apiece while other panes flood. Uses the screen's own
-        update step; if a Textual release renames it, the normal path still paints."""
+        """Put this pane's refreshed rows on the terminal now, and only them. Textual would get
+        there through four message hops (widget idle, screen update, screen idle, update
+        timer), each a turn of the event loop: milliseconds apiece while other panes flood;
+        and its frame would also lay out and draw whatever else is pending (side panels,
+        toasts, other panes: tens of milliseconds with agents watched). Those keep their
+        regular frame. Uses the screen's own compositor steps; if a Textual release renames
+        them, the normal path still paints."""
         screen = self.screen
-        dirty = getattr(screen, "_dirty_widgets", None)
-        update = getattr(screen, "_on_timer_update", None)
-        if isinstance(dirty, set) and callable(update) and screen.is_current:
-            dirty.add(self)
-            update()
+        compositor = getattr(screen, "_compositor", None)
+        update = getattr(compositor, "update_widgets", None)
+        refresh = getattr(screen, "_compositor_refresh", None)
+        if callable(update) and callable(refresh) and screen.is_current:
+            if getattr(self.app, "_batch_count", 0):
+                return  # mid-batch: Textual paints when the batch ends
+            screen._dirty_widgets.discard(self)  # type: ignore[attr-defined]
+            update({self})
+            refresh()
 
     def _paint_due(self) -> None:
         self._paint_handle = None

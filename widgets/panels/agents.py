@@ -14,7 +14,7 @@ from textual.widgets import Static
 from widgets.badges import badge
 from widgets.panels.figures import context_use, tokens
 from widgets.panels.live import LivePanel, ago, count, utc_now
-from widgets.panels.side import one_line
+from widgets.panels.side import one_line, set_text
 
 if TYPE_CHECKING:
     from engine.agents import AgentStatus
@@ -101,7 +101,7 @@ class AgentsPanel(LivePanel):
         status = self.selected
         detail = self.query_one("#detail", Static)
         if status is None:
-            detail.update(one_line("no panes" if not self.rows else ""))
+            set_text(detail, one_line("no panes" if not self.rows else ""))
             return
         how = SOURCES.get(status.source, status.source)
         text = f"{status.session}: {status.state} for {ago(status.since, self.now())}, {how}"
@@ -109,4 +109,4 @@ class AgentsPanel(LivePanel):
             text += f" ({status.reason})"
         if status.question:
             text += f"\n{status.question}"
-        detail.update(Text(text, overflow="fold"))
+        set_text(detail, Text(text, overflow="fold"))

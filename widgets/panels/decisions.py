@@ -12,7 +12,7 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from widgets.panels.live import LivePanel
-from widgets.panels.side import one_line
+from widgets.panels.side import one_line, set_text
 
 if TYPE_CHECKING:
     from engine.observability import Decision, DecisionPatterns, SpanTree
@@ -91,7 +91,7 @@ class DecisionsPanel(LivePanel):
         if self._patterns_of != hub.decisions.version:  # else the same line again: no work
             self._patterns_of = hub.decisions.version
             patterns = patterns_text(hub.decisions.analyze_patterns())
-            self.query_one("#patterns", Static).update(patterns)
+            set_text(self.query_one("#patterns", Static), patterns)
         self._spans(hub.tracer.get_traces(limit=TRACES_SHOWN))
         return list(hub.decisions.decisions(limit=SHOWN))
 
@@ -114,7 +114,7 @@ class DecisionsPanel(LivePanel):
         decision: Decision | None = self.selected
         detail = self.query_one("#detail", Static)
         if decision is None:
-            detail.update(one_line("no decisions yet: ai-session decide …"))
+            set_text(detail, one_line("no decisions yet: ai-session decide …"))
             return
         options = ", ".join(f"[{o}]" if o == decision.selected else o for o in decision.options)
         who = f" by {decision.agent}" if decision.agent else ""
@@ -125,9 +125,25 @@ class DecisionsPanel(LivePanel):
         if decision.rationale:
             lines.append(f"why: {decision.rationale}")
         lines.append(f"outcome: {outcome_text(decision)}")
-        detail.update(Text("\n".join(lines), overflow="fold"))
+        set_text(detail, Text("\n".join(lines), overflow="fold"))
+
+    _spans_shown: list[tuple[int, Text]] | None = None  # (depth, label) of each node shown
 
     def _spans(self, traces: list[SpanTree]) -> None:
+        """Build the tree again, only when a label or the shape changed (a new tree changes
+        its size, which lays the screen out)."""
+        flat: list[tuple[int, Text]] = []
+
+        def walk(node: SpanTree, depth: int) -> None:
+            flat.append((depth, self._span_label(node)))
+            for child in node.children:
+                walk(child, depth + 1)
+
+        for root in traces:
+            walk(root, 0)
+        if flat == self._spans_shown:
+            return
+        self._spans_shown = flat
         tree: Tree[Any] = self.query_one(Tree)
         tree.clear()
 

@@ -2,12 +2,13 @@
 that reads it again when the instance's event stream says it changed.
 
 Events come in bursts (a script posting a hundred messages): the panel reads once per burst,
-REFRESH_DELAY after the first. It subscribes on mount and unsubscribes on unmount, so a closed
-panel costs nothing.
+REFRESH_DELAY after the first, and at most every READ_INTERVAL. It subscribes on mount and
+unsubscribes on unmount, so a closed panel costs nothing.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,13 +21,14 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from widgets.choose_tree import list_step
-from widgets.panels.side import SidePanel, one_line
+from widgets.panels.side import SidePanel, one_line, set_text
 
 if TYPE_CHECKING:
     from engine.events import Event
     from engine.manager import SessionManager
 
 REFRESH_DELAY = 0.05  # seconds: one read per burst of events, still quick to the eye
+READ_INTERVAL = 0.25  # seconds: reads at most this often (a panel is watched, not typed in)
 
 
 def ago(since: datetime, now: datetime) -> str:
@@ -98,6 +100,7 @@ class LivePanel(SidePanel):
         self._shown: list[Text] = []  # the list's rows as last drawn
         self._unsubscribe: Callable[[], None] | None = None
         self._due = False
+        self._read_at = 0.0  # when reload() last read the engine
 
     def on_mount(self) -> None:
         self._unsubscribe = self.manager.events.subscribe(self._on_event)
@@ -113,7 +116,8 @@ class LivePanel(SidePanel):
     def _on_event(self, event: Event) -> None:
         if event.type in self.EVENTS and not self._due:
             self._due = True
-            self.set_timer(REFRESH_DELAY, self._reload_due)
+            wait = max(REFRESH_DELAY, self._read_at + READ_INTERVAL - time.monotonic())
+            self.set_timer(wait, self._reload_due)
 
     def _reload_due(self) -> None:
         self._due = False
@@ -149,6 +153,7 @@ class LivePanel(SidePanel):
     def reload(self) -> None:
         """Read the engine state again and redraw, the cursor on the same row if it is still
         there (on the newest with FOLLOW, when it was on the newest)."""
+        self._read_at = time.monotonic()
         rows = self.read()
         index, selected = self.index, self.selected
         following = self.FOLLOW and (index is None or index >= len(self.rows) - 1)
@@ -192,7 +197,7 @@ class LivePanel(SidePanel):
         return options
 
     def set_title(self, text: str) -> None:
-        self.query_one("#title", Static).update(one_line(f" {self.TITLE} · {text}"))
+        set_text(self.query_one("#title", Static), one_line(f" {self.TITLE} · {text}"))
 
     @property
     def options(self) -> OptionList:
@@ -200,18 +205,28 @@ class LivePanel(SidePanel):
 
     def fill(self, prompts: Iterable[Text], keep: int | None = None) -> None:
         """Replace the list's rows, the cursor on row `keep` (else where it was, kept in range).
-        Rows the same as shown are left alone (the agents panel's tick redraws nothing)."""
+        Only the rows that changed are replaced, and the list keeps its length where it can:
+        a new length changes the list's virtual size, which lays out the whole screen."""
         options = self.options
         old = options.highlighted
         texts = list(prompts)
-        if texts != self._shown:
+        shown = self._shown
+        if texts != shown:
             self._shown = texts
-            options.clear_options()
-            options.add_options(Option(text) for text in texts)
+            common = min(len(shown), len(texts))
+            for index in range(common):
+                if texts[index] != shown[index]:
+                    options.replace_option_prompt_at_index(index, texts[index])
+            for index in range(len(shown) - 1, common - 1, -1):
+                options.remove_option_at_index(index)
+            if len(texts) > common:
+                options.add_options(Option(text) for text in texts[common:])
         rows = options.option_count
         at = keep if keep is not None else old
         if rows:
-            options.highlighted = min(max(at if at is not None else 0, 0), rows - 1)
+            at = min(max(at if at is not None else 0, 0), rows - 1)
+            if options.highlighted != at:
+                options.highlighted = at
 
     @property
     def index(self) -> int | None:

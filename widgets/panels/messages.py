@@ -14,7 +14,7 @@ from textual import events
 from textual.widgets import Static
 
 from widgets.panels.live import LivePanel, utc_now
-from widgets.panels.side import one_line
+from widgets.panels.side import one_line, set_text
 
 if TYPE_CHECKING:
     from engine.coordination import AgentMessage
@@ -86,14 +86,14 @@ class MessagesPanel(LivePanel):
         message = self.selected
         detail = self.query_one("#detail", Static)
         if message is None:
-            detail.update(one_line("no messages yet: ai-session msg --to NAME TEXT"))
+            set_text(detail, one_line("no messages yet: ai-session msg --to NAME TEXT"))
             return
         priority = message.priority.name.lower()
         head = f"#{message.id} {message.type}, {priority} priority"
         if message.reply_to is not None:
             head += f", reply to #{message.reply_to}"
         body = message.payload if isinstance(message.payload, str) else preview(message.payload)
-        detail.update(Text(f"{head}\n{body[:DETAIL_CHARS]}", overflow="fold"))
+        set_text(detail, Text(f"{head}\n{body[:DETAIL_CHARS]}", overflow="fold"))
 
     def agents(self) -> list[str]:
         """Who the filter cycles through: every session, then anyone else seen in messages."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual import events
 from textual.widget import Widget
+from textual.widgets import Static
 
 
 class SidePanel(Widget, can_focus=True):
@@ -45,3 +46,26 @@ class SidePanel(Widget, can_focus=True):
 def one_line(text: str) -> Text:
     """A row of a panel: plain text (a `[` in a note is not markup), cut rather than wrapped."""
     return Text(text, no_wrap=True, overflow="ellipsis")
+
+
+def set_text(static: Static, content: Text) -> None:
+    """Put `content` in `static`; nothing if it is already there, and no layout unless its
+    height changes. A layout reflows the whole screen (about 10 ms with eight panes), and a
+    live panel redraws its rows several times a second."""
+    shown: Text | None = getattr(static, "_shown_text", None)
+    if shown == content:
+        return
+    setattr(static, "_shown_text", content)  # noqa: B010 (Static has no slot for it)
+    width = static.content_size.width
+    same_height = (
+        shown is not None
+        and width > 0
+        and _lines(static, shown, width) == _lines(static, content, width)
+    )
+    static.update(content, layout=not same_height)
+
+
+def _lines(static: Static, text: Text, width: int) -> int:
+    if text.no_wrap:
+        return text.plain.count("\n") + 1
+    return len(text.wrap(static.app.console, width))

@@ -12,7 +12,7 @@ from textual.widgets import Sparkline, Static
 
 from widgets.panels.figures import context_summary, context_use, tokens, usage
 from widgets.panels.live import LivePanel, count
-from widgets.panels.side import one_line
+from widgets.panels.side import one_line, set_text
 
 if TYPE_CHECKING:
     from engine.agents import AgentStatus
@@ -82,17 +82,21 @@ class TokensPanel(LivePanel):
         status = self.selected
         figures = self.query_one("#figures", Static)
         spark = self.query_one(Sparkline)
+        data: list[float] = []
+        report = None
         if status is None:
-            figures.update(one_line("no panes"))
-            spark.data = []
-            return
-        figures.update(self.figures(status))
-        report = usage(self.manager, status.session)
-        spark.data = [float(n) for n in report.series] if report is not None else []
+            set_text(figures, one_line("no panes"))
+        else:
+            set_text(figures, self.figures(status))
+            report = usage(self.manager, status.session)
+            data = [float(n) for n in report.series] if report is not None else []
+        if spark.data != data:  # each new value redraws it
+            spark.data = data
         label = self.query_one("#spark-label", Static)
-        label.display = spark.display = report is not None
+        if label.display != (report is not None):  # each change lays the screen out
+            label.display = spark.display = report is not None
         if report is not None:
-            label.update(one_line(f"tokens per {report.bucket_seconds:.0f} s, oldest left"))
+            set_text(label, one_line(f"tokens per {report.bucket_seconds:.0f} s, oldest left"))
 
     def figures(self, status: AgentStatus) -> Text:
         """The selected agent's lines, each figure with its label (short: 80x24 leaves the
