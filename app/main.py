@@ -8,7 +8,6 @@ import app.textual_env  # noqa: F401  (Textual's settings, before it loads)
 import asyncio
 import contextlib
 import copy
-import gc
 import itertools
 import logging
 import os
@@ -32,7 +31,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static
 
-from app import agents_ui, commands
+from app import agents_ui, collector, commands
 from app import snapshots as snapshot_ui
 from app.commands import OPTIONS
 from app.input import RawInputDriver
@@ -65,6 +64,7 @@ from widgets.terminal_pane import OuterCursor, TerminalPane
 from widgets.window_view import WindowView
 
 log = logging.getLogger(__name__)
+collector.untangle_strips()  # rows drawn are freed at once, not by the cycle collector
 
 HANGUP_GRACE = 5.0  # seconds the app may take to stop its programs after a SIGHUP
 MESSAGE_LIMIT = 100  # messages kept for C-b ~ (tmux's message-limit)
@@ -218,8 +218,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
             self.call_later(snapshot_ui.offer_restore, self)
         self.snapshotter.start()
         # Everything made so far (modules, Textual's machinery) lives as long as the app: keep
-        # it out of the collector's full passes, which would otherwise stall keys for ~50 ms.
-        gc.freeze()
+        # it out of the collector's full passes, which stall keys for 50-150 ms; and fewer
+        # of those (app/collector.py).
+        collector.settle()
 
     def _hang_up(self) -> None:
         """The outer terminal closed (SIGHUP): end as a quit does — the control socket removed

@@ -296,6 +296,29 @@ async def test_the_agents_panel_counting_up_does_not_lay_the_screen_out(
     assert layouts == []
 
 
+async def test_a_long_timeline_appends_and_drops_its_oldest_rows_in_one_go(
+    running: tuple[AiSessionApp, Pilot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Keeping exactly the newest rows would change every row at each message; the list
+    # grows to twice KEEP, then drops back to the newest KEEP.
+    monkeypatch.setattr(MessagesPanel, "KEEP", 3)
+    app, pilot = running
+    a = _pane(app).session.name
+    panel = await _open(pilot, "e", MessagesPanel)
+    for n in range(5):
+        _post(app, a, None, f"note {n}")
+    await wait_until(lambda: len(_rows(panel)) == 3, what=lambda: str(_rows(panel)))
+    assert ["note 2" in r for r in _rows(panel)] == [True, False, False]  # the newest 3
+    for n in range(5, 7):
+        _post(app, a, None, f"note {n}")
+        await wait_until(lambda n=n: f"note {n}" in _rows(panel)[-1])
+    assert len(_rows(panel)) == 5 and "note 2" in _rows(panel)[0]  # appended, none dropped
+    _post(app, a, None, "note 7")
+    await wait_until(lambda: "note 7" in _rows(panel)[-1], what=lambda: str(_rows(panel)))
+    assert [r.split("\n  ")[1] for r in _rows(panel)] == ["note 5", "note 6", "note 7"]
+    assert panel.index == 2 and "note 7" in _text(panel.query_one("#detail", Static))
+
+
 async def test_the_messages_title_counts_what_full_inboxes_dropped(
     running: tuple[AiSessionApp, Pilot],
 ) -> None:

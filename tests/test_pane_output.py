@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -274,3 +275,23 @@ def test_a_segment_built_from_cells_measures_as_the_cells() -> None:
     segments = pane._segments(0, -1, "")
     assert cell_len("".join(s.text for s in segments)) == 12
     assert Segment.get_line_length(segments) == 12
+
+
+async def test_output_right_after_a_paint_waits_for_the_frame_but_an_echo_does_not(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    # An agent's spinner paints its pane ten times a second; a key typed into that pane must
+    # not wait up to a frame (16 ms) behind it: the next paint after a key is at once.
+    app, pilot = running
+    pane = app.pane
+    assert pane is not None and pane.has_focus
+    await pane.session.send_input(b"stty -echo; cat\r")  # typed keys make no output here
+    await wait_until(lambda: pane.session.current_command == "cat")
+    # As if the program's output had just been painted (a minute ahead: the test's own pace
+    # does not matter): more output is held until the frame interval is up.
+    pane._painted = time.monotonic() + 60
+    pane._request_paint()
+    assert pane._paint_handle is not None and pane._pending
+    await pilot.press("x")  # typed
+    pane._request_paint()  # the next output (its echo, were echo on) is painted at once
+    assert pane._paint_handle is None and not pane._pending

@@ -347,6 +347,7 @@ class TerminalPane(Widget, can_focus=True):
         self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}
         self._cursor_row = 0
         self._painted = 0.0
+        self._keyed = False  # a key was written and no output came since: paint it at once
         self._title = ""  # as last drawn in the title bar
         self._title_checked = 0.0
         self.remain_on_exit = False  # keep the pane when its program exits (API sessions)
@@ -429,15 +430,22 @@ class TerminalPane(Widget, can_focus=True):
 
     def _request_paint(self) -> None:
         """Paint soon: at once if the last frame is old enough (an echo shows without waiting
-        for a tick), else when the frame interval is up. Coalesces everything until then."""
+        for a tick), else when the frame interval is up. Coalesces everything until then.
+        The echo of a key typed here is painted at once even if the program painted a moment
+        ago (an agent's spinner ten times a second): one paint per key, floods stay paced."""
         self._pending = True
+        echo = self._keyed and self.has_focus
+        self._keyed = False  # output after a key: its echo, painted now; what follows is paced
         if self._paint_handle is not None:
-            return
+            if not echo:
+                return
+            self._paint_handle.cancel()
+            self._paint_handle = None
         if self.has_focus:
             interval = FRAME_INTERVAL
         else:  # panes you are not typing in paint less often, so yours stays quick
             interval = TYPING_BACKGROUND_INTERVAL if typing() else BACKGROUND_INTERVAL
-        delay = self._painted + interval - time.monotonic()
+        delay = 0.0 if echo else self._painted + interval - time.monotonic()
         loop = asyncio.get_running_loop()
         if delay > 0:
             self._paint_handle = loop.call_later(delay, self._paint_due)
@@ -825,6 +833,7 @@ class TerminalPane(Widget, can_focus=True):
             )
         if data:
             note_input()  # floods elsewhere yield while you type
+            self._keyed = True
             await self.session.send_input(data)
 
     async def on_paste(self, event: events.Paste) -> None:

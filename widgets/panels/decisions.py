@@ -17,7 +17,7 @@ from widgets.panels.side import one_line, set_text
 if TYPE_CHECKING:
     from engine.observability import Decision, DecisionPatterns, SpanTree
 
-SHOWN = 200  # the newest decisions listed
+SHOWN = 200  # the newest decisions listed, up to twice as many
 TRACES_SHOWN = 20  # the newest traces in the tree
 
 
@@ -62,6 +62,7 @@ class DecisionsPanel(LivePanel):
 
     TITLE = "Decisions"
     FOLLOW = True
+    KEEP = SHOWN
     HINT = "↑↓ move  ⏎ agent's pane  esc close"
     EVENTS: ClassVar[frozenset[str]] = frozenset({"decision", "trace", "task"})
     DEFAULT_CSS = """
@@ -93,7 +94,7 @@ class DecisionsPanel(LivePanel):
             patterns = patterns_text(hub.decisions.analyze_patterns())
             set_text(self.query_one("#patterns", Static), patterns)
         self._spans(hub.tracer.get_traces(limit=TRACES_SHOWN))
-        return list(hub.decisions.decisions(limit=SHOWN))
+        return list(hub.decisions.decisions(limit=2 * SHOWN))
 
     def pane_of(self, item: Any) -> str | None:
         agent: str | None = item.agent

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from engine.coordination import AgentMessage
     from engine.manager import SessionManager
 
-SHOWN = 200  # the newest messages listed (the hub keeps and stores them all)
+SHOWN = 200  # the newest messages listed, up to twice as many (the hub stores them all)
 PRIORITY_MARKS = {0: "", 1: "", 2: "!", 3: "!!"}  # low and normal quiet, high and critical loud
 DETAIL_CHARS = 600  # of the selected message's payload, below the list
 
@@ -36,11 +36,13 @@ def preview(payload: Any) -> str:
 
 
 class MessagesPanel(LivePanel):
-    """The newest SHOWN messages, oldest at the top, the cursor following the newest unless
-    the user moved it up. `agent` (None: every agent) filters to what it sent or got."""
+    """The newest SHOWN to 2 * SHOWN messages, oldest at the top, the cursor following the
+    newest unless the user moved it up. `agent` (None: every agent) filters to what it sent
+    or got."""
 
     TITLE = "Messages"
     FOLLOW = True
+    KEEP = SHOWN
     HINT = "↑↓ move  ⏎ sender's pane  f filter  esc"
     EVENTS: ClassVar[frozenset[str]] = frozenset({"message", "created", "closed", "renamed"})
 
@@ -55,7 +57,7 @@ class MessagesPanel(LivePanel):
         self.agent = agent
 
     def read(self) -> list[Any]:
-        return list(self.manager.hub.messages(agent=self.agent, limit=SHOWN))
+        return list(self.manager.hub.messages(agent=self.agent, limit=2 * SHOWN))
 
     def summary(self) -> str:
         shown = len(self.rows)
@@ -114,4 +116,5 @@ class MessagesPanel(LivePanel):
         at = choices.index(self.agent) if self.agent in choices else 0
         self.agent = choices[(at + 1) % len(choices)]
         self.rows = []  # a new list: the cursor starts on its newest
+        self._oldest = None
         self.reload()
