@@ -295,3 +295,23 @@ async def test_output_right_after_a_paint_waits_for_the_frame_but_an_echo_does_n
     await pilot.press("x")  # typed
     pane._request_paint()  # the next output (its echo, were echo on) is painted at once
     assert pane._paint_handle is None and not pane._pending
+
+
+async def test_an_echo_painted_at_once_leaves_other_panes_paints_for_the_next_frame(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    # The focused pane puts its echo on screen alone; another pane's rows refreshed just
+    # before must still be drawn by the next frame, not forgotten.
+    app, pilot = running
+    first = app.pane
+    assert first is not None
+    await pilot.press("ctrl+b", "percent_sign")
+    await wait_until(lambda: app.pane is not first)
+    typing_into = app.pane
+    assert typing_into is not None
+    screen = app.screen
+    first.refresh()  # its program's output: rows to draw
+    screen._dirty_widgets.add(first)  # as Textual's update message does
+    typing_into._compose_now()  # an echo in the pane typed into
+    assert first in screen._dirty_widgets and first._repaint_regions
+    await wait_until(lambda: not first._repaint_regions, what="the other pane drawn")

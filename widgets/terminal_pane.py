@@ -470,9 +470,11 @@ class TerminalPane(Widget, can_focus=True):
         if callable(update) and callable(refresh) and screen.is_current:
             if getattr(self.app, "_batch_count", 0):
                 return  # mid-batch: Textual paints when the batch ends
-            screen._dirty_widgets.discard(self)  # type: ignore[attr-defined]
+            dirty = screen._dirty_widgets  # type: ignore[attr-defined]
+            others = dirty - {self}
             update({self})
-            refresh()
+            refresh()  # (which forgets every dirty widget: the others keep their next frame)
+            screen._dirty_widgets.update(others)  # type: ignore[attr-defined]
 
     def _paint_due(self) -> None:
         self._paint_handle = None
