@@ -140,6 +140,7 @@ def tui_main(argv: list[str]) -> int:
         print(f"ai-session: {exc}", file=sys.stderr)
         return 2
     _reachable_from_panes()
+    from app import collector
     from app.main import AiSessionApp  # Textual (and its settings, app.textual_env) load here
 
     app = AiSessionApp(
@@ -149,6 +150,7 @@ def tui_main(argv: list[str]) -> int:
         theme=args.theme,
         restore=args.restore if isinstance(args.restore, bool) else int(args.restore),
     )
+    collector.rarer_full_passes()  # keys are not kept waiting by the cycle collector
     result = app.run()
     return result or 0
 

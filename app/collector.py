@@ -3,14 +3,14 @@
 A full (generation 2) collection stops the event loop for as long as it takes to walk every
 live container object: 50-150 ms once eight panes and the agent panels have drawn for a while
 (their cached rows are ~100k objects), and a key typed meanwhile waits. Measured with
-tests/bench/bench_agent_echo.py, they set the p99 of the echo. Three things make them rare:
+tests/bench/bench_agent_echo.py, they set the p99 of the echo. What makes them rare:
 
 - Textual's `Strip.divide` and `Strip.crop_extend` cache their result in the strip itself,
   and that result is often the strip: each drawn row became a reference cycle that only the
   collector frees, so garbage piled up in the old generation and called for full passes.
   `untangle_strips` stops them caching themselves (the cached value was `self` anyway).
-- `settle` freezes what startup made (modules, classes, styles: never garbage) so no full
-  pass walks it again, and asks for one a fifth as often as Python's default.
+- `rarer_full_passes` asks for one a fifth as often as Python's default, and the app freezes
+  what startup made (modules, classes, styles: never garbage) so no full pass walks it.
 """
 
 from __future__ import annotations
@@ -48,9 +48,8 @@ def untangle_strips() -> None:
     Strip._untangled = True  # type: ignore[attr-defined]
 
 
-def settle() -> None:
-    """Once startup is done: freeze what it made, and make full passes rarer."""
-    gc.collect()
-    gc.freeze()
+def rarer_full_passes() -> None:
+    """For the app's own process (not a test run's, where apps come and go): full passes a
+    fifth as often."""
     first, second, _ = gc.get_threshold()
     gc.set_threshold(first, second, FULL_EVERY)

@@ -8,6 +8,7 @@ import app.textual_env  # noqa: F401  (Textual's settings, before it loads)
 import asyncio
 import contextlib
 import copy
+import gc
 import itertools
 import logging
 import os
@@ -218,9 +219,8 @@ class AiSessionApp(App[int], inherit_bindings=False):
             self.call_later(snapshot_ui.offer_restore, self)
         self.snapshotter.start()
         # Everything made so far (modules, Textual's machinery) lives as long as the app: keep
-        # it out of the collector's full passes, which stall keys for 50-150 ms; and fewer
-        # of those (app/collector.py).
-        collector.settle()
+        # it out of the collector's full passes, which stall keys for 50-150 ms.
+        gc.freeze()
 
     def _hang_up(self) -> None:
         """The outer terminal closed (SIGHUP): end as a quit does — the control socket removed

@@ -37,12 +37,10 @@ def test_textual_alone_keeps_a_strip_in_a_cycle() -> None:
         assert sys.getrefcount(strip) == alone + 1, method
 
 
-def test_settling_freezes_startup_and_makes_full_passes_rarer() -> None:
+def test_full_passes_come_a_fifth_as_often() -> None:
     before = gc.get_threshold()
     try:
-        collector.settle()
-        assert gc.get_threshold()[2] == collector.FULL_EVERY
-        assert gc.get_freeze_count() > 0
+        collector.rarer_full_passes()
+        assert gc.get_threshold() == (before[0], before[1], 5 * 10)
     finally:
-        gc.unfreeze()
         gc.set_threshold(*before)
