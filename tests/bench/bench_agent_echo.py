@@ -59,8 +59,7 @@ def ours(tmp: str, samples: int) -> dict[str, list[float]]:
     4's figure. `cat` runs in pane 0, the agents in panes 1-7."""
     argv = [sys.executable, "-c", "from app.cli import main; main()", "bash", "--norc"]
     out: dict[str, list[float]] = {}
-    # A fresh store (the agents' records are saved as in use), not the user's own.
-    outer = Outer(argv, env() | {"PYTHONPATH": str(ROOT), "XDG_DATA_HOME": tmp})
+    outer = Outer(argv, env() | {"PYTHONPATH": str(ROOT)})  # env(): a fresh store
     try:
         time.sleep(2.0)
         for _ in range(4):

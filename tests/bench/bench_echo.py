@@ -11,6 +11,7 @@ echo within 50 ms). Prints medians, p99s and ratios; not part of the test suite.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -87,12 +88,18 @@ class Outer:
 
 
 def env() -> dict[str, str]:
+    """The environment of a multiplexer under test: a fresh data directory each time, so our
+    app starts with an empty store (an earlier run's hung-up instance would have it offer a
+    restore, and keys typed meanwhile go to that question)."""
     drop = ("TMUX", "TMUX_PANE")
+    data = tempfile.mkdtemp(prefix="ai-session-bench-")
+    atexit.register(shutil.rmtree, data, ignore_errors=True)
     return {k: v for k, v in os.environ.items() if k not in drop} | {
         "TERM": "xterm-256color",
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PS1": "$ ",
+        "XDG_DATA_HOME": data,
     }
 
 
