@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from conftest import BASH, bash_config, wait_for_screen, wait_until
+from conftest import BASH, bash_config, split, wait_for_screen, wait_until
 from rich.cells import cell_len
 from rich.color import ColorSystem, ColorType
 from rich.segment import Segment
@@ -305,10 +305,7 @@ async def test_an_echo_painted_at_once_leaves_other_panes_paints_for_the_next_fr
     app, pilot = running
     first = app.pane
     assert first is not None
-    await pilot.press("ctrl+b", "percent_sign")
-    await wait_until(lambda: app.pane is not first)
-    typing_into = app.pane
-    assert typing_into is not None
+    typing_into = await split(app, pilot, "percent_sign")
     screen = app.screen
     first.refresh()  # its program's output: rows to draw
     screen._dirty_widgets.add(first)  # as Textual's update message does
