@@ -366,6 +366,16 @@ class Pty:
         """Bytes of input queued because the child has not read them yet."""
         return len(self._pending)
 
+    def unread_output(self) -> int:
+        """Bytes the child wrote that the reader has not taken yet (FIONREAD on the master)."""
+        if self.fd < 0:
+            return 0
+        try:
+            raw = fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0")
+        except OSError:
+            return 0
+        return int(struct.unpack("i", raw)[0])
+
     # -- control ----------------------------------------------------------------------------------
 
     def resize(self, rows: int, cols: int) -> None:

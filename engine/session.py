@@ -347,6 +347,7 @@ def parse_output(text: str, command: str, exit_code: int | None) -> dict[str, An
 _MARKER_ROOM = 64  # longest mark; searches overlap the previous chunk by this much
 PROMPT_WAIT = 10.0  # seconds execute() waits for a starting shell's prompt, or a redrawn one
 PROMPT_BACK_WAIT = 1.0  # seconds execute() waits after D for the next prompt to be drawn
+ANSWER_WAIT = 1.0  # seconds execute() waits for a program to echo what was just typed
 INTERRUPT_WAIT = 2.0  # seconds a timed-out execute() waits for its interrupted command to end
 
 # OSC 133 marks (engine/shell.py): C, a command line starts (bash's PS0); D;STATUS, it ended.
@@ -398,12 +399,14 @@ class _Collector:
     started: bool = False
     truncated: bool = False
     unfinished: bool = False  # the shell asked for more of the line (PS2) instead of running it
+    exited: int | None = None  # the session's exit code, when it ended before the command did
 
     def __call__(self, event: SessionEvent) -> None:
         if self.back.done() or isinstance(event, CommandEvent):
             return
         if isinstance(event, ExitEvent):
             if not self.ended.done():
+                self.exited = event.exit_code
                 self.ended.set_result((event.exit_code, self.body(len(self.data))))
             self.back.set_result(None)
             return
@@ -595,6 +598,10 @@ class Session:
         self._exec_lock = asyncio.Lock()
         self._exited = asyncio.Event()
         self._backlog = bytearray()  # read but not yet parsed (see engine/ingest.py)
+        # When input was last typed, and whether output has come since: until the program
+        # answers (its echo), a screen showing an empty prompt may be one it has not read yet.
+        self._typed_at = 0.0
+        self._answered = True
         self._exit_code: int | None = None  # the child exited; reported once parsed
         self._last_exit = -1  # the exit code of the last run that ended (wait()'s answer)
         self._parse_rate = 8e6  # bytes per second, a running estimate for ingest slices
@@ -842,6 +849,7 @@ class Session:
 
     def _on_data(self, data: bytes) -> None:
         self.last_activity = _now()
+        self._answered = True
         out = self._output
         out += data
         excess = len(out) - self.config.output_buffer_size
@@ -1107,6 +1115,9 @@ class Session:
         """Type `data` into the program (text is sent as UTF-8)."""
         pty = self._require_running()
         pty.write(data.encode() if isinstance(data, str) else bytes(data))
+        self.terminal.note_typed()
+        self._typed_at = time.monotonic()
+        self._answered = False
         self.last_activity = _now()
 
     async def resize(self, *, columns: int, lines: int) -> None:
@@ -1241,6 +1252,13 @@ class Session:
                 if path is not None:
                     self._remove_when_done(path, collector.ended.done())
                 self._typed = None
+            if collector.exited is not None and collector.exited < 0:
+                # Killed (a DELETE, a signal to the session): the command has no exit code
+                # of its own. `exit N` run by the command is the shell's N, reported below.
+                raise ProcessError(
+                    f"session {self.name!r} ended ({describe_exit(collector.exited)}) while "
+                    f"{command[:80]!r} ran"
+                )
             if collector.unfinished:
                 raise IncompleteCommand(
                     f"the shell found {command[:80]!r} unfinished (an open quote, or a "
@@ -1286,8 +1304,10 @@ class Session:
         little when it is starting or drawing its prompt; SessionBusy when a program runs or
         a line is typed; SessionError when no shell with integration marks runs here."""
         term = self.terminal
-        if self._backlog or pty.pending_input:
+        if self._backlog or pty.pending_input or pty.unread_output():
             return "output or input is in flight"
+        if not self._answered and time.monotonic() - self._typed_at < ANSWER_WAIT:
+            return "input was typed and the program has not answered it yet"
         foreground = pty.foreground_pid()
         mark = term.prompt_mark
         if mark is None and not self.shell_integration:
@@ -1341,8 +1361,12 @@ class Session:
             )
         term.settle()
         cursor = (term.screen.cursor.y, term.screen.cursor.x)
-        at = term.prompt_input
+        at = None if term.prompt_scrolled else term.prompt_input
         if at is not None and cursor == at and self._blank_from(at, kind in ("zsh", "fish")):
+            return shell_pid, kind
+        # Output after the prompt (a background job's), and nothing typed since the last
+        # command began (sh marks none: since the prompt): the line the shell edits is empty.
+        if not (term.typed_since_prompt if kind == "sh" else term.typed_since_command):
             return shell_pid, kind
         if at is not None and (cursor[0] == at[0] or kind != "sh"):
             raise SessionBusy(

@@ -174,6 +174,13 @@ class Screen(pyte.Screen):
         self.prompt_options: dict[str, str] = {}
         self.prompt_key = ""  # the shell's D marks carry it (engine/shell.py); "" takes any D
         self.last_exit_code: int | None = None
+        # Input typed into the terminal (`Terminal.typed`), counted: how many writes there had
+        # been at the last C mark and at the last B, and the history's size at that B (output
+        # that scrolled since leaves `prompt_input` pointing at another row).
+        self.typed = 0
+        self.typed_at_command = 0
+        self.typed_at_prompt = 0
+        self.prompt_history = 0
         self._command_open = False  # a C mark without its D yet
         self.commands = CommandTracker()  # each command's line, output and status (history.py)
         self._alternate = False
@@ -1224,7 +1231,11 @@ class Screen(pyte.Screen):
             kind = "S"  # the continuation prompt: a command line is unfinished
         self.prompt_mark = kind
         self.prompt_input = (self.cursor.y, self.cursor.x) if kind == "B" else None
+        if kind == "C":
+            self.typed_at_command = self.typed
         if kind == "B":
+            self.typed_at_prompt = self.typed
+            self.prompt_history = self.history_total()
             self.prompt_options = dict(p.partition("=")[::2] for p in params if p)
         elif kind == "D" and params and params[0].isdigit() and params[0].isascii():
             self.last_exit_code = int(params[0][-10:])  # digits a shell never sends: no ValueError
@@ -1311,6 +1322,12 @@ class Screen(pyte.Screen):
         for y in range(rows - excess, rows):
             buffer.pop(y, None)
         return scroll
+
+    def history_total(self) -> int:
+        """Lines ever pushed into the history (those since dropped count too): grows by one
+        each time a row scrolls off the top."""
+        history = self._history
+        return len(history) + history.dropped
 
     def _hscrolled(self) -> int:
         """tmux's `hscrolled`: how many history lines a taller pane may pull back. Lines that
@@ -1662,6 +1679,7 @@ class Terminal:
         screen.resize(lines=lines, columns=columns)
         if screen.prompt_input is not None:  # an empty prompt stays one (sh does not redraw)
             screen.prompt_input = (screen.cursor.y, screen.cursor.x) if at_input else None
+            screen.prompt_history = screen.history_total()
 
     def settle(self) -> None:
         """Bring the screen up to date with everything fed (a flood defers some drawing until
@@ -1740,6 +1758,25 @@ class Terminal:
     def prompt_input(self) -> tuple[int, int] | None:
         """(row, column) where the prompt ended (mark B) while the shell waits for input."""
         return self.screen.prompt_input
+
+    def note_typed(self) -> None:
+        """Input was written to the program (keys, pastes: not the terminal's own replies)."""
+        self.screen.typed += 1
+
+    @property
+    def typed_since_prompt(self) -> bool:
+        """Input was written after the last B mark was read."""
+        return self.screen.typed != self.screen.typed_at_prompt
+
+    @property
+    def typed_since_command(self) -> bool:
+        """Input was written after the last C mark was read (since the start, if none was)."""
+        return self.screen.typed != self.screen.typed_at_command
+
+    @property
+    def prompt_scrolled(self) -> bool:
+        """Rows scrolled off the top since the last B mark: `prompt_input` names another row."""
+        return self.screen.history_total() != self.screen.prompt_history
 
     @property
     def prompt_options(self) -> dict[str, str]:

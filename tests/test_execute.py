@@ -17,7 +17,7 @@ from conftest import bash_config, wait_for_screen, wait_until
 
 from engine import Session, SessionConfig, SessionError, SessionManager
 from engine.ansi import plain_text
-from engine.errors import IncompleteCommand, SessionBusy
+from engine.errors import IncompleteCommand, ProcessError, SessionBusy
 from engine.shell import can_type, integration_dir
 from engine.terminal import Terminal
 
@@ -542,3 +542,66 @@ async def test_a_bash_replaced_by_exec_says_so(manager: SessionManager) -> None:
     assert not isinstance(raised.value, SessionBusy)
     await session.respawn(kill=True)
     assert (await session.execute("echo again")).output == "again\n"
+
+
+# -- what a user's typing or a background job leaves --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "running"),
+    [
+        ("python3 -c 'print(\"got:\", repr(input()))'\r", "python3"),
+        ("sh -c 'sleep 1; exit 7'\r", "sh"),
+    ],
+)
+async def test_an_execute_right_after_typed_input_waits_for_the_shell_to_take_it(
+    shell: Session, typed: str, running: str
+) -> None:
+    """The shell reads typed input when it gets to it: until it echoes, the screen still
+    shows the empty prompt. The program it starts must not get execute's line, nor its exit
+    code be taken for the command's."""
+    await shell.send_input(typed)
+    with pytest.raises(SessionBusy):
+        await shell.execute("echo typed-by-execute", timeout=2)
+    await wait_until(lambda: shell.current_command == running, what="the typed command running")
+    if running == "python3":
+        await shell.send_input("mine\r")
+        await wait_for_screen(shell, "got: 'mine'")
+    await back_at_prompt(shell)
+    assert "typed-by-execute" not in screen(shell)
+    assert (await shell.execute("echo after")).output == "after\n"
+
+
+async def test_sh_at_the_bottom_row_running_read_is_busy(manager: SessionManager) -> None:
+    """The prompt's row scrolls away with output: where the cursor stands after the program's
+    own `? ` is not the prompt, even in the same column."""
+    session = await manager.create_session_with_config(sh_config())
+    await session.start()
+    await session.execute("seq 1 40")
+    await session.send_input("printf '? '; read a; echo got=$a\r")
+    await wait_until(lambda: screen(session).endswith("\n?"), what=lambda: screen(session))
+    with pytest.raises(SessionBusy):
+        await session.execute("echo typed-by-execute", timeout=2)
+    await session.send_input("mine\r")
+    await wait_for_screen(session, "got=mine")
+    assert "typed-by-execute" not in screen(session)
+
+
+async def test_a_background_jobs_output_after_the_prompt_does_not_block_execute(
+    shell: Session,
+) -> None:
+    """Nothing was typed since the last command: the shell's line is empty whatever a job
+    printed after its prompt."""
+    await shell.execute("(sleep 0.3; echo BG-OUT) &")
+    await wait_until(lambda: screen(shell).endswith("$ BG-OUT"), what=lambda: screen(shell))
+    result = await shell.execute("echo after")
+    assert result.exit_code == 0
+    assert result.output.startswith("after\n")  # dash tells of the done job after it
+
+
+async def test_a_session_killed_while_a_command_runs_is_not_an_exit_code(shell: Session) -> None:
+    running = asyncio.create_task(shell.execute("sleep 30; echo not-reached"))
+    await wait_until(lambda: shell.current_command == "sleep", what="sleep running")
+    shell.send_signal("KILL", foreground=False)
+    with pytest.raises(ProcessError, match="killed by SIGKILL"):
+        await running
