@@ -912,7 +912,10 @@ def _serve(args: Any) -> int:
         check_bind(args.host, token)
         if args.rate <= 0:
             raise ValueError("--rate must be more than 0")
-        policy = SecurityPolicy.load(args.config or default_config_path())
+        if args.config is not None:  # named: it must be there
+            policy = SecurityPolicy.load(args.config, required=True)
+        else:
+            policy = SecurityPolicy.load(default_config_path())
     except ValueError as exc:
         print(f"ai-session server: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shlex
@@ -199,15 +200,28 @@ def session_defaults(table: dict[str, Any], base: SessionConfig | None = None) -
     return replace(base or SessionConfig(), **changes)
 
 
-def config_table(path: Path, table: str) -> dict[str, Any]:
-    """The `[table]` of the TOML config file at `path` ({} when the file or table is absent);
-    ValueError saying why a file cannot be read."""
-    if not path.exists():
+CONFIG_TABLES = ("session", "security")  # what a config file may hold
+
+
+def config_table(path: Path, table: str, *, required: bool = False) -> dict[str, Any]:
+    """The `[table]` of the TOML config file at `path` ({} when the table is absent, or the
+    file when not `required`: a file named on the command line must exist); ValueError saying
+    why a file cannot be read, or naming a table it does not know (`[securty]` must not leave
+    the policy it meant silently off)."""
+    if not required and not path.exists():
         return {}
     try:
         data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"cannot read {path}: {exc}") from exc
+    for key in data:
+        if key not in CONFIG_TABLES:
+            close = difflib.get_close_matches(key, CONFIG_TABLES, n=1)
+            hint = f" (did you mean [{close[0]}]?)" if close else ""
+            raise ValueError(
+                f"{path}: unknown table or key {key!r}{hint}: a config file holds "
+                + " and ".join(f"[{t}]" for t in CONFIG_TABLES)
+            )
     value = data.get(table, {})
     if not isinstance(value, dict):
         raise ValueError(f"{path}: `{table}` must be a table ([{table}])")

@@ -109,6 +109,11 @@ def _check_exec(argv: list[str], env: dict[str, str]) -> None:
             )
 
 
+# errno values that say the machine is out of something (files, terminals, processes), not
+# that the request was wrong.
+_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM, errno.ENOSPC})
+
+
 class Pty:
     """One child on one pseudo-terminal. Call `start()` inside a running event loop."""
 
@@ -157,6 +162,11 @@ class Pty:
         except PermissionError as exc:
             raise ProcessError(f"cannot run {self.argv[0]!r}: permission denied") from exc
         except OSError as exc:
+            if exc.errno in _EXHAUSTED:
+                raise ResourceExhausted(
+                    f"cannot open a pseudo-terminal for {self.argv[0]!r}: {exc}; close some "
+                    "sessions or raise the limit"
+                ) from exc
             raise PtyError(f"cannot open a pseudo-terminal for {self.argv[0]!r}: {exc}") from exc
         proc.delayafterclose = 0
         proc.delayafterterminate = 0
@@ -170,7 +180,8 @@ class Pty:
             self._loop.add_reader(self._pidfd, self._child_exited)
         except OSError as exc:  # out of file descriptors, most likely: leave nothing behind
             self._abandon()
-            raise PtyError(f"cannot watch {self.argv[0]!r}: {exc}") from exc
+            error = ResourceExhausted if exc.errno in _EXHAUSTED else PtyError
+            raise error(f"cannot watch {self.argv[0]!r}: {exc}") from exc
 
     def _abandon(self) -> None:
         """Kill and reap the child and release every fd (start failed, or the loop is gone)."""

@@ -70,7 +70,33 @@ CODE_VARIABLES = frozenset(
         "PYTHONSTARTUP",
         "PYTHONPATH",
         "PERL5OPT",
+        "PERL5LIB",
+        "RUBYOPT",
         "NODE_OPTIONS",
+        # Where shells and tools find their startup files: a directory of the client's
+        # choosing makes its rc file run.
+        "HOME",
+        "ZDOTDIR",
+        "XDG_CONFIG_HOME",
+        "XDG_CONFIG_DIRS",
+        "XDG_DATA_DIRS",
+        "INPUTRC",
+        "GCONV_PATH",
+        # Commands that tools run on the user's behalf.
+        "EDITOR",
+        "VISUAL",
+        "PAGER",
+        "MANPAGER",
+        "GIT_PAGER",
+        "GIT_EDITOR",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_EXTERNAL_DIFF",
+        "GIT_CONFIG_GLOBAL",
+        "LESSOPEN",
+        "LESSCLOSE",
+        "SUDO_ASKPASS",
+        "SSH_ASKPASS",
     }
 )
 
@@ -125,9 +151,10 @@ class SecurityPolicy:
         return cls(**data)
 
     @classmethod
-    def load(cls, path: Path) -> SecurityPolicy:
-        """The `[security]` table of a TOML config file (no file: allow everything)."""
-        return cls.from_dict(config_table(path, "security"))
+    def load(cls, path: Path, *, required: bool = False) -> SecurityPolicy:
+        """The `[security]` table of a TOML config file (no file, unless `required`: allow
+        everything)."""
+        return cls.from_dict(config_table(path, "security", required=required))
 
     def check_directory(self, directory: str | Path) -> None:
         path = Path(directory).expanduser().resolve()
@@ -171,7 +198,9 @@ class SecurityPolicy:
             return  # the ones named were allowed on purpose
         if self.denied_commands:
             code = sorted(
-                k for k in environment if k in CODE_VARIABLES or k.startswith("BASH_FUNC_")
+                k
+                for k in environment
+                if k in CODE_VARIABLES or k.startswith(("BASH_FUNC_", "LD_", "GIT_CONFIG_"))
             )
             if code:
                 raise PolicyDenied(
@@ -329,7 +358,9 @@ class AuditLog:
         if self.path is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if self.path.parent.stat().st_mode & 0o077:  # made by an older version: as the data's
+                self.path.parent.chmod(0o700)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a") as f:
                 line = {k: v for k, v in entry.__dict__.items() if v is not None}

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import resource
 import secrets
 import socket
 import struct
@@ -97,6 +98,9 @@ SHUTDOWN_GRACE = 1.0  # seconds requests in flight get to finish when the server
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+MAX_CONNECTIONS = 1000  # per transport, at most (see `_connection_cap`)
+REQUEST_TIMEOUT = 15.0  # seconds a connection may hold without a whole request (`_Handler`)
+
 _HTTP_CODES = {
     400: "INVALID_REQUEST",
     415: "INVALID_REQUEST",
@@ -104,7 +108,7 @@ _HTTP_CODES = {
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
-    413: "INVALID_REQUEST",
+    413: "PAYLOAD_TOO_LARGE",
     414: "INVALID_REQUEST",
     429: "RATE_LIMITED",
     431: "INVALID_REQUEST",
@@ -120,7 +124,10 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.code, str(exc), **exc.extra)
+        response = error_response(exc.status, exc.code, str(exc), **exc.extra)
+        if exc.close:
+            response.force_close()
+        return response
     except PolicyDenied as exc:
         return error_response(403, "PERMISSION_DENIED", str(exc), rule=exc.rule)
     except PermissionDenied as exc:
@@ -135,6 +142,9 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(exc.status, _HTTP_CODES.get(exc.status, "INVALID_REQUEST"), message)
     except asyncio.CancelledError:
         raise
+    except ConnectionError as exc:  # the client went away mid-answer (a stream): not a fault
+        log.debug("API: %s %s: the client went away: %s", request.method, request.path, exc)
+        return error_response(400, "INVALID_REQUEST", "connection lost")
     except Exception:
         log.exception("API: %s %s failed", request.method, request.path)
         return error_response(500, "INTERNAL", "internal error; see the server log")
@@ -322,10 +332,57 @@ def check_bind(host: str, token: str | None) -> None:
 # -- transports ---------------------------------------------------------------------------------
 
 
+def _connection_cap() -> int:
+    """Connections each transport keeps at most: well inside the file limit, which sessions
+    (a terminal and a process handle each) and the store share."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 16
+    return max(16, min(MAX_CONNECTIONS, soft // 4))
+
+
 class _Handler(RequestHandler):
     """aiohttp's connection handler, answering what its parser refuses (before any middleware
     runs) with the API's JSON errors, and without a traceback in the log for a client's
-    mistake."""
+    mistake. A connection must bring a whole request every REQUEST_TIMEOUT seconds unless one
+    is being answered (a stream, a long poll), and each transport (socket, TCP) takes at most
+    `_connection_cap()` at once: clients that open connections and send nothing, or half a
+    request, cannot use up the file descriptors and shut everyone else out."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        family = getattr(sock, "family", None)
+        manager = self._manager
+        same = [
+            h
+            for h in (manager.connections if manager is not None else [])
+            if getattr(h.transport and h.transport.get_extra_info("socket"), "family", None)
+            == family
+        ]
+        if len(same) > _connection_cap():
+            log.warning("API: refused a connection: %d are open already", len(same) - 1)
+            transport.close()
+            return
+        self._requests_seen = 0
+        self._watchdog = asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, self._check_idle)
+
+    def _check_idle(self) -> None:
+        if self.transport is None:
+            return
+        if not self._request_in_progress and self._request_count == self._requests_seen:
+            log.debug("API: closed a connection that sent no whole request in time")
+            self.force_close()
+            self.transport.close()
+            return
+        self._requests_seen = self._request_count
+        self._watchdog = asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, self._check_idle)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        watchdog = getattr(self, "_watchdog", None)
+        if watchdog is not None:
+            watchdog.cancel()
+        super().connection_lost(exc)
 
     def handle_error(
         self,

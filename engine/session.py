@@ -163,6 +163,12 @@ class SessionStatus:
         """The signal that killed the program (`"SIGKILL"`), None if it exited by itself."""
         return exit_signal(self.exit_code) if self.kind == "exited" else None
 
+    def describe(self) -> str:
+        """In words, as the API and the CLI say it: `exited 3`, `killed by SIGKILL`."""
+        if self.kind == "exited" and self.exit_code is not None:
+            return describe_exit(self.exit_code)
+        return str(self)
+
     def __str__(self) -> str:
         if self.kind == "exited":
             return f"exited({self.exit_code})"
@@ -347,6 +353,7 @@ def parse_output(text: str, command: str, exit_code: int | None) -> dict[str, An
 _MARKER_ROOM = 64  # longest mark; searches overlap the previous chunk by this much
 PROMPT_WAIT = 10.0  # seconds execute() waits for a starting shell's prompt, or a redrawn one
 PROMPT_BACK_WAIT = 1.0  # seconds execute() waits after D for the next prompt to be drawn
+LINE_SEARCH = 64 << 10  # bytes output_since() looks through for a line start after a drop
 ANSWER_WAIT = 1.0  # seconds execute() waits for a program to echo what was just typed
 INTERRUPT_WAIT = 2.0  # seconds a timed-out execute() waits for its interrupted command to end
 
@@ -842,7 +849,9 @@ class Session:
     def _require_running(self) -> Pty:
         if self._pty is None or not self.status.is_running:
             hint = "start() it first" if self.status.kind == "created" else "create a new session"
-            raise ProcessError(f"session {self.name!r} is not running ({self.status}); {hint}")
+            raise ProcessError(
+                f"session {self.name!r} is not running ({self.status.describe()}); {hint}"
+            )
         return self._pty
 
     # -- output ------------------------------------------------------------------------------
@@ -1074,7 +1083,8 @@ class Session:
     def output_since(self, offset: int) -> OutputSlice:
         """The output from byte `offset` on (0 = the first byte the program wrote), for any
         number of readers, each with its own cursor (`next` of the slice it got). What is no
-        longer kept is counted in `dropped`; an offset past the end gives an empty slice."""
+        longer kept is counted in `dropped`, and then the slice starts at the next line (when
+        one starts within LINE_SEARCH bytes); an offset past the end gives an empty slice."""
         if offset < 0:
             raise ValueError(f"output offset {offset} is invalid: offsets start at 0")
         out, base = self._output, self._output_start
@@ -1082,6 +1092,9 @@ class Session:
         offset = min(offset, end)
         i = max(offset - base, 0)
         n = len(out)
+        if offset < base:  # some was dropped: start at a line's start, not in the middle of one
+            newline = out.find(b"\n", i, i + LINE_SEARCH)
+            i = newline + 1 if newline >= 0 else i
         rest = _rest_of_character(out, i, trimmed=base > 0)
         i += rest  # inside a character: skip its rest (the lead byte is not there)
         # A character still being written is kept back (all of it, once the program ended).

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from typing import Any
 
 from engine.config import SessionConfig
 from engine.errors import SessionError, StoreError
+from engine.events import Event
 from engine.history import HISTORY_SIZE, CommandRecord
 from engine.recording import RecordingBlock, asciicast, replay, timeline
 from engine.session import CommandEvent, ExitEvent, Session, SessionEvent
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 AUTO_INTERVAL = 60.0  # seconds between automatic snapshots of changed screens
 RECORDING_BYTES = 32 << 20  # compressed recorded output the database keeps per session
+TRIM_EVERY = 1 << 20  # compressed bytes written to a recording between two trims
 SECRET_MARKERS = ("TOKEN", "SECRET", "PASSWORD", "KEY")  # names never stored
 
 
@@ -162,9 +165,14 @@ class Snapshotter:
         self.retention = retention or Retention()
         self.pruned: list[int] = []  # what the last prune removed (the UI says so)
         self._digests: dict[str, str] = {}  # session id -> digest last stored
-        self._watched: dict[str, Callable[[], None]] = {}
+        self._watched: dict[str, tuple[Session, Callable[[], None]]] = {}  # id -> unwatch
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
+        # Recording blocks waiting for the writer (`_keep`), and bytes written since a trim
+        self._blocks: dict[str, tuple[Session, deque[RecordingBlock]]] = {}
+        self._queued_bytes: dict[str, int] = {}
+        self._untrimmed: dict[str, int] = {}
+        self._writer: asyncio.Task[None] | None = None
         self.on_pruned: Callable[[list[int]], None] | None = None  # the UI says what went
         # The app rebuilds its windows for restored sessions (a server without one leaves them).
         self.on_restored: Callable[[SnapshotData, dict[str, Session]], Awaitable[None]] | None = (
@@ -175,6 +183,22 @@ class Snapshotter:
         self._hub_loaded = False
         if store is not None and self._hub is not None:
             self._hub.attach(store, instance)
+        # A removed session is forgotten here too: its subscription would keep it (and its
+        # screen and history) alive for as long as this instance runs.
+        self._unwatch_closed = (
+            manager.events.subscribe(self._on_closed) if store is not None else (lambda: None)
+        )
+
+    def _on_closed(self, event: Event) -> None:
+        watched = self._watched.get(event.session_id or "")
+        if event.type == "closed" and watched is not None and watched[0].status.is_terminated:
+            self._forget(watched[0])  # else at its exit, still to be reported (below)
+
+    def _forget(self, session: Session) -> None:
+        self._digests.pop(session.id, None)
+        watched = self._watched.pop(session.id, None)
+        if watched is not None:
+            watched[1]()
 
     async def load_records(self) -> None:
         """Read the agents' records of earlier runs back into the hub (once). Await it before
@@ -279,11 +303,13 @@ class Snapshotter:
                 self._spawn(self._add_command(session, event.record))
             elif isinstance(event, ExitEvent):
                 self._spawn(self._exited(session))
+                if session.removed:  # its exit came after `closed`
+                    self._forget(session)
 
-        self._watched[session.id] = session.subscribe(on_event)
+        stop = session.subscribe(on_event)
         self._spawn(self._record(session, closed=False))
         if session.recorder is not None:  # its output goes to the database block by block
-            session.recorder.on_block = lambda block: self._spawn(self._keep(session, block))
+            session.recorder.on_block = lambda block: self._keep(session, block)
         if session.context is not None:  # and its AI context message by message
             store, sid = self.store, session.id
             session.context.on_added = lambda message: self._spawn(
@@ -293,20 +319,56 @@ class Snapshotter:
                 self._keep_context(session, store.fold_context(sid, folded, summary, blobs))
             )
 
+        def unwatch() -> None:
+            stop()
+            if session.recorder is not None:
+                session.recorder.flush()  # its last block, then no more
+                session.recorder.on_block = None
+            if session.context is not None:
+                session.context.on_added = session.context.on_compressed = None
+
+        self._watched[session.id] = (session, unwatch)
+
     async def _keep_context(self, session: Session, saving: Awaitable[None]) -> None:
         try:
             await saving
         except StoreError as exc:
             log.warning("context of %s not kept: %s", session.name, exc)
 
-    async def _keep(self, session: Session, block: RecordingBlock) -> None:
-        if self.store is None:
-            return
+    def _keep(self, session: Session, block: RecordingBlock) -> None:
+        """Queue a sealed block for the one writer. A flood seals hundreds a second: a write
+        (and a trim, which reads every block's size) each piled up tasks without bound, and
+        closing waited for all of them. Queued blocks beyond what the database keeps are
+        dropped here, as its trim would."""
+        queued = self._blocks.setdefault(session.id, (session, deque()))[1]
+        queued.append(block)
+        self._queued_bytes[session.id] = self._queued_bytes.get(session.id, 0) + len(block.data)
+        while self._queued_bytes[session.id] > RECORDING_BYTES and len(queued) > 1:
+            self._queued_bytes[session.id] -= len(queued.popleft().data)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_blocks())
+            self._pending.add(self._writer)
+            self._writer.add_done_callback(self._done)
+
+    async def _write_blocks(self) -> None:
+        """Write what is queued, a transaction per session, until nothing is; trim a
+        session's recording each TRIM_EVERY bytes written."""
         try:
-            await self.store.append_recording(session.id, block)
-            await self.store.trim_recording(session.id, RECORDING_BYTES)
-        except StoreError as exc:
-            log.warning("recording of %s not kept: %s", session.name, exc)
+            while self._blocks and self.store is not None:
+                batch, self._blocks = self._blocks, {}
+                for sid, (session, blocks) in batch.items():
+                    self._queued_bytes.pop(sid, None)
+                    written = sum(len(b.data) for b in blocks)
+                    try:
+                        await self.store.append_recording(sid, *blocks)
+                        self._untrimmed[sid] = self._untrimmed.get(sid, 0) + written
+                        if self._untrimmed[sid] >= TRIM_EVERY:
+                            self._untrimmed[sid] = 0
+                            await self.store.trim_recording(sid, RECORDING_BYTES)
+                    except StoreError as exc:
+                        log.warning("recording of %s not kept: %s", session.name, exc)
+        finally:
+            self._writer = None
 
     async def _add_command(self, session: Session, record: CommandRecord) -> None:
         if self.store is None:
@@ -398,14 +460,9 @@ class Snapshotter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for unsubscribe in self._watched.values():
-            unsubscribe()
-        for session in self.manager.sessions:  # the recordings' last blocks, then no more
-            if session.id in self._watched and session.recorder is not None:
-                session.recorder.flush()
-                session.recorder.on_block = None
-            if session.id in self._watched and session.context is not None:
-                session.context.on_added = session.context.on_compressed = None
+        self._unwatch_closed()
+        for _, unwatch in self._watched.values():  # the recordings' last blocks, then no more
+            unwatch()
         self._watched.clear()
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)

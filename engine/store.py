@@ -951,22 +951,25 @@ class Store:
 
     # -- output recording --------------------------------------------------------------------
 
-    async def append_recording(self, session_id: str, block: RecordingBlock) -> None:
-        """Append a sealed block to the session's recording."""
+    async def append_recording(self, session_id: str, *blocks: RecordingBlock) -> None:
+        """Append sealed blocks to the session's recording, in one transaction."""
         async with self._transaction("save a recording block") as db:
-            await db.execute(
+            await db.executemany(
                 "INSERT INTO recording_blocks (session_id, start_time, end_time, start_offset,"
                 " columns, lines, size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    session_id,
-                    block.start_time,
-                    block.end_time,
-                    block.start_offset,
-                    block.columns,
-                    block.lines,
-                    len(block.data),
-                    block.data,
-                ),
+                [
+                    (
+                        session_id,
+                        block.start_time,
+                        block.end_time,
+                        block.start_offset,
+                        block.columns,
+                        block.lines,
+                        len(block.data),
+                        block.data,
+                    )
+                    for block in blocks
+                ],
             )
 
     async def recording(self, session_id: str) -> list[RecordingBlock]:

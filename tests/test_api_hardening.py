@@ -10,6 +10,8 @@ import logging
 import os
 import re
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from engine.security import AuditLog, RateLimit, SecurityPolicy
 from engine.server import Server, create_app
 
 README = Path(__file__).parent.parent / "README.md"
+AI = str(Path(sys.executable).parent / "ai-session")
 
 
 @pytest.fixture
@@ -150,6 +153,32 @@ def test_the_readmes_security_example_loads(tmp_path: Path) -> None:
     assert policy.allow_input is False and policy.denied_commands
     with pytest.raises(ValueError, match="allow_input must be true or false"):
         SecurityPolicy.from_dict({"allow_input": "no"})
+
+
+def test_a_config_the_policy_cannot_be_read_from_is_refused(tmp_path: Path) -> None:
+    """A misspelt table, or a --config file that is not there, would leave the policy it
+    meant off: the server refuses to start instead."""
+    config = tmp_path / "config.toml"
+    config.write_text("[securty]\nallow_input = false\n")
+    with pytest.raises(
+        ValueError, match=r"unknown table or key 'securty' \(did you mean \[security\]"
+    ):
+        SecurityPolicy.load(config)
+    assert SecurityPolicy.load(tmp_path / "absent.toml").allow_input  # the default file: optional
+    with pytest.raises(ValueError, match=r"absent\.toml"):
+        SecurityPolicy.load(tmp_path / "absent.toml", required=True)
+    env = {k: v for k, v in os.environ.items() if k != "AI_SESSION_TOKEN"}
+    env.update(XDG_RUNTIME_DIR=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
+    env.update(XDG_DATA_HOME=str(tmp_path / "data"))
+    for bad in (config, tmp_path / "absent.toml"):
+        started = subprocess.run(
+            [AI, "server", "--port", "0", "--config", str(bad)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert started.returncode == 2 and str(bad) in started.stderr, started.stderr
 
 
 async def test_the_api_token_never_reaches_a_session(
@@ -301,6 +330,15 @@ async def test_a_scoped_token_narrows_a_socket_client(tmp_path: Path) -> None:
                 assert [s["name"] for s in (await r.json())["sessions"]] == ["a"]
             async with http.delete("http://x/sessions/a", headers=scoped) as r:
                 assert r.status == 403
+            message = {"from": "b", "to": "a", "type": "question", "payload": "kept?"}
+            async with http.post("http://x/messages", json=message) as r:
+                assert r.status == 201
+            async with http.get("http://x/agents/a/inbox", headers=scoped) as r:
+                assert r.status == 403  # taking messages is a change
+            async with http.get("http://x/messages?agent=a", headers=scoped) as r:
+                assert [m["payload"] for m in (await r.json())["messages"]] == ["kept?"]
+            async with http.get("http://x/agents/a/inbox") as r:
+                assert [m["payload"] for m in (await r.json())["messages"]] == ["kept?"]
             async with http.get("http://x/sessions", headers={"Authorization": "Bearer x"}) as r:
                 assert (await r.json())["total"] == 2  # not a scoped token: the socket's admin
     finally:
@@ -447,3 +485,58 @@ async def test_failed_authentications_refused_for_their_rate_are_counted_too(
         assert statuses.count(401) == 5 and statuses.count(429) == 25
     recorded = [r for r in audit.records if r.action == "auth"]
     assert len(recorded) + audit.unrecorded_failures == 30
+
+
+async def test_half_sent_requests_cannot_use_up_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections that send half a request and wait: at most a cap of them are kept per
+    transport, each for a bounded time; the control socket and, once they are closed, TCP
+    answer again."""
+    monkeypatch.setattr("engine.server.MAX_CONNECTIONS", 16)
+    monkeypatch.setattr("engine.server.REQUEST_TIMEOUT", 0.5)
+    manager = SessionManager()
+    server = Server(create_app(manager))
+    await server.start(socket_path=tmp_path / "s.sock", host="127.0.0.1", port=0)
+    assert server.tcp_address is not None
+    port = server.tcp_address[1]
+    opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        for _ in range(40):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /health HTTP/1.1\r\nHost: localhost\r\n")  # never finished
+            opened.append((reader, writer))
+        # Over the cap: closed at once; the rest within the request timeout.
+        closed = await asyncio.wait_for(
+            asyncio.gather(*(reader.read() for reader, _ in opened)), timeout=10
+        )
+        assert closed == [b""] * 40
+        connector = aiohttp.UnixConnector(path=str(tmp_path / "s.sock"))
+        async with (
+            aiohttp.ClientSession(connector=connector) as http,
+            http.get("http://localhost/health") as r,
+        ):
+            assert r.status == 200
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/health") as r,
+        ):
+            assert r.status == 200
+    finally:
+        for _, writer in opened:
+            writer.close()
+        await server.close()
+        await manager.close()
+
+
+async def test_a_stream_outlives_the_request_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timeout is for a request still arriving, not one being answered: a quiet events
+    WebSocket stays open."""
+    monkeypatch.setattr("engine.server.REQUEST_TIMEOUT", 0.2)
+    async for api in serve(tmp_path):
+        async with aiohttp.ClientSession() as http, http.ws_connect(api.url("/events")) as ws:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(ws.receive(), timeout=1.0)
+            assert not ws.closed

@@ -179,10 +179,13 @@ async def test_bad_requests_get_4xx_with_codes(api: Api, tmp_path: Path) -> None
         ("/sessions", b'{"name": "rel", "working_directory": "./~"}', as_json, 400),
         ("/sessions/x/resize", b'{"columns": 10000, "lines": 10000}', as_json, 400),
     ]
+    gzip_claimed = {**as_json, "Content-Encoding": "gzip"}  # and not gzip at all
+    raw_cases += [(p, b'{"name": "q"}', gzip_claimed, 400) for p in ("/sessions", "/messages")]
     for path, raw, headers, expected in raw_cases:
         async with api.http.post(url(path), data=raw, headers=headers) as r:
             data = await r.json()
-            assert (r.status, data["code"]) == (expected, "INVALID_REQUEST"), (path, data)
+            code = "PAYLOAD_TOO_LARGE" if expected == 413 else "INVALID_REQUEST"
+            assert (r.status, data["code"]) == (expected, code), (path, data)
     status, data = await api.call("GET", "/health")
     assert status == 200 and data["status"] == "healthy"  # still serving
     assert "Access-Control-Allow-Origin" not in (await api.http.get(url("/health"))).headers
@@ -264,7 +267,8 @@ async def test_the_policy_is_enforced_and_audited(tmp_path: Path) -> None:
 async def test_environment_that_runs_code_cannot_get_around_denied_commands(tmp_path: Path) -> None:
     policy = SecurityPolicy(denied_commands=["curl"], allow_input=False)
     async for api in _api(tmp_path, policy=policy):
-        for name in ("PROMPT_COMMAND", "BASH_ENV", "LD_PRELOAD", "BASH_FUNC_ls%%"):
+        code = ("PROMPT_COMMAND", "BASH_ENV", "LD_PRELOAD", "BASH_FUNC_ls%%", "HOME", "ZDOTDIR")
+        for name in (*code, "XDG_CONFIG_HOME", "GIT_SSH_COMMAND", "PAGER", "LD_BIND_NOW"):
             body = {"name": "e", "working_directory": str(tmp_path), "environment": {name: "x"}}
             status, data = await api.call("POST", "/sessions", body)
             assert (status, data["rule"]) == (403, "denied_commands"), name

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -237,3 +239,23 @@ async def test_a_restored_pane_goes_on_from_its_command_history_and_ai_context(
     assert again.context.messages[-1].id == max(m.id or 0 for m in context.messages) + 1
     stored = await snapshotter.store.commands(again.id)  # type: ignore[union-attr]
     assert [r.command for r in stored][-2:] == ["echo step 3; ls /missing-3", "echo after"]
+
+
+async def test_a_removed_session_is_not_kept_alive_by_its_snapshots(
+    kept: tuple[SessionManager, Snapshotter], tmp_path: Path
+) -> None:
+    """Watching a session subscribes to it; once it is removed (and its exit kept) the
+    subscription goes, or every session ever made would stay in memory."""
+    manager, snapshotter = kept
+    for exits_first in (False, True):
+        session = await _shell(manager, tmp_path)
+        snapshotter.watch(session)
+        if exits_first:
+            await session.send_input("exit\n")
+            await session.wait()
+        refs = [weakref.ref(o) for o in (session, session.terminal)]
+        await manager.remove_session(session.id)
+        del session
+        await wait_until(lambda: not snapshotter._pending, what="the exit's records kept")
+        gc.collect()
+        assert [r() for r in refs] == [None, None], exits_first

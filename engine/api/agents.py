@@ -22,6 +22,7 @@ from engine.api.common import (
     body,
     lookup,
     principal,
+    read_raw,
     text_field,
 )
 from engine.session import Session
@@ -88,9 +89,9 @@ async def hook(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "claude")
     if kind != "claude":
         raise ApiError(400, "INVALID_REQUEST", f"unknown hook kind {kind!r:.40}: only 'claude'")
-    raw = await request.read()
+    raw = await read_raw(request)
     if len(raw) > MAX_BODY:
-        raise ApiError(413, "INVALID_REQUEST", "request body too large")
+        raise ApiError(413, "PAYLOAD_TOO_LARGE", "request body too large")
     try:
         payload = json.loads(raw) if raw else None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

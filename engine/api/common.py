@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from engine.manager import SessionManager
 from engine.security import AuditLog, PolicyDenied, Principal, RateLimit, SecurityPolicy, TokenStore
@@ -49,6 +51,7 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.extra = extra
+        self.close = False  # end the connection after the answer (its body was not read)
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
@@ -75,12 +78,28 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON number")
 
 
+async def read_raw(request: web.Request) -> bytes:
+    """The request's body: a 400 for one that cannot be decoded (a Content-Encoding it is not
+    in) or was cut off (the client went away: nobody reads the answer, nothing to log)."""
+    try:
+        return await request.read()
+    except (HttpProcessingError, RequestPayloadError, ConnectionError) as exc:
+        message = getattr(exc, "message", "") or str(exc) or type(exc).__name__
+        reason = message.strip().splitlines()[-1].strip()
+        error = ApiError(400, "INVALID_REQUEST", f"unreadable body: {reason[:200]}")
+        # The rest of it is neither read after the answer (it would fail again, with a
+        # traceback) nor taken for a next request: the connection ends with the answer.
+        request.content.feed_eof()
+        error.close = True
+        raise error from None
+
+
 async def body(request: web.Request, known: Collection[str]) -> dict[str, Any]:
     """The JSON object sent, refusing fields the route does not know (a typo such as
     `working_dir` must not fall back to the default silently)."""
     if not request.can_read_body:
         return {}
-    raw = await request.read()
+    raw = await read_raw(request)
     try:
         data = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -206,7 +225,7 @@ def require_running(session: Session) -> None:
         raise ApiError(
             409,
             "SESSION_NOT_RUNNING",
-            f"session {session.name!r} is not running ({session.status})",
+            f"session {session.name!r} is not running ({session.status.describe()})",
         )
 
 

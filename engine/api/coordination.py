@@ -236,9 +236,18 @@ async def list_messages(request: web.Request) -> web.Response:
 
 @_coordination_errors("AGENT")
 async def inbox(request: web.Request) -> web.Response:
-    """Take the agent's messages (highest priority first); `?wait=S` waits for the first."""
+    """Take the agent's messages (highest priority first); `?wait=S` waits for the first.
+    A GET that changes state: a read-only token is refused."""
     name = _agent_name(request, request.match_info["name"], "name")
     _may_act(request, name)
+    if principal(request).read_only:  # taking them is a change: GET /messages only reads
+        audit(request, "inbox", name, False, "read-only token")
+        raise ApiError(
+            403,
+            "PERMISSION_DENIED",
+            "a read-only token cannot take messages from an inbox; GET /messages?agent= reads "
+            "them without taking",
+        )
     wait = query_number(request, "wait", 0, MAX_WAIT, 0.0) or 0.0
     limit = query_int(request, "limit", 1, MAX_LIST)
     hub = _hub(request)

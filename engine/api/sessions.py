@@ -238,6 +238,8 @@ async def create_session(request: web.Request) -> web.Response:
     except SessionError as exc:
         with contextlib.suppress(SessionError):  # the engine may have unregistered it already
             await manager.remove_session(session.id)
+        if isinstance(exc, ResourceExhausted):  # the machine's fault, not the request's
+            raise engine_error(exc) from None
         raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
     audit(request, "create", session.name, True, program_line or shell or "(default shell)")
     adopt = request.app.get(ON_CREATED)
