@@ -4,6 +4,7 @@ resume, wait, signal, respawn, rename and metadata, join_wrapped, scoped tokens,
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -219,6 +220,7 @@ async def test_scoped_tokens(tmp_path: Path) -> None:
         assert [s["name"] for s in data["sessions"]] == ["mine"]
         for method, path, body in [
             ("GET", "/sessions/theirs", None),
+            ("GET", "/sessions/nobody", None),  # the same answer: no way to learn names
             ("POST", "/sessions/theirs/input", {"text": "x"}),
             ("DELETE", "/sessions/theirs", None),
             ("POST", "/sessions/mine/token", {}),
@@ -334,3 +336,33 @@ async def test_monitor_silence_is_set_at_create_and_by_patch(api: Api, tmp_path:
     for bad in (-1, "x", 10**9):
         status, data = await api.call("PATCH", "/sessions/later", {"monitor_silence": bad})
         assert status == 400, (bad, data)
+
+
+async def test_output_that_is_not_text_comes_exactly_as_base64(api: Api, tmp_path: Path) -> None:
+    """raw_output is UTF-8 (U+FFFD for what is not); base64=1 gives the bytes as written, over
+    /output and over the stream."""
+    every_byte = bytes(range(256))
+    program = "import sys; sys.stdout.buffer.write(bytes(range(256))); sys.stdout.flush()"
+    session = await api.manager.create_session_with_config(
+        bash_config(name="bin", working_directory=tmp_path)
+    )
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    start = session.output_offset
+    await api.call("POST", "/sessions/bin/execute", {"command": f"python3 -c '{program}'"})
+    status, data = await api.call("GET", f"/sessions/bin/output?since={start}&base64=1")
+    assert status == 200
+    # The tty turns LF into CR LF, as it does for tmux: the rest comes as written.
+    written = every_byte.replace(b"\n", b"\r\n")
+    assert written in base64.b64decode(data["raw_base64"])
+    assert "\ufffd" in data["raw_output"]
+    async with api.http.ws_connect(api.url(f"/sessions/bin/stream?since={start}&base64=1")) as ws:
+        await api.call("POST", "/sessions/bin/input", {"text": "exit\r"})
+        got = await _receive_until(ws, lambda m: m["type"] == "exit")
+    streamed = b"".join(base64.b64decode(m["data_base64"]) for m in got if m["type"] == "output")
+    assert written in streamed
+    for query in ("base64=maybe", "base64=2"):
+        status, data = await api.call("GET", f"/sessions/bin/output?since=0&{query}")
+        assert (status, data["field"]) == (400, "base64"), query
+    status, data = await api.call("GET", "/sessions/bin/screen?ansi=perhaps")
+    assert (status, data["code"]) == (400, "INVALID_REQUEST")

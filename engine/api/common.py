@@ -199,8 +199,21 @@ def client_gone(request: web.Request) -> bool:
 HANGUP_CHECK = 1.0  # seconds between two looks at whether a long poll's client is still there
 
 
+FLAG_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
 def query_flag(request: web.Request, key: str) -> bool:
-    return request.query.get(key, "0").lower() not in ("0", "false", "no", "")
+    """A yes/no query parameter (`1`/`0`, `true`/`false`, `yes`/`no`; absent: no); a 400 for
+    anything else, so a typo is not taken for either."""
+    value = request.query.get(key)
+    if value is None or value == "":
+        return False
+    flag = FLAG_VALUES.get(value.lower())
+    if flag is None:
+        raise ApiError(
+            400, "INVALID_REQUEST", f"{key!r} is 1 or 0 (true/false), not {value[:40]!r}", field=key
+        )
+    return flag
 
 
 # -- sessions -----------------------------------------------------------------------------------
@@ -211,12 +224,15 @@ def lookup(request: web.Request) -> Session:
     name = request.match_info["name"]
     manager = request.app[MANAGER]
     session = manager.find_session(name) or manager.get_session(name)  # names win over ids
+    who = principal(request)
+    # A scoped token gets the same answer for every other name, there or not: which
+    # sessions exist is not its to learn.
+    if not who.admin and (session is None or not who.may_touch(session.id)):
+        raise ApiError(403, "PERMISSION_DENIED", "this token is scoped to another session")
     if session is None:
         raise ApiError(
             404, "SESSION_NOT_FOUND", f"no session named {name!r}; GET /sessions lists them"
         )
-    if not principal(request).may_touch(session.id):
-        raise ApiError(403, "PERMISSION_DENIED", "this token is scoped to another session")
     return session
 
 

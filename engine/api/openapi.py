@@ -201,7 +201,18 @@ SCHEMAS: dict[str, Any] = {
             "offset": _nullable(_I),
             "next": _nullable(_I),
             "dropped_bytes": _I,
-        }
+            "raw_base64": _S,
+        },
+        required=[
+            "session_name",
+            "output",
+            "raw_output",
+            "timestamp",
+            "size_bytes",
+            "offset",
+            "next",
+            "dropped_bytes",
+        ],
     ),
     "InputResult": _obj({"session_name": _S, "bytes": _I}),
     "Screen": _obj(
@@ -741,7 +752,11 @@ OPENAPI: dict[str, Any] = {
             ),
         },
         "/sessions/{name}/output": {
-            "parameters": [_NAME, _SINCE],
+            "parameters": [
+                _NAME,
+                _SINCE,
+                _query("base64", {"type": "string", "enum": ["0", "1"]}, "add raw_base64"),
+            ],
             "get": _op(
                 "Output from a byte offset (`since`), else since the last read",
                 _answers("Output", 400, 404),
@@ -768,7 +783,13 @@ OPENAPI: dict[str, Any] = {
             "post": _op("Resize the pseudo-terminal", _answers("Size", 400, 404, 409), "Resize"),
         },
         "/sessions/{name}/stream": {
-            "parameters": [_NAME, _SINCE],
+            "parameters": [
+                _NAME,
+                _SINCE,
+                _query(
+                    "base64", {"type": "string", "enum": ["0", "1"]}, "data_base64 (with since)"
+                ),
+            ],
             "get": _op(
                 "WebSocket: the screen (or the output from `since`), live output, the exit",
                 {**_WS, **_errors(400, 404)},

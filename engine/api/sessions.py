@@ -13,6 +13,7 @@ import contextlib
 import json
 import shlex
 import signal
+from base64 import b64encode
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -363,9 +364,11 @@ async def execute(request: web.Request) -> web.Response:
 async def output(request: web.Request) -> web.Response:
     """`?since=OFFSET`: the bytes from that offset on, for any number of readers each with its
     own cursor (`next` is where to resume; `dropped_bytes` says how much was no longer kept).
-    Without it, the seed's read-everything-since-the-last-read."""
+    Without it, the seed's read-everything-since-the-last-read. `?base64=1` adds
+    `raw_base64`, the bytes as the program wrote them (binary, another encoding)."""
     session = lookup(request)
     since = query_int(request, "since", 0, MAX_OFFSET)
+    base64 = query_flag(request, "base64")
     if since is None:
         data = await session.read_output()
         start = next_offset = None  # the session keeps this cursor; use `since` to keep your own
@@ -374,18 +377,19 @@ async def output(request: web.Request) -> web.Response:
         piece = session.output_since(since)
         data, start, next_offset, dropped = piece.data, piece.start, piece.next, piece.dropped
     raw = data.decode("utf-8", "replace")
-    return web.json_response(
-        {
-            "session_name": session.name,
-            "output": plain_text(raw),
-            "raw_output": raw,
-            "timestamp": time_text(datetime.now(UTC)),
-            "size_bytes": len(data),
-            "offset": start,
-            "next": next_offset,
-            "dropped_bytes": dropped,
-        }
-    )
+    answer = {
+        "session_name": session.name,
+        "output": plain_text(raw),
+        "raw_output": raw,
+        "timestamp": time_text(datetime.now(UTC)),
+        "size_bytes": len(data),
+        "offset": start,
+        "next": next_offset,
+        "dropped_bytes": dropped,
+    }
+    if base64:  # the bytes exactly, whatever their encoding (raw_output is UTF-8 with U+FFFD)
+        answer["raw_base64"] = b64encode(data).decode("ascii")
+    return web.json_response(answer)
 
 
 async def send_input(request: web.Request) -> web.Response:
@@ -558,9 +562,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """WebSocket. Without `since`: the current screen (with colours), then live output, then
     the exit; a reader too slow for the output gets a fresh screen when it catches up. With
     `?since=OFFSET`: the output from that byte offset on, then live, without loss while the
-    session keeps the bytes (`{"type": "dropped", "bytes": N}` when it no longer does)."""
+    session keeps the bytes (`{"type": "dropped", "bytes": N}` when it no longer does); with
+    `base64=1` too, each chunk's bytes exactly as `data_base64`."""
     session = lookup(request)
     since = query_int(request, "since", 0, MAX_OFFSET)
+    base64 = query_flag(request, "base64")
+    if base64 and since is None:
+        raise ApiError(400, "INVALID_REQUEST", "base64 goes with since=OFFSET (the byte stream)")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_BODY)
     await ws.prepare(request)
     queue: asyncio.Queue[OutputEvent | ExitEvent | None] = asyncio.Queue()
@@ -606,18 +614,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 cursor, pending = offset, b""
         data = pending + data[cursor - offset :]
         start = cursor - len(pending)
-        cut = utf8_complete(data)
+        cut = len(data) if base64 else utf8_complete(data)
         data, pending = data[:cut], data[cut:]
         cursor = end
         if data:
-            await ws.send_json(
-                {
-                    "type": "output",
-                    "data": data.decode("utf-8", "replace"),
-                    "offset": start,
-                    "next": start + len(data),
-                }
-            )
+            message: dict[str, Any] = {"type": "output", "offset": start, "next": start + len(data)}
+            if base64:
+                message["data_base64"] = b64encode(data).decode("ascii")
+            else:
+                message["data"] = data.decode("utf-8", "replace")
+            await ws.send_json(message)
 
     async def catch_up() -> None:
         nonlocal cursor, pending, lagged
@@ -664,8 +670,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 lagged = False
                 decoder.reset()
                 await ws.send_json(snapshot())
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except (ConnectionError, asyncio.CancelledError):
+        pass  # the reader went away
     finally:
         unsubscribe()
         reading.cancel()
