@@ -1199,7 +1199,9 @@ class Session:
         prompt mark is the last one, nothing is typed after it); otherwise SessionBusy names
         what runs, and nothing is typed. A shell still starting or redrawing its prompt is
         waited for (up to PROMPT_WAIT seconds). The screen shows the command line, as typed;
-        a long or multi-line one is sourced from a private file (`. FILE` is what shows). The
+        bash, zsh and fish take a long or multi-line one as a paste; what no shell could take
+        as typed (sh's lines over MAX_TYPED_SH or of several lines, a `!` bash or zsh would
+        expand, control characters) is sourced from a private file (`. FILE` shows). The
         shell's OSC 133 marks (engine/shell.py) delimit the output and carry the exact exit
         status. Works with bash, zsh, fish and sh (dash); other programs get SessionError. On
         timeout only what this command started is interrupted (C-c, or SIGINT to its
@@ -1212,13 +1214,19 @@ class Session:
             shell_pid, kind = await self._await_prompt()
             path = None
             line = command.encode()
-            if shell.can_type(command, history_expansion=kind in ("bash", "zsh")) and (
-                kind != "fish" or await shell.fish_parses(_executable(shell_pid), command)
-            ):
+            expands = kind in ("bash", "zsh")  # history expansion when the line is accepted
+            parses = kind != "fish" or await shell.fish_parses(_executable(shell_pid), command)
+            if parses and shell.can_type(command, history_expansion=expands, sh=kind == "sh"):
                 pass
-            elif kind == "bash" and self.terminal.bracketed_paste and shell.can_paste(command):
-                # Long or several lines: pasted, as a person would (readline reads it whole,
-                # with no tty line limit; the history keeps it as one entry).
+            elif (
+                parses
+                and kind in ("bash", "zsh", "fish")
+                and self.terminal.bracketed_paste
+                and shell.can_paste(command, history_expansion=expands)
+                and (kind == "bash" or len(command.encode()) <= shell.MAX_PASTED)
+            ):
+                # Long or several lines: pasted, as a person would (the line editor reads it
+                # whole, with no tty line limit; the history keeps it as one entry).
                 line = encode_paste(command.rstrip("\n"), bracketed=True)
             else:
                 path = shell.command_file(command)

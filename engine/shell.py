@@ -86,6 +86,8 @@ SHELLS = frozenset({"bash", "sh", "dash", "ash", "ksh", "mksh", "zsh", "fish", "
 # room to spare, and be one line of printable text: a TAB would complete in readline, a control
 # character would edit the line. Anything else is sourced from a file (`command_file()`).
 MAX_TYPED = 1000
+MAX_TYPED_SH = 4000  # sh reads the tty's cooked line: 4095 bytes at most
+MAX_PASTED = 16 << 10  # zsh's and fish's C marks carry the line, url-encoded (< 64 KiB)
 
 # A `!` that bash's history expansion would take (it leaves `!` before a blank, `=`, `(`, `"`).
 _HISTORY = re.compile(r'!(?![\s=("]|$)')
@@ -390,10 +392,11 @@ def _fish_quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def can_type(command: str, *, history_expansion: bool) -> bool:
+def can_type(command: str, *, history_expansion: bool, sh: bool = False) -> bool:
     """Whether `command` can be typed at the prompt as it is (one short line of printable
-    text; no `!` where the shell would expand history), else it goes through a file."""
-    if len(command.encode()) > MAX_TYPED or not command.strip():
+    text, up to MAX_TYPED bytes, or MAX_TYPED_SH for `sh`, whose tty line holds 4095; no `!`
+    where the shell would expand history), else it is pasted or goes through a file."""
+    if len(command.encode()) > (MAX_TYPED_SH if sh else MAX_TYPED) or not command.strip():
         return False
     if any(ch < " " or ch == "\x7f" for ch in command):
         return False
@@ -401,15 +404,18 @@ def can_type(command: str, *, history_expansion: bool) -> bool:
     return not (history_expansion and (_HISTORY.search(command) or command.startswith("^")))
 
 
-def can_paste(command: str) -> bool:
-    """Whether bash can take `command` as a bracketed paste (readline in mode 2004): any length,
-    several lines, tabs, as long as no other control character could end the paste and no `!`
-    or leading `^` would be expanded from history when the line is accepted."""
+def can_paste(command: str, *, history_expansion: bool = True) -> bool:
+    """Whether a line editor (bash's readline, zsh's, fish's, in mode 2004) can take `command`
+    as a bracketed paste: several lines, tabs, as long as no other control character could end
+    the paste and no `!` or leading `^` would be expanded from history when the line is
+    accepted."""
     if not command.strip() or any(
         (ch < " " and ch not in "\t\n") or ch == "\x7f" for ch in command
     ):
         return False
-    return not (_HISTORY.search(command) or command.lstrip().startswith("^"))
+    return not (
+        history_expansion and (_HISTORY.search(command) or command.lstrip().startswith("^"))
+    )
 
 
 async def fish_parses(program: str, command: str) -> bool:

@@ -605,3 +605,14 @@ async def test_a_session_killed_while_a_command_runs_is_not_an_exit_code(shell: 
     shell.send_signal("KILL", foreground=False)
     with pytest.raises(ProcessError, match="killed by SIGKILL"):
         await running
+
+
+async def test_sh_takes_a_line_up_to_its_tty_limit_as_typed(manager: SessionManager) -> None:
+    """dash reads the tty's cooked line (4095 bytes): up to MAX_TYPED_SH it is typed, and the
+    screen shows the command, not a file to source."""
+    session = await manager.create_session_with_config(sh_config())
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    result = await session.execute(f"echo {'q' * 3900} | wc -c")
+    assert (result.output, result.exit_code) == ("3901\n", 0)
+    assert "| wc -c" in screen(session) and "cmd-" not in screen(session)

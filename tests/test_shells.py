@@ -107,15 +107,29 @@ async def test_execute_gives_output_and_exact_exit_codes(shell: Session) -> None
     assert (await shell.execute("printf abc")).output == "abc"
 
 
-async def test_multi_line_and_long_commands_are_sourced(shell: Session) -> None:
+async def test_multi_line_and_long_commands_are_pasted(shell: Session) -> None:
+    """As a person pastes them: the screen shows the lines themselves, no file to source."""
     result = await shell.execute("echo one\necho two\nfalse")
     assert (result.exit_code, result.output) == (1, "one\ntwo\n")
-    source = ". " if kind(shell) == "zsh" else "source "
-    assert f"{source}/" in shell.capture_pane()
+    await wait_until(lambda: "\none\ntwo\n" in shell.capture_pane(), what=shell.capture_pane)
+    assert "echo two" in shell.capture_pane()
     long = "echo " + "x" * 1500
     result = await shell.execute(long)
     assert (result.exit_code, result.output) == (0, "x" * 1500 + "\n")
     assert shell.history.records()[-1].command == long  # the record shows it as given
+    assert "/cmd-" not in shell.capture_pane(start="-")
+
+
+async def test_a_history_expansion_only_a_file_avoids_is_sourced(
+    manager: SessionManager, tmp_path: Path
+) -> None:
+    """zsh would expand `!x` in a typed or pasted line: that one still goes through a file."""
+    if ZSH is None:
+        pytest.skip("zsh is not installed")
+    session = await started(manager, "zsh", make_home(tmp_path / "home"))
+    result = await session.execute("echo 'a!b'")
+    assert (result.exit_code, result.output) == (0, "a!b\n")
+    assert ". /" in session.capture_pane()
 
 
 async def test_commands_become_records_with_cwd(shell: Session, tmp_path: Path) -> None:
