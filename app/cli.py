@@ -614,8 +614,7 @@ def _exec(client: Any, args: Any) -> int:
     if args.timeout is not None:
         body["timeout_ms"] = max(1, int(args.timeout * 1000))
     result = client.request("POST", _session(args.name, "execute"), body)
-    out = result["output"]
-    _write(out if not out or out.endswith("\n") else out + "\n")
+    _write(result["output"])  # as the command wrote it: `printf abc` gives abc
     if result["timed_out"]:
         print(f"ai-session: {result['error']}", file=sys.stderr)
         return 124
@@ -905,8 +904,15 @@ def _serve(args: Any) -> int:
             # of ours (/proc/PID/environ): a file of mode 0600 is neither.
             try:
                 token = Path(args.token_file).read_text().strip()
+                shared = Path(args.token_file).stat().st_mode & 0o077
             except (OSError, UnicodeDecodeError) as exc:
                 raise ValueError(f"cannot read --token-file {args.token_file}: {exc}") from None
+            if shared:
+                print(
+                    f"ai-session server: warning: --token-file {args.token_file} can be read by "
+                    "other users; chmod 600 it",
+                    file=sys.stderr,
+                )
             if not token:
                 raise ValueError(f"--token-file {args.token_file} is empty")
         check_bind(args.host, token)

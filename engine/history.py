@@ -127,9 +127,11 @@ class CommandHistory:
         self.count = 0  # records ever added (the last seq given)
 
     def next_seq(self) -> int:
+        """The seq the next command gets (seqs go on across respawns and restores)."""
         return self.count + 1
 
     def add(self, record: CommandRecord) -> None:
+        """Keep a finished command's record (the oldest goes when `size` are kept)."""
         self._records.append(record)
         self.count = max(self.count, record.seq)
 
@@ -147,6 +149,7 @@ class CommandHistory:
 
     @property
     def last(self) -> CommandRecord | None:
+        """The newest record, None before the first command ended."""
         return self._records[-1] if self._records else None
 
     def __len__(self) -> int:

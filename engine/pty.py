@@ -387,6 +387,26 @@ class Pty:
             return 0
         return int(struct.unpack("i", raw)[0])
 
+    def cook(self) -> bool:
+        """Give the terminal back the line discipline a shell without a line editor (sh)
+        reads with: canonical lines, CR read as NL, signals from keys, output post-processing
+        (what `stty sane` restores of it; echo is left as it is). A program killed in raw mode
+        leaves it otherwise, and sh then never sees an Enter. True if something changed."""
+        if self.fd < 0:
+            return False
+        try:
+            mode = termios.tcgetattr(self.fd)
+            cooked = list(mode)
+            cooked[0] = (mode[0] | termios.ICRNL) & ~(termios.INLCR | termios.IGNCR)
+            cooked[1] = mode[1] | termios.OPOST | termios.ONLCR
+            cooked[3] = mode[3] | termios.ICANON | termios.ISIG | termios.IEXTEN
+            if cooked == mode:
+                return False
+            termios.tcsetattr(self.fd, termios.TCSANOW, cooked)
+        except (OSError, termios.error):
+            return False
+        return True
+
     # -- control ----------------------------------------------------------------------------------
 
     def resize(self, rows: int, cols: int) -> None:

@@ -98,6 +98,7 @@ SHUTDOWN_GRACE = 1.0  # seconds requests in flight get to finish when the server
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+MIN_TOKEN_LENGTH = 16  # characters a token needs off loopback
 MAX_CONNECTIONS = 1000  # per transport, at most (see `_connection_cap`)
 REQUEST_TIMEOUT = 15.0  # seconds a connection may hold without a whole request (`_Handler`)
 
@@ -321,11 +322,20 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind(host: str, token: str | None) -> None:
-    """Refuse to listen beyond this machine without a token."""
-    if not is_loopback(host) and not token:
+    """Refuse to listen beyond this machine without a token, or with one short enough to
+    guess."""
+    if is_loopback(host):
+        return
+    if not token:
         raise ValueError(
             f"refusing to listen on {host} without a token: every client on the network could "
             "run commands as you. Pass --token or set AI_SESSION_TOKEN (or use 127.0.0.1)."
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValueError(
+            f"refusing to listen on {host} with a token of {len(token)} characters: the network "
+            f"could guess it; use {MIN_TOKEN_LENGTH} or more (python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe())')"
         )
 
 

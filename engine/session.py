@@ -666,8 +666,12 @@ class Session:
     @property
     def current_command(self) -> str | None:
         """Name of the program in the foreground (`vim`, `bash`), like tmux's
-        #{pane_current_command}; None when it cannot be known."""
-        return _process_name(self._pty.foreground_pid() if self._pty is not None else None)
+        #{pane_current_command}; None when it cannot be known. The session's own program is
+        named from its argv while it is still on its way there (`env -C`, a copy of us)."""
+        pid = self._pty.foreground_pid() if self._pty is not None else None
+        if pid is not None and self._pty is not None and pid == self.pid and _spawning(pid):
+            return os.path.basename(self._pty.argv[0])
+        return _process_name(pid)
 
     @property
     def foreground_command_line(self) -> str | None:
@@ -1106,10 +1110,15 @@ class Session:
     async def read_output(self) -> bytes:
         """Everything the program wrote since the last call (the newest
         `output_buffer_size` bytes of it; `output_dropped` counts what was lost)."""
+        return self.take_output().data
+
+    def take_output(self) -> OutputSlice:
+        """`read_output()` as a slice: what it returns, and where that starts and ends. The
+        session keeps this one cursor for every caller; `output_since` keeps none."""
         got = self.output_since(self._read_cursor)
         self._read_cursor = got.next
         self.output_dropped += got.dropped
-        return got.data
+        return got
 
     def capture_pane(
         self,
@@ -1212,6 +1221,8 @@ class Session:
         async with self._exec_lock:
             pty = self._require_running()
             shell_pid, kind = await self._await_prompt()
+            if kind == "sh" and pty.cook():  # its line editor is the tty's cooked mode
+                log.info("session %s: the terminal was left raw; cooked again for sh", self.name)
             path = None
             line = command.encode()
             expands = kind in ("bash", "zsh")  # history expansion when the line is accepted

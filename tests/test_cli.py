@@ -141,6 +141,8 @@ def test_create_list_send_keys_capture_exec_kill(instance: Instance) -> None:
     assert "typed-42" in _screen(instance, "c1", "typed-42")
     done = instance.run("exec", "c1", "echo", "hello")
     assert (done.returncode, done.stdout) == (0, "hello\n"), done.stderr
+    done = instance.run("exec", "c1", "printf", "abc")
+    assert (done.returncode, done.stdout) == (0, "abc"), done.stderr  # nothing added
     done = instance.run("exec", "c1", "--", "sh", "-c", "'exit 5'")
     assert done.returncode == 5, done.stderr
     done = instance.run("exec", "--timeout", "0.5", "c1", "sleep", "30")

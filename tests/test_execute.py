@@ -616,3 +616,18 @@ async def test_sh_takes_a_line_up_to_its_tty_limit_as_typed(manager: SessionMana
     result = await session.execute(f"echo {'q' * 3900} | wc -c")
     assert (result.output, result.exit_code) == ("3901\n", 0)
     assert "| wc -c" in screen(session) and "cmd-" not in screen(session)
+
+
+async def test_sh_reads_lines_again_after_a_program_left_the_terminal_raw(
+    manager: SessionManager,
+) -> None:
+    """A program killed in raw mode leaves the tty so; bash's readline sets its own mode, but
+    sh reads cooked lines and would never see an Enter: execute cooks the tty again."""
+    session = await manager.create_session_with_config(sh_config())
+    await session.start()
+    await wait_for_screen(session, "$ ")
+    raw = "python3 -c 'import sys, time, tty; tty.setraw(0); time.sleep(30)'"
+    result = await session.execute(raw, timeout=1)
+    assert result.timed_out and not result.still_running
+    result = await session.execute("echo cooked", timeout=5)
+    assert (result.output, result.exit_code, result.timed_out) == ("cooked\n", 0, False)

@@ -474,3 +474,28 @@ def test_the_runtime_dir_is_never_a_symlink(
     with pytest.raises(PermissionError, match="symbolic link"):
         runtime_dir()
     assert target.stat().st_mode & 0o777 == 0o755
+
+
+def test_every_public_member_says_what_it_is_for() -> None:
+    """The library's reference is its docstrings: none of engine's names, nor their public
+    methods and properties, goes without one."""
+    import inspect
+
+    import engine
+
+    missing = []
+    for name in engine.__all__:
+        obj = getattr(engine, name)
+        if not inspect.getdoc(obj):
+            missing.append(name)
+        if not inspect.isclass(obj):
+            continue
+        for member, value in vars(obj).items():
+            function = (
+                value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+            )
+            if member.startswith("_") or not (callable(function) or isinstance(value, property)):
+                continue
+            if not (getattr(function, "__doc__", None) or "").strip():
+                missing.append(f"{name}.{member}")
+    assert missing == []

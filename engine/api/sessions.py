@@ -369,13 +369,9 @@ async def output(request: web.Request) -> web.Response:
     session = lookup(request)
     since = query_int(request, "since", 0, MAX_OFFSET)
     base64 = query_flag(request, "base64")
-    if since is None:
-        data = await session.read_output()
-        start = next_offset = None  # the session keeps this cursor; use `since` to keep your own
-        dropped = 0
-    else:
-        piece = session.output_since(since)
-        data, start, next_offset, dropped = piece.data, piece.start, piece.next, piece.dropped
+    # Without `since`, the session's one cursor, shared by every client: `since` keeps your own.
+    piece = session.take_output() if since is None else session.output_since(since)
+    data, start, next_offset, dropped = piece.data, piece.start, piece.next, piece.dropped
     raw = data.decode("utf-8", "replace")
     answer = {
         "session_name": session.name,
