@@ -274,7 +274,13 @@ def _arguments(verb: str) -> list[Argument]:
                 {"type": int, "help": "replay the events after this seq (default: now)"},
             ),
             (("--session",), {"help": "only this session's events (name or id)"}),
-            (("-n", "--count"), {"type": int, "help": "exit after this many events"}),
+            (
+                ("-n", "--count"),
+                {
+                    "type": int,
+                    "help": "exit after this many events (notes such as dropped do not count)",
+                },
+            ),
         ],
     }
     return [*_CONNECTION, *arguments[verb]]
@@ -701,9 +707,15 @@ def _events(client: Any, args: Any) -> int:
             ):
                 out.append(event)
         since = max(since, int(page.get("last_seq", since)))
-        if left is not None:
-            out = out[:left]
-            left -= len(out)
+        if left is not None:  # -n counts events, not the notes about them (dropped, restarted)
+            kept: list[dict[str, Any]] = []
+            for event in out:
+                if "seq" in event:
+                    if left == 0:
+                        break
+                    left -= 1
+                kept.append(event)
+            out = kept
         if out:
             _write("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in out))
             sys.stdout.flush()

@@ -120,6 +120,17 @@ async def body(request: web.Request, known: Collection[str]) -> dict[str, Any]:
     return data
 
 
+# What a JSON client calls Python's types, for error messages.
+JSON_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+}
+
+
 def field(
     data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any = None
 ) -> Any:
@@ -129,8 +140,9 @@ def field(
     if isinstance(value, bool) and kind in (int, float):
         raise ApiError(400, "INVALID_REQUEST", f"{key!r} must be a number")
     if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ApiError(400, "INVALID_REQUEST", f"{key!r} must be {names}")
+        kinds = (kind,) if isinstance(kind, type) else kind
+        names = " or ".join(JSON_KINDS.get(k, k.__name__) for k in kinds)
+        raise ApiError(400, "INVALID_REQUEST", f"{key!r} must be {names}", field=key)
     return value
 
 
@@ -167,6 +179,11 @@ def session_name(value: str, key: str = "name") -> str:
     return value
 
 
+def _number(value: float) -> str:
+    """A bound as a person writes it: 600, 0.5, 4611686018427387904 (not 4.61169e+18)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def query_number(
     request: web.Request, key: str, low: float, high: float, default: float | None = None
 ) -> float | None:
@@ -178,7 +195,9 @@ def query_number(
     except ValueError:
         raise ApiError(400, "INVALID_REQUEST", f"{key!r} must be a number") from None
     if not low <= value <= high:  # NaN fails too
-        raise ApiError(400, "INVALID_REQUEST", f"{key!r} must be between {low:g} and {high:g}")
+        raise ApiError(
+            400, "INVALID_REQUEST", f"{key!r} must be between {_number(low)} and {_number(high)}"
+        )
     return value
 
 

@@ -341,9 +341,12 @@ async def execute(request: web.Request) -> web.Response:
         raise engine_error(exc) from None
     error = None
     if result.timed_out:
-        error = "timed out; the command was interrupted (C-c)"
+        error = "timed out; C-c was sent and the command has ended"
         if result.still_running:
-            error = "timed out; interrupted (C-c) but still running: it ignores the interrupt"
+            error = (
+                "timed out; C-c was sent but the shell is not back at its prompt (the command "
+                "ignores the interrupt, or replaced the shell)"
+            )
     elif result.exit_code != 0:
         error = f"exit code {result.exit_code}"
     return web.json_response(
@@ -523,7 +526,8 @@ async def respawn(request: web.Request) -> web.Response:
         raise ApiError(
             409,
             "SESSION_RUNNING",
-            f'session {session.name!r} is still running; send {{"kill": true}} to restart it',
+            f'session {session.name!r} is still running; send {{"kill": true}} (the CLI: '
+            "respawn -k) to restart it",
         )
     what = session.command
     policy = request.app[POLICY]
