@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -540,3 +541,22 @@ async def test_a_stream_outlives_the_request_timeout(
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(ws.receive(), timeout=1.0)
             assert not ws.closed
+
+
+async def test_no_terminal_left_is_the_machines_fault_not_the_requests(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of file descriptors when a session starts: 429 RESOURCE_EXHAUSTED with a retry
+    time (a 400 told the client its request was wrong); the name stays free."""
+
+    def exhausted() -> tuple[int, int]:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr("engine.pty.os.openpty", exhausted)
+    body = {"name": "full", "working_directory": str(tmp_path), "command": BASH}
+    status, data = await api.call("POST", "/sessions", body)
+    assert (status, data["code"]) == (429, "RESOURCE_EXHAUSTED"), data
+    assert "Too many open files" in data["error"]
+    monkeypatch.undo()
+    status, data = await api.call("POST", "/sessions", body)
+    assert status == 201, data
