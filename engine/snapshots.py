@@ -196,6 +196,7 @@ class Snapshotter:
 
     def _forget(self, session: Session) -> None:
         self._digests.pop(session.id, None)
+        self._untrimmed.pop(session.id, None)
         watched = self._watched.pop(session.id, None)
         if watched is not None:
             watched[1]()
@@ -356,8 +357,9 @@ class Snapshotter:
         try:
             while self._blocks and self.store is not None:
                 batch, self._blocks = self._blocks, {}
-                for sid, (session, blocks) in batch.items():
+                for sid in batch:
                     self._queued_bytes.pop(sid, None)
+                for sid, (session, blocks) in batch.items():
                     written = sum(len(b.data) for b in blocks)
                     try:
                         await self.store.append_recording(sid, *blocks)
