@@ -390,8 +390,9 @@ class Pty:
     def cook(self) -> bool:
         """Give the terminal back the line discipline a shell without a line editor (sh)
         reads with: canonical lines, CR read as NL, signals from keys, output post-processing
-        (what `stty sane` restores of it; echo is left as it is). A program killed in raw mode
-        leaves it otherwise, and sh then never sees an Enter. True if something changed."""
+        (what `stty sane` restores of it; echo too when the line was raw, not when only echo
+        was off, as `stty -echo` leaves it). A program killed in raw mode leaves it otherwise,
+        and sh then never sees an Enter. True if something changed."""
         if self.fd < 0:
             return False
         try:
@@ -400,6 +401,8 @@ class Pty:
             cooked[0] = (mode[0] | termios.ICRNL) & ~(termios.INLCR | termios.IGNCR)
             cooked[1] = mode[1] | termios.OPOST | termios.ONLCR
             cooked[3] = mode[3] | termios.ICANON | termios.ISIG | termios.IEXTEN
+            if not mode[3] & termios.ICANON:  # raw, not a `stty -echo` of the user's: all back
+                cooked[3] |= termios.ECHO | termios.ECHOE | termios.ECHOK
             if cooked == mode:
                 return False
             termios.tcsetattr(self.fd, termios.TCSANOW, cooked)

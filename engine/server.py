@@ -382,8 +382,7 @@ class _Handler(RequestHandler):
             return
         if not self._request_in_progress and self._request_count == self._requests_seen:
             log.debug("API: closed a connection that sent no whole request in time")
-            self.force_close()
-            self.transport.close()
+            self.force_close()  # closes the transport too
             return
         self._requests_seen = self._request_count
         self._watchdog = asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, self._check_idle)

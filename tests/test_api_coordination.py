@@ -383,5 +383,6 @@ async def test_a_scoped_token_lists_only_the_tasks_it_may_act_on(api: Api) -> No
     assert by_id is not None
     status, bobs = await api.call("GET", f"/tasks?agent={by_id.id}")  # an id names it too
     assert status == 200 and [t["id"] for t in bobs["tasks"]] == [taken]
-    status, none = await api.call("GET", "/tasks?agent=bob", headers=scoped)
-    assert status == 200 and none["tasks"] == []  # bob's task is not alice's to see
+    for other in ("bob", "nobody"):  # another agent's tasks, there or not: not alice's to see
+        status, refused = await api.call("GET", f"/tasks?agent={other}", headers=scoped)
+        assert (status, refused["code"]) == (403, "PERMISSION_DENIED"), other

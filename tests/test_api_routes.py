@@ -161,8 +161,13 @@ async def test_wait_signal_and_respawn(api: Api, tmp_path: Path) -> None:
     status, data = await api.call("POST", "/sessions/w/respawn")
     assert status == 200 and data["status"] == "running" and data["id"] == created["id"]
     assert data["pid"] != created["pid"] and data["exited_at"] is None
+    waiting = asyncio.create_task(api.call("GET", "/sessions/w/wait?timeout=20"))
+    # The long poll is waiting for this run's exit (asyncio.Event keeps its waiters).
+    await wait_until(lambda: bool(session._exited._waiters), what="the wait in place")  # type: ignore[attr-defined]
     status, data = await api.call("POST", "/sessions/w/respawn", {"kill": True})
     assert status == 200 and data["status"] == "running"
+    status, data = await waiting  # the killed run's exit, not a timeout's "not exited"
+    assert (status, data["exited"], data["signal"]) == (200, True, "SIGHUP"), data
 
 
 async def test_rename_and_metadata(api: Api, tmp_path: Path) -> None:

@@ -631,3 +631,4 @@ async def test_sh_reads_lines_again_after_a_program_left_the_terminal_raw(
     assert result.timed_out and not result.still_running
     result = await session.execute("echo cooked", timeout=5)
     assert (result.output, result.exit_code, result.timed_out) == ("cooked\n", 0, False)
+    assert "$ echo cooked" in screen(session)  # echoed again, as before the raw program

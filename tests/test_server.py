@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip as gzip_module
 import json
 import os
 import socket
@@ -179,8 +180,11 @@ async def test_bad_requests_get_4xx_with_codes(api: Api, tmp_path: Path) -> None
         ("/sessions", b'{"name": "rel", "working_directory": "./~"}', as_json, 400),
         ("/sessions/x/resize", b'{"columns": 10000, "lines": 10000}', as_json, 400),
     ]
-    gzip_claimed = {**as_json, "Content-Encoding": "gzip"}  # and not gzip at all
-    raw_cases += [(p, b'{"name": "q"}', gzip_claimed, 400) for p in ("/sessions", "/messages")]
+    gzip = {**as_json, "Content-Encoding": "gzip"}  # and not gzip at all
+    raw_cases += [(p, b'{"name": "q"}', gzip, 415) for p in ("/sessions", "/messages")]
+    cut = gzip_module.compress(b'{"name": "cut"}')[:12]  # decoded to nothing: was taken for {}
+    raw_cases.append(("/sessions", cut, gzip, 415))
+    raw_cases.append(("/sessions", b'{"name": "b"}', {**as_json, "Content-Encoding": "bogus"}, 415))
     for path, raw, headers, expected in raw_cases:
         async with api.http.post(url(path), data=raw, headers=headers) as r:
             data = await r.json()

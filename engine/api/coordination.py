@@ -73,10 +73,18 @@ def _coordination_errors(what: str) -> Callable[[Handler], Handler]:
 # -- who is asking -------------------------------------------------------------------------------
 
 
-def _agent_name(request: web.Request, name: str, key: str) -> str:
-    """The session `name` (or id) names, as its name; 404 when there is none."""
+def _agent_name(request: web.Request, name: str, key: str, *, recipient: bool = False) -> str:
+    """The session `name` (or id) names, as its name; 404 when there is none. A scoped token
+    naming any agent but its own gets 403 whether that agent exists or not (which names
+    exist is not its to learn), unless it names the `recipient` of a message it sends."""
     manager = request.app[MANAGER]
     session = manager.find_session(name) or manager.get_session(name)
+    who = principal(request)
+    if not recipient and not who.admin and (session is None or session.id != who.session_id):
+        audit(request, "act-as", name[:64], False, f"{request.method} {request.path[:200]}")
+        raise ApiError(
+            403, "PERMISSION_DENIED", f"this token is scoped to another session, not {name[:64]!r}"
+        )
     if session is None:
         raise ApiError(
             404,
@@ -209,7 +217,7 @@ async def send_message(request: web.Request) -> web.Response:
             reply_to,
         )
     else:
-        recipient = _agent_name(request, to, "to")
+        recipient = _agent_name(request, to, "to", recipient=True)
         hub.ensure_agent(recipient)
         message = hub.bus.send(
             sender,

@@ -467,7 +467,8 @@ async def resize(request: web.Request) -> web.Response:
 
 async def wait(request: web.Request) -> web.Response:
     """Long poll for the exit: the summary once exited, or after `timeout` seconds (default 30)
-    the summary with `"exited": false` (never a 408: a timeout is an answer)."""
+    the summary with `"exited": false` (never a 408: a timeout is an answer). A run killed by
+    a respawn is an exit too: `exited` with its code, `status` the new run's."""
     session = lookup(request)
     timeout = query_number(request, "timeout", 0, MAX_WAIT, 30.0)
     if session.status.kind == "created":
@@ -485,7 +486,13 @@ async def wait(request: web.Request) -> web.Response:
         exited.cancel()
     if exited.done() and not exited.cancelled() and exited.exception() is not None:
         raise exited.exception()  # type: ignore[misc]  # e.g. a failed start: a SessionError
-    return web.json_response({**summary(session), "exited": session.status.is_terminated})
+    answer = {**summary(session), "exited": session.status.is_terminated}
+    if exited.done() and not exited.cancelled():
+        # The run waited for ended; a respawn may have started the next one already (then
+        # `status` says running): the exit is that run's.
+        code = exited.result()
+        answer.update(exited=True, exit_code=code, signal=exit_signal(code))
+    return web.json_response(answer)
 
 
 def parse_signal(value: Any) -> signal.Signals:
