@@ -66,7 +66,7 @@ COORD_VERBS = ("msg", "inbox", "decide", "outcome", "tokens", "task", "trace")
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = _connection_first(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         return command_main(argv)
     if argv and not argv[0].startswith("-") and not _runnable(argv[0]):
@@ -78,6 +78,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     return tui_main(argv)
+
+
+def _connection_first(argv: list[str]) -> list[str]:
+    """`ai-session --server URL list` as `ai-session list --server URL`: where to connect may
+    come before the verb too (as `tmux -L NAME` does)."""
+    given, i = [], 0
+    while i < len(argv) and argv[i].split("=", 1)[0] in ("--server", "--socket", "--token"):
+        step = 1 if "=" in argv[i] else 2
+        given += argv[i : i + step]
+        i += step
+    if given and i < len(argv) and argv[i] in SUBCOMMANDS:
+        return [argv[i], *given, *argv[i + 1 :]]
+    return argv
 
 
 def _runnable(word: str) -> bool:

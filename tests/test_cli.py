@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.cli import SUBCOMMANDS, _parser, _program, _quick_parse, _runnable
+from app.cli import SUBCOMMANDS, _connection_first, _parser, _program, _quick_parse, _runnable
 
 BIN = Path(sys.executable).parent
 AI = str(BIN / "ai-session")
@@ -669,3 +669,18 @@ def test_context_shows_the_figures_and_messages_of_a_session(instance: Instance)
     assert missing.returncode == 1 and "no message 999" in missing.stderr
     instance.ok("kill", "ctx")
     instance.ok("kill", "plainctx")
+
+
+def test_where_to_connect_may_come_before_the_verb(instance: Instance) -> None:
+    """`ai-session --socket PATH list-sessions`, as `tmux -L NAME ls`: the options move behind
+    the verb (they were taken for the TUI's and refused)."""
+    env = {k: v for k, v in instance.env.items() if k != "AI_SESSION_SOCKET"}
+    for before in (["--socket", instance.socket], [f"--socket={instance.socket}"]):
+        done = instance.run(*before, "list-sessions", env=env)
+        assert done.returncode == 0, done.stderr
+    assert _connection_first(["--server", "http://h.invalid", "ls"])[0] == "ls"  # tmux's alias
+    assert _connection_first(["--server", "http://h.invalid", "vim"]) == [
+        "--server",
+        "http://h.invalid",
+        "vim",
+    ]  # not a verb: left for the TUI's own parser to refuse
