@@ -68,14 +68,15 @@ class Event:
     data: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        """The event as one flat JSON object (what `/events` and `ai-session events` print)."""
+        """The event as one flat JSON object (what `/events` and `ai-session events` print).
+        Its own fields never hide the envelope's: `type` is always the event's."""
         return {
+            **self.data,
             "seq": self.seq,
             "type": self.type,
             "time": self.time,
             "session": self.session,
             "session_id": self.session_id,
-            **self.data,
         }
 
 

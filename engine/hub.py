@@ -128,7 +128,7 @@ class AgentHub:
             message.sender,
             id=message.id,
             **{"from": message.sender, "to": message.recipient},
-            type=message.type.value,
+            message_type=message.type.value,
             priority=message.priority.name.lower(),
             preview=message.preview(),
         )
@@ -150,7 +150,7 @@ class AgentHub:
             "decision",
             decision.agent,
             id=decision.id,
-            type=decision.type.value,
+            decision_type=decision.type.value,
             selected=decision.selected,
             confidence=decision.confidence,
             outcome=None if decision.outcome is None else decision.outcome.value,

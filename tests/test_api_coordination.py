@@ -51,6 +51,9 @@ async def test_a_message_reaches_the_inbox_it_names(api: Api) -> None:
     assert listed["messages"] == []  # neither from nor to carol
     everything = await _ok(api, "GET", f"/messages?since={sent['id'] - 1}")
     assert [m["payload"] for m in everything["messages"]] == ["hi"]
+    page = await _ok(api, "GET", "/events?since=0")
+    [told] = [e for e in page["events"] if e.get("id") == sent["id"] and "message_type" in e]
+    assert (told["type"], told["message_type"], told["to"]) == ("message", "question", "bob")
 
 
 async def test_an_inbox_long_poll_wakes_when_a_message_comes(api: Api) -> None:

@@ -151,7 +151,7 @@ async def test_three_agents_exchange_a_message_a_task_and_a_decision(panes: Pane
     assert {"message", "task", "decision", "trace", "tokens"} <= kinds
     question = next(e for e in panes.events if e.type == "message")
     assert question.session == "alice"
-    assert question.data["to"] == "bob" and question.data["type"] == "question"
+    assert question.data["to"] == "bob" and question.data["message_type"] == "question"
     assert question.data["preview"] == "can you build the API?"
 
 

@@ -407,7 +407,7 @@ async def test_every_record_is_an_event_naming_its_session() -> None:
         assert all(e.session == "alice" and e.session_id == alice.id for e in seen)
         message = seen[0].data
         assert message["from"] == "alice" and message["to"] == "bob"
-        assert message["type"] == "question" and message["priority"] == "normal"
+        assert message["message_type"] == "question" and message["priority"] == "normal"
         assert len(message["preview"]) == 80 and message["preview"].endswith("…")
         assert seen[1].data["selected"] == "b" and seen[1].data["outcome"] is None
         assert [e.data["phase"] for e in seen[2:4]] == ["start", "end"]

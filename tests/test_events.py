@@ -290,3 +290,12 @@ def test_the_log_is_bounded_in_bytes_as_well_as_in_events() -> None:
     assert [e.seq for e in kept] == list(range(101 - len(kept), 101))
     log.emit("activity", bytes=1)  # small ones still go in
     assert log.since(100)[0][0].type == "activity"
+
+
+def test_an_events_own_fields_never_hide_its_type() -> None:
+    """A message's or a decision's own kind is `message_type`/`decision_type`; even a field
+    named like the envelope's cannot change what type a reader switches on."""
+    log = EventLog()
+    event = log.emit("message", None, id=1, message_type="question", type="spoof", seq=99)
+    assert event.to_json()["type"] == "message" and event.to_json()["seq"] == event.seq
+    assert event.to_json()["message_type"] == "question"
