@@ -254,3 +254,52 @@ async def test_real_answers_validate_against_the_document(api: Api, tmp_path: Pa
     await call("DELETE", "/sessions/doc")
     every = {(path, method) for path, method, _ in _operations() if not path.endswith("/stream")}
     assert every - call.covered == set()
+
+
+async def test_every_event_type_has_its_own_schema_and_real_events_match_it(
+    api: Api, tmp_path: Path
+) -> None:
+    """`Event` is one schema per type (a discriminator on `type`), every type of the engine's
+    has one, and an event of each, made through the API, validates against its own."""
+    from engine.events import EVENT_TYPES
+
+    mapping = OPENAPI["components"]["schemas"]["Event"]["discriminator"]["mapping"]
+    assert sorted(mapping) == sorted(EVENT_TYPES)
+    call = Checked(api)
+    for name in ("ev", "other"):
+        body = {
+            "name": name,
+            "working_directory": str(tmp_path),
+            "command": "bash --norc --noprofile",
+            "environment": {"PS1": "$ "},
+            "monitor_silence": 0.2,
+        }
+        await call("POST", "/sessions", body)
+    await call("POST", "/sessions/ev/execute", {"command": "printf '\\033]2;named\\007'; cd /"})
+    await call("POST", "/sessions/ev/resize", {"columns": 90, "lines": 20})
+    await call("PATCH", "/sessions/ev", {"metadata": {"step": 1}})
+    await call("POST", "/agents/ev/state", {"state": "waiting", "question": "Ship it?"})
+    await call("POST", "/messages", {"from": "ev", "to": "other", "payload": "hi"})
+    await call("POST", "/tasks", {"description": "build", "from": "ev"})
+    made = await call(
+        "POST",
+        "/decisions",
+        {"agent": "ev", "type": "approach", "options": ["a", "b"], "selected": "a",
+         "confidence": 0.5, "rationale": "r"},
+    )  # fmt: skip
+    await call("POST", f"/decisions/{made['id']}/outcome", {"success": True})
+    await call("POST", "/tokens", {"agent": "ev", "input": 10, "output": 2})
+    span = await call("POST", "/traces/spans", {"name": "review", "agent": "ev"})
+    await call("POST", f"/traces/spans/{span['span_id']}/end", {"status": "ok"})
+    await call("PATCH", "/sessions/other", {"name": "renamed"})
+    await call("POST", "/sessions/renamed/respawn", {"kill": True})
+    session = api.manager.find_session("ev")
+    assert session is not None
+    await wait_until(lambda: any(e.type == "silence" for e in api.manager.events.since(0)[0]))
+    await call("DELETE", "/sessions/renamed")
+    page = await call("GET", "/events?since=0&limit=1000")
+    seen = {event["type"] for event in page["events"]}
+    assert seen == set(EVENT_TYPES), set(EVENT_TYPES) - seen
+    schemas = OPENAPI["components"]["schemas"]
+    for event in page["events"]:
+        validate(event, schemas[mapping[event["type"]].rsplit("/", 1)[-1]], event["type"])

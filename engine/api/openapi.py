@@ -31,6 +31,74 @@ def _obj(
     }
 
 
+def _event_schema(kind: str) -> str:
+    """The component name of an event type's schema: `EventExit`, `EventMessage`."""
+    return "Event" + kind.title().replace("_", "")
+
+
+# Each event type's own fields (engine/events.py EVENT_TYPES; README "Events").
+_EVENT_FIELDS: dict[str, dict[str, Any]] = {
+    "created": {"command": _S, "pid": _nullable(_I), "columns": _I, "lines": _I},
+    "closed": {},
+    "renamed": {"old_name": _S},
+    "exit": {"exit_code": _nullable(_I), "signal": _nullable(_S), "exited_at": _S},
+    "respawned": {"pid": _nullable(_I)},
+    "activity": {"bytes": _I},
+    "silence": {"seconds": _N},
+    "resize": {"columns": _I, "lines": _I},
+    "title": {"title": _S},
+    "cwd": {"cwd": _nullable(_S)},
+    "metadata": {"metadata": {"type": "object", "additionalProperties": True}},
+    "command": {
+        "command": _S,
+        "exit_code": _nullable(_I),
+        "cwd": _nullable(_S),
+        "command_seq": _I,
+        "duration": _nullable(_N),
+    },
+    "message": {
+        "id": _I,
+        "from": _nullable(_S),
+        "to": _nullable(_S),
+        "message_type": _S,
+        "priority": _S,
+        "preview": _S,
+    },
+    "task": {"id": _I, "status": _S, "agent": _nullable(_S), "description": _S},
+    "decision": {
+        "id": _I,
+        "decision_type": _S,
+        "selected": _nullable(_S),
+        "confidence": _nullable(_N),
+        "outcome": _nullable(_S),
+    },
+    "trace": {
+        "trace_id": _S,
+        "span_id": _S,
+        "parent_id": _nullable(_S),
+        "name": _S,
+        "status": _nullable(_S),
+        "phase": {"type": "string", "enum": ["start", "end"]},
+    },
+    "tokens": {
+        "agent": _S,
+        "input": _I,
+        "output": _I,
+        "model": _nullable(_S),
+        "total_input": _I,
+        "total_output": _I,
+    },
+    "agent": {
+        "state": _S,
+        "reason": _nullable(_S),
+        "question": _nullable(_S),
+        "kind": _nullable(_S),
+        "command": _nullable(_S),
+        "source": _nullable(_S),
+    },
+}
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -235,17 +303,30 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Token": _obj({"token": _S, "session": _S, "session_id": _S, "read_only": _B}),
-    "Event": _obj(
-        {
-            "seq": _I,
-            "type": _S,
-            "time": _S,
-            "session": _nullable(_S),
-            "session_id": _nullable(_S),
+    "Event": {
+        "oneOf": [_ref(_event_schema(kind)) for kind in _EVENT_FIELDS],
+        "discriminator": {
+            "propertyName": "type",
+            "mapping": {
+                kind: f"#/components/schemas/{_event_schema(kind)}" for kind in _EVENT_FIELDS
+            },
         },
-        additionalProperties=True,
-        description="plus the type's own fields (exit: exit_code, signal, exited_at; ...)",
-    ),
+        "description": "One of the instance's events: the envelope and its type's own fields",
+    },
+    **{
+        _event_schema(kind): _obj(
+            {
+                "seq": _I,
+                "type": {"type": "string", "enum": [kind]},
+                "time": _S,
+                "session": _nullable(_S),
+                "session_id": _nullable(_S),
+                **fields,
+            },
+            additionalProperties=True,  # a later version may add fields
+        )
+        for kind, fields in _EVENT_FIELDS.items()
+    },
     "SnapshotInfo": _obj(
         {
             "id": _I,
