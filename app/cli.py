@@ -943,10 +943,10 @@ def _serve(args: Any) -> int:
         check_bind(args.host, token)
         if args.rate <= 0:
             raise ValueError("--rate must be more than 0")
-        if args.config is not None:  # named: it must be there
-            policy = SecurityPolicy.load(args.config, required=True)
-        else:
-            policy = SecurityPolicy.load(default_config_path())
+        # A file named on the command line must be there; the default one need not.
+        policy = SecurityPolicy.load(
+            args.config or default_config_path(), required=args.config is not None
+        )
     except ValueError as exc:
         print(f"ai-session server: {exc}", file=sys.stderr)
         return 2

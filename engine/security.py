@@ -48,7 +48,8 @@ class PolicyDenied(PermissionDenied):
 
 
 # Variables whose values the shell or the loader run as code: with `denied_commands` set they
-# would be a way around it, so they are refused unless `allowed_environment` names them.
+# would be a way around it, so they are refused unless `allowed_environment` names them (and
+# every name starting with one of CODE_PREFIXES).
 CODE_VARIABLES = frozenset(
     {
         "BASH_ENV",
@@ -64,9 +65,6 @@ CODE_VARIABLES = frozenset(
         "IFS",
         "PATH",
         "HISTFILE",
-        "LD_PRELOAD",
-        "LD_LIBRARY_PATH",
-        "LD_AUDIT",
         "PYTHONSTARTUP",
         "PYTHONPATH",
         "PERL5OPT",
@@ -92,13 +90,13 @@ CODE_VARIABLES = frozenset(
         "GIT_SSH",
         "GIT_SSH_COMMAND",
         "GIT_EXTERNAL_DIFF",
-        "GIT_CONFIG_GLOBAL",
         "LESSOPEN",
         "LESSCLOSE",
         "SUDO_ASKPASS",
         "SSH_ASKPASS",
     }
 )
+CODE_PREFIXES = ("BASH_FUNC_", "LD_", "GIT_CONFIG_")
 
 
 def _within(path: Path, root: Path) -> bool:
@@ -198,9 +196,7 @@ class SecurityPolicy:
             return  # the ones named were allowed on purpose
         if self.denied_commands:
             code = sorted(
-                k
-                for k in environment
-                if k in CODE_VARIABLES or k.startswith(("BASH_FUNC_", "LD_", "GIT_CONFIG_"))
+                k for k in environment if k in CODE_VARIABLES or k.startswith(CODE_PREFIXES)
             )
             if code:
                 raise PolicyDenied(

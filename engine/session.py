@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -548,6 +549,12 @@ def _process_name(pid: int | None) -> str | None:
         return None
 
 
+@functools.cache
+def _own_name() -> str | None:
+    """This process's /proc comm (what a child shows between fork and exec)."""
+    return _process_name(os.getpid())
+
+
 def _executable(pid: int) -> str:
     """/proc/PID/exe: the program a process runs (fish for `fish -n`), else plain `fish`."""
     try:
@@ -669,9 +676,17 @@ class Session:
         #{pane_current_command}; None when it cannot be known. The session's own program is
         named from its argv while it is still on its way there (`env -C`, a copy of us)."""
         pid = self._pty.foreground_pid() if self._pty is not None else None
-        if pid is not None and self._pty is not None and pid == self.pid and _spawning(pid):
+        name = _process_name(pid)
+        # Only a name the program's own cannot be is worth a second look (the status line asks
+        # often): `env`, or ours, as the child is before its exec.
+        if (
+            self._pty is not None
+            and pid == self.pid
+            and name in ("env", _own_name())
+            and _spawning(pid)
+        ):
             return os.path.basename(self._pty.argv[0])
-        return _process_name(pid)
+        return name
 
     @property
     def foreground_command_line(self) -> str | None:

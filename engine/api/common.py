@@ -84,25 +84,25 @@ async def read_raw(request: web.Request) -> bytes:
     reads the answer, nothing to log)."""
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):  # a JSON body this small needs none; a cut gzip read as {}
-        error = ApiError(
-            415,
-            "INVALID_REQUEST",
-            f"Content-Encoding {encoding[:40]!r} is not taken: send the JSON body as it is",
+        raise _unread(
+            request, 415, f"Content-Encoding {encoding[:40]!r} is not taken: send the JSON as it is"
         )
-        request.content.feed_eof()
-        error.close = True
-        raise error
     try:
         return await request.read()
     except (HttpProcessingError, RequestPayloadError, ConnectionError) as exc:
         message = getattr(exc, "message", "") or str(exc) or type(exc).__name__
         reason = message.strip().splitlines()[-1].strip()
-        error = ApiError(400, "INVALID_REQUEST", f"unreadable body: {reason[:200]}")
-        # The rest of it is neither read after the answer (it would fail again, with a
-        # traceback) nor taken for a next request: the connection ends with the answer.
-        request.content.feed_eof()
-        error.close = True
-        raise error from None
+        raise _unread(request, 400, f"unreadable body: {reason[:200]}") from None
+
+
+def _unread(request: web.Request, status: int, message: str) -> ApiError:
+    """The error for a body left unread. The rest of it is neither read after the answer (it
+    would fail again, with a traceback) nor taken for a next request: the connection ends
+    with the answer."""
+    request.content.feed_eof()
+    error = ApiError(status, "INVALID_REQUEST", message)
+    error.close = True
+    return error
 
 
 async def body(request: web.Request, known: Collection[str]) -> dict[str, Any]:

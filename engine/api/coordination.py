@@ -74,9 +74,10 @@ def _coordination_errors(what: str) -> Callable[[Handler], Handler]:
 
 
 def _agent_name(request: web.Request, name: str, key: str, *, recipient: bool = False) -> str:
-    """The session `name` (or id) names, as its name; 404 when there is none. A scoped token
-    naming any agent but its own gets 403 whether that agent exists or not (which names
-    exist is not its to learn), unless it names the `recipient` of a message it sends."""
+    """The session `name` (or id) names, as its name, which this client may act as; 404 when
+    there is none. A scoped token naming any agent but its own gets 403 whether that agent
+    exists or not (which names exist is not its to learn), unless it names the `recipient` of
+    a message it sends."""
     manager = request.app[MANAGER]
     session = manager.find_session(name) or manager.get_session(name)
     who = principal(request)
@@ -113,7 +114,6 @@ def _acting_maybe(request: web.Request, data: dict[str, Any], key: str) -> str |
             return None
         value = who.session_id
     name = _agent_name(request, value, key)
-    _may_act(request, name)
     return name
 
 
@@ -247,7 +247,6 @@ async def inbox(request: web.Request) -> web.Response:
     """Take the agent's messages (highest priority first); `?wait=S` waits for the first.
     A GET that changes state: a read-only token is refused."""
     name = _agent_name(request, request.match_info["name"], "name")
-    _may_act(request, name)
     if principal(request).read_only:  # taking them is a change: GET /messages only reads
         audit(request, "inbox", name, False, "read-only token")
         raise ApiError(
@@ -391,7 +390,6 @@ async def distribute(request: web.Request) -> web.Response:
 async def set_capabilities(request: web.Request) -> web.Response:
     data = await body(request, {"capabilities"})
     name = _agent_name(request, request.match_info["name"], "name")
-    _may_act(request, name)
     caps = _hub(request).tasks.register_capabilities(name, _words(data, "capabilities"))
     return web.json_response({"agent": name, "capabilities": list(caps)})
 
