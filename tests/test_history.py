@@ -223,7 +223,9 @@ async def test_records_reach_the_event_log(manager: SessionManager) -> None:
 
 async def test_a_slow_subscription_loses_output_never_a_record(bash: Session) -> None:
     async with bash.subscribe(max_bytes=64) as events:
-        await run(bash, "seq 1 300; (exit 9)")
+        # More than one read's worth (64 KiB): several output events, however a loaded
+        # machine batches the reads (in one event, nothing had to be dropped).
+        await run(bash, "seq 1 30000; (exit 9)")
         records = []
         while not records:
             event = await events.__anext__()
