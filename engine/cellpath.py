@@ -14,12 +14,20 @@ import logging
 import re
 from itertools import repeat
 from time import monotonic
+from types import ModuleType
 from typing import Any
 
 from pyte import charsets
 from pyte import modes as mo
 
 from engine.fastpath import FastRow
+from engine.width import _BMP
+
+native: ModuleType | None  # the C loop, built at install where a compiler is at hand
+try:
+    from engine import _cells as native
+except ImportError:  # the Python loop does it all, slower
+    native = None
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +88,68 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     only when it does not scroll; synchronized output's mode is set as Screen.set_mode sets
     it, EL on an empty row only marks it; EL, ECH, DECSTBM, IL and DL call the screen's own
     methods. Anything else ends the run, and the parser's general handlers take it from there.
+
+    The C loop (`engine/_cells.c`, built at install where a compiler is at hand) takes the
+    same tokens but text outside the Basic Multilingual Plane (rare, and the general path draws
+    it the same), else the Python loop (`draw_python`) does.
     """
-    if (
+    if not _fast_ok(screen):
+        return i
+    if native is None:
+        return draw_python(screen, tokens, buf, i)
+    return _draw_native(screen, buf, i)
+
+
+def _fast_ok(screen: Any) -> bool:
+    """Whether the tokens taken here mean what they mean to the general path right now."""
+    return not (
         screen._settle_needed
         or screen.charset
         or screen.g0_charset is not charsets.LAT1_MAP
         or not screen.bulk_draw
         or not _OTHER_MEANING.isdisjoint(screen.mode)
-    ):
-        return i
+    )
+
+
+def _draw_native(screen: Any, buf: str, i: int) -> int:
+    """The C loop (`engine/_cells.c`) from `i`, with the screen's state handed over and back."""
+    cursor = screen.cursor
+    glyphs = screen._last_glyphs
+    if glyphs.attrs is not cursor.attrs:
+        glyphs = screen.glyphs(cursor.attrs)
+    top, bottom = _region(screen)
+    assert native is not None  # draw_cells checked
+    pos, x, y, glyphs, drawn, error = native.run(
+        buf,
+        i,
+        screen._buffer,
+        cursor.x,
+        cursor.y,
+        glyphs,
+        screen.columns,
+        screen.lines,
+        bottom,
+        screen.dirty,
+        screen._put_run,
+        screen._last_char,
+        screen,
+        screen._zwj_seen,
+        top,
+        screen._alternate,
+    )
+    cursor.x, cursor.y = x, y
+    cursor.attrs = glyphs.attrs
+    screen._last_glyphs = glyphs
+    if pos != i:
+        screen._last_char = drawn
+    if error is not None:  # as in draw_python: counted, and the token is the general path's
+        screen.fast_errors += 1
+        log.debug("cell fast path (C) failed", exc_info=error)
+    return int(pos)
+
+
+def draw_python(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
+    """`draw_cells` in Python, where the caller checked `_fast_ok`."""
     cursor = screen.cursor
     x, y = cursor.x, cursor.y
     glyphs = screen._last_glyphs
@@ -217,7 +278,12 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
             else:  # the screen's own methods, on the state so far
                 cursor.x, cursor.y = x, y
                 cursor.attrs = glyphs.attrs
-                _call_screen(screen, k, m)
+                if k == 7:
+                    _call_screen(screen, "X", m[7])
+                elif k == 9:
+                    _call_screen(screen, "r", m[9])
+                else:
+                    _call_screen(screen, m[11], m[10])
                 x, y = cursor.x, cursor.y
                 if glyphs.attrs is not cursor.attrs:
                     glyphs = screen.glyphs(cursor.attrs)
@@ -295,26 +361,50 @@ def _new_run(glyphs: Any, x: int, text: str) -> dict[int, Any]:
     return cells
 
 
+def _region(screen: Any) -> tuple[int, int]:
+    """The scroll region's top and bottom rows, bottom -1 under LNM (see `_bottom`)."""
+    top, bottom = screen.margins or (0, screen.lines - 1)
+    return top, -1 if mo.LNM in screen.mode else bottom
+
+
 def _bottom(screen: Any) -> int:
     """The row at which LF scrolls (the region's bottom: the general path does that), or -1
     under LNM (there LF is CR LF)."""
     return -1 if mo.LNM in screen.mode else (screen.margins or (0, screen.lines - 1))[1]
 
 
-def _call_screen(screen: Any, k: int, m: re.Match[str]) -> None:
-    """The rarer tokens (`hot_tokens` group `k` matched), through the screen's methods with
+def _call_screen(screen: Any, final: str, params: str) -> None:
+    """A rarer token (ECH, DECSTBM, IL or DL by its final), through the screen's method with
     the arguments the parser's general path passes."""
-    if k == 7:
-        count = m.group(7)
-        screen.erase_characters(int(count) if count else None)
-    elif k == 9:
-        top, _, bottom = m.group(9).partition(";")
+    if final == "X":
+        screen.erase_characters(int(params) if params else None)
+    elif final == "r":
+        top, _, bottom = params.partition(";")
         screen.set_margins(int(top or 0) or None, int(bottom or 0) or None)
     else:
-        count = m.group(10)
-        delete = m.group(11) == "M"
-        method = screen.delete_lines if delete else screen.insert_lines
-        method(int(count) if count else None)
+        method = screen.delete_lines if final == "M" else screen.insert_lines
+        method(int(params) if params else None)
+
+
+def _call(screen: Any, final: str, params: str, x: int, y: int, glyphs: Any) -> tuple[Any, ...]:
+    """A rarer token for the C loop (EL, ECH, DECSTBM, IL, DL, synchronized output's start
+    and end), as the Python loop does it; returns the cursor, the style and the scroll
+    region (`_region`) after it."""
+    cursor = screen.cursor
+    cursor.x, cursor.y = x, y
+    cursor.attrs = glyphs.attrs
+    if final == "K":
+        screen.erase_in_line()
+    elif final == "h":
+        screen.synchronized_since = monotonic()
+        screen.mode.add(_SYNC_OUTPUT)
+    elif final == "l":
+        screen.mode.discard(_SYNC_OUTPUT)
+    else:
+        _call_screen(screen, final, params)
+    if glyphs.attrs is not cursor.attrs:
+        glyphs = screen.glyphs(cursor.attrs)
+    return cursor.x, cursor.y, glyphs, *_region(screen)
 
 
 # (lines, columns) -> CUP parameter text -> (y, x) it moves the cursor to on such a screen
@@ -406,3 +496,7 @@ def store_narrow(line: Any, x: int, text: str, glyphs: Any, columns: int) -> Non
         line.update(zip(range(x, x + n), repeat(glyphs[text[0]])))
     if isinstance(line, FastRow):  # dict.update skips its setter, which drops the history
         line.hist = None  # line it no longer is
+
+
+if native is not None:
+    native.setup(FastRow, _call, _BMP)

@@ -6,7 +6,7 @@ import asyncio
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -38,6 +38,23 @@ def _own_data_dir(
 settings.register_profile("default", max_examples=300)
 settings.register_profile("deep", max_examples=5000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="module", params=["c", "python"])
+def cell_loop(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a module's tests with the cell fast path's C loop (engine/_cells.c, where it was
+    built) and again with its Python loop alone: each is held to the general path."""
+    from engine import cellpath
+
+    native = cellpath.native
+    if request.param == "c" and native is None:
+        pytest.skip("the C loop is not built here (test_the_c_loop_is_built says why)")
+    if request.param == "python":
+        cellpath.native = None
+    try:
+        yield request.param
+    finally:
+        cellpath.native = native
 
 
 def bash_config(**kwargs: object) -> SessionConfig:

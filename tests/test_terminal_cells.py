@@ -4,12 +4,20 @@ token through `_call` and drawing character by character (the general path)."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest import MonkeyPatch
 
 from engine import terminal
 from engine.terminal import Terminal
+
+pytestmark = pytest.mark.usefixtures("cell_loop")  # the C loop and the Python loop
 
 _CHARS = st.sampled_from(
     [*"abcXYZ 09~", "é", "ß", "ÿ", "Ω", "ж", "─", "日", "本", "語", "😀", "\u0301", "\u200b"]
@@ -160,6 +168,7 @@ def test_each_fast_part_alone_matches_the_general_path(
 
 def test_the_token_loop_runs_and_keeps_going_after_a_failing_handler() -> None:
     t = Terminal(20, 3)
+    t.parser.cells = None  # the parser's own token loop (the cell fast path erases by itself)
     calls: list[str] = []
     general = t.parser._csi
     t.parser._csi = lambda *a: calls.append("csi") or general(*a)  # type: ignore[method-assign]
@@ -205,6 +214,24 @@ def test_a_vim_like_redraw_matches_the_general_path() -> None:
         fast = _feed(Terminal(30, 9, scrollback=50), data, chunk)
         slow = _feed(_general(Terminal(30, 9, scrollback=50)), data, len(data))
         assert _state(fast) == _state(slow), chunk
+
+
+def test_a_redraw_scrolling_its_region_on_the_alternate_screen_matches_the_general_path() -> None:
+    """LF at the region's bottom on the alternate screen before a sequence scrolls the region
+    in the fast path (text after it is the line fast path's): rows made and not, wrapped
+    rows, a coloured background (its new rows are filled), LNM, a region of one row and the
+    whole screen, and the main screen (its lines go to the history)."""
+    frame = (
+        "\x1b[2;5r\x1b[5;1Hab\n\x1b[1mcd\n\x1b[m\n\x1b[K\x1b[3;7Hwxyz12345\n\x1b[Hq"
+        "\x1b[5;3H\n\x1b[44m\n\x1b[m\x1b[20h\n\x1b[20l\x1b[4;4r\x1b[4;1Hz\n\x1b[Ky"
+        "\x1b[r\x1b[7;1Hlast\n\x1b[1;1Hfirst\x1b[7;9H\n\x1b[7;1H\x1b[K\n\x1b[m."
+    )
+    for screen in ("\x1b[?1049h", ""):
+        data = (screen + frame * 3).encode()
+        for chunk in (1, 9, len(data)):
+            fast = _feed(Terminal(10, 7, scrollback=50), data, chunk)
+            slow = _feed(_general(Terminal(10, 7, scrollback=50)), data, len(data))
+            assert _state(fast) == _state(slow), (screen, chunk)
 
 
 def test_glyphs_stay_within_their_budget_and_draw_the_same(monkeypatch: MonkeyPatch) -> None:
@@ -272,3 +299,18 @@ def test_runs_of_moves_and_erasing_to_the_end_draw_what_the_general_path_draws()
         fast = _feed(Terminal(24, 8, scrollback=50), data, chunk)
         slow = _feed(_general(Terminal(24, 8, scrollback=50)), data, chunk)
         assert _state(fast) == _state(slow), chunk
+
+
+def test_the_c_loop_is_built_and_current_where_a_compiler_is() -> None:
+    """pip builds engine/_cells.c where a C compiler is at hand (engine/_build_hook.py): a
+    build that failed, or one older than its source (edited since: `pip install -e .` again),
+    would leave every screen on the slower loop or on old code."""
+    spec = importlib.util.find_spec("engine._cells")
+    source = Path(terminal.__file__).with_name("_cells.c")
+    if spec is None or spec.origin is None:
+        compiler = os.environ.get("CC") or "cc"
+        assert shutil.which(compiler.split()[0]) is None, "a C compiler is here, the C loop not"
+        pytest.skip("no C compiler: the Python loop does it all")
+    built = Path(spec.origin)
+    if built.parent == source.parent:
+        assert built.stat().st_mtime >= source.stat().st_mtime, "rebuild: pip install -e ."

@@ -17,6 +17,8 @@ from engine.session import _ANY_D_MARK, _status
 from engine.terminal import Terminal
 from engine.vt import MAX_FIELDS, MAX_SEQUENCE, Parser
 
+pytestmark = pytest.mark.usefixtures("cell_loop")  # the C loop and the Python loop
+
 FINALS = "@ABCDEFGHIJKLMPSTXZ`abcdefghlmnqrstu"
 _params = st.lists(st.integers(0, 300).map(str) | st.just(""), max_size=5).map(";".join)
 
