@@ -1,33 +1,41 @@
 /* The cell fast path's hottest tokens in C (engine/cellpath.py says what each one does).
 
 A full-screen redraw is some fifty thousand tokens per megabyte: SGRs, cursor positions, short
-runs of ASCII text, CR and LF. Matching one with a regular expression and branching on it in
-Python costs about as much as tmux spends on a whole token, so this loop takes those tokens
-with the screen's state in C locals and stops at the first token it does not take. The Python
-loop (`cellpath._draw_python`) then takes that one, and the parser's general path what neither
-takes. It stores the same cells in the same rows as the Python loop, which stays the oracle:
-tests run both against the general path.
+runs of text, CR and LF. Matching one with a regular expression and branching on it in Python
+costs about as much as tmux spends on a whole token, so this loop takes those tokens with the
+screen's state in C locals, calls the screen's own methods for the rarer ones, and stops at the
+first token it does not take: the parser's general path takes that one. It leaves the screen
+as the general path does; the Python loop (`cellpath.draw_python`, used where this was not
+built) is held to the same, and tests run both against the general path.
 
 run(buf, i, rows, x, y, glyphs, columns, lines, bottom, dirty, put_run, drawn, screen, zwj,
-    top, alternate) -> (pos, x, y, glyphs, drawn, error)
+    top, alternate, autowrap) -> (pos, x, y, glyphs, drawn, error, refused)
 
 `rows` is the screen's row table (a defaultdict: `rows[y]` makes a missing row), `glyphs`
 the cells of the current style (a dict subclass: a missing character is made by
-`glyphs[ch]`), `top` and `bottom` the scroll region's rows (bottom -1: LF is not taken),
-`dirty` the screen's set of changed rows, `put_run` the screen's `_put_run` (text over half
-of a wide character), `drawn` what REP would repeat, `zwj` whether a ZERO WIDTH JOINER was
-drawn (text may join its cell), `alternate` whether the alternate screen is shown (a scroll
-keeps no history there). `setup()` gives the Python parts it calls. `pos` is where the first token not taken starts; `error` is
-None, or an exception raised by Python code called from here (the tokens before it are done).
+`glyphs[ch]`), `top` and `bottom` the scroll region's rows (bottom -1 under LNM: LF is not
+taken), `dirty` the screen's set of changed rows, `put_run` the screen's `_put_run` (text
+over half of a wide character), `drawn` what REP would repeat, `zwj` whether a ZERO WIDTH
+JOINER was drawn (text may join its cell), `alternate` whether the alternate screen is shown
+(a scroll keeps no history there), `autowrap` whether DECAWM is set. `setup()` gives the
+Python parts it calls.
+
+`pos` is where the first token not taken starts; `error` is None, or an exception raised by
+Python code called from here (the tokens before it are done); buf[pos:refused] is text this
+loop does not draw (see the end of run()).
 */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 static PyObject *s_after_sgr, *s_hist, *s_wrapped, *s_attrs, *s_default, *s_empty;
+static PyObject *s_gap, *s_styles, *s_left, *s_forget, *s_rest;
 static PyObject *one_char[128]; /* the one-character strings of ASCII */
 /* engine.width._BMP, given by setup(): a byte per code point below U+10000, its width + 1 */
 static PyObject *widths;
-#define NARROW(ch) ((ch) < 0x10000 && ((const unsigned char *)PyBytes_AS_STRING(widths))[ch] == 2)
+/* cells a character takes (1, 2; 0 joins the previous cell, -1 is dropped), -2 past the BMP */
+#define WIDTH(ch) \
+    ((ch) < 0x10000 ? (int)((const unsigned char *)PyBytes_AS_STRING(widths))[ch] - 1 : -2)
+#define NARROW(ch) (WIDTH(ch) == 1)
 
 /* The character at `index` as a string (a new reference). */
 static PyObject *
@@ -43,6 +51,78 @@ one_char_at(int kind, const void *data, Py_ssize_t index)
 
 #define READ(p) PyUnicode_READ(kind, data, (p))
 
+/* A cell for `ch` in the style of `glyphs`, kept there, as Glyphs.__missing__ makes it (within
+the screen's budget: Styles.left, Styles.forget), without a Python call. */
+static PyObject *
+new_glyph(PyObject *glyphs, PyObject *ch)
+{
+    PyObject *ref = PyObject_GetAttr(glyphs, s_styles);
+    if (ref == NULL)
+        return NULL;
+    PyObject *styles = PyObject_CallNoArgs(ref);
+    Py_DECREF(ref);
+    if (styles == NULL)
+        return NULL;
+    if (styles != Py_None) {
+        PyObject *left = PyObject_GetAttr(styles, s_left);
+        Py_ssize_t count = left == NULL ? -1 : PyLong_AsSsize_t(left);
+        Py_XDECREF(left);
+        if (count == -1 && PyErr_Occurred()) {
+            Py_DECREF(styles);
+            return NULL;
+        }
+        PyObject *now = PyLong_FromSsize_t(count - 1);
+        int rc = now == NULL ? -1 : PyObject_SetAttr(styles, s_left, now);
+        Py_XDECREF(now);
+        if (rc == 0 && count - 1 < 0) {
+            PyObject *done = PyObject_CallMethodNoArgs(styles, s_forget);
+            rc = done == NULL ? -1 : 0;
+            Py_XDECREF(done);
+        }
+        if (rc < 0) {
+            Py_DECREF(styles);
+            return NULL;
+        }
+    }
+    Py_DECREF(styles);
+    PyObject *attrs = PyObject_GetAttr(glyphs, s_attrs);
+    if (attrs == NULL)
+        return NULL;
+    PyObject *rest = PyObject_GetAttr(glyphs, s_rest);
+    if (rest == NULL || !PyTuple_Check(rest)) {
+        if (rest != NULL)
+            PyErr_SetString(PyExc_TypeError, "Glyphs._rest is not a tuple");
+        Py_DECREF(attrs);
+        Py_XDECREF(rest);
+        return NULL;
+    }
+    /* tuple.__new__(Cell, (ch, *rest)), as tuple's own subtype constructor does it */
+    PyTypeObject *type = Py_TYPE(attrs);
+    Py_ssize_t n = PyTuple_GET_SIZE(rest);
+    PyObject *cell = PyType_IsSubtype(type, &PyTuple_Type) ? type->tp_alloc(type, n + 1) : NULL;
+    if (cell == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "a style is not a tuple");
+        Py_DECREF(attrs);
+        Py_DECREF(rest);
+        return NULL;
+    }
+    Py_INCREF(ch);
+    PyTuple_SET_ITEM(cell, 0, ch);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(rest, i);
+        Py_INCREF(item);
+        PyTuple_SET_ITEM(cell, i + 1, item);
+    }
+    Py_DECREF(attrs);
+    Py_DECREF(rest);
+    if (PyDict_SetItem(glyphs, ch, cell) < 0) {
+        Py_DECREF(cell);
+        return NULL;
+    }
+    return cell;
+}
+
 /* The cell of `ch` in `glyphs`; a new reference, NULL on error. */
 static PyObject *
 glyph(PyObject *glyphs, PyObject *ch)
@@ -54,7 +134,7 @@ glyph(PyObject *glyphs, PyObject *ch)
     }
     if (PyErr_Occurred())
         return NULL;
-    return PyObject_GetItem(glyphs, ch); /* Glyphs.__missing__ makes it */
+    return new_glyph(glyphs, ch);
 }
 
 /* The first character of a cell's data, -1 if it is empty or not a cell. */
@@ -86,6 +166,42 @@ drop_hist(PyObject *line)
     return PyObject_SetAttr(line, s_hist, Py_None);
 }
 
+static int cell_there(PyObject *line, Py_ssize_t x, Py_UCS4 *first, int *empty);
+
+/* Whether the cell left of column x on row y ends with a ZERO WIDTH JOINER, as
+Screen._after_joiner says: then the next character that is not ASCII joins it. */
+static int
+after_joiner(PyObject *rows, Py_ssize_t y, Py_ssize_t x, Py_ssize_t columns)
+{
+    Py_ssize_t left = (x < columns ? x : columns) - 1;
+    if (left < 0)
+        return 0;
+    PyObject *key = PyLong_FromSsize_t(y);
+    if (key == NULL)
+        return -1;
+    PyObject *line = PyDict_GetItemWithError(rows, key); /* rows.get(y) */
+    Py_DECREF(key);
+    if (line == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    Py_UCS4 first;
+    int empty;
+    int there = PyDict_Check(line) ? cell_there(line, left, &first, &empty) : 0;
+    if (there > 0 && empty && left > 0)
+        there = cell_there(line, --left, &first, &empty);
+    if (there <= 0)
+        return there;
+    key = PyLong_FromSsize_t(left);
+    if (key == NULL)
+        return -1;
+    PyObject *cell = PyDict_GetItemWithError(line, key);
+    Py_DECREF(key);
+    if (cell == NULL || !PyTuple_Check(cell) || PyTuple_GET_SIZE(cell) < 1)
+        return PyErr_Occurred() ? -1 : 0;
+    PyObject *data = PyTuple_GET_ITEM(cell, 0);
+    Py_ssize_t n = PyUnicode_Check(data) ? PyUnicode_GET_LENGTH(data) : 0;
+    return n > 0 && PyUnicode_READ_CHAR(data, n - 1) == 0x200d;
+}
+
 /* Whether the style of `glyphs` has the default background (blanks it makes are no cells):
 1, 0, or -1 on error. */
 static int
@@ -101,8 +217,46 @@ plain_background(PyObject *glyphs)
     return plain;
 }
 
-/* LF at the bottom of the scroll region on the alternate screen, as Screen._shift_up does it
-there (no history): the rows top..bottom move up one, a blank row enters at the bottom. */
+/* Whether at least two lines the line fast path takes (fastpath._LINES, MIN_BATCH: ASCII text
+and SGRs, then CR LF) start at `p`. */
+static int
+plain_lines_follow(int kind, const void *data, Py_ssize_t p, Py_ssize_t len)
+{
+    int count = 0;
+    while (p < len) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, p);
+        if (c >= 0x20 && c <= 0x7e) {
+            p++;
+            continue;
+        }
+        if (c == 0x1b && p + 1 < len && PyUnicode_READ(kind, data, p + 1) == '[') {
+            Py_ssize_t q = p + 2;
+            while (q < len) {
+                Py_UCS4 d = PyUnicode_READ(kind, data, q);
+                if ((d < '0' || d > '9') && d != ';')
+                    break;
+                q++;
+            }
+            if (q < len && PyUnicode_READ(kind, data, q) == 'm') {
+                p = q + 1;
+                continue;
+            }
+            return 0;
+        }
+        if (c == '\r' && p + 1 < len && PyUnicode_READ(kind, data, p + 1) == '\n') {
+            if (++count >= 2)
+                return 1;
+            p += 2;
+            continue;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* LF or text wrapping at the bottom of the scroll region on the alternate screen scrolls it,
+as Screen._shift_up does there (no history): rows top..bottom move up one, a blank row
+enters at the bottom. */
 static int
 scroll_up(PyObject *rows, Py_ssize_t top, Py_ssize_t bottom, PyObject *dirty)
 {
@@ -216,13 +370,193 @@ setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* The cells of characters in one style, as they are looked up (strong references): every
+ASCII character, and the last other character of each of 256 slots (text in a script repeats
+its letters; a string made and hashed per character costs more than the rest of drawing it). */
+#define SLOTS 256
+typedef struct {
+    PyObject *cells[128 + SLOTS];
+    Py_UCS4 codes[SLOTS]; /* the character each other slot holds */
+    unsigned short filled[128 + SLOTS];
+    int count;
+} Cache;
+
+static void
+forget(Cache *cache)
+{
+    for (int k = 0; k < cache->count; k++)
+        Py_CLEAR(cache->cells[cache->filled[k]]);
+    cache->count = 0;
+}
+
+/* The cell of the character at buf[index] in the style of `glyphs` (a new reference). */
+static PyObject *
+cell_at(Cache *cache, PyObject *glyphs, int kind, const void *data, Py_ssize_t index)
+{
+    Py_UCS4 code = PyUnicode_READ(kind, data, index);
+    int slot = code < 128 ? (int)code : 128 + (int)(code % SLOTS);
+    PyObject *cell = cache->cells[slot];
+    if (cell != NULL && (code < 128 || cache->codes[slot - 128] == code)) {
+        Py_INCREF(cell);
+        return cell;
+    }
+    PyObject *ch = one_char_at(kind, data, index);
+    if (ch == NULL)
+        return NULL;
+    cell = glyph(glyphs, ch);
+    Py_DECREF(ch);
+    if (cell != NULL) {
+        if (cache->cells[slot] == NULL)
+            cache->filled[cache->count++] = (unsigned short)slot;
+        else
+            Py_DECREF(cache->cells[slot]);
+        Py_INCREF(cell);
+        cache->cells[slot] = cell;
+        if (code >= 128)
+            cache->codes[slot - 128] = code;
+    }
+    return cell;
+}
+
+/* rows[y], which makes a missing row (a new reference). */
+static PyObject *
+row_at(PyObject *rows, Py_ssize_t y)
+{
+    PyObject *key = PyLong_FromSsize_t(y);
+    if (key == NULL)
+        return NULL;
+    PyObject *row = PyObject_GetItem(rows, key);
+    Py_DECREF(key);
+    return row;
+}
+
+/* line.get(x): whether a cell is there, and its first character (*empty if its data is ""). */
+static int
+cell_there(PyObject *line, Py_ssize_t x, Py_UCS4 *first, int *empty)
+{
+    PyObject *key = PyLong_FromSsize_t(x);
+    if (key == NULL)
+        return -1;
+    PyObject *cell = PyDict_GetItemWithError(line, key);
+    Py_DECREF(key);
+    if (cell == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    *first = first_char(cell, empty);
+    return 1;
+}
+
+static int
+set_cell(PyObject *line, Py_ssize_t x, PyObject *cell)
+{
+    PyObject *key = PyLong_FromSsize_t(x);
+    if (key == NULL)
+        return -1;
+    int rc = PyDict_SetItem(line, key, cell);
+    Py_DECREF(key);
+    return rc;
+}
+
+/* A row full of one cell, copied into a cleared row (as cellpath.store_narrow does): one
+remembered at a time, and a background fill or a rule repeats row after row. */
+static PyObject *fill_cell, *fill_row;
+
+/* Store buf[from:to] (characters of one `width`) in `line` from column x, where it fits, as
+Screen._put_run stores it; at half of a wide character it calls _put_run itself. */
+static int
+store_run(Cache *cache, PyObject *glyphs, PyObject *line, Py_ssize_t x, int width, PyObject *buf,
+          Py_ssize_t from, Py_ssize_t to, Py_ssize_t columns, PyObject *put_run)
+{
+    int kind = PyUnicode_KIND(buf);
+    const void *data = PyUnicode_DATA(buf);
+    Py_ssize_t n = to - from, end = x + n * width;
+    Py_UCS4 first = 0, last = 0;
+    int first_empty = 1, last_empty = 1;
+    int first_there = cell_there(line, x, &first, &first_empty);
+    if (first_there < 0)
+        return -1;
+    int careful; /* perhaps half of a wide character: Screen._put_run looks closer */
+    if (width == 1) {
+        int last_there = first_there;
+        last = first;
+        last_empty = first_empty;
+        if (n > 1 && (last_there = cell_there(line, end - 1, &last, &last_empty)) < 0)
+            return -1;
+        if (n == 1)
+            careful = first_there && (first_empty || first < 0x20 || first >= 0x1100);
+        else
+            careful = (first_there && first_empty) || (last_there && !last_empty && last >= 0x1100);
+    }
+    else {
+        int right_there = 0;
+        if (end < columns && (right_there = cell_there(line, end, &last, &last_empty)) < 0)
+            return -1;
+        careful = (x > 0 && first_there && first_empty) || (right_there && last_empty);
+    }
+    if (careful) {
+        PyObject *text = PyUnicode_Substring(buf, from, to);
+        if (text == NULL)
+            return -1;
+        PyObject *done = PyObject_CallFunction(put_run, "OnOiO", line, x, text, width, glyphs);
+        Py_DECREF(text);
+        Py_XDECREF(done);
+        return done == NULL ? -1 : 0;
+    }
+    if (width == 1 && n == columns) { /* a whole row of one character: a ready row's copy */
+        Py_UCS4 c0 = PyUnicode_READ(kind, data, from);
+        Py_ssize_t q = from + 1;
+        while (q < to && PyUnicode_READ(kind, data, q) == c0)
+            q++;
+        if (q == to) {
+            PyObject *cell = cell_at(cache, glyphs, kind, data, from);
+            if (cell == NULL)
+                return -1;
+            if (cell != fill_cell || fill_row == NULL || PyDict_GET_SIZE(fill_row) != n) {
+                PyObject *row = PyDict_New();
+                for (Py_ssize_t k = 0; row != NULL && k < n; k++) {
+                    if (set_cell(row, k, cell) < 0)
+                        Py_CLEAR(row);
+                }
+                if (row == NULL) {
+                    Py_DECREF(cell);
+                    return -1;
+                }
+                Py_XSETREF(fill_row, row);
+                Py_XSETREF(fill_cell, cell);
+            }
+            else
+                Py_DECREF(cell);
+            PyDict_Clear(line);
+            if (PyDict_Update(line, fill_row) < 0)
+                return -1;
+            return drop_hist(line);
+        }
+    }
+    PyObject *stub = NULL;
+    if (width == 2 && (stub = glyph(glyphs, s_empty)) == NULL)
+        return -1;
+    for (Py_ssize_t q = from; q < to; q++, x += width) {
+        PyObject *cell = cell_at(cache, glyphs, kind, data, q);
+        if (cell == NULL || set_cell(line, x, cell) < 0 || (stub && set_cell(line, x + 1, stub) < 0)) {
+            Py_XDECREF(cell);
+            Py_XDECREF(stub);
+            return -1;
+        }
+        Py_DECREF(cell);
+    }
+    Py_XDECREF(stub);
+    return drop_hist(line);
+}
+
 static PyObject *
 run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 16 || screen_call == NULL) {
-        PyErr_SetString(PyExc_TypeError, "run() takes 16 arguments, after setup()");
+    if (nargs != 17 || screen_call == NULL) {
+        PyErr_SetString(PyExc_TypeError, "run() takes 17 arguments, after setup()");
         return NULL;
     }
+    int autowrap = PyObject_IsTrue(args[16]); /* DECAWM */
+    if (autowrap < 0)
+        return NULL;
     int alternate = PyObject_IsTrue(args[15]); /* the alternate screen: no history */
     if (alternate < 0)
         return NULL;
@@ -253,24 +587,17 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *error = NULL;
     PyObject *line = NULL; /* row y (a strong reference), fetched when text is drawn */
     Py_ssize_t line_y = -1; /* the row `line` is */
-    /* the cells of ASCII characters in the current style, as they are looked up */
-    PyObject *ascii[128] = {NULL};
-    unsigned char looked_up[128];
-    int looked = 0;
+    Cache cache = {{NULL}, {0}, {0}, 0}; /* the cells of characters in the current style */
     PyObject *after_sgr = PyObject_GetAttr(glyphs, s_after_sgr);
     if (after_sgr == NULL)
         return NULL;
     Py_INCREF(glyphs);
     Py_INCREF(drawn);
     Py_ssize_t dirty_y = -1; /* the row last marked dirty */
+    int joiner = 0;          /* it stopped at text that joins the ZWJ cell left of it */
 
 #define FAIL goto failed
-#define FORGET_ASCII()                          \
-    do {                                        \
-        for (int k_ = 0; k_ < looked; k_++)     \
-            Py_CLEAR(ascii[looked_up[k_]]);     \
-        looked = 0;                             \
-    } while (0)
+#define FORGET_ASCII() forget(&cache)
 #define SET_DRAWN(obj)       \
     do {                     \
         Py_INCREF(obj);      \
@@ -489,11 +816,12 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (c == '\n') { /* as Screen.linefeed */
             if (bottom < 0)
                 break;
-            /* At the region's bottom it scrolls: here only on the alternate screen (no
-            history) and before a sequence (text after it is the line fast path's). */
+            /* At the region's bottom it scrolls: here on the alternate screen (no history),
+            unless the lines after it are the line fast path's (engine/fastpath.py), which
+            the general path tries after its LF: plain lines, scrolled in at once. */
             int scroll = y == bottom;
             if (scroll) {
-                if (!alternate || pos + 1 >= len || READ(pos + 1) != 0x1b)
+                if (!alternate || (x == 0 && autowrap && plain_lines_follow(kind, data, pos + 1, len)))
                     break;
                 int plain = plain_background(glyphs);
                 if (plain < 0)
@@ -535,131 +863,75 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             SET_DRAWN(s_empty);
             continue;
         }
-        if (!NARROW(c) || (zwj && c > 0x7e))
-            break; /* not text, or perhaps joining a ZWJ cell: the general path draws it */
-        /* a run of one-column characters */
+        /* text: a run of characters of one width (1, or 2 where two columns fit) */
+        int width = WIDTH(c);
+        if (width != 1 && (width != 2 || columns < 2))
+            break; /* not text this loop draws: the general path draws it */
+        if (zwj && c > 0x7e) { /* it may join a ZWJ cell left of the cursor */
+            int joins = after_joiner(rows, y, x, columns);
+            if (joins < 0)
+                FAIL;
+            if (joins) {
+                joiner = 1;
+                break;
+            }
+        }
         Py_ssize_t end = pos + 1;
-        while (end < len && NARROW(READ(end)))
+        while (end < len && WIDTH(READ(end)) == width)
             end++;
-        Py_ssize_t n = end - pos;
-        if (x + n > columns)
-            break; /* it wraps (or x is at the pending-wrap column): the general path */
-        if (line == NULL) {
-            PyObject *key = PyLong_FromSsize_t(y);
-            if (key == NULL)
-                FAIL;
-            line = PyObject_GetItem(rows, key);
-            line_y = y;
-            Py_DECREF(key);
-            if (line == NULL)
-                FAIL;
-        }
-        if (!PyDict_Check(line))
-            break;
-        int empty;
-        Py_UCS4 first = 0, last = 0;
-        int first_empty = 1, last_empty = 1, first_there = 0, last_there = 0;
-        {
-            PyObject *key = PyLong_FromSsize_t(x);
-            if (key == NULL)
-                FAIL;
-            PyObject *cell = PyDict_GetItemWithError(line, key);
-            Py_DECREF(key);
-            if (cell == NULL && PyErr_Occurred())
-                FAIL;
-            if (cell != NULL) {
-                first_there = 1;
-                first = first_char(cell, &empty);
-                first_empty = empty;
-            }
-            if (n == 1) {
-                last_there = first_there;
-                last = first;
-                last_empty = first_empty;
-            }
-            else {
-                key = PyLong_FromSsize_t(x + n - 1);
-                if (key == NULL)
-                    FAIL;
-                cell = PyDict_GetItemWithError(line, key);
-                Py_DECREF(key);
-                if (cell == NULL && PyErr_Occurred())
-                    FAIL;
-                if (cell != NULL) {
-                    last_there = 1;
-                    last = first_char(cell, &empty);
-                    last_empty = empty;
-                }
-            }
-        }
-        int careful; /* perhaps half of a wide character: Screen._put_run looks closer */
-        if (n == 1)
-            careful = first_there && (first_empty || first < 0x20 || first >= 0x1100);
-        else
-            careful = (first_there && first_empty) || (last_there && !last_empty && last >= 0x1100);
-        if (careful) {
-            PyObject *text = PyUnicode_Substring(buf, pos, end);
-            if (text == NULL)
-                FAIL;
-            PyObject *result = PyObject_CallFunction(put_run, "OnOiO", line, x, text, 1, glyphs);
-            Py_DECREF(text);
-            if (result == NULL)
-                FAIL;
-            Py_DECREF(result);
-        }
-        else {
-            if (n == columns) { /* a whole row of one character: as store_narrow, a fresh row */
-                Py_UCS4 c0 = READ(pos);
-                Py_ssize_t q = pos + 1;
-                while (q < end && READ(q) == c0)
-                    q++;
-                if (q == end)
-                    PyDict_Clear(line);
-            }
-            for (Py_ssize_t q = pos; q < end; q++) {
-                Py_UCS4 code = READ(q);
-                PyObject *cell;
-                if (code < 128 && ascii[code] != NULL) {
-                    cell = ascii[code];
-                    Py_INCREF(cell);
-                }
-                else {
-                    PyObject *ch = one_char_at(kind, data, q);
-                    if (ch == NULL)
+        while (pos < end) {
+            if (x + width > columns) { /* it wraps first, as Screen._draw_run does */
+                /* where the general path does it: no autowrap (the margin), LNM, the last
+                row below the region, the region's bottom on the main screen (history) */
+                if (!autowrap || bottom < 0 || (y == bottom ? !alternate : y >= lines - 1))
+                    goto stopped;
+                if (y == bottom) {
+                    int plain = plain_background(glyphs);
+                    if (plain < 0)
                         FAIL;
-                    cell = glyph(glyphs, ch);
-                    Py_DECREF(ch);
-                    if (cell == NULL)
+                    if (!plain)
+                        goto stopped; /* new rows take the background: Screen's own */
+                }
+                if (line == NULL) {
+                    line = row_at(rows, y);
+                    if (line == NULL)
                         FAIL;
-                    if (code < 128) {
-                        Py_INCREF(cell);
-                        ascii[code] = cell;
-                        looked_up[looked++] = (unsigned char)code;
-                    }
+                    line_y = y;
                 }
-                PyObject *key = PyLong_FromSsize_t(x + (q - pos));
-                if (key == NULL) {
-                    Py_DECREF(cell);
+                if (PyObject_SetAttr(line, s_wrapped, Py_True) < 0
+                    || PyObject_SetAttr(line, s_gap, x < columns ? Py_True : Py_False) < 0)
                     FAIL;
+                MARK_DIRTY(y);
+                x = 0;
+                if (y == bottom) {
+                    if (scroll_up(rows, top, bottom, dirty) < 0)
+                        FAIL;
                 }
-                int rc = PyDict_SetItem(line, key, cell);
-                Py_DECREF(key);
-                Py_DECREF(cell);
-                if (rc < 0)
-                    FAIL;
+                else
+                    y++;
+                Py_CLEAR(line);
             }
-            if (drop_hist(line) < 0)
+            Py_ssize_t n = (columns - x) / width;
+            if (n > end - pos)
+                n = end - pos;
+            if (line == NULL) {
+                line = row_at(rows, y);
+                if (line == NULL)
+                    FAIL;
+                line_y = y;
+            }
+            if (!PyDict_Check(line))
+                goto stopped;
+            if (store_run(&cache, glyphs, line, x, width, buf, pos, pos + n, columns, put_run) < 0)
                 FAIL;
-        }
-        x += n;
-        MARK_DIRTY(y);
-        {
-            PyObject *ch = one_char_at(kind, data, end - 1);
+            x += n * width;
+            MARK_DIRTY(y);
+            PyObject *ch = one_char_at(kind, data, pos + n - 1);
             if (ch == NULL)
                 FAIL;
             Py_SETREF(drawn, ch);
+            pos += n;
         }
-        pos = end;
         continue;
 
     failed: /* the token at pos is not done: the caller counts the error and goes on */
@@ -675,14 +947,28 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         break;
     }
+stopped:
     Py_XDECREF(line);
     Py_DECREF(after_sgr);
     FORGET_ASCII();
+    /* the text from pos on that this loop leaves to the general path (zero-width characters,
+    ones it drops, ones past the BMP, what may join a ZWJ cell): the caller draws it and
+    comes back, rather than hand the parser the rest of the line */
+    Py_ssize_t refused = pos;
+    while (error == NULL && refused < len) {
+        Py_UCS4 d = READ(refused);
+        int w = WIDTH(d);
+        if (d < 0x20 || (d >= 0x7f && d < 0xa0))
+            break;
+        if ((w == 1 || (w == 2 && columns > 1)) && !(joiner && refused == pos))
+            break; /* text this loop draws (it stopped at pos for another reason) */
+        refused++;
+    }
     if (error == NULL) {
         error = Py_None;
         Py_INCREF(error);
     }
-    PyObject *result = Py_BuildValue("(nnnNNN)", pos, x, y, glyphs, drawn, error);
+    PyObject *result = Py_BuildValue("(nnnNNNn)", pos, x, y, glyphs, drawn, error, refused);
     return result;
 #undef FAIL
 #undef FORGET_ASCII
@@ -711,7 +997,13 @@ PyInit__cells(void)
     s_attrs = PyUnicode_InternFromString("attrs");
     s_default = PyUnicode_InternFromString("default");
     s_empty = PyUnicode_InternFromString("");
-    if (!s_after_sgr || !s_hist || !s_wrapped || !s_attrs || !s_default || !s_empty)
+    s_gap = PyUnicode_InternFromString("gap");
+    s_styles = PyUnicode_InternFromString("_styles");
+    s_left = PyUnicode_InternFromString("left");
+    s_forget = PyUnicode_InternFromString("forget");
+    s_rest = PyUnicode_InternFromString("_rest");
+    if (!s_after_sgr || !s_hist || !s_wrapped || !s_attrs || !s_default || !s_empty || !s_gap
+        || !s_styles || !s_left || !s_forget || !s_rest)
         return NULL;
     for (int c = 0; c < 128; c++) {
         one_char[c] = PyUnicode_FromOrdinal(c);

@@ -20,5 +20,6 @@ def run(
     zwj: bool,
     top: int,
     alternate: bool,
+    autowrap: bool,
     /,
-) -> tuple[int, int, int, Any, str, BaseException | None]: ...
+) -> tuple[int, int, int, Any, str, BaseException | None, int]: ...

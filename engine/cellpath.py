@@ -6,6 +6,10 @@ token loop each one is a method call with its own attribute lookups; here the cu
 style and the row live in local variables while a run of such tokens lasts, and any other
 token ends the run (the parser goes on with it, then comes back). The screen ends as the
 general path leaves it: a differential test holds the two equal.
+
+The loop is in C (`engine/_cells.c`) where a compiler was at hand at install: a regex match
+and a Python branch per token cost about what tmux spends on a whole token. The Python loop
+here is the same thing where it was not, and the C loop's oracle next to the general path.
 """
 
 from __future__ import annotations
@@ -89,9 +93,10 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
     it, EL on an empty row only marks it; EL, ECH, DECSTBM, IL and DL call the screen's own
     methods. Anything else ends the run, and the parser's general handlers take it from there.
 
-    The C loop (`engine/_cells.c`, built at install where a compiler is at hand) takes the
-    same tokens but text outside the Basic Multilingual Plane (rare, and the general path draws
-    it the same), else the Python loop (`draw_python`) does.
+    The C loop (`engine/_cells.c`) takes the same tokens but text past the Basic Multilingual
+    Plane (rare: the screen draws it), and more: two-column text, text that wraps (onto the
+    next row, or scrolling the region at its bottom on the alternate screen), text after a
+    ZWJ that joins nothing. Where it was not built the Python loop (`draw_python`) does.
     """
     if not _fast_ok(screen):
         return i
@@ -112,40 +117,50 @@ def _fast_ok(screen: Any) -> bool:
 
 
 def _draw_native(screen: Any, buf: str, i: int) -> int:
-    """The C loop (`engine/_cells.c`) from `i`, with the screen's state handed over and back."""
-    cursor = screen.cursor
-    glyphs = screen._last_glyphs
-    if glyphs.attrs is not cursor.attrs:
-        glyphs = screen.glyphs(cursor.attrs)
-    top, bottom = _region(screen)
+    """The C loop (`engine/_cells.c`) from `i`, with the screen's state handed over and back;
+    text it leaves (zero-width characters, ones past the BMP ...) is drawn here by the
+    screen, and the C loop goes on after it."""
     assert native is not None  # draw_cells checked
-    pos, x, y, glyphs, drawn, error = native.run(
-        buf,
-        i,
-        screen._buffer,
-        cursor.x,
-        cursor.y,
-        glyphs,
-        screen.columns,
-        screen.lines,
-        bottom,
-        screen.dirty,
-        screen._put_run,
-        screen._last_char,
-        screen,
-        screen._zwj_seen,
-        top,
-        screen._alternate,
-    )
-    cursor.x, cursor.y = x, y
-    cursor.attrs = glyphs.attrs
-    screen._last_glyphs = glyphs
-    if pos != i:
-        screen._last_char = drawn
-    if error is not None:  # as in draw_python: counted, and the token is the general path's
-        screen.fast_errors += 1
-        log.debug("cell fast path (C) failed", exc_info=error)
-    return int(pos)
+    cursor = screen.cursor
+    while True:
+        glyphs = screen._last_glyphs
+        if glyphs.attrs is not cursor.attrs:
+            glyphs = screen.glyphs(cursor.attrs)
+        top, bottom = _region(screen)
+        pos, x, y, glyphs, drawn, error, refused = native.run(
+            buf,
+            i,
+            screen._buffer,
+            cursor.x,
+            cursor.y,
+            glyphs,
+            screen.columns,
+            screen.lines,
+            bottom,
+            screen.dirty,
+            screen._put_run,
+            screen._last_char,
+            screen,
+            screen._zwj_seen,
+            top,
+            screen._alternate,
+            mo.DECAWM in screen.mode,
+        )
+        cursor.x, cursor.y = x, y
+        cursor.attrs = glyphs.attrs
+        screen._last_glyphs = glyphs
+        if pos != i:
+            screen._last_char = drawn
+        if error is not None:  # as in draw_python: counted, the token is the general path's
+            screen.fast_errors += 1
+            log.debug("cell fast path (C) failed", exc_info=error)
+            return int(pos)
+        if refused == pos:
+            return int(pos)
+        screen.draw(buf[pos:refused])  # as the parser would draw that text
+        i = refused
+        if not _fast_ok(screen):
+            return i
 
 
 def draw_python(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:

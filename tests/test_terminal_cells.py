@@ -20,7 +20,7 @@ from engine.terminal import Terminal
 pytestmark = pytest.mark.usefixtures("cell_loop")  # the C loop and the Python loop
 
 _CHARS = st.sampled_from(
-    [*"abcXYZ 09~", "é", "ß", "ÿ", "Ω", "ж", "─", "日", "本", "語", "😀", "\u0301", "\u200b"]
+    [*"abcXYZ 09~", "é", "ß", "ÿ", "Ω", "ж", "─", "日", "本", "語", "😀", "\u0301", "\u200b", "\u200d"]
 )
 _TEXT = st.lists(_CHARS, min_size=1, max_size=40).map("".join)
 _RUN = st.builds(lambda ch, n: ch * n, st.sampled_from(["a", "日", "Z", "é"]), st.integers(1, 70))
@@ -123,6 +123,8 @@ def _state(t: Terminal) -> tuple[object, ...]:
         [t.cell(x, y) for y in range(t.lines) for x in range(t.columns)],
         list(t.scrollback),
         [t.row_wrapped(y) for y in range(t.lines)],
+        # a wrapped row a wide character left early (its last cell is no text of the line)
+        [t.row_wrapped(y) and getattr(t.screen.buffer.get(y), "gap", False) for y in range(t.lines)],
         t.display,
         t.cursor,
         t.screen.cursor.attrs,
@@ -217,10 +219,10 @@ def test_a_vim_like_redraw_matches_the_general_path() -> None:
 
 
 def test_a_redraw_scrolling_its_region_on_the_alternate_screen_matches_the_general_path() -> None:
-    """LF at the region's bottom on the alternate screen before a sequence scrolls the region
-    in the fast path (text after it is the line fast path's): rows made and not, wrapped
-    rows, a coloured background (its new rows are filled), LNM, a region of one row and the
-    whole screen, and the main screen (its lines go to the history)."""
+    """A redraw scrolling its region (LF at the bottom, before sequences and text) between the
+    fast paths and the general one: rows made and not, wrapped rows, a coloured background
+    (its new rows are filled), LNM, a region of one row and the whole screen, on the
+    alternate screen and the main one (its lines go to the history)."""
     frame = (
         "\x1b[2;5r\x1b[5;1Hab\n\x1b[1mcd\n\x1b[m\n\x1b[K\x1b[3;7Hwxyz12345\n\x1b[Hq"
         "\x1b[5;3H\n\x1b[44m\n\x1b[m\x1b[20h\n\x1b[20l\x1b[4;4r\x1b[4;1Hz\n\x1b[Ky"
@@ -232,6 +234,41 @@ def test_a_redraw_scrolling_its_region_on_the_alternate_screen_matches_the_gener
             fast = _feed(Terminal(10, 7, scrollback=50), data, chunk)
             slow = _feed(_general(Terminal(10, 7, scrollback=50)), data, len(data))
             assert _state(fast) == _state(slow), (screen, chunk)
+
+
+def test_long_text_wraps_and_scrolls_as_the_general_path_draws_it() -> None:
+    """Text longer than the row (one- and two-column, zero-width, ZWJ sequences, past the BMP)
+    wraps onto the next rows and scrolls the region at its bottom: on the alternate screen and
+    the main one (its lines go to the history), in a region and below it, without autowrap,
+    under LNM, over a coloured background, from the pending-wrap column."""
+    texts = [
+        "a" * 23,
+        "x" * 7 + "日本語" * 9 + "é" * 5,
+        "─" * 30 + "│\u0301" + "b" * 12,
+        "ab\u200dcd" + "👍\u200d🔥" * 3 + "é\u200dé" + "日\u200d本" * 4 + "zz",
+        "\U0001d400" * 12 + "q" * 9,
+        "日" * 20 + "a",
+    ]
+    setups = [
+        "",
+        "\x1b[?1049h",
+        "\x1b[?1049h\x1b[2;4r",
+        "\x1b[2;4r",
+        "\x1b[?1049h\x1b[1;3r\x1b[5;1H",
+        "\x1b[?7l",
+        "\x1b[20h\x1b[?1049h",
+        "\x1b[?1049h\x1b[44m",
+        "\x1b[?1049h\x1b[4;1H" + "c" * 9,
+    ]
+    for setup in setups:
+        for text in texts:
+            data = f"{setup}\x1b[4;3H{text}\x1b[m\x1b[1;1Hend{text}\x1b[3;4H{text}".encode()
+            fast = _feed(Terminal(9, 6, scrollback=50), data, 4096)
+            slow = _feed(_general(Terminal(9, 6, scrollback=50)), data, 4096)
+            assert _state(fast) == _state(slow), (setup, text)
+            assert [fast.row_wrapped(y) for y in range(6)] == [
+                slow.row_wrapped(y) for y in range(6)
+            ]
 
 
 def test_glyphs_stay_within_their_budget_and_draw_the_same(monkeypatch: MonkeyPatch) -> None:

@@ -1,6 +1,7 @@
 """100k random streams into `Terminal.feed`: no exception, no handler error (`parser.errors`),
 a screen of the right shape, and the same screen whether the stream came in one read or cut
-into random reads (issue 11). The generator is tests/terminal_streams.py's, as in the
+into random reads (issue 11), and as the general path (token by token, character by
+character, no fast path) leaves it. The generator is tests/terminal_streams.py's, as in the
 hypothesis tests of tests/test_terminal_fuzz.py, which run a few hundred cases in CI.
 
 Run: `python tests/bench/fuzz_terminal.py [cases] [--seed N] [--jobs N]` (default 100000 cases
@@ -25,7 +26,14 @@ from terminal_streams import random_reads, random_stream, shape_errors, state
 
 from engine.terminal import Terminal
 
-KINDS = ("exception", "handler error", "bad shape", "split mismatch", "empty row's wrapped mark")
+KINDS = (
+    "exception",
+    "handler error",
+    "bad shape",
+    "split mismatch",
+    "empty row's wrapped mark",
+    "general path mismatch",
+)
 
 
 def run_case(seed: int) -> tuple[int, str | None, str]:
@@ -49,6 +57,12 @@ def run_case(seed: int) -> tuple[int, str | None, str]:
                 return seed, "empty row's wrapped mark", ""
             a, b = state(whole), state(pieces)
             return seed, "split mismatch", ", ".join(k for k in a if a[k] != b[k])
+        general = Terminal(*size, scrollback=50)  # token by token, character by character
+        general.parser.tokens, general.screen.bulk_draw = False, False
+        general.feed(data)
+        if state(whole, empty_rows_wrapped=False) != state(general, empty_rows_wrapped=False):
+            a, b = state(whole), state(general)
+            return seed, "general path mismatch", ", ".join(k for k in a if a[k] != b[k])
     except Exception:
         return seed, "exception", traceback.format_exc(limit=3)
     return seed, None, ""
