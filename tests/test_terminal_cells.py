@@ -20,7 +20,22 @@ from engine.terminal import Terminal
 pytestmark = pytest.mark.usefixtures("cell_loop")  # the C loop and the Python loop
 
 _CHARS = st.sampled_from(
-    [*"abcXYZ 09~", "é", "ß", "ÿ", "Ω", "ж", "─", "日", "本", "語", "😀", "\u0301", "\u200b", "\u200d"]
+    [
+        *"abcXYZ 09~",
+        "é",
+        "ß",
+        "ÿ",
+        "Ω",
+        "ж",
+        "─",
+        "日",
+        "本",
+        "語",
+        "😀",
+        "\u0301",
+        "\u200b",
+        "\u200d",
+    ]
 )
 _TEXT = st.lists(_CHARS, min_size=1, max_size=40).map("".join)
 _RUN = st.builds(lambda ch, n: ch * n, st.sampled_from(["a", "日", "Z", "é"]), st.integers(1, 70))
@@ -124,7 +139,10 @@ def _state(t: Terminal) -> tuple[object, ...]:
         list(t.scrollback),
         [t.row_wrapped(y) for y in range(t.lines)],
         # a wrapped row a wide character left early (its last cell is no text of the line)
-        [t.row_wrapped(y) and getattr(t.screen.buffer.get(y), "gap", False) for y in range(t.lines)],
+        [
+            t.row_wrapped(y) and getattr(t.screen.buffer.get(y), "gap", False)
+            for y in range(t.lines)
+        ],
         t.display,
         t.cursor,
         t.screen.cursor.attrs,
