@@ -146,6 +146,8 @@ def _screen_state(s: Screen, cells: _Cells) -> dict[str, Any]:
             s.last_exit_code,
             s._command_open,
         ],
+        # input typed (counted) and where the last prompt's line was: execute reads them
+        "typed": [s.typed, s.typed_at_command, s.typed_at_prompt, s.prompt_history],
         "last_char": s._last_char,
         "commands": s.commands.state(),  # the commands' marks (engine/history.py)
         "unscrolled": [s._unscrolled, s._evicted_seen],
@@ -371,6 +373,9 @@ def _restore_screen(screen: Screen, s: dict[str, Any], table: list[Any]) -> None
     screen.prompt_key = key
     screen.last_exit_code = code
     screen._command_open = command_open
+    # images made before typed input was counted have none
+    typed = s.get("typed", (0, 0, 0, 0))
+    screen.typed, screen.typed_at_command, screen.typed_at_prompt, screen.prompt_history = typed
     if "commands" in s:  # images made before command records have none
         screen.commands = CommandTracker.from_state(s["commands"])
     screen._last_char = _str(s["last_char"])

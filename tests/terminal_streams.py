@@ -213,20 +213,13 @@ def shape_errors(t: Terminal) -> list[str]:
     return errors
 
 
-def state(t: Terminal, empty_rows_wrapped: bool = True) -> dict[str, Any]:
+def state(t: Terminal) -> dict[str, Any]:
     """Everything a reader can see, after settling: every cell with its attributes and every
-    row's wrapped mark (screen and history), cursor, title, modes, answers, marks.
-
-    `empty_rows_wrapped=False` leaves out the wrapped mark of empty visible rows, which the
-    fast path loses (see test_terminal_fuzz.py, the xfail test naming it)."""
+    row's wrapped mark (screen and history), cursor, title, modes, answers, marks."""
     t.settle()
     s = t.screen
     visible = [
-        (
-            [s.buffer[y][x] for x in range(t.columns)],
-            t.row_wrapped(y) if empty_rows_wrapped or s.buffer.get(y) else None,
-        )
-        for y in range(t.lines)
+        ([s.buffer[y][x] for x in range(t.columns)], t.row_wrapped(y)) for y in range(t.lines)
     ]
     history = [(t.row_cells(y), t.row_wrapped(y)) for y in range(-t.history_size, 0)]
     main = None
@@ -234,9 +227,7 @@ def state(t: Terminal, empty_rows_wrapped: bool = True) -> dict[str, Any]:
         main = [
             (
                 [s._main_buffer[y][x] for x in range(t.columns)],
-                getattr(s._main_buffer.get(y), "wrapped", False)
-                if empty_rows_wrapped or s._main_buffer.get(y)
-                else None,
+                getattr(s._main_buffer.get(y), "wrapped", False),
             )
             for y in range(t.lines)
         ]

@@ -173,6 +173,17 @@ def test_history_of_thousands_of_lines_comes_back_with_its_blocks_and_reflows() 
         _same(original, copy)
 
 
+def test_typed_input_and_the_prompt_line_come_back() -> None:
+    """What execute reads (input typed since the prompt, the history's size at its B mark)
+    survives a snapshot: a restored pane must not think its prompt scrolled away."""
+    t = Terminal(20, 3, scrollback=50)
+    t.feed(b"".join(b"line %d\r\n" % i for i in range(9)) + b"\x1b]133;A\x07$ \x1b]133;B\x07")
+    t.note_typed()
+    copy = _copy(t)
+    assert copy.typed_since_prompt and not copy.prompt_scrolled
+    assert (copy.screen.typed, copy.screen.prompt_history) == (1, t.screen.history_total())
+
+
 def test_the_alternate_screen_comes_back_with_the_main_screen_behind_it() -> None:
     t = Terminal(30, 6)
     t.feed("\x1b]2;shell\x07$ ls\r\nfile-one  file-two\r\n\x1b[1;32m$ \x1b[m")
