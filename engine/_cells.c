@@ -51,6 +51,32 @@ one_char_at(int kind, const void *data, Py_ssize_t index)
 
 #define READ(p) PyUnicode_READ(kind, data, (p))
 
+/* tuple.__new__(type, (ch, *rest)), as tuple's own subtype constructor does it: a cell of
+the style whose fields after `data` are `rest`. */
+static PyObject *
+make_cell(PyTypeObject *type, PyObject *rest, PyObject *ch)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(rest);
+    PyObject *cell = PyType_IsSubtype(type, &PyTuple_Type) ? type->tp_alloc(type, n + 1) : NULL;
+    if (cell == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "a style is not a tuple");
+        return NULL;
+    }
+    Py_INCREF(ch);
+    PyTuple_SET_ITEM(cell, 0, ch);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(rest, i);
+        Py_INCREF(item);
+        PyTuple_SET_ITEM(cell, i + 1, item);
+    }
+    /* Its fields are strings, numbers and flags: it can be in no cycle, so the collector
+    need not look at it (what it does itself to such tuples, later, one pass at a time). */
+    if (PyObject_GC_IsTracked(cell))
+        PyObject_GC_UnTrack(cell);
+    return cell;
+}
+
 /* A cell for `ch` in the style of `glyphs`, kept there, as Glyphs.__missing__ makes it (within
 the screen's budget: Styles.left, Styles.forget), without a Python call. */
 static PyObject *
@@ -96,26 +122,11 @@ new_glyph(PyObject *glyphs, PyObject *ch)
         Py_XDECREF(rest);
         return NULL;
     }
-    /* tuple.__new__(Cell, (ch, *rest)), as tuple's own subtype constructor does it */
-    PyTypeObject *type = Py_TYPE(attrs);
-    Py_ssize_t n = PyTuple_GET_SIZE(rest);
-    PyObject *cell = PyType_IsSubtype(type, &PyTuple_Type) ? type->tp_alloc(type, n + 1) : NULL;
-    if (cell == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "a style is not a tuple");
-        Py_DECREF(attrs);
-        Py_DECREF(rest);
-        return NULL;
-    }
-    Py_INCREF(ch);
-    PyTuple_SET_ITEM(cell, 0, ch);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyTuple_GET_ITEM(rest, i);
-        Py_INCREF(item);
-        PyTuple_SET_ITEM(cell, i + 1, item);
-    }
+    PyObject *cell = make_cell(Py_TYPE(attrs), rest, ch);
     Py_DECREF(attrs);
     Py_DECREF(rest);
+    if (cell == NULL)
+        return NULL;
     if (PyDict_SetItem(glyphs, ch, cell) < 0) {
         Py_DECREF(cell);
         return NULL;
@@ -379,6 +390,8 @@ typedef struct {
     Py_UCS4 codes[SLOTS]; /* the character each other slot holds */
     unsigned short filled[128 + SLOTS];
     int count;
+    PyObject *rest;       /* the style's fields after `data` (Glyphs._rest), once needed */
+    PyTypeObject *type;   /* the cells' type */
 } Cache;
 
 static void
@@ -387,6 +400,7 @@ forget(Cache *cache)
     for (int k = 0; k < cache->count; k++)
         Py_CLEAR(cache->cells[cache->filled[k]]);
     cache->count = 0;
+    Py_CLEAR(cache->rest);
 }
 
 /* The cell of the character at buf[index] in the style of `glyphs` (a new reference). */
@@ -403,7 +417,30 @@ cell_at(Cache *cache, PyObject *glyphs, int kind, const void *data, Py_ssize_t i
     PyObject *ch = one_char_at(kind, data, index);
     if (ch == NULL)
         return NULL;
-    cell = glyph(glyphs, ch);
+    if (code < 128)
+        cell = glyph(glyphs, ch);
+    else {
+        /* Other characters are made here, not looked up in (and kept by) the style's glyphs:
+        a page of distinct symbols or CJK makes that table big, and looking a character up
+        in it costs more cache misses than making its cell. Cells equal those glyphs'. */
+        if (cache->rest == NULL) {
+            PyObject *attrs = PyObject_GetAttr(glyphs, s_attrs);
+            PyObject *rest = attrs == NULL ? NULL : PyObject_GetAttr(glyphs, s_rest);
+            if (rest != NULL && !PyTuple_Check(rest)) {
+                PyErr_SetString(PyExc_TypeError, "Glyphs._rest is not a tuple");
+                Py_CLEAR(rest);
+            }
+            if (rest == NULL) {
+                Py_XDECREF(attrs);
+                Py_DECREF(ch);
+                return NULL;
+            }
+            cache->type = Py_TYPE(attrs); /* Cell: a class, alive while the module is */
+            Py_DECREF(attrs);
+            cache->rest = rest;
+        }
+        cell = make_cell(cache->type, cache->rest, ch);
+    }
     Py_DECREF(ch);
     if (cell != NULL) {
         if (cache->cells[slot] == NULL)
@@ -587,7 +624,7 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *error = NULL;
     PyObject *line = NULL; /* row y (a strong reference), fetched when text is drawn */
     Py_ssize_t line_y = -1; /* the row `line` is */
-    Cache cache = {{NULL}, {0}, {0}, 0}; /* the cells of characters in the current style */
+    Cache cache = {{NULL}, {0}, {0}, 0, NULL, NULL}; /* cells of the current style */
     PyObject *after_sgr = PyObject_GetAttr(glyphs, s_after_sgr);
     if (after_sgr == NULL)
         return NULL;
