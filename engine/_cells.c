@@ -148,7 +148,7 @@ glyph(PyObject *glyphs, PyObject *ch)
     return new_glyph(glyphs, ch);
 }
 
-/* The first character of a cell's data, -1 if it is empty or not a cell. */
+/* The first character of a cell's data (*empty if it has none, or is no cell). */
 static Py_UCS4
 first_char(PyObject *cell, int *empty)
 {

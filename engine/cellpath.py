@@ -95,8 +95,10 @@ def draw_cells(screen: Any, tokens: re.Pattern[str], buf: str, i: int) -> int:
 
     The C loop (`engine/_cells.c`) takes the same tokens but text past the Basic Multilingual
     Plane (rare: the screen draws it), and more: two-column text, text that wraps (onto the
-    next row, or scrolling the region at its bottom on the alternate screen), text after a
-    ZWJ that joins nothing. Where it was not built the Python loop (`draw_python`) does.
+    next row, or scrolling the region at its bottom on the alternate screen), LF at the
+    region's bottom on the alternate screen (unless plain lines follow: the line fast path's),
+    text after a ZWJ that joins nothing. Where it was not built the Python loop
+    (`draw_python`) does.
     """
     if not _fast_ok(screen):
         return i
@@ -157,7 +159,12 @@ def _draw_native(screen: Any, buf: str, i: int) -> int:
             return int(pos)
         if refused == pos:
             return int(pos)
-        screen.draw(buf[pos:refused])  # as the parser would draw that text
+        try:
+            screen.draw(buf[pos:refused])  # as the parser would draw that text
+        except Exception:  # as the parser does with a failing handler: that text is done
+            screen.fast_errors += 1
+            log.debug("drawing text the C loop left failed", exc_info=True)
+            return int(refused)
         i = refused
         if not _fast_ok(screen):
             return i
@@ -385,7 +392,7 @@ def _region(screen: Any) -> tuple[int, int]:
 def _bottom(screen: Any) -> int:
     """The row at which LF scrolls (the region's bottom: the general path does that), or -1
     under LNM (there LF is CR LF)."""
-    return -1 if mo.LNM in screen.mode else (screen.margins or (0, screen.lines - 1))[1]
+    return _region(screen)[1]
 
 
 def _call_screen(screen: Any, final: str, params: str) -> None:
