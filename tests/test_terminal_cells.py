@@ -203,6 +203,24 @@ def test_the_token_loop_runs_and_keeps_going_after_a_failing_handler() -> None:
     assert calls == []  # plain CSIs never went through the general dispatch
 
 
+def test_a_failing_draw_of_text_the_fast_path_leaves_is_counted_and_the_feed_goes_on() -> None:
+    """A zero-width character is the screen's to draw (the C loop hands it over, the Python
+    loop stops there): a bug in drawing it is counted, never raised out of feed()."""
+    t = Terminal(20, 3)
+    general = t.screen.draw
+
+    def broken(text: str) -> None:
+        if "\u0301" in text:
+            raise RuntimeError("a bug in drawing")
+        general(text)
+
+    t.screen.draw = broken  # type: ignore[method-assign]
+    t.feed("ab\u0301cd\r\nef".encode())
+    assert t.parser.errors + t.screen.fast_errors == 1
+    # the text drawn with it is lost ("cd" too where the parser drew the whole run), no more
+    assert t.display[0].startswith("ab") and t.display[1].rstrip() == "ef"
+
+
 def test_overwriting_half_of_a_wide_character_blanks_the_other_half() -> None:
     for data, row in [
         ("日本\x1b[1;2Hx", " x本"),  # the right half: the left one goes
