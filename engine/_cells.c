@@ -941,6 +941,13 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 MARK_DIRTY(y);
                 x = 0;
                 if (y == bottom) {
+                    /* Rows of this run that would scroll straight off the alternate screen
+                    are not drawn (as Screen._scroll_in): the region ends holding the run's
+                    last rows whatever came before, each new row scrolling once. */
+                    Py_ssize_t per_row = columns / width, height = bottom - top + 1;
+                    Py_ssize_t rows_left = (end - pos + per_row - 1) / per_row;
+                    if (rows_left > height)
+                        pos += (rows_left - height) * per_row;
                     if (scroll_up(rows, top, bottom, dirty) < 0)
                         FAIL;
                 }
