@@ -9,7 +9,7 @@ as the general path does; the Python loop (`cellpath.draw_python`, used where th
 built) is held to the same, and tests run both against the general path.
 
 run(buf, i, rows, x, y, glyphs, columns, lines, bottom, dirty, put_run, drawn, screen, zwj,
-    top, alternate, autowrap) -> (pos, x, y, glyphs, drawn, error, refused)
+    top, alternate, autowrap, mode) -> (pos, x, y, glyphs, drawn, error, refused)
 
 `rows` is the screen's row table (a defaultdict: `rows[y]` makes a missing row), `glyphs`
 the cells of the current style (a dict subclass: a missing character is made by
@@ -17,8 +17,8 @@ the cells of the current style (a dict subclass: a missing character is made by
 taken), `dirty` the screen's set of changed rows, `put_run` the screen's `_put_run` (text
 over half of a wide character), `drawn` what REP would repeat, `zwj` whether a ZERO WIDTH
 JOINER was drawn (text may join its cell), `alternate` whether the alternate screen is shown
-(a scroll keeps no history there), `autowrap` whether DECAWM is set. `setup()` gives the
-Python parts it calls.
+(a scroll keeps no history there), `autowrap` whether DECAWM is set, `mode` the screen's
+set of modes (synchronized output is set there). `setup()` gives the Python parts it calls.
 
 `pos` is where the first token not taken starts; `error` is None, or an exception raised by
 Python code called from here (the tokens before it are done); buf[pos:refused] is text this
@@ -28,7 +28,7 @@ loop does not draw (see the end of run()).
 #include <Python.h>
 
 static PyObject *s_after_sgr, *s_hist, *s_wrapped, *s_attrs, *s_default, *s_empty;
-static PyObject *s_gap, *s_styles, *s_left, *s_forget, *s_rest;
+static PyObject *s_gap, *s_styles, *s_left, *s_forget, *s_rest, *s_synchronized_since;
 static PyObject *one_char[128]; /* the one-character strings of ASCII */
 /* engine.width._BMP, given by setup(): a byte per code point below U+10000, its width + 1 */
 static PyObject *widths;
@@ -166,6 +166,8 @@ static PyObject *fast_row; /* engine.fastpath.FastRow, given by setup() */
 /* cellpath._call(screen, final, params, x, y, glyphs) -> (x, y, glyphs, top, bottom): a rarer
 token through the screen's own method, given by setup() */
 static PyObject *screen_call;
+static PyObject *monotonic; /* time.monotonic, given by setup() */
+static PyObject *sync_mode; /* synchronized output's mode as the screen keeps it: 2026 << 5 */
 
 /* A row changed outside its dict methods: a fast-path row (FastRow) no longer stands for
 its cached history line (its own __setitem__ would have said so). */
@@ -367,11 +369,17 @@ erase_to_end(PyObject *line, Py_ssize_t x, PyObject *glyphs)
 static PyObject *
 setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyType_Check(args[0]) || !PyCallable_Check(args[1])
-        || !PyBytes_Check(args[2]) || PyBytes_GET_SIZE(args[2]) != 0x10000) {
-        PyErr_SetString(PyExc_TypeError, "setup() takes FastRow, the call and the widths");
+    if (nargs != 5 || !PyType_Check(args[0]) || !PyCallable_Check(args[1])
+        || !PyBytes_Check(args[2]) || PyBytes_GET_SIZE(args[2]) != 0x10000
+        || !PyCallable_Check(args[3]) || !PyLong_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "setup() takes FastRow, the call, the widths, the clock, the sync mode");
         return NULL;
     }
+    Py_INCREF(args[3]);
+    Py_XSETREF(monotonic, args[3]);
+    Py_INCREF(args[4]);
+    Py_XSETREF(sync_mode, args[4]);
     Py_INCREF(args[2]);
     Py_XSETREF(widths, args[2]);
     Py_INCREF(args[0]);
@@ -587,8 +595,13 @@ store_run(Cache *cache, PyObject *glyphs, PyObject *line, Py_ssize_t x, int widt
 static PyObject *
 run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 17 || screen_call == NULL) {
-        PyErr_SetString(PyExc_TypeError, "run() takes 17 arguments, after setup()");
+    if (nargs != 18 || screen_call == NULL) {
+        PyErr_SetString(PyExc_TypeError, "run() takes 18 arguments, after setup()");
+        return NULL;
+    }
+    PyObject *mode = args[17]; /* the screen's modes */
+    if (!PySet_Check(mode)) {
+        PyErr_SetString(PyExc_TypeError, "run(): the modes are not a set");
         return NULL;
     }
     int autowrap = PyObject_IsTrue(args[16]); /* DECAWM */
@@ -675,10 +688,23 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_UCS4 call_final = 0;
             if (p + 5 < len && READ(p) == '?' && READ(p + 1) == '2' && READ(p + 2) == '0'
                 && READ(p + 3) == '2' && READ(p + 4) == '6'
-                && (READ(p + 5) == 'h' || READ(p + 5) == 'l')) { /* synchronized output */
-                call_final = READ(p + 5);
-                call_end = p + 6;
-                goto call;
+                && (READ(p + 5) == 'h' || READ(p + 5) == 'l')) {
+                /* synchronized output, as Screen.set_mode and reset_mode keep it: the mode,
+                and when the program last began an update */
+                if (READ(p + 5) == 'h') {
+                    PyObject *now = PyObject_CallNoArgs(monotonic);
+                    if (now == NULL)
+                        FAIL;
+                    int rc = PyObject_SetAttr(screen, s_synchronized_since, now);
+                    Py_DECREF(now);
+                    if (rc < 0 || PySet_Add(mode, sync_mode) < 0)
+                        FAIL;
+                }
+                else if (PySet_Discard(mode, sync_mode) < 0)
+                    FAIL;
+                pos = p + 6;
+                SET_DRAWN(s_empty);
+                continue;
             }
             while (p < len) {
                 Py_UCS4 d = READ(p);
@@ -810,7 +836,7 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
             else
                 break;
-        call: {
+        {
             PyObject *params = PyUnicode_Substring(buf, start, call_end - 1);
             if (params == NULL)
                 FAIL;
@@ -1046,8 +1072,9 @@ PyInit__cells(void)
     s_left = PyUnicode_InternFromString("left");
     s_forget = PyUnicode_InternFromString("forget");
     s_rest = PyUnicode_InternFromString("_rest");
+    s_synchronized_since = PyUnicode_InternFromString("synchronized_since");
     if (!s_after_sgr || !s_hist || !s_wrapped || !s_attrs || !s_default || !s_empty || !s_gap
-        || !s_styles || !s_left || !s_forget || !s_rest)
+        || !s_styles || !s_left || !s_forget || !s_rest || !s_synchronized_since)
         return NULL;
     for (int c = 0; c < 128; c++) {
         one_char[c] = PyUnicode_FromOrdinal(c);

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-def setup(fast_row: type, call: Any, widths: bytes) -> None: ...
+def setup(fast_row: type, call: Any, widths: bytes, monotonic: Any, sync_mode: int) -> None: ...
 def run(
     buf: str,
     i: int,
@@ -21,5 +21,6 @@ def run(
     top: int,
     alternate: bool,
     autowrap: bool,
+    mode: set[int],
     /,
 ) -> tuple[int, int, int, Any, str, BaseException | None, int]: ...

@@ -147,6 +147,7 @@ def _draw_native(screen: Any, buf: str, i: int) -> int:
             top,
             screen._alternate,
             mo.DECAWM in screen.mode,
+            screen.mode,
         )
         cursor.x, cursor.y = x, y
         cursor.attrs = glyphs.attrs
@@ -409,19 +410,13 @@ def _call_screen(screen: Any, final: str, params: str) -> None:
 
 
 def _call(screen: Any, final: str, params: str, x: int, y: int, glyphs: Any) -> tuple[Any, ...]:
-    """A rarer token for the C loop (EL, ECH, DECSTBM, IL, DL, synchronized output's start
-    and end), as the Python loop does it; returns the cursor, the style and the scroll
-    region (`_region`) after it."""
+    """A rarer token for the C loop (EL, ECH, DECSTBM, IL, DL), as the Python loop does it;
+    returns the cursor, the style and the scroll region (`_region`) after it."""
     cursor = screen.cursor
     cursor.x, cursor.y = x, y
     cursor.attrs = glyphs.attrs
     if final == "K":
         screen.erase_in_line()
-    elif final == "h":
-        screen.synchronized_since = monotonic()
-        screen.mode.add(_SYNC_OUTPUT)
-    elif final == "l":
-        screen.mode.discard(_SYNC_OUTPUT)
     else:
         _call_screen(screen, final, params)
     if glyphs.attrs is not cursor.attrs:
@@ -521,4 +516,4 @@ def store_narrow(line: Any, x: int, text: str, glyphs: Any, columns: int) -> Non
 
 
 if native is not None:
-    native.setup(FastRow, _call, _BMP)
+    native.setup(FastRow, _call, _BMP, monotonic, _SYNC_OUTPUT)

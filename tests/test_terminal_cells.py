@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,18 @@ def test_a_failing_draw_of_text_the_fast_path_leaves_is_counted_and_the_feed_goe
     assert t.parser.errors + t.screen.fast_errors == 1
     # the text drawn with it is lost ("cd" too where the parser drew the whole run), no more
     assert t.display[0].startswith("ab") and t.display[1].rstrip() == "ef"
+
+
+def test_synchronized_output_is_timed_and_ended_by_the_fast_path() -> None:
+    """`CSI ? 2026 h` between redraw tokens sets the mode and says when the update began (the
+    pane waits for its end, but not for ever); `l` ends it."""
+    t = Terminal(10, 3)
+    before = time.monotonic()
+    t.feed(b"\x1b[Hab\x1b[?2026h\x1b[2;1Hcd")
+    assert (2026 << 5) in t.screen.mode and t.synchronized_since >= before
+    t.feed(b"\x1b[3;1Hef\x1b[?2026l\x1b[1;1Hx")
+    assert (2026 << 5) not in t.screen.mode
+    assert t.display == ["xb        ", "cd        ", "ef        "]
 
 
 def test_overwriting_half_of_a_wide_character_blanks_the_other_half() -> None:
