@@ -115,7 +115,10 @@ class AiSessionApp(App[int], inherit_bindings=False):
     #windows { height: 1fr; width: 1fr; }
     #status { height: 1; background: $primary-darken-2; color: $text; }
     #hints { height: 1; background: $panel; color: $text-muted; }
-    #message { dock: bottom; height: 1; background: $warning; color: $text; display: none; }
+    #message {
+        position: absolute; layer: prompt; height: 1; width: 1fr;
+        background: $warning; color: $text; display: none;
+    }
     """
     # No priority bindings: the prefix is read by the panes in order with every other key (a
     # priority binding would jump ahead of keys the pane has not processed yet). Ctrl-P is
@@ -1057,6 +1060,9 @@ class AiSessionApp(App[int], inherit_bindings=False):
         self.log_message(text)
         message = self.query_one("#message", Static)
         message.update(Text(" " + text))
+        # Over the bottom row, as tmux shows it on its status line: a row of its own would
+        # shrink the panes, and their programs would redraw twice (SIGWINCH each way).
+        message.styles.offset = (0, max(self.size.height - 1, 0))
         message.display = True
         if self._message_timer is not None:
             self._message_timer.stop()

@@ -127,6 +127,22 @@ async def test_resize_by_key_repeats_without_prefix_and_by_dragging(
     assert left.region.width + right.region.width + 1 == 100  # type: ignore[union-attr]
 
 
+async def test_a_message_covers_the_bottom_row_and_resizes_no_pane(
+    running: tuple[AiSessionApp, Pilot],
+) -> None:
+    """tmux shows a message on its status line: the panes keep their size (a row taken for
+    it would send every program two SIGWINCHes and two redraws)."""
+    app, pilot = running
+    assert app.pane is not None
+    size = (app.pane.session.terminal.lines, app.pane.region.height)
+    app.show_message("nothing to do here")
+    await pilot.pause()
+    message = app.query_one("#message")
+    assert message.display and message.region.y == app.size.height - 1
+    assert "nothing to do here" in str(message.render())
+    assert (app.pane.session.terminal.lines, app.pane.region.height) == size
+
+
 async def test_kill_pane_asks_first(running: tuple[AiSessionApp, Pilot]) -> None:
     app, pilot = running
     keep = app.pane
