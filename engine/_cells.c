@@ -179,7 +179,17 @@ drop_hist(PyObject *line)
     return PyObject_SetAttr(line, s_hist, Py_None);
 }
 
-static int cell_there(PyObject *line, Py_ssize_t x, Py_UCS4 *first, int *empty);
+/* line.get(x): the cell at column x (borrowed), or NULL (with an error set if it failed). */
+static PyObject *
+cell_get(PyObject *line, Py_ssize_t x)
+{
+    PyObject *key = PyLong_FromSsize_t(x);
+    if (key == NULL)
+        return NULL;
+    PyObject *cell = PyDict_GetItemWithError(line, key);
+    Py_DECREF(key);
+    return cell;
+}
 
 /* Whether the cell left of column x on row y ends with a ZERO WIDTH JOINER, as
 Screen._after_joiner says: then the next character that is not ASCII joins it. */
@@ -196,18 +206,15 @@ after_joiner(PyObject *rows, Py_ssize_t y, Py_ssize_t x, Py_ssize_t columns)
     Py_DECREF(key);
     if (line == NULL)
         return PyErr_Occurred() ? -1 : 0;
-    Py_UCS4 first;
+    if (!PyDict_Check(line))
+        return 0;
+    PyObject *cell = cell_get(line, left);
     int empty;
-    int there = PyDict_Check(line) ? cell_there(line, left, &first, &empty) : 0;
-    if (there > 0 && empty && left > 0)
-        there = cell_there(line, --left, &first, &empty);
-    if (there <= 0)
-        return there;
-    key = PyLong_FromSsize_t(left);
-    if (key == NULL)
-        return -1;
-    PyObject *cell = PyDict_GetItemWithError(line, key);
-    Py_DECREF(key);
+    if (cell != NULL && left > 0) { /* the right half of a wide character: the whole one */
+        first_char(cell, &empty);
+        if (empty)
+            cell = cell_get(line, left - 1);
+    }
     if (cell == NULL || !PyTuple_Check(cell) || PyTuple_GET_SIZE(cell) < 1)
         return PyErr_Occurred() ? -1 : 0;
     PyObject *data = PyTuple_GET_ITEM(cell, 0);
@@ -322,11 +329,7 @@ erase_to_end(PyObject *line, Py_ssize_t x, PyObject *glyphs)
     if (plain <= 0)
         return plain;
     if (x > 0) {
-        PyObject *key = PyLong_FromSsize_t(x - 1);
-        if (key == NULL)
-            return -1;
-        PyObject *left = PyDict_GetItemWithError(line, key);
-        Py_DECREF(key);
+        PyObject *left = cell_get(line, x - 1);
         if (left == NULL && PyErr_Occurred())
             return -1;
         int empty;
@@ -479,11 +482,7 @@ row_at(PyObject *rows, Py_ssize_t y)
 static int
 cell_there(PyObject *line, Py_ssize_t x, Py_UCS4 *first, int *empty)
 {
-    PyObject *key = PyLong_FromSsize_t(x);
-    if (key == NULL)
-        return -1;
-    PyObject *cell = PyDict_GetItemWithError(line, key);
-    Py_DECREF(key);
+    PyObject *cell = cell_get(line, x);
     if (cell == NULL)
         return PyErr_Occurred() ? -1 : 0;
     *first = first_char(cell, empty);
@@ -772,28 +771,14 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             if (final == 'K' && (p == start || (p == start + 1 && READ(start) == '0'))) {
                 /* EL to the row's end: an empty row is only marked (else below) */
                 if (line == NULL) {
-                    PyObject *key = PyLong_FromSsize_t(y);
-                    if (key == NULL)
-                        FAIL;
-                    line = PyObject_GetItem(rows, key); /* rows[y] makes it, as in Python */
-                    line_y = y;
-                    Py_DECREF(key);
+                    line = row_at(rows, y); /* rows[y] makes it, as in Python */
                     if (line == NULL)
                         FAIL;
+                    line_y = y;
                 }
                 int plain = PyDict_Check(line) && PyDict_GET_SIZE(line) == 0;
-                if (plain) {
-                    PyObject *attrs = PyObject_GetAttr(glyphs, s_attrs);
-                    if (attrs == NULL)
-                        FAIL;
-                    plain = PyTuple_Check(attrs) && PyTuple_GET_SIZE(attrs) > 2;
-                    if (plain)
-                        plain = PyObject_RichCompareBool(PyTuple_GET_ITEM(attrs, 2), s_default,
-                                                         Py_EQ);
-                    Py_DECREF(attrs);
-                    if (plain < 0)
-                        FAIL;
-                }
+                if (plain && (plain = plain_background(glyphs)) < 0)
+                    FAIL;
                 if (plain) { /* an empty row, erased to default blanks: no cells */
                     MARK_DIRTY(y);
                     pos = p + 1;
