@@ -95,10 +95,20 @@ async def _choose(session: Session, choice: str) -> None:
         (y for y in range(max(0, at - 6), at + 7) if choice in rows()[y].lstrip("❯●> ")), None
     )
     assert target is not None, f"no choice {choice!r}:\n{session.capture_pane()}"
-    key = "\x1b[B" if target > at else "\x1b[A"
-    for _ in range(abs(target - at)):
-        await session.send_input(key)
-    await wait_until(lambda: selected() == target, 10, session.capture_pane)
+    # A loaded machine can see Claude Code drop an arrow it got while still drawing: a person
+    # presses it again.
+    for attempt in range(3):
+        at = selected()
+        assert at is not None
+        key = "\x1b[B" if target > at else "\x1b[A"
+        for _ in range(abs(target - at)):
+            await session.send_input(key)
+        try:
+            await wait_until(lambda: selected() == target, 10, session.capture_pane)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     await session.send_input("\r")
 
 
